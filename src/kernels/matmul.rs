@@ -1,0 +1,185 @@
+//! Strided single-precision GEMM, `C = alpha * A B + beta * C`, on top of `matrixmultiply`.
+//!
+//! Operands are described by [`MatLayout`] (rows, columns, row and column strides, offset)
+//! so that transposed operands are read in place, never copied.
+
+use crate::error::{Error, Result};
+
+/// Where a 2-D matrix lives inside a slice: element `(i, j)` is at
+/// `offset + i * row_stride + j * col_stride`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MatLayout {
+    /// Number of rows.
+    pub rows: usize,
+    /// Number of columns.
+    pub cols: usize,
+    /// Distance in elements between `(i, j)` and `(i + 1, j)`.
+    pub row_stride: usize,
+    /// Distance in elements between `(i, j)` and `(i, j + 1)`.
+    pub col_stride: usize,
+    /// Index of element `(0, 0)`.
+    pub offset: usize,
+}
+
+impl MatLayout {
+    /// A dense row-major `rows x cols` matrix starting at index 0.
+    pub fn row_major(rows: usize, cols: usize) -> MatLayout {
+        MatLayout { rows, cols, row_stride: cols, col_stride: 1, offset: 0 }
+    }
+
+    /// The same storage read as the transpose (no data moves).
+    pub fn t(self) -> MatLayout {
+        MatLayout {
+            rows: self.cols,
+            cols: self.rows,
+            row_stride: self.col_stride,
+            col_stride: self.row_stride,
+            offset: self.offset,
+        }
+    }
+
+    /// One past the largest index this layout touches (0 for an empty matrix).
+    fn extent(&self) -> usize {
+        if self.rows == 0 || self.cols == 0 {
+            return 0;
+        }
+        self.offset + (self.rows - 1) * self.row_stride + (self.cols - 1) * self.col_stride + 1
+    }
+
+    /// Whether two distinct elements could share one address (a broadcast, stride-0 output).
+    fn overlaps_itself(&self) -> bool {
+        (self.rows > 1 && self.row_stride == 0) || (self.cols > 1 && self.col_stride == 0)
+    }
+}
+
+/// `C = alpha * A B + beta * C` for strided operands. When `beta == 0` the old contents of
+/// `C` are ignored (they may even be NaN), as in BLAS.
+///
+/// ```
+/// use neurite::kernels::{gemm, MatLayout};
+/// let a = [1.0, 2.0, 3.0, 4.0];
+/// let b = [5.0, 6.0, 7.0, 8.0];
+/// let mut c = [0.0; 4];
+/// let l = MatLayout::row_major(2, 2);
+/// gemm(1.0, &a, l, &b, l, 0.0, &mut c, l).unwrap();
+/// assert_eq!(c, [19.0, 22.0, 43.0, 50.0]);
+/// ```
+#[allow(clippy::too_many_arguments)]
+pub fn gemm(
+    alpha: f32,
+    a: &[f32],
+    la: MatLayout,
+    b: &[f32],
+    lb: MatLayout,
+    beta: f32,
+    c: &mut [f32],
+    lc: MatLayout,
+) -> Result<()> {
+    if la.cols != lb.rows || lc.rows != la.rows || lc.cols != lb.cols {
+        return Err(Error::Shape(format!(
+            "gemm: ({}, {}) x ({}, {}) cannot be written to ({}, {})",
+            la.rows, la.cols, lb.rows, lb.cols, lc.rows, lc.cols
+        )));
+    }
+    if la.extent() > a.len() || lb.extent() > b.len() || lc.extent() > c.len() {
+        return Err(Error::Index(format!(
+            "gemm: operand layout reaches past its buffer (A {} > {}, B {} > {}, C {} > {})",
+            la.extent(),
+            a.len(),
+            lb.extent(),
+            b.len(),
+            lc.extent(),
+            c.len()
+        )));
+    }
+    if lc.overlaps_itself() {
+        return Err(Error::Value("gemm: the output layout has a zero stride".into()));
+    }
+    let (m, k, n) = (la.rows, la.cols, lb.cols);
+    if m == 0 || n == 0 {
+        return Ok(());
+    }
+    if k == 0 {
+        // Nothing to multiply: C = beta * C (and exactly 0 when beta == 0, as BLAS does).
+        for i in 0..m {
+            for j in 0..n {
+                let x = &mut c[lc.offset + i * lc.row_stride + j * lc.col_stride];
+                *x = if beta == 0.0 { 0.0 } else { beta * *x };
+            }
+        }
+        return Ok(());
+    }
+    // SAFETY: every index that sgemm reads or writes is `offset + i*rs + j*cs` with i < rows,
+    // j < cols, which is below `extent()`, checked above against each slice's length. The
+    // output layout maps distinct (i, j) to distinct addresses (no zero stride, and strides
+    // come from a tensor's own layout), and `c` is a unique borrow so it aliases neither input.
+    unsafe {
+        matrixmultiply::sgemm(
+            m,
+            k,
+            n,
+            alpha,
+            a.as_ptr().add(la.offset),
+            la.row_stride as isize,
+            la.col_stride as isize,
+            b.as_ptr().add(lb.offset),
+            lb.row_stride as isize,
+            lb.col_stride as isize,
+            beta,
+            c.as_mut_ptr().add(lc.offset),
+            lc.row_stride as isize,
+            lc.col_stride as isize,
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naive(a: &[f32], la: MatLayout, b: &[f32], lb: MatLayout) -> Vec<f32> {
+        let mut out = vec![0.0; la.rows * lb.cols];
+        for i in 0..la.rows {
+            for j in 0..lb.cols {
+                let mut s = 0.0;
+                for p in 0..la.cols {
+                    s += a[la.offset + i * la.row_stride + p * la.col_stride]
+                        * b[lb.offset + p * lb.row_stride + j * lb.col_stride];
+                }
+                out[i * lb.cols + j] = s;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn transposed_operands_are_read_in_place() {
+        let a: Vec<f32> = (0..12).map(|x| x as f32).collect(); // 3x4, read as 4x3
+        let b: Vec<f32> = (0..15).map(|x| (x as f32) * 0.5).collect(); // 5x3, read as 3x5
+        let la = MatLayout::row_major(3, 4).t();
+        let lb = MatLayout::row_major(5, 3).t();
+        let mut c = vec![f32::NAN; 20];
+        gemm(1.0, &a, la, &b, lb, 0.0, &mut c, MatLayout::row_major(4, 5)).unwrap();
+        assert_eq!(c, naive(&a, la, &b, lb));
+    }
+
+    #[test]
+    fn bad_shapes_and_short_buffers_are_errors() {
+        let l = MatLayout::row_major(2, 2);
+        let mut c = [0.0; 4];
+        assert!(gemm(1.0, &[0.0; 4], l, &[0.0; 6], MatLayout::row_major(3, 2), 0.0, &mut c, l).is_err());
+        assert!(gemm(1.0, &[0.0; 3], l, &[0.0; 4], l, 0.0, &mut c, l).is_err());
+    }
+
+    #[test]
+    fn beta_accumulates_and_empty_inner_dimension_scales() {
+        let l = MatLayout::row_major(1, 1);
+        let mut c = [2.0];
+        gemm(1.0, &[3.0], l, &[4.0], l, 1.0, &mut c, l).unwrap();
+        assert_eq!(c, [14.0]);
+        let mut c = [2.0, 3.0];
+        gemm(1.0, &[], MatLayout::row_major(1, 0), &[], MatLayout::row_major(0, 2), 0.5, &mut c, MatLayout::row_major(1, 2)).unwrap();
+        assert_eq!(c, [1.0, 1.5]);
+    }
+}

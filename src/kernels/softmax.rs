@@ -1,0 +1,140 @@
+//! Row-wise softmax, log-softmax and the fused softmax + cross-entropy loss and gradient.
+//!
+//! Every function subtracts the row maximum first, so `softmax([1010, 1000, 990])` is finite
+//! where the textbook formula overflows to NaN.
+
+use super::activation::exp;
+
+/// Softmax of each row of a row-major matrix with `cols` columns, in place.
+pub fn softmax_rows(x: &mut [f32], cols: usize) {
+    if cols == 0 {
+        return;
+    }
+    for row in x.chunks_exact_mut(cols) {
+        let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let mut sum = 0.0f32;
+        for v in row.iter_mut() {
+            *v = exp(*v - max);
+            sum += *v;
+        }
+        let inv = 1.0 / sum;
+        for v in row.iter_mut() {
+            *v *= inv;
+        }
+    }
+}
+
+/// Log-softmax of each row, in place: `x - max - ln(sum(exp(x - max)))`.
+pub fn log_softmax_rows(x: &mut [f32], cols: usize) {
+    if cols == 0 {
+        return;
+    }
+    for row in x.chunks_exact_mut(cols) {
+        let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let sum: f32 = row.iter().map(|&v| exp(v - max)).sum();
+        let lse = max + sum.ln();
+        for v in row.iter_mut() {
+            *v -= lse;
+        }
+    }
+}
+
+/// Backward of softmax given its output `y`: `g_i = y_i (g_i - sum_j g_j y_j)` per row.
+pub fn softmax_grad(y: &[f32], g: &mut [f32], cols: usize) {
+    if cols == 0 {
+        return;
+    }
+    for (yr, gr) in y.chunks_exact(cols).zip(g.chunks_exact_mut(cols)) {
+        let dot: f32 = yr.iter().zip(gr.iter()).map(|(a, b)| a * b).sum();
+        for (g, &y) in gr.iter_mut().zip(yr) {
+            *g = y * (*g - dot);
+        }
+    }
+}
+
+/// Backward of log-softmax given its output `y`: `g_i = g_i - e^{y_i} sum_j g_j` per row.
+pub fn log_softmax_grad(y: &[f32], g: &mut [f32], cols: usize) {
+    if cols == 0 {
+        return;
+    }
+    for (yr, gr) in y.chunks_exact(cols).zip(g.chunks_exact_mut(cols)) {
+        let sum: f32 = gr.iter().sum();
+        for (g, &y) in gr.iter_mut().zip(yr) {
+            *g -= exp(y) * sum;
+        }
+    }
+}
+
+/// Sparse categorical cross-entropy from logits, fused with its gradient.
+///
+/// For each row: `loss = logsumexp(z) - z[label]`. Overwrites `logits` with
+/// `scale * (softmax(z) - onehot(label))`, the gradient of `scale * sum(loss)`, and returns
+/// the unscaled sum of the rows' losses. Labels must be `< cols` (checked by the caller).
+pub fn softmax_cross_entropy_sparse(logits: &mut [f32], cols: usize, labels: &[u32], scale: f32) -> f64 {
+    let mut total = 0.0f64;
+    for (row, &label) in logits.chunks_exact_mut(cols).zip(labels) {
+        let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let mut sum = 0.0f32;
+        for v in row.iter_mut() {
+            *v = exp(*v - max);
+            sum += *v;
+        }
+        let label = label as usize;
+        // ln(softmax[label]) = ln(e_label / sum); e_label may underflow, so take it via logs.
+        let e_label = row[label];
+        let loss = if e_label > 0.0 { sum.ln() - e_label.ln() } else { f32::INFINITY };
+        total += loss.min(f32::MAX) as f64;
+        let inv = scale / sum;
+        for v in row.iter_mut() {
+            *v *= inv;
+        }
+        row[label] -= scale;
+    }
+    total
+}
+
+/// Categorical cross-entropy against probability targets (one-hot or soft), fused with its
+/// gradient: overwrites `logits` with `scale * (softmax(z) - t)` (valid when each target row
+/// sums to 1) and returns the unscaled sum of `-sum_i t_i log softmax(z)_i` over rows.
+pub fn softmax_cross_entropy_dense(logits: &mut [f32], cols: usize, targets: &[f32], scale: f32) -> f64 {
+    let mut total = 0.0f64;
+    for (row, t) in logits.chunks_exact_mut(cols).zip(targets.chunks_exact(cols)) {
+        let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let sum: f32 = row.iter().map(|&v| exp(v - max)).sum();
+        let lse = max + sum.ln();
+        let mut loss = 0.0f32;
+        for (v, &ti) in row.iter_mut().zip(t) {
+            let logp = *v - lse;
+            loss -= ti * logp;
+            *v = scale * (exp(logp) - ti);
+        }
+        total += loss as f64;
+    }
+    total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn softmax_of_huge_logits_is_finite_and_sums_to_one() {
+        let mut x = [1010.0, 1000.0, 990.0];
+        softmax_rows(&mut x, 3);
+        assert!(x.iter().all(|v| v.is_finite()));
+        assert!((x.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn fused_sparse_cross_entropy_matches_the_definition() {
+        let z = [0.3f32, 2.9, 4.0, -1.0, 0.0, 1.0];
+        let mut g = z;
+        let loss = softmax_cross_entropy_sparse(&mut g, 3, &[2, 0], 0.5);
+        let mut p = z;
+        softmax_rows(&mut p, 3);
+        let want = -(p[2].ln() as f64) - (p[3].ln() as f64);
+        assert!((loss - want).abs() < 1e-5);
+        assert!((g[2] - 0.5 * (p[2] - 1.0)).abs() < 1e-6);
+        assert!((g[4] - 0.5 * p[4]).abs() < 1e-6);
+    }
+}

@@ -1,0 +1,26 @@
+//! # neurite
+//!
+//! Neural networks from the tensor up, in the order a learner meets them and the order the
+//! code depends on them:
+//!
+//! | module | job |
+//! | --- | --- |
+//! | [`tensor`] | n-dimensional f32 arrays with NumPy/PyTorch semantics |
+//! | [`kernels`] | the arithmetic on slices: GEMM, activations, softmax, sums |
+//! | [`autograd`] | reverse-mode differentiation over tensor operations |
+//!
+//! ```
+//! use neurite::Tensor;
+//! let x = Tensor::vector(&[-1.0, 1.0, 2.0]);
+//! let y = x.sigmoid();
+//! assert!(y.allclose(&Tensor::vector(&[0.26894142, 0.73105858, 0.88079708]), 1e-6, 0.0));
+//! ```
+
+pub mod error;
+pub mod kernels;
+pub mod rng;
+pub mod tensor;
+
+pub use error::{Error, Result};
+pub use rng::Rng;
+pub use tensor::Tensor;
