@@ -7,7 +7,7 @@
 //! | --- | --- |
 //! | [`tensor`] | n-dimensional f32 arrays with NumPy/PyTorch semantics |
 //! | [`kernels`] | the arithmetic on slices: GEMM, activations, softmax, sums |
-//! | [`autograd`] | reverse-mode differentiation over tensor operations |
+//! | [`autograd`] | reverse-mode differentiation over tensor operations, and `gradcheck` |
 //!
 //! ```
 //! use neurite::Tensor;
@@ -16,11 +16,18 @@
 //! assert!(y.allclose(&Tensor::vector(&[0.26894142, 0.73105858, 0.88079708]), 1e-6, 0.0));
 //! ```
 
+pub mod autograd;
 pub mod error;
 pub mod kernels;
 pub mod rng;
 pub mod tensor;
 
+pub use autograd::Var;
 pub use error::{Error, Result};
 pub use rng::Rng;
 pub use tensor::Tensor;
+
+// The README's examples are compiled and run as doctests, so the tour cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

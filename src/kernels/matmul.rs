@@ -179,7 +179,17 @@ mod tests {
         gemm(1.0, &[3.0], l, &[4.0], l, 1.0, &mut c, l).unwrap();
         assert_eq!(c, [14.0]);
         let mut c = [2.0, 3.0];
-        gemm(1.0, &[], MatLayout::row_major(1, 0), &[], MatLayout::row_major(0, 2), 0.5, &mut c, MatLayout::row_major(1, 2)).unwrap();
+        gemm(
+            1.0,
+            &[],
+            MatLayout::row_major(1, 0),
+            &[],
+            MatLayout::row_major(0, 2),
+            0.5,
+            &mut c,
+            MatLayout::row_major(1, 2),
+        )
+        .unwrap();
         assert_eq!(c, [1.0, 1.5]);
     }
 }

@@ -192,7 +192,15 @@ impl Tensor {
 
     /// -1, 0 or 1 by the sign of each element.
     pub fn sign(&self) -> Tensor {
-        self.map(|v| if v > 0.0 { 1.0 } else if v < 0.0 { -1.0 } else { v })
+        self.map(|v| {
+            if v > 0.0 {
+                1.0
+            } else if v < 0.0 {
+                -1.0
+            } else {
+                v
+            }
+        })
     }
 
     /// Rounded to the nearest integer, halves away from zero.
@@ -337,7 +345,11 @@ pub(crate) fn sum_to_shape(grad: &Tensor, shape: &[usize]) -> Result<Tensor> {
         return Ok(grad.clone());
     }
     let lead = grad.ndim().checked_sub(shape.len()).ok_or_else(|| {
-        Error::Shape(format!("sum_to_shape: {} has fewer dimensions than {}", shape_str(grad.shape()), shape_str(shape)))
+        Error::Shape(format!(
+            "sum_to_shape: {} has fewer dimensions than {}",
+            shape_str(grad.shape()),
+            shape_str(shape)
+        ))
     })?;
     let mut out = grad.clone();
     for _ in 0..lead {
@@ -356,4 +368,38 @@ pub(crate) fn sum_to_shape(grad: &Tensor, shape: &[usize]) -> Result<Tensor> {
         )));
     }
     Ok(out)
+}
+
+impl Tensor {
+    /// Runs a row kernel along `axis`: the axis is moved last (copying only if needed), the
+    /// kernel sees rows of that length, and the result is moved back.
+    pub(crate) fn along_axis(&self, op: &str, axis: isize, kernel: impl Fn(&mut [f32], usize)) -> Result<Tensor> {
+        let a = super::shape::normalize_axis(op, axis, self.ndim())?;
+        let last = self.ndim() - 1;
+        let moved = if a == last { self.clone() } else { self.transpose(a as isize, last as isize)? };
+        let mut data = moved.to_vec();
+        kernel(&mut data, self.shape()[a]);
+        let result = Tensor::from_parts(data, moved.shape());
+        if a == last {
+            Ok(result)
+        } else {
+            Ok(result.transpose(a as isize, last as isize)?.contiguous())
+        }
+    }
+
+    /// Softmax along `axis`, stable for large inputs (the row maximum is subtracted first).
+    ///
+    /// ```
+    /// let p = neurite::Tensor::vector(&[0.3, 2.9, 4.0]).softmax(-1)?;
+    /// assert!(p.allclose(&neurite::Tensor::vector(&[0.01821127, 0.24519181, 0.73659691]), 1e-5, 0.0));
+    /// # Ok::<(), neurite::Error>(())
+    /// ```
+    pub fn softmax(&self, axis: isize) -> Result<Tensor> {
+        self.along_axis("softmax", axis, crate::kernels::softmax::softmax_rows)
+    }
+
+    /// Log of the softmax along `axis`, computed without forming the softmax.
+    pub fn log_softmax(&self, axis: isize) -> Result<Tensor> {
+        self.along_axis("log_softmax", axis, crate::kernels::softmax::log_softmax_rows)
+    }
 }

@@ -27,7 +27,16 @@ impl Tensor {
     fn matmul_2d(&self, other: &Tensor) -> Result<Tensor> {
         let (m, n) = (self.shape[0], other.shape[1]);
         let mut out = vec![0.0; m * n];
-        gemm(1.0, self.raw().0, self.mat_layout(), other.raw().0, other.mat_layout(), 0.0, &mut out, MatLayout::row_major(m, n))?;
+        gemm(
+            1.0,
+            self.raw().0,
+            self.mat_layout(),
+            other.raw().0,
+            other.mat_layout(),
+            0.0,
+            &mut out,
+            MatLayout::row_major(m, n),
+        )?;
         Ok(Tensor::from_parts(out, &[m, n]))
     }
 

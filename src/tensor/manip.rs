@@ -50,14 +50,18 @@ impl Tensor {
         match self.ndim() {
             0 | 1 => Ok(self.clone()),
             2 => self.transpose(0, 1),
-            n => Err(Error::Shape(format!("t: expects a tensor of at most 2 dimensions, got {n}; use transpose or permute"))),
+            n => Err(Error::Shape(format!(
+                "t: expects a tensor of at most 2 dimensions, got {n}; use transpose or permute"
+            ))),
         }
     }
 
     /// Reorders the axes: axis `i` of the result is axis `order[i]` of `self` (a view).
     pub fn permute(&self, order: &[usize]) -> Result<Tensor> {
         let mut seen = vec![false; self.ndim()];
-        if order.len() != self.ndim() || order.iter().any(|&a| a >= self.ndim() || std::mem::replace(&mut seen[a], true)) {
+        if order.len() != self.ndim()
+            || order.iter().any(|&a| a >= self.ndim() || std::mem::replace(&mut seen[a], true))
+        {
             return Err(Error::Shape(format!(
                 "permute: {order:?} is not a permutation of the {} axes of shape {}",
                 self.ndim(),
@@ -71,7 +75,8 @@ impl Tensor {
 
     /// Removes every axis of size 1.
     pub fn squeeze(&self) -> Tensor {
-        let (shape, strides) = self.shape.iter().zip(&self.strides).filter(|(&d, _)| d != 1).map(|(&d, &s)| (d, s)).unzip();
+        let (shape, strides) =
+            self.shape.iter().zip(&self.strides).filter(|(&d, _)| d != 1).map(|(&d, &s)| (d, s)).unzip();
         self.with_layout(shape, strides, self.offset)
     }
 

@@ -29,6 +29,7 @@ pub mod shape;
 use std::fmt;
 use std::sync::Arc;
 
+pub(crate) use elementwise::sum_to_shape;
 pub use elementwise::Operand;
 
 use crate::error::{shape_str, Error, Result};
@@ -132,7 +133,9 @@ impl Tensor {
     /// `np.arange(start, end, step)`.
     pub fn arange_step(start: f32, end: f32, step: f32) -> Result<Tensor> {
         if step == 0.0 || !step.is_finite() || !start.is_finite() || !end.is_finite() {
-            return Err(Error::Value(format!("arange: start {start}, end {end}, step {step} do not make a finite range")));
+            return Err(Error::Value(format!(
+                "arange: start {start}, end {end}, step {step} do not make a finite range"
+            )));
         }
         let n = ((end - start) / step).ceil().max(0.0) as usize;
         Ok(Tensor::from_parts((0..n).map(|i| start + i as f32 * step).collect(), &[n]))
@@ -350,9 +353,16 @@ impl Tensor {
 // ---------------------------------------------------------------------------------------
 impl fmt::Display for Tensor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fn write_dim(f: &mut fmt::Formatter<'_>, t: &[f32], shape: &[usize], depth: usize) -> fmt::Result {
+        // One format for the whole tensor, as NumPy: integers as `1.0`, else 4 decimals.
+        fn write_dim(
+            f: &mut fmt::Formatter<'_>,
+            t: &[f32],
+            shape: &[usize],
+            depth: usize,
+            integral: bool,
+        ) -> fmt::Result {
             if shape.is_empty() {
-                return write!(f, "{}", fmt_value(t[0]));
+                return if integral { write!(f, "{:.1}", t[0]) } else { write!(f, "{:.4}", t[0]) };
             }
             let inner: usize = shape[1..].iter().product();
             write!(f, "[")?;
@@ -372,19 +382,14 @@ impl fmt::Display for Tensor {
                         write!(f, ", ")?;
                     }
                 }
-                write_dim(f, &t[i * inner..(i + 1) * inner], &shape[1..], depth + 1)?;
+                write_dim(f, &t[i * inner..(i + 1) * inner], &shape[1..], depth + 1, integral)?;
             }
             write!(f, "]")
         }
-        fn fmt_value(v: f32) -> String {
-            if v.fract() == 0.0 && v.abs() < 1e7 {
-                format!("{v:.1}")
-            } else {
-                format!("{v:.4}")
-            }
-        }
+        let values = self.to_vec();
+        let integral = values.iter().all(|v| v.fract() == 0.0 && v.abs() < 1e7);
         write!(f, "tensor(")?;
-        write_dim(f, &self.to_vec(), &self.shape, 0)?;
+        write_dim(f, &values, &self.shape, 0, integral)?;
         write!(f, ")")
     }
 }

@@ -7,7 +7,13 @@ use crate::error::{shape_str, Error, Result};
 
 impl Tensor {
     /// Reduces each lane along `axis` with `f`, which sees the lane's values in order.
-    fn reduce_lanes(&self, op: &str, axis: isize, keepdim: bool, f: impl Fn(&mut dyn Iterator<Item = f32>) -> f32) -> Result<Tensor> {
+    fn reduce_lanes(
+        &self,
+        op: &str,
+        axis: isize,
+        keepdim: bool,
+        f: impl Fn(&mut dyn Iterator<Item = f32>) -> f32,
+    ) -> Result<Tensor> {
         let axis = normalize_axis(op, axis, self.ndim())?;
         let c = self.contiguous();
         let data = c.as_slice().unwrap_or(&[]);

@@ -47,9 +47,7 @@ pub fn normalize_axis(op: &str, axis: isize, ndim: usize) -> Result<usize> {
     let n = ndim as isize;
     let a = if axis < 0 { axis + n } else { axis };
     if a < 0 || a >= n {
-        return Err(Error::Index(format!(
-            "{op}: axis {axis} is out of bounds for a tensor of dimension {ndim}"
-        )));
+        return Err(Error::Index(format!("{op}: axis {axis} is out of bounds for a tensor of dimension {ndim}")));
     }
     Ok(a as usize)
 }
@@ -143,10 +141,7 @@ mod tests {
         assert_eq!(broadcast_shapes("t", &[4, 1], &[1, 5]).unwrap(), vec![4, 5]);
         assert_eq!(broadcast_shapes("t", &[], &[2]).unwrap(), vec![2]);
         let e = broadcast_shapes("add", &[2, 3], &[4]).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "shape error: add: operands could not be broadcast together with shapes (2, 3) (4,)"
-        );
+        assert_eq!(e.to_string(), "shape error: add: operands could not be broadcast together with shapes (2, 3) (4,)");
     }
 
     #[test]
