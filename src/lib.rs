@@ -8,6 +8,9 @@
 //! | [`tensor`] | n-dimensional f32 arrays with NumPy/PyTorch semantics |
 //! | [`kernels`] | the arithmetic on slices: GEMM, activations, softmax, sums |
 //! | [`autograd`] | reverse-mode differentiation over tensor operations, and `gradcheck` |
+//! | [`nn`] | activations, the dense layer, losses, initialisers |
+//! | [`optim`] | SGD, momentum, AdaGrad, RMSprop, Adam |
+//! | [`train`] | `Sequential`, the fit loop, callbacks, the fast training engine |
 //!
 //! ```
 //! use neurite::Tensor;
@@ -19,8 +22,11 @@
 pub mod autograd;
 pub mod error;
 pub mod kernels;
+pub mod nn;
+pub mod optim;
 pub mod rng;
 pub mod tensor;
+pub mod train;
 
 pub use autograd::Var;
 pub use error::{Error, Result};

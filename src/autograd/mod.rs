@@ -125,6 +125,12 @@ impl Var {
         self.0.value.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// Runs `f` with a borrow of the value, without cloning its handle (the fast path reads
+    /// weights this way, allocation-free).
+    pub fn with_value<R>(&self, f: impl FnOnce(&Tensor) -> R) -> R {
+        f(&self.0.value.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
     /// Replaces the value in place, keeping the node's identity: how optimisers update a
     /// parameter. The new value must have the same shape.
     pub fn set_value(&self, value: Tensor) -> Result<()> {
@@ -136,7 +142,7 @@ impl Var {
                 shape_str(slot.shape())
             )));
         }
-        *slot = value;
+        *slot = value.contiguous();
         Ok(())
     }
 

@@ -1,0 +1,354 @@
+//! Optimisers: plain gradient descent (SGD), momentum, AdaGrad, RMSprop and Adam, with the
+//! update rules and defaults of Keras 3.
+//!
+//! [`Optimizer`] names an algorithm and its hyperparameters; [`OptimizerState`] holds what it
+//! remembers between steps (moments, accumulators, the step count), explicitly and
+//! serialisably so that a checkpoint can resume training exactly. The update itself is one
+//! vectorisable pass over a parameter slice ([`OptimizerState::update`]), used both by the
+//! fast training path and by [`Optim`], the PyTorch-style driver over autograd parameters.
+//!
+//! ```
+//! use neurite::{autograd::Var, optim::{Optim, Optimizer}, Tensor};
+//! // Minimise (w - 3)^2 with Adam.
+//! let w = Var::parameter(Tensor::scalar(0.0));
+//! let mut opt = Optim::new(Optimizer::adam().learning_rate(0.1), vec![w.clone()])?;
+//! for _ in 0..200 {
+//!     opt.zero_grad();
+//!     w.add_scalar(-3.0)?.powf(2.0)?.backward()?;
+//!     opt.step()?;
+//! }
+//! assert!((w.value().item()? - 3.0).abs() < 1e-2);
+//! # Ok::<(), neurite::Error>(())
+//! ```
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::autograd::Var;
+use crate::error::{Error, Result};
+
+/// An optimisation algorithm with its hyperparameters.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "name", rename_all = "snake_case")]
+pub enum Optimizer {
+    /// Gradient descent, `w -= lr g`; with `momentum > 0`, `v = momentum v - lr g; w += v`
+    /// (Nesterov: `w += momentum v - lr g`). Keras defaults: lr 0.01, momentum 0.
+    Sgd {
+        /// Learning rate.
+        learning_rate: f32,
+        /// Momentum factor (0 for plain gradient descent).
+        momentum: f32,
+        /// Nesterov's look-ahead variant.
+        nesterov: bool,
+    },
+    /// `acc += g^2; w -= lr g / sqrt(acc + eps)`. Keras defaults: lr 0.001, initial
+    /// accumulator 0.1, eps 1e-7.
+    Adagrad {
+        /// Learning rate.
+        learning_rate: f32,
+        /// Starting value of the accumulator.
+        initial_accumulator: f32,
+        /// Added under the square root.
+        epsilon: f32,
+    },
+    /// `v = rho v + (1 - rho) g^2; w -= lr g / sqrt(v + eps)` (with momentum: the step goes
+    /// through a velocity). Keras defaults: lr 0.001, rho 0.9, momentum 0, eps 1e-7.
+    RmsProp {
+        /// Learning rate.
+        learning_rate: f32,
+        /// Decay of the squared-gradient average.
+        rho: f32,
+        /// Momentum of the step (0: none).
+        momentum: f32,
+        /// Added under the square root.
+        epsilon: f32,
+    },
+    /// `m += (1 - b1)(g - m); v += (1 - b2)(g^2 - v);
+    /// w -= lr sqrt(1 - b2^t)/(1 - b1^t) m / (sqrt(v) + eps)`.
+    /// Keras defaults: lr 0.001, beta1 0.9, beta2 0.999, eps 1e-7.
+    Adam {
+        /// Learning rate.
+        learning_rate: f32,
+        /// Decay of the first moment.
+        beta1: f32,
+        /// Decay of the second moment.
+        beta2: f32,
+        /// Added to the root of the second moment.
+        epsilon: f32,
+    },
+}
+
+impl Optimizer {
+    /// Plain gradient descent with Keras' default learning rate 0.01.
+    pub fn sgd() -> Optimizer {
+        Optimizer::Sgd { learning_rate: 0.01, momentum: 0.0, nesterov: false }
+    }
+
+    /// Gradient descent with momentum (default 0.9 here; Keras' SGD has 0, i.e. none).
+    pub fn momentum(momentum: f32) -> Optimizer {
+        Optimizer::Sgd { learning_rate: 0.01, momentum, nesterov: false }
+    }
+
+    /// AdaGrad with Keras' defaults.
+    pub fn adagrad() -> Optimizer {
+        Optimizer::Adagrad { learning_rate: 0.001, initial_accumulator: 0.1, epsilon: 1e-7 }
+    }
+
+    /// RMSprop with Keras' defaults.
+    pub fn rmsprop() -> Optimizer {
+        Optimizer::RmsProp { learning_rate: 0.001, rho: 0.9, momentum: 0.0, epsilon: 1e-7 }
+    }
+
+    /// Adam with Keras' defaults.
+    pub fn adam() -> Optimizer {
+        Optimizer::Adam { learning_rate: 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 }
+    }
+
+    /// The same algorithm with another learning rate.
+    pub fn learning_rate(mut self, lr: f32) -> Optimizer {
+        match &mut self {
+            Optimizer::Sgd { learning_rate, .. }
+            | Optimizer::Adagrad { learning_rate, .. }
+            | Optimizer::RmsProp { learning_rate, .. }
+            | Optimizer::Adam { learning_rate, .. } => *learning_rate = lr,
+        }
+        self
+    }
+
+    /// The learning rate.
+    pub fn lr(&self) -> f32 {
+        match *self {
+            Optimizer::Sgd { learning_rate, .. }
+            | Optimizer::Adagrad { learning_rate, .. }
+            | Optimizer::RmsProp { learning_rate, .. }
+            | Optimizer::Adam { learning_rate, .. } => learning_rate,
+        }
+    }
+
+    /// The Keras name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Optimizer::Sgd { momentum, .. } if *momentum > 0.0 => "momentum",
+            Optimizer::Sgd { .. } => "sgd",
+            Optimizer::Adagrad { .. } => "adagrad",
+            Optimizer::RmsProp { .. } => "rmsprop",
+            Optimizer::Adam { .. } => "adam",
+        }
+    }
+
+    /// Checks the hyperparameters (positive, finite learning rate; decays in [0, 1); ...).
+    pub fn validate(&self) -> Result<()> {
+        let lr = self.lr();
+        if !(lr.is_finite() && lr > 0.0) {
+            return Err(Error::Value(format!("{}: learning rate must be a positive number, got {lr}", self.name())));
+        }
+        let unit = |name: &str, v: f32| {
+            if (0.0..1.0).contains(&v) {
+                Ok(())
+            } else {
+                Err(Error::Value(format!("{}: {name} must be in [0, 1), got {v}", self.name())))
+            }
+        };
+        let positive = |name: &str, v: f32| {
+            if v.is_finite() && v >= 0.0 {
+                Ok(())
+            } else {
+                Err(Error::Value(format!("{}: {name} must be >= 0, got {v}", self.name())))
+            }
+        };
+        match *self {
+            Optimizer::Sgd { momentum, .. } => unit("momentum", momentum),
+            Optimizer::Adagrad { initial_accumulator, epsilon, .. } => {
+                positive("initial_accumulator", initial_accumulator)?;
+                positive("epsilon", epsilon)
+            }
+            Optimizer::RmsProp { rho, momentum, epsilon, .. } => {
+                unit("rho", rho)?;
+                unit("momentum", momentum)?;
+                positive("epsilon", epsilon)
+            }
+            Optimizer::Adam { beta1, beta2, epsilon, .. } => {
+                unit("beta1", beta1)?;
+                unit("beta2", beta2)?;
+                positive("epsilon", epsilon)
+            }
+        }
+    }
+
+    /// How many state buffers the algorithm keeps per parameter.
+    fn slots(&self) -> usize {
+        match *self {
+            Optimizer::Sgd { momentum, .. } if momentum == 0.0 => 0,
+            Optimizer::Sgd { .. } | Optimizer::Adagrad { .. } => 1,
+            Optimizer::RmsProp { momentum, .. } if momentum == 0.0 => 1,
+            Optimizer::RmsProp { .. } | Optimizer::Adam { .. } => 2,
+        }
+    }
+
+    fn initial_value(&self) -> f32 {
+        match *self {
+            Optimizer::Adagrad { initial_accumulator, .. } => initial_accumulator,
+            _ => 0.0,
+        }
+    }
+}
+
+impl fmt::Display for Optimizer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (lr {})", self.name(), self.lr())
+    }
+}
+
+impl FromStr for Optimizer {
+    type Err = Error;
+
+    /// `sgd`, `momentum`, `nesterov`, `adagrad`, `rmsprop`, `adam`, with Keras' defaults.
+    fn from_str(s: &str) -> Result<Optimizer> {
+        Ok(match s.trim().to_ascii_lowercase().as_str() {
+            "sgd" | "gd" | "gradient_descent" => Optimizer::sgd(),
+            "momentum" => Optimizer::momentum(0.9),
+            "nesterov" => Optimizer::Sgd { learning_rate: 0.01, momentum: 0.9, nesterov: true },
+            "adagrad" => Optimizer::adagrad(),
+            "rmsprop" => Optimizer::rmsprop(),
+            "adam" => Optimizer::adam(),
+            other => {
+                return Err(Error::Value(format!(
+                    "unknown optimizer {other:?}: expected sgd, momentum, nesterov, adagrad, rmsprop, adam"
+                )))
+            }
+        })
+    }
+}
+
+/// What an optimiser remembers: the step count and, per parameter, its moment buffers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OptimizerState {
+    /// The algorithm and hyperparameters.
+    pub optimizer: Optimizer,
+    /// Number of completed steps (Keras' `iterations`).
+    pub iterations: u64,
+    /// Per parameter, per slot, one value per parameter element.
+    pub buffers: Vec<Vec<Vec<f32>>>,
+}
+
+impl OptimizerState {
+    /// Fresh state for parameters of the given sizes.
+    pub fn new(optimizer: Optimizer, sizes: &[usize]) -> Result<OptimizerState> {
+        optimizer.validate()?;
+        let init = optimizer.initial_value();
+        let buffers = sizes.iter().map(|&n| (0..optimizer.slots()).map(|_| vec![init; n]).collect()).collect();
+        Ok(OptimizerState { optimizer, iterations: 0, buffers })
+    }
+
+    /// Starts a step: every `update` until the next call uses the new step count.
+    pub fn begin_step(&mut self) {
+        self.iterations += 1;
+    }
+
+    /// Updates parameter number `index` in place from its gradient.
+    pub fn update(&mut self, index: usize, param: &mut [f32], grad: &[f32]) -> Result<()> {
+        let t = self.iterations.max(1);
+        let known = self.buffers.len();
+        let bufs = self
+            .buffers
+            .get_mut(index)
+            .ok_or_else(|| Error::Index(format!("optimizer: parameter {index} is unknown (state for {known})")))?;
+        if grad.len() != param.len() || bufs.iter().any(|b| b.len() != param.len()) {
+            return Err(Error::Shape(format!(
+                "optimizer: parameter {index} has {} values, its gradient {} and its state {}",
+                param.len(),
+                grad.len(),
+                bufs.first().map(|b| b.len()).unwrap_or(param.len())
+            )));
+        }
+        match self.optimizer {
+            Optimizer::Sgd { learning_rate: lr, momentum, nesterov } => {
+                if bufs.is_empty() {
+                    for (p, &g) in param.iter_mut().zip(grad) {
+                        *p -= lr * g;
+                    }
+                } else {
+                    for ((p, &g), v) in param.iter_mut().zip(grad).zip(bufs[0].iter_mut()) {
+                        *v = momentum * *v - lr * g;
+                        *p += if nesterov { momentum * *v - lr * g } else { *v };
+                    }
+                }
+            }
+            Optimizer::Adagrad { learning_rate: lr, epsilon, .. } => {
+                for ((p, &g), acc) in param.iter_mut().zip(grad).zip(bufs[0].iter_mut()) {
+                    *acc += g * g;
+                    *p -= lr * g / (*acc + epsilon).sqrt();
+                }
+            }
+            Optimizer::RmsProp { learning_rate: lr, rho, momentum, epsilon } => {
+                let (velocity, rest) = bufs.split_at_mut(1);
+                let velocity = &mut velocity[0];
+                for (i, (p, &g)) in param.iter_mut().zip(grad).enumerate() {
+                    velocity[i] = rho * velocity[i] + (1.0 - rho) * g * g;
+                    let increment = lr * g / (velocity[i] + epsilon).sqrt();
+                    match rest.first_mut() {
+                        Some(m) => {
+                            m[i] = momentum * m[i] + increment;
+                            *p -= m[i];
+                        }
+                        None => *p -= increment,
+                    }
+                }
+            }
+            Optimizer::Adam { learning_rate: lr, beta1, beta2, epsilon } => {
+                // The bias corrections in f64, once per step, as Keras folds them into alpha.
+                let b1t = (beta1 as f64).powf(t as f64);
+                let b2t = (beta2 as f64).powf(t as f64);
+                let alpha = (lr as f64 * (1.0 - b2t).sqrt() / (1.0 - b1t)) as f32;
+                let (m, v) = bufs.split_at_mut(1);
+                let (m, v) = (&mut m[0], &mut v[0]);
+                let (c1, c2) = (1.0 - beta1, 1.0 - beta2);
+                for (((p, &g), m), v) in param.iter_mut().zip(grad).zip(m.iter_mut()).zip(v.iter_mut()) {
+                    *m += (g - *m) * c1;
+                    *v += (g * g - *v) * c2;
+                    *p -= *m * alpha / (v.sqrt() + epsilon);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// PyTorch's `torch.optim` object: an optimiser over a list of autograd parameters.
+/// `step()` applies each parameter's accumulated `.grad()`; `zero_grad()` clears them.
+pub struct Optim {
+    state: OptimizerState,
+    params: Vec<Var>,
+}
+
+impl Optim {
+    /// An optimiser for `params` (a model's `parameters()`).
+    pub fn new(optimizer: Optimizer, params: Vec<Var>) -> Result<Optim> {
+        let sizes: Vec<usize> = params.iter().map(|p| p.shape().iter().product()).collect();
+        Ok(Optim { state: OptimizerState::new(optimizer, &sizes)?, params })
+    }
+
+    /// One update of every parameter that has a gradient.
+    pub fn step(&mut self) -> Result<()> {
+        self.state.begin_step();
+        for (i, p) in self.params.iter().enumerate() {
+            let Some(grad) = p.grad() else { continue };
+            let grad = grad.contiguous();
+            let state = &mut self.state;
+            p.with_value_mut(|value| state.update(i, value.data_mut(), grad.as_slice().unwrap_or(&[])))?;
+        }
+        Ok(())
+    }
+
+    /// Clears every parameter's gradient.
+    pub fn zero_grad(&self) {
+        self.params.iter().for_each(Var::zero_grad);
+    }
+
+    /// The optimiser's state (for checkpoints).
+    pub fn state(&self) -> &OptimizerState {
+        &self.state
+    }
+}

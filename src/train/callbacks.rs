@@ -1,0 +1,303 @@
+//! What happens around the fit loop: per-epoch logs and the history of a fit, the callback
+//! hooks (Keras' `callbacks=`), early stopping, and the progress display.
+
+use std::io::IsTerminal;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use super::engine::Totals;
+use crate::autograd::Var;
+use crate::error::{Error, Result};
+use crate::tensor::Tensor;
+
+/// The numbers of one epoch.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EpochLogs {
+    /// Epoch number, from 1.
+    pub epoch: usize,
+    /// Mean training loss over the epoch's batches (weighted by batch size).
+    pub loss: f64,
+    /// Training accuracy over the epoch.
+    pub accuracy: f64,
+    /// Loss on the validation data, when there is some.
+    pub val_loss: Option<f64>,
+    /// Accuracy on the validation data, when there is some.
+    pub val_accuracy: Option<f64>,
+    /// Wall-clock seconds of the epoch's training steps.
+    pub seconds: f64,
+}
+
+impl EpochLogs {
+    /// A logged quantity by its Keras name: `loss`, `accuracy`, `val_loss`, `val_accuracy`.
+    pub fn get(&self, name: &str) -> Option<f64> {
+        match name {
+            "loss" => Some(self.loss),
+            "accuracy" | "acc" => Some(self.accuracy),
+            "val_loss" => self.val_loss,
+            "val_accuracy" | "val_acc" => self.val_accuracy,
+            _ => None,
+        }
+    }
+
+    /// `loss: 0.1234 - accuracy: 0.9650 - val_loss: ...`, as Keras prints it.
+    pub fn summary(&self) -> String {
+        let mut s = format!("loss: {:.4} - accuracy: {:.4}", self.loss, self.accuracy);
+        if let (Some(l), Some(a)) = (self.val_loss, self.val_accuracy) {
+            s += &format!(" - val_loss: {l:.4} - val_accuracy: {a:.4}");
+        }
+        s
+    }
+}
+
+/// What `fit` returns: the logs of every epoch (Keras' `History`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct History {
+    /// One entry per completed epoch.
+    pub epochs: Vec<EpochLogs>,
+    /// Whether a callback stopped training before the last epoch.
+    pub stopped_early: bool,
+}
+
+impl History {
+    /// A logged quantity over the epochs (`history.get("val_loss")`).
+    pub fn get(&self, name: &str) -> Vec<f64> {
+        self.epochs.iter().filter_map(|e| e.get(name)).collect()
+    }
+
+    /// Total training seconds.
+    pub fn seconds(&self) -> f64 {
+        self.epochs.iter().map(|e| e.seconds).sum()
+    }
+}
+
+/// Whether training goes on after an epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    /// Keep training.
+    Continue,
+    /// Stop after this epoch.
+    Stop,
+}
+
+/// Facts about a fit, given to callbacks when it starts.
+#[derive(Debug, Clone, Copy)]
+pub struct FitInfo {
+    /// Number of epochs asked for.
+    pub epochs: usize,
+    /// Batches per epoch.
+    pub steps_per_epoch: usize,
+    /// Training examples.
+    pub samples: usize,
+}
+
+/// Hooks into the fit loop. Every method has a default that does nothing. Callbacks run on
+/// the training threads, hence `Send`.
+pub trait Callback: Send {
+    /// Before the first epoch.
+    fn on_train_begin(&mut self, _info: &FitInfo) {}
+    /// Before each epoch (numbered from 1).
+    fn on_epoch_begin(&mut self, _epoch: usize) {}
+    /// After each batch, with the epoch's running totals.
+    fn on_batch_end(&mut self, _batch: usize, _running: &Totals) {}
+    /// After each epoch, with its logs and the model's parameters; may stop training.
+    fn on_epoch_end(&mut self, _logs: &EpochLogs, _params: &[Var]) -> Result<Control> {
+        Ok(Control::Continue)
+    }
+    /// After the last epoch.
+    fn on_train_end(&mut self, _history: &History, _params: &[Var]) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// Stops training when a monitored quantity has stopped improving (Keras' `EarlyStopping`).
+///
+/// ```
+/// use neurite::train::EarlyStopping;
+/// let stop = EarlyStopping::new("val_loss").patience(3).restore_best_weights(true);
+/// ```
+#[derive(Debug, Clone)]
+pub struct EarlyStopping {
+    monitor: String,
+    min_delta: f64,
+    patience: usize,
+    restore_best_weights: bool,
+    best: Option<f64>,
+    wait: usize,
+    best_weights: Option<Vec<Tensor>>,
+    /// The epoch at which training was stopped, if it was.
+    pub stopped_epoch: Option<usize>,
+}
+
+impl EarlyStopping {
+    /// Watches `monitor` (`loss`, `accuracy`, `val_loss`, `val_accuracy`): lower is better
+    /// for losses, higher for accuracies. Patience 0 and min_delta 0 by default, as Keras.
+    pub fn new(monitor: &str) -> EarlyStopping {
+        EarlyStopping {
+            monitor: monitor.to_string(),
+            min_delta: 0.0,
+            patience: 0,
+            restore_best_weights: false,
+            best: None,
+            wait: 0,
+            best_weights: None,
+            stopped_epoch: None,
+        }
+    }
+
+    /// Epochs without improvement before stopping.
+    pub fn patience(mut self, epochs: usize) -> EarlyStopping {
+        self.patience = epochs;
+        self
+    }
+
+    /// The smallest change that counts as an improvement.
+    pub fn min_delta(mut self, delta: f64) -> EarlyStopping {
+        self.min_delta = delta.abs();
+        self
+    }
+
+    /// Whether to put back the best epoch's weights when stopping.
+    pub fn restore_best_weights(mut self, restore: bool) -> EarlyStopping {
+        self.restore_best_weights = restore;
+        self
+    }
+
+    fn higher_is_better(&self) -> bool {
+        self.monitor.contains("acc")
+    }
+
+    fn restore(&self, params: &[Var]) -> Result<()> {
+        if let (true, Some(best)) = (self.restore_best_weights, &self.best_weights) {
+            for (p, w) in params.iter().zip(best) {
+                p.set_value(w.clone())?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Callback for EarlyStopping {
+    fn on_train_begin(&mut self, _info: &FitInfo) {
+        self.best = None;
+        self.wait = 0;
+        self.best_weights = None;
+        self.stopped_epoch = None;
+    }
+
+    fn on_epoch_end(&mut self, logs: &EpochLogs, params: &[Var]) -> Result<Control> {
+        let value = logs.get(&self.monitor).ok_or_else(|| {
+            Error::Value(format!(
+                "EarlyStopping: {:?} is not logged (have loss, accuracy{})",
+                self.monitor,
+                if logs.val_loss.is_some() { ", val_loss, val_accuracy" } else { "; give validation data for val_*" }
+            ))
+        })?;
+        let improved = match self.best {
+            None => true,
+            Some(best) if self.higher_is_better() => value > best + self.min_delta,
+            Some(best) => value < best - self.min_delta,
+        };
+        if improved {
+            self.best = Some(value);
+            self.wait = 0;
+            if self.restore_best_weights {
+                // Cheap: the handles share storage, and the optimiser's in-place update
+                // copies a parameter only when a snapshot still holds it.
+                self.best_weights = Some(params.iter().map(|p| p.value()).collect());
+            }
+            return Ok(Control::Continue);
+        }
+        self.wait += 1;
+        if self.wait > self.patience {
+            self.stopped_epoch = Some(logs.epoch);
+            self.restore(params)?;
+            return Ok(Control::Stop);
+        }
+        Ok(Control::Continue)
+    }
+}
+
+/// Keras' `verbose`: how much `fit` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Verbosity {
+    /// Nothing.
+    Silent,
+    /// A progress bar per epoch with the running loss and accuracy when the output is a
+    /// terminal, else one line per epoch.
+    #[default]
+    ProgressBar,
+    /// One line per epoch.
+    EpochLines,
+}
+
+/// The progress display of `fit` (used for `Verbosity::ProgressBar` and `EpochLines`).
+pub struct ProgressLogger {
+    bar: Option<indicatif::ProgressBar>,
+    use_bar: bool,
+    epochs: usize,
+    steps: usize,
+    started: Option<Instant>,
+}
+
+impl ProgressLogger {
+    /// A logger; `bar` asks for a live progress bar (used only when stderr is a terminal).
+    pub fn new(bar: bool) -> ProgressLogger {
+        ProgressLogger {
+            bar: None,
+            use_bar: bar && std::io::stderr().is_terminal(),
+            epochs: 0,
+            steps: 0,
+            started: None,
+        }
+    }
+}
+
+impl Callback for ProgressLogger {
+    fn on_train_begin(&mut self, info: &FitInfo) {
+        self.epochs = info.epochs;
+        self.steps = info.steps_per_epoch;
+    }
+
+    fn on_epoch_begin(&mut self, epoch: usize) {
+        self.started = Some(Instant::now());
+        if self.use_bar {
+            let bar = indicatif::ProgressBar::new(self.steps as u64);
+            let style = indicatif::ProgressStyle::with_template(
+                "{prefix} {bar:30.cyan/blue} {pos}/{len} [{elapsed}<{eta}] {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+            bar.set_style(style.progress_chars("=> "));
+            bar.set_prefix(format!("Epoch {epoch}/{}", self.epochs));
+            self.bar = Some(bar);
+        }
+    }
+
+    fn on_batch_end(&mut self, batch: usize, running: &Totals) {
+        // Redraw about 20 times per epoch: formatting the message costs more than a step.
+        let every = (self.steps / 20).max(1);
+        if let Some(bar) = &self.bar {
+            if (batch + 1) % every == 0 || batch + 1 == self.steps {
+                bar.set_position(batch as u64 + 1);
+                bar.set_message(format!("loss: {:.4} - accuracy: {:.4}", running.loss(), running.accuracy()));
+            }
+        }
+    }
+
+    fn on_epoch_end(&mut self, logs: &EpochLogs, _params: &[Var]) -> Result<Control> {
+        let line = format!(
+            "Epoch {}/{} - {} steps - {:.2}s - {}",
+            logs.epoch,
+            self.epochs,
+            self.steps,
+            self.started.map(|s| s.elapsed().as_secs_f64()).unwrap_or(logs.seconds),
+            logs.summary()
+        );
+        match self.bar.take() {
+            Some(bar) => bar.finish_and_clear(),
+            None => {}
+        }
+        println!("{line}");
+        Ok(Control::Continue)
+    }
+}

@@ -1,0 +1,157 @@
+//! Where training examples come from: anything that can copy a batch of inputs and targets
+//! into preallocated buffers ([`Examples`]), so that data sets can stay as bytes in memory.
+
+use crate::error::{shape_str, Error, Result};
+use crate::tensor::Tensor;
+
+/// What the targets of a data set are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetKind {
+    /// One class index per example, below `classes`.
+    Classes {
+        /// Number of classes.
+        classes: usize,
+    },
+    /// One row of `width` numbers per example.
+    Dense {
+        /// Length of each target row.
+        width: usize,
+    },
+}
+
+/// A source of examples for `fit` and `evaluate`. `gather_*` copy the rows `indices` into
+/// buffers sized for them; they run once per batch and must not allocate.
+pub trait Examples: Sync {
+    /// Number of examples.
+    fn len(&self) -> usize;
+    /// Whether there are none.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Number of input features per example.
+    fn features(&self) -> usize;
+    /// What the targets are.
+    fn target_kind(&self) -> TargetKind;
+    /// Copies the inputs of `indices` into `x` (`indices.len() * features()` values).
+    fn gather_inputs(&self, indices: &[u32], x: &mut [f32]) -> Result<()>;
+    /// Copies class targets into `y` (only for [`TargetKind::Classes`]).
+    fn gather_classes(&self, indices: &[u32], y: &mut [u32]) -> Result<()>;
+    /// Copies target rows into `y` (only for [`TargetKind::Dense`]).
+    fn gather_rows(&self, indices: &[u32], y: &mut [f32]) -> Result<()>;
+}
+
+/// Examples held as tensors: inputs of shape (n, features) and targets of shape (n,) (class
+/// indices) or (n, width) (target rows).
+#[derive(Debug, Clone)]
+pub struct TensorExamples {
+    x: Tensor,
+    y: Tensor,
+    kind: TargetKind,
+    labels: Vec<u32>,
+}
+
+impl TensorExamples {
+    /// Pairs inputs with targets. With `classes` given, a 1-D `y` holds class indices below it.
+    pub fn new(x: &Tensor, y: &Tensor, classes: Option<usize>) -> Result<TensorExamples> {
+        if x.ndim() != 2 {
+            return Err(Error::Shape(format!(
+                "fit/evaluate: x must have shape (examples, features), got {}; reshape(&[-1, features]) first",
+                shape_str(x.shape())
+            )));
+        }
+        let n = x.shape()[0];
+        if y.shape().first() != Some(&n) || y.ndim() > 2 {
+            return Err(Error::Shape(format!(
+                "fit/evaluate: x of shape {} and y of shape {} do not hold the same number of examples",
+                shape_str(x.shape()),
+                shape_str(y.shape())
+            )));
+        }
+        let (kind, labels) = match (y.ndim(), classes) {
+            (1, Some(classes)) => {
+                let labels = y
+                    .to_vec()
+                    .into_iter()
+                    .map(|v| {
+                        if v >= 0.0 && v.fract() == 0.0 && (v as usize) < classes {
+                            Ok(v as u32)
+                        } else {
+                            Err(Error::Value(format!("label {v} is not a class index below {classes}")))
+                        }
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                (TargetKind::Classes { classes }, labels)
+            }
+            (1, None) => (TargetKind::Dense { width: 1 }, vec![]),
+            _ => (TargetKind::Dense { width: y.shape()[1] }, vec![]),
+        };
+        Ok(TensorExamples { x: x.contiguous(), y: y.contiguous(), kind, labels })
+    }
+}
+
+fn check_index(i: u32, n: usize) -> Result<usize> {
+    let i = i as usize;
+    if i >= n {
+        return Err(Error::Index(format!("example {i} is out of range for {n} examples")));
+    }
+    Ok(i)
+}
+
+fn check_len(what: &str, got: usize, want: usize) -> Result<()> {
+    if got != want {
+        return Err(Error::Shape(format!("gather: {what} buffer holds {got} values, the batch needs {want}")));
+    }
+    Ok(())
+}
+
+impl Examples for TensorExamples {
+    fn len(&self) -> usize {
+        self.x.shape()[0]
+    }
+
+    fn features(&self) -> usize {
+        self.x.shape()[1]
+    }
+
+    fn target_kind(&self) -> TargetKind {
+        self.kind
+    }
+
+    fn gather_inputs(&self, indices: &[u32], x: &mut [f32]) -> Result<()> {
+        let f = self.features();
+        check_len("input", x.len(), indices.len() * f)?;
+        let src = self.x.as_slice().unwrap_or(&[]);
+        for (dst, &i) in x.chunks_exact_mut(f.max(1)).zip(indices) {
+            let i = check_index(i, self.len())?;
+            dst.copy_from_slice(&src[i * f..(i + 1) * f]);
+        }
+        Ok(())
+    }
+
+    fn gather_classes(&self, indices: &[u32], y: &mut [u32]) -> Result<()> {
+        check_len("label", y.len(), indices.len())?;
+        if self.labels.is_empty() && !indices.is_empty() {
+            return Err(Error::Value("these examples have target rows, not class labels".into()));
+        }
+        for (dst, &i) in y.iter_mut().zip(indices) {
+            *dst = self.labels[check_index(i, self.len())?];
+        }
+        Ok(())
+    }
+
+    fn gather_rows(&self, indices: &[u32], y: &mut [f32]) -> Result<()> {
+        let width = match self.kind {
+            TargetKind::Dense { width } => width,
+            TargetKind::Classes { .. } => {
+                return Err(Error::Value("these examples have class labels, not target rows".into()))
+            }
+        };
+        check_len("target", y.len(), indices.len() * width)?;
+        let src = self.y.as_slice().unwrap_or(&[]);
+        for (dst, &i) in y.chunks_exact_mut(width.max(1)).zip(indices) {
+            let i = check_index(i, self.len())?;
+            dst.copy_from_slice(&src[i * width..(i + 1) * width]);
+        }
+        Ok(())
+    }
+}

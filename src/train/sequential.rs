@@ -1,0 +1,568 @@
+//! Keras' `Sequential`: a stack of dense layers with `add`, `summary`, `compile`, `fit`,
+//! `evaluate` and `predict`, trained on the fast path of [`super::engine`].
+
+use std::time::Instant;
+
+use super::callbacks::{Callback, Control, EpochLogs, FitInfo, History, ProgressLogger, Verbosity};
+use super::engine::{parameter_sizes, Engine, Totals};
+use super::examples::{Examples, TargetKind, TensorExamples};
+use crate::autograd::Var;
+use crate::error::{shape_str, Error, Result};
+use crate::nn::{Dense, Loss, Module};
+use crate::optim::{Optimizer, OptimizerState};
+use crate::rng::Rng;
+use crate::tensor::Tensor;
+
+/// Metrics that `compile` can be asked for (the loss is always reported).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Metric {
+    /// Fraction of correct predictions (Keras picks the categorical, sparse or binary kind
+    /// from the loss; so does neurite).
+    Accuracy,
+}
+
+/// Options of [`Sequential::fit`], with Keras' defaults (1 epoch, batch 32, shuffled).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FitOptions {
+    /// Passes over the training data.
+    pub epochs: usize,
+    /// Examples per gradient step (the last batch of an epoch may be smaller).
+    pub batch_size: usize,
+    /// Shuffle the examples before each epoch.
+    pub shuffle: bool,
+    /// Seed of the shuffling, so that a run can be repeated bit for bit.
+    pub seed: u64,
+    /// Fraction of the examples, taken from the end before any shuffling, held out for
+    /// validation (Keras' `validation_split`).
+    pub validation_split: f32,
+    /// What to print.
+    pub verbose: Verbosity,
+}
+
+impl Default for FitOptions {
+    fn default() -> Self {
+        FitOptions {
+            epochs: 1,
+            batch_size: 32,
+            shuffle: true,
+            seed: 0,
+            validation_split: 0.0,
+            verbose: Verbosity::ProgressBar,
+        }
+    }
+}
+
+impl FitOptions {
+    /// Sets the number of epochs.
+    pub fn epochs(mut self, epochs: usize) -> Self {
+        self.epochs = epochs;
+        self
+    }
+    /// Sets the batch size.
+    pub fn batch_size(mut self, batch_size: usize) -> Self {
+        self.batch_size = batch_size;
+        self
+    }
+    /// Sets the shuffling seed.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+    /// Turns shuffling on or off.
+    pub fn shuffle(mut self, shuffle: bool) -> Self {
+        self.shuffle = shuffle;
+        self
+    }
+    /// Holds out the last `fraction` of the examples for validation.
+    pub fn validation_split(mut self, fraction: f32) -> Self {
+        self.validation_split = fraction;
+        self
+    }
+    /// Sets what to print.
+    pub fn verbose(mut self, verbose: Verbosity) -> Self {
+        self.verbose = verbose;
+        self
+    }
+}
+
+/// Loss and accuracy of a model on some examples.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Evaluation {
+    /// Mean loss.
+    pub loss: f64,
+    /// Fraction correct.
+    pub accuracy: f64,
+    /// Number of examples.
+    pub count: usize,
+}
+
+struct Compiled {
+    loss: Loss,
+    metrics: Vec<Metric>,
+    state: OptimizerState,
+}
+
+/// A stack of layers trained as one model, as Keras' `Sequential`.
+///
+/// ```
+/// use neurite::nn::{Activation, Dense, Loss};
+/// use neurite::optim::Optimizer;
+/// use neurite::train::{FitOptions, Metric, Sequential, Verbosity};
+/// use neurite::Tensor;
+///
+/// // Learn XOR, which a single perceptron cannot.
+/// let mut model = Sequential::with_seed(1);
+/// model.add(Dense::new(8).activation(Activation::Tanh).input_shape(2))?;
+/// model.add(Dense::new(1).activation(Activation::Sigmoid))?;
+/// model.compile(Optimizer::adam().learning_rate(0.05), Loss::BinaryCrossentropy, &[Metric::Accuracy])?;
+/// let x = Tensor::matrix([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]);
+/// let y = Tensor::matrix([[0.0], [1.0], [1.0], [0.0]]);
+/// model.fit(&x, &y, &FitOptions::default().epochs(300).batch_size(4).verbose(Verbosity::Silent))?;
+/// assert_eq!(model.evaluate(&x, &y)?.accuracy, 1.0);
+/// # Ok::<(), neurite::Error>(())
+/// ```
+pub struct Sequential {
+    name: String,
+    layers: Vec<Dense>,
+    rng: Rng,
+    compiled: Option<Compiled>,
+    engine: Option<Engine>,
+    threads: usize,
+}
+
+impl Default for Sequential {
+    fn default() -> Self {
+        Sequential::new()
+    }
+}
+
+impl Sequential {
+    /// An empty model whose weights will be drawn with seed 0.
+    pub fn new() -> Sequential {
+        Sequential::with_seed(0)
+    }
+
+    /// An empty model whose weights will be drawn with `seed`.
+    pub fn with_seed(seed: u64) -> Sequential {
+        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        Sequential {
+            name: "sequential".into(),
+            layers: Vec::new(),
+            rng: Rng::new(seed),
+            compiled: None,
+            engine: None,
+            threads,
+        }
+    }
+
+    /// Uses `threads` threads for training and inference (default: all cores). Results are
+    /// bit-identical for a given seed and thread count.
+    pub fn set_threads(&mut self, threads: usize) -> Result<()> {
+        if threads == 0 {
+            return Err(Error::Value("threads must be at least 1".into()));
+        }
+        if threads != self.threads {
+            self.threads = threads;
+            self.engine = None;
+        }
+        Ok(())
+    }
+
+    /// Number of threads used.
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// Appends a layer, drawing its weights; the first layer must know its input size
+    /// (`input_shape`), later ones take the previous layer's output size.
+    pub fn add(&mut self, mut layer: Dense) -> Result<()> {
+        let inputs = match self.layers.last() {
+            Some(prev) => prev.units(),
+            None => layer.input_dim().ok_or_else(|| {
+                Error::Value("the first layer needs its input size: Dense::new(n).input_shape(784)".into())
+            })?,
+        };
+        if layer.config().name.is_none() {
+            let index = self.layers.len();
+            layer.set_name(if index == 0 { "dense".into() } else { format!("dense_{index}") });
+        }
+        if !layer.is_built() {
+            layer.build_for(inputs, &mut self.rng)?;
+        } else if layer.input_dim() != Some(inputs) {
+            return Err(Error::Shape(format!(
+                "add: layer expects {} inputs, the previous layer gives {inputs}",
+                layer.input_dim().unwrap_or(0)
+            )));
+        }
+        self.layers.push(layer);
+        self.compiled = None;
+        self.engine = None;
+        Ok(())
+    }
+
+    /// The layers.
+    pub fn layers(&self) -> &[Dense] {
+        &self.layers
+    }
+
+    /// The model's name (`sequential`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Total number of trainable values.
+    pub fn param_count(&self) -> usize {
+        self.layers.iter().map(Dense::param_count).sum()
+    }
+
+    /// Number of input features.
+    pub fn input_dim(&self) -> Option<usize> {
+        self.layers.first().and_then(Dense::input_dim)
+    }
+
+    /// The layer table Keras prints: name, output shape, parameter count, totals.
+    pub fn summary(&self) -> String {
+        let rule = "_".repeat(72);
+        let mut s = format!("Model: \"{}\"\n{rule}\n", self.name);
+        s += &format!(" {:<28}{:<18}{:>12}  {:<12}\n", "Layer (type)", "Output Shape", "Param #", "Activation");
+        s += &format!("{}\n", "=".repeat(72));
+        for (i, layer) in self.layers.iter().enumerate() {
+            let name = format!("{} (Dense)", layer.config().name.as_deref().unwrap_or("dense"));
+            let shape = format!("(None, {})", layer.units());
+            s += &format!(
+                " {:<28}{:<18}{:>12}  {:<12}\n",
+                name,
+                shape,
+                thousands(layer.param_count()),
+                layer.activation_fn()
+            );
+            if i + 1 < self.layers.len() {
+                s += "\n";
+            }
+        }
+        let total = self.param_count();
+        let bytes = total as f64 * 4.0;
+        s += &format!("{}\n", "=".repeat(72));
+        s += &format!("Total params: {} ({:.2} KB)\n", thousands(total), bytes / 1024.0);
+        s += &format!("Trainable params: {} ({:.2} KB)\n", thousands(total), bytes / 1024.0);
+        s += "Non-trainable params: 0 (0.00 B)\n";
+        s += &rule;
+        s
+    }
+
+    /// Chooses the optimiser, the loss and the metrics, and resets the optimiser's state.
+    pub fn compile(&mut self, optimizer: Optimizer, loss: Loss, metrics: &[Metric]) -> Result<()> {
+        if self.layers.is_empty() {
+            return Err(Error::Value("compile: the model has no layers".into()));
+        }
+        let state = OptimizerState::new(optimizer, &parameter_sizes(&self.layers))?;
+        self.compiled = Some(Compiled { loss, metrics: metrics.to_vec(), state });
+        Ok(())
+    }
+
+    /// The compiled loss.
+    pub fn loss(&self) -> Option<Loss> {
+        self.compiled.as_ref().map(|c| c.loss)
+    }
+
+    /// The optimiser's state (moments and step count), for checkpoints.
+    pub fn optimizer_state(&self) -> Option<&OptimizerState> {
+        self.compiled.as_ref().map(|c| &c.state)
+    }
+
+    /// Whether `compile` asked for accuracy.
+    pub fn reports_accuracy(&self) -> bool {
+        self.compiled.as_ref().is_some_and(|c| c.metrics.contains(&Metric::Accuracy))
+    }
+
+    fn classes_for(&self, loss: Loss) -> Option<usize> {
+        loss.takes_class_indices().then(|| self.layers.last().map(|l| l.units()).unwrap_or(0))
+    }
+
+    /// Trains on tensors, as Keras' `model.fit(x, y, ...)`: `x` of shape (n, features), `y`
+    /// of shape (n,) with class indices for the sparse loss, else of the output's shape.
+    pub fn fit(&mut self, x: &Tensor, y: &Tensor, options: &FitOptions) -> Result<History> {
+        let loss = self.compiled.as_ref().map(|c| c.loss).ok_or_else(not_compiled)?;
+        let classes = self.classes_for(loss);
+        let data = TensorExamples::new(x, y, classes)?;
+        self.fit_with(&data, None, options, &mut [])
+    }
+
+    /// Trains on any [`Examples`] (a byte data set, tensors, ...), with optional validation
+    /// data and callbacks. This is the whole fit loop.
+    pub fn fit_with(
+        &mut self,
+        data: &dyn Examples,
+        validation: Option<&dyn Examples>,
+        options: &FitOptions,
+        callbacks: &mut [&mut dyn Callback],
+    ) -> Result<History> {
+        let loss = self.compiled.as_ref().map(|c| c.loss).ok_or_else(not_compiled)?;
+        self.check_data(data, loss)?;
+        if let Some(v) = validation {
+            self.check_data(v, loss)?;
+        }
+        if options.batch_size == 0 {
+            return Err(Error::Value("fit: batch_size must be at least 1".into()));
+        }
+        if !(0.0..1.0).contains(&options.validation_split) {
+            return Err(Error::Value(format!(
+                "fit: validation_split must be in [0, 1), got {}",
+                options.validation_split
+            )));
+        }
+        let n = data.len();
+        let held_out = (n as f64 * options.validation_split as f64).floor() as usize;
+        if validation.is_some() && held_out > 0 {
+            return Err(Error::Value("fit: give validation data or a validation_split, not both".into()));
+        }
+        let train_count = n - held_out;
+        if train_count == 0 {
+            return Err(Error::Value(format!(
+                "fit: no training examples (have {n}, validation_split takes {held_out})"
+            )));
+        }
+        let mut order: Vec<u32> = (0..train_count as u32).collect();
+        let val_indices: Vec<u32> = (train_count as u32..n as u32).collect();
+        let batch = options.batch_size.min(train_count);
+        let steps = train_count.div_ceil(batch);
+        let mut shuffle_rng = Rng::new(options.seed);
+
+        let mut logger = match options.verbose {
+            Verbosity::Silent => None,
+            Verbosity::ProgressBar => Some(ProgressLogger::new(true)),
+            Verbosity::EpochLines => Some(ProgressLogger::new(false)),
+        };
+        let info = FitInfo { epochs: options.epochs, steps_per_epoch: steps, samples: train_count };
+        let params = self.parameters();
+        let mut engine = match self.engine.take() {
+            Some(e) if e.threads() == self.threads => e,
+            _ => Engine::new(self.threads)?,
+        };
+        engine.prepare(&self.layers, batch);
+        let pool = engine.pool();
+        let layers = &self.layers;
+        let compiled = self.compiled.as_mut().ok_or_else(not_compiled)?;
+        let state = &mut compiled.state;
+
+        let mut history = History::default();
+        let result = {
+            let mut all: Vec<&mut dyn Callback> = Vec::new();
+            if let Some(l) = logger.as_mut() {
+                all.push(l);
+            }
+            for c in callbacks.iter_mut() {
+                all.push(&mut **c);
+            }
+            let engine = &mut engine;
+            let history = &mut history;
+            let mut run = move || -> Result<()> {
+                for c in all.iter_mut() {
+                    c.on_train_begin(&info);
+                }
+                for epoch in 1..=options.epochs {
+                    if options.shuffle {
+                        shuffle_rng.shuffle(&mut order);
+                    }
+                    for c in all.iter_mut() {
+                        c.on_epoch_begin(epoch);
+                    }
+                    let started = Instant::now();
+                    let mut totals = Totals::default();
+                    for (step, idx) in order.chunks(batch).enumerate() {
+                        let t = engine.train_step(layers, loss, data, idx, state)?;
+                        totals.loss_sum += t.loss_sum;
+                        totals.correct += t.correct;
+                        totals.count += t.count;
+                        for c in all.iter_mut() {
+                            c.on_batch_end(step, &totals);
+                        }
+                        if !totals.loss_sum.is_finite() {
+                            return Err(Error::Value(format!(
+                                "fit: the loss became {} at epoch {epoch}, step {}; try a smaller learning rate",
+                                totals.loss_sum,
+                                step + 1
+                            )));
+                        }
+                    }
+                    let seconds = started.elapsed().as_secs_f64();
+                    let (val_loss, val_accuracy) = match (validation, val_indices.is_empty()) {
+                        (Some(v), _) => {
+                            let all_v: Vec<u32> = (0..v.len() as u32).collect();
+                            let e = engine.evaluate(layers, loss, v, &all_v)?;
+                            (Some(e.loss()), Some(e.accuracy()))
+                        }
+                        (None, false) => {
+                            let e = engine.evaluate(layers, loss, data, &val_indices)?;
+                            (Some(e.loss()), Some(e.accuracy()))
+                        }
+                        (None, true) => (None, None),
+                    };
+                    let logs = EpochLogs {
+                        epoch,
+                        loss: totals.loss(),
+                        accuracy: totals.accuracy(),
+                        val_loss,
+                        val_accuracy,
+                        seconds,
+                    };
+                    let mut stop = false;
+                    for c in all.iter_mut() {
+                        stop |= c.on_epoch_end(&logs, &params)? == Control::Stop;
+                    }
+                    history.epochs.push(logs);
+                    if stop {
+                        history.stopped_early = epoch < options.epochs;
+                        break;
+                    }
+                }
+                for c in all.iter_mut() {
+                    c.on_train_end(history, &params)?;
+                }
+                Ok(())
+            };
+            // The whole loop runs on the engine's threads, so that the parallel part of each
+            // step does not have to enter the pool again.
+            match pool {
+                Some(pool) => pool.install(run),
+                None => run(),
+            }
+        };
+        self.engine = Some(engine);
+        result.map(|_| history)
+    }
+
+    /// Trains on one batch of examples `indices` of `data` (Keras' `train_on_batch`),
+    /// returning the batch's loss and correct count. Buffers are kept between calls.
+    pub fn train_on_batch(&mut self, data: &dyn Examples, indices: &[u32]) -> Result<Totals> {
+        let loss = self.compiled.as_ref().map(|c| c.loss).ok_or_else(not_compiled)?;
+        self.check_data(data, loss)?;
+        let mut engine = match self.engine.take() {
+            Some(e) if e.threads() == self.threads => e,
+            _ => Engine::new(self.threads)?,
+        };
+        engine.prepare(&self.layers, indices.len());
+        let compiled = self.compiled.as_mut().ok_or_else(not_compiled)?;
+        let (layers, state) = (&self.layers, &mut compiled.state);
+        let result = match engine.pool() {
+            Some(pool) => pool.install(|| engine.train_step(layers, loss, data, indices, state)),
+            None => engine.train_step(layers, loss, data, indices, state),
+        };
+        self.engine = Some(engine);
+        result
+    }
+
+    /// Loss and accuracy on tensors (`model.evaluate(x, y)`).
+    pub fn evaluate(&mut self, x: &Tensor, y: &Tensor) -> Result<Evaluation> {
+        let loss = self.compiled.as_ref().map(|c| c.loss).ok_or_else(not_compiled)?;
+        let data = TensorExamples::new(x, y, self.classes_for(loss))?;
+        self.evaluate_with(&data)
+    }
+
+    /// Loss and accuracy on any [`Examples`].
+    pub fn evaluate_with(&mut self, data: &dyn Examples) -> Result<Evaluation> {
+        let loss = self.compiled.as_ref().map(|c| c.loss).ok_or_else(not_compiled)?;
+        self.check_data(data, loss)?;
+        if data.is_empty() {
+            return Err(Error::Value("evaluate: no examples".into()));
+        }
+        let indices: Vec<u32> = (0..data.len() as u32).collect();
+        let engine = ensure_engine(&mut self.engine, self.threads, &self.layers)?;
+        let totals = engine.evaluate(&self.layers, loss, data, &indices)?;
+        Ok(Evaluation { loss: totals.loss(), accuracy: totals.accuracy(), count: totals.count })
+    }
+
+    /// The model's outputs for inputs of shape (n, features) (`model.predict(x)`).
+    pub fn predict(&mut self, x: &Tensor) -> Result<Tensor> {
+        let features = self.input_dim().ok_or_else(|| Error::Value("predict: the model has no layers".into()))?;
+        if x.ndim() != 2 || x.shape()[1] != features {
+            return Err(Error::Shape(format!(
+                "predict: expected inputs of shape (n, {features}), got {}",
+                shape_str(x.shape())
+            )));
+        }
+        let data = TensorExamples::new(x, &Tensor::zeros(&[x.shape()[0]]), None)?;
+        self.predict_with(&data)
+    }
+
+    /// The model's outputs for every example of `data`, shape (n, outputs).
+    pub fn predict_with(&mut self, data: &dyn Examples) -> Result<Tensor> {
+        let out = self.layers.last().map(|l| l.units()).ok_or_else(|| Error::Value("predict: no layers".into()))?;
+        if Some(data.features()) != self.input_dim() {
+            return Err(Error::Shape(format!(
+                "predict: the model takes {} features, the examples have {}",
+                self.input_dim().unwrap_or(0),
+                data.features()
+            )));
+        }
+        let engine = ensure_engine(&mut self.engine, self.threads, &self.layers)?;
+        let values = engine.predict(&self.layers, data)?;
+        Tensor::from_vec(values, &[data.len(), out])
+    }
+
+    fn check_data(&self, data: &dyn Examples, loss: Loss) -> Result<()> {
+        let features = self.input_dim().unwrap_or(0);
+        if data.features() != features {
+            return Err(Error::Shape(format!(
+                "the model takes {features} features per example, the data has {}",
+                data.features()
+            )));
+        }
+        let out = self.layers.last().map(|l| l.units()).unwrap_or(0);
+        match data.target_kind() {
+            TargetKind::Classes { classes } if classes > out && out > 1 => Err(Error::Shape(format!(
+                "the data has {classes} classes but the model has {out} outputs"
+            ))),
+            TargetKind::Dense { width } if loss.takes_class_indices() => Err(Error::Value(format!(
+                "{} needs class indices, the data has target rows of width {width} (use categorical_crossentropy for one-hot rows)",
+                loss.name()
+            ))),
+            TargetKind::Dense { width } if width != out => Err(Error::Shape(format!(
+                "the targets have {width} values per example but the model has {out} outputs"
+            ))),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Module for Sequential {
+    /// The layers applied in turn to autograd variables (the PyTorch-style path).
+    fn forward(&self, x: &Var) -> Result<Var> {
+        let mut h = x.clone();
+        for layer in &self.layers {
+            h = layer.forward(&h)?;
+        }
+        Ok(h)
+    }
+
+    fn parameters(&self) -> Vec<Var> {
+        self.layers.iter().flat_map(|l| l.parameters()).collect()
+    }
+}
+
+/// The engine for `threads` threads, made if missing, with buffers for `layers`.
+fn ensure_engine<'a>(engine: &'a mut Option<Engine>, threads: usize, layers: &[Dense]) -> Result<&'a mut Engine> {
+    if engine.as_ref().is_none_or(|e| e.threads() != threads) {
+        *engine = Some(Engine::new(threads)?);
+    }
+    let engine = engine.as_mut().ok_or_else(|| Error::Value("no engine".into()))?;
+    engine.prepare(layers, 1);
+    Ok(engine)
+}
+
+fn not_compiled() -> Error {
+    Error::Value("the model must be compiled first: model.compile(optimizer, loss, metrics)".into())
+}
+
+/// `39760` as `39,760`.
+fn thousands(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
