@@ -193,9 +193,11 @@ impl FromStr for Activation {
             "leaky_relu" | "leakyrelu" | "leaky-relu" => Activation::LeakyRelu { alpha: arg.unwrap_or(0.01) },
             "elu" => Activation::Elu { alpha: arg.unwrap_or(1.0) },
             "softmax" => Activation::Softmax,
-            _ => return Err(Error::Value(format!(
+            _ => {
+                return Err(Error::Value(format!(
                 "unknown activation {s:?}: expected one of linear, step, sigmoid, tanh, relu, leaky_relu, elu, softmax"
-            ))),
+            )))
+            }
         };
         a.validate()?;
         Ok(a)
