@@ -10,7 +10,9 @@
 //! | [`autograd`] | reverse-mode differentiation over tensor operations, and `gradcheck` |
 //! | [`nn`] | activations, the dense layer, losses, initialisers |
 //! | [`optim`] | SGD, momentum, AdaGrad, RMSprop, Adam |
+//! | [`data`] | IDX files, MNIST, the bundled digits, batches of bytes |
 //! | [`train`] | `Sequential`, the fit loop, callbacks, the fast training engine |
+//! | [`io`] | model files (safetensors with the architecture as metadata) |
 //!
 //! ```
 //! use neurite::Tensor;
@@ -20,7 +22,10 @@
 //! ```
 
 pub mod autograd;
+pub mod data;
 pub mod error;
+pub mod fs;
+pub mod io;
 pub mod kernels;
 pub mod nn;
 pub mod optim;

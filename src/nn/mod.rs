@@ -14,7 +14,7 @@
 //! ```
 
 mod activation;
-mod dense;
+pub mod dense;
 mod init;
 mod loss;
 

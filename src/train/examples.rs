@@ -155,3 +155,31 @@ impl Examples for TensorExamples {
         Ok(())
     }
 }
+
+/// A byte data set trains without ever holding f32 copies of its images: each batch is
+/// converted as it is gathered.
+impl Examples for crate::data::Dataset {
+    fn len(&self) -> usize {
+        crate::data::Dataset::len(self)
+    }
+
+    fn features(&self) -> usize {
+        crate::data::Dataset::features(self)
+    }
+
+    fn target_kind(&self) -> TargetKind {
+        TargetKind::Classes { classes: self.classes() }
+    }
+
+    fn gather_inputs(&self, indices: &[u32], x: &mut [f32]) -> Result<()> {
+        self.gather_images(indices, x)
+    }
+
+    fn gather_classes(&self, indices: &[u32], y: &mut [u32]) -> Result<()> {
+        self.gather_labels(indices, y)
+    }
+
+    fn gather_rows(&self, _indices: &[u32], _y: &mut [f32]) -> Result<()> {
+        Err(Error::Value(format!("{} has class labels, not target rows", self.name())))
+    }
+}

@@ -1,0 +1,266 @@
+//! A labelled image data set held as bytes, converted to normalised f32 one batch at a
+//! time: 60,000 MNIST images take 47 MB as bytes, 188 MB as f32.
+
+use super::digits;
+use crate::error::{Error, Result};
+use crate::rng::Rng;
+use crate::tensor::Tensor;
+
+/// Images (grey levels `0..=max_value`) with class labels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dataset {
+    name: String,
+    images: Vec<u8>,
+    labels: Vec<u8>,
+    height: usize,
+    width: usize,
+    classes: usize,
+    max_value: u8,
+}
+
+impl Dataset {
+    /// A data set of `labels.len()` images of `height x width` bytes each (row-major, one
+    /// image after another). Labels must be below `classes`; `max_value` is the brightest
+    /// grey level (255 for MNIST, 16 for the 8x8 digits), used to normalise to 0..1.
+    pub fn new(
+        name: &str,
+        images: Vec<u8>,
+        labels: Vec<u8>,
+        height: usize,
+        width: usize,
+        classes: usize,
+        max_value: u8,
+    ) -> Result<Dataset> {
+        let features = height * width;
+        if features == 0 || images.len() != labels.len() * features {
+            return Err(Error::Shape(format!(
+                "{name}: {} image bytes do not make {} images of {height} x {width}",
+                images.len(),
+                labels.len()
+            )));
+        }
+        if max_value == 0 {
+            return Err(Error::Value(format!("{name}: max_value must be above 0")));
+        }
+        if let Some((i, &l)) = labels.iter().enumerate().find(|(_, &l)| l as usize >= classes) {
+            return Err(Error::Format(format!("{name}: label {l} of example {i} is not below {classes} classes")));
+        }
+        Ok(Dataset { name: name.to_string(), images, labels, height, width, classes, max_value })
+    }
+
+    /// The data set's name (`mnist-train`, ...).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Number of examples.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// Pixels per image (784 for MNIST).
+    pub fn features(&self) -> usize {
+        self.height * self.width
+    }
+
+    /// (height, width) of each image.
+    pub fn image_shape(&self) -> (usize, usize) {
+        (self.height, self.width)
+    }
+
+    /// Number of classes.
+    pub fn classes(&self) -> usize {
+        self.classes
+    }
+
+    /// The brightest grey level.
+    pub fn max_value(&self) -> u8 {
+        self.max_value
+    }
+
+    /// All image bytes.
+    pub fn images(&self) -> &[u8] {
+        &self.images
+    }
+
+    /// All labels.
+    pub fn labels(&self) -> &[u8] {
+        &self.labels
+    }
+
+    /// The bytes of image `i`.
+    pub fn image(&self, i: usize) -> Option<&[u8]> {
+        let f = self.features();
+        self.images.get(i * f..(i + 1) * f)
+    }
+
+    /// The training hot path: copies the images `indices` into `x` normalised to 0..1
+    /// (`byte / max_value`, computed in f32 as `x / 255.0` is in NumPy's float32), and
+    /// their labels into `y`. Does not allocate.
+    pub fn gather(&self, indices: &[u32], x: &mut [f32], y: &mut [u32]) -> Result<()> {
+        self.gather_images(indices, x)?;
+        self.gather_labels(indices, y)
+    }
+
+    /// The image part of [`Dataset::gather`].
+    pub fn gather_images(&self, indices: &[u32], x: &mut [f32]) -> Result<()> {
+        let f = self.features();
+        if x.len() != indices.len() * f {
+            return Err(Error::Shape(format!(
+                "{}: {} batch values for {} images of {f} pixels",
+                self.name,
+                x.len(),
+                indices.len()
+            )));
+        }
+        let scale = self.max_value as f32;
+        for (dst, &i) in x.chunks_exact_mut(f).zip(indices) {
+            let src = self.image(i as usize).ok_or_else(|| self.out_of_range(i))?;
+            for (d, &s) in dst.iter_mut().zip(src) {
+                *d = s as f32 / scale;
+            }
+        }
+        Ok(())
+    }
+
+    /// The label part of [`Dataset::gather`].
+    pub fn gather_labels(&self, indices: &[u32], y: &mut [u32]) -> Result<()> {
+        if y.len() != indices.len() {
+            return Err(Error::Shape(format!("{}: {} label slots for {} examples", self.name, y.len(), indices.len())));
+        }
+        for (d, &i) in y.iter_mut().zip(indices) {
+            *d = *self.labels.get(i as usize).ok_or_else(|| self.out_of_range(i))? as u32;
+        }
+        Ok(())
+    }
+
+    fn out_of_range(&self, i: u32) -> Error {
+        Error::Index(format!("{}: example {i} is out of range for {} examples", self.name, self.len()))
+    }
+
+    /// Everything as tensors: `x` of shape (n, features) normalised to 0..1, `y` of shape
+    /// (n,) holding the labels (as the notes' `x_train / 255.0` and `y_train`).
+    pub fn to_tensors(&self) -> (Tensor, Tensor) {
+        let scale = self.max_value as f32;
+        let x = self.images.iter().map(|&b| b as f32 / scale).collect();
+        let y = self.labels.iter().map(|&l| l as f32).collect();
+        (Tensor::from_parts(x, &[self.len(), self.features()]), Tensor::from_parts(y, &[self.len()]))
+    }
+
+    /// The examples at `indices`, in that order.
+    pub fn subset(&self, indices: &[usize]) -> Result<Dataset> {
+        let f = self.features();
+        let mut images = Vec::with_capacity(indices.len() * f);
+        let mut labels = Vec::with_capacity(indices.len());
+        for &i in indices {
+            images.extend_from_slice(self.image(i).ok_or_else(|| self.out_of_range(i as u32))?);
+            labels.push(self.labels[i]);
+        }
+        Dataset::new(&self.name, images, labels, self.height, self.width, self.classes, self.max_value)
+    }
+
+    /// The first `first` examples and the rest.
+    pub fn split_at(&self, first: usize) -> Result<(Dataset, Dataset)> {
+        if first > self.len() {
+            return Err(Error::Index(format!("{}: cannot split {} examples at {first}", self.name, self.len())));
+        }
+        let f = self.features();
+        let part = |range: std::ops::Range<usize>, suffix: &str| {
+            Dataset::new(
+                &format!("{}{suffix}", self.name),
+                self.images[range.start * f..range.end * f].to_vec(),
+                self.labels[range].to_vec(),
+                self.height,
+                self.width,
+                self.classes,
+                self.max_value,
+            )
+        };
+        Ok((part(0..first, "")?, part(first..self.len(), "-validation")?))
+    }
+
+    /// Keras' `validation_split`: the last `fraction` of the examples (no shuffling) becomes
+    /// the validation set.
+    pub fn split_fraction(&self, fraction: f32) -> Result<(Dataset, Dataset)> {
+        if !(0.0..1.0).contains(&fraction) {
+            return Err(Error::Value(format!("validation fraction must be in [0, 1), got {fraction}")));
+        }
+        let held = (self.len() as f64 * fraction as f64).floor() as usize;
+        self.split_at(self.len() - held)
+    }
+
+    /// The examples in an order drawn from `rng`.
+    pub fn shuffled(&self, rng: &mut Rng) -> Dataset {
+        let mut order: Vec<usize> = (0..self.len()).collect();
+        rng.shuffle(&mut order);
+        self.subset(&order).unwrap_or_else(|_| self.clone())
+    }
+
+    /// Batches as tensors for a hand-written (PyTorch-style) loop: `(x, y)` with x of shape
+    /// (b, features) normalised and y of shape (b,) labels; shuffled when `rng` is given.
+    pub fn batches(&self, batch_size: usize, rng: Option<&mut Rng>) -> Result<Batches<'_>> {
+        if batch_size == 0 {
+            return Err(Error::Value("batches: batch_size must be at least 1".into()));
+        }
+        let mut order: Vec<u32> = (0..self.len() as u32).collect();
+        if let Some(rng) = rng {
+            rng.shuffle(&mut order);
+        }
+        Ok(Batches { data: self, order, batch_size, next: 0 })
+    }
+
+    /// The bundled 8x8 digits, split 1437 / 1797 (see [`digits::load_digits`]).
+    pub fn digits() -> Result<(Dataset, Dataset)> {
+        digits::load_digits()
+    }
+}
+
+/// The iterator of [`Dataset::batches`].
+pub struct Batches<'a> {
+    data: &'a Dataset,
+    order: Vec<u32>,
+    batch_size: usize,
+    next: usize,
+}
+
+impl Iterator for Batches<'_> {
+    type Item = (Tensor, Tensor);
+
+    fn next(&mut self) -> Option<(Tensor, Tensor)> {
+        if self.next >= self.order.len() {
+            return None;
+        }
+        let idx = &self.order[self.next..(self.next + self.batch_size).min(self.order.len())];
+        self.next += idx.len();
+        let f = self.data.features();
+        let mut x = vec![0.0; idx.len() * f];
+        let mut y = vec![0u32; idx.len()];
+        // Indices come from 0..len, so gathering cannot fail.
+        self.data.gather(idx, &mut x, &mut y).ok()?;
+        let y: Vec<f32> = y.into_iter().map(|v| v as f32).collect();
+        Some((Tensor::from_parts(x, &[idx.len(), f]), Tensor::from_parts(y, &[idx.len()])))
+    }
+}
+
+/// One-hot rows for class labels: shape (n, classes).
+///
+/// ```
+/// let t = neurite::data::one_hot(&[2, 0], 3)?;
+/// assert_eq!(t.to_vec(), vec![0.0, 0.0, 1.0, 1.0, 0.0, 0.0]);
+/// # Ok::<(), neurite::Error>(())
+/// ```
+pub fn one_hot(labels: &[u32], classes: usize) -> Result<Tensor> {
+    let mut data = vec![0.0; labels.len() * classes];
+    for (i, &l) in labels.iter().enumerate() {
+        if l as usize >= classes {
+            return Err(Error::Value(format!("one_hot: label {l} is not below {classes} classes")));
+        }
+        data[i * classes + l as usize] = 1.0;
+    }
+    Tensor::from_vec(data, &[labels.len(), classes])
+}

@@ -1,0 +1,263 @@
+//! MNIST and Fashion-MNIST: where to find them, how to load them, and how to download
+//! them with checksum verification when they are nowhere to be found.
+
+use std::fmt;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use md5::{Digest, Md5};
+
+use super::idx::read_idx;
+use super::Dataset;
+use crate::error::{Error, Result};
+
+/// The data sets neurite knows by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatasetName {
+    /// LeCun, Cortes and Burges' handwritten digits, 28x28.
+    Mnist,
+    /// Zalando's clothing images in MNIST's format.
+    FashionMnist,
+    /// The bundled 8x8 UCI digits.
+    Digits,
+}
+
+impl DatasetName {
+    /// The name used on the command line and for directories (`mnist`, `fashion-mnist`).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            DatasetName::Mnist => "mnist",
+            DatasetName::FashionMnist => "fashion-mnist",
+            DatasetName::Digits => "digits",
+        }
+    }
+
+    /// The four files and the MD5 checksums their publishers give for them.
+    fn files(&self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            DatasetName::Mnist => &[
+                ("train-images-idx3-ubyte.gz", "f68b3c2dcbeaaa9fbdd348bbdeb94873"),
+                ("train-labels-idx1-ubyte.gz", "d53e105ee54ea40749a09fcbcd1e9432"),
+                ("t10k-images-idx3-ubyte.gz", "9fb629c4189551a2d022fa330f9573f3"),
+                ("t10k-labels-idx1-ubyte.gz", "ec29112dd5afa0611ce80d1b7f02629c"),
+            ],
+            DatasetName::FashionMnist => &[
+                ("train-images-idx3-ubyte.gz", "8d4fb7e6c68d591d4c3dfef9ec88bf0d"),
+                ("train-labels-idx1-ubyte.gz", "25c81989df183df01b3e8a0aad5dffbe"),
+                ("t10k-images-idx3-ubyte.gz", "bef4ecab320f06d8554ea6380940ec79"),
+                ("t10k-labels-idx1-ubyte.gz", "bb300cfdad3c16e7a12a480ee83cd310"),
+            ],
+            DatasetName::Digits => &[],
+        }
+    }
+
+    /// Where the files are published, tried in order.
+    fn mirrors(&self) -> &'static [&'static str] {
+        match self {
+            DatasetName::Mnist => {
+                &["https://ossci-datasets.s3.amazonaws.com/mnist/", "https://storage.googleapis.com/cvdf-datasets/mnist/"]
+            }
+            DatasetName::FashionMnist => &["http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"],
+            DatasetName::Digits => &[],
+        }
+    }
+}
+
+impl fmt::Display for DatasetName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for DatasetName {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<DatasetName> {
+        match s.trim().to_ascii_lowercase().replace('_', "-").as_str() {
+            "mnist" => Ok(DatasetName::Mnist),
+            "fashion-mnist" | "fashion" => Ok(DatasetName::FashionMnist),
+            "digits" => Ok(DatasetName::Digits),
+            other => Err(Error::Value(format!("unknown dataset {other:?}: expected mnist, fashion-mnist or digits"))),
+        }
+    }
+}
+
+/// The file `name` in `dir`, as `.gz` or uncompressed (also the `train-images.idx3-ubyte`
+/// spelling some copies use).
+fn find_file(dir: &Path, gz_name: &str) -> Option<PathBuf> {
+    let raw = gz_name.trim_end_matches(".gz");
+    let dotted = raw.replacen("-idx", ".idx", 1);
+    [gz_name.to_string(), raw.to_string(), dotted.clone(), format!("{dotted}.gz")]
+        .into_iter()
+        .map(|n| dir.join(n))
+        .find(|p| p.is_file())
+}
+
+fn has_all_files(dir: &Path, name: DatasetName) -> bool {
+    name.files().iter().all(|(f, _)| find_file(dir, f).is_some())
+}
+
+/// The user cache directory for a data set: `$XDG_CACHE_HOME/neurite/<name>`, else
+/// `$HOME/.cache/neurite/<name>`.
+pub fn cache_dir(name: DatasetName) -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").filter(|v| !v.is_empty()).map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("neurite").join(name.as_str()))
+}
+
+/// The places searched for a data set, in order: `explicit` (the `--data` flag) alone when
+/// given; else `$NEURITE_DATA`, `./data/<name>`, then the cache directory. Each place may
+/// hold the files itself or in a `<name>` subdirectory.
+pub fn search_path(name: DatasetName, explicit: Option<&Path>) -> Vec<PathBuf> {
+    let mut bases = Vec::new();
+    if let Some(dir) = explicit {
+        bases.push(dir.to_path_buf());
+    } else {
+        if let Some(env) = std::env::var_os("NEURITE_DATA").filter(|v| !v.is_empty()) {
+            bases.push(PathBuf::from(env));
+        }
+        bases.push(PathBuf::from("data").join(name.as_str()));
+        bases.extend(cache_dir(name));
+    }
+    bases.into_iter().flat_map(|b| [b.join(name.as_str()), b]).collect()
+}
+
+/// The first directory of [`search_path`] that holds all four files.
+pub fn find_dir(name: DatasetName, explicit: Option<&Path>) -> Option<PathBuf> {
+    search_path(name, explicit).into_iter().find(|d| has_all_files(d, name))
+}
+
+/// Loads the training (60,000) and test (10,000) parts from `dir`.
+pub fn load_mnist_dir(dir: &Path, name: DatasetName) -> Result<(Dataset, Dataset)> {
+    let path = |f: &str| {
+        find_file(dir, f).ok_or_else(|| {
+            Error::Io(format!("{}: no {f} (or its uncompressed form) for {name}", dir.display()))
+        })
+    };
+    let files = name.files();
+    if files.is_empty() {
+        return Err(Error::Value(format!("{name} is not stored in IDX files")));
+    }
+    let load = |images: &str, labels: &str, part: &str| -> Result<Dataset> {
+        let (ip, lp) = (path(images)?, path(labels)?);
+        let img = read_idx(&ip)?;
+        let lab = read_idx(&lp)?;
+        if img.dims.len() != 3 || img.dims[1] != 28 || img.dims[2] != 28 {
+            return Err(Error::Format(format!("{}: expected images of 28 x 28, found dimensions {:?}", ip.display(), img.dims)));
+        }
+        if lab.dims.len() != 1 || lab.dims[0] != img.dims[0] {
+            return Err(Error::Format(format!(
+                "{}: {:?} labels for {} images in {}",
+                lp.display(),
+                lab.dims,
+                img.dims[0],
+                ip.display()
+            )));
+        }
+        Dataset::new(&format!("{name}-{part}"), img.data, lab.data, 28, 28, 10, 255)
+            .map_err(|e| Error::Format(format!("{}: {e}", lp.display())))
+    };
+    Ok((load(files[0].0, files[1].0, "train")?, load(files[2].0, files[3].0, "test")?))
+}
+
+/// Hex MD5 of some bytes.
+pub fn md5_hex(bytes: &[u8]) -> String {
+    Md5::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Checks the MD5 of the *uncompressed* contents of the four MNIST files in `dir` against
+/// the published values (the compressed bytes of a re-gzip'd copy differ, the content not).
+pub fn verify_mnist_content(dir: &Path) -> Result<()> {
+    const CONTENT: [(&str, &str); 4] = [
+        ("train-images-idx3-ubyte.gz", "6bbc9ace898e44ae57da46a324031adb"),
+        ("train-labels-idx1-ubyte.gz", "a25bea736e30d166cdddb491f175f624"),
+        ("t10k-images-idx3-ubyte.gz", "2646ac647ad5339dbf082846283269ea"),
+        ("t10k-labels-idx1-ubyte.gz", "27ae3e4e09519cfbb04c329615203637"),
+    ];
+    for (file, want) in CONTENT {
+        let path = find_file(dir, file).ok_or_else(|| Error::Io(format!("{}: no {file}", dir.display())))?;
+        let raw = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+        let content =
+            if raw.starts_with(&[0x1f, 0x8b]) { super::idx::gunzip(&raw, &path.display().to_string())? } else { raw };
+        let got = md5_hex(&content);
+        if got != want {
+            return Err(Error::Format(format!("{}: content md5 {got}, expected {want}", path.display())));
+        }
+    }
+    Ok(())
+}
+
+/// Downloads the four files of `name` into `dest`, verifying each file's MD5 against the
+/// published value and writing it atomically; shows a progress bar when `progress`.
+pub fn download(name: DatasetName, dest: &Path, progress: bool) -> Result<()> {
+    if name.files().is_empty() {
+        return Err(Error::Value(format!("{name} is bundled and needs no download")));
+    }
+    std::fs::create_dir_all(dest).map_err(|e| Error::io(dest, e))?;
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_connect(Some(Duration::from_secs(10)))
+        .timeout_global(Some(Duration::from_secs(300)))
+        .build()
+        .into();
+    for (file, md5) in name.files() {
+        let target = dest.join(file);
+        if target.is_file() && std::fs::read(&target).map(|b| md5_hex(&b) == *md5).unwrap_or(false) {
+            continue;
+        }
+        let mut failures = Vec::new();
+        let mut fetched = None;
+        for mirror in name.mirrors() {
+            let url = format!("{mirror}{file}");
+            match fetch(&agent, &url, progress) {
+                Ok(bytes) => {
+                    let got = md5_hex(&bytes);
+                    if got == *md5 {
+                        fetched = Some(bytes);
+                        break;
+                    }
+                    failures.push(format!("{url}: md5 {got}, expected {md5}"));
+                }
+                Err(e) => failures.push(format!("{url}: {e}")),
+            }
+        }
+        let bytes = fetched.ok_or_else(|| Error::Io(format!("could not download {file}: {}", failures.join("; "))))?;
+        crate::fs::write_atomic(&target, &bytes)?;
+    }
+    Ok(())
+}
+
+fn fetch(agent: &ureq::Agent, url: &str, progress: bool) -> std::result::Result<Vec<u8>, String> {
+    let mut response = agent.get(url).call().map_err(|e| e.to_string())?;
+    let total = response.headers().get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    let bar = if progress {
+        let bar = indicatif::ProgressBar::new(total.unwrap_or(0));
+        if let Ok(style) = indicatif::ProgressStyle::with_template("{msg} {bar:30} {bytes}/{total_bytes} ({bytes_per_sec})") {
+            bar.set_style(style);
+        }
+        bar.set_message(url.rsplit('/').next().unwrap_or(url).to_string());
+        Some(bar)
+    } else {
+        None
+    };
+    let mut reader = response.body_mut().with_config().limit(200 * 1024 * 1024).reader();
+    let mut bytes = Vec::new();
+    let mut buf = [0u8; 64 * 1024];
+    loop {
+        let n = reader.read(&mut buf).map_err(|e| e.to_string())?;
+        if n == 0 {
+            break;
+        }
+        bytes.extend_from_slice(&buf[..n]);
+        if let Some(b) = &bar {
+            b.set_position(bytes.len() as u64);
+        }
+    }
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    Ok(bytes)
+}
