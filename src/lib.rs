@@ -13,6 +13,7 @@
 //! | [`data`] | IDX files, MNIST, the bundled digits, batches of bytes |
 //! | [`train`] | `Sequential`, the fit loop, callbacks, the fast training engine |
 //! | [`io`] | model files (safetensors with the architecture as metadata) |
+//! | [`cli`] | the `neurite` command, a thin layer over the rest |
 //!
 //! ```
 //! use neurite::Tensor;
@@ -22,6 +23,7 @@
 //! ```
 
 pub mod autograd;
+pub mod cli;
 pub mod data;
 pub mod error;
 pub mod fs;

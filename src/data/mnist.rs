@@ -56,9 +56,10 @@ impl DatasetName {
     /// Where the files are published, tried in order.
     fn mirrors(&self) -> &'static [&'static str] {
         match self {
-            DatasetName::Mnist => {
-                &["https://ossci-datasets.s3.amazonaws.com/mnist/", "https://storage.googleapis.com/cvdf-datasets/mnist/"]
-            }
+            DatasetName::Mnist => &[
+                "https://ossci-datasets.s3.amazonaws.com/mnist/",
+                "https://storage.googleapis.com/cvdf-datasets/mnist/",
+            ],
             DatasetName::FashionMnist => &["http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"],
             DatasetName::Digits => &[],
         }
@@ -134,9 +135,8 @@ pub fn find_dir(name: DatasetName, explicit: Option<&Path>) -> Option<PathBuf> {
 /// Loads the training (60,000) and test (10,000) parts from `dir`.
 pub fn load_mnist_dir(dir: &Path, name: DatasetName) -> Result<(Dataset, Dataset)> {
     let path = |f: &str| {
-        find_file(dir, f).ok_or_else(|| {
-            Error::Io(format!("{}: no {f} (or its uncompressed form) for {name}", dir.display()))
-        })
+        find_file(dir, f)
+            .ok_or_else(|| Error::Io(format!("{}: no {f} (or its uncompressed form) for {name}", dir.display())))
     };
     let files = name.files();
     if files.is_empty() {
@@ -147,7 +147,11 @@ pub fn load_mnist_dir(dir: &Path, name: DatasetName) -> Result<(Dataset, Dataset
         let img = read_idx(&ip)?;
         let lab = read_idx(&lp)?;
         if img.dims.len() != 3 || img.dims[1] != 28 || img.dims[2] != 28 {
-            return Err(Error::Format(format!("{}: expected images of 28 x 28, found dimensions {:?}", ip.display(), img.dims)));
+            return Err(Error::Format(format!(
+                "{}: expected images of 28 x 28, found dimensions {:?}",
+                ip.display(),
+                img.dims
+            )));
         }
         if lab.dims.len() != 1 || lab.dims[0] != img.dims[0] {
             return Err(Error::Format(format!(
@@ -232,10 +236,13 @@ pub fn download(name: DatasetName, dest: &Path, progress: bool) -> Result<()> {
 
 fn fetch(agent: &ureq::Agent, url: &str, progress: bool) -> std::result::Result<Vec<u8>, String> {
     let mut response = agent.get(url).call().map_err(|e| e.to_string())?;
-    let total = response.headers().get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    let total =
+        response.headers().get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     let bar = if progress {
         let bar = indicatif::ProgressBar::new(total.unwrap_or(0));
-        if let Ok(style) = indicatif::ProgressStyle::with_template("{msg} {bar:30} {bytes}/{total_bytes} ({bytes_per_sec})") {
+        if let Ok(style) =
+            indicatif::ProgressStyle::with_template("{msg} {bar:30} {bytes}/{total_bytes} ({bytes_per_sec})")
+        {
             bar.set_style(style);
         }
         bar.set_message(url.rsplit('/').next().unwrap_or(url).to_string());

@@ -85,7 +85,8 @@ pub fn load_model(path: &Path) -> Result<Sequential> {
 
 /// A model from the bytes of a model file.
 pub fn model_from_bytes(bytes: &[u8]) -> Result<Sequential> {
-    let (_, meta) = SafeTensors::read_metadata(bytes).map_err(|e| Error::Format(format!("not a safetensors file: {e}")))?;
+    let (_, meta) =
+        SafeTensors::read_metadata(bytes).map_err(|e| Error::Format(format!("not a safetensors file: {e}")))?;
     let info = meta.metadata().as_ref().ok_or_else(|| Error::Format("no neurite metadata in the file".into()))?;
     if info.get(FORMAT_KEY).map(String::as_str) != Some(FORMAT_VERSION) {
         return Err(Error::Format(format!("unsupported neurite format {:?}", info.get(FORMAT_KEY))));
@@ -110,7 +111,8 @@ pub fn model_from_bytes(bytes: &[u8]) -> Result<Sequential> {
     let mut inputs = None;
     for (i, config) in configs.into_iter().enumerate() {
         let name = config.name.clone().unwrap_or_else(|| format!("dense_{i}"));
-        let fan_in = config.input_dim.or(inputs).ok_or_else(|| Error::Format(format!("layer {name}: no input size")))?;
+        let fan_in =
+            config.input_dim.or(inputs).ok_or_else(|| Error::Format(format!("layer {name}: no input size")))?;
         let weight = read(&format!("{name}.weight"), &[fan_in, config.units])?;
         let bias = if config.use_bias { Some(read(&format!("{name}.bias"), &[config.units])?) } else { None };
         let mut layer = Dense::from_weights(weight, bias, config.activation)?;

@@ -1,0 +1,199 @@
+//! `neurite train`: the notes' Keras program with a flag for every choice.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use serde_json::json;
+
+use crate::data::{self, mnist, Dataset, DatasetName};
+use crate::error::{Error, Result};
+use crate::nn::{Activation, Dense, Initializer, Loss};
+use crate::optim::Optimizer;
+use crate::train::{FitOptions, Metric, Sequential, Verbosity};
+
+/// Flags of `neurite train`; the defaults reproduce the notes' program.
+#[derive(Debug, Clone, Args)]
+pub struct TrainArgs {
+    /// Directory with the four IDX files (else $NEURITE_DATA, ./data/<dataset>, the cache).
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// mnist, fashion-mnist or digits (the bundled 8x8 set). Naming one makes its absence
+    /// an error instead of a fallback to the digits.
+    #[arg(long)]
+    pub dataset: Option<DatasetName>,
+    /// Hidden layer sizes, comma separated (`--hidden 128,64`).
+    #[arg(long, default_value = "50", value_delimiter = ',', num_args = 1..)]
+    pub hidden: Vec<usize>,
+    /// Activation of the hidden layers: sigmoid, tanh, relu, leaky_relu, elu, linear, step.
+    #[arg(long, default_value = "sigmoid")]
+    pub activation: Activation,
+    /// Activation of the output layer.
+    #[arg(long, default_value = "softmax")]
+    pub output_activation: Activation,
+    /// Weight initialiser: glorot_uniform, glorot_normal, he_uniform, he_normal, uniform, normal, zeros.
+    #[arg(long, default_value = "glorot_uniform")]
+    pub init: Initializer,
+    /// sgd, momentum, nesterov, adagrad, rmsprop or adam (Keras' defaults).
+    #[arg(long, default_value = "adam")]
+    pub optimizer: Optimizer,
+    /// Learning rate (default: the optimiser's Keras default).
+    #[arg(long)]
+    pub lr: Option<f32>,
+    /// sparse_categorical_crossentropy, categorical_crossentropy, mse, half_mse, binary_crossentropy.
+    #[arg(long, default_value = "sparse_categorical_crossentropy")]
+    pub loss: Loss,
+    /// Examples per gradient step.
+    #[arg(long, default_value_t = 32)]
+    pub batch_size: usize,
+    /// Passes over the training data.
+    #[arg(long, default_value_t = 10)]
+    pub epochs: usize,
+    /// Seed of the weights and the shuffling: the same seed gives the same numbers.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Fraction of the training data held out for validation (from its end, as Keras).
+    #[arg(long, default_value_t = 0.0)]
+    pub validation_split: f32,
+    /// Threads (default: all cores). Results are identical for a given seed and count.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Save the trained model (safetensors with the architecture) to this file.
+    #[arg(long, value_name = "PATH")]
+    pub save: Option<PathBuf>,
+    /// Print one JSON object with the history and test results, and nothing else on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Never download: only use local files.
+    #[arg(long)]
+    pub offline: bool,
+}
+
+/// Finds, downloads or falls back to the data, as the flags ask.
+fn load_data(args: &TrainArgs, progress: bool) -> Result<(DatasetName, Dataset, Dataset)> {
+    let name = args.dataset.unwrap_or(DatasetName::Mnist);
+    if name == DatasetName::Digits {
+        let (train, test) = data::digits::load_digits()?;
+        return Ok((name, train, test));
+    }
+    if let Some(dir) = mnist::find_dir(name, args.data.as_deref()) {
+        let (train, test) = mnist::load_mnist_dir(&dir, name)?;
+        return Ok((name, train, test));
+    }
+    let looked: Vec<String> =
+        mnist::search_path(name, args.data.as_deref()).iter().map(|p| p.display().to_string()).collect();
+    let download = match (args.offline, mnist::cache_dir(name)) {
+        (true, _) => Err(Error::Io("--offline".into())),
+        (false, None) => Err(Error::Io("no cache directory (HOME is not set)".into())),
+        (false, Some(dest)) => {
+            eprintln!("{name} not found locally; downloading it to {}", dest.display());
+            mnist::download(name, &dest, progress).map(|_| dest)
+        }
+    };
+    match download {
+        Ok(dest) => {
+            let (train, test) = mnist::load_mnist_dir(&dest, name)?;
+            Ok((name, train, test))
+        }
+        Err(e) if args.dataset.is_none() => {
+            eprintln!(
+                "{name} was not found (looked in {}) and could not be downloaded ({e}); training on the bundled 8x8 digits instead",
+                looked.join(", ")
+            );
+            let (train, test) = data::digits::load_digits()?;
+            Ok((DatasetName::Digits, train, test))
+        }
+        Err(e) => Err(Error::Io(format!(
+            "{name} was not found (looked in {}) and could not be downloaded ({e}). Put the four files \
+             (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz) \
+             in a directory and pass --data DIR or set NEURITE_DATA",
+            looked.join(", ")
+        ))),
+    }
+}
+
+/// Builds the model the flags describe.
+pub fn build_model(args: &TrainArgs, features: usize, classes: usize) -> Result<Sequential> {
+    let mut model = Sequential::with_seed(args.seed);
+    if let Some(t) = args.threads {
+        model.set_threads(t)?;
+    }
+    let mut inputs = Some(features);
+    for &units in &args.hidden {
+        let mut layer = Dense::new(units).activation(args.activation).kernel_initializer(args.init);
+        if let Some(n) = inputs.take() {
+            layer = layer.input_shape(n);
+        }
+        model.add(layer)?;
+    }
+    let mut out = Dense::new(classes).activation(args.output_activation).kernel_initializer(args.init);
+    if let Some(n) = inputs {
+        out = out.input_shape(n);
+    }
+    model.add(out)?;
+    let optimizer = match args.lr {
+        Some(lr) => args.optimizer.learning_rate(lr),
+        None => args.optimizer,
+    };
+    model.compile(optimizer, args.loss, &[Metric::Accuracy])?;
+    Ok(model)
+}
+
+/// Runs `neurite train`.
+pub fn run(args: &TrainArgs) -> Result<()> {
+    if args.hidden.contains(&0) {
+        return Err(Error::Value("--hidden: layer sizes must be at least 1".into()));
+    }
+    let (name, train, test) = load_data(args, !args.json)?;
+    let mut model = build_model(args, train.features(), train.classes())?;
+    let say = |line: &str| {
+        if args.json {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+        }
+    };
+    say(&format!(
+        "{name}: {} training and {} test images of {}x{}",
+        train.len(),
+        test.len(),
+        train.image_shape().0,
+        train.image_shape().1
+    ));
+    say(&model.summary());
+    let options = FitOptions::default()
+        .epochs(args.epochs)
+        .batch_size(args.batch_size)
+        .seed(args.seed)
+        .validation_split(args.validation_split)
+        .verbose(if args.json { Verbosity::Silent } else { Verbosity::ProgressBar });
+    let history = model.fit_with(&train, None, &options, &mut [])?;
+    let eval = model.evaluate_with(&test)?;
+    if let Some(path) = &args.save {
+        crate::io::save_model(&model, path)?;
+        say(&format!("saved the model to {}", path.display()));
+    }
+    let fit_seconds = history.seconds();
+    if args.json {
+        let out = json!({
+            "dataset": name.as_str(),
+            "train_examples": train.len(),
+            "test_examples": test.len(),
+            "parameters": model.param_count(),
+            "threads": model.threads(),
+            "seed": args.seed,
+            "history": history,
+            "fit_seconds": fit_seconds,
+            "test_loss": eval.loss,
+            "test_accuracy": eval.accuracy,
+        });
+        println!("{out}");
+    } else {
+        println!(
+            "fit_seconds={fit_seconds:.2} threads={} test_loss={:.4} test_accuracy={:.4}",
+            model.threads(),
+            eval.loss,
+            eval.accuracy
+        );
+    }
+    Ok(())
+}
