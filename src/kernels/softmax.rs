@@ -113,6 +113,23 @@ pub fn softmax_cross_entropy_dense(logits: &mut [f32], cols: usize, targets: &[f
     total
 }
 
+/// Binary cross-entropy from logits `z`, fused with its gradient: overwrites `z` with
+/// `scale * (sigmoid(z) - t)` and returns the unscaled sum over elements of
+/// `max(z, 0) - z t + ln(1 + e^-|z|)`, which equals `-(t ln p + (1-t) ln(1-p))` without
+/// ever taking the log of 0.
+pub fn sigmoid_binary_cross_entropy(z: &mut [f32], targets: &[f32], scale: f32) -> f64 {
+    let mut total = 0.0f64;
+    for (v, &t) in z.iter_mut().zip(targets) {
+        let x = *v;
+        let e = exp(-x.abs());
+        total += (x.max(0.0) - x * t + e.ln_1p()) as f64;
+        let s = 1.0 / (1.0 + e);
+        let p = if x >= 0.0 { s } else { e * s };
+        *v = scale * (p - t);
+    }
+    total
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,21 +154,4 @@ mod tests {
         assert!((g[2] - 0.5 * (p[2] - 1.0)).abs() < 1e-6);
         assert!((g[4] - 0.5 * p[4]).abs() < 1e-6);
     }
-}
-
-/// Binary cross-entropy from logits `z`, fused with its gradient: overwrites `z` with
-/// `scale * (sigmoid(z) - t)` and returns the unscaled sum over elements of
-/// `max(z, 0) - z t + ln(1 + e^-|z|)`, which equals `-(t ln p + (1-t) ln(1-p))` without
-/// ever taking the log of 0.
-pub fn sigmoid_binary_cross_entropy(z: &mut [f32], targets: &[f32], scale: f32) -> f64 {
-    let mut total = 0.0f64;
-    for (v, &t) in z.iter_mut().zip(targets) {
-        let x = *v;
-        let e = exp(-x.abs());
-        total += (x.max(0.0) - x * t + e.ln_1p()) as f64;
-        let s = 1.0 / (1.0 + e);
-        let p = if x >= 0.0 { s } else { e * s };
-        *v = scale * (p - t);
-    }
-    total
 }

@@ -147,10 +147,10 @@ impl Activation {
     /// Checks the parameters (alpha >= 0 for leaky ReLU, > 0 for ELU).
     pub fn validate(&self) -> Result<()> {
         match *self {
-            Activation::LeakyRelu { alpha } if !(alpha >= 0.0) => {
+            Activation::LeakyRelu { alpha } if alpha.is_nan() || alpha < 0.0 => {
                 Err(Error::Value(format!("leaky_relu: alpha must be >= 0, got {alpha}")))
             }
-            Activation::Elu { alpha } if !(alpha > 0.0) => {
+            Activation::Elu { alpha } if alpha.is_nan() || alpha <= 0.0 => {
                 Err(Error::Value(format!("elu: alpha must be > 0, got {alpha}")))
             }
             _ => Ok(()),

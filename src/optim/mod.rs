@@ -180,9 +180,9 @@ impl Optimizer {
     /// How many state buffers the algorithm keeps per parameter.
     fn slots(&self) -> usize {
         match *self {
-            Optimizer::Sgd { momentum, .. } if momentum == 0.0 => 0,
+            Optimizer::Sgd { momentum: 0.0, .. } => 0,
             Optimizer::Sgd { .. } | Optimizer::Adagrad { .. } => 1,
-            Optimizer::RmsProp { momentum, .. } if momentum == 0.0 => 1,
+            Optimizer::RmsProp { momentum: 0.0, .. } => 1,
             Optimizer::RmsProp { .. } | Optimizer::Adam { .. } => 2,
         }
     }

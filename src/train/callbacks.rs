@@ -293,9 +293,8 @@ impl Callback for ProgressLogger {
             self.started.map(|s| s.elapsed().as_secs_f64()).unwrap_or(logs.seconds),
             logs.summary()
         );
-        match self.bar.take() {
-            Some(bar) => bar.finish_and_clear(),
-            None => {}
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
         }
         println!("{line}");
         Ok(Control::Continue)

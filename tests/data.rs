@@ -1,0 +1,117 @@
+//! The data layer: IDX files (and what happens when they are broken), byte data sets, the
+//! bundled digits, and MNIST when it is present.
+
+mod common;
+
+use neurite::data::{self, idx, mnist, one_hot, Dataset, DatasetName};
+use neurite::Rng;
+
+#[test]
+fn idx_round_trips_raw_and_gzipped() {
+    let dir = common::temp_dir("idx");
+    let data: Vec<u8> = (0..24).collect();
+    for gz in [false, true] {
+        let p = dir.join(format!("a-{gz}.idx"));
+        idx::write_idx(&p, &[2, 3, 4], &data, gz).unwrap();
+        let back = idx::read_idx(&p).unwrap();
+        assert_eq!(back.dims, vec![2, 3, 4]);
+        assert_eq!(back.data, data);
+    }
+}
+
+#[test]
+fn broken_idx_files_are_errors_that_name_the_file_and_the_problem() {
+    let dir = common::temp_dir("broken");
+    let good = {
+        let mut b = vec![0, 0, 8, 1, 0, 0, 0, 4];
+        b.extend_from_slice(&[1, 2, 3, 4]);
+        b
+    };
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("empty", vec![], "too short"),
+        ("magic", vec![7, 7, 8, 1, 0, 0, 0, 1, 0], "not an IDX file"),
+        ("type", vec![0, 0, 0x0d, 1, 0, 0, 0, 1, 0, 0, 0, 0], "element type 0x0d"),
+        ("truncated", good[..10].to_vec(), "truncated"),
+        ("trailing", [good.clone(), vec![9, 9]].concat(), "unexpected bytes"),
+        ("header", vec![0, 0, 8, 3, 0, 0], "truncated header"),
+        ("gzip", vec![0x1f, 0x8b, 8, 0, 1, 2, 3, 4, 5], "corrupt gzip"),
+    ];
+    for (name, bytes, problem) in cases {
+        let p = dir.join(format!("{name}-idx1-ubyte"));
+        std::fs::write(&p, &bytes).unwrap();
+        let err = idx::read_idx(&p).unwrap_err().to_string();
+        assert!(err.contains(&format!("{name}-idx1-ubyte")) && err.contains(problem), "{name}: {err}");
+    }
+    let err = idx::read_idx(&dir.join("missing")).unwrap_err().to_string();
+    assert!(err.contains("missing"), "{err}");
+    // A truncated gzip stream of a real file.
+    let p = dir.join("cut.gz");
+    idx::write_idx(&p, &[100, 10], &[7u8; 1000], true).unwrap();
+    let bytes = std::fs::read(&p).unwrap();
+    std::fs::write(&p, &bytes[..bytes.len() / 2]).unwrap();
+    assert!(idx::read_idx(&p).unwrap_err().to_string().contains("cut.gz"));
+}
+
+#[test]
+fn gather_normalises_bytes_and_rejects_bad_indices() {
+    let d = Dataset::new("t", vec![0, 255, 51, 102, 16, 8], vec![1, 0, 2], 1, 2, 3, 255).unwrap();
+    let mut x = vec![0.0; 4];
+    let mut y = vec![0; 2];
+    d.gather(&[1, 0], &mut x, &mut y).unwrap();
+    assert_eq!(x, vec![0.2, 0.4, 0.0, 1.0]);
+    assert_eq!(y, vec![0, 1]);
+    assert!(d.gather(&[3, 0], &mut x, &mut y).is_err());
+    assert!(d.gather(&[0], &mut x, &mut y).is_err());
+    assert!(Dataset::new("t", vec![0; 4], vec![5, 0], 1, 2, 3, 255).unwrap_err().to_string().contains("label 5"));
+    assert!(Dataset::new("t", vec![0; 3], vec![0, 0], 1, 2, 3, 255).is_err());
+}
+
+#[test]
+fn splits_shuffles_and_one_hot() {
+    let n = 100;
+    let d = Dataset::new("t", (0..n as u8).collect(), (0..n).map(|i| (i % 10) as u8).collect(), 1, 1, 10, 255).unwrap();
+    let (a, b) = d.split_fraction(0.1).unwrap();
+    assert_eq!((a.len(), b.len()), (90, 10));
+    assert_eq!(b.images()[0], 90, "the validation part is the last 10%");
+    let s1 = d.shuffled(&mut Rng::new(4));
+    let s2 = d.shuffled(&mut Rng::new(4));
+    assert_eq!(s1, s2);
+    assert_ne!(s1.images(), d.images());
+    assert_eq!(one_hot(&[1, 0], 2).unwrap().to_vec(), vec![0.0, 1.0, 1.0, 0.0]);
+    assert!(one_hot(&[2], 2).is_err());
+    let batches: Vec<_> = d.batches(32, Some(&mut Rng::new(1))).unwrap().collect();
+    assert_eq!(batches.iter().map(|(x, _)| x.shape()[0]).collect::<Vec<_>>(), vec![32, 32, 32, 4]);
+}
+
+#[test]
+fn bundled_digits_load_offline_with_all_classes_in_both_parts() {
+    let (train, test) = data::load(DatasetName::Digits, None).unwrap();
+    assert_eq!((train.len(), test.len()), (1437, 360));
+    assert_eq!(train.image_shape(), (8, 8));
+    assert_eq!(train.max_value(), 16);
+    for part in [&train, &test] {
+        let mut seen = [false; 10];
+        part.labels().iter().for_each(|&l| seen[l as usize] = true);
+        assert!(seen.iter().all(|&s| s));
+    }
+    let (x, _) = test.to_tensors();
+    assert_eq!(x.max().unwrap().item().unwrap(), 1.0);
+}
+
+#[test]
+fn dataset_names_parse() {
+    assert_eq!("fashion_mnist".parse::<DatasetName>().unwrap(), DatasetName::FashionMnist);
+    assert!("cifar".parse::<DatasetName>().unwrap_err().to_string().contains("mnist, fashion-mnist or digits"));
+}
+
+#[test]
+fn mnist_loads_with_the_published_checksums_when_present() {
+    let Some(dir) = common::mnist_dir() else { return };
+    mnist::verify_mnist_content(&dir).unwrap();
+    let gz = std::fs::read(dir.join("t10k-labels-idx1-ubyte.gz")).unwrap();
+    assert_eq!(mnist::md5_hex(&gz), "ec29112dd5afa0611ce80d1b7f02629c");
+    let (train, test) = mnist::load_mnist_dir(&dir, DatasetName::Mnist).unwrap();
+    assert_eq!((train.len(), test.len(), train.features()), (60_000, 10_000, 784));
+    assert_eq!(&train.labels()[..5], &[5, 0, 4, 1, 9]);
+    assert_eq!(mnist::find_dir(DatasetName::Mnist, Some(&dir)).as_deref(), Some(dir.as_path()));
+}
