@@ -121,9 +121,7 @@ impl Dataset {
         let scale = self.max_value as f32;
         for (dst, &i) in x.chunks_exact_mut(f).zip(indices) {
             let src = self.image(i as usize).ok_or_else(|| self.out_of_range(i))?;
-            for (d, &s) in dst.iter_mut().zip(src) {
-                *d = s as f32 / scale;
-            }
+            crate::kernels::reduce::bytes_to_unit(src, dst, scale);
         }
         Ok(())
     }

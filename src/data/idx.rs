@@ -21,12 +21,15 @@ pub fn read_idx(path: &Path) -> Result<IdxArray> {
     let raw = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let name = path.display().to_string();
     let bytes = if raw.starts_with(&[0x1f, 0x8b]) { gunzip(&raw, &name)? } else { raw };
-    parse_idx(&bytes, &name)
+    parse_idx_owned(bytes, &name)
 }
 
 /// Decompresses gzip data, naming `name` in the error.
 pub(crate) fn gunzip(raw: &[u8], name: &str) -> Result<Vec<u8>> {
-    let mut out = Vec::new();
+    // The gzip trailer ends with the uncompressed size (mod 2^32): reserve it up front so the
+    // buffer is not grown (and copied) by doubling. Trust it only up to 1 GiB.
+    let hint = raw.len().checked_sub(4).map(|at| u32::from_le_bytes([raw[at], raw[at + 1], raw[at + 2], raw[at + 3]]));
+    let mut out = Vec::with_capacity(hint.map(|n| n as usize).filter(|&n| n <= 1 << 30).unwrap_or(0));
     flate2::read::GzDecoder::new(raw)
         .read_to_end(&mut out)
         .map_err(|e| Error::Format(format!("{name}: corrupt gzip data: {e}")))?;
@@ -35,6 +38,12 @@ pub(crate) fn gunzip(raw: &[u8], name: &str) -> Result<Vec<u8>> {
 
 /// Parses the bytes of an (uncompressed) IDX file; `name` is used in error messages.
 pub fn parse_idx(bytes: &[u8], name: &str) -> Result<IdxArray> {
+    parse_idx_owned(bytes.to_vec(), name)
+}
+
+/// Like [`parse_idx`], keeping the buffer: the header is cut off in place, so a 47 MB
+/// training set is never held twice.
+pub fn parse_idx_owned(mut bytes: Vec<u8>, name: &str) -> Result<IdxArray> {
     if bytes.len() < 4 {
         return Err(Error::Format(format!("{name}: too short for an IDX header ({} bytes)", bytes.len())));
     }
@@ -61,7 +70,10 @@ pub fn parse_idx(bytes: &[u8], name: &str) -> Result<IdxArray> {
     let dims_text = dims.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(" x ");
     let have = bytes.len() - header;
     match expected {
-        Some(n) if n == have => Ok(IdxArray { dims, data: bytes[header..].to_vec() }),
+        Some(n) if n == have => {
+            bytes.drain(..header);
+            Ok(IdxArray { dims, data: bytes })
+        }
         Some(n) if n > have => Err(Error::Format(format!(
             "{name}: truncated: the header says {dims_text} = {n} bytes of data but only {have} follow"
         ))),

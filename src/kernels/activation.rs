@@ -4,6 +4,10 @@
 //! `y (1 - y)`, tanh: `1 - y^2`, ReLU: `y > 0`, ...). That is why a layer only keeps its
 //! activated output for the backward pass: no second buffer for the pre-activation.
 //! The `*_grad` functions multiply an incoming gradient `g` by the derivative, in place.
+//! The loops are compiled for several instruction sets and picked at run time
+//! (`multiversion`), so they run at full SIMD width in a portable binary.
+
+use multiversion::multiversion;
 
 /// `e^x` for f32 without a library call, so that loops over it vectorise.
 ///
@@ -18,7 +22,10 @@ pub fn exp(x: f32) -> f32 {
     const HIGH: f32 = 88.722_83;
     let input = x;
     let x = x.clamp(LOW, HIGH);
-    let n = (x * std::f32::consts::LOG2_E).round();
+    // Round to nearest by adding and subtracting 1.5 * 2^23: plain arithmetic, so the loop
+    // vectorises (f32::round is a library call without SSE4.1). |x log2 e| < 2^22 here.
+    const ROUNDER: f32 = 12_582_912.0;
+    let n = (x * std::f32::consts::LOG2_E + ROUNDER) - ROUNDER;
     let r = x - n * LN2_HI - n * LN2_LO;
     // Taylor coefficients of e^r to degree 7, by Horner's rule; |r| <= 0.347 keeps the
     // truncation error near 5e-9.
@@ -48,6 +55,7 @@ pub fn exp(x: f32) -> f32 {
 }
 
 /// Heaviside step: 1 where `x > 0`, else 0 (the perceptron's activation).
+#[multiversion(targets = "simd")]
 pub fn step(x: &mut [f32]) {
     for v in x {
         *v = if *v > 0.0 { 1.0 } else { 0.0 };
@@ -55,12 +63,14 @@ pub fn step(x: &mut [f32]) {
 }
 
 /// The step function's derivative is 0 wherever it exists.
+#[multiversion(targets = "simd")]
 pub fn step_grad(_y: &[f32], g: &mut [f32]) {
     g.fill(0.0);
 }
 
 /// `1 / (1 + e^-x)`, computed as `e^x / (1 + e^x)` for negative `x` so that neither branch
 /// overflows.
+#[multiversion(targets = "simd")]
 pub fn sigmoid(x: &mut [f32]) {
     for v in x {
         let e = exp(-v.abs());
@@ -70,6 +80,7 @@ pub fn sigmoid(x: &mut [f32]) {
 }
 
 /// `g *= y (1 - y)`.
+#[multiversion(targets = "simd")]
 pub fn sigmoid_grad(y: &[f32], g: &mut [f32]) {
     for (g, &y) in g.iter_mut().zip(y) {
         *g *= y * (1.0 - y);
@@ -77,6 +88,7 @@ pub fn sigmoid_grad(y: &[f32], g: &mut [f32]) {
 }
 
 /// Hyperbolic tangent, `1 - 2 / (e^{2x} + 1)`, exact at both tails.
+#[multiversion(targets = "simd")]
 pub fn tanh(x: &mut [f32]) {
     for v in x {
         let e = exp(-2.0 * v.abs());
@@ -86,6 +98,7 @@ pub fn tanh(x: &mut [f32]) {
 }
 
 /// `g *= 1 - y^2`.
+#[multiversion(targets = "simd")]
 pub fn tanh_grad(y: &[f32], g: &mut [f32]) {
     for (g, &y) in g.iter_mut().zip(y) {
         *g *= 1.0 - y * y;
@@ -93,6 +106,7 @@ pub fn tanh_grad(y: &[f32], g: &mut [f32]) {
 }
 
 /// `max(0, x)`.
+#[multiversion(targets = "simd")]
 pub fn relu(x: &mut [f32]) {
     for v in x {
         *v = v.max(0.0);
@@ -100,6 +114,7 @@ pub fn relu(x: &mut [f32]) {
 }
 
 /// `g *= (y > 0)`: the derivative at 0 is taken as 0, as in PyTorch.
+#[multiversion(targets = "simd")]
 pub fn relu_grad(y: &[f32], g: &mut [f32]) {
     for (g, &y) in g.iter_mut().zip(y) {
         *g = if y > 0.0 { *g } else { 0.0 };
@@ -107,6 +122,7 @@ pub fn relu_grad(y: &[f32], g: &mut [f32]) {
 }
 
 /// `x` for `x > 0`, else `alpha x` (alpha >= 0).
+#[multiversion(targets = "simd")]
 pub fn leaky_relu(x: &mut [f32], alpha: f32) {
     for v in x {
         if *v <= 0.0 {
@@ -116,6 +132,7 @@ pub fn leaky_relu(x: &mut [f32], alpha: f32) {
 }
 
 /// `g *= 1` where `y > 0`, else `alpha` (for `alpha >= 0` the sign of `y` is that of `x`).
+#[multiversion(targets = "simd")]
 pub fn leaky_relu_grad(y: &[f32], g: &mut [f32], alpha: f32) {
     for (g, &y) in g.iter_mut().zip(y) {
         if y <= 0.0 {
@@ -125,6 +142,7 @@ pub fn leaky_relu_grad(y: &[f32], g: &mut [f32], alpha: f32) {
 }
 
 /// `x` for `x > 0`, else `alpha (e^x - 1)` (alpha > 0).
+#[multiversion(targets = "simd")]
 pub fn elu(x: &mut [f32], alpha: f32) {
     for v in x {
         if *v <= 0.0 {
@@ -134,6 +152,7 @@ pub fn elu(x: &mut [f32], alpha: f32) {
 }
 
 /// `g *= 1` where `y > 0`, else `y + alpha` (which is `alpha e^x`).
+#[multiversion(targets = "simd")]
 pub fn elu_grad(y: &[f32], g: &mut [f32], alpha: f32) {
     for (g, &y) in g.iter_mut().zip(y) {
         if y <= 0.0 {

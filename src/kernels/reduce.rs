@@ -1,7 +1,10 @@
-//! Row and column sums and the bias broadcast of a dense layer.
+//! Row and column sums, the bias broadcast of a dense layer, and bytes to floats.
+
+use multiversion::multiversion;
 
 /// `out[j] = beta * out[j] + sum_i x[i, j]` for a row-major `rows x cols` matrix: the bias
 /// gradient of a dense layer is the column sum of its output gradient.
+#[multiversion(targets = "simd")]
 pub fn col_sums(x: &[f32], cols: usize, out: &mut [f32], beta: f32) {
     if beta == 0.0 {
         out.fill(0.0);
@@ -19,6 +22,7 @@ pub fn col_sums(x: &[f32], cols: usize, out: &mut [f32], beta: f32) {
 }
 
 /// Adds `bias` to every row of a row-major matrix with `bias.len()` columns.
+#[multiversion(targets = "simd")]
 pub fn add_row_vector(x: &mut [f32], bias: &[f32]) {
     if bias.is_empty() {
         return;
@@ -31,6 +35,7 @@ pub fn add_row_vector(x: &mut [f32], bias: &[f32]) {
 }
 
 /// Index of the largest value in each row (the first one on ties), as NumPy's argmax.
+#[multiversion(targets = "simd")]
 pub fn argmax_rows(x: &[f32], cols: usize, out: &mut [usize]) {
     if cols == 0 {
         return;
@@ -44,5 +49,13 @@ pub fn argmax_rows(x: &[f32], cols: usize, out: &mut [usize]) {
             }
         }
         *o = best;
+    }
+}
+
+/// `dst[i] = src[i] / scale`: grey levels to 0..1, the data loader's inner loop.
+#[multiversion(targets = "simd")]
+pub fn bytes_to_unit(src: &[u8], dst: &mut [f32], scale: f32) {
+    for (d, &s) in dst.iter_mut().zip(src) {
+        *d = s as f32 / scale;
     }
 }

@@ -3,9 +3,12 @@
 //! Every function subtracts the row maximum first, so `softmax([1010, 1000, 990])` is finite
 //! where the textbook formula overflows to NaN.
 
+use multiversion::multiversion;
+
 use super::activation::exp;
 
 /// Softmax of each row of a row-major matrix with `cols` columns, in place.
+#[multiversion(targets = "simd")]
 pub fn softmax_rows(x: &mut [f32], cols: usize) {
     if cols == 0 {
         return;
@@ -25,6 +28,7 @@ pub fn softmax_rows(x: &mut [f32], cols: usize) {
 }
 
 /// Log-softmax of each row, in place: `x - max - ln(sum(exp(x - max)))`.
+#[multiversion(targets = "simd")]
 pub fn log_softmax_rows(x: &mut [f32], cols: usize) {
     if cols == 0 {
         return;
@@ -40,6 +44,7 @@ pub fn log_softmax_rows(x: &mut [f32], cols: usize) {
 }
 
 /// Backward of softmax given its output `y`: `g_i = y_i (g_i - sum_j g_j y_j)` per row.
+#[multiversion(targets = "simd")]
 pub fn softmax_grad(y: &[f32], g: &mut [f32], cols: usize) {
     if cols == 0 {
         return;
@@ -53,6 +58,7 @@ pub fn softmax_grad(y: &[f32], g: &mut [f32], cols: usize) {
 }
 
 /// Backward of log-softmax given its output `y`: `g_i = g_i - e^{y_i} sum_j g_j` per row.
+#[multiversion(targets = "simd")]
 pub fn log_softmax_grad(y: &[f32], g: &mut [f32], cols: usize) {
     if cols == 0 {
         return;
@@ -70,6 +76,7 @@ pub fn log_softmax_grad(y: &[f32], g: &mut [f32], cols: usize) {
 /// For each row: `loss = logsumexp(z) - z[label]`. Overwrites `logits` with
 /// `scale * (softmax(z) - onehot(label))`, the gradient of `scale * sum(loss)`, and returns
 /// the unscaled sum of the rows' losses. Labels must be `< cols` (checked by the caller).
+#[multiversion(targets = "simd")]
 pub fn softmax_cross_entropy_sparse(logits: &mut [f32], cols: usize, labels: &[u32], scale: f32) -> f64 {
     let mut total = 0.0f64;
     for (row, &label) in logits.chunks_exact_mut(cols).zip(labels) {
@@ -96,6 +103,7 @@ pub fn softmax_cross_entropy_sparse(logits: &mut [f32], cols: usize, labels: &[u
 /// Categorical cross-entropy against probability targets (one-hot or soft), fused with its
 /// gradient: overwrites `logits` with `scale * (softmax(z) - t)` (valid when each target row
 /// sums to 1) and returns the unscaled sum of `-sum_i t_i log softmax(z)_i` over rows.
+#[multiversion(targets = "simd")]
 pub fn softmax_cross_entropy_dense(logits: &mut [f32], cols: usize, targets: &[f32], scale: f32) -> f64 {
     let mut total = 0.0f64;
     for (row, t) in logits.chunks_exact_mut(cols).zip(targets.chunks_exact(cols)) {
@@ -117,6 +125,7 @@ pub fn softmax_cross_entropy_dense(logits: &mut [f32], cols: usize, targets: &[f
 /// `scale * (sigmoid(z) - t)` and returns the unscaled sum over elements of
 /// `max(z, 0) - z t + ln(1 + e^-|z|)`, which equals `-(t ln p + (1-t) ln(1-p))` without
 /// ever taking the log of 0.
+#[multiversion(targets = "simd")]
 pub fn sigmoid_binary_cross_entropy(z: &mut [f32], targets: &[f32], scale: f32) -> f64 {
     let mut total = 0.0f64;
     for (v, &t) in z.iter_mut().zip(targets) {

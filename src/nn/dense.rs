@@ -231,37 +231,108 @@ impl Dense {
     }
 
     /// Fast path, forward: `out = h(x W + b)` for `rows` row-major inputs, written into a
-    /// preallocated `out` (rows x units). The GEMM writes `x W`; bias and activation then go
-    /// over each row while it is still in cache. With `activate == false` the activation is
-    /// left out (for a fused softmax + cross-entropy).
+    /// preallocated `out` (rows x units), with the layer's own parameters. With
+    /// `activate == false` the activation is left out (for a fused softmax + cross-entropy).
     pub fn forward_rows(&self, x: &[f32], rows: usize, out: &mut [f32], activate: bool) -> Result<()> {
+        let w = self.built_weight()?.value();
+        let b = self.bias.as_ref().map(|b| b.value());
+        self.forward_rows_with(
+            w.contiguous().as_slice().unwrap_or(&[]),
+            b.as_ref().and_then(|b| b.as_slice()),
+            x,
+            rows,
+            out,
+            activate,
+        )
+    }
+
+    /// Fast path, forward, with the weight (inputs x units, row-major) and bias given as
+    /// slices (the training engine keeps all parameters in one flat buffer). The GEMM writes
+    /// `x W`; bias and activation then go over each row while it is still in cache.
+    pub fn forward_rows_with(
+        &self,
+        weight: &[f32],
+        bias: Option<&[f32]>,
+        x: &[f32],
+        rows: usize,
+        out: &mut [f32],
+        activate: bool,
+    ) -> Result<()> {
         let inputs = self.check_rows("forward_rows", x.len(), rows, out.len())?;
         let units = self.config.units;
-        self.built_weight()?.with_value(|w| -> Result<()> {
-            let (wdata, wl) = w.as_matrix().ok_or_else(|| Error::Shape("Dense: weight is not 2-D".into()))?;
-            gemm(1.0, x, MatLayout::row_major(rows, inputs), wdata, wl, 0.0, out, MatLayout::row_major(rows, units))
-        })?;
+        gemm(
+            1.0,
+            x,
+            MatLayout::row_major(rows, inputs),
+            weight,
+            MatLayout::row_major(inputs, units),
+            0.0,
+            out,
+            MatLayout::row_major(rows, units),
+        )?;
         let act = self.config.activation;
-        let mut epilogue = |bias: Option<&[f32]>| {
-            for row in out.chunks_exact_mut(units) {
-                if let Some(b) = bias {
-                    reduce::add_row_vector(row, b);
-                }
-                if activate {
-                    act.forward_rows(row, units);
-                }
+        for row in out.chunks_exact_mut(units) {
+            if let Some(b) = bias {
+                reduce::add_row_vector(row, b);
             }
-        };
-        match &self.bias {
-            Some(b) => b.with_value(|b| epilogue(b.as_slice())),
-            None => epilogue(None),
+            if activate {
+                act.forward_rows(row, units);
+            }
         }
         Ok(())
     }
 
-    /// Fast path, backward, given `delta = dL/dz` (rows x units, the activation's derivative
-    /// already applied): `grad_w = x^T delta` and `grad_b = column sums of delta` (added to
-    /// what is there when `accumulate`), and `grad_x = delta W^T` when asked for.
+    /// Fast path, backward to the input: `grad_x = delta W^T` for `delta = dL/dz` of `rows`
+    /// examples (the caller then applies the previous layer's activation derivative).
+    pub fn input_gradient_rows(&self, weight: &[f32], delta: &[f32], rows: usize, grad_x: &mut [f32]) -> Result<()> {
+        let inputs = self.check_rows("input_gradient_rows", grad_x.len(), rows, delta.len())?;
+        let units = self.config.units;
+        let wl = MatLayout::row_major(inputs, units);
+        gemm(
+            1.0,
+            delta,
+            MatLayout::row_major(rows, units),
+            weight,
+            wl.t(),
+            0.0,
+            grad_x,
+            MatLayout::row_major(rows, inputs),
+        )
+    }
+
+    /// Fast path, weight gradient for the weight rows `first_input..first_input + count`:
+    /// `grad_w = x[:, those inputs]^T delta`, written (or with `accumulate`, added) into
+    /// `grad_w` (count x units). Splitting by weight rows lets threads share the work with
+    /// no reduction afterwards.
+    #[allow(clippy::too_many_arguments)]
+    pub fn weight_gradient_rows(
+        &self,
+        x: &[f32],
+        delta: &[f32],
+        rows: usize,
+        first_input: usize,
+        grad_w: &mut [f32],
+        accumulate: bool,
+    ) -> Result<()> {
+        let inputs = self.check_rows("weight_gradient_rows", x.len(), rows, delta.len())?;
+        let units = self.config.units;
+        let count = grad_w.len() / units.max(1);
+        if first_input + count > inputs || grad_w.len() != count * units {
+            return Err(Error::Shape(format!(
+                "Dense.weight_gradient_rows: rows {first_input}..{} of a {inputs} x {units} weight into a buffer of {}",
+                first_input + count,
+                grad_w.len()
+            )));
+        }
+        // x^T restricted to the chosen inputs: element (i, r) is x[r, first_input + i].
+        let xt = MatLayout { rows: count, cols: rows, row_stride: 1, col_stride: inputs, offset: first_input };
+        let beta = if accumulate { 1.0 } else { 0.0 };
+        gemm(1.0, x, xt, delta, MatLayout::row_major(rows, units), beta, grad_w, MatLayout::row_major(count, units))
+    }
+
+    /// Fast path, backward of the whole layer from `delta = dL/dz`, with its own parameters:
+    /// `grad_w = x^T delta`, `grad_b` = column sums of `delta`, and `grad_x = delta W^T`
+    /// when asked for.
     #[allow(clippy::too_many_arguments)]
     pub fn backward_rows(
         &self,
@@ -271,22 +342,14 @@ impl Dense {
         grad_w: &mut [f32],
         grad_b: &mut [f32],
         grad_x: Option<&mut [f32]>,
-        accumulate: bool,
     ) -> Result<()> {
-        let inputs = self.check_rows("backward_rows", x.len(), rows, delta.len())?;
-        let units = self.config.units;
-        let beta = if accumulate { 1.0 } else { 0.0 };
-        let xl = MatLayout::row_major(rows, inputs);
-        let dl = MatLayout::row_major(rows, units);
-        gemm(1.0, x, xl.t(), delta, dl, beta, grad_w, MatLayout::row_major(inputs, units))?;
+        self.weight_gradient_rows(x, delta, rows, 0, grad_w, false)?;
         if self.config.use_bias {
-            reduce::col_sums(delta, units, grad_b, beta);
+            reduce::col_sums(delta, self.config.units, grad_b, 0.0);
         }
         if let Some(gx) = grad_x {
-            self.built_weight()?.with_value(|w| -> Result<()> {
-                let (wdata, wl) = w.as_matrix().ok_or_else(|| Error::Shape("Dense: weight is not 2-D".into()))?;
-                gemm(1.0, delta, dl, wdata, wl.t(), 0.0, gx, xl)
-            })?;
+            let w = self.built_weight()?.value().contiguous();
+            self.input_gradient_rows(w.as_slice().unwrap_or(&[]), delta, rows, gx)?;
         }
         Ok(())
     }

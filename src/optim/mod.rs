@@ -24,6 +24,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use multiversion::multiversion;
 use serde::{Deserialize, Serialize};
 
 use crate::autograd::Var;
@@ -222,96 +223,143 @@ impl FromStr for Optimizer {
     }
 }
 
-/// What an optimiser remembers: the step count and, per parameter, its moment buffers.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct OptimizerState {
-    /// The algorithm and hyperparameters.
-    pub optimizer: Optimizer,
-    /// Number of completed steps (Keras' `iterations`).
-    pub iterations: u64,
-    /// Per parameter, per slot, one value per parameter element.
-    pub buffers: Vec<Vec<Vec<f32>>>,
+impl Optimizer {
+    /// One update of a run of parameter values in place: the whole algorithm, in one
+    /// vectorisable pass. `t` is the step number (from 1); `s0` and `s1` are this run's part
+    /// of the algorithm's state buffers (empty where it keeps fewer).
+    pub fn apply(&self, t: u64, param: &mut [f32], grad: &[f32], s0: &mut [f32], s1: &mut [f32]) {
+        apply_update(*self, t, param, grad, s0, s1)
+    }
 }
 
-impl OptimizerState {
-    /// Fresh state for parameters of the given sizes.
-    pub fn new(optimizer: Optimizer, sizes: &[usize]) -> Result<OptimizerState> {
-        optimizer.validate()?;
-        let init = optimizer.initial_value();
-        let buffers = sizes.iter().map(|&n| (0..optimizer.slots()).map(|_| vec![init; n]).collect()).collect();
-        Ok(OptimizerState { optimizer, iterations: 0, buffers })
-    }
-
-    /// Starts a step: every `update` until the next call uses the new step count.
-    pub fn begin_step(&mut self) {
-        self.iterations += 1;
-    }
-
-    /// Updates parameter number `index` in place from its gradient.
-    pub fn update(&mut self, index: usize, param: &mut [f32], grad: &[f32]) -> Result<()> {
-        let t = self.iterations.max(1);
-        let known = self.buffers.len();
-        let bufs = self
-            .buffers
-            .get_mut(index)
-            .ok_or_else(|| Error::Index(format!("optimizer: parameter {index} is unknown (state for {known})")))?;
-        if grad.len() != param.len() || bufs.iter().any(|b| b.len() != param.len()) {
-            return Err(Error::Shape(format!(
-                "optimizer: parameter {index} has {} values, its gradient {} and its state {}",
-                param.len(),
-                grad.len(),
-                bufs.first().map(|b| b.len()).unwrap_or(param.len())
-            )));
-        }
-        match self.optimizer {
+/// The body of [`Optimizer::apply`], compiled for several instruction sets.
+#[multiversion(targets = "simd")]
+fn apply_update(optimizer: Optimizer, t: u64, param: &mut [f32], grad: &[f32], s0: &mut [f32], s1: &mut [f32]) {
+    {
+        let n = param.len().min(grad.len());
+        let (param, grad) = (&mut param[..n], &grad[..n]);
+        match optimizer {
             Optimizer::Sgd { learning_rate: lr, momentum, nesterov } => {
-                if bufs.is_empty() {
+                if momentum == 0.0 {
                     for (p, &g) in param.iter_mut().zip(grad) {
                         *p -= lr * g;
                     }
                 } else {
-                    for ((p, &g), v) in param.iter_mut().zip(grad).zip(bufs[0].iter_mut()) {
+                    for ((p, &g), v) in param.iter_mut().zip(grad).zip(s0.iter_mut()) {
                         *v = momentum * *v - lr * g;
                         *p += if nesterov { momentum * *v - lr * g } else { *v };
                     }
                 }
             }
             Optimizer::Adagrad { learning_rate: lr, epsilon, .. } => {
-                for ((p, &g), acc) in param.iter_mut().zip(grad).zip(bufs[0].iter_mut()) {
+                for ((p, &g), acc) in param.iter_mut().zip(grad).zip(s0.iter_mut()) {
                     *acc += g * g;
                     *p -= lr * g / (*acc + epsilon).sqrt();
                 }
             }
             Optimizer::RmsProp { learning_rate: lr, rho, momentum, epsilon } => {
-                let (velocity, rest) = bufs.split_at_mut(1);
-                let velocity = &mut velocity[0];
-                for (i, (p, &g)) in param.iter_mut().zip(grad).enumerate() {
-                    velocity[i] = rho * velocity[i] + (1.0 - rho) * g * g;
-                    let increment = lr * g / (velocity[i] + epsilon).sqrt();
-                    match rest.first_mut() {
-                        Some(m) => {
-                            m[i] = momentum * m[i] + increment;
-                            *p -= m[i];
-                        }
-                        None => *p -= increment,
+                if momentum == 0.0 {
+                    for ((p, &g), v) in param.iter_mut().zip(grad).zip(s0.iter_mut()) {
+                        *v = rho * *v + (1.0 - rho) * g * g;
+                        *p -= lr * g / (*v + epsilon).sqrt();
+                    }
+                } else {
+                    for (((p, &g), v), m) in param.iter_mut().zip(grad).zip(s0.iter_mut()).zip(s1.iter_mut()) {
+                        *v = rho * *v + (1.0 - rho) * g * g;
+                        *m = momentum * *m + lr * g / (*v + epsilon).sqrt();
+                        *p -= *m;
                     }
                 }
             }
             Optimizer::Adam { learning_rate: lr, beta1, beta2, epsilon } => {
-                // The bias corrections in f64, once per step, as Keras folds them into alpha.
+                // The bias corrections in f64, once per step, folded into alpha as Keras does.
                 let b1t = (beta1 as f64).powf(t as f64);
                 let b2t = (beta2 as f64).powf(t as f64);
                 let alpha = (lr as f64 * (1.0 - b2t).sqrt() / (1.0 - b1t)) as f32;
-                let (m, v) = bufs.split_at_mut(1);
-                let (m, v) = (&mut m[0], &mut v[0]);
                 let (c1, c2) = (1.0 - beta1, 1.0 - beta2);
-                for (((p, &g), m), v) in param.iter_mut().zip(grad).zip(m.iter_mut()).zip(v.iter_mut()) {
+                for (((p, &g), m), v) in param.iter_mut().zip(grad).zip(s0.iter_mut()).zip(s1.iter_mut()) {
                     *m += (g - *m) * c1;
                     *v += (g * g - *v) * c2;
                     *p -= *m * alpha / (v.sqrt() + epsilon);
                 }
             }
         }
+    }
+}
+
+/// What an optimiser remembers: the step count and its state buffers (moments,
+/// accumulators), each holding one value per parameter element with all parameters end to
+/// end, in the order of [`OptimizerState::update`]'s index.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OptimizerState {
+    /// The algorithm and hyperparameters.
+    pub optimizer: Optimizer,
+    /// Number of completed steps (Keras' `iterations`).
+    pub iterations: u64,
+    /// The size of each parameter.
+    pub sizes: Vec<usize>,
+    /// The state buffers (0, 1 or 2 of them), each `sizes.iter().sum()` long.
+    pub slots: Vec<Vec<f32>>,
+}
+
+impl OptimizerState {
+    /// Fresh state for parameters of the given sizes.
+    pub fn new(optimizer: Optimizer, sizes: &[usize]) -> Result<OptimizerState> {
+        optimizer.validate()?;
+        let total: usize = sizes.iter().sum();
+        let slots = (0..optimizer.slots()).map(|_| vec![optimizer.initial_value(); total]).collect();
+        Ok(OptimizerState { optimizer, iterations: 0, sizes: sizes.to_vec(), slots })
+    }
+
+    /// Starts a step: every update until the next call uses the new step count.
+    pub fn begin_step(&mut self) {
+        self.iterations += 1;
+    }
+
+    /// The step number updates use (at least 1).
+    pub fn step_number(&self) -> u64 {
+        self.iterations.max(1)
+    }
+
+    /// Total number of parameter values.
+    pub fn total(&self) -> usize {
+        self.sizes.iter().sum()
+    }
+
+    /// The state buffers as two slices (empty where the algorithm keeps fewer), for a caller
+    /// that splits them into ranges.
+    pub fn slots_mut(&mut self) -> (&mut [f32], &mut [f32]) {
+        match self.slots.as_mut_slice() {
+            [] => (&mut [], &mut []),
+            [a] => (a.as_mut_slice(), &mut []),
+            [a, b, ..] => (a.as_mut_slice(), b.as_mut_slice()),
+        }
+    }
+
+    /// Updates parameter number `index` in place from its gradient.
+    pub fn update(&mut self, index: usize, param: &mut [f32], grad: &[f32]) -> Result<()> {
+        let size = *self.sizes.get(index).ok_or_else(|| {
+            Error::Index(format!("optimizer: parameter {index} is unknown (state for {})", self.sizes.len()))
+        })?;
+        if grad.len() != size || param.len() != size {
+            return Err(Error::Shape(format!(
+                "optimizer: parameter {index} has {size} values in the state, {} in the tensor and {} in its gradient",
+                param.len(),
+                grad.len()
+            )));
+        }
+        let start: usize = self.sizes[..index].iter().sum();
+        let (t, optimizer) = (self.step_number(), self.optimizer);
+        let (s0, s1) = self.slots_mut();
+        let range = |s: &mut [f32]| -> std::ops::Range<usize> {
+            if s.is_empty() {
+                0..0
+            } else {
+                start..start + size
+            }
+        };
+        let (r0, r1) = (range(s0), range(s1));
+        optimizer.apply(t, param, grad, &mut s0[r0], &mut s1[r1]);
         Ok(())
     }
 }

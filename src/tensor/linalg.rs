@@ -17,11 +17,6 @@ fn not_aligned(op: &str, a: &[usize], b: &[usize], da: usize, db: usize) -> Erro
 }
 
 impl Tensor {
-    /// A 2-D tensor's storage and strided layout, for calling the GEMM kernel directly.
-    pub(crate) fn as_matrix(&self) -> Option<(&[f32], MatLayout)> {
-        (self.ndim() == 2).then(|| (self.raw().0, self.mat_layout()))
-    }
-
     /// The strided layout of a 2-D tensor, for the GEMM kernel.
     fn mat_layout(&self) -> MatLayout {
         let (_, strides, offset) = self.raw();

@@ -339,7 +339,7 @@ impl Sequential {
             Some(e) if e.threads() == self.threads => e,
             _ => Engine::new(self.threads)?,
         };
-        engine.prepare(&self.layers, batch);
+        engine.prepare(&self.layers, batch)?;
         let pool = engine.pool();
         let layers = &self.layers;
         let compiled = self.compiled.as_mut().ok_or_else(not_compiled)?;
@@ -367,6 +367,7 @@ impl Sequential {
                     for c in all.iter_mut() {
                         c.on_epoch_begin(epoch);
                     }
+                    engine.load(layers)?;
                     let started = Instant::now();
                     let mut totals = Totals::default();
                     for (step, idx) in order.chunks(batch).enumerate() {
@@ -386,6 +387,7 @@ impl Sequential {
                         }
                     }
                     let seconds = started.elapsed().as_secs_f64();
+                    engine.store(layers)?;
                     let (val_loss, val_accuracy) = match (validation, val_indices.is_empty()) {
                         (Some(v), _) => {
                             let all_v: Vec<u32> = (0..v.len() as u32).collect();
@@ -441,15 +443,15 @@ impl Sequential {
             Some(e) if e.threads() == self.threads => e,
             _ => Engine::new(self.threads)?,
         };
-        engine.prepare(&self.layers, indices.len());
         let compiled = self.compiled.as_mut().ok_or_else(not_compiled)?;
         let (layers, state) = (&self.layers, &mut compiled.state);
-        let result = match engine.pool() {
+        let result = engine.prepare(layers, indices.len()).and_then(|_| match engine.pool() {
             Some(pool) => pool.install(|| engine.train_step(layers, loss, data, indices, state)),
             None => engine.train_step(layers, loss, data, indices, state),
-        };
+        });
+        let stored = engine.store(layers);
         self.engine = Some(engine);
-        result
+        stored.and(result)
     }
 
     /// Loss and accuracy on tensors (`model.evaluate(x, y)`).
@@ -496,7 +498,8 @@ impl Sequential {
             )));
         }
         let engine = ensure_engine(&mut self.engine, self.threads, &self.layers)?;
-        let values = engine.predict(&self.layers, data)?;
+        let mut values = vec![0.0; data.len() * out];
+        engine.predict(&self.layers, data, &mut values)?;
         Tensor::from_vec(values, &[data.len(), out])
     }
 
@@ -546,7 +549,9 @@ fn ensure_engine<'a>(engine: &'a mut Option<Engine>, threads: usize, layers: &[D
         *engine = Some(Engine::new(threads)?);
     }
     let engine = engine.as_mut().ok_or_else(|| Error::Value("no engine".into()))?;
-    engine.prepare(layers, 1);
+    if !engine.fits(layers) {
+        engine.prepare(layers, 0)?;
+    }
     Ok(engine)
 }
 
