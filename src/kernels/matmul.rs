@@ -3,7 +3,20 @@
 //! Operands are described by [`MatLayout`] (rows, columns, row and column strides, offset)
 //! so that transposed operands are read in place, never copied.
 
+use std::cell::Cell;
+
 use crate::error::{Error, Result};
+
+thread_local! {
+    static INSIDE_GEMM: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether this thread is inside the GEMM kernel crate right now. `matrixmultiply` allocates
+/// a packing buffer on each call (recycled at once by the allocator); the allocation guard
+/// test uses this to hold neurite's own code to zero allocations per training step.
+pub fn inside_gemm() -> bool {
+    INSIDE_GEMM.with(Cell::get)
+}
 
 /// Where a 2-D matrix lives inside a slice: element `(i, j)` is at
 /// `offset + i * row_stride + j * col_stride`.
@@ -113,6 +126,7 @@ pub fn gemm(
     // j < cols, which is below `extent()`, checked above against each slice's length. The
     // output layout maps distinct (i, j) to distinct addresses (no zero stride, and strides
     // come from a tensor's own layout), and `c` is a unique borrow so it aliases neither input.
+    INSIDE_GEMM.with(|f| f.set(true));
     unsafe {
         matrixmultiply::sgemm(
             m,
@@ -131,6 +145,7 @@ pub fn gemm(
             lc.col_stride as isize,
         );
     }
+    INSIDE_GEMM.with(|f| f.set(false));
     Ok(())
 }
 

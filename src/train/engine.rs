@@ -391,9 +391,9 @@ impl Engine {
     /// Makes sure the buffers fit `layers` and batches of `batch` rows (0: evaluation only),
     /// and copies the layers' parameters into the flat buffer.
     pub(crate) fn prepare(&mut self, layers: &[Dense], batch: usize) -> Result<()> {
-        let mut key: Vec<usize> = layers.iter().flat_map(|l| [l.input_dim().unwrap_or(0), l.units()]).collect();
-        key.push(batch);
-        if key != self.shape_key {
+        if !(self.fits(layers) && self.shape_key.last() == Some(&batch)) {
+            let mut key: Vec<usize> = layers.iter().flat_map(|l| [l.input_dim().unwrap_or(0), l.units()]).collect();
+            key.push(batch);
             self.slots = slots(layers);
             let total = self.slots.last().map(|s| s.bias_range().end).unwrap_or(0);
             self.params = vec![0.0; total];
@@ -414,8 +414,12 @@ impl Engine {
 
     /// Whether the buffers were made for these layers (for any batch size).
     pub(crate) fn fits(&self, layers: &[Dense]) -> bool {
-        let key: Vec<usize> = layers.iter().flat_map(|l| [l.input_dim().unwrap_or(0), l.units()]).collect();
-        self.shape_key.len() == key.len() + 1 && self.shape_key[..key.len()] == key[..]
+        // Compared without building the key: this runs at every train_on_batch.
+        self.shape_key.len() == 2 * layers.len() + 1
+            && layers
+                .iter()
+                .zip(self.shape_key.chunks_exact(2))
+                .all(|(l, k)| k == [l.input_dim().unwrap_or(0), l.units()])
     }
 
     /// Copies the layers' parameters into the flat buffer.
@@ -574,8 +578,15 @@ impl Engine {
 }
 
 fn copy_into(dst: &mut [f32], t: &crate::tensor::Tensor) -> Result<()> {
-    let c = t.contiguous();
-    let src = c.as_slice().unwrap_or(&[]);
+    // Read in place when possible: a copy of the handle would allocate at every step.
+    let copied;
+    let src = match t.as_slice() {
+        Some(s) => s,
+        None => {
+            copied = t.to_vec();
+            &copied
+        }
+    };
     if src.len() != dst.len() {
         return Err(Error::Shape(format!(
             "a parameter holds {} values where the layer needs {}",

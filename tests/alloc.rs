@@ -1,0 +1,99 @@
+//! The regression guard for the training step's speed that does not depend on the clock:
+//! once its buffers exist, neurite's code allocates nothing in a training step. Counted with
+//! a global allocator, so this file holds a single test (nothing else may allocate
+//! meanwhile). The GEMM crate's own packing buffer (one per call, recycled at once by the
+//! allocator) is counted apart and bounded by the number of GEMM calls.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use neurite::nn::{Activation, Dense, Loss};
+use neurite::optim::Optimizer;
+use neurite::train::{FitOptions, Sequential, TensorExamples, Verbosity};
+use neurite::{Rng, Tensor};
+
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+static GEMM_ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+fn count() {
+    if neurite::kernels::matmul::inside_gemm() {
+        GEMM_ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+    } else {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+// SAFETY: every call is forwarded unchanged to the system allocator; the counter is a
+// side effect only.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count();
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count();
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations() -> usize {
+    ALLOCATIONS.load(Ordering::SeqCst)
+}
+
+fn model(threads: usize) -> Sequential {
+    let mut m = Sequential::with_seed(1);
+    m.set_threads(threads).unwrap();
+    m.add(Dense::new(50).activation(Activation::Sigmoid).input_shape(64)).unwrap();
+    m.add(Dense::new(10).activation(Activation::Softmax)).unwrap();
+    m.compile(Optimizer::adam(), Loss::SparseCategoricalCrossentropy, &[]).unwrap();
+    m
+}
+
+fn examples(n: usize) -> TensorExamples {
+    let mut rng = Rng::new(3);
+    let x = Tensor::rand(&[n, 64], &mut rng);
+    let y = Tensor::from_vec((0..n).map(|i| (i % 10) as f32).collect(), &[n]).unwrap();
+    TensorExamples::new(&x, &y, Some(10)).unwrap()
+}
+
+#[test]
+fn training_steps_allocate_nothing_once_warm() {
+    // One thread, one batch at a time: after a warm-up step, 500 steps allocate nothing.
+    let data = examples(640);
+    let mut m = model(1);
+    let batch: Vec<u32> = (0..32).collect();
+    m.train_on_batch(&data, &batch).unwrap();
+    let before = allocations();
+    let gemm_before = GEMM_ALLOCATIONS.load(Ordering::SeqCst);
+    for _ in 0..500 {
+        m.train_on_batch(&data, &batch).unwrap();
+    }
+    assert_eq!(allocations() - before, 0, "allocations in 500 single-thread training steps");
+    // Five GEMMs a step: two forward, one input gradient, two weight gradients.
+    let gemm = GEMM_ALLOCATIONS.load(Ordering::SeqCst) - gemm_before;
+    assert!(gemm <= 5 * 500, "{gemm} allocations inside the GEMM kernel in 500 steps");
+
+    // The whole fit loop on two threads: two epochs of 200 steps and two epochs of 400 steps
+    // must allocate the same (per-fit and per-epoch bookkeeping only, nothing per step).
+    let opts = FitOptions::default().epochs(2).batch_size(32).verbose(Verbosity::Silent);
+    let count = |n: usize| {
+        let data = examples(n);
+        let mut m = model(2);
+        m.fit_with(&data, None, &opts, &mut []).unwrap(); // warm: pool, buffers
+        let before = allocations();
+        m.fit_with(&data, None, &opts, &mut []).unwrap();
+        allocations() - before
+    };
+    let (short, long) = (count(6400), count(12800));
+    assert!(long <= short, "2 epochs of 200 steps allocated {short} times, of 400 steps {long} times");
+}
