@@ -126,6 +126,30 @@ impl Dataset {
         Ok(())
     }
 
+    /// Pixels `first..first + count` of each image `indices`, normalised, into `x`
+    /// (`indices.len() * count` values): one thread's share of a batch. Does not allocate.
+    pub fn gather_pixel_range(&self, indices: &[u32], first: usize, count: usize, x: &mut [f32]) -> Result<()> {
+        let f = self.features();
+        if first + count > f || x.len() != indices.len() * count {
+            return Err(Error::Shape(format!(
+                "{}: pixels {first}..{} of {f} for {} images into {} values",
+                self.name,
+                first + count,
+                indices.len(),
+                x.len()
+            )));
+        }
+        if count == 0 {
+            return Ok(());
+        }
+        let scale = self.max_value as f32;
+        for (dst, &i) in x.chunks_exact_mut(count).zip(indices) {
+            let src = self.image(i as usize).ok_or_else(|| self.out_of_range(i))?;
+            crate::kernels::reduce::bytes_to_unit(&src[first..first + count], dst, scale);
+        }
+        Ok(())
+    }
+
     /// The label part of [`Dataset::gather`].
     pub fn gather_labels(&self, indices: &[u32], y: &mut [u32]) -> Result<()> {
         if y.len() != indices.len() {

@@ -59,3 +59,11 @@ pub fn bytes_to_unit(src: &[u8], dst: &mut [f32], scale: f32) {
         *d = s as f32 / scale;
     }
 }
+
+/// `dst[i] += src[i]`.
+#[multiversion(targets = "simd")]
+pub fn add_assign(dst: &mut [f32], src: &[f32]) {
+    for (d, &s) in dst.iter_mut().zip(src) {
+        *d += s;
+    }
+}

@@ -1,27 +1,34 @@
 //! The fast training path: forward and backward passes of a stack of dense layers on
-//! buffers allocated once, each step split across threads in two phases.
+//! buffers allocated once, each step split across threads in three parts.
 //!
-//! * Phase A, by examples: each thread takes a contiguous part of the batch's rows, gathers
-//!   them from the data set, runs the forward pass, the loss gradient, and the backward pass
-//!   down to every layer's `dL/dz` (never the input's gradient, which nobody needs).
-//! * Phase B, by parameters: all parameters live end to end in one flat buffer, cut into one
-//!   contiguous range per thread (at weight-row boundaries). Each thread computes the
-//!   gradient of its range from every part of the batch (`x^T dZ` over the rows of each
-//!   phase-A part, so no reduction follows) and applies the optimiser to that range in one
-//!   pass while it is in cache.
+//! * A1, the first layer by input features: thread `t` gathers features `P_t` of every
+//!   example of the batch straight from the data set and computes the partial product
+//!   `x[:, P_t] W1[P_t, :]`.
+//! * A2, the rest by examples: each thread takes a contiguous part of the batch's rows, sums
+//!   the first layer's partial products (plus bias, activation), runs the other layers, the
+//!   loss gradient, and the backward pass down to every layer's `dL/dz` (never the input's
+//!   gradient, which nobody needs).
+//! * B, by parameters: all parameters live end to end in one flat buffer. Thread `t`
+//!   computes the gradient of the first layer's rows `P_t` from its own A1 inputs (one GEMM
+//!   over the whole batch) and of its share of the other parameters from every part of the
+//!   batch, then applies the optimiser to those ranges in one pass while they are in cache.
 //!
+//! So the first layer's weight rows, their optimiser moments and the pixels that multiply
+//! them stay in one core's cache from step to step, and no gradient reduction is needed.
 //! A given thread count always cuts the same way, so results are bit-identical run to run.
 //! Once the buffers exist a step allocates nothing. The arithmetic is the layers' own
 //! ([`Dense::forward_rows_with`], [`Dense::input_gradient_rows`],
-//! [`Dense::weight_gradient_rows`], [`Loss::output_gradient_rows`]), the same kernels that
+//! [`Dense::weight_gradient_rows`], [`Loss::output_gradient_rows`]) on the same kernels that
 //! the autograd path runs.
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use rayon::prelude::*;
 
 use super::examples::{Examples, TargetKind};
 use crate::error::{Error, Result};
+use crate::kernels::{gemm, reduce, MatLayout};
 use crate::nn::{Dense, Loss, Targets};
 use crate::optim::{Optimizer, OptimizerState};
 
@@ -66,11 +73,11 @@ struct Slot {
 }
 
 impl Slot {
-    fn weight_range(&self) -> std::ops::Range<usize> {
+    fn weight_range(&self) -> Range<usize> {
         self.weight..self.weight + self.inputs * self.units
     }
 
-    fn bias_range(&self) -> std::ops::Range<usize> {
+    fn bias_range(&self) -> Range<usize> {
         self.bias..self.bias + if self.has_bias { self.units } else { 0 }
     }
 }
@@ -95,10 +102,23 @@ pub(crate) fn parameter_sizes(layers: &[Dense]) -> Vec<usize> {
     slots(layers).iter().flat_map(|s| [s.weight_range().len(), s.bias_range().len()]).collect()
 }
 
-/// One thread's part of a batch, with every buffer phase A writes.
+/// One thread's share of the first layer's inputs (A1).
+#[derive(Default)]
+struct InputPart {
+    /// The features `first..first + count` of the first layer.
+    first: usize,
+    count: usize,
+    /// Those features of every example of the batch (batch x count).
+    x: Vec<f32>,
+    /// `x W1[first..first + count, :]` (batch x units of the first layer).
+    partial: Vec<f32>,
+}
+
+/// One thread's part of a batch's examples (A2), with every buffer it writes.
 #[derive(Default)]
 struct Chunk {
     rows: usize,
+    /// Full input rows, for evaluation and prediction (training uses the input parts).
     x: Vec<f32>,
     classes: Vec<u32>,
     target_rows: Vec<f32>,
@@ -118,7 +138,7 @@ impl Chunk {
         let hidden = layers.len().saturating_sub(1);
         Chunk {
             rows: 0,
-            x: vec![0.0; rows * features],
+            x: if training { vec![] } else { vec![0.0; rows * features] },
             classes: vec![0; rows],
             target_rows: vec![0.0; rows * out],
             acts: layers.iter().map(|l| vec![0.0; rows * l.units()]).collect(),
@@ -142,17 +162,54 @@ impl Chunk {
         }
     }
 
-    /// The input of layer `l` in the forward pass.
-    fn input(&self, l: usize) -> &[f32] {
-        if l == 0 {
-            &self.x
-        } else {
-            &self.acts[l - 1]
+    /// Gathers the targets of the rows in the form the loss wants.
+    fn gather_targets(&mut self, loss: Loss, out: usize, data: &dyn Examples, indices: &[u32]) -> Result<()> {
+        let rows = indices.len();
+        match data.target_kind() {
+            TargetKind::Classes { .. } if loss.takes_class_indices() => {
+                data.gather_classes(indices, &mut self.classes[..rows])
+            }
+            TargetKind::Classes { .. } => {
+                // Labels for a loss that wants rows (MSE, categorical CE): one-hot them.
+                data.gather_classes(indices, &mut self.classes[..rows])?;
+                let t = &mut self.target_rows[..rows * out];
+                t.fill(0.0);
+                for (row, &c) in t.chunks_exact_mut(out).zip(&self.classes[..rows]) {
+                    *row.get_mut(c as usize).ok_or_else(|| {
+                        Error::Value(format!("label {c} is out of range for a model with {out} outputs"))
+                    })? = 1.0;
+                }
+                Ok(())
+            }
+            TargetKind::Dense { .. } => data.gather_rows(indices, &mut self.target_rows[..rows * out]),
         }
     }
 
-    /// Gathers the rows and their targets, then runs the forward pass (the output layer's
-    /// activation is left out when the loss is fused with it).
+    /// Runs layers `from..` on the rows (layer `from` reads `x`, or the layer below's output).
+    /// The output layer's activation is left out when the loss is fused with it.
+    fn forward_from(
+        &mut self,
+        layers: &[Dense],
+        slots: &[Slot],
+        params: &[f32],
+        from: usize,
+        fused: bool,
+    ) -> Result<()> {
+        let rows = self.rows;
+        let last = layers.len() - 1;
+        for l in from..layers.len() {
+            let slot = &slots[l];
+            let (below, this) = self.acts.split_at_mut(l);
+            let input: &[f32] =
+                if l == 0 { &self.x[..rows * slot.inputs] } else { &below[l - 1][..rows * slot.inputs] };
+            let bias = slot.has_bias.then(|| &params[slot.bias_range()]);
+            let out = &mut this[0][..rows * slot.units];
+            layers[l].forward_rows_with(&params[slot.weight_range()], bias, input, rows, out, !(l == last && fused))?;
+        }
+        Ok(())
+    }
+
+    /// Evaluation and prediction: full input rows through every layer.
     fn forward(
         &mut self,
         layers: &[Dense],
@@ -164,44 +221,13 @@ impl Chunk {
     ) -> Result<()> {
         let rows = indices.len();
         self.rows = rows;
-        let features = data.features();
         let last = layers.len() - 1;
-        let out = layers[last].units();
-        data.gather_inputs(indices, &mut self.x[..rows * features])?;
+        data.gather_inputs(indices, &mut self.x[..rows * data.features()])?;
         if let Some(loss) = loss {
-            match data.target_kind() {
-                TargetKind::Classes { .. } if loss.takes_class_indices() => {
-                    data.gather_classes(indices, &mut self.classes[..rows])?
-                }
-                TargetKind::Classes { .. } => {
-                    // Labels for a loss that wants rows (MSE, categorical CE): one-hot them.
-                    data.gather_classes(indices, &mut self.classes[..rows])?;
-                    let t = &mut self.target_rows[..rows * out];
-                    t.fill(0.0);
-                    for (row, &c) in t.chunks_exact_mut(out).zip(&self.classes[..rows]) {
-                        *row.get_mut(c as usize).ok_or_else(|| {
-                            Error::Value(format!("label {c} is out of range for a model with {out} outputs"))
-                        })? = 1.0;
-                    }
-                }
-                TargetKind::Dense { .. } => data.gather_rows(indices, &mut self.target_rows[..rows * out])?,
-            }
+            self.gather_targets(loss, layers[last].units(), data, indices)?;
         }
         let fused = loss.is_some_and(|l| l.fuses_with(layers[last].activation_fn()));
-        for (l, (layer, slot)) in layers.iter().zip(slots).enumerate() {
-            let (below, this) = self.acts.split_at_mut(l);
-            let input: &[f32] = if l == 0 { &self.x[..rows * features] } else { &below[l - 1][..rows * slot.inputs] };
-            let bias = slot.has_bias.then(|| &params[slot.bias_range()]);
-            layer.forward_rows_with(
-                &params[slot.weight_range()],
-                bias,
-                input,
-                rows,
-                &mut this[0][..rows * slot.units],
-                !(l == last && fused),
-            )?;
-        }
-        Ok(())
+        self.forward_from(layers, slots, params, 0, fused)
     }
 
     /// Metrics and the loss on the forward pass's output; leaves `dL/dz` of the output layer
@@ -222,7 +248,7 @@ impl Chunk {
         Ok(())
     }
 
-    /// Phase A of a training step for this part of the batch.
+    /// A2 for the rows `start..start + indices.len()` of the batch.
     #[allow(clippy::too_many_arguments)]
     fn train(
         &mut self,
@@ -232,16 +258,40 @@ impl Chunk {
         loss: Loss,
         data: &dyn Examples,
         indices: &[u32],
+        start: usize,
+        parts: &[InputPart],
         batch_rows: usize,
     ) -> Result<()> {
-        if indices.is_empty() {
-            self.rows = 0;
-            self.totals = Totals::default();
-            return Ok(());
+        let rows = indices.len();
+        self.rows = rows;
+        let last = layers.len() - 1;
+        let fused = loss.fuses_with(layers[last].activation_fn());
+        self.gather_targets(loss, layers[last].units(), data, indices)?;
+        // First layer: the sum of the input parts' products, then bias and activation.
+        let first = &slots[0];
+        let z = &mut self.acts[0][..rows * first.units];
+        let span = start * first.units..(start + rows) * first.units;
+        match parts.split_first() {
+            Some((p0, rest)) => {
+                z.copy_from_slice(&p0.partial[span.clone()]);
+                for p in rest {
+                    reduce::add_assign(z, &p.partial[span.clone()]);
+                }
+            }
+            None => z.fill(0.0),
         }
-        self.forward(layers, slots, params, Some(loss), data, indices)?;
+        let bias = first.has_bias.then(|| &params[first.bias_range()]);
+        let activation = layers[0].activation_fn();
+        for row in z.chunks_exact_mut(first.units) {
+            if let Some(b) = bias {
+                reduce::add_row_vector(row, b);
+            }
+            if !(last == 0 && fused) {
+                activation.forward_rows(row, first.units);
+            }
+        }
+        self.forward_from(layers, slots, params, 1, fused)?;
         self.loss(layers, loss, data.target_kind(), batch_rows)?;
-        let rows = self.rows;
         // dL/dz of each hidden layer, from the top down: (dL/dz above) W^T, then through
         // this layer's activation, using its output.
         for l in (1..layers.len()).rev() {
@@ -249,7 +299,7 @@ impl Chunk {
             let hidden = self.deltas.len();
             let (below, upper) = self.deltas.split_at_mut(l.min(hidden));
             let delta_above: &[f32] =
-                if l + 1 == layers.len() { &self.acts[l][..rows * slot.units] } else { &upper[0][..rows * slot.units] };
+                if l == last { &self.acts[l][..rows * slot.units] } else { &upper[0][..rows * slot.units] };
             let grad_x = &mut below[l - 1][..rows * slot.inputs];
             layers[l].input_gradient_rows(&params[slot.weight_range()], delta_above, rows, grad_x)?;
             layers[l - 1].activation_fn().backward_rows(&self.acts[l - 1][..rows * slot.inputs], grad_x, slot.inputs);
@@ -258,30 +308,82 @@ impl Chunk {
     }
 }
 
-/// What phase B reads: the model, the finished phase-A parts and the optimiser's settings.
-struct PhaseB<'a> {
+/// What part B reads: the model, the finished A parts and the optimiser's settings.
+struct PartB<'a> {
     layers: &'a [Dense],
     slots: &'a [Slot],
     chunks: &'a [Chunk],
+    parts: &'a [InputPart],
+    /// `dL/dz` of the first layer for the whole batch, rows in order.
+    first_delta: &'a [f32],
+    batch: usize,
     optimizer: Optimizer,
     step: u64,
 }
 
-impl PhaseB<'_> {
-    /// Gradient and update of the flat parameter range starting at `start` (the slices are
-    /// this range's part of the parameters, gradients and optimiser state).
-    fn run(&self, start: usize, params: &mut [f32], grads: &mut [f32], s0: &mut [f32], s1: &mut [f32]) -> Result<()> {
-        let end = start + params.len();
+/// One thread's ranges of the flat buffers: parameters, gradients, optimiser state.
+struct Ranges<'a> {
+    start: usize,
+    params: &'a mut [f32],
+    grads: &'a mut [f32],
+    s0: &'a mut [f32],
+    s1: &'a mut [f32],
+}
+
+impl<'a> Ranges<'a> {
+    /// Cuts off the first `n` values: (the first `n`, the rest).
+    fn split(self, n: usize) -> (Ranges<'a>, Ranges<'a>) {
+        let (p0, p1) = self.params.split_at_mut(n);
+        let (g0, g1) = self.grads.split_at_mut(n);
+        let (a0, a1) = if self.s0.is_empty() { (&mut [][..], &mut [][..]) } else { self.s0.split_at_mut(n) };
+        let (b0, b1) = if self.s1.is_empty() { (&mut [][..], &mut [][..]) } else { self.s1.split_at_mut(n) };
+        (
+            Ranges { start: self.start, params: p0, grads: g0, s0: a0, s1: b0 },
+            Ranges { start: self.start + n, params: p1, grads: g1, s0: a1, s1: b1 },
+        )
+    }
+}
+
+impl PartB<'_> {
+    /// Thread `t`'s share: the first layer's weight rows of input part `t` (in `first`),
+    /// and a range of the other parameters (in `rest`).
+    fn run(&self, t: usize, first: Ranges<'_>, rest: Ranges<'_>) -> Result<()> {
+        if let Some(part) = self.parts.get(t).filter(|p| p.count > 0) {
+            let units = self.slots[0].units;
+            let b = self.batch;
+            let xt = MatLayout::row_major(b, part.count).t();
+            gemm(
+                1.0,
+                &part.x[..b * part.count],
+                xt,
+                &self.first_delta[..b * units],
+                MatLayout::row_major(b, units),
+                0.0,
+                first.grads,
+                MatLayout::row_major(part.count, units),
+            )?;
+            self.optimizer.apply(self.step, first.params, first.grads, first.s0, first.s1);
+        }
+        self.run_rest(rest)
+    }
+
+    /// Gradients of a range of the parameters after the first layer's weight, from every
+    /// part of the batch, then the optimiser's update of the range.
+    fn run_rest(&self, r: Ranges<'_>) -> Result<()> {
+        if r.params.is_empty() {
+            return Ok(());
+        }
+        let (start, end) = (r.start, r.start + r.params.len());
         for (l, (layer, slot)) in self.layers.iter().zip(self.slots).enumerate() {
             let w = slot.weight_range();
             let (lo, hi) = (w.start.max(start), w.end.min(end));
-            if lo < hi {
+            if l > 0 && lo < hi {
                 let first_input = (lo - w.start) / slot.units;
-                let dst = &mut grads[lo - start..hi - start];
+                let dst = &mut r.grads[lo - start..hi - start];
                 let mut accumulate = false;
                 for c in self.chunks.iter().filter(|c| c.rows > 0) {
                     let rows = c.rows;
-                    let (input, delta) = (&c.input(l)[..rows * slot.inputs], &c.delta(l)[..rows * slot.units]);
+                    let (input, delta) = (&c.acts[l - 1][..rows * slot.inputs], &c.delta(l)[..rows * slot.units]);
                     layer.weight_gradient_rows(input, delta, rows, first_input, dst, accumulate)?;
                     accumulate = true;
                 }
@@ -289,47 +391,42 @@ impl PhaseB<'_> {
             let b = slot.bias_range();
             let (lo, hi) = (b.start.max(start), b.end.min(end));
             if lo < hi {
-                let dst = &mut grads[lo - start..hi - start];
+                let dst = &mut r.grads[lo - start..hi - start];
                 dst.fill(0.0);
                 let cols = lo - b.start..hi - b.start;
                 for c in self.chunks.iter().filter(|c| c.rows > 0) {
                     for row in c.delta(l)[..c.rows * slot.units].chunks_exact(slot.units) {
-                        for (d, &v) in dst.iter_mut().zip(&row[cols.clone()]) {
-                            *d += v;
-                        }
+                        reduce::add_assign(dst, &row[cols.clone()]);
                     }
                 }
             }
         }
-        self.optimizer.apply(self.step, params, grads, s0, s1);
+        self.optimizer.apply(self.step, r.params, r.grads, r.s0, r.s1);
         Ok(())
     }
-}
 
-/// Splits the flat range `bounds[0]..bounds[last]` at the inner bounds and runs phase B on
-/// each part in parallel (recursively halving, so any thread count needs no allocation).
-fn split_phase_b(
-    phase: &PhaseB<'_>,
-    bounds: &[usize],
-    params: &mut [f32],
-    grads: &mut [f32],
-    s0: &mut [f32],
-    s1: &mut [f32],
-) -> Result<()> {
-    if bounds.len() <= 2 {
-        return phase.run(bounds[0], params, grads, s0, s1);
+    /// Splits both regions at the threads' bounds and runs the threads' shares in parallel
+    /// (recursively halving, so any thread count needs no allocation).
+    fn split_run(
+        &self,
+        threads: Range<usize>,
+        first_bounds: &[usize],
+        rest_bounds: &[usize],
+        first: Ranges<'_>,
+        rest: Ranges<'_>,
+    ) -> Result<()> {
+        if threads.len() <= 1 {
+            return self.run(threads.start, first, rest);
+        }
+        let mid = threads.len() / 2;
+        let (fa, fb) = first.split(first_bounds[mid] - first_bounds[0]);
+        let (ra, rb) = rest.split(rest_bounds[mid] - rest_bounds[0]);
+        let (left, right) = rayon::join(
+            || self.split_run(threads.start..threads.start + mid, &first_bounds[..=mid], &rest_bounds[..=mid], fa, ra),
+            || self.split_run(threads.start + mid..threads.end, &first_bounds[mid..], &rest_bounds[mid..], fb, rb),
+        );
+        left.and(right)
     }
-    let mid = bounds.len() / 2;
-    let cut = bounds[mid] - bounds[0];
-    let (p0, p1) = params.split_at_mut(cut);
-    let (g0, g1) = grads.split_at_mut(cut);
-    let (a0, a1) = if s0.is_empty() { (&mut [][..], &mut [][..]) } else { s0.split_at_mut(cut) };
-    let (b0, b1) = if s1.is_empty() { (&mut [][..], &mut [][..]) } else { s1.split_at_mut(cut) };
-    let (left, right) = rayon::join(
-        || split_phase_b(phase, &bounds[..=mid], p0, g0, a0, b0),
-        || split_phase_b(phase, &bounds[mid..], p1, g1, a1, b1),
-    );
-    left.and(right)
 }
 
 /// Buffers and threads for training and evaluating one model.
@@ -340,7 +437,12 @@ pub(crate) struct Engine {
     slots: Vec<Slot>,
     params: Vec<f32>,
     grads: Vec<f32>,
-    bounds: Vec<usize>,
+    /// Where each thread's share of the first layer's weight starts (flat), plus the end.
+    first_bounds: Vec<usize>,
+    /// Where each thread's share of the other parameters starts (flat), plus the end.
+    rest_bounds: Vec<usize>,
+    parts: Vec<InputPart>,
+    first_delta: Vec<f32>,
     chunks: Vec<Chunk>,
     rows_per_chunk: usize,
     eval_chunks: Vec<Chunk>,
@@ -370,7 +472,10 @@ impl Engine {
             slots: vec![],
             params: vec![],
             grads: vec![],
-            bounds: vec![],
+            first_bounds: vec![],
+            rest_bounds: vec![],
+            parts: vec![],
+            first_delta: vec![],
             chunks: vec![],
             rows_per_chunk: 0,
             eval_chunks: vec![],
@@ -388,30 +493,6 @@ impl Engine {
         self.pool.clone()
     }
 
-    /// Makes sure the buffers fit `layers` and batches of `batch` rows (0: evaluation only),
-    /// and copies the layers' parameters into the flat buffer.
-    pub(crate) fn prepare(&mut self, layers: &[Dense], batch: usize) -> Result<()> {
-        if !(self.fits(layers) && self.shape_key.last() == Some(&batch)) {
-            let mut key: Vec<usize> = layers.iter().flat_map(|l| [l.input_dim().unwrap_or(0), l.units()]).collect();
-            key.push(batch);
-            self.slots = slots(layers);
-            let total = self.slots.last().map(|s| s.bias_range().end).unwrap_or(0);
-            self.params = vec![0.0; total];
-            self.grads = vec![0.0; total];
-            self.bounds = parameter_bounds(&self.slots, total, self.threads);
-            let parts = self.threads.min(batch.max(1));
-            self.rows_per_chunk = batch.div_ceil(parts);
-            self.chunks = if batch > 0 {
-                (0..parts).map(|_| Chunk::new(layers, self.rows_per_chunk, true)).collect()
-            } else {
-                vec![]
-            };
-            self.eval_chunks = (0..self.threads).map(|_| Chunk::new(layers, EVAL_ROWS, false)).collect();
-            self.shape_key = key;
-        }
-        self.load(layers)
-    }
-
     /// Whether the buffers were made for these layers (for any batch size).
     pub(crate) fn fits(&self, layers: &[Dense]) -> bool {
         // Compared without building the key: this runs at every train_on_batch.
@@ -420,6 +501,49 @@ impl Engine {
                 .iter()
                 .zip(self.shape_key.chunks_exact(2))
                 .all(|(l, k)| k == [l.input_dim().unwrap_or(0), l.units()])
+    }
+
+    /// Makes sure the buffers fit `layers` and batches of `batch` rows (0: evaluation only),
+    /// and copies the layers' parameters into the flat buffer.
+    pub(crate) fn prepare(&mut self, layers: &[Dense], batch: usize) -> Result<()> {
+        if layers.is_empty() {
+            return Err(Error::Value("the model has no layers".into()));
+        }
+        if !(self.fits(layers) && self.shape_key.last() == Some(&batch)) {
+            let mut key: Vec<usize> = layers.iter().flat_map(|l| [l.input_dim().unwrap_or(0), l.units()]).collect();
+            key.push(batch);
+            self.slots = slots(layers);
+            let total = self.slots.last().map(|s| s.bias_range().end).unwrap_or(0);
+            self.params = vec![0.0; total];
+            self.grads = vec![0.0; total];
+            let first = self.slots[0];
+            // The first layer's weight rows, split evenly; the rest, split evenly by size.
+            let t = self.threads;
+            self.first_bounds = (0..=t).map(|k| first.weight + first.inputs * k / t * first.units).collect();
+            self.rest_bounds = split_evenly(&self.slots, first.weight_range().end, total, t);
+            self.parts = (0..t)
+                .map(|k| {
+                    let (a, b) = (first.inputs * k / t, first.inputs * (k + 1) / t);
+                    InputPart {
+                        first: a,
+                        count: b - a,
+                        x: vec![0.0; batch * (b - a)],
+                        partial: vec![0.0; batch * first.units],
+                    }
+                })
+                .collect();
+            self.first_delta = vec![0.0; batch * first.units];
+            let parts = t.min(batch.max(1));
+            self.rows_per_chunk = batch.div_ceil(parts);
+            self.chunks = if batch > 0 {
+                (0..parts).map(|_| Chunk::new(layers, self.rows_per_chunk, true)).collect()
+            } else {
+                vec![]
+            };
+            self.eval_chunks = (0..t).map(|_| Chunk::new(layers, EVAL_ROWS, false)).collect();
+            self.shape_key = key;
+        }
+        self.load(layers)
     }
 
     /// Copies the layers' parameters into the flat buffer.
@@ -471,30 +595,73 @@ impl Engine {
                 self.params.len()
             )));
         }
-        let per = self.rows_per_chunk;
         let (slots, params) = (&self.slots, &self.params);
-        let run = |(c, chunk): (usize, &mut Chunk)| {
-            let (start, end) = ((c * per).min(batch), ((c + 1) * per).min(batch));
-            chunk.train(layers, slots, params, loss, data, &indices[start..end], batch)
+        let first = slots[0];
+
+        // A1: each thread's features of every example, times its rows of the first weight.
+        let a1 = |part: &mut InputPart| -> Result<()> {
+            let (n, units) = (part.count, first.units);
+            data.gather_feature_range(indices, part.first, n, &mut part.x[..batch * n])?;
+            let w = &params[first.weight + part.first * units..first.weight + (part.first + n) * units];
+            gemm(
+                1.0,
+                &part.x[..batch * n],
+                MatLayout::row_major(batch, n),
+                w,
+                MatLayout::row_major(n, units),
+                0.0,
+                &mut part.partial[..batch * units],
+                MatLayout::row_major(batch, units),
+            )
         };
-        if self.chunks.len() == 1 {
-            run((0, &mut self.chunks[0]))?;
+        if self.parts.len() == 1 {
+            a1(&mut self.parts[0])?;
         } else {
-            self.chunks.par_iter_mut().enumerate().map(run).collect::<Result<()>>()?;
+            self.parts.par_iter_mut().map(a1).collect::<Result<()>>()?;
+        }
+
+        // A2: the rest of the forward and backward passes, by examples.
+        let per = self.rows_per_chunk;
+        let parts = &self.parts;
+        for c in &mut self.chunks {
+            c.rows = 0;
+            c.totals = Totals::default();
+        }
+        let a2 = |(c, (chunk, dst)): (usize, (&mut Chunk, &mut [f32]))| -> Result<()> {
+            let (start, end) = (c * per, ((c + 1) * per).min(batch));
+            chunk.train(layers, slots, params, loss, data, &indices[start..end], start, parts, batch)?;
+            dst.copy_from_slice(&chunk.delta(0)[..dst.len()]);
+            Ok(())
+        };
+        let deltas = self.first_delta[..batch * first.units].chunks_mut(per * first.units);
+        if self.chunks.len() == 1 {
+            for item in self.chunks.iter_mut().zip(deltas).enumerate() {
+                a2(item)?;
+            }
+        } else {
+            let deltas = self.first_delta[..batch * first.units].par_chunks_mut(per * first.units);
+            self.chunks.par_iter_mut().zip(deltas).enumerate().map(a2).collect::<Result<()>>()?;
         }
         let mut totals = Totals::default();
         self.chunks.iter().for_each(|c| totals.add(&c.totals));
 
+        // B: gradients and the optimiser, by parameter ranges.
         state.begin_step();
-        let phase = PhaseB {
+        let part_b = PartB {
             layers,
             slots: &self.slots,
             chunks: &self.chunks,
+            parts: &self.parts,
+            first_delta: &self.first_delta,
+            batch,
             optimizer: state.optimizer,
             step: state.step_number(),
         };
         let (s0, s1) = state.slots_mut();
-        split_phase_b(&phase, &self.bounds, &mut self.params, &mut self.grads, s0, s1)?;
+        let all = Ranges { start: 0, params: &mut self.params, grads: &mut self.grads, s0, s1 };
+        // The flat buffer is [first layer's weight | everything after it].
+        let (first_w, rest) = all.split(first.weight_range().end);
+        part_b.split_run(0..self.threads, &self.first_bounds, &self.rest_bounds, first_w, rest)?;
         Ok(totals)
     }
 
@@ -521,8 +688,7 @@ impl Engine {
         };
         let mut totals = Totals::default();
         for group in indices.chunks(EVAL_ROWS * self.eval_chunks.len()) {
-            let parts = group.chunks(EVAL_ROWS);
-            let used = parts.len();
+            let used = group.len().div_ceil(EVAL_ROWS);
             if used == 1 {
                 run((&mut self.eval_chunks[0], group))?;
             } else {
@@ -551,13 +717,13 @@ impl Engine {
         let (slots, params) = (&self.slots, &self.params);
         let last = layers.len() - 1;
         let run = |(chunk, (block, dst)): (&mut Chunk, (usize, &mut [f32]))| -> Result<()> {
-            let start = block * EVAL_ROWS;
             let rows = dst.len() / width.max(1);
-            let indices: &mut [u32] = &mut chunk.classes[..rows];
-            for (k, i) in indices.iter_mut().enumerate() {
-                *i = (start + k) as u32;
+            // The example numbers of this block, written into the chunk's label buffer (a
+            // u32 buffer it already has) so that prediction allocates nothing per block.
+            let mut indices = std::mem::take(&mut chunk.classes);
+            for (k, i) in indices[..rows].iter_mut().enumerate() {
+                *i = (block * EVAL_ROWS + k) as u32;
             }
-            let indices = std::mem::take(&mut chunk.classes);
             let result = chunk.forward(layers, slots, params, None, data, &indices[..rows]);
             chunk.classes = indices;
             result?;
@@ -598,13 +764,13 @@ fn copy_into(dst: &mut [f32], t: &crate::tensor::Tensor) -> Result<()> {
     Ok(())
 }
 
-/// Cuts `0..total` into `threads` contiguous ranges of about equal size, each cut on a
-/// weight-row boundary (or a layer boundary), so that every thread's share of phase B is a
-/// set of whole weight rows.
-fn parameter_bounds(slots: &[Slot], total: usize, threads: usize) -> Vec<usize> {
-    let mut bounds = vec![0];
+/// Cuts the flat range `start..total` into `threads` contiguous ranges of about equal size,
+/// each cut on a weight-row boundary (or a layer boundary), so that every thread's share is
+/// a set of whole weight rows.
+fn split_evenly(slots: &[Slot], start: usize, total: usize, threads: usize) -> Vec<usize> {
+    let mut bounds = vec![start];
     for k in 1..threads {
-        let target = total * k / threads;
+        let target = start + (total - start) * k / threads;
         let snapped = slots
             .iter()
             .find_map(|s| {
@@ -618,7 +784,7 @@ fn parameter_bounds(slots: &[Slot], total: usize, threads: usize) -> Vec<usize> 
                 }
             })
             .unwrap_or(total);
-        bounds.push(snapped.max(*bounds.last().unwrap_or(&0)).min(total));
+        bounds.push(snapped.clamp(*bounds.last().unwrap_or(&start), total));
     }
     bounds.push(total);
     bounds

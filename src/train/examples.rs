@@ -34,6 +34,9 @@ pub trait Examples: Sync {
     fn target_kind(&self) -> TargetKind;
     /// Copies the inputs of `indices` into `x` (`indices.len() * features()` values).
     fn gather_inputs(&self, indices: &[u32], x: &mut [f32]) -> Result<()>;
+    /// Copies the features `first..first + count` of each example of `indices` into `x`
+    /// (`indices.len() * count` values): a thread's share of the first layer's inputs.
+    fn gather_feature_range(&self, indices: &[u32], first: usize, count: usize, x: &mut [f32]) -> Result<()>;
     /// Copies class targets into `y` (only for [`TargetKind::Classes`]).
     fn gather_classes(&self, indices: &[u32], y: &mut [u32]) -> Result<()>;
     /// Copies target rows into `y` (only for [`TargetKind::Dense`]).
@@ -97,6 +100,13 @@ fn check_index(i: u32, n: usize) -> Result<usize> {
     Ok(i)
 }
 
+fn check_range(first: usize, count: usize, features: usize) -> Result<()> {
+    if first + count > features {
+        return Err(Error::Index(format!("features {first}..{} of {features}", first + count)));
+    }
+    Ok(())
+}
+
 fn check_len(what: &str, got: usize, want: usize) -> Result<()> {
     if got != want {
         return Err(Error::Shape(format!("gather: {what} buffer holds {got} values, the batch needs {want}")));
@@ -124,6 +134,18 @@ impl Examples for TensorExamples {
         for (dst, &i) in x.chunks_exact_mut(f.max(1)).zip(indices) {
             let i = check_index(i, self.len())?;
             dst.copy_from_slice(&src[i * f..(i + 1) * f]);
+        }
+        Ok(())
+    }
+
+    fn gather_feature_range(&self, indices: &[u32], first: usize, count: usize, x: &mut [f32]) -> Result<()> {
+        let f = self.features();
+        check_len("input", x.len(), indices.len() * count)?;
+        check_range(first, count, f)?;
+        let src = self.x.as_slice().unwrap_or(&[]);
+        for (dst, &i) in x.chunks_exact_mut(count.max(1)).zip(indices) {
+            let i = check_index(i, self.len())?;
+            dst.copy_from_slice(&src[i * f + first..i * f + first + count]);
         }
         Ok(())
     }
@@ -173,6 +195,10 @@ impl Examples for crate::data::Dataset {
 
     fn gather_inputs(&self, indices: &[u32], x: &mut [f32]) -> Result<()> {
         self.gather_images(indices, x)
+    }
+
+    fn gather_feature_range(&self, indices: &[u32], first: usize, count: usize, x: &mut [f32]) -> Result<()> {
+        self.gather_pixel_range(indices, first, count, x)
     }
 
     fn gather_classes(&self, indices: &[u32], y: &mut [u32]) -> Result<()> {
