@@ -150,6 +150,27 @@ impl Dataset {
         Ok(())
     }
 
+    /// Asks the CPU to bring pixels `first..first + count` of the images `indices` into the
+    /// cache (a hint; out-of-range indices are skipped). Training calls it for the next
+    /// batch, whose images are scattered over tens of megabytes.
+    pub fn prefetch_pixel_range(&self, indices: &[u32], first: usize, count: usize) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            for &i in indices {
+                let Some(image) = self.image(i as usize) else { continue };
+                let Some(span) = image.get(first..first + count) else { continue };
+                for line in span.chunks(64) {
+                    // SAFETY: a prefetch is only a hint and never faults; the pointer is in
+                    // bounds anyway (a chunk of a slice of this image).
+                    unsafe { _mm_prefetch::<_MM_HINT_T0>(line.as_ptr() as *const i8) };
+                }
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = (indices, first, count);
+    }
+
     /// The label part of [`Dataset::gather`].
     pub fn gather_labels(&self, indices: &[u32], y: &mut [u32]) -> Result<()> {
         if y.len() != indices.len() {

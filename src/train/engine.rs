@@ -572,13 +572,15 @@ impl Engine {
     }
 
     /// One optimisation step on the examples `indices` (at most the prepared batch size),
-    /// on the flat parameters (call [`Engine::store`] to see them in the layers).
+    /// on the flat parameters (call [`Engine::store`] to see them in the layers). `next`
+    /// names the examples of the following step, to prefetch (may be empty).
     pub(crate) fn train_step(
         &mut self,
         layers: &[Dense],
         loss: Loss,
         data: &dyn Examples,
         indices: &[u32],
+        next: &[u32],
         state: &mut OptimizerState,
     ) -> Result<Totals> {
         let batch = indices.len();
@@ -612,7 +614,10 @@ impl Engine {
                 0.0,
                 &mut part.partial[..batch * units],
                 MatLayout::row_major(batch, units),
-            )
+            )?;
+            // The next batch's pixels of this part arrive while the rest of the step runs.
+            data.prefetch_feature_range(next, part.first, n);
+            Ok(())
         };
         if self.parts.len() == 1 {
             a1(&mut self.parts[0])?;

@@ -37,6 +37,9 @@ pub trait Examples: Sync {
     /// Copies the features `first..first + count` of each example of `indices` into `x`
     /// (`indices.len() * count` values): a thread's share of the first layer's inputs.
     fn gather_feature_range(&self, indices: &[u32], first: usize, count: usize, x: &mut [f32]) -> Result<()>;
+    /// A hint that the features `first..first + count` of `indices` will be gathered soon
+    /// (the next batch): sources in memory can ask the CPU to fetch them meanwhile.
+    fn prefetch_feature_range(&self, _indices: &[u32], _first: usize, _count: usize) {}
     /// Copies class targets into `y` (only for [`TargetKind::Classes`]).
     fn gather_classes(&self, indices: &[u32], y: &mut [u32]) -> Result<()>;
     /// Copies target rows into `y` (only for [`TargetKind::Dense`]).
@@ -199,6 +202,10 @@ impl Examples for crate::data::Dataset {
 
     fn gather_feature_range(&self, indices: &[u32], first: usize, count: usize, x: &mut [f32]) -> Result<()> {
         self.gather_pixel_range(indices, first, count, x)
+    }
+
+    fn prefetch_feature_range(&self, indices: &[u32], first: usize, count: usize) {
+        self.prefetch_pixel_range(indices, first, count)
     }
 
     fn gather_classes(&self, indices: &[u32], y: &mut [u32]) -> Result<()> {

@@ -371,7 +371,8 @@ impl Sequential {
                     let started = Instant::now();
                     let mut totals = Totals::default();
                     for (step, idx) in order.chunks(batch).enumerate() {
-                        let t = engine.train_step(layers, loss, data, idx, state)?;
+                        let next = order.get((step + 1) * batch..((step + 2) * batch).min(order.len())).unwrap_or(&[]);
+                        let t = engine.train_step(layers, loss, data, idx, next, state)?;
                         totals.loss_sum += t.loss_sum;
                         totals.correct += t.correct;
                         totals.count += t.count;
@@ -446,8 +447,8 @@ impl Sequential {
         let compiled = self.compiled.as_mut().ok_or_else(not_compiled)?;
         let (layers, state) = (&self.layers, &mut compiled.state);
         let result = engine.prepare(layers, indices.len()).and_then(|_| match engine.pool() {
-            Some(pool) => pool.install(|| engine.train_step(layers, loss, data, indices, state)),
-            None => engine.train_step(layers, loss, data, indices, state),
+            Some(pool) => pool.install(|| engine.train_step(layers, loss, data, indices, &[], state)),
+            None => engine.train_step(layers, loss, data, indices, &[], state),
         });
         let stored = engine.store(layers);
         self.engine = Some(engine);
