@@ -1,4 +1,7 @@
-//! Strided single-precision GEMM, `C = alpha * A B + beta * C`, on top of `matrixmultiply`.
+//! Strided single-precision GEMM, `C = alpha * A B + beta * C`, on two proven kernel crates:
+//! `matrixmultiply` for small products (the seed model's training step, where it measured
+//! faster) and `gemm` for large ones (inference over thousands of rows and wide layers,
+//! where it measured 20-30% faster; see BENCHMARKS.md).
 //!
 //! Operands are described by [`MatLayout`] (rows, columns, row and column strides, offset)
 //! so that transposed operands are read in place, never copied.
@@ -11,8 +14,11 @@ thread_local! {
     static INSIDE_GEMM: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Whether this thread is inside the GEMM kernel crate right now. `matrixmultiply` allocates
-/// a packing buffer on each call (recycled at once by the allocator); the allocation guard
+/// Products of at least this many multiply-adds go to the `gemm` crate.
+const LARGE_PRODUCT: usize = 2_000_000;
+
+/// Whether this thread is inside the GEMM kernel crates right now. Both crates allocate
+/// a packing buffer on most calls (recycled at once by the allocator); the allocation guard
 /// test uses this to hold neurite's own code to zero allocations per training step.
 pub fn inside_gemm() -> bool {
     INSIDE_GEMM.with(Cell::get)
@@ -59,9 +65,16 @@ impl MatLayout {
         self.offset + (self.rows - 1) * self.row_stride + (self.cols - 1) * self.col_stride + 1
     }
 
-    /// Whether two distinct elements could share one address (a broadcast, stride-0 output).
-    fn overlaps_itself(&self) -> bool {
-        (self.rows > 1 && self.row_stride == 0) || (self.cols > 1 && self.col_stride == 0)
+    /// Whether distinct elements are sure to have distinct addresses: the rows (or the
+    /// columns) are laid out one after another without interleaving.
+    fn is_one_to_one(&self) -> bool {
+        let (r, c, rs, cs) = (self.rows, self.cols, self.row_stride, self.col_stride);
+        match (r <= 1, c <= 1) {
+            (true, true) => true,
+            (true, false) => cs >= 1,
+            (false, true) => rs >= 1,
+            (false, false) => (cs >= 1 && rs >= c * cs) || (rs >= 1 && cs >= r * rs),
+        }
     }
 }
 
@@ -105,8 +118,11 @@ pub fn gemm(
             c.len()
         )));
     }
-    if lc.overlaps_itself() {
-        return Err(Error::Value("gemm: the output layout has a zero stride".into()));
+    if !lc.is_one_to_one() {
+        return Err(Error::Value(format!(
+            "gemm: the output layout (strides {}, {}) maps two elements to one address",
+            lc.row_stride, lc.col_stride
+        )));
     }
     let (m, k, n) = (la.rows, la.cols, lb.cols);
     if m == 0 || n == 0 {
@@ -122,28 +138,59 @@ pub fn gemm(
         }
         return Ok(());
     }
-    // SAFETY: every index that sgemm reads or writes is `offset + i*rs + j*cs` with i < rows,
-    // j < cols, which is below `extent()`, checked above against each slice's length. The
-    // output layout maps distinct (i, j) to distinct addresses (no zero stride, and strides
-    // come from a tensor's own layout), and `c` is a unique borrow so it aliases neither input.
+    // Safety of the two calls below: every index that the kernel reads or writes is
+    // `offset + i*rs + j*cs` with i < rows, j < cols, which is below `extent()`, checked above
+    // against each slice's length; the output layout maps distinct (i, j) to distinct
+    // addresses (`is_one_to_one`), and `c` is a unique borrow so it aliases neither input.
     INSIDE_GEMM.with(|f| f.set(true));
-    unsafe {
-        matrixmultiply::sgemm(
-            m,
-            k,
-            n,
-            alpha,
-            a.as_ptr().add(la.offset),
-            la.row_stride as isize,
-            la.col_stride as isize,
-            b.as_ptr().add(lb.offset),
-            lb.row_stride as isize,
-            lb.col_stride as isize,
-            beta,
-            c.as_mut_ptr().add(lc.offset),
-            lc.row_stride as isize,
-            lc.col_stride as isize,
-        );
+    if m * n * k >= LARGE_PRODUCT {
+        // SAFETY: as above; `gemm` takes (column stride, row stride) pairs, computes
+        // dst = alpha_g * dst + beta_g * A B (its alpha and beta are BLAS's swapped), and
+        // reads dst only when asked to.
+        unsafe {
+            gemm::gemm(
+                m,
+                n,
+                k,
+                c.as_mut_ptr().add(lc.offset),
+                lc.col_stride as isize,
+                lc.row_stride as isize,
+                beta != 0.0,
+                a.as_ptr().add(la.offset),
+                la.col_stride as isize,
+                la.row_stride as isize,
+                b.as_ptr().add(lb.offset),
+                lb.col_stride as isize,
+                lb.row_stride as isize,
+                beta,
+                alpha,
+                false,
+                false,
+                false,
+                gemm::Parallelism::None,
+            );
+        }
+    } else {
+        // SAFETY: see the comment above the checks: every index is within its slice and
+        // the output does not overlap itself or the inputs.
+        unsafe {
+            matrixmultiply::sgemm(
+                m,
+                k,
+                n,
+                alpha,
+                a.as_ptr().add(la.offset),
+                la.row_stride as isize,
+                la.col_stride as isize,
+                b.as_ptr().add(lb.offset),
+                lb.row_stride as isize,
+                lb.col_stride as isize,
+                beta,
+                c.as_mut_ptr().add(lc.offset),
+                lc.row_stride as isize,
+                lc.col_stride as isize,
+            );
+        }
     }
     INSIDE_GEMM.with(|f| f.set(false));
     Ok(())
@@ -185,6 +232,23 @@ mod tests {
         let mut c = [0.0; 4];
         assert!(gemm(1.0, &[0.0; 4], l, &[0.0; 6], MatLayout::row_major(3, 2), 0.0, &mut c, l).is_err());
         assert!(gemm(1.0, &[0.0; 3], l, &[0.0; 4], l, 0.0, &mut c, l).is_err());
+        let overlapping = MatLayout { rows: 2, cols: 2, row_stride: 1, col_stride: 1, offset: 0 };
+        assert!(gemm(1.0, &[0.0; 4], l, &[0.0; 4], l, 0.0, &mut c, overlapping).is_err());
+    }
+
+    #[test]
+    fn large_products_agree_with_the_small_kernel() {
+        // 2,000,000+ multiply-adds go to the other crate: both must compute the same product.
+        let (m, k, n) = (200, 100, 100);
+        let a: Vec<f32> = (0..m * k).map(|i| ((i * 7 % 13) as f32 - 6.0) * 0.1).collect();
+        let b: Vec<f32> = (0..k * n).map(|i| ((i * 5 % 11) as f32 - 5.0) * 0.1).collect();
+        let (la, lb) = (MatLayout::row_major(m, k), MatLayout::row_major(k, n).t().t());
+        let mut c = vec![1.0; m * n];
+        gemm(2.0, &a, la, &b, lb, 0.5, &mut c, MatLayout::row_major(m, n)).unwrap();
+        let want = naive(&a, la, &b, lb);
+        for (got, w) in c.iter().zip(&want) {
+            assert!((got - (2.0 * w + 0.5)).abs() < 1e-3, "{got} vs {}", 2.0 * w + 0.5);
+        }
     }
 
     #[test]

@@ -723,15 +723,29 @@ impl Engine {
         let last = layers.len() - 1;
         let run = |(chunk, (block, dst)): (&mut Chunk, (usize, &mut [f32]))| -> Result<()> {
             let rows = dst.len() / width.max(1);
-            // The example numbers of this block, written into the chunk's label buffer (a
-            // u32 buffer it already has) so that prediction allocates nothing per block.
-            let mut indices = std::mem::take(&mut chunk.classes);
-            for (k, i) in indices[..rows].iter_mut().enumerate() {
-                *i = (block * EVAL_ROWS + k) as u32;
+            let start = block * EVAL_ROWS;
+            chunk.rows = rows;
+            match data.input_rows(start, rows) {
+                // f32 rows in memory: the first layer reads them where they are.
+                Some(x) => {
+                    let slot = &slots[0];
+                    let bias = slot.has_bias.then(|| &params[slot.bias_range()]);
+                    let out0 = &mut chunk.acts[0][..rows * slot.units];
+                    layers[0].forward_rows_with(&params[slot.weight_range()], bias, x, rows, out0, true)?;
+                    chunk.forward_from(layers, slots, params, 1, false)?;
+                }
+                None => {
+                    // The example numbers of this block, written into the chunk's label
+                    // buffer so that prediction allocates nothing per block.
+                    let mut indices = std::mem::take(&mut chunk.classes);
+                    for (k, i) in indices[..rows].iter_mut().enumerate() {
+                        *i = (start + k) as u32;
+                    }
+                    let result = chunk.forward(layers, slots, params, None, data, &indices[..rows]);
+                    chunk.classes = indices;
+                    result?;
+                }
             }
-            let result = chunk.forward(layers, slots, params, None, data, &indices[..rows]);
-            chunk.classes = indices;
-            result?;
             dst.copy_from_slice(&chunk.acts[last][..rows * width]);
             Ok(())
         };

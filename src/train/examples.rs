@@ -37,6 +37,11 @@ pub trait Examples: Sync {
     /// Copies the features `first..first + count` of each example of `indices` into `x`
     /// (`indices.len() * count` values): a thread's share of the first layer's inputs.
     fn gather_feature_range(&self, indices: &[u32], first: usize, count: usize, x: &mut [f32]) -> Result<()>;
+    /// The inputs of examples `start..start + count` as contiguous rows, when the source
+    /// holds them as f32 already (prediction then reads them in place instead of copying).
+    fn input_rows(&self, _start: usize, _count: usize) -> Option<&[f32]> {
+        None
+    }
     /// A hint that the features `first..first + count` of `indices` will be gathered soon
     /// (the next batch): sources in memory can ask the CPU to fetch them meanwhile.
     fn prefetch_feature_range(&self, _indices: &[u32], _first: usize, _count: usize) {}
@@ -139,6 +144,11 @@ impl Examples for TensorExamples {
             dst.copy_from_slice(&src[i * f..(i + 1) * f]);
         }
         Ok(())
+    }
+
+    fn input_rows(&self, start: usize, count: usize) -> Option<&[f32]> {
+        let f = self.features();
+        self.x.as_slice()?.get(start * f..(start + count) * f)
     }
 
     fn gather_feature_range(&self, indices: &[u32], first: usize, count: usize, x: &mut [f32]) -> Result<()> {
