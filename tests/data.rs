@@ -64,6 +64,8 @@ fn gather_normalises_bytes_and_rejects_bad_indices() {
     assert!(d.gather(&[0], &mut x, &mut y).is_err());
     assert!(Dataset::new("t", vec![0; 4], vec![5, 0], 1, 2, 3, 255).unwrap_err().to_string().contains("label 5"));
     assert!(Dataset::new("t", vec![0; 3], vec![0, 0], 1, 2, 3, 255).is_err());
+    assert!(Dataset::new("t", vec![0, 17], vec![0], 1, 2, 3, 16).unwrap_err().to_string().contains("grey level 17"));
+    assert!(Dataset::new("t", vec![], vec![], usize::MAX, 2, 3, 255).is_err());
 }
 
 #[test]
@@ -73,6 +75,12 @@ fn splits_shuffles_and_one_hot() {
     let (a, b) = d.split_fraction(0.1).unwrap();
     assert_eq!((a.len(), b.len()), (90, 10));
     assert_eq!(b.images()[0], 90, "the validation part is the last 10%");
+    // Keras' rule: floor(n (1 - f)) examples train.
+    assert_eq!(data::validation_split_point(1797, 0.2).unwrap(), 1437);
+    assert_eq!(data::validation_split_point(60_000, 0.1).unwrap(), 54_000);
+    assert_eq!(data::validation_split_point(3, 0.1).unwrap(), 2, "floor(2.7)");
+    assert!(data::validation_split_point(3, 0.7).is_err(), "an empty training part");
+    assert!(data::validation_split_point(3, 1.0).is_err());
     let s1 = d.shuffled(&mut Rng::new(4));
     let s2 = d.shuffled(&mut Rng::new(4));
     assert_eq!(s1, s2);
@@ -96,6 +104,13 @@ fn bundled_digits_load_offline_with_all_classes_in_both_parts() {
     }
     let (x, _) = test.to_tensors();
     assert_eq!(x.max().unwrap().item().unwrap(), 1.0);
+    // Grey level 16 of the 8x8 digits normalises to exactly 1.
+    let bright = (0..test.len()).find(|&i| test.image(i).unwrap().contains(&16)).unwrap();
+    let at = test.image(bright).unwrap().iter().position(|&v| v == 16).unwrap();
+    let mut row = vec![0.0; 64];
+    let mut label = [0u32];
+    test.gather(&[bright as u32], &mut row, &mut label).unwrap();
+    assert_eq!(row[at], 1.0);
 }
 
 #[test]

@@ -98,7 +98,7 @@ fn report(
     } else {
         let acc = accuracy.map(|a| format!(" test_accuracy={a:.4}")).unwrap_or_default();
         println!(
-            "{name:<10} seconds={seconds:.3} examples/s={:.0} GFLOP/s={:.1} peak_rss_mib={rss:.1} threads={threads}{acc}",
+            "{name:<10} seconds={seconds:.4} examples/s={:.0} GFLOP/s={:.1} peak_rss_mib={rss:.1} threads={threads}{acc}",
             examples as f64 / seconds,
             flops / seconds / 1e9
         );

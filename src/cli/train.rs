@@ -53,7 +53,7 @@ pub struct TrainArgs {
     pub seed: u64,
     /// Fraction of the training data held out for validation (from its end, as Keras).
     #[arg(long, default_value_t = 0.0)]
-    pub validation_split: f32,
+    pub validation_split: f64,
     /// Threads (default: all cores). Results are identical for a given seed and count.
     #[arg(long)]
     pub threads: Option<usize>,

@@ -31,8 +31,8 @@ impl Dataset {
         classes: usize,
         max_value: u8,
     ) -> Result<Dataset> {
-        let features = height * width;
-        if features == 0 || images.len() != labels.len() * features {
+        let features = height.checked_mul(width).unwrap_or(0);
+        if features == 0 || labels.len().checked_mul(features) != Some(images.len()) {
             return Err(Error::Shape(format!(
                 "{name}: {} image bytes do not make {} images of {height} x {width}",
                 images.len(),
@@ -44,6 +44,12 @@ impl Dataset {
         }
         if let Some((i, &l)) = labels.iter().enumerate().find(|(_, &l)| l as usize >= classes) {
             return Err(Error::Format(format!("{name}: label {l} of example {i} is not below {classes} classes")));
+        }
+        if labels.len() > u32::MAX as usize {
+            return Err(Error::Value(format!("{name}: {} examples are more than batches can index", labels.len())));
+        }
+        if let Some(&v) = images.iter().find(|&&v| v > max_value) {
+            return Err(Error::Format(format!("{name}: grey level {v} is above the stated maximum {max_value}")));
         }
         Ok(Dataset { name: name.to_string(), images, labels, height, width, classes, max_value })
     }
@@ -96,7 +102,8 @@ impl Dataset {
     /// The bytes of image `i`.
     pub fn image(&self, i: usize) -> Option<&[u8]> {
         let f = self.features();
-        self.images.get(i * f..(i + 1) * f)
+        let start = i.checked_mul(f)?;
+        self.images.get(start..start.checked_add(f)?)
     }
 
     /// The training hot path: copies the images `indices` into `x` normalised to 0..1
@@ -227,14 +234,11 @@ impl Dataset {
         Ok((part(0..first, "")?, part(first..self.len(), "-validation")?))
     }
 
-    /// Keras' `validation_split`: the last `fraction` of the examples (no shuffling) becomes
-    /// the validation set.
-    pub fn split_fraction(&self, fraction: f32) -> Result<(Dataset, Dataset)> {
-        if !(0.0..1.0).contains(&fraction) {
-            return Err(Error::Value(format!("validation fraction must be in [0, 1), got {fraction}")));
-        }
-        let held = (self.len() as f64 * fraction as f64).floor() as usize;
-        self.split_at(self.len() - held)
+    /// Keras' `validation_split`: the first `floor(n (1 - fraction))` examples train, the
+    /// rest (no shuffling) is the validation set; an empty part is an error, as in Keras.
+    pub fn split_fraction(&self, fraction: f64) -> Result<(Dataset, Dataset)> {
+        let train = super::validation_split_point(self.len(), fraction)?;
+        self.split_at(train)
     }
 
     /// The examples in an order drawn from `rng`.
@@ -257,7 +261,8 @@ impl Dataset {
         Ok(Batches { data: self, order, batch_size, next: 0 })
     }
 
-    /// The bundled 8x8 digits, split 1437 / 1797 (see [`digits::load_digits`]).
+    /// The bundled 8x8 digits, split into 1437 training and 360 test examples (see
+    /// [`digits::load_digits`]).
     pub fn digits() -> Result<(Dataset, Dataset)> {
         digits::load_digits()
     }

@@ -27,10 +27,13 @@ pub fn read_idx(path: &Path) -> Result<IdxArray> {
 /// Decompresses gzip data, naming `name` in the error.
 pub(crate) fn gunzip(raw: &[u8], name: &str) -> Result<Vec<u8>> {
     // The gzip trailer ends with the uncompressed size (mod 2^32): reserve it up front so the
-    // buffer is not grown (and copied) by doubling. Trust it only up to 1 GiB.
+    // buffer is not grown (and copied) by doubling. Deflate expands at most ~1032 times, so a
+    // larger claim is a lie and is ignored.
     let hint = raw.len().checked_sub(4).map(|at| u32::from_le_bytes([raw[at], raw[at + 1], raw[at + 2], raw[at + 3]]));
-    let mut out = Vec::with_capacity(hint.map(|n| n as usize).filter(|&n| n <= 1 << 30).unwrap_or(0));
-    flate2::read::GzDecoder::new(raw)
+    let plausible = raw.len().saturating_mul(1032);
+    let mut out = Vec::with_capacity(hint.map(|n| n as usize).filter(|&n| n <= plausible).unwrap_or(0));
+    // Multi-member gzip files (concatenated streams) are valid gzip: read every member.
+    flate2::read::MultiGzDecoder::new(raw)
         .read_to_end(&mut out)
         .map_err(|e| Error::Format(format!("{name}: corrupt gzip data: {e}")))?;
     Ok(out)
@@ -44,6 +47,9 @@ pub fn parse_idx(bytes: &[u8], name: &str) -> Result<IdxArray> {
 /// Like [`parse_idx`], keeping the buffer: the header is cut off in place, so a 47 MB
 /// training set is never held twice.
 pub fn parse_idx_owned(mut bytes: Vec<u8>, name: &str) -> Result<IdxArray> {
+    if bytes.is_empty() {
+        return Err(Error::Format(format!("{name}: the file is empty, too short for an IDX header")));
+    }
     if bytes.len() < 4 {
         return Err(Error::Format(format!("{name}: too short for an IDX header ({} bytes)", bytes.len())));
     }
@@ -87,7 +93,8 @@ pub fn parse_idx_owned(mut bytes: Vec<u8>, name: &str) -> Result<IdxArray> {
 
 /// Writes an IDX file of unsigned bytes, gzip'd or raw, atomically.
 pub fn write_idx(path: &Path, dims: &[usize], data: &[u8], gzip: bool) -> Result<()> {
-    if dims.iter().product::<usize>() != data.len() || dims.is_empty() || dims.len() > 255 {
+    let size = dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
+    if size != Some(data.len()) || dims.is_empty() || dims.len() > 255 {
         return Err(Error::Value(format!("write_idx: {} bytes do not fill dimensions {dims:?}", data.len())));
     }
     let mut bytes = vec![0, 0, 8, dims.len() as u8];

@@ -204,7 +204,9 @@ pub fn download(name: DatasetName, dest: &Path, progress: bool) -> Result<()> {
     std::fs::create_dir_all(dest).map_err(|e| Error::io(dest, e))?;
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_connect(Some(Duration::from_secs(10)))
-        .timeout_global(Some(Duration::from_secs(300)))
+        // A stalled connection fails; a slow one may take as long as it needs.
+        .timeout_per_read(Some(Duration::from_secs(60)))
+        .tls_config(ureq::tls::TlsConfig::builder().root_certs(ureq::tls::RootCerts::PlatformVerifier).build())
         .build()
         .into();
     for (file, md5) in name.files() {
@@ -235,14 +237,15 @@ pub fn download(name: DatasetName, dest: &Path, progress: bool) -> Result<()> {
 }
 
 fn fetch(agent: &ureq::Agent, url: &str, progress: bool) -> std::result::Result<Vec<u8>, String> {
-    let mut response = agent.get(url).call().map_err(|e| e.to_string())?;
+    let mut response = agent.get(url).header("Accept-Encoding", "identity").call().map_err(|e| e.to_string())?;
     let total =
         response.headers().get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     let bar = if progress {
-        let bar = indicatif::ProgressBar::new(total.unwrap_or(0));
-        if let Ok(style) =
-            indicatif::ProgressStyle::with_template("{msg} {bar:30} {bytes}/{total_bytes} ({bytes_per_sec})")
-        {
+        let (bar, template) = match total {
+            Some(n) => (indicatif::ProgressBar::new(n), "{msg} {bar:30} {bytes}/{total_bytes} ({bytes_per_sec})"),
+            None => (indicatif::ProgressBar::new_spinner(), "{msg} {spinner} {bytes} ({bytes_per_sec})"),
+        };
+        if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
             bar.set_style(style);
         }
         bar.set_message(url.rsplit('/').next().unwrap_or(url).to_string());

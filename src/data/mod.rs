@@ -23,6 +23,30 @@ pub use mnist::DatasetName;
 
 use crate::error::{Error, Result};
 
+/// Where Keras' `validation_split` cuts `n` examples: the first `floor(n (1 - fraction))`
+/// train, the rest validate. A fraction outside [0, 1), or one that leaves either part empty
+/// (for a fraction above 0), is an error.
+///
+/// ```
+/// assert_eq!(neurite::data::validation_split_point(1797, 0.2)?, 1437);
+/// assert_eq!(neurite::data::validation_split_point(60000, 0.1)?, 54000);
+/// assert_eq!(neurite::data::validation_split_point(10, 0.0)?, 10);
+/// # Ok::<(), neurite::Error>(())
+/// ```
+pub fn validation_split_point(n: usize, fraction: f64) -> Result<usize> {
+    if !(0.0..1.0).contains(&fraction) {
+        return Err(Error::Value(format!("validation_split must be in [0, 1), got {fraction}")));
+    }
+    let train = (n as f64 * (1.0 - fraction)).floor() as usize;
+    if fraction > 0.0 && (train == 0 || train == n) {
+        return Err(Error::Value(format!(
+            "validation_split {fraction} of {n} examples leaves {train} for training and {} for validation",
+            n - train
+        )));
+    }
+    Ok(train)
+}
+
 /// Loads the training and test parts of a data set: the digits from the bundle, MNIST or
 /// Fashion-MNIST from the first place of [`mnist::search_path`] that has them (no download:
 /// see [`mnist::download`]).

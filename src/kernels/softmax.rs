@@ -75,9 +75,13 @@ pub fn log_softmax_grad(y: &[f32], g: &mut [f32], cols: usize) {
 ///
 /// For each row: `loss = logsumexp(z) - z[label]`. Overwrites `logits` with
 /// `scale * (softmax(z) - onehot(label))`, the gradient of `scale * sum(loss)`, and returns
-/// the unscaled sum of the rows' losses. Labels must be `< cols` (checked by the caller).
+/// the unscaled sum of the rows' losses. A label that is not below `cols` makes that row's
+/// loss NaN (callers check labels first; this never panics).
 #[multiversion(targets = "simd")]
 pub fn softmax_cross_entropy_sparse(logits: &mut [f32], cols: usize, labels: &[u32], scale: f32) -> f64 {
+    if cols == 0 {
+        return 0.0;
+    }
     let mut total = 0.0f64;
     for (row, &label) in logits.chunks_exact_mut(cols).zip(labels) {
         let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
@@ -86,16 +90,18 @@ pub fn softmax_cross_entropy_sparse(logits: &mut [f32], cols: usize, labels: &[u
             *v = exp(*v - max);
             sum += *v;
         }
-        let label = label as usize;
+        let Some(&e_label) = row.get(label as usize) else {
+            total = f64::NAN;
+            continue;
+        };
         // ln(softmax[label]) = ln(e_label / sum); e_label may underflow, so take it via logs.
-        let e_label = row[label];
         let loss = if e_label > 0.0 { sum.ln() - e_label.ln() } else { f32::INFINITY };
         total += loss.min(f32::MAX) as f64;
         let inv = scale / sum;
         for v in row.iter_mut() {
             *v *= inv;
         }
-        row[label] -= scale;
+        row[label as usize] -= scale;
     }
     total
 }
@@ -149,6 +155,12 @@ mod tests {
         softmax_rows(&mut x, 3);
         assert!(x.iter().all(|v| v.is_finite()));
         assert!((x.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_label_out_of_range_gives_nan_not_a_panic() {
+        let mut z = [0.1f32, 0.2, 0.3];
+        assert!(softmax_cross_entropy_sparse(&mut z, 3, &[3], 1.0).is_nan());
     }
 
     #[test]

@@ -137,7 +137,11 @@ impl Tensor {
                 "arange: start {start}, end {end}, step {step} do not make a finite range"
             )));
         }
-        let n = ((end - start) / step).ceil().max(0.0) as usize;
+        let n = ((end as f64 - start as f64) / step as f64).ceil().max(0.0);
+        if n > (1u64 << 32) as f64 {
+            return Err(Error::Value(format!("arange: start {start}, end {end}, step {step} make {n:e} elements")));
+        }
+        let n = n as usize;
         Ok(Tensor::from_parts((0..n).map(|i| start + i as f32 * step).collect(), &[n]))
     }
 

@@ -34,7 +34,7 @@ pub struct FitOptions {
     pub seed: u64,
     /// Fraction of the examples, taken from the end before any shuffling, held out for
     /// validation (Keras' `validation_split`).
-    pub validation_split: f32,
+    pub validation_split: f64,
     /// What to print.
     pub verbose: Verbosity,
 }
@@ -74,7 +74,7 @@ impl FitOptions {
         self
     }
     /// Holds out the last `fraction` of the examples for validation.
-    pub fn validation_split(mut self, fraction: f32) -> Self {
+    pub fn validation_split(mut self, fraction: f64) -> Self {
         self.validation_split = fraction;
         self
     }
@@ -305,18 +305,12 @@ impl Sequential {
         if options.batch_size == 0 {
             return Err(Error::Value("fit: batch_size must be at least 1".into()));
         }
-        if !(0.0..1.0).contains(&options.validation_split) {
-            return Err(Error::Value(format!(
-                "fit: validation_split must be in [0, 1), got {}",
-                options.validation_split
-            )));
-        }
         let n = data.len();
-        let held_out = (n as f64 * options.validation_split as f64).floor() as usize;
+        let train_count = crate::data::validation_split_point(n, options.validation_split)?;
+        let held_out = n - train_count;
         if validation.is_some() && held_out > 0 {
             return Err(Error::Value("fit: give validation data or a validation_split, not both".into()));
         }
-        let train_count = n - held_out;
         if train_count == 0 {
             return Err(Error::Value(format!(
                 "fit: no training examples (have {n}, validation_split takes {held_out})"
