@@ -413,6 +413,36 @@ fn fit_learns_a_separable_problem_and_is_deterministic() {
     assert!(h1.get("loss")[0] > last.loss);
 }
 
+/// `fit` runs the first layer of each next batch ahead, inside the current step; a loop of
+/// `train_on_batch` over the same batches, which never runs ahead, must land on the same bits.
+#[test]
+fn fit_equals_a_loop_of_train_on_batch_bit_for_bit() {
+    let mut rng = Rng::new(21);
+    let (n, features) = (150, 6);
+    let x = Tensor::randn(&[n, features], &mut rng);
+    let y = Tensor::vector(&(0..n).map(|i| (i % 3) as f32).collect::<Vec<_>>());
+    let data = neurite::train::TensorExamples::new(&x, &y, Some(3)).unwrap();
+    for threads in [1, 2] {
+        let fresh = || {
+            let mut m = seed_model(4, features, 8, 3);
+            m.set_threads(threads).unwrap();
+            m.compile(Optimizer::adam(), Loss::SparseCategoricalCrossentropy, &[]).unwrap();
+            m
+        };
+        let mut fitted = fresh();
+        let opts = FitOptions::default().epochs(2).batch_size(32).shuffle(false).verbose(Verbosity::Silent);
+        fitted.fit(&x, &y, &opts).unwrap();
+        let mut stepped = fresh();
+        for _ in 0..2 {
+            for start in (0..n as u32).step_by(32) {
+                let batch: Vec<u32> = (start..(start + 32).min(n as u32)).collect();
+                stepped.train_on_batch(&data, &batch).unwrap();
+            }
+        }
+        assert_eq!(fitted.predict(&x).unwrap().to_vec(), stepped.predict(&x).unwrap().to_vec(), "{threads} threads");
+    }
+}
+
 trait TapSeconds {
     fn tap_seconds(self, other: &Self) -> Self;
 }

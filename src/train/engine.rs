@@ -114,6 +114,25 @@ struct InputPart {
     partial: Vec<f32>,
 }
 
+impl InputPart {
+    /// A1 for this part: gathers its features of the examples `indices` and multiplies them
+    /// by `w`, its rows of the first layer's weight (`count` x `units`).
+    fn forward(&mut self, data: &dyn Examples, indices: &[u32], w: &[f32], units: usize) -> Result<()> {
+        let (rows, n) = (indices.len(), self.count);
+        data.gather_feature_range(indices, self.first, n, &mut self.x[..rows * n])?;
+        gemm(
+            1.0,
+            &self.x[..rows * n],
+            MatLayout::row_major(rows, n),
+            w,
+            MatLayout::row_major(n, units),
+            0.0,
+            &mut self.partial[..rows * units],
+            MatLayout::row_major(rows, units),
+        )
+    }
+}
+
 /// One thread's part of a batch's examples (A2), with every buffer it writes.
 #[derive(Default)]
 struct Chunk {
@@ -308,17 +327,20 @@ impl Chunk {
     }
 }
 
-/// What part B reads: the model, the finished A parts and the optimiser's settings.
+/// What part B reads: the model, the finished A2 chunks, the optimiser's settings, and the
+/// next step's examples, whose A1 each thread runs right after updating its rows of the
+/// first layer's weight (the same rows A1 reads, so no other thread has to be waited for).
 struct PartB<'a> {
     layers: &'a [Dense],
     slots: &'a [Slot],
     chunks: &'a [Chunk],
-    parts: &'a [InputPart],
     /// `dL/dz` of the first layer for the whole batch, rows in order.
     first_delta: &'a [f32],
     batch: usize,
     optimizer: Optimizer,
     step: u64,
+    data: &'a dyn Examples,
+    next: &'a [u32],
 }
 
 /// One thread's ranges of the flat buffers: parameters, gradients, optimiser state.
@@ -346,11 +368,13 @@ impl<'a> Ranges<'a> {
 
 impl PartB<'_> {
     /// Thread `t`'s share: the first layer's weight rows of input part `t` (in `first`),
-    /// and a range of the other parameters (in `rest`).
-    fn run(&self, t: usize, first: Ranges<'_>, rest: Ranges<'_>) -> Result<()> {
-        if let Some(part) = self.parts.get(t).filter(|p| p.count > 0) {
+    /// a range of the other parameters (in `rest`), then A1 of the next step for part `t`.
+    fn run(&self, part: Option<&mut InputPart>, first: Ranges<'_>, rest: Ranges<'_>) -> Result<()> {
+        if let Some(part) = part.filter(|p| p.count > 0) {
             let units = self.slots[0].units;
             let b = self.batch;
+            // The next batch's pixels of this part arrive while the gradient is computed.
+            self.data.prefetch_feature_range(self.next, part.first, part.count);
             let xt = MatLayout::row_major(b, part.count).t();
             gemm(
                 1.0,
@@ -363,6 +387,11 @@ impl PartB<'_> {
                 MatLayout::row_major(part.count, units),
             )?;
             self.optimizer.apply(self.step, first.params, first.grads, first.s0, first.s1);
+            self.run_rest(rest)?;
+            if !self.next.is_empty() {
+                part.forward(self.data, self.next, first.params, units)?;
+            }
+            return Ok(());
         }
         self.run_rest(rest)
     }
@@ -409,21 +438,23 @@ impl PartB<'_> {
     /// (recursively halving, so any thread count needs no allocation).
     fn split_run(
         &self,
-        threads: Range<usize>,
+        parts: &mut [InputPart],
         first_bounds: &[usize],
         rest_bounds: &[usize],
         first: Ranges<'_>,
         rest: Ranges<'_>,
     ) -> Result<()> {
-        if threads.len() <= 1 {
-            return self.run(threads.start, first, rest);
+        let threads = rest_bounds.len().saturating_sub(1);
+        if threads <= 1 {
+            return self.run(parts.first_mut(), first, rest);
         }
-        let mid = threads.len() / 2;
+        let mid = threads / 2;
         let (fa, fb) = first.split(first_bounds[mid] - first_bounds[0]);
         let (ra, rb) = rest.split(rest_bounds[mid] - rest_bounds[0]);
+        let (pa, pb) = parts.split_at_mut(mid.min(parts.len()));
         let (left, right) = rayon::join(
-            || self.split_run(threads.start..threads.start + mid, &first_bounds[..=mid], &rest_bounds[..=mid], fa, ra),
-            || self.split_run(threads.start + mid..threads.end, &first_bounds[mid..], &rest_bounds[mid..], fb, rb),
+            || self.split_run(pa, &first_bounds[..=mid], &rest_bounds[..=mid], fa, ra),
+            || self.split_run(pb, &first_bounds[mid..], &rest_bounds[mid..], fb, rb),
         );
         left.and(right)
     }
@@ -442,6 +473,10 @@ pub(crate) struct Engine {
     /// Where each thread's share of the other parameters starts (flat), plus the end.
     rest_bounds: Vec<usize>,
     parts: Vec<InputPart>,
+    /// The examples whose A1 the last step already ran (with the parameters it left), and
+    /// the address of their data; empty when nothing was run ahead.
+    ahead: Vec<u32>,
+    ahead_data: usize,
     first_delta: Vec<f32>,
     chunks: Vec<Chunk>,
     rows_per_chunk: usize,
@@ -475,6 +510,8 @@ impl Engine {
             first_bounds: vec![],
             rest_bounds: vec![],
             parts: vec![],
+            ahead: vec![],
+            ahead_data: 0,
             first_delta: vec![],
             chunks: vec![],
             rows_per_chunk: 0,
@@ -485,6 +522,15 @@ impl Engine {
     /// Number of threads.
     pub(crate) fn threads(&self) -> usize {
         self.threads
+    }
+
+    /// The largest batch the training buffers were prepared for.
+    fn batch_capacity(&self) -> usize {
+        if self.chunks.is_empty() {
+            0
+        } else {
+            self.shape_key.last().copied().unwrap_or(0)
+        }
     }
 
     /// The engine's thread pool (None for one thread). Training steps should run on it, so
@@ -532,6 +578,7 @@ impl Engine {
                     }
                 })
                 .collect();
+            self.ahead = Vec::with_capacity(batch);
             self.first_delta = vec![0.0; batch * first.units];
             let parts = t.min(batch.max(1));
             self.rows_per_chunk = batch.div_ceil(parts);
@@ -548,6 +595,8 @@ impl Engine {
 
     /// Copies the layers' parameters into the flat buffer.
     pub(crate) fn load(&mut self, layers: &[Dense]) -> Result<()> {
+        // What was run ahead used the parameters this replaces.
+        self.ahead.clear();
         for (layer, slot) in layers.iter().zip(&self.slots) {
             let w = layer.weight().ok_or_else(|| Error::Value("a layer is not built".into()))?;
             w.with_value(|t| copy_into(&mut self.params[slot.weight_range()], t))?;
@@ -584,10 +633,10 @@ impl Engine {
         state: &mut OptimizerState,
     ) -> Result<Totals> {
         let batch = indices.len();
-        if batch == 0 || batch > self.rows_per_chunk * self.chunks.len() {
+        let capacity = self.batch_capacity();
+        if batch == 0 || batch > capacity {
             return Err(Error::Value(format!(
-                "train_step: a batch of {batch} examples for buffers prepared for {}",
-                self.rows_per_chunk * self.chunks.len()
+                "train_step: a batch of {batch} examples for buffers prepared for {capacity}"
             )));
         }
         if state.total() != self.params.len() {
@@ -600,29 +649,22 @@ impl Engine {
         let (slots, params) = (&self.slots, &self.params);
         let first = slots[0];
 
-        // A1: each thread's features of every example, times its rows of the first weight.
-        let a1 = |part: &mut InputPart| -> Result<()> {
-            let (n, units) = (part.count, first.units);
-            data.gather_feature_range(indices, part.first, n, &mut part.x[..batch * n])?;
-            let w = &params[first.weight + part.first * units..first.weight + (part.first + n) * units];
-            gemm(
-                1.0,
-                &part.x[..batch * n],
-                MatLayout::row_major(batch, n),
-                w,
-                MatLayout::row_major(n, units),
-                0.0,
-                &mut part.partial[..batch * units],
-                MatLayout::row_major(batch, units),
-            )?;
-            // The next batch's pixels of this part arrive while the rest of the step runs.
-            data.prefetch_feature_range(next, part.first, n);
-            Ok(())
-        };
-        if self.parts.len() == 1 {
-            a1(&mut self.parts[0])?;
-        } else {
-            self.parts.par_iter_mut().map(a1).collect::<Result<()>>()?;
+        // A1: each thread's features of every example, times its rows of the first weight;
+        // already done by the last step's part B when it knew these examples as its `next`.
+        let data_address = data as *const dyn Examples as *const () as usize;
+        let ran_ahead = self.ahead == indices && self.ahead_data == data_address;
+        self.ahead.clear();
+        if !ran_ahead {
+            let a1 = |part: &mut InputPart| -> Result<()> {
+                let (n, units) = (part.count, first.units);
+                let w = &params[first.weight + part.first * units..first.weight + (part.first + n) * units];
+                part.forward(data, indices, w, units)
+            };
+            if self.parts.len() == 1 {
+                a1(&mut self.parts[0])?;
+            } else {
+                self.parts.par_iter_mut().map(a1).collect::<Result<()>>()?;
+            }
         }
 
         // A2: the rest of the forward and backward passes, by examples.
@@ -650,23 +692,28 @@ impl Engine {
         let mut totals = Totals::default();
         self.chunks.iter().for_each(|c| totals.add(&c.totals));
 
-        // B: gradients and the optimiser, by parameter ranges.
+        // B: gradients and the optimiser, by parameter ranges; then A1 of the next step.
         state.begin_step();
         let part_b = PartB {
             layers,
             slots: &self.slots,
             chunks: &self.chunks,
-            parts: &self.parts,
             first_delta: &self.first_delta,
             batch,
             optimizer: state.optimizer,
             step: state.step_number(),
+            data,
+            // A next batch larger than the buffers is not run ahead (it will fail on its own).
+            next: if next.len() <= capacity { next } else { &[] },
         };
         let (s0, s1) = state.slots_mut();
         let all = Ranges { start: 0, params: &mut self.params, grads: &mut self.grads, s0, s1 };
         // The flat buffer is [first layer's weight | everything after it].
         let (first_w, rest) = all.split(first.weight_range().end);
-        part_b.split_run(0..self.threads, &self.first_bounds, &self.rest_bounds, first_w, rest)?;
+        part_b.split_run(&mut self.parts, &self.first_bounds, &self.rest_bounds, first_w, rest)?;
+        // Within the capacity reserved by `prepare`: no allocation.
+        self.ahead.extend_from_slice(part_b.next);
+        self.ahead_data = data_address;
         Ok(totals)
     }
 
