@@ -81,9 +81,12 @@ impl Rng {
         ((-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()) as f32
     }
 
-    /// Uniform integer in `0..n` without modulo bias (Lemire's method). `n` must be > 0.
+    /// Uniform integer in `0..n` without modulo bias (Lemire's method). For `n == 0`, an
+    /// empty range, it returns 0 without drawing.
     pub fn below(&mut self, n: u64) -> u64 {
-        debug_assert!(n > 0);
+        if n == 0 {
+            return 0;
+        }
         let mut m = (self.next_u64() as u128) * (n as u128);
         if (m as u64) < n {
             let threshold = n.wrapping_neg() % n;

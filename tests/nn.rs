@@ -39,6 +39,46 @@ fn softmax_worked_values_and_overflow_safety() {
     assert!((naive[0] / s).is_nan());
 }
 
+/// Softmax's derivative is a Jacobian: `diag(y) - y y^T`, checked on the notes' input
+/// against central differences of the forward pass; element-wise activations give diagonals.
+#[test]
+fn softmax_jacobian_matches_finite_differences_and_others_are_diagonal() {
+    let x = [0.3f32, 2.9, 4.0];
+    let j = Activation::Softmax.jacobian(&Tensor::vector(&x)).unwrap();
+    assert_eq!(j.shape(), &[3, 3]);
+    let j = j.to_vec();
+    let y = [0.018_211_27f32, 0.245_191_81, 0.736_596_9];
+    close(&Tensor::vector(&j[..3]), &[y[0] * (1.0 - y[0]), -y[0] * y[1], -y[0] * y[2]], 1e-6);
+    for row in j.chunks(3) {
+        assert!(row.iter().sum::<f32>().abs() < 1e-6, "a softmax Jacobian row sums to 0: {row:?}");
+    }
+    let h = 1e-2f64;
+    let softmax64 = |v: &[f64]| {
+        let m = v.iter().cloned().fold(f64::MIN, f64::max);
+        let e: Vec<f64> = v.iter().map(|a| (a - m).exp()).collect();
+        let s: f64 = e.iter().sum();
+        e.into_iter().map(|a| a / s).collect::<Vec<_>>()
+    };
+    for col in 0..3 {
+        let mut up: Vec<f64> = x.iter().map(|&v| v as f64).collect();
+        let mut down = up.clone();
+        up[col] += h;
+        down[col] -= h;
+        let (yu, yd) = (softmax64(&up), softmax64(&down));
+        for row in 0..3 {
+            let numeric = (yu[row] - yd[row]) / (2.0 * h);
+            // Central differences err by O(h^2) ~ 1e-5 here; f32 rounding adds ~1e-7.
+            assert!((j[row * 3 + col] as f64 - numeric).abs() < 1e-4, "J[{row},{col}]");
+        }
+    }
+    let batch = Tensor::from_vec(vec![-1.0, 0.0, 2.0, 0.5], &[2, 2]).unwrap();
+    let js = Activation::Sigmoid.jacobian(&batch).unwrap();
+    assert_eq!(js.shape(), &[2, 2, 2]);
+    let d = Activation::Sigmoid.derivative(&batch).unwrap().to_vec();
+    assert_eq!(js.to_vec(), vec![d[0], 0.0, 0.0, d[1], d[2], 0.0, 0.0, d[3]]);
+    assert!(Activation::Relu.jacobian(&Tensor::scalar(1.0)).is_err());
+}
+
 #[test]
 fn step_relu_leaky_elu_tanh_identity_values_and_derivatives() {
     let x = Tensor::vector(&[-2.0, -0.5, 0.5, 2.0]);
@@ -473,6 +513,9 @@ fn early_stopping_stops_and_restores_the_best_weights() {
     let h = m.fit_with(&data, None, &opts, &mut [&mut stop as &mut dyn Callback]).unwrap();
     assert!(h.stopped_early && h.epochs.len() < 200, "ran {} epochs", h.epochs.len());
     let best = h.get("val_loss").into_iter().fold(f64::INFINITY, f64::min);
+    // As in Keras, training stops `patience` epochs after the last improvement.
+    let best_epoch = h.get("val_loss").iter().position(|&v| v == best).unwrap() + 1;
+    assert_eq!(h.epochs.len(), best_epoch + 2, "stopped at epoch {}, best was {best_epoch}", h.epochs.len());
     let val = TensorExamples::new(&x.narrow(0, 100, 100).unwrap(), &y.narrow(0, 100, 100).unwrap(), None).unwrap();
     let after = m.evaluate_with(&val).unwrap().loss;
     assert!((after - best).abs() < 1e-6, "restored val_loss {after} vs best {best}");

@@ -60,6 +60,11 @@ fn dot_with_mismatched_inner_dimensions_names_both_shapes() {
     assert!(err.contains("(2,) and (1,)"), "{err}");
     let err = Tensor::zeros(&[2, 3]).matmul(&Tensor::zeros(&[2, 3])).unwrap_err().to_string();
     assert!(err.contains("(2, 3) and (2, 3)"), "{err}");
+    // A 1-D operand is named as given, not as the matrix it is promoted to.
+    let err = Tensor::ones(&[3]).matmul(&Tensor::zeros(&[4, 5])).unwrap_err().to_string();
+    assert!(err.contains("matmul: shapes (3,) and (4, 5) not aligned: 3 (dim 0) != 4 (dim 0)"), "{err}");
+    let err = Tensor::zeros(&[2, 4, 5]).matmul(&Tensor::ones(&[3])).unwrap_err().to_string();
+    assert!(err.contains("matmul: shapes (2, 4, 5) and (3,) not aligned: 5 (dim 2) != 3 (dim 0)"), "{err}");
 }
 
 #[test]

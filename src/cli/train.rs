@@ -96,7 +96,7 @@ fn load_data(args: &TrainArgs, progress: bool) -> Result<(DatasetName, Dataset, 
         }
         Err(e) if args.dataset.is_none() => {
             eprintln!(
-                "{name} was not found (looked in {}) and could not be downloaded ({e}); training on the bundled 8x8 digits instead",
+                "training on the bundled 8x8 digits instead: {name} is not in {} and could not be downloaded ({e})",
                 looked.join(", ")
             );
             let (train, test) = data::digits::load_digits()?;

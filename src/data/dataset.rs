@@ -137,11 +137,10 @@ impl Dataset {
     /// (`indices.len() * count` values): one thread's share of a batch. Does not allocate.
     pub fn gather_pixel_range(&self, indices: &[u32], first: usize, count: usize, x: &mut [f32]) -> Result<()> {
         let f = self.features();
-        if first + count > f || x.len() != indices.len() * count {
+        if first.checked_add(count).is_none_or(|end| end > f) || indices.len().checked_mul(count) != Some(x.len()) {
             return Err(Error::Shape(format!(
-                "{}: pixels {first}..{} of {f} for {} images into {} values",
+                "{}: pixels {first}..{first}+{count} of {f} for {} images into {} values",
                 self.name,
-                first + count,
                 indices.len(),
                 x.len()
             )));

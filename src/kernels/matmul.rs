@@ -57,12 +57,19 @@ impl MatLayout {
         }
     }
 
-    /// One past the largest index this layout touches (0 for an empty matrix).
-    fn extent(&self) -> usize {
-        if self.rows == 0 || self.cols == 0 {
-            return 0;
+    /// One past the largest index this layout touches (0 for an empty matrix); None when
+    /// that index does not fit in `usize` or a stride does not fit in `isize`, which the
+    /// kernels take.
+    fn extent(&self) -> Option<usize> {
+        if self.row_stride > isize::MAX as usize || self.col_stride > isize::MAX as usize {
+            return None;
         }
-        self.offset + (self.rows - 1) * self.row_stride + (self.cols - 1) * self.col_stride + 1
+        if self.rows == 0 || self.cols == 0 {
+            return Some(0);
+        }
+        let last_row = (self.rows - 1).checked_mul(self.row_stride)?;
+        let last_col = (self.cols - 1).checked_mul(self.col_stride)?;
+        self.offset.checked_add(last_row)?.checked_add(last_col)?.checked_add(1)
     }
 
     /// Whether distinct elements are sure to have distinct addresses: the rows (or the
@@ -73,7 +80,11 @@ impl MatLayout {
             (true, true) => true,
             (true, false) => cs >= 1,
             (false, true) => rs >= 1,
-            (false, false) => (cs >= 1 && rs >= c * cs) || (rs >= 1 && cs >= r * rs),
+            (false, false) => {
+                // An overflowing product means a stride no buffer could hold: not one-to-one.
+                (cs >= 1 && c.checked_mul(cs).is_some_and(|span| rs >= span))
+                    || (rs >= 1 && r.checked_mul(rs).is_some_and(|span| cs >= span))
+            }
         }
     }
 }
@@ -107,14 +118,16 @@ pub fn gemm(
             la.rows, la.cols, lb.rows, lb.cols, lc.rows, lc.cols
         )));
     }
-    if la.extent() > a.len() || lb.extent() > b.len() || lc.extent() > c.len() {
+    let fits = |l: &MatLayout, len: usize| l.extent().is_some_and(|e| e <= len);
+    if !(fits(&la, a.len()) && fits(&lb, b.len()) && fits(&lc, c.len())) {
+        let show = |l: &MatLayout| l.extent().map_or("beyond usize".to_string(), |e| e.to_string());
         return Err(Error::Index(format!(
             "gemm: operand layout reaches past its buffer (A {} > {}, B {} > {}, C {} > {})",
-            la.extent(),
+            show(&la),
             a.len(),
-            lb.extent(),
+            show(&lb),
             b.len(),
-            lc.extent(),
+            show(&lc),
             c.len()
         )));
     }
@@ -143,7 +156,7 @@ pub fn gemm(
     // against each slice's length; the output layout maps distinct (i, j) to distinct
     // addresses (`is_one_to_one`), and `c` is a unique borrow so it aliases neither input.
     INSIDE_GEMM.with(|f| f.set(true));
-    if m * n * k >= LARGE_PRODUCT {
+    if m.saturating_mul(n).saturating_mul(k) >= LARGE_PRODUCT {
         // SAFETY: as above; `gemm` takes (column stride, row stride) pairs, computes
         // dst = alpha_g * dst + beta_g * A B (its alpha and beta are BLAS's swapped), and
         // reads dst only when asked to.
@@ -234,6 +247,14 @@ mod tests {
         assert!(gemm(1.0, &[0.0; 3], l, &[0.0; 4], l, 0.0, &mut c, l).is_err());
         let overlapping = MatLayout { rows: 2, cols: 2, row_stride: 1, col_stride: 1, offset: 0 };
         assert!(gemm(1.0, &[0.0; 4], l, &[0.0; 4], l, 0.0, &mut c, overlapping).is_err());
+        // Strides whose extent wraps around usize must be refused, not wrapped into range.
+        let huge = MatLayout { rows: 2, cols: 2, row_stride: usize::MAX / 2 + 2, col_stride: 1, offset: 0 };
+        let err = gemm(1.0, &[0.0; 4], huge, &[0.0; 4], l, 0.0, &mut c, l).unwrap_err();
+        assert!(err.to_string().contains("beyond usize"), "{err}");
+        let wrapping = MatLayout { rows: 3, cols: 2, row_stride: usize::MAX / 2, col_stride: 1, offset: 3 };
+        assert!(gemm(1.0, &[0.0; 6], wrapping, &[0.0; 4], l, 0.0, &mut [0.0; 6], MatLayout::row_major(3, 2)).is_err());
+        let wide_out = MatLayout { rows: 2, cols: 2, row_stride: 1, col_stride: usize::MAX, offset: 0 };
+        assert!(gemm(1.0, &[0.0; 4], l, &[0.0; 4], l, 0.0, &mut c, wide_out).is_err());
     }
 
     #[test]

@@ -111,6 +111,9 @@ pub fn softmax_cross_entropy_sparse(logits: &mut [f32], cols: usize, labels: &[u
 /// sums to 1) and returns the unscaled sum of `-sum_i t_i log softmax(z)_i` over rows.
 #[multiversion(targets = "simd")]
 pub fn softmax_cross_entropy_dense(logits: &mut [f32], cols: usize, targets: &[f32], scale: f32) -> f64 {
+    if cols == 0 {
+        return 0.0;
+    }
     let mut total = 0.0f64;
     for (row, t) in logits.chunks_exact_mut(cols).zip(targets.chunks_exact(cols)) {
         let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);

@@ -86,20 +86,59 @@ impl Activation {
     }
 
     /// `h'(x)` element-wise. Softmax has a Jacobian, not an element-wise derivative, so it is
-    /// an error here (autograd handles it).
+    /// an error here: see [`Activation::jacobian`].
     pub fn derivative(&self, x: &Tensor) -> Result<Tensor> {
         if *self == Activation::Identity {
             return Ok(Tensor::ones(x.shape()));
         }
         if *self == Activation::Softmax {
             return Err(Error::Value(
-                "softmax's derivative is a Jacobian, not element-wise: use autograd or the fused cross-entropy".into(),
+                "softmax's derivative is a Jacobian, not element-wise: use Activation::jacobian".into(),
             ));
         }
         let y = self.forward(x)?;
         let mut g = vec![1.0; x.size()];
         self.backward_rows(y.as_slice().unwrap_or(&[]), &mut g, x.shape().last().copied().unwrap_or(1));
         Tensor::from_vec(g, x.shape())
+    }
+
+    /// The Jacobian `dh(x)/dx` of each row (the last axis): for `x` of shape `(..., n)` a
+    /// tensor of shape `(..., n, n)` whose entry `[.., i, j]` is `dy_i/dx_j`. Diagonal for the
+    /// element-wise activations; `diag(y) - y y^T` for softmax, whose rows therefore sum to 0.
+    ///
+    /// ```
+    /// use neurite::{nn::Activation, Tensor};
+    /// let j = Activation::Softmax.jacobian(&Tensor::vector(&[0.0, 0.0]))?;
+    /// assert_eq!(j.shape(), &[2, 2]);
+    /// assert_eq!(j.to_vec(), vec![0.25, -0.25, -0.25, 0.25]);
+    /// # Ok::<(), neurite::Error>(())
+    /// ```
+    pub fn jacobian(&self, x: &Tensor) -> Result<Tensor> {
+        let n = *x.shape().last().ok_or_else(|| {
+            Error::Shape(format!("{}: the Jacobian needs at least one axis, got a 0-d tensor", self.name()))
+        })?;
+        let mut shape = x.shape().to_vec();
+        shape.push(n);
+        let rows = x.size().checked_div(n).unwrap_or(0);
+        let mut out = vec![0.0f32; rows * n * n];
+        if *self == Activation::Softmax {
+            let y = self.forward(x)?.to_vec();
+            for (yr, jr) in y.chunks_exact(n).zip(out.chunks_exact_mut(n * n)) {
+                for i in 0..n {
+                    for j in 0..n {
+                        jr[i * n + j] = if i == j { yr[i] * (1.0 - yr[i]) } else { -yr[i] * yr[j] };
+                    }
+                }
+            }
+        } else {
+            let d = self.derivative(x)?.to_vec();
+            for (dr, jr) in d.chunks_exact(n).zip(out.chunks_exact_mut(n * n)) {
+                for i in 0..n {
+                    jr[i * n + i] = dr[i];
+                }
+            }
+        }
+        Tensor::from_vec(out, &shape)
     }
 
     /// `h(x)` on an autograd variable.

@@ -80,6 +80,12 @@ impl Dense {
             )));
         }
         let (inputs, units) = (weight.shape()[0], weight.shape()[1]);
+        if inputs == 0 || units == 0 {
+            return Err(Error::Shape(format!(
+                "Dense: a weight of shape {} has no inputs or no units",
+                shape_str(weight.shape())
+            )));
+        }
         if let Some(b) = &bias {
             if b.shape() != [units] {
                 return Err(Error::Shape(format!(

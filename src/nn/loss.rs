@@ -116,7 +116,7 @@ impl Loss {
         batch_rows: usize,
         scratch: &mut Vec<f32>,
     ) -> Result<f64> {
-        if rows == 0 || buf.len() % rows != 0 || batch_rows < rows {
+        if rows == 0 || buf.is_empty() || buf.len() % rows != 0 || batch_rows < rows {
             return Err(Error::Shape(format!(
                 "{}: {} outputs do not split into {rows} rows of a batch of {batch_rows}",
                 self.name(),
@@ -329,7 +329,7 @@ impl FromStr for Loss {
 /// against a label or a one-hot row, or `y > 0.5` against 0/1 targets when there is a
 /// single output column (Keras' sparse categorical, categorical and binary accuracy).
 pub(crate) fn count_correct(output: &[f32], rows: usize, targets: Targets<'_>, scratch: &mut [usize]) -> usize {
-    if rows == 0 {
+    if rows == 0 || output.len() < rows {
         return 0;
     }
     let cols = output.len() / rows;

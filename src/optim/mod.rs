@@ -323,7 +323,23 @@ impl OptimizerState {
 
     /// Total number of parameter values.
     pub fn total(&self) -> usize {
-        self.sizes.iter().sum()
+        self.sizes.iter().fold(0usize, |n, &s| n.saturating_add(s))
+    }
+
+    /// Checks that the buffers fit the sizes and the algorithm (a state read from a file,
+    /// or edited through its public fields, may not).
+    pub fn validate(&self) -> Result<()> {
+        self.optimizer.validate()?;
+        let total = self.total();
+        if self.slots.len() != self.optimizer.slots() || self.slots.iter().any(|s| s.len() != total) {
+            return Err(Error::Shape(format!(
+                "optimizer state: {} wants {} buffers of {total} values, found buffers of {:?}",
+                self.optimizer.name(),
+                self.optimizer.slots(),
+                self.slots.iter().map(Vec::len).collect::<Vec<_>>()
+            )));
+        }
+        Ok(())
     }
 
     /// The state buffers as two slices (empty where the algorithm keeps fewer), for a caller
@@ -348,6 +364,7 @@ impl OptimizerState {
                 grad.len()
             )));
         }
+        self.validate()?;
         let start: usize = self.sizes[..index].iter().sum();
         let (t, optimizer) = (self.step_number(), self.optimizer);
         let (s0, s1) = self.slots_mut();

@@ -128,6 +128,13 @@ impl Tensor {
         if a.ndim() == 1 && b.ndim() == 1 {
             return a.dot(b);
         }
+        // A 1-D operand is promoted to a matrix below; check it first, so that the error
+        // names the shapes the caller passed.
+        let (na, nb) = (a.ndim(), b.ndim());
+        let (inner_a, inner_b) = (if na == 1 { 0 } else { na - 1 }, if nb == 1 { 0 } else { nb - 2 });
+        if a.shape[inner_a] != b.shape[inner_b] {
+            return Err(not_aligned("matmul", &a.shape, &b.shape, inner_a, inner_b));
+        }
         if a.ndim() == 1 {
             let out = a.unsqueeze(0)?.matmul(b)?;
             return out.squeeze_axis(-2);
@@ -136,11 +143,7 @@ impl Tensor {
             let out = a.matmul(&b.unsqueeze(1)?)?;
             return out.squeeze_axis(-1);
         }
-        let (na, nb) = (a.ndim(), b.ndim());
         let (m, k, n) = (a.shape[na - 2], a.shape[na - 1], b.shape[nb - 1]);
-        if k != b.shape[nb - 2] {
-            return Err(not_aligned("matmul", &a.shape, &b.shape, na - 1, nb - 2));
-        }
         if na == 2 && nb == 2 {
             return a.matmul_2d(b);
         }

@@ -95,6 +95,22 @@ impl Tensor {
         Ok(Tensor::scalar(self.to_vec().into_iter().fold(f32::INFINITY, nan_min)))
     }
 
+    /// Min-max normalisation to 0..1: `(x - min) / (max - min)` over all elements (a
+    /// constant tensor becomes zeros, as scikit-learn's `MinMaxScaler` does). The data
+    /// loaders divide grey levels by their format's maximum instead, which is the same for
+    /// a fixed range such as 0..255.
+    ///
+    /// ```
+    /// let t = neurite::Tensor::vector(&[2.0, 4.0, 6.0]);
+    /// assert_eq!(t.min_max_normalize()?.to_vec(), vec![0.0, 0.5, 1.0]);
+    /// # Ok::<(), neurite::Error>(())
+    /// ```
+    pub fn min_max_normalize(&self) -> Result<Tensor> {
+        let (lo, hi) = (self.min()?.item()?, self.max()?.item()?);
+        let range = if hi > lo { hi - lo } else { 1.0 };
+        Ok(self.map(|v| (v - lo) / range))
+    }
+
     /// Smallest element along `axis`.
     pub fn min_axis(&self, axis: isize, keepdim: bool) -> Result<Tensor> {
         self.nonempty_axis("min", axis)?;

@@ -16,7 +16,12 @@ pub fn contiguous_strides(shape: &[usize]) -> Vec<usize> {
 
 /// Number of elements of a shape (1 for the 0-d shape `()`).
 pub fn numel(shape: &[usize]) -> usize {
-    shape.iter().product()
+    // Saturating: a shape whose true product overflows reports usize::MAX, which no buffer
+    // matches, instead of wrapping round to a small number that one might.
+    if shape.contains(&0) {
+        return 0;
+    }
+    shape.iter().fold(1usize, |n, &d| n.saturating_mul(d))
 }
 
 /// The shape two operands broadcast to under NumPy's rules: align the trailing dimensions;
@@ -62,7 +67,7 @@ pub fn infer_shape(op: &str, from: &[usize], request: &[isize]) -> Result<Vec<us
             -1 if infer_at.is_none() => infer_at = Some(i),
             -1 => return Err(Error::Shape(format!("{op}: only one dimension can be -1, got {request:?}"))),
             d if d < 0 => return Err(Error::Shape(format!("{op}: invalid dimension {d} in {request:?}"))),
-            d => known *= d as usize,
+            d => known = known.saturating_mul(d as usize),
         }
     }
     let mut out: Vec<usize> = request.iter().map(|&d| d.max(0) as usize).collect();

@@ -209,7 +209,8 @@ impl Callback for EarlyStopping {
             return Ok(Control::Continue);
         }
         self.wait += 1;
-        if self.wait > self.patience {
+        // Keras: stop once `patience` epochs in a row have not improved.
+        if self.wait >= self.patience {
             self.stopped_epoch = Some(logs.epoch);
             self.restore(params)?;
             return Ok(Control::Stop);

@@ -646,6 +646,7 @@ impl Engine {
                 self.params.len()
             )));
         }
+        state.validate()?;
         let (slots, params) = (&self.slots, &self.params);
         let first = slots[0];
 

@@ -109,8 +109,8 @@ fn check_index(i: u32, n: usize) -> Result<usize> {
 }
 
 fn check_range(first: usize, count: usize, features: usize) -> Result<()> {
-    if first + count > features {
-        return Err(Error::Index(format!("features {first}..{} of {features}", first + count)));
+    if first.checked_add(count).is_none_or(|end| end > features) {
+        return Err(Error::Index(format!("features {first}..{first}+{count} of {features}")));
     }
     Ok(())
 }
