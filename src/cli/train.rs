@@ -14,7 +14,7 @@ use crate::train::{FitOptions, Metric, Sequential, Verbosity};
 /// Flags of `neurite train`; the defaults reproduce the notes' program.
 #[derive(Debug, Clone, Args)]
 pub struct TrainArgs {
-    /// Directory with the four IDX files (else $NEURITE_DATA, ./data/<dataset>, the cache).
+    /// Directory with the four IDX files (else $NEURITE_DATA, ./data/DATASET, the cache).
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
     /// mnist, fashion-mnist or digits (the bundled 8x8 set). Naming one makes its absence

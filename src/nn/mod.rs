@@ -1,6 +1,6 @@
 //! Neurons, layers, activations, losses and initialisers.
 //!
-//! Each piece works two ways over the same kernels: on [`Var`](crate::Var)s, recording the
+//! Each piece works two ways over the same kernels: on [`Var`]s, recording the
 //! graph for a PyTorch-style hand-written loop, and on preallocated row-major buffers for the
 //! fast training path of [`crate::train`], which does the backward pass itself.
 //!
