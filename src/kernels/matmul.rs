@@ -1,7 +1,7 @@
 //! Strided single-precision GEMM, `C = alpha * A B + beta * C`, on two proven kernel crates:
-//! `matrixmultiply` for small products (the seed model's training step, where it measured
-//! faster) and `gemm` for large ones (inference over thousands of rows and wide layers,
-//! where it measured 20-30% faster; see BENCHMARKS.md).
+//! `matrixmultiply` for small products (most of the seed model's training step, where it
+//! measured faster) and `gemm` for large ones and for long inner dimensions (inference over
+//! thousands of rows, wide layers, the first layer's forward product; see BENCHMARKS.md).
 //!
 //! Operands are described by [`MatLayout`] (rows, columns, row and column strides, offset)
 //! so that transposed operands are read in place, never copied.
@@ -16,6 +16,12 @@ thread_local! {
 
 /// Products of at least this many multiply-adds go to the `gemm` crate.
 const LARGE_PRODUCT: usize = 2_000_000;
+
+/// Smaller products with an inner dimension at least this long, read from unit-stride rows
+/// of A, go to the `gemm` crate too: the first layer's forward product in a training step
+/// (32 x 392 x 50 per thread on the seed model) measured 5-15% faster there, while the
+/// weight gradient (inner dimension: the batch) stays faster on `matrixmultiply`.
+const LONG_INNER: usize = 256;
 
 /// Whether this thread is inside the GEMM kernel crates right now. Both crates allocate
 /// a packing buffer on most calls (recycled at once by the allocator); the allocation guard
@@ -156,7 +162,7 @@ pub fn gemm(
     // against each slice's length; the output layout maps distinct (i, j) to distinct
     // addresses (`is_one_to_one`), and `c` is a unique borrow so it aliases neither input.
     INSIDE_GEMM.with(|f| f.set(true));
-    if m.saturating_mul(n).saturating_mul(k) >= LARGE_PRODUCT {
+    if m.saturating_mul(n).saturating_mul(k) >= LARGE_PRODUCT || (k >= LONG_INNER && la.col_stride == 1) {
         // SAFETY: as above; `gemm` takes (column stride, row stride) pairs, computes
         // dst = alpha_g * dst + beta_g * A B (its alpha and beta are BLAS's swapped), and
         // reads dst only when asked to.
