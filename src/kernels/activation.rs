@@ -25,7 +25,8 @@ pub fn exp(x: f32) -> f32 {
     // Round to nearest by adding and subtracting 1.5 * 2^23: plain arithmetic, so the loop
     // vectorises (f32::round is a library call without SSE4.1). |x log2 e| < 2^22 here.
     const ROUNDER: f32 = 12_582_912.0;
-    let n = (x * std::f32::consts::LOG2_E + ROUNDER) - ROUNDER;
+    let shifted = x * std::f32::consts::LOG2_E + ROUNDER;
+    let n = shifted - ROUNDER;
     let r = x - n * LN2_HI - n * LN2_LO;
     // Taylor coefficients of e^r to degree 7, by Horner's rule; |r| <= 0.347 keeps the
     // truncation error near 5e-9.
@@ -37,8 +38,10 @@ pub fn exp(x: f32) -> f32 {
     let p = p * r + 0.5;
     let p = p * r + 1.0;
     let p = p * r + 1.0;
-    // 2^n with n in [-126, 128]: split so that each factor is a normal float.
-    let n = n as i32;
+    // 2^n with n in [-126, 128]: split so that each factor is a normal float. The integer
+    // n is read from the low bits of `shifted` (1.5 * 2^23 + n): `n as i32` would saturate
+    // lane by lane, which keeps the loop from vectorising.
+    let n = shifted.to_bits() as i32 - ROUNDER.to_bits() as i32;
     let half = n / 2;
     let scale_a = f32::from_bits(((half + 127) as u32) << 23);
     let scale_b = f32::from_bits(((n - half + 127) as u32) << 23);

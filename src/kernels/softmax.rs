@@ -85,17 +85,18 @@ pub fn softmax_cross_entropy_sparse(logits: &mut [f32], cols: usize, labels: &[u
     let mut total = 0.0f64;
     for (row, &label) in logits.chunks_exact_mut(cols).zip(labels) {
         let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let Some(&z_label) = row.get(label as usize) else {
+            total = f64::NAN;
+            continue;
+        };
         let mut sum = 0.0f32;
         for v in row.iter_mut() {
             *v = exp(*v - max);
             sum += *v;
         }
-        let Some(&e_label) = row.get(label as usize) else {
-            total = f64::NAN;
-            continue;
-        };
-        // ln(softmax[label]) = ln(e_label / sum); e_label may underflow, so take it via logs.
-        let loss = if e_label > 0.0 { sum.ln() - e_label.ln() } else { f32::INFINITY };
+        // -ln(softmax[label]) = ln(sum) - (z_label - max): one logarithm, and finite even
+        // where e^(z_label - max) underflows to 0.
+        let loss = sum.ln() - (z_label - max);
         total += loss.min(f32::MAX) as f64;
         let inv = scale / sum;
         for v in row.iter_mut() {
