@@ -797,16 +797,20 @@ impl Engine {
             dst.copy_from_slice(&chunk.acts[last][..rows * width]);
             Ok(())
         };
-        let per_group = EVAL_ROWS * width.max(1) * self.eval_chunks.len();
-        for (g, group) in out.chunks_mut(per_group).enumerate() {
-            let first_block = g * self.eval_chunks.len();
-            self.eval_chunks
-                .par_iter_mut()
-                .zip(group.par_chunks_mut(EVAL_ROWS * width.max(1)).enumerate().map(|(i, d)| (first_block + i, d)))
-                .map(run)
-                .collect::<Result<()>>()?;
+        // Each thread takes one contiguous span of whole blocks: one fork-join per call.
+        let block = EVAL_ROWS * width.max(1);
+        let blocks = out.len().div_ceil(block);
+        let per_thread = blocks.div_ceil(self.eval_chunks.len()).max(1);
+        let span = |(t, (chunk, dst)): (usize, (&mut Chunk, &mut [f32]))| -> Result<()> {
+            for (i, d) in dst.chunks_mut(block).enumerate() {
+                run((&mut *chunk, (t * per_thread + i, d)))?;
+            }
+            Ok(())
+        };
+        if blocks <= 1 || self.eval_chunks.len() == 1 {
+            return span((0, (&mut self.eval_chunks[0], out)));
         }
-        Ok(())
+        self.eval_chunks.par_iter_mut().zip(out.par_chunks_mut(per_thread * block)).enumerate().map(span).collect()
     }
 }
 
