@@ -8,7 +8,7 @@
 #   REFERENCE   the folder with torch_seed_mnist.py and keras_seed_mnist.py
 #               (default: ../shared/reference)
 #   CANDLE_MLP  the built candle_mlp binary (its comparison is skipped when unset)
-# Builds neurite in release mode first. Takes about 10 minutes on 2 cores.
+# Builds neurite in release mode first. Takes about 17 minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${1:-../shared/data/mnist}
