@@ -113,6 +113,20 @@ fn bad_flags_are_rejected_with_a_message() {
 }
 
 #[test]
+fn zero_epochs_and_more_threads_than_cores_are_reported_plainly() {
+    let out = neurite(&["train", "--dataset", "digits", "--epochs", "0"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("fit_seconds=0.00 "), "{}", stdout(&out));
+
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = (cores + 1).to_string();
+    let out = neurite(&["train", "--dataset", "digits", "--epochs", "1", "--threads", &threads]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains(&format!("--threads {threads} is more than the {cores} cores")), "{}", stderr(&out));
+    assert!(stdout(&out).contains(&format!("threads={threads} ")), "{}", stdout(&out));
+}
+
+#[test]
 fn json_output_and_saved_models() {
     let dir = common::temp_dir("save");
     let model = dir.join("digits.safetensors");

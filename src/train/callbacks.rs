@@ -65,9 +65,15 @@ impl History {
         self.epochs.iter().filter_map(|e| e.get(name)).collect()
     }
 
-    /// Total training seconds.
+    /// Total training seconds (0 when no epoch ran).
+    ///
+    /// ```
+    /// let h = neurite::train::History::default();
+    /// assert_eq!(format!("{:.2}", h.seconds()), "0.00");
+    /// ```
     pub fn seconds(&self) -> f64 {
-        self.epochs.iter().map(|e| e.seconds).sum()
+        // Folded from +0.0: an empty f64 sum is -0.0, which would print as "-0.00".
+        self.epochs.iter().fold(0.0, |total, e| total + e.seconds)
     }
 }
 
