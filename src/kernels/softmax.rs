@@ -179,4 +179,13 @@ mod tests {
         assert!((g[2] - 0.5 * (p[2] - 1.0)).abs() < 1e-6);
         assert!((g[4] - 0.5 * p[4]).abs() < 1e-6);
     }
+
+    #[test]
+    fn a_hopeless_prediction_costs_its_true_loss_not_infinity() {
+        // e^(0 - 200) underflows to 0 in f32, yet -ln softmax[0] = 200 + ln(1 + e^-200).
+        let mut z = [0.0f32, 200.0];
+        let loss = softmax_cross_entropy_sparse(&mut z, 2, &[0], 1.0);
+        assert_eq!(loss, 200.0);
+        assert_eq!(z, [-1.0, 1.0]);
+    }
 }
