@@ -118,7 +118,7 @@ fn zero_epochs_and_more_threads_than_cores_are_reported_plainly() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("fit_seconds=0.00 "), "{}", stdout(&out));
 
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cores = neurite::train::Sequential::default_threads();
     let threads = (cores + 1).to_string();
     let out = neurite(&["train", "--dataset", "digits", "--epochs", "1", "--threads", &threads]);
     assert!(out.status.success(), "{}", stderr(&out));

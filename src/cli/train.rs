@@ -115,7 +115,7 @@ fn load_data(args: &TrainArgs, progress: bool) -> Result<(DatasetName, Dataset, 
 pub fn build_model(args: &TrainArgs, features: usize, classes: usize) -> Result<Sequential> {
     let mut model = Sequential::with_seed(args.seed);
     if let Some(t) = args.threads {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let cores = Sequential::default_threads();
         if t > cores {
             eprintln!(
                 "warning: --threads {t} is more than the {cores} cores here: every step waits for threads that share cores, so training will be slower than with --threads {cores}"

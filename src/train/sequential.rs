@@ -144,7 +144,7 @@ impl Sequential {
 
     /// An empty model whose weights will be drawn with `seed`.
     pub fn with_seed(seed: u64) -> Sequential {
-        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        let threads = Sequential::default_threads();
         Sequential {
             name: "sequential".into(),
             layers: Vec::new(),
@@ -153,6 +153,12 @@ impl Sequential {
             engine: None,
             threads,
         }
+    }
+
+    /// The thread count a new model starts with: the cores this process may use (1 when
+    /// the system cannot tell).
+    pub fn default_threads() -> usize {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
     }
 
     /// Uses `threads` threads for training and inference (default: all cores). Results are
