@@ -6,21 +6,32 @@
 //! ```
 
 use neurite::autograd::{no_grad, Var};
-use neurite::Tensor;
+use neurite::{Error, Tensor};
+
+/// W1, B1, W2, B2, W3, B3.
+type Params = [Var; 6];
+
+/// The forward pass, returning A1 = X W1 + B1, Z1 = sigmoid(A1) and the identity output Y.
+fn forward(x: &Var, p: &Params) -> neurite::Result<(Var, Var, Var)> {
+    let a1 = x.matmul(&p[0])?.add(&p[1])?;
+    let z1 = a1.sigmoid()?;
+    let z2 = z1.matmul(&p[2])?.add(&p[3])?.sigmoid()?;
+    let y = z2.matmul(&p[4])?.add(&p[5])?;
+    Ok((a1, z1, y))
+}
 
 fn main() -> neurite::Result<()> {
     let x = Var::constant(Tensor::matrix([[1.0, 0.5]]));
-    let w1 = Var::parameter(Tensor::matrix([[0.1, 0.3, 0.5], [0.2, 0.4, 0.6]]));
-    let b1 = Var::parameter(Tensor::vector(&[0.1, 0.2, 0.3]));
-    let w2 = Var::parameter(Tensor::matrix([[0.1, 0.4], [0.2, 0.5], [0.3, 0.6]]));
-    let b2 = Var::parameter(Tensor::vector(&[0.1, 0.2]));
-    let w3 = Var::parameter(Tensor::matrix([[0.1, 0.3], [0.2, 0.4]]));
-    let b3 = Var::parameter(Tensor::vector(&[0.1, 0.2]));
+    let params: Params = [
+        Var::parameter(Tensor::matrix([[0.1, 0.3, 0.5], [0.2, 0.4, 0.6]])),
+        Var::parameter(Tensor::vector(&[0.1, 0.2, 0.3])),
+        Var::parameter(Tensor::matrix([[0.1, 0.4], [0.2, 0.5], [0.3, 0.6]])),
+        Var::parameter(Tensor::vector(&[0.1, 0.2])),
+        Var::parameter(Tensor::matrix([[0.1, 0.3], [0.2, 0.4]])),
+        Var::parameter(Tensor::vector(&[0.1, 0.2])),
+    ];
 
-    let a1 = x.matmul(&w1)?.add(&b1)?;
-    let z1 = a1.sigmoid()?;
-    let z2 = z1.matmul(&w2)?.add(&b2)?.sigmoid()?;
-    let y = z2.matmul(&w3)?.add(&b3)?; // identity output
+    let (a1, z1, y) = forward(&x, &params)?;
     println!("A1 = {:?}", a1.value().to_vec()); // [0.3, 0.7, 1.1]
     println!("Z1 = {:?}", z1.value().to_vec()); // [0.57444252, 0.66818777, 0.75026011]
     println!("Y  = {:?}", y.value().to_vec()); // [0.31682708, 0.69627909]
@@ -32,25 +43,17 @@ fn main() -> neurite::Result<()> {
     loss.backward()?;
     println!("loss = {}", loss.value().item()?);
     let lr = 0.5;
-    let params = [&w1, &b1, &w2, &b2, &w3, &b3];
     no_grad(|| -> neurite::Result<()> {
-        for p in params {
-            let grad = p.grad().expect("every parameter took part in the loss");
+        for p in &params {
+            let grad = p.grad().ok_or_else(|| Error::Value("a parameter took no part in the loss".into()))?;
             p.set_value(p.value().sub(&(&grad * lr))?)?;
         }
         Ok(())
     })?;
-    println!("b3 after one step = {:?}", b3.value().to_vec());
+    println!("B3 after one step = {:?}", params[5].value().to_vec());
 
-    let y = z_forward(&x, &params)?;
+    let (_, _, y) = forward(&x, &params)?;
     let loss_after = y.sub(&target)?.powf(2.0)?.mean()?;
     println!("loss after one step = {}", loss_after.value().item()?);
     Ok(())
-}
-
-/// The same forward pass with the updated parameters.
-fn z_forward(x: &Var, p: &[&Var; 6]) -> neurite::Result<Var> {
-    let z1 = x.matmul(p[0])?.add(p[1])?.sigmoid()?;
-    let z2 = z1.matmul(p[2])?.add(p[3])?.sigmoid()?;
-    z2.matmul(p[4])?.add(p[5])
 }
