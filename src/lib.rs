@@ -5,15 +5,19 @@
 //!
 //! | module | job |
 //! | --- | --- |
+//! | [`kernels`] | the arithmetic on slices: GEMM, each activation's value and derivative, softmax, sums |
 //! | [`tensor`] | n-dimensional f32 arrays with NumPy/PyTorch semantics |
-//! | [`kernels`] | the arithmetic on slices: GEMM, activations, softmax, sums |
-//! | [`autograd`] | reverse-mode differentiation over tensor operations, and `gradcheck` |
-//! | [`nn`] | activations, the dense layer, losses, initialisers |
-//! | [`optim`] | SGD, momentum, AdaGrad, RMSprop, Adam |
+//! | [`autograd`] | reverse-mode differentiation, `gradcheck`, and the [`ParamStore`] whose named tensors are a model's parameters |
+//! | [`nn`] | the dense layer, losses, initialisers, each written once on row buffers |
+//! | [`optim`] | SGD, momentum, AdaGrad, RMSprop, Adam, and their state by name |
 //! | [`data`] | IDX files, MNIST, the bundled digits, batches of bytes |
-//! | [`train`] | `Sequential`, the fit loop, callbacks, the fast training engine |
-//! | [`io`] | model files (safetensors with the architecture as metadata) |
-//! | [`cli`] | the `neurite` command, a thin layer over the rest |
+//! | [`train`] | `Sequential`, the fit loop, callbacks, the engine that schedules the layers' arithmetic on threads |
+//! | [`io`] | model files: the parameter store and the architecture, in safetensors |
+//! | [`teach`] | the notes' small models: the perceptron and its learning rule |
+//!
+//! Each module uses only those above it. The `neurite` command is a separate crate (`cli/`)
+//! over this library. Without default features (`threads`, `download`) the library builds
+//! for WebAssembly.
 //!
 //! ```
 //! use neurite::Tensor;
@@ -23,7 +27,6 @@
 //! ```
 
 pub mod autograd;
-pub mod cli;
 pub mod data;
 pub mod error;
 pub mod fs;
@@ -32,10 +35,11 @@ pub mod kernels;
 pub mod nn;
 pub mod optim;
 pub mod rng;
+pub mod teach;
 pub mod tensor;
 pub mod train;
 
-pub use autograd::Var;
+pub use autograd::{ParamStore, Var};
 pub use error::{Error, Result};
 pub use rng::Rng;
 pub use tensor::Tensor;

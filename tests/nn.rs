@@ -152,14 +152,17 @@ fn the_notes_three_layer_forward_pass() {
     let input = Var::constant(x.reshape(&[1, 2]).unwrap());
     let y = l3.forward(&l2.forward(&l1.forward(&input).unwrap()).unwrap()).unwrap();
     close(&y.value(), &[0.316_827_1, 0.696_279_1], 1e-6);
-    // And on the fast path's row buffers.
-    let mut h1 = [0.0; 3];
-    let mut h2 = [0.0; 2];
-    let mut out = [0.0; 2];
-    l1.forward_rows(&[1.0, 0.5], 1, &mut h1, true).unwrap();
-    l2.forward_rows(&h1, 1, &mut h2, true).unwrap();
-    l3.forward_rows(&h2, 1, &mut out, true).unwrap();
-    close(&Tensor::vector(&out), &[0.316_827_1, 0.696_279_1], 1e-6);
+    // And through the training engine's inference, in a model's parameter store.
+    let mut model = Sequential::new();
+    for layer in [l1, l2, l3] {
+        model.add(layer).unwrap();
+    }
+    assert_eq!(
+        model.params().names(),
+        ["dense/kernel", "dense/bias", "dense_1/kernel", "dense_1/bias", "dense_2/kernel", "dense_2/bias"]
+    );
+    let out = model.predict(&x.reshape(&[1, 2]).unwrap()).unwrap();
+    close(&out, &[0.316_827_1, 0.696_279_1], 1e-6);
 }
 
 #[test]
@@ -170,8 +173,10 @@ fn dense_layer_rejects_wrong_inputs_with_the_shapes() {
     assert!(err.contains("4 features") && err.contains("(2, 5)"), "{err}");
     assert!(Dense::new(3).build(&mut rng).is_err());
     assert!(Dense::from_weights(Tensor::zeros(&[2, 3]), Some(Tensor::zeros(&[2])), Activation::Relu).is_err());
-    let mut out = [0.0; 3];
-    assert!(layer.forward_rows(&[0.0; 5], 1, &mut out, true).is_err());
+    let mut model = Sequential::new();
+    model.add(layer).unwrap();
+    let err = model.predict(&Tensor::zeros(&[1, 5])).unwrap_err().to_string();
+    assert!(err.contains("(n, 4)") && err.contains("(1, 5)"), "{err}");
 }
 
 #[test]
@@ -283,7 +288,7 @@ fn each_optimizer_matches_a_hand_computed_step() {
     let w0 = [1.0f32, -2.0];
     let g = [0.5f32, -0.25];
     let step = |opt: Optimizer, steps: usize| {
-        let mut state = OptimizerState::new(opt, &[2]).unwrap();
+        let mut state = OptimizerState::for_params(opt, vec![("w".into(), vec![2])]).unwrap();
         let mut w = w0;
         for _ in 0..steps {
             state.begin_step();
@@ -315,7 +320,10 @@ fn each_optimizer_matches_a_hand_computed_step() {
     // Keras' defaults.
     assert_eq!(Optimizer::adam(), Optimizer::Adam { learning_rate: 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 });
     assert!(Optimizer::sgd().learning_rate(-1.0).validate().is_err());
-    assert!(OptimizerState::new(Optimizer::adam(), &[2]).unwrap().update(1, &mut [0.0], &[0.0]).is_err());
+    assert!(OptimizerState::for_params(Optimizer::adam(), vec![("w".into(), vec![2])])
+        .unwrap()
+        .update(1, &mut [0.0], &[0.0])
+        .is_err());
 }
 
 fn seed_model(seed: u64, inputs: usize, hidden: usize, outputs: usize) -> Sequential {

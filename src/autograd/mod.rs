@@ -22,6 +22,7 @@
 
 mod gradcheck;
 mod ops;
+mod store;
 
 use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
@@ -31,6 +32,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 pub use gradcheck::{gradcheck, GradcheckReport};
 pub use ops::{BackwardFn, Op};
+pub use store::{ParamInfo, ParamStore};
 
 use crate::error::{shape_str, Error, Result};
 use crate::tensor::Tensor;
@@ -67,9 +69,17 @@ pub fn no_grad<R>(f: impl FnOnce() -> R) -> R {
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
+/// Where a variable's value lives.
+enum Value {
+    /// In the node itself.
+    Owned(RwLock<Tensor>),
+    /// In a parameter store, as its tensor number `index`.
+    Stored(ParamStore, usize),
+}
+
 struct Node {
     id: u64,
-    value: RwLock<Tensor>,
+    value: Value,
     requires_grad: bool,
     grad: Mutex<Option<Tensor>>,
     op: Option<Op>,
@@ -86,7 +96,7 @@ impl Var {
     fn from_node(value: Tensor, requires_grad: bool, op: Option<Op>) -> Var {
         Var(Arc::new(Node {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            value: RwLock::new(value),
+            value: Value::Owned(RwLock::new(value)),
             requires_grad,
             grad: Mutex::new(None),
             op,
@@ -96,6 +106,25 @@ impl Var {
     /// A leaf that needs a gradient: a weight or a bias (`requires_grad=True`).
     pub fn parameter(value: Tensor) -> Var {
         Var::from_node(value, true, None)
+    }
+
+    /// A parameter whose value is tensor `index` of `store`.
+    pub(crate) fn stored(store: ParamStore, index: usize) -> Var {
+        Var(Arc::new(Node {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            value: Value::Stored(store, index),
+            requires_grad: true,
+            grad: Mutex::new(None),
+            op: None,
+        }))
+    }
+
+    /// The store and the tensor number, for a parameter that lives in a [`ParamStore`].
+    pub fn store_slot(&self) -> Option<(&ParamStore, usize)> {
+        match &self.0.value {
+            Value::Stored(store, index) => Some((store, *index)),
+            Value::Owned(_) => None,
+        }
     }
 
     /// A leaf without gradient: inputs, targets, constants.
@@ -120,41 +149,63 @@ impl Var {
         Var::from_op(value, Op::Custom { name, inputs, backward })
     }
 
-    /// The current value (a cheap handle on shared storage).
+    /// The current value (a cheap handle on shared storage; a copy for a parameter that
+    /// lives in a [`ParamStore`]).
     pub fn value(&self) -> Tensor {
-        self.0.value.read().unwrap_or_else(|e| e.into_inner()).clone()
+        match &self.0.value {
+            Value::Owned(v) => v.read().unwrap_or_else(|e| e.into_inner()).clone(),
+            // A store is poisoned only by a panic inside neurite, which was reported; its
+            // values are then whatever that thread left.
+            Value::Stored(store, index) => store.get_index(*index).unwrap_or_else(|_| Tensor::zeros(&[0])),
+        }
     }
 
-    /// Runs `f` with a borrow of the value, without cloning its handle (the fast path reads
-    /// weights this way, allocation-free).
+    /// Runs `f` with a borrow of the value.
     pub fn with_value<R>(&self, f: impl FnOnce(&Tensor) -> R) -> R {
-        f(&self.0.value.read().unwrap_or_else(|e| e.into_inner()))
+        match &self.0.value {
+            Value::Owned(v) => f(&v.read().unwrap_or_else(|e| e.into_inner())),
+            Value::Stored(..) => f(&self.value()),
+        }
     }
 
     /// Replaces the value in place, keeping the node's identity: how optimisers update a
     /// parameter. The new value must have the same shape.
     pub fn set_value(&self, value: Tensor) -> Result<()> {
-        let mut slot = self.0.value.write().unwrap_or_else(|e| e.into_inner());
-        if slot.shape() != value.shape() {
-            return Err(Error::Shape(format!(
-                "set_value: new value of shape {} for a variable of shape {}",
-                shape_str(value.shape()),
-                shape_str(slot.shape())
-            )));
+        match &self.0.value {
+            Value::Owned(v) => {
+                let mut slot = v.write().unwrap_or_else(|e| e.into_inner());
+                if slot.shape() != value.shape() {
+                    return Err(Error::Shape(format!(
+                        "set_value: new value of shape {} for a variable of shape {}",
+                        shape_str(value.shape()),
+                        shape_str(slot.shape())
+                    )));
+                }
+                *slot = value.contiguous();
+                Ok(())
+            }
+            Value::Stored(store, index) => store.set_index(*index, &value),
         }
-        *slot = value.contiguous();
-        Ok(())
     }
 
-    /// Runs `f` with mutable access to the value (no copy when nothing else shares it).
-    pub fn with_value_mut<R>(&self, f: impl FnOnce(&mut Tensor) -> R) -> R {
-        let mut slot = self.0.value.write().unwrap_or_else(|e| e.into_inner());
-        f(&mut slot)
+    /// Runs `f` on the values, row-major, for an in-place update (an optimiser's step): no
+    /// copy when nothing else shares them, and straight in the store for a stored parameter.
+    pub fn update_in_place<R>(&self, f: impl FnOnce(&mut [f32]) -> R) -> Result<R> {
+        match &self.0.value {
+            Value::Owned(v) => {
+                let mut slot = v.write().unwrap_or_else(|e| e.into_inner());
+                Ok(f(slot.data_mut()))
+            }
+            Value::Stored(store, index) => store.update_index(*index, f),
+        }
     }
 
     /// The shape of the value.
     pub fn shape(&self) -> Vec<usize> {
-        self.0.value.read().unwrap_or_else(|e| e.into_inner()).shape().to_vec()
+        match &self.0.value {
+            Value::Owned(v) => v.read().unwrap_or_else(|e| e.into_inner()).shape().to_vec(),
+            Value::Stored(store, index) => store.shape_of(*index).unwrap_or_default(),
+        }
     }
 
     /// Whether gradients flow to or through this variable.

@@ -4,9 +4,10 @@
 
 use std::sync::Arc;
 
-use super::Var;
+use super::{is_grad_enabled, Var};
 use crate::error::{Error, Result};
-use crate::kernels::{activation as act, softmax as sm};
+use crate::kernels::activation::Activation;
+use crate::kernels::softmax as sm;
 use crate::tensor::shape::{normalize_axis, numel};
 use crate::tensor::Tensor;
 
@@ -34,13 +35,9 @@ pub enum Op {
     Sqrt(Var),
     Abs(Var),
     Clamp(Var, f32, f32),
-    Step(Var),
-    Sigmoid(Var),
-    Tanh(Var),
-    Relu(Var),
-    LeakyRelu(Var, f32),
-    Elu(Var, f32),
-    Softmax(Var, usize),
+    /// An activation along the last axis, with the derivative its forward pass kept
+    /// (element-wise activations; softmax's backward pass uses the output instead).
+    Activation(Var, Activation, Option<Tensor>),
     LogSoftmax(Var, usize),
     MatMul(Var, Var),
     Sum(Var),
@@ -57,7 +54,11 @@ pub enum Op {
     Narrow(Var, usize, usize),
     IndexSelect(Var, usize, Vec<usize>),
     Where(Tensor, Var, Var),
-    Custom { name: &'static str, inputs: Vec<Var>, backward: BackwardFn },
+    Custom {
+        name: &'static str,
+        inputs: Vec<Var>,
+        backward: BackwardFn,
+    },
 }
 
 impl Op {
@@ -81,13 +82,7 @@ impl Op {
             Sqrt(..) => "sqrt",
             Abs(..) => "abs",
             Clamp(..) => "clamp",
-            Step(..) => "step",
-            Sigmoid(..) => "sigmoid",
-            Tanh(..) => "tanh",
-            Relu(..) => "relu",
-            LeakyRelu(..) => "leaky_relu",
-            Elu(..) => "elu",
-            Softmax(..) => "softmax",
+            Activation(_, a, _) => a.name(),
             LogSoftmax(..) => "log_softmax",
             MatMul(..) => "matmul",
             Sum(..) => "sum",
@@ -132,13 +127,7 @@ impl Op {
             | Sqrt(a)
             | Abs(a)
             | Clamp(a, ..)
-            | Step(a)
-            | Sigmoid(a)
-            | Tanh(a)
-            | Relu(a)
-            | LeakyRelu(a, _)
-            | Elu(a, _)
-            | Softmax(a, _)
+            | Activation(a, ..)
             | LogSoftmax(a, _)
             | Sum(a)
             | SumAxis(a, ..)
@@ -212,13 +201,19 @@ impl Op {
                 let (lo, hi) = (*lo, *hi);
                 one(g.mul(&a.value().map(|x| if x >= lo && x <= hi { 1.0 } else { 0.0 }))?)
             }
-            Step(_) => one(Tensor::zeros(g.shape())),
-            Sigmoid(_) => one(with_output(out, g, act::sigmoid_grad)),
-            Tanh(_) => one(with_output(out, g, act::tanh_grad)),
-            Relu(_) => one(with_output(out, g, act::relu_grad)),
-            LeakyRelu(_, alpha) => one(with_output(out, g, |y, g| act::leaky_relu_grad(y, g, *alpha))),
-            Elu(_, alpha) => one(with_output(out, g, |y, g| act::elu_grad(y, g, *alpha))),
-            Softmax(_, axis) => one(rows_backward(out, g, *axis, sm::softmax_grad)?),
+            Activation(_, activation, derivative) => {
+                let y = out.contiguous();
+                let d = derivative.as_ref().map(Tensor::contiguous);
+                let mut grad = g.to_vec();
+                let cols = out.shape().last().copied().unwrap_or(1);
+                activation.backward_rows(
+                    y.as_slice().unwrap_or(&[]),
+                    d.as_ref().and_then(|d| d.as_slice()).unwrap_or(&[]),
+                    &mut grad,
+                    cols,
+                );
+                one(Tensor::from_parts(grad, g.shape()))
+            }
             LogSoftmax(_, axis) => one(rows_backward(out, g, *axis, sm::log_softmax_grad)?),
             MatMul(a, b) => matmul_backward(g, &a.value(), &b.value()),
             Sum(a) => one(Tensor::full(&a.shape(), g.item()?)),
@@ -287,14 +282,6 @@ impl Op {
 /// Undoes broadcasting: sums the gradient back to the input's shape.
 fn reduce(g: &Tensor, input: &Var) -> Result<Tensor> {
     crate::tensor::sum_to_shape(g, &input.shape())
-}
-
-/// Applies an activation's derivative kernel (written in terms of the output).
-fn with_output(out: &Tensor, g: &Tensor, kernel: impl Fn(&[f32], &mut [f32])) -> Tensor {
-    let y = out.contiguous();
-    let mut grad = g.to_vec();
-    kernel(y.as_slice().unwrap_or(&[]), &mut grad);
-    Tensor::from_parts(grad, g.shape())
 }
 
 /// Runs a row-wise backward kernel (softmax, log-softmax) along `axis`.
@@ -466,47 +453,73 @@ impl Var {
         Ok(Var::from_op(self.value().clamp(min, max), Op::Clamp(self.clone(), min, max)))
     }
 
+    /// `h(x)` for an activation `h`, along the last axis for softmax. The derivative is
+    /// computed with the value, from the input, and kept for the backward pass (see
+    /// [`crate::kernels::activation`]).
+    pub fn activate(&self, activation: Activation) -> Result<Var> {
+        activation.validate()?;
+        let value = self.value();
+        if !activation.is_elementwise() && value.ndim() == 0 {
+            return Err(Error::Shape(format!("{}: needs at least one dimension", activation.name())));
+        }
+        let cols = value.shape().last().copied().unwrap_or(1);
+        let mut y = value.to_vec();
+        let recording = is_grad_enabled() && self.requires_grad();
+        let derivative = if recording && activation.is_elementwise() {
+            let mut d = vec![0.0; y.len()];
+            activation.forward_rows_keeping_derivative(&mut y, &mut d, cols);
+            Some(Tensor::from_parts(d, value.shape()))
+        } else {
+            activation.forward_rows(&mut y, cols);
+            None
+        };
+        Ok(Var::from_op(Tensor::from_parts(y, value.shape()), Op::Activation(self.clone(), activation, derivative)))
+    }
+
     /// The step function (derivative 0).
     pub fn step(&self) -> Result<Var> {
-        Ok(self.unary(self.value().step(), Op::Step))
+        self.activate(Activation::Step)
     }
 
     /// Logistic sigmoid.
     pub fn sigmoid(&self) -> Result<Var> {
-        Ok(self.unary(self.value().sigmoid(), Op::Sigmoid))
+        self.activate(Activation::Sigmoid)
     }
 
     /// Hyperbolic tangent.
     pub fn tanh(&self) -> Result<Var> {
-        Ok(self.unary(self.value().tanh(), Op::Tanh))
+        self.activate(Activation::Tanh)
     }
 
     /// ReLU.
     pub fn relu(&self) -> Result<Var> {
-        Ok(self.unary(self.value().relu(), Op::Relu))
+        self.activate(Activation::Relu)
     }
 
     /// Leaky ReLU with slope `alpha` (>= 0) below zero.
     pub fn leaky_relu(&self, alpha: f32) -> Result<Var> {
-        if alpha < 0.0 {
-            return Err(Error::Value(format!("leaky_relu: alpha must be >= 0, got {alpha}")));
-        }
-        Ok(Var::from_op(self.value().leaky_relu(alpha), Op::LeakyRelu(self.clone(), alpha)))
+        self.activate(Activation::LeakyRelu { alpha })
     }
 
     /// ELU with scale `alpha` (> 0) below zero.
     pub fn elu(&self, alpha: f32) -> Result<Var> {
-        if alpha <= 0.0 {
-            return Err(Error::Value(format!("elu: alpha must be > 0, got {alpha}")));
-        }
-        Ok(Var::from_op(self.value().elu(alpha), Op::Elu(self.clone(), alpha)))
+        self.activate(Activation::Elu { alpha })
     }
 
-    /// Softmax along `axis`.
+    /// Softplus, `ln(1 + e^x)`.
+    pub fn softplus(&self) -> Result<Var> {
+        self.activate(Activation::Softplus)
+    }
+
+    /// Softmax along `axis` (moved last and back for another axis).
     pub fn softmax(&self, axis: isize) -> Result<Var> {
-        let value = self.value();
-        let a = normalize_axis("softmax", axis, value.ndim())?;
-        Ok(Var::from_op(value.softmax(axis)?, Op::Softmax(self.clone(), a)))
+        let ndim = self.shape().len();
+        let a = normalize_axis("softmax", axis, ndim)?;
+        if a + 1 == ndim {
+            return self.activate(Activation::Softmax);
+        }
+        let last = ndim as isize - 1;
+        self.transpose(a as isize, last)?.activate(Activation::Softmax)?.transpose(a as isize, last)
     }
 
     /// Log-softmax along `axis`.

@@ -2,10 +2,8 @@
 //! them with checksum verification when they are nowhere to be found.
 
 use std::fmt;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::time::Duration;
 
 use md5::{Digest, Md5};
 
@@ -54,6 +52,7 @@ impl DatasetName {
     }
 
     /// Where the files are published, tried in order.
+    #[cfg(feature = "download")]
     fn mirrors(&self) -> &'static [&'static str] {
         match self {
             DatasetName::Mnist => &[
@@ -196,11 +195,14 @@ pub fn verify_mnist_content(dir: &Path) -> Result<()> {
 }
 
 /// Downloads the four files of `name` into `dest`, verifying each file's MD5 against the
-/// published value and writing it atomically; shows a progress bar when `progress`.
+/// published value and writing it atomically; reports progress on standard error when
+/// `progress` (available with the `download` feature).
+#[cfg(feature = "download")]
 pub fn download(name: DatasetName, dest: &Path, progress: bool) -> Result<()> {
     if name.files().is_empty() {
         return Err(Error::Value(format!("{name} is bundled and needs no download")));
     }
+    use std::time::Duration;
     std::fs::create_dir_all(dest).map_err(|e| Error::io(dest, e))?;
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_connect(Some(Duration::from_secs(10)))
@@ -236,38 +238,35 @@ pub fn download(name: DatasetName, dest: &Path, progress: bool) -> Result<()> {
     Ok(())
 }
 
+#[cfg(feature = "download")]
 fn fetch(agent: &ureq::Agent, url: &str, progress: bool) -> std::result::Result<Vec<u8>, String> {
+    use std::io::Read;
     let mut response = agent.get(url).header("Accept-Encoding", "identity").call().map_err(|e| e.to_string())?;
     let total =
         response.headers().get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    let bar = if progress {
-        let (bar, template) = match total {
-            Some(n) => (indicatif::ProgressBar::new(n), "{msg} {bar:30} {bytes}/{total_bytes} ({bytes_per_sec})"),
-            None => (indicatif::ProgressBar::new_spinner(), "{msg} {spinner} {bytes} ({bytes_per_sec})"),
-        };
-        if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
-            bar.set_style(style);
-        }
-        bar.set_message(url.rsplit('/').next().unwrap_or(url).to_string());
-        Some(bar)
-    } else {
-        None
-    };
+    let file = url.rsplit('/').next().unwrap_or(url);
     let mut reader = response.body_mut().with_config().limit(200 * 1024 * 1024).reader();
     let mut bytes = Vec::new();
     let mut buf = [0u8; 64 * 1024];
+    let mut reported = 0;
     loop {
         let n = reader.read(&mut buf).map_err(|e| e.to_string())?;
         if n == 0 {
             break;
         }
         bytes.extend_from_slice(&buf[..n]);
-        if let Some(b) = &bar {
-            b.set_position(bytes.len() as u64);
+        // A line at each further tenth of the file (or each 10 MB when its size is unknown).
+        let tenth = match total {
+            Some(t) => (bytes.len() as u64 * 10 / t.max(1)) as usize,
+            None => bytes.len() / (10 << 20),
+        };
+        if progress && tenth > reported {
+            reported = tenth;
+            match total {
+                Some(t) => eprintln!("{file}: {} of {} kB", bytes.len() / 1000, t / 1000),
+                None => eprintln!("{file}: {} kB", bytes.len() / 1000),
+            }
         }
-    }
-    if let Some(b) = bar {
-        b.finish_and_clear();
     }
     Ok(bytes)
 }

@@ -1,32 +1,50 @@
-//! Model files: a [`Sequential`] saved as safetensors, weights as little-endian f32 tensors
-//! and the architecture as JSON in the file's metadata. Loading such a file runs no code
-//! (unlike the pickles of the notes), so a model from a stranger is safe to open. Every
-//! file is written to a temporary file beside its destination and renamed into place, so a
-//! crash never leaves a half-written model.
+//! Models that outlive the process. The parameter store is in the middle: a model is its
+//! architecture (a [`ModelConfig`]), its [`ParamStore`](crate::ParamStore)'s named tensors,
+//! and, when it was compiled, its loss and the optimiser's state by name. Each file format is
+//! a thin reader and writer of that description, one file per format:
 //!
-//! Tensor names are `<layer>.weight` (shape (inputs, outputs), the notes' `W`) and
-//! `<layer>.bias`.
+//! * [`safetensors`](self::safetensors): neurite's own model file, the named tensors with the
+//!   architecture, loss and optimiser as JSON metadata.
+//!
+//! Every file is written to a temporary file beside its destination and renamed into place,
+//! so a crash never leaves a half-written model.
+
+mod safetensors;
 
 use std::collections::HashMap;
 use std::path::Path;
 
-use safetensors::{tensor::TensorView, Dtype, SafeTensors};
-
 use crate::error::{Error, Result};
-use crate::nn::dense::DenseConfig;
-use crate::nn::Dense;
+use crate::nn::{DenseConfig, LayerConfig, Loss};
+use crate::optim::{Optimizer, OptimizerState};
 use crate::tensor::Tensor;
-use crate::train::Sequential;
-
-/// The metadata key holding the architecture.
-const ARCHITECTURE_KEY: &str = "neurite.architecture";
-/// The metadata key holding the format version.
-const FORMAT_KEY: &str = "neurite.format";
-const FORMAT_VERSION: &str = "1";
+use crate::train::{Metric, ModelConfig, Sequential};
 
 pub use crate::fs::write_atomic;
 
-/// Saves a model's architecture and weights to a safetensors file.
+/// The metadata key holding the architecture.
+const ARCHITECTURE_KEY: &str = "neurite.architecture";
+/// The metadata key holding the loss and the optimiser, for a compiled model.
+const TRAINING_KEY: &str = "neurite.training";
+/// The metadata key holding the format version.
+const FORMAT_KEY: &str = "neurite.format";
+/// Version 2: the architecture is a [`ModelConfig`], tensors are named as the store names
+/// them (`dense/kernel`), and the optimiser's state may follow (`optimizer/m/dense/kernel`).
+/// Version 1 (a list of dense configurations, `dense.weight`) is still read.
+const FORMAT_VERSION: &str = "2";
+/// Prefix of the optimiser's tensors.
+const OPTIMIZER_PREFIX: &str = "optimizer/";
+
+/// How a compiled model was trained, stored with it so that training can go on.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Training {
+    loss: Loss,
+    optimizer: Optimizer,
+    iterations: u64,
+}
+
+/// Saves a model: its architecture, its parameters and, when it was compiled, its loss and
+/// optimiser state.
 ///
 /// ```
 /// use neurite::{io, nn::{Activation, Dense}, train::Sequential};
@@ -37,6 +55,7 @@ pub use crate::fs::write_atomic;
 /// io::save_model(&model, &path)?;
 /// let back = io::load_model(&path)?;
 /// assert_eq!(back.summary(), model.summary());
+/// assert_eq!(back.params().tensors()?, model.params().tensors()?);
 /// # std::fs::remove_file(&path).ok();
 /// # Ok::<(), neurite::Error>(())
 /// ```
@@ -46,35 +65,21 @@ pub fn save_model(model: &Sequential, path: &Path) -> Result<()> {
 
 /// The bytes of a model file.
 pub fn model_bytes(model: &Sequential) -> Result<Vec<u8>> {
-    let configs: Vec<&DenseConfig> = model.layers().iter().map(|l| l.config()).collect();
-    let architecture = serde_json::to_string(&configs).map_err(|e| Error::Format(format!("architecture: {e}")))?;
-    let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
-    for (i, layer) in model.layers().iter().enumerate() {
-        let name = layer.config().name.clone().unwrap_or_else(|| format!("dense_{i}"));
-        for (suffix, param) in [("weight", layer.weight()), ("bias", layer.bias())] {
-            if let Some(p) = param {
-                let value = p.value().contiguous();
-                let bytes: Vec<u8> = value.to_vec().iter().flat_map(|v| v.to_le_bytes()).collect();
-                tensors.push((format!("{name}.{suffix}"), value.shape().to_vec(), bytes));
-            }
-        }
-    }
-    let views = tensors
-        .iter()
-        .map(|(name, shape, bytes)| {
-            TensorView::new(Dtype::F32, shape.clone(), bytes)
-                .map(|v| (name.clone(), v))
-                .map_err(|e| Error::Format(format!("tensor {name}: {e}")))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let metadata = HashMap::from([
+    let mut metadata = HashMap::from([
         (FORMAT_KEY.to_string(), FORMAT_VERSION.to_string()),
-        (ARCHITECTURE_KEY.to_string(), architecture),
+        (ARCHITECTURE_KEY.to_string(), to_json(&model.config())?),
     ]);
-    safetensors::serialize(views, Some(metadata)).map_err(|e| Error::Format(format!("safetensors: {e}")))
+    let mut tensors = model.params().tensors()?;
+    if let (Some(loss), Some(state)) = (model.loss(), model.optimizer_state()) {
+        let training = Training { loss, optimizer: state.optimizer(), iterations: state.iterations() };
+        metadata.insert(TRAINING_KEY.to_string(), to_json(&training)?);
+        tensors.extend(state.tensors()?.into_iter().map(|(n, t)| (format!("{OPTIMIZER_PREFIX}{n}"), t)));
+    }
+    safetensors::to_bytes(&tensors, metadata)
 }
 
-/// Loads a model saved by [`save_model`].
+/// Loads a model saved by [`save_model`]: compiled, with its optimiser state, when it was
+/// saved compiled.
 pub fn load_model(path: &Path) -> Result<Sequential> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     model_from_bytes(&bytes).map_err(|e| match e {
@@ -85,44 +90,72 @@ pub fn load_model(path: &Path) -> Result<Sequential> {
 
 /// A model from the bytes of a model file.
 pub fn model_from_bytes(bytes: &[u8]) -> Result<Sequential> {
-    let (_, meta) =
-        SafeTensors::read_metadata(bytes).map_err(|e| Error::Format(format!("not a safetensors file: {e}")))?;
-    let info = meta.metadata().as_ref().ok_or_else(|| Error::Format("no neurite metadata in the file".into()))?;
-    if info.get(FORMAT_KEY).map(String::as_str) != Some(FORMAT_VERSION) {
-        return Err(Error::Format(format!("unsupported neurite format {:?}", info.get(FORMAT_KEY))));
-    }
-    let arch = info.get(ARCHITECTURE_KEY).ok_or_else(|| Error::Format("the architecture is missing".into()))?;
-    let configs: Vec<DenseConfig> =
-        serde_json::from_str(arch).map_err(|e| Error::Format(format!("the architecture is not valid: {e}")))?;
-    let st = SafeTensors::deserialize(bytes).map_err(|e| Error::Format(format!("corrupt safetensors data: {e}")))?;
-    let read = |name: &str, shape: &[usize]| -> Result<Tensor> {
-        let view = st.tensor(name).map_err(|_| Error::Format(format!("tensor {name} is missing")))?;
-        if view.dtype() != Dtype::F32 || view.shape() != shape {
-            return Err(Error::Format(format!(
-                "tensor {name}: expected f32 of shape {shape:?}, found {:?} of shape {:?}",
-                view.dtype(),
-                view.shape()
-            )));
-        }
-        let values = view.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
-        Tensor::from_vec(values, shape)
+    let (tensors, metadata) = safetensors::from_bytes(bytes)?;
+    let architecture =
+        metadata.get(ARCHITECTURE_KEY).ok_or_else(|| Error::Format("no neurite architecture in the file".into()))?;
+    let (config, tensors) = match metadata.get(FORMAT_KEY).map(String::as_str) {
+        Some(FORMAT_VERSION) => (
+            serde_json::from_str::<ModelConfig>(architecture)
+                .map_err(|e| Error::Format(format!("the architecture is not valid: {e}")))?,
+            tensors,
+        ),
+        Some("1") => version_1(architecture, tensors)?,
+        other => return Err(Error::Format(format!("unsupported neurite format {other:?}"))),
     };
-    let mut model = Sequential::new();
-    let mut inputs = None;
-    for (i, config) in configs.into_iter().enumerate() {
-        let name = config.name.clone().unwrap_or_else(|| format!("dense_{i}"));
-        let fan_in =
-            config.input_dim.or(inputs).ok_or_else(|| Error::Format(format!("layer {name}: no input size")))?;
-        let weight = read(&format!("{name}.weight"), &[fan_in, config.units])?;
-        let bias = if config.use_bias { Some(read(&format!("{name}.bias"), &[config.units])?) } else { None };
-        let mut layer = Dense::from_weights(weight, bias, config.activation)?;
-        layer.set_name(name);
-        let layer = layer.kernel_initializer(config.kernel_initializer).bias_initializer(config.bias_initializer);
-        inputs = Some(config.units);
-        model.add(layer)?;
-    }
-    if model.layers().is_empty() {
+    if config.layers.is_empty() {
         return Err(Error::Format("the file describes no layers".into()));
     }
+    let mut model = Sequential::from_config(&config, 0)?;
+    let (params, optimizer): (Vec<_>, Vec<_>) =
+        tensors.into_iter().partition(|(n, _)| !n.starts_with(OPTIMIZER_PREFIX));
+    let store = model.params();
+    for info in store.infos() {
+        let (_, value) = params
+            .iter()
+            .find(|(n, _)| *n == info.name)
+            .ok_or_else(|| Error::Format(format!("tensor {} is missing", info.name)))?;
+        if value.shape() != info.shape.as_slice() {
+            return Err(Error::Format(format!(
+                "tensor {}: shape {} where the architecture needs {}",
+                info.name,
+                crate::error::shape_str(value.shape()),
+                crate::error::shape_str(&info.shape)
+            )));
+        }
+        store.set(&info.name, value)?;
+    }
+    if let Some(extra) = params.iter().find(|(n, _)| store.infos().iter().all(|i| i.name != *n)) {
+        return Err(Error::Format(format!("tensor {} belongs to no layer of the architecture", extra.0)));
+    }
+    if let Some(training) = metadata.get(TRAINING_KEY) {
+        let training: Training = serde_json::from_str(training)
+            .map_err(|e| Error::Format(format!("the training record is not valid: {e}")))?;
+        model.compile(training.optimizer, training.loss, &[Metric::Accuracy])?;
+        let mut state = OptimizerState::new(training.optimizer, model.params())?;
+        state.set_iterations(training.iterations);
+        let named: Vec<(String, Tensor)> =
+            optimizer.into_iter().map(|(n, t)| (n[OPTIMIZER_PREFIX.len()..].to_string(), t)).collect();
+        state.set_tensors(&named).map_err(|e| Error::Format(e.to_string()))?;
+        model.set_optimizer_state(state)?;
+    }
     Ok(model)
+}
+
+/// A version-1 file: a list of dense configurations and tensors named `<layer>.weight`.
+fn version_1(architecture: &str, tensors: Vec<(String, Tensor)>) -> Result<(ModelConfig, Vec<(String, Tensor)>)> {
+    let layers: Vec<DenseConfig> =
+        serde_json::from_str(architecture).map_err(|e| Error::Format(format!("the architecture is not valid: {e}")))?;
+    let renamed = tensors
+        .into_iter()
+        .map(|(n, t)| (n.replacen(".weight", "/kernel", 1).replacen(".bias", "/bias", 1), t))
+        .collect();
+    Ok((
+        ModelConfig { name: "sequential".into(), layers: layers.into_iter().map(LayerConfig::Dense).collect() },
+        renamed,
+    ))
+}
+
+/// JSON for the metadata.
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| Error::Format(format!("metadata: {e}")))
 }

@@ -1,35 +1,24 @@
-//! Row and column sums, the bias broadcast of a dense layer, and bytes to floats.
+//! Column sums (a dense layer's bias gradient), row-wise arg-max, sums of buffers, and
+//! bytes to floats.
 
 use multiversion::multiversion;
 
-/// `out[j] = beta * out[j] + sum_i x[i, j]` for a row-major `rows x cols` matrix: the bias
-/// gradient of a dense layer is the column sum of its output gradient.
+/// `out[j] (=, or += with accumulate) sum_i x[i, first + j]` for a row-major matrix with
+/// `cols` columns: entries `first..first + out.len()` of the column sums, which is the bias
+/// gradient of a dense layer (the column sums of its output gradient). Rows are added in
+/// order, so the result does not depend on how the columns are split between threads.
 #[multiversion(targets = "simd")]
-pub fn col_sums(x: &[f32], cols: usize, out: &mut [f32], beta: f32) {
-    if beta == 0.0 {
+pub fn column_sums(x: &[f32], cols: usize, first: usize, out: &mut [f32], accumulate: bool) {
+    if !accumulate {
         out.fill(0.0);
-    } else if beta != 1.0 {
-        out.iter_mut().for_each(|o| *o *= beta);
     }
     if cols == 0 {
         return;
     }
+    let end = (first + out.len()).min(cols);
     for row in x.chunks_exact(cols) {
-        for (o, &v) in out.iter_mut().zip(row) {
+        for (o, &v) in out.iter_mut().zip(&row[first.min(end)..end]) {
             *o += v;
-        }
-    }
-}
-
-/// Adds `bias` to every row of a row-major matrix with `bias.len()` columns.
-#[multiversion(targets = "simd")]
-pub fn add_row_vector(x: &mut [f32], bias: &[f32]) {
-    if bias.is_empty() {
-        return;
-    }
-    for row in x.chunks_exact_mut(bias.len()) {
-        for (v, &b) in row.iter_mut().zip(bias) {
-            *v += b;
         }
     }
 }

@@ -43,16 +43,28 @@ pub fn log_softmax_rows(x: &mut [f32], cols: usize) {
     }
 }
 
-/// Backward of softmax given its output `y`: `g_i = y_i (g_i - sum_j g_j y_j)` per row.
+/// Backward of softmax given its output `y`: `g_i = y_i (g_i - sum_j y_j g_j)` per row,
+/// computed as `y_i ((g_i - g_m) + sum_{j != m} y_j (g_m - g_j))` with `m` the row's largest
+/// output. The two are equal because the outputs sum to 1, but where `y_m` rounds to 1 the
+/// second keeps the digits that `1 - y_m` loses (the Jacobian's diagonal `y_m (1 - y_m)`
+/// comes out as `y_m` times the sum of the other outputs).
 #[multiversion(targets = "simd")]
 pub fn softmax_grad(y: &[f32], g: &mut [f32], cols: usize) {
     if cols == 0 {
         return;
     }
     for (yr, gr) in y.chunks_exact(cols).zip(g.chunks_exact_mut(cols)) {
-        let dot: f32 = yr.iter().zip(gr.iter()).map(|(a, b)| a * b).sum();
+        let mut m = 0;
+        for (j, &v) in yr.iter().enumerate() {
+            if v > yr[m] {
+                m = j;
+            }
+        }
+        let gm = gr[m];
+        let rest: f32 =
+            yr.iter().zip(gr.iter()).enumerate().filter(|&(j, _)| j != m).map(|(_, (&y, &g))| y * (gm - g)).sum();
         for (g, &y) in gr.iter_mut().zip(yr) {
-            *g = y * (*g - dot);
+            *g = y * ((*g - gm) + rest);
         }
     }
 }
@@ -97,7 +109,7 @@ pub fn softmax_cross_entropy_sparse(logits: &mut [f32], cols: usize, labels: &[u
         // -ln(softmax[label]) = ln(sum) - (z_label - max): one logarithm, and finite even
         // where e^(z_label - max) underflows to 0.
         let loss = sum.ln() - (z_label - max);
-        total += loss.min(f32::MAX) as f64;
+        total += loss as f64;
         let inv = scale / sum;
         for v in row.iter_mut() {
             *v *= inv;

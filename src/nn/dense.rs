@@ -1,22 +1,33 @@
 //! The dense (fully connected) layer, `y = h(x W + b)` with `W` of shape (inputs, outputs),
 //! in the notes' notation: `W[l]` belongs to the later layer `l`.
+//!
+//! Its arithmetic is written once, here, on row-major buffers: the product over a range of
+//! input features, bias plus activation, and the three gradients (input, weight rows from
+//! strided inputs, bias columns). The autograd path runs those functions as one operation
+//! per layer ([`Module::forward`]); the training engine of [`crate::train`] only decides
+//! which rows, features and parameters each thread gives them.
+
+use std::ops::Range;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 use super::{Activation, Initializer, Module};
-use crate::autograd::Var;
+use crate::autograd::{is_grad_enabled, ParamStore, Var};
 use crate::error::{shape_str, Error, Result};
 use crate::kernels::{gemm, reduce, MatLayout};
 use crate::rng::Rng;
 use crate::tensor::Tensor;
 
 /// A fully connected layer (Keras `Dense`). Built with a builder, then given its weights by
-/// [`Dense::build`] (or by [`crate::train::Sequential::add`], which knows the input size).
+/// [`Dense::build`] (or by [`crate::train::Sequential::add`], which knows the input size and
+/// keeps the weights in the model's [`ParamStore`]).
 ///
 /// ```
 /// use neurite::{nn::{Activation, Dense}, Rng};
 /// let layer = Dense::new(50).activation(Activation::Sigmoid).input_shape(784).build(&mut Rng::new(0))?;
 /// assert_eq!(layer.param_count(), 784 * 50 + 50);
+/// assert_eq!(layer.weight().unwrap().shape(), vec![784, 50]);
 /// # Ok::<(), neurite::Error>(())
 /// ```
 #[derive(Debug, Clone)]
@@ -46,6 +57,50 @@ pub struct DenseConfig {
     pub name: Option<String>,
 }
 
+/// Some input features of a batch's rows, as the layer's arithmetic reads them: feature
+/// `first + j` of row `r` is `data[r * stride + j]`. A thread's share of the first layer's
+/// inputs (its own compact copy), or a column range of a layer's full input rows.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct InputRows<'a> {
+    /// The values; `data[0]` is feature `first` of row 0.
+    pub data: &'a [f32],
+    /// Number of rows.
+    pub rows: usize,
+    /// Distance between two rows in `data`.
+    pub stride: usize,
+    /// The first feature.
+    pub first: usize,
+    /// Number of features.
+    pub count: usize,
+}
+
+impl<'a> InputRows<'a> {
+    /// All `features` features of `rows` contiguous rows.
+    pub(crate) fn all(data: &'a [f32], rows: usize, features: usize) -> InputRows<'a> {
+        InputRows { data, rows, stride: features, first: 0, count: features }
+    }
+
+    /// Features `first..first + count` of contiguous rows of `features` values.
+    pub(crate) fn columns(data: &'a [f32], rows: usize, features: usize, first: usize, count: usize) -> InputRows<'a> {
+        InputRows { data: data.get(first..).unwrap_or(&[]), rows, stride: features, first, count }
+    }
+
+    /// The view as a GEMM operand (rows x count), checked against the slice.
+    fn layout(&self) -> MatLayout {
+        MatLayout { rows: self.rows, cols: self.count, row_stride: self.stride, col_stride: 1, offset: 0 }
+    }
+}
+
+/// What [`Dense::bias_and_activation`] does after adding the bias.
+pub(crate) enum Activate<'a> {
+    /// Applies the activation.
+    Yes,
+    /// Applies it and keeps what its backward pass needs (`h'(z)`) in the buffer given.
+    KeepingDerivative(&'a mut [f32]),
+    /// Leaves the pre-activation (the logits of a loss fused with the activation).
+    No,
+}
+
 impl Dense {
     /// A layer with `units` outputs, identity activation, Glorot-uniform weights and zero
     /// bias (Keras' defaults).
@@ -71,7 +126,7 @@ impl Dense {
     }
 
     /// A built layer with given parameters: `weight` of shape (inputs, outputs), `bias` of
-    /// shape (outputs,).
+    /// shape (outputs,), kept in a store of its own.
     pub fn from_weights(weight: Tensor, bias: Option<Tensor>, activation: Activation) -> Result<Dense> {
         if weight.ndim() != 2 {
             return Err(Error::Shape(format!(
@@ -97,8 +152,7 @@ impl Dense {
         }
         activation.validate()?;
         let mut layer = Dense::new(units).activation(activation).input_shape(inputs).use_bias(bias.is_some());
-        layer.weight = Some(Var::parameter(weight.contiguous()));
-        layer.bias = bias.map(|b| Var::parameter(b.contiguous()));
+        layer.set_parameters(&ParamStore::new(), weight, bias)?;
         Ok(layer)
     }
 
@@ -138,7 +192,8 @@ impl Dense {
         self
     }
 
-    /// Draws the parameters; the number of inputs must be known.
+    /// Draws the parameters into a store of the layer's own; the number of inputs must be
+    /// known.
     pub fn build(mut self, rng: &mut Rng) -> Result<Dense> {
         let inputs = self.config.input_dim.ok_or_else(|| {
             Error::Value(format!(
@@ -146,13 +201,14 @@ impl Dense {
                 self.config.units
             ))
         })?;
-        self.build_for(inputs, rng)?;
+        self.build_in(&ParamStore::new(), inputs, rng)?;
         Ok(self)
     }
 
-    /// Draws the parameters for `inputs` inputs.
-    pub fn build_for(&mut self, inputs: usize, rng: &mut Rng) -> Result<()> {
-        let c = &mut self.config;
+    /// Draws the parameters for `inputs` inputs into `store`, as `<name>/kernel` and
+    /// `<name>/bias`.
+    pub fn build_in(&mut self, store: &ParamStore, inputs: usize, rng: &mut Rng) -> Result<()> {
+        let c = &self.config;
         if c.units == 0 || inputs == 0 {
             return Err(Error::Value(format!(
                 "Dense: needs at least one input and one unit, got {inputs} -> {}",
@@ -168,11 +224,30 @@ impl Dense {
             }
         }
         c.activation.validate()?;
-        c.input_dim = Some(inputs);
         let w = c.kernel_initializer.init(&[inputs, c.units], inputs, c.units, rng);
-        self.weight = Some(Var::parameter(w));
-        self.bias = c.use_bias.then(|| Var::parameter(c.bias_initializer.init(&[c.units], inputs, c.units, rng)));
+        let b = c.use_bias.then(|| c.bias_initializer.init(&[c.units], inputs, c.units, rng));
+        self.config.input_dim = Some(inputs);
+        self.set_parameters(store, w, b)
+    }
+
+    /// Puts the parameter values into `store` under the layer's name and makes them the
+    /// layer's parameters.
+    fn set_parameters(&mut self, store: &ParamStore, weight: Tensor, bias: Option<Tensor>) -> Result<()> {
+        let name = self.config.name.clone().unwrap_or_else(|| "dense".to_string());
+        self.weight = Some(store.add(&format!("{name}/kernel"), &weight)?);
+        self.bias = match bias {
+            Some(b) => Some(store.add(&format!("{name}/bias"), &b)?),
+            None => None,
+        };
         Ok(())
+    }
+
+    /// Moves a built layer's parameters into `store` (under its current name): how a model
+    /// takes in a layer built elsewhere.
+    pub(crate) fn move_into(&mut self, store: &ParamStore) -> Result<()> {
+        let weight = self.weight.as_ref().map(Var::value).ok_or_else(|| self.not_built())?;
+        let bias = self.bias.as_ref().map(Var::value);
+        self.set_parameters(store, weight, bias)
     }
 
     /// The configuration.
@@ -180,7 +255,8 @@ impl Dense {
         &self.config
     }
 
-    /// Renames the layer (Sequential names unnamed layers `dense`, `dense_1`, ...).
+    /// Renames the layer (Sequential names unnamed layers `dense`, `dense_1`, ...). Its
+    /// parameters keep the names they were stored under.
     pub fn set_name(&mut self, name: String) {
         self.config.name = Some(name);
     }
@@ -221,164 +297,291 @@ impl Dense {
         inputs * self.config.units + if self.config.use_bias { self.config.units } else { 0 }
     }
 
-    fn built_weight(&self) -> Result<&Var> {
-        self.weight.as_ref().ok_or_else(|| Error::Value(format!("Dense({}): not built yet", self.config.units)))
+    fn not_built(&self) -> Error {
+        Error::Value(format!("{}: not built yet", self.display_name()))
     }
 
-    fn check_rows(&self, op: &str, x_len: usize, rows: usize, out_len: usize) -> Result<usize> {
-        let inputs = self.config.input_dim.unwrap_or(0);
-        if x_len != rows * inputs || out_len != rows * self.config.units {
+    fn display_name(&self) -> String {
+        match &self.config.name {
+            Some(n) => n.clone(),
+            None => format!("Dense({})", self.config.units),
+        }
+    }
+
+    // ---------------------------------------------------------------------------------
+    // The arithmetic, on row buffers: the one copy that both paths run.
+    // ---------------------------------------------------------------------------------
+
+    /// `out (=, or += with accumulate) x[:, features] W[features, :]` for `rows` rows: the
+    /// product over a range of input features, with `w_rows` the weight's rows for those
+    /// features (`x.count` x units). The whole forward product is the range of all features.
+    pub(crate) fn product(&self, x: InputRows<'_>, w_rows: &[f32], out: &mut [f32], accumulate: bool) -> Result<()> {
+        let units = self.config.units;
+        if w_rows.len() != x.count * units || out.len() != x.rows * units {
             return Err(Error::Shape(format!(
-                "Dense.{op}: {rows} rows need an input of {rows} x {inputs} and an output of {rows} x {}, got buffers of {x_len} and {out_len}",
-                self.config.units
+                "{}: features {}..{} of {} rows need {} weight values and {} outputs, got {} and {}",
+                self.display_name(),
+                x.first,
+                x.first + x.count,
+                x.rows,
+                x.count * units,
+                x.rows * units,
+                w_rows.len(),
+                out.len()
             )));
         }
-        Ok(inputs)
-    }
-
-    /// Fast path, forward: `out = h(x W + b)` for `rows` row-major inputs, written into a
-    /// preallocated `out` (rows x units), with the layer's own parameters. With
-    /// `activate == false` the activation is left out (for a fused softmax + cross-entropy).
-    pub fn forward_rows(&self, x: &[f32], rows: usize, out: &mut [f32], activate: bool) -> Result<()> {
-        let w = self.built_weight()?.value();
-        let b = self.bias.as_ref().map(|b| b.value());
-        self.forward_rows_with(
-            w.contiguous().as_slice().unwrap_or(&[]),
-            b.as_ref().and_then(|b| b.as_slice()),
-            x,
-            rows,
+        let beta = if accumulate { 1.0 } else { 0.0 };
+        gemm(
+            1.0,
+            x.data,
+            x.layout(),
+            w_rows,
+            MatLayout::row_major(x.count, units),
+            beta,
             out,
-            activate,
+            MatLayout::row_major(x.rows, units),
         )
     }
 
-    /// Fast path, forward, with the weight (inputs x units, row-major) and bias given as
-    /// slices (the training engine keeps all parameters in one flat buffer). The GEMM writes
-    /// `x W`; bias and activation then go over each row while it is still in cache.
-    pub fn forward_rows_with(
+    /// `z + b`, then the activation, in place on `rows x units` pre-activations, each row
+    /// while it is still in cache.
+    pub(crate) fn bias_and_activation(
+        &self,
+        bias: Option<&[f32]>,
+        z: &mut [f32],
+        activate: Activate<'_>,
+    ) -> Result<()> {
+        let units = self.config.units;
+        if z.len() % units.max(1) != 0
+            || bias.is_some_and(|b| b.len() != units)
+            || self.config.use_bias != bias.is_some()
+        {
+            return Err(Error::Shape(format!(
+                "{}: {} pre-activations and a bias of {:?} values for {units} units (use_bias: {})",
+                self.display_name(),
+                z.len(),
+                bias.map(<[f32]>::len),
+                self.config.use_bias
+            )));
+        }
+        let act = self.config.activation;
+        match activate {
+            Activate::KeepingDerivative(d) => {
+                if d.len() != z.len() {
+                    return Err(Error::Shape(format!(
+                        "{}: a derivative buffer of {} for {} values",
+                        self.display_name(),
+                        d.len(),
+                        z.len()
+                    )));
+                }
+                for (row, d_row) in z.chunks_exact_mut(units).zip(d.chunks_exact_mut(units)) {
+                    if let Some(b) = bias {
+                        reduce::add_assign(row, b);
+                    }
+                    act.forward_rows_keeping_derivative(row, d_row, units);
+                }
+            }
+            Activate::Yes | Activate::No => {
+                let apply = matches!(activate, Activate::Yes);
+                for row in z.chunks_exact_mut(units) {
+                    if let Some(b) = bias {
+                        reduce::add_assign(row, b);
+                    }
+                    if apply {
+                        act.forward_rows(row, units);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The whole forward pass of `rows` contiguous input rows: `out = h(x W + b)`.
+    pub(crate) fn forward_rows(
         &self,
         weight: &[f32],
         bias: Option<&[f32]>,
         x: &[f32],
         rows: usize,
         out: &mut [f32],
-        activate: bool,
+        activate: Activate<'_>,
     ) -> Result<()> {
-        let inputs = self.check_rows("forward_rows", x.len(), rows, out.len())?;
-        let units = self.config.units;
-        gemm(
-            1.0,
-            x,
-            MatLayout::row_major(rows, inputs),
-            weight,
-            MatLayout::row_major(inputs, units),
-            0.0,
-            out,
-            MatLayout::row_major(rows, units),
-        )?;
-        let act = self.config.activation;
-        for row in out.chunks_exact_mut(units) {
-            if let Some(b) = bias {
-                reduce::add_row_vector(row, b);
-            }
-            if activate {
-                act.forward_rows(row, units);
-            }
+        let inputs = self.config.input_dim.unwrap_or(0);
+        if x.len() != rows * inputs {
+            return Err(Error::Shape(format!(
+                "{}: {rows} rows of {inputs} inputs need {} values, got {}",
+                self.display_name(),
+                rows * inputs,
+                x.len()
+            )));
         }
-        Ok(())
+        self.product(InputRows::all(x, rows, inputs), weight, out, false)?;
+        self.bias_and_activation(bias, out, activate)
     }
 
-    /// Fast path, backward to the input: `grad_x = delta W^T` for `delta = dL/dz` of `rows`
-    /// examples (the caller then applies the previous layer's activation derivative).
-    pub fn input_gradient_rows(&self, weight: &[f32], delta: &[f32], rows: usize, grad_x: &mut [f32]) -> Result<()> {
-        let inputs = self.check_rows("input_gradient_rows", grad_x.len(), rows, delta.len())?;
-        let units = self.config.units;
-        let wl = MatLayout::row_major(inputs, units);
+    /// `dL/dz` from `g = dL/dy` in place, through the activation: from the output `y` and the
+    /// derivative `d` that the forward pass kept.
+    pub(crate) fn activation_backward(&self, y: &[f32], d: &[f32], g: &mut [f32]) {
+        self.config.activation.backward_rows(y, d, g, self.config.units);
+    }
+
+    /// `grad_x = delta W^T` for `delta = dL/dz` of `rows` rows.
+    pub(crate) fn input_gradient(&self, weight: &[f32], delta: &[f32], rows: usize, grad_x: &mut [f32]) -> Result<()> {
+        let (inputs, units) = (self.config.input_dim.unwrap_or(0), self.config.units);
+        if delta.len() != rows * units || grad_x.len() != rows * inputs || weight.len() != inputs * units {
+            return Err(Error::Shape(format!(
+                "{}: input gradient of {rows} rows from {} deltas into {} values (weight {})",
+                self.display_name(),
+                delta.len(),
+                grad_x.len(),
+                weight.len()
+            )));
+        }
         gemm(
             1.0,
             delta,
             MatLayout::row_major(rows, units),
             weight,
-            wl.t(),
+            MatLayout::row_major(inputs, units).t(),
             0.0,
             grad_x,
             MatLayout::row_major(rows, inputs),
         )
     }
 
-    /// Fast path, weight gradient for the weight rows `first_input..first_input + count`:
-    /// `grad_w = x[:, those inputs]^T delta`, written (or with `accumulate`, added) into
-    /// `grad_w` (count x units). Splitting by weight rows lets threads share the work with
-    /// no reduction afterwards.
-    #[allow(clippy::too_many_arguments)]
-    pub fn weight_gradient_rows(
+    /// The weight gradient's rows for the features of `x`: `grad_w = x^T delta`
+    /// (`x.count` x units), written, or with `accumulate` added. Splitting by weight rows lets
+    /// threads share the work with no reduction afterwards.
+    pub(crate) fn weight_gradient(
         &self,
-        x: &[f32],
+        x: InputRows<'_>,
         delta: &[f32],
-        rows: usize,
-        first_input: usize,
         grad_w: &mut [f32],
         accumulate: bool,
     ) -> Result<()> {
-        let inputs = self.check_rows("weight_gradient_rows", x.len(), rows, delta.len())?;
         let units = self.config.units;
-        let count = grad_w.len() / units.max(1);
-        if first_input + count > inputs || grad_w.len() != count * units {
+        if delta.len() != x.rows * units || grad_w.len() != x.count * units {
             return Err(Error::Shape(format!(
-                "Dense.weight_gradient_rows: rows {first_input}..{} of a {inputs} x {units} weight into a buffer of {}",
-                first_input + count,
-                grad_w.len()
+                "{}: weight rows {}..{} from {} rows into a buffer of {} (deltas {})",
+                self.display_name(),
+                x.first,
+                x.first + x.count,
+                x.rows,
+                grad_w.len(),
+                delta.len()
             )));
         }
-        // x^T restricted to the chosen inputs: element (i, r) is x[r, first_input + i].
-        let xt = MatLayout { rows: count, cols: rows, row_stride: 1, col_stride: inputs, offset: first_input };
         let beta = if accumulate { 1.0 } else { 0.0 };
-        gemm(1.0, x, xt, delta, MatLayout::row_major(rows, units), beta, grad_w, MatLayout::row_major(count, units))
+        gemm(
+            1.0,
+            x.data,
+            x.layout().t(),
+            delta,
+            MatLayout::row_major(x.rows, units),
+            beta,
+            grad_w,
+            MatLayout::row_major(x.count, units),
+        )
     }
 
-    /// Fast path, backward of the whole layer from `delta = dL/dz`, with its own parameters:
-    /// `grad_w = x^T delta`, `grad_b` = column sums of `delta`, and `grad_x = delta W^T`
-    /// when asked for.
-    #[allow(clippy::too_many_arguments)]
-    pub fn backward_rows(
+    /// The bias gradient's entries `columns`: the column sums of `delta` (`rows x units`),
+    /// written, or with `accumulate` added.
+    pub(crate) fn bias_gradient(
         &self,
-        x: &[f32],
-        rows: usize,
         delta: &[f32],
-        grad_w: &mut [f32],
+        columns: Range<usize>,
         grad_b: &mut [f32],
-        grad_x: Option<&mut [f32]>,
+        accumulate: bool,
     ) -> Result<()> {
-        self.weight_gradient_rows(x, delta, rows, 0, grad_w, false)?;
-        if self.config.use_bias {
-            reduce::col_sums(delta, self.config.units, grad_b, 0.0);
+        let units = self.config.units;
+        if delta.len() % units.max(1) != 0 || columns.end > units || grad_b.len() != columns.len() {
+            return Err(Error::Shape(format!(
+                "{}: bias entries {columns:?} of {units} into a buffer of {} from {} deltas",
+                self.display_name(),
+                grad_b.len(),
+                delta.len()
+            )));
         }
-        if let Some(gx) = grad_x {
-            let w = self.built_weight()?.value().contiguous();
-            self.input_gradient_rows(w.as_slice().unwrap_or(&[]), delta, rows, gx)?;
-        }
+        reduce::column_sums(delta, units, columns.start, grad_b, accumulate);
         Ok(())
     }
 }
 
 impl Module for Dense {
-    /// `h(x W + b)` on autograd variables; `x` is (batch, inputs) or (inputs,).
+    /// `h(x W + b)` on autograd variables, as one operation whose forward and backward
+    /// passes are the layer's row functions; `x` is (batch, inputs) or (inputs,).
     fn forward(&self, x: &Var) -> Result<Var> {
-        let w = self.built_weight()?;
+        let weight = self.weight.as_ref().ok_or_else(|| self.not_built())?;
         let shape = x.shape();
         let inputs = self.config.input_dim.unwrap_or(0);
-        if shape.last() != Some(&inputs) {
+        if shape.last() != Some(&inputs) || shape.len() > 2 {
             return Err(Error::Shape(format!(
-                "{}: expected inputs with {inputs} features, got shape {}",
-                self.config.name.as_deref().unwrap_or("Dense"),
+                "{}: expected inputs with {inputs} features, of shape (batch, {inputs}) or ({inputs},), got shape {}",
+                self.display_name(),
                 shape_str(&shape)
             )));
         }
-        let mut z = x.matmul(w)?;
-        if let Some(b) = &self.bias {
-            z = z.add(b)?;
+        let units = self.config.units;
+        let rows = if shape.len() == 2 { shape[0] } else { 1 };
+        let out_shape: Vec<usize> = if shape.len() == 2 { vec![rows, units] } else { vec![units] };
+        let x_value = x.value().contiguous();
+        let x_data = x_value.as_slice().unwrap_or(&[]);
+        let (store, w_index) = weight.store_slot().ok_or_else(|| self.not_built())?;
+        let b_index = self.bias.as_ref().and_then(|b| b.store_slot()).map(|(_, i)| i);
+        let (w_range, b_range) =
+            (store.info(w_index)?.range(), b_index.map(|i| store.info(i)).transpose()?.map(|i| i.range()));
+        let recording = is_grad_enabled() && (x.requires_grad() || weight.requires_grad());
+        let mut y = vec![0.0; rows * units];
+        let mut d = if recording && self.config.activation.is_elementwise() { vec![0.0; rows * units] } else { vec![] };
+        let version = {
+            let params = store.read()?;
+            let values = params.values();
+            let bias = b_range.clone().map(|r| &values[r]);
+            let activate = if d.is_empty() { Activate::Yes } else { Activate::KeepingDerivative(&mut d) };
+            self.forward_rows(&values[w_range.clone()], bias, x_data, rows, &mut y, activate)?;
+            params.version()
+        };
+        let value = Tensor::from_vec(y, &out_shape)?;
+        if !recording {
+            return Ok(Var::constant(value));
         }
-        self.config.activation.apply(&z)
+        let layer = self.clone();
+        let store = store.clone();
+        let x_needs_grad = x.requires_grad();
+        let backward = move |g: &Tensor, out: &Tensor| -> Result<Vec<Option<Tensor>>> {
+            let params = store.read()?;
+            if params.version() != version {
+                return Err(Error::Autograd(format!(
+                    "{}: its parameters were changed in place after the forward pass (an optimiser step before backward?); run the forward pass again",
+                    layer.display_name()
+                )));
+            }
+            let values = params.values();
+            let y = out.contiguous();
+            let mut delta = g.contiguous().to_vec();
+            layer.activation_backward(y.as_slice().unwrap_or(&[]), &d, &mut delta);
+            let x_data = x_value.as_slice().unwrap_or(&[]);
+            let grad_x = if x_needs_grad {
+                let mut gx = vec![0.0; rows * inputs];
+                layer.input_gradient(&values[w_range.clone()], &delta, rows, &mut gx)?;
+                Some(Tensor::from_vec(gx, &shape)?)
+            } else {
+                None
+            };
+            let mut gw = vec![0.0; inputs * units];
+            layer.weight_gradient(InputRows::all(x_data, rows, inputs), &delta, &mut gw, false)?;
+            let mut grads = vec![grad_x, Some(Tensor::from_vec(gw, &[inputs, units])?)];
+            if b_range.is_some() {
+                let mut gb = vec![0.0; units];
+                layer.bias_gradient(&delta, 0..units, &mut gb, false)?;
+                grads.push(Some(Tensor::from_vec(gb, &[units])?));
+            }
+            Ok(grads)
+        };
+        let mut inputs_vars = vec![x.clone(), weight.clone()];
+        inputs_vars.extend(self.bias.iter().cloned());
+        Ok(Var::custom("dense", inputs_vars, value, Arc::new(backward)))
     }
 
     fn parameters(&self) -> Vec<Var> {

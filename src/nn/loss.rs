@@ -1,8 +1,14 @@
 //! Loss functions and the accuracy metric.
 //!
+//! Each loss is written once, on row buffers ([`Loss::output_gradient_rows`]): its value and
+//! its gradient together. The training engine calls that function for its rows; the autograd
+//! path runs it as one operation ([`Loss::forward`], [`Loss::forward_logits`]).
+//!
 //! Cross-entropy after a softmax (and binary cross-entropy after a sigmoid) is computed from
 //! the logits, fused with its gradient `p - t`: stable for any logits and one pass over the
-//! output. Other pairs go through the loss's derivative and then the activation's.
+//! output. Other pairs go through the loss's derivative and then the activation's. As in
+//! Keras, probabilities are clipped to `[1e-7, 1 - 1e-7]` before a logarithm, and the
+//! gradient is 0 where the clip bites.
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -34,10 +40,10 @@ pub enum Loss {
     BinaryCrossentropy,
 }
 
-/// Targets of one batch for the fast path: class indices, or a row-major matrix with one
+/// Targets of one batch for the row functions: class indices, or a row-major matrix with one
 /// row per example and as many columns as the output.
 #[derive(Debug, Clone, Copy)]
-pub enum Targets<'a> {
+pub(crate) enum Targets<'a> {
     /// One class index per example.
     Classes(&'a [u32]),
     /// One target row per example.
@@ -101,16 +107,21 @@ impl Loss {
         }
     }
 
-    /// Fast path: `buf` holds the last layer's output for `rows` examples: the logits when
-    /// [`Loss::fuses_with`] its activation, else the activated output. Returns the sum of the
-    /// examples' losses and overwrites `buf` with `dL/dz` of the mean loss over `batch_rows`
-    /// examples (`rows` may be a part of a batch that is split across threads), the
-    /// activation's derivative included. `scratch` keeps a copy of the output when the loss
-    /// is not fused (reused between calls, so the steady state does not allocate).
-    pub fn output_gradient_rows(
+    /// The loss of `rows` examples and its gradient, on row buffers: the one definition of
+    /// every loss. `buf` holds the last layer's output: the logits when the loss
+    /// [`fuses_with`](Loss::fuses_with) its activation, else the activated output `y`, with
+    /// `derivative` what the activation's forward pass kept for its backward pass (see
+    /// [`crate::kernels::activation`]; unused for identity and softmax). Returns the sum of
+    /// the examples' losses and overwrites `buf` with `dL/dz` of the mean loss over
+    /// `batch_rows` examples (`rows` may be a part of a batch split across threads), the
+    /// activation's derivative included. `scratch` keeps a copy of a softmax output for its
+    /// backward pass (reused between calls, so the steady state does not allocate).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn output_gradient_rows(
         &self,
         activation: Activation,
         buf: &mut [f32],
+        derivative: &[f32],
         rows: usize,
         targets: Targets<'_>,
         batch_rows: usize,
@@ -136,81 +147,79 @@ impl Loss {
                 Targets::Dense(t) => sm::sigmoid_binary_cross_entropy(buf, t, inv_all) / cols as f64,
             });
         }
-        // Not fused: dL/dy from the loss, then through the activation using y = buf.
-        scratch.clear();
-        scratch.extend_from_slice(buf);
-        let mut total = 0.0f64;
-        match (self, targets) {
-            (Loss::MeanSquaredError | Loss::HalfMeanSquaredError, Targets::Dense(t)) => {
-                let half = *self == Loss::HalfMeanSquaredError;
-                let (loss_scale, grad_scale) = if half { (0.5, inv_all) } else { (1.0, 2.0 * inv_all) };
-                for (g, &tv) in buf.iter_mut().zip(t) {
-                    let d = *g - tv;
-                    total += (loss_scale * d * d) as f64;
-                    *g = grad_scale * d;
-                }
-                total /= cols as f64;
+        if activation.is_elementwise() {
+            if !matches!(activation, Activation::Identity) && derivative.len() != buf.len() {
+                return Err(Error::Shape(format!(
+                    "{}: {} derivatives of the {} activation for {} outputs",
+                    self.name(),
+                    derivative.len(),
+                    activation.name(),
+                    buf.len()
+                )));
             }
+        } else {
+            // Softmax's backward pass reads its output, which the loss's gradient replaces.
+            scratch.clear();
+            scratch.extend_from_slice(buf);
+        }
+        // dL/dy of the mean loss, from y = buf; then through the activation.
+        let total = match (self, targets) {
+            (Loss::MeanSquaredError, Targets::Dense(t)) => squared_error(buf, t, 1.0, 2.0 * inv_all) / cols as f64,
+            (Loss::HalfMeanSquaredError, Targets::Dense(t)) => squared_error(buf, t, 0.5, inv_all) / cols as f64,
             (Loss::CategoricalCrossentropy, Targets::Dense(t)) => {
+                let mut total = 0.0f64;
                 for (g, &tv) in buf.iter_mut().zip(t) {
-                    let p = g.clamp(EPSILON, 1.0 - EPSILON);
-                    total -= (tv * p.ln()) as f64;
-                    *g = -tv / p * inv_rows;
+                    let (log_p, dlog_p) = clipped_log(*g);
+                    total -= (tv * log_p) as f64;
+                    *g = -tv * dlog_p * inv_rows;
                 }
+                total
             }
             (Loss::SparseCategoricalCrossentropy, Targets::Classes(labels)) => {
+                let mut total = 0.0f64;
                 for (row, &label) in buf.chunks_exact_mut(cols).zip(labels) {
-                    let p = row[label as usize].clamp(EPSILON, 1.0 - EPSILON);
-                    total -= p.ln() as f64;
+                    let (log_p, dlog_p) = clipped_log(row[label as usize]);
+                    total -= log_p as f64;
                     row.fill(0.0);
-                    row[label as usize] = -inv_rows / p;
+                    row[label as usize] = -dlog_p * inv_rows;
                 }
+                total
             }
             (Loss::BinaryCrossentropy, Targets::Dense(t)) => {
+                let mut total = 0.0f64;
                 for (g, &tv) in buf.iter_mut().zip(t) {
-                    let p = g.clamp(EPSILON, 1.0 - EPSILON);
-                    total -= (tv * p.ln() + (1.0 - tv) * (1.0 - p).ln()) as f64;
-                    *g = (p - tv) / (p * (1.0 - p)) * inv_all;
+                    let (log_p, dlog_p) = clipped_log(*g);
+                    let (log_q, dlog_q) = clipped_log(1.0 - *g);
+                    total -= (tv * log_p + (1.0 - tv) * log_q) as f64;
+                    *g = -(tv * dlog_p - (1.0 - tv) * dlog_q) * inv_all;
                 }
-                total /= cols as f64;
+                total / cols as f64
             }
-            _ => unreachable!("targets were checked against the loss above"),
-        }
-        activation.backward_rows(scratch, buf, cols);
+            _ => {
+                return Err(Error::Value(format!("{}: these targets do not fit this loss", self.name())));
+            }
+        };
+        let y: &[f32] = if activation.is_elementwise() { &[] } else { scratch };
+        activation.backward_rows(y, derivative, buf, cols);
         Ok(total)
     }
 
     /// The batch-mean loss on autograd variables, from the model's *output* (probabilities
     /// after softmax or sigmoid), as Keras' `from_logits=False`. `target` holds class indices
-    /// (shape (n,)) for the sparse loss, else has the output's shape.
+    /// (shape (n,)) for the sparse loss, else has the output's shape. One operation, whose
+    /// value and gradient come from [`Loss::output_gradient_rows`].
     ///
     /// ```
     /// use neurite::{autograd::Var, nn::Loss, Tensor};
     /// let p = Var::parameter(Tensor::matrix([[0.1, 0.7, 0.2]]));
     /// let loss = Loss::SparseCategoricalCrossentropy.forward(&p, &Tensor::vector(&[1.0]))?;
     /// assert!((loss.value().item()? - (-(0.7f32).ln())).abs() < 1e-6);
+    /// loss.backward()?;
+    /// assert!((p.grad().unwrap().to_vec()[1] + 1.0 / 0.7).abs() < 1e-5);
     /// # Ok::<(), neurite::Error>(())
     /// ```
     pub fn forward(&self, output: &Var, target: &Tensor) -> Result<Var> {
-        let shape = output.shape();
-        let target = self.dense_target(&shape, target)?;
-        let t = Var::constant(target.clone());
-        match self {
-            Loss::MeanSquaredError => output.sub(&t)?.powf(2.0)?.mean(),
-            Loss::HalfMeanSquaredError => output.sub(&t)?.powf(2.0)?.mean()?.mul_scalar(0.5),
-            Loss::CategoricalCrossentropy | Loss::SparseCategoricalCrossentropy => {
-                let log_p = output.clamp(EPSILON, 1.0 - EPSILON)?.log()?;
-                let per_row = log_p.mul(&t)?.sum_axis(-1, false)?;
-                per_row.mean()?.neg()
-            }
-            Loss::BinaryCrossentropy => {
-                let p = output.clamp(EPSILON, 1.0 - EPSILON)?;
-                let one_minus_t = Var::constant(target.neg() + 1.0);
-                let a = t.mul(&p.log()?)?;
-                let b = one_minus_t.mul(&p.neg()?.add_scalar(1.0)?.log()?)?;
-                a.add(&b)?.mean()?.neg()
-            }
-        }
+        self.rows_op(output, Activation::Identity, target)
     }
 
     /// The batch-mean loss from the *logits* `z` of a layer whose activation is `activation`,
@@ -218,69 +227,71 @@ impl Loss {
     /// binary cross-entropy: PyTorch's `CrossEntropyLoss` and `BCEWithLogitsLoss`), else
     /// applying the activation and then [`Loss::forward`].
     pub fn forward_logits(&self, z: &Var, activation: Activation, target: &Tensor) -> Result<Var> {
-        if !self.fuses_with(activation) {
-            return self.forward(&activation.apply(z)?, target);
+        if self.fuses_with(activation) {
+            self.rows_op(z, activation, target)
+        } else {
+            self.forward(&z.activate(activation)?, target)
         }
-        let value = z.value();
+    }
+
+    /// The loss of `input` (the output, or the logits of a fused activation) as one autograd
+    /// operation on the row function.
+    fn rows_op(&self, input: &Var, activation: Activation, target: &Tensor) -> Result<Var> {
+        let value = input.value();
         let shape = value.shape().to_vec();
-        if shape.len() != 2 {
+        if shape.iter().product::<usize>() == 0 {
+            return Err(Error::Shape(format!("{}: no outputs (shape {})", self.name(), shape_str(&shape))));
+        }
+        // One example per row; a 0-d or 1-d output is one example.
+        let rows = if shape.len() >= 2 { shape[0] } else { 1 };
+        if (self.takes_class_indices() || activation == Activation::Softmax) && shape.len() != 2 {
             return Err(Error::Shape(format!(
-                "{}: expects logits of shape (batch, classes), got {}",
+                "{}: expects outputs of shape (batch, classes), got {}",
                 self.name(),
                 shape_str(&shape)
             )));
         }
-        let rows = shape[0];
         let mut grad = value.to_vec();
         let labels: Vec<u32>;
-        let dense;
+        let dense: Vec<f32>;
         let targets = if self.takes_class_indices() {
             labels = class_indices(target, rows)?;
             Targets::Classes(&labels)
         } else {
-            dense = self.dense_target(&shape, target)?.to_vec();
-            Targets::Dense(&dense)
-        };
-        let total = self.output_gradient_rows(activation, &mut grad, rows, targets, rows, &mut Vec::new())?;
-        let loss = Tensor::scalar((total / rows as f64) as f32);
-        let grad = Tensor::from_vec(grad, &shape)?;
-        Ok(Var::custom(self.name(), vec![z.clone()], loss, Arc::new(move |g, _| Ok(vec![Some(&grad * g.item()?)]))))
-    }
-
-    /// Targets with the output's shape (class indices are one-hot encoded for the sparse loss).
-    fn dense_target(&self, output_shape: &[usize], target: &Tensor) -> Result<Tensor> {
-        if self.takes_class_indices() {
-            if output_shape.len() != 2 {
+            if target.shape() != shape.as_slice() {
                 return Err(Error::Shape(format!(
-                    "{}: expects an output of shape (batch, classes), got {}",
+                    "{}: target of shape {} for an output of shape {}",
                     self.name(),
-                    shape_str(output_shape)
+                    shape_str(target.shape()),
+                    shape_str(&shape)
                 )));
             }
-            let labels = class_indices(target, output_shape[0])?;
-            let classes = output_shape[1];
-            let mut onehot = vec![0.0; labels.len() * classes];
-            for (i, &l) in labels.iter().enumerate() {
-                if l as usize >= classes {
-                    return Err(Error::Value(format!(
-                        "{}: label {l} is out of range for {classes} classes",
-                        self.name()
-                    )));
-                }
-                onehot[i * classes + l as usize] = 1.0;
-            }
-            return Tensor::from_vec(onehot, output_shape);
-        }
-        if target.shape() != output_shape {
-            return Err(Error::Shape(format!(
-                "{}: target of shape {} for an output of shape {}",
-                self.name(),
-                shape_str(target.shape()),
-                shape_str(output_shape)
-            )));
-        }
-        Ok(target.clone())
+            dense = target.to_vec();
+            Targets::Dense(&dense)
+        };
+        let total = self.output_gradient_rows(activation, &mut grad, &[], rows, targets, rows, &mut Vec::new())?;
+        let loss = Tensor::scalar((total / rows as f64) as f32);
+        let grad = Tensor::from_vec(grad, &shape)?;
+        Ok(Var::custom(self.name(), vec![input.clone()], loss, Arc::new(move |g, _| Ok(vec![Some(&grad * g.item()?)]))))
     }
+}
+
+/// `loss_scale (y - t)^2` summed, and `grad_scale (y - t)` in place of `y`.
+fn squared_error(y: &mut [f32], t: &[f32], loss_scale: f32, grad_scale: f32) -> f64 {
+    let mut total = 0.0f64;
+    for (g, &tv) in y.iter_mut().zip(t) {
+        let d = *g - tv;
+        total += (loss_scale * d * d) as f64;
+        *g = grad_scale * d;
+    }
+    total
+}
+
+/// `ln p` of a probability clipped to `[EPSILON, 1 - EPSILON]`, and its derivative with
+/// respect to the unclipped `p`: `1 / p`, or 0 where the clip bites (as Keras' clip).
+fn clipped_log(p: f32) -> (f32, f32) {
+    let clipped = p.clamp(EPSILON, 1.0 - EPSILON);
+    (clipped.ln(), if clipped == p { 1.0 / p } else { 0.0 })
 }
 
 /// Class indices from a tensor of shape (rows,) holding whole non-negative numbers.
@@ -326,15 +337,24 @@ impl FromStr for Loss {
 }
 
 /// Counts correct predictions in a row-major output of `rows` examples: the arg-max class
-/// against a label or a one-hot row, or `y > 0.5` against 0/1 targets when there is a
-/// single output column (Keras' sparse categorical, categorical and binary accuracy).
-pub(crate) fn count_correct(output: &[f32], rows: usize, targets: Targets<'_>, scratch: &mut [usize]) -> usize {
+/// against a label or a one-hot row, or `y > threshold` against 0/1 targets when there is a
+/// single output column (Keras' sparse categorical, categorical and binary accuracy; the
+/// threshold is 0.5 on probabilities, 0 on the logits of a fused sigmoid).
+pub(crate) fn count_correct(
+    output: &[f32],
+    rows: usize,
+    targets: Targets<'_>,
+    scratch: &mut [usize],
+    threshold: f32,
+) -> usize {
     if rows == 0 || output.len() < rows {
         return 0;
     }
     let cols = output.len() / rows;
     match targets {
-        Targets::Dense(t) if cols == 1 => output.iter().zip(t).filter(|(&y, &tv)| (y > 0.5) == (tv > 0.5)).count(),
+        Targets::Dense(t) if cols == 1 => {
+            output.iter().zip(t).filter(|(&y, &tv)| (y > threshold) == (tv > 0.5)).count()
+        }
         Targets::Classes(labels) => {
             reduce::argmax_rows(output, cols, &mut scratch[..rows]);
             scratch[..rows].iter().zip(labels).filter(|(&p, &l)| p == l as usize).count()
@@ -372,7 +392,7 @@ pub fn accuracy(output: &Tensor, target: &Tensor) -> Result<f32> {
     let mut scratch = vec![0usize; rows];
     let correct = if target.ndim() == 1 && (output.ndim() == 2 && output.shape()[1] > 1) {
         let labels = class_indices(target, rows)?;
-        count_correct(data, rows, Targets::Classes(&labels), &mut scratch)
+        count_correct(data, rows, Targets::Classes(&labels), &mut scratch, 0.5)
     } else {
         let t = target.reshape(&[rows as isize, -1]).map_err(|_| {
             Error::Shape(format!(
@@ -388,7 +408,7 @@ pub fn accuracy(output: &Tensor, target: &Tensor) -> Result<f32> {
                 shape_str(output.shape())
             )));
         }
-        count_correct(data, rows, Targets::Dense(&t.to_vec()), &mut scratch)
+        count_correct(data, rows, Targets::Dense(&t.to_vec()), &mut scratch, 0.5)
     };
     Ok(correct as f32 / rows as f32)
 }

@@ -1,8 +1,9 @@
 //! Neurons, layers, activations, losses and initialisers.
 //!
-//! Each piece works two ways over the same kernels: on [`Var`]s, recording the
-//! graph for a PyTorch-style hand-written loop, and on preallocated row-major buffers for the
-//! fast training path of [`crate::train`], which does the backward pass itself.
+//! Each layer and each loss writes its arithmetic once, on row-major buffers. The autograd
+//! path runs it as one operation per layer or loss (a PyTorch-style hand-written loop over
+//! [`Var`]s), and the training engine of [`crate::train`] schedules the same functions across
+//! threads. Each activation is defined once, in [`crate::kernels::activation`].
 //!
 //! ```
 //! use neurite::{autograd::Var, nn::{Activation, Dense, Module}, Rng, Tensor};
@@ -18,11 +19,14 @@ pub mod dense;
 mod init;
 mod loss;
 
+use serde::{Deserialize, Serialize};
+
 pub use activation::Activation;
-pub use dense::{Dense, Linear};
+pub(crate) use dense::{Activate, InputRows};
+pub use dense::{Dense, DenseConfig, Linear};
 pub use init::Initializer;
-pub(crate) use loss::count_correct;
-pub use loss::{accuracy, zero_one_loss, Loss, Targets};
+pub use loss::{accuracy, zero_one_loss, Loss};
+pub(crate) use loss::{count_correct, Targets};
 
 use crate::autograd::Var;
 use crate::error::Result;
@@ -33,4 +37,14 @@ pub trait Module {
     fn forward(&self, x: &Var) -> Result<Var>;
     /// The trainable parameters, in a fixed order.
     fn parameters(&self) -> Vec<Var>;
+}
+
+/// One layer of a model as data, tagged as Keras tags its layer configurations
+/// (`{"class_name": "Dense", "config": {...}}`): what model files, checkpoints, import and
+/// export read and write.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "class_name", content = "config")]
+pub enum LayerConfig {
+    /// A fully connected layer.
+    Dense(DenseConfig),
 }

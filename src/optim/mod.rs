@@ -27,8 +27,9 @@ use std::str::FromStr;
 use multiversion::multiversion;
 use serde::{Deserialize, Serialize};
 
-use crate::autograd::Var;
+use crate::autograd::{ParamStore, Var};
 use crate::error::{Error, Result};
+use crate::tensor::Tensor;
 
 /// An optimisation algorithm with its hyperparameters.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -180,12 +181,7 @@ impl Optimizer {
 
     /// How many state buffers the algorithm keeps per parameter.
     fn slots(&self) -> usize {
-        match *self {
-            Optimizer::Sgd { momentum: 0.0, .. } => 0,
-            Optimizer::Sgd { .. } | Optimizer::Adagrad { .. } => 1,
-            Optimizer::RmsProp { momentum: 0.0, .. } => 1,
-            Optimizer::RmsProp { .. } | Optimizer::Adam { .. } => 2,
-        }
+        self.slot_names().len()
     }
 
     fn initial_value(&self) -> f32 {
@@ -224,91 +220,151 @@ impl FromStr for Optimizer {
 }
 
 impl Optimizer {
+    /// Names of the state buffers the algorithm keeps per parameter, in order (Keras'
+    /// names): none for plain SGD, `momentum` for SGD with momentum, `accumulator` for
+    /// AdaGrad, `velocity` (and `momentum`) for RMSprop, `m` and `v` for Adam.
+    pub fn slot_names(&self) -> &'static [&'static str] {
+        match *self {
+            Optimizer::Sgd { momentum: 0.0, .. } => &[],
+            Optimizer::Sgd { .. } => &["momentum"],
+            Optimizer::Adagrad { .. } => &["accumulator"],
+            Optimizer::RmsProp { momentum: 0.0, .. } => &["velocity"],
+            Optimizer::RmsProp { .. } => &["velocity", "momentum"],
+            Optimizer::Adam { .. } => &["m", "v"],
+        }
+    }
+
     /// One update of a run of parameter values in place: the whole algorithm, in one
     /// vectorisable pass. `t` is the step number (from 1); `s0` and `s1` are this run's part
-    /// of the algorithm's state buffers (empty where it keeps fewer).
-    pub fn apply(&self, t: u64, param: &mut [f32], grad: &[f32], s0: &mut [f32], s1: &mut [f32]) {
-        apply_update(*self, t, param, grad, s0, s1)
+    /// of the algorithm's state buffers (empty where it keeps fewer). Every slice the
+    /// algorithm uses must be as long as `param`.
+    pub(crate) fn apply(&self, t: u64, param: &mut [f32], grad: &[f32], s0: &mut [f32], s1: &mut [f32]) -> Result<()> {
+        let n = param.len();
+        let slots = self.slots();
+        if grad.len() != n || (slots > 0 && s0.len() != n) || (slots > 1 && s1.len() != n) {
+            return Err(Error::Shape(format!(
+                "{}: an update of {n} values with {} gradients and state buffers of {} and {} ({slots} needed)",
+                self.name(),
+                grad.len(),
+                s0.len(),
+                s1.len()
+            )));
+        }
+        apply_update(*self, t, param, grad, s0, s1);
+        Ok(())
     }
 }
 
 /// The body of [`Optimizer::apply`], compiled for several instruction sets.
 #[multiversion(targets = "simd")]
 fn apply_update(optimizer: Optimizer, t: u64, param: &mut [f32], grad: &[f32], s0: &mut [f32], s1: &mut [f32]) {
-    {
-        let n = param.len().min(grad.len());
-        let (param, grad) = (&mut param[..n], &grad[..n]);
-        match optimizer {
-            Optimizer::Sgd { learning_rate: lr, momentum, nesterov } => {
-                if momentum == 0.0 {
-                    for (p, &g) in param.iter_mut().zip(grad) {
-                        *p -= lr * g;
-                    }
-                } else {
-                    for ((p, &g), v) in param.iter_mut().zip(grad).zip(s0.iter_mut()) {
-                        *v = momentum * *v - lr * g;
-                        *p += if nesterov { momentum * *v - lr * g } else { *v };
-                    }
+    match optimizer {
+        Optimizer::Sgd { learning_rate: lr, momentum, nesterov } => {
+            if momentum == 0.0 {
+                for (p, &g) in param.iter_mut().zip(grad) {
+                    *p -= lr * g;
+                }
+            } else {
+                for ((p, &g), v) in param.iter_mut().zip(grad).zip(s0.iter_mut()) {
+                    *v = momentum * *v - lr * g;
+                    *p += if nesterov { momentum * *v - lr * g } else { *v };
                 }
             }
-            Optimizer::Adagrad { learning_rate: lr, epsilon, .. } => {
-                for ((p, &g), acc) in param.iter_mut().zip(grad).zip(s0.iter_mut()) {
-                    *acc += g * g;
-                    *p -= lr * g / (*acc + epsilon).sqrt();
+        }
+        Optimizer::Adagrad { learning_rate: lr, epsilon, .. } => {
+            for ((p, &g), acc) in param.iter_mut().zip(grad).zip(s0.iter_mut()) {
+                *acc += g * g;
+                *p -= lr * g / (*acc + epsilon).sqrt();
+            }
+        }
+        Optimizer::RmsProp { learning_rate: lr, rho, momentum, epsilon } => {
+            if momentum == 0.0 {
+                for ((p, &g), v) in param.iter_mut().zip(grad).zip(s0.iter_mut()) {
+                    *v = rho * *v + (1.0 - rho) * g * g;
+                    *p -= lr * g / (*v + epsilon).sqrt();
+                }
+            } else {
+                for (((p, &g), v), m) in param.iter_mut().zip(grad).zip(s0.iter_mut()).zip(s1.iter_mut()) {
+                    *v = rho * *v + (1.0 - rho) * g * g;
+                    *m = momentum * *m + lr * g / (*v + epsilon).sqrt();
+                    *p -= *m;
                 }
             }
-            Optimizer::RmsProp { learning_rate: lr, rho, momentum, epsilon } => {
-                if momentum == 0.0 {
-                    for ((p, &g), v) in param.iter_mut().zip(grad).zip(s0.iter_mut()) {
-                        *v = rho * *v + (1.0 - rho) * g * g;
-                        *p -= lr * g / (*v + epsilon).sqrt();
-                    }
-                } else {
-                    for (((p, &g), v), m) in param.iter_mut().zip(grad).zip(s0.iter_mut()).zip(s1.iter_mut()) {
-                        *v = rho * *v + (1.0 - rho) * g * g;
-                        *m = momentum * *m + lr * g / (*v + epsilon).sqrt();
-                        *p -= *m;
-                    }
-                }
-            }
-            Optimizer::Adam { learning_rate: lr, beta1, beta2, epsilon } => {
-                // The bias corrections in f64, once per step, folded into alpha as Keras does.
-                let b1t = (beta1 as f64).powf(t as f64);
-                let b2t = (beta2 as f64).powf(t as f64);
-                let alpha = (lr as f64 * (1.0 - b2t).sqrt() / (1.0 - b1t)) as f32;
-                let (c1, c2) = (1.0 - beta1, 1.0 - beta2);
-                for (((p, &g), m), v) in param.iter_mut().zip(grad).zip(s0.iter_mut()).zip(s1.iter_mut()) {
-                    *m += (g - *m) * c1;
-                    *v += (g * g - *v) * c2;
-                    *p -= *m * alpha / (v.sqrt() + epsilon);
-                }
+        }
+        Optimizer::Adam { learning_rate: lr, beta1, beta2, epsilon } => {
+            // The bias corrections in f64, once per step, folded into alpha as Keras does.
+            let b1t = (beta1 as f64).powf(t as f64);
+            let b2t = (beta2 as f64).powf(t as f64);
+            let alpha = (lr as f64 * (1.0 - b2t).sqrt() / (1.0 - b1t)) as f32;
+            let (c1, c2) = (1.0 - beta1, 1.0 - beta2);
+            for (((p, &g), m), v) in param.iter_mut().zip(grad).zip(s0.iter_mut()).zip(s1.iter_mut()) {
+                *m += (g - *m) * c1;
+                *v += (g * g - *v) * c2;
+                *p -= *m * alpha / (v.sqrt() + epsilon);
             }
         }
     }
 }
 
 /// What an optimiser remembers: the step count and its state buffers (moments,
-/// accumulators), each holding one value per parameter element with all parameters end to
-/// end, in the order of [`OptimizerState::update`]'s index.
+/// accumulators), each holding one value per parameter value with the parameters end to end
+/// in the order of the model's [`ParamStore`], so that the engine updates a range of the
+/// store and the same range of each buffer together. Readable and settable, by name, so
+/// that a checkpoint can resume training exactly.
+///
+/// ```
+/// use neurite::{optim::{Optimizer, OptimizerState}, ParamStore, Tensor};
+/// let store = ParamStore::new();
+/// store.add("dense/kernel", &Tensor::zeros(&[3, 2]))?;
+/// store.add("dense/bias", &Tensor::zeros(&[2]))?;
+/// let state = OptimizerState::new(Optimizer::adam(), &store)?;
+/// let names: Vec<String> = state.tensors()?.into_iter().map(|(n, _)| n).collect();
+/// assert_eq!(names, ["m/dense/kernel", "m/dense/bias", "v/dense/kernel", "v/dense/bias"]);
+/// # Ok::<(), neurite::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OptimizerState {
-    /// The algorithm and hyperparameters.
-    pub optimizer: Optimizer,
-    /// Number of completed steps (Keras' `iterations`).
-    pub iterations: u64,
-    /// The size of each parameter.
-    pub sizes: Vec<usize>,
-    /// The state buffers (0, 1 or 2 of them), each `sizes.iter().sum()` long.
-    pub slots: Vec<Vec<f32>>,
+    optimizer: Optimizer,
+    iterations: u64,
+    /// Name and shape of each parameter, in the store's order.
+    params: Vec<(String, Vec<usize>)>,
+    /// The state buffers (one per slot name), each as long as all parameters together.
+    slots: Vec<Vec<f32>>,
 }
 
 impl OptimizerState {
-    /// Fresh state for parameters of the given sizes.
-    pub fn new(optimizer: Optimizer, sizes: &[usize]) -> Result<OptimizerState> {
+    /// Fresh state for the parameters of `store`.
+    pub fn new(optimizer: Optimizer, store: &ParamStore) -> Result<OptimizerState> {
+        let params = store.infos().into_iter().map(|i| (i.name, i.shape)).collect();
+        OptimizerState::for_params(optimizer, params)
+    }
+
+    /// Fresh state for parameters of the given names and shapes.
+    pub fn for_params(optimizer: Optimizer, params: Vec<(String, Vec<usize>)>) -> Result<OptimizerState> {
         optimizer.validate()?;
-        let total: usize = sizes.iter().sum();
+        let total = params.iter().map(|(_, s)| s.iter().product::<usize>()).sum();
         let slots = (0..optimizer.slots()).map(|_| vec![optimizer.initial_value(); total]).collect();
-        Ok(OptimizerState { optimizer, iterations: 0, sizes: sizes.to_vec(), slots })
+        Ok(OptimizerState { optimizer, iterations: 0, params, slots })
+    }
+
+    /// The algorithm and its hyperparameters.
+    pub fn optimizer(&self) -> Optimizer {
+        self.optimizer
+    }
+
+    /// Number of completed steps (Keras' `iterations`).
+    pub fn iterations(&self) -> u64 {
+        self.iterations
+    }
+
+    /// Sets the number of completed steps (Adam's bias correction depends on it).
+    pub fn set_iterations(&mut self, iterations: u64) {
+        self.iterations = iterations;
+    }
+
+    /// Name and shape of each parameter the state is for, in order.
+    pub fn params(&self) -> &[(String, Vec<usize>)] {
+        &self.params
     }
 
     /// Starts a step: every update until the next call uses the new step count.
@@ -323,11 +379,10 @@ impl OptimizerState {
 
     /// Total number of parameter values.
     pub fn total(&self) -> usize {
-        self.sizes.iter().fold(0usize, |n, &s| n.saturating_add(s))
+        self.params.iter().map(|(_, s)| s.iter().product::<usize>()).sum()
     }
 
-    /// Checks that the buffers fit the sizes and the algorithm (a state read from a file,
-    /// or edited through its public fields, may not).
+    /// Checks that the buffers fit the parameters and the algorithm.
     pub fn validate(&self) -> Result<()> {
         self.optimizer.validate()?;
         let total = self.total();
@@ -342,9 +397,59 @@ impl OptimizerState {
         Ok(())
     }
 
+    /// Whether this state is for the parameters of `store` (same names and shapes, in order).
+    pub fn fits(&self, store: &ParamStore) -> bool {
+        let infos = store.infos();
+        infos.len() == self.params.len()
+            && infos.iter().zip(&self.params).all(|(i, (n, s))| &i.name == n && &i.shape == s)
+    }
+
+    /// The state buffers as named tensors, `<slot>/<parameter>` (`m/dense/kernel`, ...),
+    /// slot by slot: what a checkpoint stores.
+    pub fn tensors(&self) -> Result<Vec<(String, Tensor)>> {
+        let mut out = Vec::new();
+        for (slot, values) in self.optimizer.slot_names().iter().zip(&self.slots) {
+            let mut at = 0;
+            for (name, shape) in &self.params {
+                let n: usize = shape.iter().product();
+                out.push((format!("{slot}/{name}"), Tensor::from_vec(values[at..at + n].to_vec(), shape)?));
+                at += n;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Sets the state buffers from named tensors as [`OptimizerState::tensors`] gives them:
+    /// every one must be there, with its parameter's shape.
+    pub fn set_tensors(&mut self, tensors: &[(String, Tensor)]) -> Result<()> {
+        let mut slots = Vec::with_capacity(self.slots.len());
+        for slot in self.optimizer.slot_names() {
+            let mut values = Vec::with_capacity(self.total());
+            for (name, shape) in &self.params {
+                let key = format!("{slot}/{name}");
+                let t = tensors
+                    .iter()
+                    .find(|(n, _)| *n == key)
+                    .map(|(_, t)| t)
+                    .ok_or_else(|| Error::Value(format!("optimizer state: {key} is missing")))?;
+                if t.shape() != shape.as_slice() {
+                    return Err(Error::Shape(format!(
+                        "optimizer state: {key} has shape {}, its parameter {}",
+                        crate::error::shape_str(t.shape()),
+                        crate::error::shape_str(shape)
+                    )));
+                }
+                values.extend(t.to_vec());
+            }
+            slots.push(values);
+        }
+        self.slots = slots;
+        Ok(())
+    }
+
     /// The state buffers as two slices (empty where the algorithm keeps fewer), for a caller
     /// that splits them into ranges.
-    pub fn slots_mut(&mut self) -> (&mut [f32], &mut [f32]) {
+    pub(crate) fn slots_mut(&mut self) -> (&mut [f32], &mut [f32]) {
         match self.slots.as_mut_slice() {
             [] => (&mut [], &mut []),
             [a] => (a.as_mut_slice(), &mut []),
@@ -354,8 +459,8 @@ impl OptimizerState {
 
     /// Updates parameter number `index` in place from its gradient.
     pub fn update(&mut self, index: usize, param: &mut [f32], grad: &[f32]) -> Result<()> {
-        let size = *self.sizes.get(index).ok_or_else(|| {
-            Error::Index(format!("optimizer: parameter {index} is unknown (state for {})", self.sizes.len()))
+        let size = self.params.get(index).map(|(_, s)| s.iter().product::<usize>()).ok_or_else(|| {
+            Error::Index(format!("optimizer: parameter {index} is unknown (state for {})", self.params.len()))
         })?;
         if grad.len() != size || param.len() != size {
             return Err(Error::Shape(format!(
@@ -365,19 +470,18 @@ impl OptimizerState {
             )));
         }
         self.validate()?;
-        let start: usize = self.sizes[..index].iter().sum();
+        let start: usize = self.params[..index].iter().map(|(_, s)| s.iter().product::<usize>()).sum();
         let (t, optimizer) = (self.step_number(), self.optimizer);
         let (s0, s1) = self.slots_mut();
-        let range = |s: &mut [f32]| -> std::ops::Range<usize> {
+        let part = |s: &mut [f32]| -> std::ops::Range<usize> {
             if s.is_empty() {
                 0..0
             } else {
                 start..start + size
             }
         };
-        let (r0, r1) = (range(s0), range(s1));
-        optimizer.apply(t, param, grad, &mut s0[r0], &mut s1[r1]);
-        Ok(())
+        let (r0, r1) = (part(s0), part(s1));
+        optimizer.apply(t, param, grad, &mut s0[r0], &mut s1[r1])
     }
 }
 
@@ -391,8 +495,8 @@ pub struct Optim {
 impl Optim {
     /// An optimiser for `params` (a model's `parameters()`).
     pub fn new(optimizer: Optimizer, params: Vec<Var>) -> Result<Optim> {
-        let sizes: Vec<usize> = params.iter().map(|p| p.shape().iter().product()).collect();
-        Ok(Optim { state: OptimizerState::new(optimizer, &sizes)?, params })
+        let names = params.iter().enumerate().map(|(i, p)| (i.to_string(), p.shape())).collect();
+        Ok(Optim { state: OptimizerState::for_params(optimizer, names)?, params })
     }
 
     /// One update of every parameter that has a gradient.
@@ -402,7 +506,7 @@ impl Optim {
             let Some(grad) = p.grad() else { continue };
             let grad = grad.contiguous();
             let state = &mut self.state;
-            p.with_value_mut(|value| state.update(i, value.data_mut(), grad.as_slice().unwrap_or(&[])))?;
+            p.update_in_place(|value| state.update(i, value, grad.as_slice().unwrap_or(&[])))??;
         }
         Ok(())
     }

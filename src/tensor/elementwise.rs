@@ -4,7 +4,7 @@
 use super::shape::broadcast_shapes;
 use super::Tensor;
 use crate::error::{shape_str, Error, Result};
-use crate::kernels::activation as act;
+use crate::kernels::activation::Activation;
 
 /// The right-hand side of a binary operation: another tensor or a plain number, so that
 /// both `x.add(&y)` and `x.add(1.0)` read naturally.
@@ -208,40 +208,64 @@ impl Tensor {
         self.map(f32::round)
     }
 
-    fn activation(&self, kernel: impl Fn(&mut [f32])) -> Tensor {
+    /// `h(x)` for an activation `h` (softmax along the last axis).
+    ///
+    /// ```
+    /// use neurite::{nn::Activation, Tensor};
+    /// let y = Tensor::vector(&[-1.0, 0.0, 2.0]).activate(Activation::Relu)?;
+    /// assert_eq!(y.to_vec(), vec![0.0, 0.0, 2.0]);
+    /// # Ok::<(), neurite::Error>(())
+    /// ```
+    pub fn activate(&self, activation: Activation) -> Result<Tensor> {
+        activation.validate()?;
+        if !activation.is_elementwise() && self.ndim() == 0 {
+            return Err(Error::Shape(format!("{}: needs at least one dimension", activation.name())));
+        }
         let mut data = self.to_vec();
-        kernel(&mut data);
+        activation.forward_rows(&mut data, self.shape.last().copied().unwrap_or(1));
+        Ok(Tensor::from_parts(data, &self.shape))
+    }
+
+    /// An element-wise activation without a parameter, which cannot fail.
+    fn elementwise(&self, activation: Activation) -> Tensor {
+        let mut data = self.to_vec();
+        activation.forward_rows(&mut data, 1);
         Tensor::from_parts(data, &self.shape)
     }
 
     /// The logistic sigmoid, `1 / (1 + e^-x)`, stable at both tails.
     pub fn sigmoid(&self) -> Tensor {
-        self.activation(act::sigmoid)
+        self.elementwise(Activation::Sigmoid)
     }
 
     /// Hyperbolic tangent.
     pub fn tanh(&self) -> Tensor {
-        self.activation(act::tanh)
+        self.elementwise(Activation::Tanh)
     }
 
-    /// `max(0, x)`.
+    /// `max(0, x)` (NaN stays NaN).
     pub fn relu(&self) -> Tensor {
-        self.activation(act::relu)
+        self.elementwise(Activation::Relu)
     }
 
     /// 1 where `x > 0`, else 0.
     pub fn step(&self) -> Tensor {
-        self.activation(act::step)
+        self.elementwise(Activation::Step)
     }
 
-    /// Leaky ReLU with slope `alpha` below zero.
-    pub fn leaky_relu(&self, alpha: f32) -> Tensor {
-        self.activation(|x| act::leaky_relu(x, alpha))
+    /// `ln(1 + e^x)`.
+    pub fn softplus(&self) -> Tensor {
+        self.elementwise(Activation::Softplus)
     }
 
-    /// ELU with scale `alpha` below zero.
-    pub fn elu(&self, alpha: f32) -> Tensor {
-        self.activation(|x| act::elu(x, alpha))
+    /// Leaky ReLU with slope `alpha` (>= 0) below zero.
+    pub fn leaky_relu(&self, alpha: f32) -> Result<Tensor> {
+        self.activate(Activation::LeakyRelu { alpha })
+    }
+
+    /// ELU with scale `alpha` (> 0) below zero.
+    pub fn elu(&self, alpha: f32) -> Result<Tensor> {
+        self.activate(Activation::Elu { alpha })
     }
 
     // -------------------------------------------------------------------------------

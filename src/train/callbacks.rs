@@ -1,15 +1,13 @@
 //! What happens around the fit loop: per-epoch logs and the history of a fit, the callback
 //! hooks (Keras' `callbacks=`), early stopping, and the progress display.
 
-use std::io::IsTerminal;
-use std::time::Instant;
+use std::io::{IsTerminal, Write};
 
 use serde::Serialize;
 
 use super::engine::Totals;
-use crate::autograd::Var;
+use crate::autograd::ParamStore;
 use crate::error::{Error, Result};
-use crate::tensor::Tensor;
 
 /// The numbers of one epoch.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -107,11 +105,11 @@ pub trait Callback: Send {
     /// After each batch, with the epoch's running totals.
     fn on_batch_end(&mut self, _batch: usize, _running: &Totals) {}
     /// After each epoch, with its logs and the model's parameters; may stop training.
-    fn on_epoch_end(&mut self, _logs: &EpochLogs, _params: &[Var]) -> Result<Control> {
+    fn on_epoch_end(&mut self, _logs: &EpochLogs, _params: &ParamStore) -> Result<Control> {
         Ok(Control::Continue)
     }
     /// After the last epoch.
-    fn on_train_end(&mut self, _history: &History, _params: &[Var]) -> Result<()> {
+    fn on_train_end(&mut self, _history: &History, _params: &ParamStore) -> Result<()> {
         Ok(())
     }
 }
@@ -130,7 +128,7 @@ pub struct EarlyStopping {
     restore_best_weights: bool,
     best: Option<f64>,
     wait: usize,
-    best_weights: Option<Vec<Tensor>>,
+    best_weights: Option<Vec<f32>>,
     /// The epoch at which training was stopped, if it was.
     pub stopped_epoch: Option<usize>,
 }
@@ -173,13 +171,11 @@ impl EarlyStopping {
         self.monitor.contains("acc")
     }
 
-    fn restore(&self, params: &[Var]) -> Result<()> {
-        if let (true, Some(best)) = (self.restore_best_weights, &self.best_weights) {
-            for (p, w) in params.iter().zip(best) {
-                p.set_value(w.clone())?;
-            }
+    fn restore(&self, params: &ParamStore) -> Result<()> {
+        match (self.restore_best_weights, &self.best_weights) {
+            (true, Some(best)) => params.restore(best),
+            _ => Ok(()),
         }
-        Ok(())
     }
 }
 
@@ -191,7 +187,7 @@ impl Callback for EarlyStopping {
         self.stopped_epoch = None;
     }
 
-    fn on_epoch_end(&mut self, logs: &EpochLogs, params: &[Var]) -> Result<Control> {
+    fn on_epoch_end(&mut self, logs: &EpochLogs, params: &ParamStore) -> Result<Control> {
         let value = logs.get(&self.monitor).ok_or_else(|| {
             Error::Value(format!(
                 "EarlyStopping: {:?} is not logged (have loss, accuracy{})",
@@ -208,9 +204,7 @@ impl Callback for EarlyStopping {
             self.best = Some(value);
             self.wait = 0;
             if self.restore_best_weights {
-                // Cheap: the handles share storage, and the optimiser's in-place update
-                // copies a parameter only when a snapshot still holds it.
-                self.best_weights = Some(params.iter().map(|p| p.value()).collect());
+                self.best_weights = Some(params.snapshot()?);
             }
             return Ok(Control::Continue);
         }
@@ -228,35 +222,32 @@ impl Callback for EarlyStopping {
 /// Keras' `verbose`: how much `fit` prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Verbosity {
-    /// Nothing.
+    /// Nothing (Keras' `verbose=0`).
     Silent,
-    /// A progress bar per epoch with the running loss and accuracy when the output is a
-    /// terminal, else one line per epoch.
+    /// A progress line per epoch, redrawn in place with the running loss and accuracy when
+    /// standard error is a terminal, then the epoch's line (Keras' `verbose=1`); one line
+    /// per epoch otherwise.
     #[default]
     ProgressBar,
-    /// One line per epoch.
+    /// One line per epoch (Keras' `verbose=2`).
     EpochLines,
 }
 
-/// The progress display of `fit` (used for `Verbosity::ProgressBar` and `EpochLines`).
+/// The progress display of `fit` (used for `Verbosity::ProgressBar` and `EpochLines`): the
+/// epoch lines go to standard output, the live bar to standard error.
 pub struct ProgressLogger {
-    bar: Option<indicatif::ProgressBar>,
-    use_bar: bool,
+    live: bool,
     epochs: usize,
     steps: usize,
-    started: Option<Instant>,
 }
 
+/// Width of the live bar, in characters.
+const BAR: usize = 30;
+
 impl ProgressLogger {
-    /// A logger; `bar` asks for a live progress bar (used only when stderr is a terminal).
+    /// A logger; `bar` asks for a live bar (drawn only when standard error is a terminal).
     pub fn new(bar: bool) -> ProgressLogger {
-        ProgressLogger {
-            bar: None,
-            use_bar: bar && std::io::stderr().is_terminal(),
-            epochs: 0,
-            steps: 0,
-            started: None,
-        }
+        ProgressLogger { live: bar && std::io::stderr().is_terminal(), epochs: 0, steps: 0 }
     }
 }
 
@@ -266,44 +257,48 @@ impl Callback for ProgressLogger {
         self.steps = info.steps_per_epoch;
     }
 
-    fn on_epoch_begin(&mut self, epoch: usize) {
-        self.started = Some(Instant::now());
-        if self.use_bar {
-            let bar = indicatif::ProgressBar::new(self.steps as u64);
-            let style = indicatif::ProgressStyle::with_template(
-                "{prefix} {bar:30.cyan/blue} {pos}/{len} [{elapsed}<{eta}] {msg}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
-            bar.set_style(style.progress_chars("=> "));
-            bar.set_prefix(format!("Epoch {epoch}/{}", self.epochs));
-            self.bar = Some(bar);
-        }
-    }
-
     fn on_batch_end(&mut self, batch: usize, running: &Totals) {
-        // Redraw about 20 times per epoch: formatting the message costs more than a step.
+        // Redraw about 20 times per epoch: formatting the line costs more than a step.
         let every = (self.steps / 20).max(1);
-        if let Some(bar) = &self.bar {
-            if (batch + 1) % every == 0 || batch + 1 == self.steps {
-                bar.set_position(batch as u64 + 1);
-                bar.set_message(format!("loss: {:.4} - accuracy: {:.4}", running.loss(), running.accuracy()));
-            }
+        let done = batch + 1;
+        if self.live && (done % every == 0 || done == self.steps) {
+            let filled = BAR * done / self.steps.max(1);
+            let bar: String = (0..BAR)
+                .map(|i| {
+                    if i < filled {
+                        '='
+                    } else if i == filled {
+                        '>'
+                    } else {
+                        ' '
+                    }
+                })
+                .collect();
+            let mut err = std::io::stderr().lock();
+            // A progress display has nowhere to report its own failure to write.
+            let _ = write!(
+                err,
+                "\r{done}/{} [{bar}] - loss: {:.4} - accuracy: {:.4}",
+                self.steps,
+                running.loss(),
+                running.accuracy()
+            );
+            let _ = err.flush();
         }
     }
 
-    fn on_epoch_end(&mut self, logs: &EpochLogs, _params: &[Var]) -> Result<Control> {
-        let line = format!(
+    fn on_epoch_end(&mut self, logs: &EpochLogs, _params: &ParamStore) -> Result<Control> {
+        if self.live {
+            eprint!("\r{}\r", " ".repeat(BAR + 60));
+        }
+        println!(
             "Epoch {}/{} - {} steps - {:.2}s - {}",
             logs.epoch,
             self.epochs,
             self.steps,
-            self.started.map(|s| s.elapsed().as_secs_f64()).unwrap_or(logs.seconds),
+            logs.seconds,
             logs.summary()
         );
-        if let Some(bar) = self.bar.take() {
-            bar.finish_and_clear();
-        }
-        println!("{line}");
         Ok(Control::Continue)
     }
 }

@@ -1,15 +1,17 @@
 //! Training: Keras' `Sequential` (`add`, `summary`, `compile`, `fit`, `evaluate`,
-//! `predict`), the fit loop with its callbacks and history, and the fast training engine.
+//! `predict`), the fit loop with its callbacks and history, and the training engine.
 //!
-//! The engine does the forward and backward passes of dense layers itself, on buffers that
-//! are allocated once, with each batch split across threads; it calls the same layer and
-//! kernel code that the autograd path runs, so the two paths cannot disagree. The
-//! PyTorch-style path (a hand-written loop over [`Var`](crate::Var)s, [`Module::forward`]
-//! and [`Optim`](crate::optim::Optim)) works on the same layers.
+//! The engine trains a model's parameters in place in its [`ParamStore`](crate::ParamStore)
+//! and splits each batch across threads, but computes nothing itself: every product,
+//! gradient and loss is the layers' and the loss's own row function, the same one the
+//! autograd path runs ([`Module::forward`]), so the two paths cannot disagree. The
+//! PyTorch-style path (a hand-written loop over [`Var`](crate::Var)s and
+//! [`Optim`](crate::optim::Optim)) works on the same layers and the same store.
 //!
 //! [`Module::forward`]: crate::nn::Module::forward
 
 mod callbacks;
+mod clock;
 mod engine;
 mod examples;
 mod sequential;
@@ -17,4 +19,4 @@ mod sequential;
 pub use callbacks::{Callback, Control, EarlyStopping, EpochLogs, FitInfo, History, ProgressLogger, Verbosity};
 pub use engine::Totals;
 pub use examples::{Examples, TargetKind, TensorExamples};
-pub use sequential::{Evaluation, FitOptions, Metric, Sequential};
+pub use sequential::{Evaluation, FitOptions, Metric, ModelConfig, Sequential};

@@ -1,17 +1,42 @@
 //! Keras' `Sequential`: a stack of dense layers with `add`, `summary`, `compile`, `fit`,
-//! `evaluate` and `predict`, trained on the fast path of [`super::engine`].
+//! `evaluate` and `predict`, its parameters in one [`ParamStore`] that the engine of
+//! [`super::engine`] trains in place, its architecture a [`ModelConfig`].
 
-use std::time::Instant;
+use serde::{Deserialize, Serialize};
 
 use super::callbacks::{Callback, Control, EpochLogs, FitInfo, History, ProgressLogger, Verbosity};
-use super::engine::{parameter_sizes, Engine, Totals};
+use super::clock::Stopwatch;
+use super::engine::{pool, Engine, Totals};
 use super::examples::{Examples, TargetKind, TensorExamples};
-use crate::autograd::Var;
+use crate::autograd::{ParamStore, Var};
 use crate::error::{shape_str, Error, Result};
-use crate::nn::{Dense, Loss, Module};
+use crate::nn::{Dense, LayerConfig, Loss, Module};
 use crate::optim::{Optimizer, OptimizerState};
 use crate::rng::Rng;
 use crate::tensor::Tensor;
+
+/// A model's architecture as data (Keras' `model.get_config()`): its name and its layers'
+/// configurations, serialisable, so that model files, checkpoints, import and export read
+/// and write one description of any model.
+///
+/// ```
+/// use neurite::{nn::{Activation, Dense}, train::Sequential};
+/// let mut model = Sequential::with_seed(0);
+/// model.add(Dense::new(50).activation(Activation::Sigmoid).input_shape(784))?;
+/// model.add(Dense::new(10).activation(Activation::Softmax))?;
+/// let json = serde_json::to_string(&model.config()).unwrap();
+/// assert!(json.starts_with(r#"{"name":"sequential","layers":[{"class_name":"Dense","config":{"units":50,"#));
+/// let again = Sequential::from_config(&serde_json::from_str(&json).unwrap(), 0)?;
+/// assert_eq!(again.summary(), model.summary());
+/// # Ok::<(), neurite::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelConfig {
+    /// The model's name (`sequential`).
+    pub name: String,
+    /// The layers, input to output.
+    pub layers: Vec<LayerConfig>,
+}
 
 /// Metrics that `compile` can be asked for (the loss is always reported).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,6 +149,8 @@ struct Compiled {
 pub struct Sequential {
     name: String,
     layers: Vec<Dense>,
+    /// Every layer's parameters, in layer order: the one owner of the model's numbers.
+    store: ParamStore,
     rng: Rng,
     compiled: Option<Compiled>,
     engine: Option<Engine>,
@@ -148,6 +175,7 @@ impl Sequential {
         Sequential {
             name: "sequential".into(),
             layers: Vec::new(),
+            store: ParamStore::new(),
             rng: Rng::new(seed),
             compiled: None,
             engine: None,
@@ -155,10 +183,37 @@ impl Sequential {
         }
     }
 
+    /// A model with the architecture `config`, its weights drawn with `seed`.
+    pub fn from_config(config: &ModelConfig, seed: u64) -> Result<Sequential> {
+        let mut model = Sequential::with_seed(seed);
+        model.name = config.name.clone();
+        for layer in &config.layers {
+            match layer {
+                LayerConfig::Dense(c) => model.add(Dense::from_config(c.clone()))?,
+            }
+        }
+        Ok(model)
+    }
+
+    /// The architecture as data.
+    pub fn config(&self) -> ModelConfig {
+        ModelConfig {
+            name: self.name.clone(),
+            layers: self.layers.iter().map(|l| LayerConfig::Dense(l.config().clone())).collect(),
+        }
+    }
+
+    /// The parameters: every layer's weight and bias by name (`dense/kernel`,
+    /// `dense/bias`, `dense_1/kernel`, ...), in one flat buffer that training updates in
+    /// place.
+    pub fn params(&self) -> &ParamStore {
+        &self.store
+    }
+
     /// The thread count a new model starts with: the cores this process may use (1 when
-    /// the system cannot tell).
+    /// the system cannot tell, or in a build without the `threads` feature).
     pub fn default_threads() -> usize {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
+        pool::available_threads()
     }
 
     /// Uses `threads` threads for training and inference (default: all cores). Results are
@@ -193,12 +248,15 @@ impl Sequential {
             layer.set_name(if index == 0 { "dense".into() } else { format!("dense_{index}") });
         }
         if !layer.is_built() {
-            layer.build_for(inputs, &mut self.rng)?;
+            layer.build_in(&self.store, inputs, &mut self.rng)?;
         } else if layer.input_dim() != Some(inputs) {
             return Err(Error::Shape(format!(
                 "add: layer expects {} inputs, the previous layer gives {inputs}",
                 layer.input_dim().unwrap_or(0)
             )));
+        } else {
+            // Built elsewhere: its parameters join the model's store.
+            layer.move_into(&self.store)?;
         }
         self.layers.push(layer);
         self.compiled = None;
@@ -261,7 +319,7 @@ impl Sequential {
         if self.layers.is_empty() {
             return Err(Error::Value("compile: the model has no layers".into()));
         }
-        let state = OptimizerState::new(optimizer, &parameter_sizes(&self.layers))?;
+        let state = OptimizerState::new(optimizer, &self.store)?;
         self.compiled = Some(Compiled { loss, metrics: metrics.to_vec(), state });
         Ok(())
     }
@@ -274,6 +332,25 @@ impl Sequential {
     /// The optimiser's state (moments and step count), for checkpoints.
     pub fn optimizer_state(&self) -> Option<&OptimizerState> {
         self.compiled.as_ref().map(|c| &c.state)
+    }
+
+    /// Replaces the optimiser's state (from a checkpoint): it must be for this model's
+    /// parameters, and the model compiled.
+    pub fn set_optimizer_state(&mut self, state: OptimizerState) -> Result<()> {
+        state.validate()?;
+        if !state.fits(&self.store) {
+            return Err(Error::Value(format!(
+                "the optimiser state is for parameters {:?}, the model has {:?}",
+                state.params().iter().map(|(n, s)| format!("{n} {}", shape_str(s))).collect::<Vec<_>>(),
+                self.store.infos().iter().map(|i| format!("{} {}", i.name, shape_str(&i.shape))).collect::<Vec<_>>()
+            )));
+        }
+        let compiled = self.compiled.as_mut().ok_or_else(not_compiled)?;
+        compiled.state = state;
+        if let Some(engine) = &mut self.engine {
+            engine.forget_ahead();
+        }
+        Ok(())
     }
 
     /// Whether `compile` asked for accuracy.
@@ -334,16 +411,18 @@ impl Sequential {
             Verbosity::EpochLines => Some(ProgressLogger::new(false)),
         };
         let info = FitInfo { epochs: options.epochs, steps_per_epoch: steps, samples: train_count };
-        let params = self.parameters();
         let mut engine = match self.engine.take() {
             Some(e) if e.threads() == self.threads => e,
             _ => Engine::new(self.threads)?,
         };
-        engine.prepare(&self.layers, batch)?;
-        let pool = engine.pool();
-        let layers = &self.layers;
+        if let Err(e) = engine.prepare(&self.layers, &self.store, batch) {
+            self.engine = Some(engine);
+            return Err(e);
+        }
+        let (layers, store) = (&self.layers, &self.store);
         let compiled = self.compiled.as_mut().ok_or_else(not_compiled)?;
         let state = &mut compiled.state;
+        let pool = engine.pool();
 
         let mut history = History::default();
         let result = {
@@ -356,7 +435,7 @@ impl Sequential {
             }
             let engine = &mut engine;
             let history = &mut history;
-            let mut run = move || -> Result<()> {
+            let run = move || -> Result<()> {
                 for c in all.iter_mut() {
                     c.on_train_begin(&info);
                 }
@@ -367,36 +446,40 @@ impl Sequential {
                     for c in all.iter_mut() {
                         c.on_epoch_begin(epoch);
                     }
-                    engine.load(layers)?;
-                    let started = Instant::now();
+                    let clock = Stopwatch::start();
                     let mut totals = Totals::default();
-                    for (step, idx) in order.chunks(batch).enumerate() {
-                        let next = order.get((step + 1) * batch..((step + 2) * batch).min(order.len())).unwrap_or(&[]);
-                        let t = engine.train_step(layers, loss, data, idx, next, state)?;
-                        totals.loss_sum += t.loss_sum;
-                        totals.correct += t.correct;
-                        totals.count += t.count;
-                        for c in all.iter_mut() {
-                            c.on_batch_end(step, &totals);
-                        }
-                        if !totals.loss_sum.is_finite() {
-                            return Err(Error::Value(format!(
-                                "fit: the loss became {} at epoch {epoch}, step {}; try a smaller learning rate",
-                                totals.loss_sum,
-                                step + 1
-                            )));
+                    {
+                        // The engine trains in the store itself: one lock for the epoch.
+                        let mut guard = store.write()?;
+                        let (params, version) = guard.values_mut_with_version();
+                        for (step, idx) in order.chunks(batch).enumerate() {
+                            let next =
+                                order.get((step + 1) * batch..((step + 2) * batch).min(order.len())).unwrap_or(&[]);
+                            let t = engine.train_step(layers, loss, data, idx, next, params, version, state)?;
+                            totals.add(&t);
+                            for c in all.iter_mut() {
+                                c.on_batch_end(step, &totals);
+                            }
+                            if !totals.loss_sum.is_finite() {
+                                return Err(Error::Value(format!(
+                                    "fit: the loss became {} at epoch {epoch}, step {}; try a smaller learning rate",
+                                    totals.loss_sum,
+                                    step + 1
+                                )));
+                            }
                         }
                     }
-                    let seconds = started.elapsed().as_secs_f64();
-                    engine.store(layers)?;
+                    // Nothing runs ahead across epochs (the last step of one has no `next`).
+                    engine.forget_ahead();
+                    let seconds = clock.seconds();
                     let (val_loss, val_accuracy) = match (validation, val_indices.is_empty()) {
                         (Some(v), _) => {
                             let all_v: Vec<u32> = (0..v.len() as u32).collect();
-                            let e = engine.evaluate(layers, loss, v, &all_v)?;
+                            let e = engine.evaluate(layers, store.read()?.values(), loss, v, &all_v)?;
                             (Some(e.loss()), Some(e.accuracy()))
                         }
                         (None, false) => {
-                            let e = engine.evaluate(layers, loss, data, &val_indices)?;
+                            let e = engine.evaluate(layers, store.read()?.values(), loss, data, &val_indices)?;
                             (Some(e.loss()), Some(e.accuracy()))
                         }
                         (None, true) => (None, None),
@@ -411,7 +494,7 @@ impl Sequential {
                     };
                     let mut stop = false;
                     for c in all.iter_mut() {
-                        stop |= c.on_epoch_end(&logs, &params)? == Control::Stop;
+                        stop |= c.on_epoch_end(&logs, store)? == Control::Stop;
                     }
                     history.epochs.push(logs);
                     if stop {
@@ -420,16 +503,13 @@ impl Sequential {
                     }
                 }
                 for c in all.iter_mut() {
-                    c.on_train_end(history, &params)?;
+                    c.on_train_end(history, store)?;
                 }
                 Ok(())
             };
             // The whole loop runs on the engine's threads, so that the parallel part of each
             // step does not have to enter the pool again.
-            match pool {
-                Some(pool) => pool.install(run),
-                None => run(),
-            }
+            pool.install(run)
         };
         self.engine = Some(engine);
         result.map(|_| history)
@@ -440,19 +520,13 @@ impl Sequential {
     pub fn train_on_batch(&mut self, data: &dyn Examples, indices: &[u32]) -> Result<Totals> {
         let loss = self.compiled.as_ref().map(|c| c.loss).ok_or_else(not_compiled)?;
         self.check_data(data, loss)?;
-        let mut engine = match self.engine.take() {
-            Some(e) if e.threads() == self.threads => e,
-            _ => Engine::new(self.threads)?,
-        };
+        let engine = ensure_engine(&mut self.engine, self.threads, &self.layers, &self.store, indices.len())?;
         let compiled = self.compiled.as_mut().ok_or_else(not_compiled)?;
         let (layers, state) = (&self.layers, &mut compiled.state);
-        let result = engine.prepare(layers, indices.len()).and_then(|_| match engine.pool() {
-            Some(pool) => pool.install(|| engine.train_step(layers, loss, data, indices, &[], state)),
-            None => engine.train_step(layers, loss, data, indices, &[], state),
-        });
-        let stored = engine.store(layers);
-        self.engine = Some(engine);
-        stored.and(result)
+        let mut guard = self.store.write()?;
+        let (params, version) = guard.values_mut_with_version();
+        let pool = engine.pool();
+        pool.install(|| engine.train_step(layers, loss, data, indices, &[], params, version, state))
     }
 
     /// Loss and accuracy on tensors (`model.evaluate(x, y)`).
@@ -470,8 +544,8 @@ impl Sequential {
             return Err(Error::Value("evaluate: no examples".into()));
         }
         let indices: Vec<u32> = (0..data.len() as u32).collect();
-        let engine = ensure_engine(&mut self.engine, self.threads, &self.layers)?;
-        let totals = engine.evaluate(&self.layers, loss, data, &indices)?;
+        let engine = ensure_engine(&mut self.engine, self.threads, &self.layers, &self.store, 0)?;
+        let totals = engine.evaluate(&self.layers, self.store.read()?.values(), loss, data, &indices)?;
         Ok(Evaluation { loss: totals.loss(), accuracy: totals.accuracy(), count: totals.count })
     }
 
@@ -498,9 +572,9 @@ impl Sequential {
                 data.features()
             )));
         }
-        let engine = ensure_engine(&mut self.engine, self.threads, &self.layers)?;
+        let engine = ensure_engine(&mut self.engine, self.threads, &self.layers, &self.store, 0)?;
         let mut values = vec![0.0; data.len() * out];
-        engine.predict(&self.layers, data, &mut values)?;
+        engine.predict(&self.layers, self.store.read()?.values(), data, &mut values)?;
         Tensor::from_vec(values, &[data.len(), out])
     }
 
@@ -544,15 +618,20 @@ impl Module for Sequential {
     }
 }
 
-/// The engine for `threads` threads, made if missing, with buffers for `layers`.
-fn ensure_engine<'a>(engine: &'a mut Option<Engine>, threads: usize, layers: &[Dense]) -> Result<&'a mut Engine> {
+/// The engine for `threads` threads, made if missing, with buffers for `layers` and batches
+/// of up to `batch` examples (0: evaluation only).
+fn ensure_engine<'a>(
+    engine: &'a mut Option<Engine>,
+    threads: usize,
+    layers: &[Dense],
+    store: &ParamStore,
+    batch: usize,
+) -> Result<&'a mut Engine> {
     if engine.as_ref().is_none_or(|e| e.threads() != threads) {
         *engine = Some(Engine::new(threads)?);
     }
     let engine = engine.as_mut().ok_or_else(|| Error::Value("no engine".into()))?;
-    if !engine.fits(layers) {
-        engine.prepare(layers, 0)?;
-    }
+    engine.prepare(layers, store, batch)?;
     Ok(engine)
 }
 

@@ -1,5 +1,5 @@
-//! The command-line interface: argument parsing and printing only; every decision about
-//! data, models and training is the library's.
+//! The `neurite` command: argument parsing and printing only; every decision about data,
+//! models and training is the library's.
 
 mod bench;
 mod train;
@@ -8,13 +8,13 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-pub use bench::{peak_rss_mib, BenchArgs};
-pub use train::TrainArgs;
+use bench::BenchArgs;
+use train::TrainArgs;
 
 /// neurite: neural networks from the tensor up, and the fastest small-MLP trainer on a CPU.
 #[derive(Debug, Parser)]
 #[command(name = "neurite", version, about, long_about = None)]
-pub struct Cli {
+struct Cli {
     #[command(subcommand)]
     command: Command,
 }
@@ -30,7 +30,7 @@ enum Command {
 
 /// Parses the command line, runs the command, and turns an error into a message and exit
 /// code 1 (never a panic).
-pub fn main() -> ExitCode {
+fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Train(args) => train::run(&args),

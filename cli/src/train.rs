@@ -5,67 +5,67 @@ use std::path::PathBuf;
 use clap::Args;
 use serde_json::json;
 
-use crate::data::{self, mnist, Dataset, DatasetName};
-use crate::error::{Error, Result};
-use crate::nn::{Activation, Dense, Initializer, Loss};
-use crate::optim::Optimizer;
-use crate::train::{FitOptions, Metric, Sequential, Verbosity};
+use neurite::data::{self, mnist, Dataset, DatasetName};
+use neurite::error::{Error, Result};
+use neurite::nn::{Activation, Dense, Initializer, Loss};
+use neurite::optim::Optimizer;
+use neurite::train::{FitOptions, Metric, Sequential, Verbosity};
 
 /// Flags of `neurite train`; the defaults reproduce the notes' program.
 #[derive(Debug, Clone, Args)]
-pub struct TrainArgs {
+pub(crate) struct TrainArgs {
     /// Directory with the four IDX files (else $NEURITE_DATA, ./data/DATASET, the cache).
     #[arg(long, value_name = "DIR")]
-    pub data: Option<PathBuf>,
+    pub(crate) data: Option<PathBuf>,
     /// mnist, fashion-mnist or digits (the bundled 8x8 set). Naming one makes its absence
     /// an error instead of a fallback to the digits.
     #[arg(long)]
-    pub dataset: Option<DatasetName>,
+    pub(crate) dataset: Option<DatasetName>,
     /// Hidden layer sizes, comma separated (`--hidden 128,64`).
     #[arg(long, default_value = "50", value_delimiter = ',', num_args = 1..)]
-    pub hidden: Vec<usize>,
+    pub(crate) hidden: Vec<usize>,
     /// Activation of the hidden layers: sigmoid, tanh, relu, leaky_relu, elu, linear, step.
     #[arg(long, default_value = "sigmoid")]
-    pub activation: Activation,
+    pub(crate) activation: Activation,
     /// Activation of the output layer.
     #[arg(long, default_value = "softmax")]
-    pub output_activation: Activation,
+    pub(crate) output_activation: Activation,
     /// Weight initialiser: glorot_uniform, glorot_normal, he_uniform, he_normal, uniform, normal, zeros.
     #[arg(long, default_value = "glorot_uniform")]
-    pub init: Initializer,
+    pub(crate) init: Initializer,
     /// sgd, momentum, nesterov, adagrad, rmsprop or adam (Keras' defaults).
     #[arg(long, default_value = "adam")]
-    pub optimizer: Optimizer,
+    pub(crate) optimizer: Optimizer,
     /// Learning rate (default: the optimiser's Keras default).
     #[arg(long)]
-    pub lr: Option<f32>,
+    pub(crate) lr: Option<f32>,
     /// sparse_categorical_crossentropy, categorical_crossentropy, mse, half_mse, binary_crossentropy.
     #[arg(long, default_value = "sparse_categorical_crossentropy")]
-    pub loss: Loss,
+    pub(crate) loss: Loss,
     /// Examples per gradient step.
     #[arg(long, default_value_t = 32)]
-    pub batch_size: usize,
+    pub(crate) batch_size: usize,
     /// Passes over the training data.
     #[arg(long, default_value_t = 10)]
-    pub epochs: usize,
+    pub(crate) epochs: usize,
     /// Seed of the weights and the shuffling: the same seed gives the same numbers.
     #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    pub(crate) seed: u64,
     /// Fraction of the training data held out for validation (from its end, as Keras).
     #[arg(long, default_value_t = 0.0)]
-    pub validation_split: f64,
+    pub(crate) validation_split: f64,
     /// Threads (default: all cores). Results are identical for a given seed and count.
     #[arg(long)]
-    pub threads: Option<usize>,
+    pub(crate) threads: Option<usize>,
     /// Save the trained model (safetensors with the architecture) to this file.
     #[arg(long, value_name = "PATH")]
-    pub save: Option<PathBuf>,
+    pub(crate) save: Option<PathBuf>,
     /// Print one JSON object with the history and test results, and nothing else on stdout.
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
     /// Never download: only use local files.
     #[arg(long)]
-    pub offline: bool,
+    pub(crate) offline: bool,
 }
 
 /// Finds, downloads or falls back to the data, as the flags ask.
@@ -112,7 +112,7 @@ fn load_data(args: &TrainArgs, progress: bool) -> Result<(DatasetName, Dataset, 
 }
 
 /// Builds the model the flags describe.
-pub fn build_model(args: &TrainArgs, features: usize, classes: usize) -> Result<Sequential> {
+pub(crate) fn build_model(args: &TrainArgs, features: usize, classes: usize) -> Result<Sequential> {
     let mut model = Sequential::with_seed(args.seed);
     if let Some(t) = args.threads {
         let cores = Sequential::default_threads();
@@ -145,7 +145,7 @@ pub fn build_model(args: &TrainArgs, features: usize, classes: usize) -> Result<
 }
 
 /// Runs `neurite train`.
-pub fn run(args: &TrainArgs) -> Result<()> {
+pub(crate) fn run(args: &TrainArgs) -> Result<()> {
     if args.hidden.contains(&0) {
         return Err(Error::Value("--hidden: layer sizes must be at least 1".into()));
     }
@@ -175,7 +175,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     let history = model.fit_with(&train, None, &options, &mut [])?;
     let eval = model.evaluate_with(&test)?;
     if let Some(path) = &args.save {
-        crate::io::save_model(&model, path)?;
+        neurite::io::save_model(&model, path)?;
         say(&format!("saved the model to {}", path.display()));
     }
     let fit_seconds = history.seconds();

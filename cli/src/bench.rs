@@ -13,33 +13,33 @@ use std::time::Instant;
 use clap::Args;
 use serde_json::json;
 
-use crate::data::{mnist, Dataset, DatasetName};
-use crate::error::{Error, Result};
-use crate::nn::{Activation, Dense, Loss};
-use crate::optim::Optimizer;
-use crate::train::{FitOptions, Metric, Sequential, Verbosity};
+use neurite::data::{mnist, Dataset, DatasetName};
+use neurite::error::{Error, Result};
+use neurite::nn::{Activation, Dense, Loss};
+use neurite::optim::Optimizer;
+use neurite::train::{FitOptions, Metric, Sequential, Verbosity};
 
 /// Timed repetitions of the inference workload; the median is reported.
 const INFERENCE_REPS: usize = 50;
 
 /// Flags of `neurite bench`.
 #[derive(Debug, Clone, Args)]
-pub struct BenchArgs {
+pub(crate) struct BenchArgs {
     /// Directory with MNIST's four IDX files (else $NEURITE_DATA, ./data/mnist, the cache).
     #[arg(long, value_name = "DIR")]
-    pub data: Option<PathBuf>,
+    pub(crate) data: Option<PathBuf>,
     /// Which workloads: seed, wide, inference (comma separated; default all three).
     #[arg(long, value_delimiter = ',', default_value = "seed,wide,inference")]
-    pub workloads: Vec<String>,
+    pub(crate) workloads: Vec<String>,
     /// Threads (default: all cores).
     #[arg(long)]
-    pub threads: Option<usize>,
+    pub(crate) threads: Option<usize>,
     /// Epochs of the seed workload.
     #[arg(long, default_value_t = 10)]
-    pub epochs: usize,
+    pub(crate) epochs: usize,
     /// Print one JSON object per workload.
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 }
 
 /// Floating-point operations of one example's training step through `sizes`
@@ -55,7 +55,7 @@ fn forward_flops(sizes: &[usize]) -> f64 {
 }
 
 /// Peak resident memory of this process so far, in MiB (Linux), from /proc.
-pub fn peak_rss_mib() -> Option<f64> {
+pub(crate) fn peak_rss_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
@@ -106,7 +106,7 @@ fn report(
 }
 
 /// Runs `neurite bench`.
-pub fn run(args: &BenchArgs) -> Result<()> {
+pub(crate) fn run(args: &BenchArgs) -> Result<()> {
     let dir = mnist::find_dir(DatasetName::Mnist, args.data.as_deref()).ok_or_else(|| {
         Error::Io("bench needs MNIST: pass --data DIR or set NEURITE_DATA (neurite train can download it)".into())
     })?;

@@ -1,0 +1,49 @@
+//! The safetensors format (Hugging Face's): a JSON header naming each tensor's dtype, shape
+//! and byte range, then the raw little-endian data. Loading one runs no code, so a model from
+//! a stranger is safe to open. This file only turns named f32 tensors and string metadata
+//! into bytes and back; what the names and metadata mean is `io`'s.
+
+use std::collections::HashMap;
+
+use safetensors::{tensor::TensorView, Dtype, SafeTensors};
+
+use crate::error::{Error, Result};
+use crate::tensor::Tensor;
+
+/// The bytes of a safetensors file holding `tensors` (f32) and `metadata`.
+pub(crate) fn to_bytes(tensors: &[(String, Tensor)], metadata: HashMap<String, String>) -> Result<Vec<u8>> {
+    let data: Vec<(&str, Vec<usize>, Vec<u8>)> = tensors
+        .iter()
+        .map(|(name, t)| (name.as_str(), t.shape().to_vec(), t.to_vec().iter().flat_map(|v| v.to_le_bytes()).collect()))
+        .collect();
+    let views = data
+        .iter()
+        .map(|(name, shape, bytes)| {
+            TensorView::new(Dtype::F32, shape.clone(), bytes)
+                .map(|v| (name.to_string(), v))
+                .map_err(|e| Error::Format(format!("tensor {name}: {e}")))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    safetensors::serialize(views, Some(metadata)).map_err(|e| Error::Format(format!("safetensors: {e}")))
+}
+
+/// Named tensors, in order.
+pub(crate) type NamedTensors = Vec<(String, Tensor)>;
+
+/// The tensors (in the file's order of offsets) and the metadata of a safetensors file.
+/// Every tensor must be f32.
+pub(crate) fn from_bytes(bytes: &[u8]) -> Result<(NamedTensors, HashMap<String, String>)> {
+    let (_, meta) =
+        SafeTensors::read_metadata(bytes).map_err(|e| Error::Format(format!("not a safetensors file: {e}")))?;
+    let metadata = meta.metadata().clone().unwrap_or_default();
+    let st = SafeTensors::deserialize(bytes).map_err(|e| Error::Format(format!("corrupt safetensors data: {e}")))?;
+    let mut tensors = Vec::new();
+    for (name, view) in st.iter() {
+        if view.dtype() != Dtype::F32 {
+            return Err(Error::Format(format!("tensor {name}: {:?} values, neurite reads f32", view.dtype())));
+        }
+        let values = view.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+        tensors.push((name.to_string(), Tensor::from_vec(values, view.shape())?));
+    }
+    Ok((tensors, metadata))
+}

@@ -1,0 +1,110 @@
+//! Evaluation and prediction: the forward pass (and for evaluation, the loss) over blocks
+//! of rows, each thread taking whole blocks, with the layers' own row functions.
+
+use super::chunk::Chunk;
+use super::layout::Slot;
+use super::{pool, Totals, EVAL_ROWS};
+use crate::error::{Error, Result};
+use crate::nn::{Activate, Dense, Loss};
+use crate::train::examples::Examples;
+
+impl Chunk {
+    /// Evaluation and prediction: full input rows through every layer.
+    pub(crate) fn forward(
+        &mut self,
+        layers: &[Dense],
+        slots: &[Slot],
+        params: &[f32],
+        loss: Option<Loss>,
+        data: &dyn Examples,
+        indices: &[u32],
+    ) -> Result<()> {
+        let rows = indices.len();
+        self.rows = rows;
+        let last = layers.len() - 1;
+        data.gather_inputs(indices, &mut self.x[..rows * data.features()])?;
+        if let Some(loss) = loss {
+            self.gather_targets(loss, layers[last].units(), data, indices)?;
+        }
+        let fused = loss.is_some_and(|l| l.fuses_with(layers[last].activation_fn()));
+        self.forward_from(layers, slots, params, 0, fused)
+    }
+}
+
+/// Loss and accuracy over the examples `indices`, in groups of one block per chunk. The
+/// blocks are the same whatever the thread count, so the sums are too.
+pub(crate) fn evaluate(
+    chunks: &mut [Chunk],
+    layers: &[Dense],
+    slots: &[Slot],
+    params: &[f32],
+    loss: Loss,
+    data: &dyn Examples,
+    indices: &[u32],
+) -> Result<Totals> {
+    let mut totals = Totals::default();
+    for group in indices.chunks(EVAL_ROWS * chunks.len()) {
+        let used = group.len().div_ceil(EVAL_ROWS);
+        pool::for_each_with_parts(&mut chunks[..used], group, EVAL_ROWS, |_, chunk, idx| {
+            chunk.forward(layers, slots, params, Some(loss), data, idx)?;
+            chunk.loss(layers, loss, data.target_kind(), idx.len())
+        })?;
+        chunks[..used].iter().for_each(|c| totals.add(&c.totals));
+    }
+    Ok(totals)
+}
+
+/// The model's outputs for every example of `data` (rows in order) into `out`: each thread
+/// takes one contiguous span of whole blocks, so one fork-join per call.
+pub(crate) fn predict(
+    chunks: &mut [Chunk],
+    layers: &[Dense],
+    slots: &[Slot],
+    params: &[f32],
+    data: &dyn Examples,
+    out: &mut [f32],
+) -> Result<()> {
+    let width = layers.last().map(|l| l.units()).unwrap_or(0);
+    let n = data.len();
+    if out.len() != n * width {
+        return Err(Error::Shape(format!("predict: {} output slots for {n} x {width}", out.len())));
+    }
+    let last = layers.len() - 1;
+    let block = EVAL_ROWS * width.max(1);
+    let blocks = out.len().div_ceil(block);
+    let per_thread = blocks.div_ceil(chunks.len()).max(1);
+    let run = |chunk: &mut Chunk, block_index: usize, dst: &mut [f32]| -> Result<()> {
+        let rows = dst.len() / width.max(1);
+        let start = block_index * EVAL_ROWS;
+        chunk.rows = rows;
+        match data.input_rows(start, rows) {
+            // f32 rows in memory: the first layer reads them where they are.
+            Some(x) => {
+                let slot = &slots[0];
+                let bias = slot.has_bias().then(|| &params[slot.bias.clone()]);
+                let out0 = &mut chunk.acts[0][..rows * slot.units];
+                layers[0].forward_rows(&params[slot.weight.clone()], bias, x, rows, out0, Activate::Yes)?;
+                chunk.forward_from(layers, slots, params, 1, false)?;
+            }
+            None => {
+                // The example numbers of this block, written into the chunk's label buffer
+                // so that prediction allocates nothing per block.
+                let mut indices = std::mem::take(&mut chunk.classes);
+                for (k, i) in indices[..rows].iter_mut().enumerate() {
+                    *i = (start + k) as u32;
+                }
+                let result = chunk.forward(layers, slots, params, None, data, &indices[..rows]);
+                chunk.classes = indices;
+                result?;
+            }
+        }
+        dst.copy_from_slice(&chunk.acts[last][..rows * width]);
+        Ok(())
+    };
+    pool::for_each_with_parts_mut(chunks, out, per_thread * block, |t, chunk, span| {
+        for (i, dst) in span.chunks_mut(block).enumerate() {
+            run(chunk, t * per_thread + i, dst)?;
+        }
+        Ok(())
+    })
+}

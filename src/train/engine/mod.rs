@@ -1,0 +1,343 @@
+//! The training engine: a stack of dense layers trained in place on the model's
+//! [`ParamStore`](crate::ParamStore), with every buffer allocated once and each step split
+//! across threads.
+//!
+//! The engine holds no arithmetic of its own: the products, bias and activation, gradients
+//! and losses are the layers' and the loss's row functions ([`crate::nn::Dense`],
+//! [`crate::nn::Loss`]), the same ones the autograd path runs. What it adds is the schedule:
+//!
+//! * [`layout`]: where each layer's parameters sit in the store, and how a step's work is cut
+//!   between threads;
+//! * [`step`]: the three phases of a step (the first layer by input features, the rest by
+//!   examples, the gradients and the optimiser by parameters);
+//! * [`infer`]: evaluation and prediction by blocks of rows;
+//! * [`pool`]: the threads (or the calling thread alone, without the `threads` feature).
+//!
+//! The first layer's weight rows, their optimiser moments and the pixels that multiply them
+//! stay in one core's cache from step to step, and no gradient reduction is needed. A given
+//! thread count always cuts the same way, so results are bit-identical run to run. Once the
+//! buffers exist a step allocates nothing in neurite's own code (the GEMM crates allocate a
+//! packing buffer per call; `tests/alloc.rs` counts both).
+
+mod chunk;
+mod infer;
+mod layout;
+pub(crate) mod pool;
+mod step;
+
+use chunk::{Chunk, Purpose};
+use layout::Layout;
+pub(crate) use pool::Pool;
+use step::{InputPart, PartB, Ranges};
+
+use super::examples::Examples;
+use crate::autograd::ParamStore;
+use crate::error::{Error, Result};
+use crate::nn::{Dense, Loss};
+use crate::optim::OptimizerState;
+
+/// Running totals of one batch or one pass over data.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Totals {
+    /// Sum of the examples' losses.
+    pub loss_sum: f64,
+    /// Number of correct predictions.
+    pub correct: usize,
+    /// Number of examples.
+    pub count: usize,
+}
+
+impl Totals {
+    /// Mean loss.
+    pub fn loss(&self) -> f64 {
+        self.loss_sum / self.count.max(1) as f64
+    }
+
+    /// Fraction correct.
+    pub fn accuracy(&self) -> f64 {
+        self.correct as f64 / self.count.max(1) as f64
+    }
+
+    /// Adds another part's totals.
+    pub fn add(&mut self, other: &Totals) {
+        self.loss_sum += other.loss_sum;
+        self.correct += other.correct;
+        self.count += other.count;
+    }
+}
+
+/// Rows evaluated per part: large enough for efficient GEMMs, small enough for the cache.
+const EVAL_ROWS: usize = 256;
+
+/// Buffers and threads for training and evaluating one model.
+pub(crate) struct Engine {
+    pool: Pool,
+    /// The layout the buffers were made for, the store it was read from (`layout_key`), and
+    /// the batch size (0: evaluation only).
+    layout: Option<Layout>,
+    layout_key: (usize, u64),
+    batch: usize,
+    grads: Vec<f32>,
+    /// Where each thread's share of the first layer's weight starts (flat), plus the end.
+    first_bounds: Vec<usize>,
+    /// Where each thread's share of the other parameters starts (flat), plus the end.
+    rest_bounds: Vec<usize>,
+    parts: Vec<InputPart>,
+    /// The examples whose A1 the last step already ran (with the parameters it left), and
+    /// the address of their data and the store's version then; empty when nothing was run
+    /// ahead.
+    ahead: Vec<u32>,
+    ahead_data: usize,
+    ahead_version: u64,
+    first_delta: Vec<f32>,
+    chunks: Vec<Chunk>,
+    rows_per_chunk: usize,
+    eval_chunks: Vec<Chunk>,
+}
+
+impl Engine {
+    /// An engine for `threads` threads (1: everything on the calling thread).
+    pub(crate) fn new(threads: usize) -> Result<Engine> {
+        Ok(Engine {
+            pool: Pool::new(threads)?,
+            layout: None,
+            layout_key: (0, u64::MAX),
+            batch: 0,
+            grads: vec![],
+            first_bounds: vec![],
+            rest_bounds: vec![],
+            parts: vec![],
+            ahead: vec![],
+            ahead_data: 0,
+            ahead_version: 0,
+            first_delta: vec![],
+            chunks: vec![],
+            rows_per_chunk: 0,
+            eval_chunks: vec![],
+        })
+    }
+
+    /// Number of threads.
+    pub(crate) fn threads(&self) -> usize {
+        self.pool.threads()
+    }
+
+    /// The engine's threads: a fit loop runs there whole (`Pool::install`), so that each
+    /// step's parallel parts do not enter the pool anew.
+    pub(crate) fn pool(&self) -> Pool {
+        self.pool.clone()
+    }
+
+    /// Makes sure the buffers fit `layers` (whose parameters are in `store`) and batches of
+    /// up to `batch` rows (0: evaluation and prediction only).
+    pub(crate) fn prepare(&mut self, layers: &[Dense], store: &ParamStore, batch: usize) -> Result<()> {
+        if layers.is_empty() {
+            return Err(Error::Value("the model has no layers".into()));
+        }
+        // The store's layout key changes whenever a tensor is added; a model's layers change
+        // only with its store. Comparing keys keeps `train_on_batch` free of allocations.
+        let key = store.layout_key();
+        let fits = self.layout.is_some()
+            && self.layout_key == key
+            && self.layout.as_ref().is_some_and(|l| l.slots.len() == layers.len());
+        if fits && (batch == 0 || batch <= self.batch) {
+            return Ok(());
+        }
+        let layout = Layout::of(layers, store)?;
+        let t = self.threads();
+        let first = layout.first().clone();
+        self.grads = vec![0.0; layout.total];
+        self.first_bounds = layout.feature_bounds(t).iter().map(|&f| first.weight.start + f * first.units).collect();
+        self.rest_bounds = layout.rest_bounds(t);
+        let features = layout.feature_bounds(t);
+        self.parts = features
+            .windows(2)
+            .map(|w| InputPart {
+                first: w[0],
+                count: w[1] - w[0],
+                x: vec![0.0; batch * (w[1] - w[0])],
+                partial: vec![0.0; batch * first.units],
+            })
+            .collect();
+        self.ahead = Vec::with_capacity(batch);
+        self.first_delta = vec![0.0; batch * first.units];
+        let parts = t.min(batch.max(1));
+        self.rows_per_chunk = batch.div_ceil(parts);
+        self.chunks = if batch > 0 {
+            (0..parts).map(|_| Chunk::new(layers, self.rows_per_chunk, Purpose::Training)).collect()
+        } else {
+            vec![]
+        };
+        if !fits || self.eval_chunks.is_empty() {
+            self.eval_chunks = (0..t).map(|_| Chunk::new(layers, EVAL_ROWS, Purpose::Evaluation)).collect();
+        }
+        self.batch = batch;
+        self.layout = Some(layout);
+        self.layout_key = key;
+        Ok(())
+    }
+
+    /// One optimisation step on the examples `indices` (at most the prepared batch size),
+    /// updating `params` (the store's values) in place. `next` names the examples of the
+    /// following step, whose first-layer product is computed ahead (may be empty);
+    /// `version` is the store's version, so that a change of the parameters between steps
+    /// discards what was computed ahead.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn train_step(
+        &mut self,
+        layers: &[Dense],
+        loss: Loss,
+        data: &dyn Examples,
+        indices: &[u32],
+        next: &[u32],
+        params: &mut [f32],
+        version: u64,
+        state: &mut OptimizerState,
+    ) -> Result<Totals> {
+        let batch = indices.len();
+        let capacity = if self.chunks.is_empty() { 0 } else { self.batch };
+        if batch == 0 || batch > capacity {
+            return Err(Error::Value(format!(
+                "train_step: a batch of {batch} examples for buffers prepared for {capacity}"
+            )));
+        }
+        let layout = self.layout.take().ok_or_else(|| Error::Value("the engine was not prepared".into()))?;
+        let result = self.train_step_with(&layout, layers, loss, data, indices, next, params, version, state);
+        self.layout = Some(layout);
+        result
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn train_step_with(
+        &mut self,
+        layout: &Layout,
+        layers: &[Dense],
+        loss: Loss,
+        data: &dyn Examples,
+        indices: &[u32],
+        next: &[u32],
+        params: &mut [f32],
+        version: u64,
+        state: &mut OptimizerState,
+    ) -> Result<Totals> {
+        let batch = indices.len();
+        if params.len() != layout.total || state.total() != layout.total {
+            return Err(Error::Value(format!(
+                "train_step: {} parameter values and optimiser state for {}, model with {}",
+                params.len(),
+                state.total(),
+                layout.total
+            )));
+        }
+        state.validate()?;
+        let slots = &layout.slots;
+        let first = layout.first();
+
+        // A1: each thread's features of every example, times its rows of the first weight;
+        // already done by the last step's part B when it knew these examples as its `next`.
+        let data_address = data as *const dyn Examples as *const () as usize;
+        let ran_ahead = self.ahead == indices && self.ahead_data == data_address && self.ahead_version == version;
+        self.ahead.clear();
+        if !ran_ahead {
+            let (params, layer) = (&*params, &layers[0]);
+            pool::for_each(&mut self.parts, |_, part| {
+                let rows = first.weight.start + part.first * first.units
+                    ..first.weight.start + (part.first + part.count) * first.units;
+                part.forward(layer, data, indices, &params[rows])
+            })?;
+        }
+
+        // A2: the rest of the forward and backward passes, by examples.
+        let per = self.rows_per_chunk;
+        for c in &mut self.chunks {
+            c.rows = 0;
+            c.totals = Totals::default();
+        }
+        {
+            let (params, parts) = (&*params, &self.parts);
+            let deltas = &mut self.first_delta[..batch * first.units];
+            pool::for_each_with_parts_mut(&mut self.chunks, deltas, per * first.units, |c, chunk, dst| {
+                let (start, end) = (c * per, ((c + 1) * per).min(batch));
+                chunk.train(layers, slots, params, loss, data, &indices[start..end], start, parts, batch)?;
+                dst.copy_from_slice(&chunk.delta(0)[..dst.len()]);
+                Ok(())
+            })?;
+        }
+        let mut totals = Totals::default();
+        self.chunks.iter().for_each(|c| totals.add(&c.totals));
+
+        // B: gradients and the optimiser, by parameter ranges; then A1 of the next step.
+        state.begin_step();
+        let capacity = self.batch;
+        let part_b = PartB {
+            layers,
+            slots,
+            chunks: &self.chunks,
+            first_delta: &self.first_delta,
+            batch,
+            optimizer: state.optimizer(),
+            step: state.step_number(),
+            data,
+            // A next batch larger than the buffers is not run ahead (it will fail on its own).
+            next: if next.len() <= capacity { next } else { &[] },
+        };
+        let (s0, s1) = state.slots_mut();
+        let all = Ranges { start: 0, params, grads: &mut self.grads, s0, s1 };
+        // The flat buffer is [first layer's weight | everything after it].
+        let (first_w, rest) = all.split(first.weight.end);
+        part_b.split_run(&mut self.parts, &self.first_bounds, &self.rest_bounds, first_w, rest)?;
+        // Within the capacity reserved by `prepare`: no allocation.
+        self.ahead.extend_from_slice(part_b.next);
+        self.ahead_data = data_address;
+        self.ahead_version = version;
+        Ok(totals)
+    }
+
+    /// Forgets the first-layer products computed ahead (the parameters changed).
+    pub(crate) fn forget_ahead(&mut self) {
+        self.ahead.clear();
+    }
+
+    /// Loss and accuracy over the examples `indices`, with the parameters `params`.
+    pub(crate) fn evaluate(
+        &mut self,
+        layers: &[Dense],
+        params: &[f32],
+        loss: Loss,
+        data: &dyn Examples,
+        indices: &[u32],
+    ) -> Result<Totals> {
+        let layout =
+            self.layout.as_ref().ok_or_else(|| Error::Value("the engine was not prepared for this model".into()))?;
+        if params.len() != layout.total {
+            return Err(Error::Value(format!(
+                "evaluate: {} parameter values for a model with {}",
+                params.len(),
+                layout.total
+            )));
+        }
+        let (pool, chunks, slots) = (&self.pool, &mut self.eval_chunks, &layout.slots);
+        pool.install(|| infer::evaluate(chunks, layers, slots, params, loss, data, indices))
+    }
+
+    /// The model's outputs for every example of `data` (rows in order), into `out`.
+    pub(crate) fn predict(
+        &mut self,
+        layers: &[Dense],
+        params: &[f32],
+        data: &dyn Examples,
+        out: &mut [f32],
+    ) -> Result<()> {
+        let layout =
+            self.layout.as_ref().ok_or_else(|| Error::Value("the engine was not prepared for this model".into()))?;
+        if params.len() != layout.total {
+            return Err(Error::Value(format!(
+                "predict: {} parameter values for a model with {}",
+                params.len(),
+                layout.total
+            )));
+        }
+        let (pool, chunks, slots) = (&self.pool, &mut self.eval_chunks, &layout.slots);
+        pool.install(|| infer::predict(chunks, layers, slots, params, data, out))
+    }
+}
