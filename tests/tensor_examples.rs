@@ -289,3 +289,22 @@ fn display_looks_like_numpy() {
     assert_eq!(format!("{x}"), "tensor([[1.0000, 2.0000],\n        [3.0000, 4.5000]])");
     assert_eq!(format!("{}", Tensor::vector(&[1.0, 2.0])), "tensor([1.0, 2.0])");
 }
+
+#[test]
+fn operators_on_references_chain_with_one_question_mark() -> neurite::Result<()> {
+    let a = Tensor::matrix([[1.0, 2.0], [3.0, 4.0]]);
+    let b = Tensor::vector(&[10.0, 20.0]);
+    let c = Tensor::scalar(1.0);
+    assert_eq!(v(&(&a + &b)?), vec![11.0, 22.0, 13.0, 24.0]);
+    assert_eq!(v(&(&a * &b + &c)?), vec![11.0, 41.0, 31.0, 81.0]);
+    assert_eq!(v(&(&a - &a.mean_axis(0, true)?)?), vec![-1.0, -1.0, 1.0, 1.0]);
+    assert_eq!(v(&((&a / &b)? * 10.0)), vec![1.0, 1.0, 3.0, 2.0]);
+    assert_eq!(v(&(1.0 - &a)), vec![0.0, -1.0, -2.0, -3.0]);
+    assert_eq!(v(&(2.0 * &b)), vec![20.0, 40.0]);
+    assert_eq!(v(&-(a.clone())), vec![-1.0, -2.0, -3.0, -4.0]);
+    let err = (&a + &Tensor::vector(&[1.0, 2.0, 3.0])).unwrap_err().to_string();
+    assert!(err.contains("add: operands could not be broadcast together with shapes (2, 2) (3,)"), "{err}");
+    let err = (&a * &Tensor::zeros(&[3]) + &a).unwrap_err().to_string();
+    assert!(err.contains("mul: operands could not be broadcast together with shapes (2, 2) (3,)"), "{err}");
+    Ok(())
+}

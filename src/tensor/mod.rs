@@ -19,10 +19,27 @@
 //! assert_eq!(x.sum_axis(0, false)?.to_vec(), vec![9.0, 12.0, 15.0]);
 //! # Ok::<(), neurite::Error>(())
 //! ```
+//!
+//! The operators `+ - * /` between tensors (owned or borrowed) broadcast and give a
+//! [`Result`], so a chain ends with one `?`; with a number on either side they cannot fail
+//! and give a tensor.
+//!
+//! ```
+//! use neurite::Tensor;
+//! let a = Tensor::matrix([[1.0, 2.0], [3.0, 4.0]]);
+//! let b = Tensor::vector(&[10.0, 20.0]);
+//! let y = (&a * &b + &a)?;
+//! assert_eq!(y.to_vec(), vec![11.0, 42.0, 33.0, 84.0]);
+//! assert_eq!((1.0 - &a / 4.0).to_vec(), vec![0.75, 0.5, 0.25, 0.0]);
+//! let err = (&a + &Tensor::vector(&[1.0, 2.0, 3.0])).unwrap_err();
+//! assert!(err.to_string().contains("shapes (2, 2) (3,)"));
+//! # Ok::<(), neurite::Error>(())
+//! ```
 
 mod elementwise;
 mod linalg;
 mod manip;
+mod operators;
 mod reduce;
 pub mod shape;
 
