@@ -287,5 +287,128 @@ fn bad_indices_and_shapes_are_errors_not_panics() {
 fn display_looks_like_numpy() {
     let x = Tensor::matrix([[1.0, 2.0], [3.0, 4.5]]);
     assert_eq!(format!("{x}"), "tensor([[1.0000, 2.0000],\n        [3.0000, 4.5000]])");
-    assert_eq!(format!("{}", Tensor::vector(&[1.0, 2.0])), "tensor([1.0, 2.0])");
+    assert_eq!(format!("{}", Tensor::vector(&[1.0, 2.0])), "tensor([1., 2.])");
+}
+
+// -------------------------------------------------------------------------------------
+// Printing, as PyTorch prints (`torch/_tensor_str.py` with its default options: precision
+// 4, threshold 1000, edgeitems 3, linewidth 80). The one deliberate difference: PyTorch
+// writes a summarised row's ellipsis as the entry " ..." joined by ", ", i.e. two spaces
+// before it (`2.0000e+00,  ..., 1.9970e+03`); neurite keeps the usual single space.
+// -------------------------------------------------------------------------------------
+
+#[test]
+fn display_shows_ten_probabilities_in_full_wrapped_at_80_columns() {
+    let p = Tensor::vector(&[0.01, 0.02, 0.03, 0.04, 0.1, 0.15, 0.2, 0.25, 0.1, 0.1]);
+    // As PyTorch: (80 - len("tensor(")) / len("0.0100, ") = 9 entries a line.
+    assert_eq!(
+        p.to_string(),
+        "tensor([0.0100, 0.0200, 0.0300, 0.0400, 0.1000, 0.1500, 0.2000, 0.2500, 0.1000,\n        0.1000])"
+    );
+    assert_eq!(format!("{}", Tensor::vector(&[0.2689, 0.7311, 0.5])), "tensor([0.2689, 0.7311, 0.5000])");
+}
+
+#[test]
+fn display_uses_scientific_notation_for_tiny_or_wide_ranging_values() {
+    // PyTorch: torch.tensor([1e-6, 1.0]) prints tensor([1.0000e-06, 1.0000e+00]).
+    assert_eq!(Tensor::vector(&[1e-6, 1.0]).to_string(), "tensor([1.0000e-06, 1.0000e+00])");
+    assert_eq!(Tensor::vector(&[-0.5, 2e8]).to_string(), "tensor([-5.0000e-01,  2.0000e+08])");
+    assert_eq!(Tensor::vector(&[0.001, 5.0]).to_string(), "tensor([1.0000e-03, 5.0000e+00])");
+    assert_eq!(Tensor::vector(&[0.001, 0.5]).to_string(), "tensor([0.0010, 0.5000])");
+}
+
+#[test]
+fn display_prints_integral_values_with_a_trailing_point() {
+    assert_eq!(Tensor::vector(&[1.0, 2.0, 3.0]).to_string(), "tensor([1., 2., 3.])");
+    assert_eq!(Tensor::vector(&[-3.0, 1.0, 10.0]).to_string(), "tensor([-3.,  1., 10.])");
+    assert_eq!(Tensor::zeros(&[3]).to_string(), "tensor([0., 0., 0.])");
+    assert_eq!(Tensor::from_u8(&[0, 128, 255], &[3]).unwrap().to_string(), "tensor([  0., 128., 255.])");
+}
+
+#[test]
+fn display_aligns_the_rows_of_matrices_and_separates_blocks() {
+    assert_eq!(Tensor::matrix([[1.0, 2.0], [3.0, 4.0]]).to_string(), "tensor([[1., 2.],\n        [3., 4.]])");
+    assert_eq!(
+        Tensor::matrix([[0.5, -1.25], [2.0, 3.0]]).to_string(),
+        "tensor([[ 0.5000, -1.2500],\n        [ 2.0000,  3.0000]])"
+    );
+    assert_eq!(
+        Tensor::arange(8).reshape(&[2, 2, 2]).unwrap().to_string(),
+        "tensor([[[0., 1.],\n         [2., 3.]],\n\n        [[4., 5.],\n         [6., 7.]]])"
+    );
+    // Debug is Display and the shape.
+    assert_eq!(
+        format!("{:?}", Tensor::matrix([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])),
+        "tensor([[1., 2., 3.],\n        [4., 5., 6.]]) shape=(2, 3)"
+    );
+}
+
+#[test]
+fn display_summarises_only_above_1000_elements() {
+    // 1000 elements: all shown.
+    let full = Tensor::ones(&[1000]).to_string();
+    assert_eq!(full.matches("1.").count(), 1000);
+    assert!(!full.contains("..."));
+    // 2000: the first and last three, the ellipsis an entry with the usual separators.
+    let x = (Tensor::arange(2000) * 0.25 + 100.0).to_string();
+    assert_eq!(x, "tensor([100.0000, 100.2500, 100.5000, ..., 599.2500, 599.5000, 599.7500])");
+    // PyTorch, torch.arange(2000.): integral but spanning more than 1000x, so scientific;
+    // 6 entries of 10 characters fit a line, the 7th wraps. PyTorch prints the same with
+    // two spaces before the `...`.
+    assert_eq!(
+        Tensor::arange(2000).to_string(),
+        "tensor([0.0000e+00, 1.0000e+00, 2.0000e+00, ..., 1.9970e+03, 1.9980e+03,\n        1.9990e+03])"
+    );
+    let m = (Tensor::arange(2000).reshape(&[40, 50]).unwrap() + 1000.0).to_string();
+    assert_eq!(
+        m,
+        "tensor([[1000., 1001., 1002., ..., 1047., 1048., 1049.],\n        \
+         [1050., 1051., 1052., ..., 1097., 1098., 1099.],\n        \
+         [1100., 1101., 1102., ..., 1147., 1148., 1149.],\n        \
+         ...,\n        \
+         [2850., 2851., 2852., ..., 2897., 2898., 2899.],\n        \
+         [2900., 2901., 2902., ..., 2947., 2948., 2949.],\n        \
+         [2950., 2951., 2952., ..., 2997., 2998., 2999.]])"
+    );
+}
+
+#[test]
+fn display_of_a_0d_and_an_empty_tensor() {
+    assert_eq!(Tensor::scalar(3.5).to_string(), "tensor(3.5000)");
+    assert_eq!(Tensor::scalar(3.0).to_string(), "tensor(3.)");
+    assert_eq!(format!("{:?}", Tensor::scalar(3.5)), "tensor(3.5000) shape=()");
+    assert_eq!(Tensor::vector(&[]).to_string(), "tensor([])");
+    assert_eq!(format!("{:?}", Tensor::vector(&[])), "tensor([]) shape=(0,)");
+    // As PyTorch (and NumPy), an empty tensor of another shape names it.
+    assert_eq!(Tensor::zeros(&[2, 0]).to_string(), "tensor([], size=(2, 0))");
+}
+
+#[test]
+fn display_of_nan_and_infinities() {
+    // PyTorch: tensor([1.5000,    nan,    inf,   -inf]).
+    assert_eq!(
+        Tensor::vector(&[1.5, f32::NAN, f32::INFINITY, f32::NEG_INFINITY]).to_string(),
+        "tensor([1.5000,    nan,    inf,   -inf])"
+    );
+    assert_eq!(Tensor::vector(&[1.0, f32::NAN]).to_string(), "tensor([1., nan])");
+    assert_eq!(Tensor::vector(&[f32::NAN, f32::INFINITY]).to_string(), "tensor([nan, inf])");
+}
+
+#[test]
+fn operators_on_references_chain_with_one_question_mark() -> neurite::Result<()> {
+    let a = Tensor::matrix([[1.0, 2.0], [3.0, 4.0]]);
+    let b = Tensor::vector(&[10.0, 20.0]);
+    let c = Tensor::scalar(1.0);
+    assert_eq!(v(&(&a + &b)?), vec![11.0, 22.0, 13.0, 24.0]);
+    assert_eq!(v(&(&a * &b + &c)?), vec![11.0, 41.0, 31.0, 81.0]);
+    assert_eq!(v(&(&a - &a.mean_axis(0, true)?)?), vec![-1.0, -1.0, 1.0, 1.0]);
+    assert_eq!(v(&((&a / &b)? * 10.0)), vec![1.0, 1.0, 3.0, 2.0]);
+    assert_eq!(v(&(1.0 - &a)), vec![0.0, -1.0, -2.0, -3.0]);
+    assert_eq!(v(&(2.0 * &b)), vec![20.0, 40.0]);
+    assert_eq!(v(&-(a.clone())), vec![-1.0, -2.0, -3.0, -4.0]);
+    let err = (&a + &Tensor::vector(&[1.0, 2.0, 3.0])).unwrap_err().to_string();
+    assert!(err.contains("add: operands could not be broadcast together with shapes (2, 2) (3,)"), "{err}");
+    let err = (&a * &Tensor::zeros(&[3]) + &a).unwrap_err().to_string();
+    assert!(err.contains("mul: operands could not be broadcast together with shapes (2, 2) (3,)"), "{err}");
+    Ok(())
 }

@@ -21,6 +21,7 @@
 //! ```
 
 mod gradcheck;
+mod operators;
 mod ops;
 mod store;
 

@@ -332,35 +332,6 @@ fn mask(b: bool) -> f32 {
     }
 }
 
-// Operators with a number never fail, so they are safe to overload.
-macro_rules! scalar_op {
-    ($trait:ident, $method:ident, $op:tt) => {
-        impl std::ops::$trait<f32> for &Tensor {
-            type Output = Tensor;
-            fn $method(self, rhs: f32) -> Tensor {
-                self.map(|v| v $op rhs)
-            }
-        }
-        impl std::ops::$trait<f32> for Tensor {
-            type Output = Tensor;
-            fn $method(self, rhs: f32) -> Tensor {
-                self.map(|v| v $op rhs)
-            }
-        }
-    };
-}
-scalar_op!(Add, add, +);
-scalar_op!(Sub, sub, -);
-scalar_op!(Mul, mul, *);
-scalar_op!(Div, div, /);
-
-impl std::ops::Neg for &Tensor {
-    type Output = Tensor;
-    fn neg(self) -> Tensor {
-        Tensor::neg(self)
-    }
-}
-
 /// Sums `grad` (of a broadcast result) back down to `shape`: over the leading axes that
 /// broadcasting added and over the axes where `shape` has a 1. This undoes broadcasting in
 /// a backward pass.

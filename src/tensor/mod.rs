@@ -19,14 +19,33 @@
 //! assert_eq!(x.sum_axis(0, false)?.to_vec(), vec![9.0, 12.0, 15.0]);
 //! # Ok::<(), neurite::Error>(())
 //! ```
+//!
+//! The operators `+ - * /` between tensors (owned or borrowed) broadcast and give a
+//! [`Result`], so a chain ends with one `?`; with a number on either side they cannot fail
+//! and give a tensor. `Display` prints a tensor as PyTorch prints one (`Debug` adds the
+//! shape).
+//!
+//! ```
+//! use neurite::Tensor;
+//! let a = Tensor::matrix([[1.0, 2.0], [3.0, 4.0]]);
+//! let b = Tensor::vector(&[10.0, 20.0]);
+//! let y = (&a * &b + &a)?;
+//! assert_eq!(y.to_vec(), vec![11.0, 42.0, 33.0, 84.0]);
+//! assert_eq!(y.to_string(), "tensor([[11., 42.],\n        [33., 84.]])");
+//! assert_eq!((1.0 - &a / 4.0).to_vec(), vec![0.75, 0.5, 0.25, 0.0]);
+//! let err = (&a + &Tensor::vector(&[1.0, 2.0, 3.0])).unwrap_err();
+//! assert!(err.to_string().contains("shapes (2, 2) (3,)"));
+//! # Ok::<(), neurite::Error>(())
+//! ```
 
+mod display;
 mod elementwise;
 mod linalg;
 mod manip;
+mod operators;
 mod reduce;
 pub mod shape;
 
-use std::fmt;
 use std::sync::Arc;
 
 pub(crate) use elementwise::sum_to_shape;
@@ -349,58 +368,6 @@ impl Tensor {
     pub fn allclose(&self, other: &Tensor, rtol: f32, atol: f32) -> bool {
         self.shape == other.shape
             && self.to_vec().iter().zip(other.to_vec()).all(|(&a, b)| (a - b).abs() <= atol + rtol * b.abs() || a == b)
-    }
-}
-
-// ---------------------------------------------------------------------------------------
-// Printing, in NumPy's style
-// ---------------------------------------------------------------------------------------
-impl fmt::Display for Tensor {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // One format for the whole tensor, as NumPy: integers as `1.0`, else 4 decimals.
-        fn write_dim(
-            f: &mut fmt::Formatter<'_>,
-            t: &[f32],
-            shape: &[usize],
-            depth: usize,
-            integral: bool,
-        ) -> fmt::Result {
-            if shape.is_empty() {
-                return if integral { write!(f, "{:.1}", t[0]) } else { write!(f, "{:.4}", t[0]) };
-            }
-            let inner: usize = shape[1..].iter().product();
-            write!(f, "[")?;
-            let n = shape[0];
-            let elide = n > 8;
-            for i in 0..n {
-                if elide && i == 3 {
-                    write!(f, "...")?;
-                }
-                if elide && (3..n - 3).contains(&i) {
-                    continue;
-                }
-                if i > 0 {
-                    if shape.len() > 1 {
-                        write!(f, ",\n{}", " ".repeat(depth + 8))?;
-                    } else {
-                        write!(f, ", ")?;
-                    }
-                }
-                write_dim(f, &t[i * inner..(i + 1) * inner], &shape[1..], depth + 1, integral)?;
-            }
-            write!(f, "]")
-        }
-        let values = self.to_vec();
-        let integral = values.iter().all(|v| v.fract() == 0.0 && v.abs() < 1e7);
-        write!(f, "tensor(")?;
-        write_dim(f, &values, &self.shape, 0, integral)?;
-        write!(f, ")")
-    }
-}
-
-impl fmt::Debug for Tensor {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{self} shape={}", shape_str(&self.shape))
     }
 }
 
