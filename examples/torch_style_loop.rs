@@ -36,7 +36,7 @@ fn main() -> neurite::Result<()> {
         println!("epoch {epoch:2}: loss {:.4}", total / count as f64);
     }
 
-    let (x, y) = test.to_tensors();
+    let (x, y) = test.normalized_tensors();
     let logits = no_grad(|| forward(&Var::constant(x)))?;
     println!("test accuracy {:.4}", accuracy(&logits.value(), &y)?);
     Ok(())

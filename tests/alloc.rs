@@ -1,8 +1,12 @@
 //! The regression guard for the training step's speed that does not depend on the clock:
-//! once its buffers exist, neurite's code allocates nothing in a training step. Counted with
-//! a global allocator, so this file holds a single test (nothing else may allocate
-//! meanwhile). The GEMM crate's own packing buffer (one per call, recycled at once by the
-//! allocator) is counted apart and bounded by the number of GEMM calls.
+//! once its buffers exist, neurite's own code allocates nothing in a training step. The GEMM
+//! crates' packing buffers (one per call, recycled at once by the allocator) are counted
+//! apart and bounded by the number of GEMM calls.
+//!
+//! Counted with a global allocator, which sees every thread of the process. So this test
+//! runs without the test harness (`harness = false` in Cargo.toml): the harness's own threads
+//! allocate at moments of their choosing (it made the count flaky on a busy machine), and
+//! without it the only threads are this one and the model's pool.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -66,7 +70,11 @@ fn examples(n: usize) -> TensorExamples {
     TensorExamples::new(&x, &y, Some(10)).unwrap()
 }
 
-#[test]
+fn main() {
+    training_steps_allocate_nothing_once_warm();
+    println!("test training_steps_allocate_nothing_once_warm ... ok");
+}
+
 fn training_steps_allocate_nothing_once_warm() {
     // One thread, one batch at a time: after a warm-up step, 500 steps allocate nothing.
     let data = examples(640);

@@ -345,62 +345,6 @@ fn summary_of_the_seed_model_shows_39_760_parameters() {
     model.compile(Optimizer::adam(), Loss::SparseCategoricalCrossentropy, &[Metric::Accuracy]).unwrap();
 }
 
-/// The fast path's gradient step equals the autograd path's on the same model and batch,
-/// for one to three layers and one to three threads (uneven splits of rows and features).
-#[test]
-fn fast_path_and_autograd_path_take_the_same_step() {
-    let mut rng = Rng::new(11);
-    let x = Tensor::rand(&[9, 7], &mut rng);
-    let y = Tensor::vector(&[0.0, 1.0, 2.0, 1.0, 0.0, 2.0, 2.0, 1.0, 0.0]);
-    let build = |sizes: &[usize]| {
-        let mut m = Sequential::with_seed(3);
-        for (i, w) in sizes.windows(2).enumerate() {
-            let last = i + 2 == sizes.len();
-            let mut layer = Dense::new(w[1]).activation(if last { Activation::Softmax } else { Activation::Tanh });
-            if i == 0 {
-                layer = layer.input_shape(w[0]);
-            }
-            m.add(layer).unwrap();
-        }
-        m
-    };
-    for sizes in [vec![7, 3], vec![7, 5, 3], vec![7, 6, 4, 3]] {
-        for threads in [1, 2, 3] {
-            let mut fast = build(&sizes);
-            fast.set_threads(threads).unwrap();
-            fast.compile(Optimizer::adam().learning_rate(0.1), Loss::SparseCategoricalCrossentropy, &[]).unwrap();
-            let slow = build(&sizes);
-            // Autograd: logits through the same layers, fused loss, two Adam steps.
-            let params = slow.parameters();
-            let mut opt = Optim::new(Optimizer::adam().learning_rate(0.1), params.clone()).unwrap();
-            let data = TensorExamples::new(&x, &y, Some(3)).unwrap();
-            for _ in 0..2 {
-                opt.zero_grad();
-                let layers = slow.layers();
-                let mut h = Var::constant(x.clone());
-                for layer in &layers[..layers.len() - 1] {
-                    h = layer.forward(&h).unwrap();
-                }
-                let out = layers.last().unwrap();
-                let z = h.matmul(out.weight().unwrap()).unwrap().add(out.bias().unwrap()).unwrap();
-                let loss = Loss::SparseCategoricalCrossentropy.forward_logits(&z, Activation::Softmax, &y).unwrap();
-                loss.backward().unwrap();
-                opt.step().unwrap();
-                let totals = fast.train_on_batch(&data, &(0..9).collect::<Vec<u32>>()).unwrap();
-                assert!((totals.loss() - loss.value().item().unwrap() as f64).abs() < 1e-5);
-            }
-            for (a, b) in fast.parameters().iter().zip(&params) {
-                assert!(
-                    a.value().allclose(&b.value(), 1e-4, 1e-5),
-                    "{sizes:?}, threads {threads}: {:?} vs {:?}",
-                    a.value(),
-                    b.value()
-                );
-            }
-        }
-    }
-}
-
 #[test]
 fn pytorch_style_loop_learns_xor() {
     let mut rng = Rng::new(4);

@@ -212,7 +212,7 @@ fn unary_functions() {
 fn reductions_over_all_and_one_axis() {
     let x = Tensor::matrix([[1.0, 5.0, 3.0], [4.0, 2.0, 6.0]]);
     assert_eq!(x.sum().item().unwrap(), 21.0);
-    assert_eq!(x.mean().item().unwrap(), 3.5);
+    assert_eq!(x.mean().unwrap().item().unwrap(), 3.5);
     assert_eq!(x.max().unwrap().item().unwrap(), 6.0);
     assert_eq!(x.min().unwrap().item().unwrap(), 1.0);
     assert_eq!(x.argmax().unwrap(), 5);
@@ -220,11 +220,19 @@ fn reductions_over_all_and_one_axis() {
     assert_eq!(x.sum_axis(1, true).unwrap().shape(), &[2, 1]);
     assert_eq!(v(&x.mean_axis(-1, false).unwrap()), vec![3.0, 4.0]);
     assert_eq!(v(&x.max_axis(1, false).unwrap()), vec![5.0, 6.0]);
-    assert_eq!(v(&x.argmax_axis(1, false).unwrap()), vec![1.0, 2.0]);
-    assert_eq!(v(&x.argmin_axis(0, false).unwrap()), vec![0.0, 1.0, 0.0]);
+    let classes: Vec<usize> = x.argmax_axis(1).unwrap();
+    assert_eq!(classes, vec![1, 2]);
+    assert_eq!(x.argmin_axis(0).unwrap(), vec![0, 1, 0]);
+    assert_eq!(Tensor::zeros(&[2, 3, 4]).argmax_axis(1).unwrap().len(), 8);
     let err = x.sum_axis(2, false).unwrap_err().to_string();
     assert!(err.contains("axis 2 is out of bounds for a tensor of dimension 2"), "{err}");
-    assert!(Tensor::zeros(&[0]).max().is_err());
+    // Only the sum of nothing has a value.
+    let empty = Tensor::zeros(&[0]);
+    assert_eq!(empty.sum().item().unwrap(), 0.0);
+    assert!(empty.max().is_err() && empty.min().is_err() && empty.argmax().is_err());
+    assert!(empty.mean().unwrap_err().to_string().contains("empty"));
+    assert!(Tensor::zeros(&[2, 0]).mean_axis(1, false).is_err());
+    assert!(Tensor::zeros(&[2, 0]).argmax_axis(1).is_err());
 }
 
 #[test]

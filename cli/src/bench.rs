@@ -148,7 +148,7 @@ pub(crate) fn run(args: &BenchArgs) -> Result<()> {
                         m
                     }
                 };
-                let (x, _) = test.to_tensors();
+                let (x, _) = test.normalized_tensors();
                 m.predict(&x)?; // warm the buffers, as the peers' timings exclude their set-up too
                 let mut times = Vec::with_capacity(INFERENCE_REPS);
                 let mut out = m.predict(&x)?;
@@ -159,8 +159,8 @@ pub(crate) fn run(args: &BenchArgs) -> Result<()> {
                 }
                 times.sort_by(f64::total_cmp);
                 let seconds = times[times.len() / 2];
-                let pred = out.argmax_axis(1, false)?.to_vec();
-                let correct = pred.iter().zip(test.labels()).filter(|(&p, &l)| p as u8 == l).count();
+                let pred = out.argmax_axis(1)?;
+                let correct = pred.iter().zip(test.labels()).filter(|(&p, &l)| p == l as usize).count();
                 let acc = correct as f64 / test.len() as f64;
                 report(
                     args,

@@ -333,7 +333,7 @@ fn expand_axis(g: &Tensor, shape: &[usize], axis: usize, keepdim: bool) -> Resul
 
 /// Routes the gradient of `max_axis` to the first maximal element of each lane.
 fn max_axis_backward(a: &Tensor, g: &Tensor, axis: usize, keepdim: bool) -> Result<Tensor> {
-    let idx = a.argmax_axis(axis as isize, true)?.to_vec();
+    let idx = a.argmax_axis(axis as isize)?;
     let g = if keepdim { g.contiguous() } else { g.unsqueeze(axis as isize)?.contiguous() };
     let gv = g.to_vec();
     let shape = a.shape();
@@ -341,7 +341,7 @@ fn max_axis_backward(a: &Tensor, g: &Tensor, axis: usize, keepdim: bool) -> Resu
     let mut out = vec![0.0; a.size()];
     for (lane, (&i, &gval)) in idx.iter().zip(&gv).enumerate() {
         let (o, r) = (lane / inner, lane % inner);
-        out[o * n * inner + (i as usize) * inner + r] = gval;
+        out[o * n * inner + i * inner + r] = gval;
     }
     Tensor::from_vec(out, shape)
 }
@@ -573,7 +573,7 @@ impl Var {
 
     /// Mean of all elements (0-d).
     pub fn mean(&self) -> Result<Var> {
-        Ok(self.unary(self.value().mean(), Op::Mean))
+        Ok(self.unary(self.value().mean()?, Op::Mean))
     }
 
     /// Mean along `axis`.

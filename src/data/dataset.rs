@@ -192,13 +192,25 @@ impl Dataset {
         Error::Index(format!("{}: example {i} is out of range for {} examples", self.name, self.len()))
     }
 
-    /// Everything as tensors: `x` of shape (n, features) normalised to 0..1, `y` of shape
-    /// (n,) holding the labels (as the notes' `x_train / 255.0` and `y_train`).
-    pub fn to_tensors(&self) -> (Tensor, Tensor) {
+    /// Everything as tensors, as Keras' `load_data` gives it: `x` of shape (n, height,
+    /// width) holding the grey levels as they are (0..255 for MNIST), `y` of shape (n,)
+    /// holding the labels. Follow the notes from here: `x / 255.0`, `reshape(-1, 784)`.
+    pub fn raw_tensors(&self) -> (Tensor, Tensor) {
+        let x = self.images.iter().map(|&b| b as f32).collect();
+        (Tensor::from_parts(x, &[self.len(), self.height, self.width]), self.label_tensor())
+    }
+
+    /// Everything as tensors ready for a model: `x` of shape (n, features), flattened and
+    /// divided by the brightest grey level (the notes' `x / 255.0` and `reshape(-1, 784)`,
+    /// done), `y` of shape (n,) holding the labels.
+    pub fn normalized_tensors(&self) -> (Tensor, Tensor) {
         let scale = self.max_value as f32;
         let x = self.images.iter().map(|&b| b as f32 / scale).collect();
-        let y = self.labels.iter().map(|&l| l as f32).collect();
-        (Tensor::from_parts(x, &[self.len(), self.features()]), Tensor::from_parts(y, &[self.len()]))
+        (Tensor::from_parts(x, &[self.len(), self.features()]), self.label_tensor())
+    }
+
+    fn label_tensor(&self) -> Tensor {
+        Tensor::from_parts(self.labels.iter().map(|&l| l as f32).collect(), &[self.len()])
     }
 
     /// The examples at `indices`, in that order.
@@ -285,11 +297,15 @@ impl Iterator for Batches<'_> {
         let idx = &self.order[self.next..(self.next + self.batch_size).min(self.order.len())];
         self.next += idx.len();
         let f = self.data.features();
+        let scale = self.data.max_value as f32;
         let mut x = vec![0.0; idx.len() * f];
-        let mut y = vec![0u32; idx.len()];
-        // Indices come from 0..len, so gathering cannot fail.
-        self.data.gather(idx, &mut x, &mut y).ok()?;
-        let y: Vec<f32> = y.into_iter().map(|v| v as f32).collect();
+        // The order is a permutation of 0..len made by `batches`, so every index is in range
+        // and nothing here can fail.
+        for (dst, &i) in x.chunks_exact_mut(f).zip(idx) {
+            let i = i as usize;
+            crate::kernels::reduce::bytes_to_unit(&self.data.images[i * f..(i + 1) * f], dst, scale);
+        }
+        let y: Vec<f32> = idx.iter().map(|&i| self.data.labels[i as usize] as f32).collect();
         Some((Tensor::from_parts(x, &[idx.len(), f]), Tensor::from_parts(y, &[idx.len()])))
     }
 }

@@ -5,9 +5,14 @@
 //! ```
 //! let (train, test) = neurite::data::Dataset::digits()?;
 //! assert_eq!((train.len(), test.len(), train.features()), (1437, 360, 64));
-//! let (x, y) = test.to_tensors();
+//! // As Keras' load_data: the grey levels as they are (0..16 for these digits).
+//! let (x, y) = test.raw_tensors();
+//! assert_eq!(x.shape(), &[360, 8, 8]);
+//! assert_eq!(x.max()?.item()?, 16.0);
+//! // The notes' preparation, done: flattened and divided by the brightest level.
+//! let (x, _) = test.normalized_tensors();
 //! assert_eq!(x.shape(), &[360, 64]);
-//! assert!(x.max()?.item()? <= 1.0);
+//! assert_eq!(x.max()?.item()?, 1.0);
 //! # Ok::<(), neurite::Error>(())
 //! ```
 
@@ -22,6 +27,7 @@ pub use dataset::{one_hot, Batches, Dataset};
 pub use mnist::DatasetName;
 
 use crate::error::{Error, Result};
+use crate::tensor::Tensor;
 
 /// Where Keras' `validation_split` cuts `n` examples: the first `floor(n (1 - fraction))`
 /// train, the rest validate. A fraction outside [0, 1), or one that leaves either part empty
@@ -45,6 +51,22 @@ pub fn validation_split_point(n: usize, fraction: f64) -> Result<usize> {
         )));
     }
     Ok(train)
+}
+
+/// Keras' `load_data`: `((x_train, y_train), (x_test, y_test))` with `x` of shape (n,
+/// height, width) holding the raw grey levels (0..255 for MNIST) and `y` the labels, found as
+/// [`load`] finds them. The notes go on with `x / 255.0` and `reshape(-1, 784)`.
+///
+/// ```no_run
+/// use neurite::data::{load_data, DatasetName};
+/// let ((x_train, y_train), (x_test, y_test)) = load_data(DatasetName::Mnist, None)?;
+/// assert_eq!(x_train.shape(), &[60000, 28, 28]);
+/// let x_train = (&x_train / 255.0).reshape(&[-1, 784])?;
+/// # Ok::<(), neurite::Error>(())
+/// ```
+pub fn load_data(name: DatasetName, dir: Option<&Path>) -> Result<((Tensor, Tensor), (Tensor, Tensor))> {
+    let (train, test) = load(name, dir)?;
+    Ok((train.raw_tensors(), test.raw_tensors()))
 }
 
 /// Loads the training and test parts of a data set: the digits from the bundle, MNIST or

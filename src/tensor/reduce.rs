@@ -1,5 +1,11 @@
 //! Reductions over all elements or along one axis: `sum`, `mean`, `max`, `min`, `argmax`,
 //! `argmin`. Sums accumulate in f64, so the result does not depend on how long the axis is.
+//!
+//! A reduction returns a `Result` exactly when it can fail: `sum` of nothing is 0, as in
+//! NumPy, so it cannot; `mean`, `max`, `min` and the arg-reductions of nothing have no value,
+//! so they are an error (NumPy gives NaN with a warning for the mean, and raises for the
+//! others). An axis out of range is an error for all of them. The arg-reductions give
+//! integer indices.
 
 use super::shape::{normalize_axis, numel};
 use super::Tensor;
@@ -63,15 +69,16 @@ impl Tensor {
         self.reduce_lanes("sum", axis, keepdim, |lane| lane.map(|v| v as f64).sum::<f64>() as f32)
     }
 
-    /// Mean of all elements (NaN for an empty tensor, as NumPy).
-    pub fn mean(&self) -> Tensor {
-        let n = self.size();
+    /// Mean of all elements; an empty tensor has none, which is an error.
+    pub fn mean(&self) -> Result<Tensor> {
+        self.nonempty("mean")?;
         let s: f64 = self.to_vec().iter().map(|&v| v as f64).sum();
-        Tensor::scalar((s / n as f64) as f32)
+        Ok(Tensor::scalar((s / self.size() as f64) as f32))
     }
 
-    /// Mean along `axis`.
+    /// Mean along `axis` (an empty axis is an error).
     pub fn mean_axis(&self, axis: isize, keepdim: bool) -> Result<Tensor> {
+        self.nonempty_axis("mean", axis)?;
         let a = normalize_axis("mean", axis, self.ndim())?;
         let n = self.shape[a] as f64;
         self.reduce_lanes("mean", axis, keepdim, |lane| (lane.map(|v| v as f64).sum::<f64>() / n) as f32)
@@ -130,16 +137,39 @@ impl Tensor {
         Ok(arg_best(&mut self.to_vec().into_iter(), |a, b| a < b))
     }
 
-    /// Indices (as f32) of the largest elements along `axis`.
-    pub fn argmax_axis(&self, axis: isize, keepdim: bool) -> Result<Tensor> {
-        self.nonempty_axis("argmax", axis)?;
-        self.reduce_lanes("argmax", axis, keepdim, |lane| arg_best(lane, |a, b| a > b) as f32)
+    /// The index of the largest element of each lane along `axis` (the first on ties; a NaN
+    /// wins, as in NumPy), in the row-major order of the remaining axes: for a batch of
+    /// outputs of shape (n, classes), `argmax_axis(1)` is the predicted class of each row.
+    ///
+    /// ```
+    /// let p = neurite::Tensor::matrix([[0.1, 0.7, 0.2], [0.5, 0.2, 0.3]]);
+    /// assert_eq!(p.argmax_axis(1)?, vec![1, 0]);
+    /// # Ok::<(), neurite::Error>(())
+    /// ```
+    pub fn argmax_axis(&self, axis: isize) -> Result<Vec<usize>> {
+        self.arg_lanes("argmax", axis, |a, b| a > b)
     }
 
-    /// Indices (as f32) of the smallest elements along `axis`.
-    pub fn argmin_axis(&self, axis: isize, keepdim: bool) -> Result<Tensor> {
-        self.nonempty_axis("argmin", axis)?;
-        self.reduce_lanes("argmin", axis, keepdim, |lane| arg_best(lane, |a, b| a < b) as f32)
+    /// The index of the smallest element of each lane along `axis` (see
+    /// [`Tensor::argmax_axis`]).
+    pub fn argmin_axis(&self, axis: isize) -> Result<Vec<usize>> {
+        self.arg_lanes("argmin", axis, |a, b| a < b)
+    }
+
+    fn arg_lanes(&self, op: &str, axis: isize, better: impl Fn(f32, f32) -> bool + Copy) -> Result<Vec<usize>> {
+        self.nonempty_axis(op, axis)?;
+        let axis = normalize_axis(op, axis, self.ndim())?;
+        let c = self.contiguous();
+        let data = c.as_slice().unwrap_or(&[]);
+        let (n, inner) = (self.shape[axis], numel(&self.shape[axis + 1..]));
+        let outer = numel(&self.shape[..axis]);
+        let mut out = Vec::with_capacity(outer * inner);
+        for o in 0..outer {
+            for i in 0..inner {
+                out.push(arg_best(&mut (0..n).map(|k| data[o * n * inner + k * inner + i]), better));
+            }
+        }
+        Ok(out)
     }
 }
 
