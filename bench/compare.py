@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
-"""Runs two training commands alternately (A B A B ...) and compares the medians of the
-`fit_seconds=` and `test_accuracy=` each prints on its last line (neurite's and the reference
-scripts' RESULT lines both do). Alternating keeps slow drifts of a shared machine from
-favouring either side.
+"""Runs two or more training commands in turn (A B C A B C ...) and compares the medians of
+the `fit_seconds=` and `test_accuracy=` each prints on its last line (neurite's and the
+reference scripts' RESULT lines both do). Alternating keeps slow drifts of a shared machine
+from favouring any side.
 
-Usage: bench/compare.py RUNS 'COMMAND A' 'COMMAND B'
+Usage: bench/compare.py RUNS 'COMMAND A' 'COMMAND B' ['COMMAND C' ...]
+Prints each run, each command's medians, and each command's median fit seconds over A's.
 """
-import re, shlex, statistics, subprocess, sys, time
+import re, shlex, statistics, string, subprocess, sys, time
 
 def run(cmd):
     t = time.time()
@@ -20,18 +21,26 @@ def run(cmd):
     return fit, (float(acc[-1]) if acc else float("nan")), wall
 
 def main():
-    runs, a, b = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-    res = {a: [], b: []}
+    if len(sys.argv) < 4:
+        sys.exit(__doc__)
+    runs, cmds = int(sys.argv[1]), sys.argv[2:]
+    names = string.ascii_uppercase[:len(cmds)]
+    res = {c: [] for c in cmds}
     for i in range(runs):
-        for cmd in (a, b):
+        for name, cmd in zip(names, cmds):
             res[cmd].append(run(cmd))
             fit, acc, wall = res[cmd][-1]
-            print(f"run {i + 1} {'A' if cmd == a else 'B'}: fit {fit:.3f}s acc {acc:.4f} wall {wall:.2f}s", flush=True)
-    med = {c: [statistics.median(x[k] for x in res[c]) for k in range(3)] for c in res}
-    for name, c in (("A", a), ("B", b)):
+            print(f"run {i + 1} {name}: fit {fit:.3f}s acc {acc:.4f} wall {wall:.2f}s", flush=True)
+    med = {c: [statistics.median(x[k] for x in res[c]) for k in range(3)] for c in cmds}
+    for name, c in zip(names, cmds):
         fit, acc, wall = med[c]
         print(f"{name} median: fit {fit:.3f}s  test_accuracy {acc:.4f}  wall {wall:.2f}s  ({c})")
-    print(f"ratio B/A of median fit seconds: {med[b][0] / med[a][0]:.2f}  (whole process: {med[b][2] / med[a][2]:.2f})")
+    a = med[cmds[0]]
+    for name, c in zip(names[1:], cmds[1:]):
+        print(
+            f"ratio {name}/A of median fit seconds: {med[c][0] / a[0]:.2f}, A/{name}: {a[0] / med[c][0]:.2f}"
+            f"  (whole process: {med[c][2] / a[2]:.2f}, {a[2] / med[c][2]:.2f})"
+        )
 
 if __name__ == "__main__":
     main()

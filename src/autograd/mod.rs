@@ -1,11 +1,14 @@
-//! Reverse-mode automatic differentiation over tensor operations.
+//! Reverse-mode automatic differentiation over tensor operations, and the [`ParamStore`] that
+//! holds a model's parameters.
 //!
 //! A [`Var`] is a tensor that remembers how it was computed. Operations on `Var`s run the
 //! [`Tensor`] operation (and so the same kernels) and record an edge in a graph; calling
 //! [`Var::backward`] walks that graph from the output back to the leaves, applying the chain
 //! rule, and *adds* each gradient into the leaf's `.grad()` as PyTorch does (call
 //! [`Var::zero_grad`] between steps). Broadcasting is undone in the backward pass by summing
-//! over the broadcast axes.
+//! over the broadcast axes. A layer or a loss is one operation whose backward rule is its own
+//! row function ([`Var::custom`]); a parameter of a model is a `Var` that reads and writes the
+//! model's [`ParamStore`].
 //!
 //! ```
 //! use neurite::{autograd::Var, Tensor};

@@ -1,26 +1,4 @@
-//! The parameter store: a model's named tensors, end to end in one flat buffer.
-//!
-//! This is the one owner of a model's parameters. The training engine updates the flat
-//! buffer in place; the autograd path sees the same numbers through [`Var`]s that read and
-//! write the store ([`ParamStore::add`] returns one); model files, checkpoints and the
-//! import and export of other formats read and write it by name. Nothing is copied in and
-//! out between those views.
-//!
-//! A `ParamStore` is a shared handle, as a `Var` is: cloning it gives another handle to the
-//! same parameters ([`ParamStore::deep_clone`] copies them).
-//!
-//! ```
-//! use neurite::{ParamStore, Tensor};
-//! let store = ParamStore::new();
-//! let w = store.add("dense/kernel", &Tensor::matrix([[0.1, 0.3], [0.2, 0.4]]))?;
-//! store.add("dense/bias", &Tensor::vector(&[0.1, 0.2]))?;
-//! assert_eq!(store.names(), vec!["dense/kernel", "dense/bias"]);
-//! assert_eq!(store.numel(), 6);
-//! // The Var and the store are the same numbers.
-//! w.set_value(Tensor::zeros(&[2, 2]))?;
-//! assert_eq!(store.get("dense/kernel")?.to_vec(), vec![0.0; 4]);
-//! # Ok::<(), neurite::Error>(())
-//! ```
+//! The parameter store (see [`ParamStore`]).
 
 use std::ops::Range;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -83,7 +61,29 @@ impl Inner {
     }
 }
 
-/// A model's parameters: named tensors in one flat buffer (see the [module documentation](self)).
+/// A model's parameters: its named tensors, end to end in one flat buffer.
+///
+/// This is the one owner of a model's parameters. The training engine updates the flat
+/// buffer in place; the autograd path sees the same numbers through [`Var`]s that read and
+/// write the store ([`ParamStore::add`] returns one); model files, checkpoints and the
+/// import and export of other formats read and write it by name. Nothing is copied in and
+/// out between those views.
+///
+/// A `ParamStore` is a shared handle, as a `Var` is: cloning it gives another handle to the
+/// same parameters ([`ParamStore::deep_clone`] copies them).
+///
+/// ```
+/// use neurite::{ParamStore, Tensor};
+/// let store = ParamStore::new();
+/// let w = store.add("dense/kernel", &Tensor::matrix([[0.1, 0.3], [0.2, 0.4]]))?;
+/// store.add("dense/bias", &Tensor::vector(&[0.1, 0.2]))?;
+/// assert_eq!(store.names(), vec!["dense/kernel", "dense/bias"]);
+/// assert_eq!(store.numel(), 6);
+/// // The Var and the store are the same numbers.
+/// w.set_value(Tensor::zeros(&[2, 2]))?;
+/// assert_eq!(store.get("dense/kernel")?.to_vec(), vec![0.0; 4]);
+/// # Ok::<(), neurite::Error>(())
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct ParamStore {
     inner: Arc<RwLock<Inner>>,

@@ -3,7 +3,7 @@
 //! and, when it was compiled, its loss and the optimiser's state by name. Each file format is
 //! a thin reader and writer of that description, one file per format:
 //!
-//! * [`safetensors`](self::safetensors): neurite's own model file, the named tensors with the
+//! * `safetensors.rs`: neurite's own model file, the named tensors with the
 //!   architecture, loss and optimiser as JSON metadata.
 //!
 //! Every file is written to a temporary file beside its destination and renamed into place,

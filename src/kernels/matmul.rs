@@ -25,9 +25,28 @@ const LONG_INNER: usize = 256;
 
 /// Whether this thread is inside the GEMM kernel crates right now. Both crates allocate
 /// a packing buffer on most calls (recycled at once by the allocator); the allocation guard
-/// test uses this to hold neurite's own code to zero allocations per training step.
+/// (`tests/alloc.rs`, an integration test, hence public) uses this to hold neurite's own
+/// code to zero allocations per training step. Not part of the API.
+#[doc(hidden)]
 pub fn inside_gemm() -> bool {
     INSIDE_GEMM.with(Cell::get)
+}
+
+/// Marks this thread as inside the GEMM crates until dropped, so that the mark is cleared
+/// even if a kernel panics.
+struct InsideGemm;
+
+impl InsideGemm {
+    fn enter() -> InsideGemm {
+        INSIDE_GEMM.with(|f| f.set(true));
+        InsideGemm
+    }
+}
+
+impl Drop for InsideGemm {
+    fn drop(&mut self) {
+        INSIDE_GEMM.with(|f| f.set(false));
+    }
 }
 
 /// Where a 2-D matrix lives inside a slice: element `(i, j)` is at
@@ -161,7 +180,7 @@ pub fn gemm(
     // `offset + i*rs + j*cs` with i < rows, j < cols, which is below `extent()`, checked above
     // against each slice's length; the output layout maps distinct (i, j) to distinct
     // addresses (`is_one_to_one`), and `c` is a unique borrow so it aliases neither input.
-    INSIDE_GEMM.with(|f| f.set(true));
+    let _inside = InsideGemm::enter();
     if m.saturating_mul(n).saturating_mul(k) >= LARGE_PRODUCT || (k >= LONG_INNER && la.col_stride == 1) {
         // SAFETY: as above; `gemm` takes (column stride, row stride) pairs, computes
         // dst = alpha_g * dst + beta_g * A B (its alpha and beta are BLAS's swapped), and
@@ -211,7 +230,6 @@ pub fn gemm(
             );
         }
     }
-    INSIDE_GEMM.with(|f| f.set(false));
     Ok(())
 }
 

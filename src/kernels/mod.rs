@@ -1,9 +1,10 @@
-//! The arithmetic itself, on plain slices: matrix multiplication, activations and their
-//! derivatives, softmax and the cross-entropy gradient, bias and column sums.
+//! The arithmetic itself, on plain slices: matrix multiplication, each activation's value and
+//! derivative (defined once, in [`activation`]), softmax and the cross-entropy losses fused
+//! with their gradients, column sums.
 //!
-//! This is the one copy of the maths. [`crate::Tensor`] operations, the autograd backward
-//! rules and the fast training path of [`crate::train`] all call these functions, so a
-//! kernel made faster here is faster everywhere.
+//! [`crate::Tensor`] operations, the autograd operations and the layers' and losses' row
+//! functions of [`crate::nn`] (which the training engine schedules) all call these functions,
+//! so a kernel made faster here is faster everywhere. Nothing here knows about tensors.
 
 pub mod activation;
 pub mod matmul;

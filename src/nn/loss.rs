@@ -1,6 +1,6 @@
 //! Loss functions and the accuracy metric.
 //!
-//! Each loss is written once, on row buffers ([`Loss::output_gradient_rows`]): its value and
+//! Each loss is written once, on row buffers (`Loss::output_gradient_rows`): its value and
 //! its gradient together. The training engine calls that function for its rows; the autograd
 //! path runs it as one operation ([`Loss::forward`], [`Loss::forward_logits`]).
 //!
@@ -207,7 +207,8 @@ impl Loss {
     /// The batch-mean loss on autograd variables, from the model's *output* (probabilities
     /// after softmax or sigmoid), as Keras' `from_logits=False`. `target` holds class indices
     /// (shape (n,)) for the sparse loss, else has the output's shape. One operation, whose
-    /// value and gradient come from [`Loss::output_gradient_rows`].
+    /// value and gradient come from the loss's row function, the one the training engine
+    /// runs.
     ///
     /// ```
     /// use neurite::{autograd::Var, nn::Loss, Tensor};
