@@ -4,6 +4,8 @@
 //! gives the same numbers bit for bit, across releases: the stream must never change with a
 //! dependency update, and its whole state (four words) must be saved in checkpoints.
 
+use crate::error::{Error, Result};
+
 /// xoshiro256++: fast, 256 bits of state, passes BigCrush. Its state is [`Rng::state`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rng {
@@ -35,13 +37,16 @@ impl Rng {
         self.s
     }
 
-    /// A generator that continues exactly where the one that gave `state` stood.
-    pub fn from_state(state: [u64; 4]) -> Rng {
-        // An all-zero state would output zeros forever; it cannot come from `new`.
+    /// A generator that continues exactly where the one that gave `state` stood. The
+    /// all-zero state is an error: xoshiro256++ would output zeros forever from it, and no
+    /// generator ever reaches it.
+    pub fn from_state(state: [u64; 4]) -> Result<Rng> {
         if state == [0; 4] {
-            return Rng::new(0);
+            return Err(Error::Value(
+                "random generator state: all four words are 0, which no generator reaches".into(),
+            ));
         }
-        Rng { s: state }
+        Ok(Rng { s: state })
     }
 
     /// The next 64 random bits.
@@ -114,11 +119,12 @@ mod tests {
     fn same_seed_same_stream_and_state_round_trip() {
         let mut a = Rng::new(7);
         let _ = a.next_u64();
-        let mut b = Rng::from_state(a.state());
+        let mut b = Rng::from_state(a.state()).unwrap();
         for _ in 0..100 {
             assert_eq!(a.next_u64(), b.next_u64());
         }
         assert_ne!(Rng::new(7).next_u64(), Rng::new(8).next_u64());
+        assert!(Rng::from_state([0; 4]).unwrap_err().to_string().contains("all four words are 0"));
     }
 
     #[test]

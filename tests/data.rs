@@ -52,6 +52,43 @@ fn broken_idx_files_are_errors_that_name_the_file_and_the_problem() {
     assert!(idx::read_idx(&p).unwrap_err().to_string().contains("cut.gz"));
 }
 
+/// Gzip'd bytes of `bytes`.
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(bytes).unwrap();
+    enc.finish().unwrap()
+}
+
+#[test]
+fn a_gzip_that_inflates_past_its_header_is_stopped_there() {
+    let dir = common::temp_dir("bomb");
+    // A header for 4 images of 28 x 28, then 64 MB of zeros: 64 kB of gzip.
+    let mut bytes = vec![0, 0, 8, 3, 0, 0, 0, 4, 0, 0, 0, 28, 0, 0, 0, 28];
+    bytes.resize((16 + 64) << 20, 0);
+    let path = dir.join("bomb-idx3-ubyte.gz");
+    std::fs::write(&path, gzip(&bytes)).unwrap();
+    let err = idx::read_idx(&path).unwrap_err().to_string();
+    assert!(err.contains("more data after the 4 x 28 x 28 = 3136 bytes the header declares"), "{err}");
+    // A header that declares more than its gzip could hold is refused before inflating.
+    let path = dir.join("claims-idx3-ubyte.gz");
+    std::fs::write(&path, gzip(&[0, 0, 8, 3, 0, 0x10, 0, 0, 0, 0, 0, 28, 0, 0, 0, 28])).unwrap();
+    let err = idx::read_idx(&path).unwrap_err().to_string();
+    assert!(
+        err.contains("1048576 x 28 x 28 = 822083584 bytes, more than") && err.contains("gzip data can hold"),
+        "{err}"
+    );
+    // Cut short, and a gzip stream that is not one.
+    let mut short = gzip(&bytes[..1000]);
+    std::fs::write(dir.join("short.gz"), &short).unwrap();
+    let err = idx::read_idx(&dir.join("short.gz")).unwrap_err().to_string();
+    assert!(err.contains("truncated: the header says 4 x 28 x 28 = 3136 bytes of data but only 984 follow"), "{err}");
+    short.truncate(short.len() / 2);
+    std::fs::write(dir.join("cut.gz"), &short).unwrap();
+    let err = idx::read_idx(&dir.join("cut.gz")).unwrap_err().to_string();
+    assert!(err.contains("cut.gz") && err.contains("corrupt gzip data"), "{err}");
+}
+
 #[test]
 fn gather_normalises_bytes_and_rejects_bad_indices() {
     let d = Dataset::new("t", vec![0, 255, 51, 102, 16, 8], vec![1, 0, 2], 1, 2, 3, 255).unwrap();

@@ -1,7 +1,7 @@
 //! Every differentiable operation's backward rule checked against central finite
 //! differences (see `neurite::autograd::gradcheck` for the tolerance and why it holds).
 
-use neurite::autograd::{gradcheck, no_grad, Var};
+use neurite::autograd::{gradcheck, gradcheck_f32, no_grad, Var};
 use neurite::{Result, Rng, Tensor};
 
 /// Inputs drawn away from 0 so that |x|, ReLU and friends are differentiable there.
@@ -18,7 +18,9 @@ fn positive(shape: &[usize], seed: u64) -> Tensor {
 }
 
 fn check(f: impl Fn(&[Var]) -> Result<Var>, inputs: &[Tensor]) {
-    let report = gradcheck(f, inputs, 1e-2, 1e-3, 1e-2).unwrap();
+    // The step and the tolerance come from float32's rounding (see gradcheck_f32).
+    let report = gradcheck_f32(f, inputs).unwrap();
+    println!("{report}");
     assert!(report.passed(), "{report}");
     assert!(report.checked > 0);
 }
@@ -228,19 +230,24 @@ fn custom_operations_take_a_backward_rule() {
     assert_eq!(x.grad().unwrap().to_vec(), vec![5.0, 5.0]);
 }
 
+/// `x^2` with a backward rule scaled by `1 + error`.
+fn square_with_a_wrong_rule(error: f32) -> impl Fn(&[Var]) -> neurite::Result<Var> {
+    use std::sync::Arc;
+    move |v: &[Var]| {
+        let x = v[0].value();
+        let value = x.mul(&x)?;
+        let rule = Arc::new(move |g: &Tensor, _: &Tensor| Ok(vec![Some(&g.mul(&x)? * (2.0 * (1.0 + error)))]));
+        Ok(Var::custom("square", vec![v[0].clone()], value, rule))
+    }
+}
+
 #[test]
 fn a_wrong_rule_is_caught_by_gradcheck() {
-    use std::sync::Arc;
-    let report = gradcheck(
-        |v| {
-            let value = v[0].value().mul(&v[0].value())?;
-            Ok(Var::custom("bad_square", vec![v[0].clone()], value, Arc::new(|g, _| Ok(vec![Some(g.clone())]))))
-        },
-        &[Tensor::vector(&[1.0, 2.0])],
-        1e-2,
-        1e-3,
-        1e-2,
-    )
-    .unwrap();
-    assert!(!report.passed());
+    let x = [Tensor::vector(&[1.0, 2.0, -0.7, 3.5])];
+    // Right, the check passes; wrong by 1%, or by 0.1%, it fails.
+    assert!(gradcheck_f32(square_with_a_wrong_rule(0.0), &x).unwrap().passed());
+    assert!(!gradcheck_f32(square_with_a_wrong_rule(0.01), &x).unwrap().passed());
+    assert!(!gradcheck_f32(square_with_a_wrong_rule(0.001), &x).unwrap().passed());
+    // With explicit tolerances too.
+    assert!(!gradcheck(square_with_a_wrong_rule(1.0), &x, 1e-2, 1e-3, 1e-2).unwrap().passed());
 }

@@ -75,7 +75,7 @@ fn compare(hidden: Activation, output: Activation, loss: Loss, bias: bool, threa
         l.backward().unwrap();
         opt.step().unwrap();
         if step == 0 {
-            engine_loss = totals.loss();
+            engine_loss = totals.loss;
             autograd_loss = l.value().item().unwrap() as f64;
         }
     }

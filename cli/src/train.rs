@@ -22,7 +22,7 @@ pub(crate) struct TrainArgs {
     #[arg(long)]
     pub(crate) dataset: Option<DatasetName>,
     /// Hidden layer sizes, comma separated (`--hidden 128,64`).
-    #[arg(long, default_value = "50", value_delimiter = ',', num_args = 1..)]
+    #[arg(long, default_value = "50", value_delimiter = ',', num_args = 1.., allow_negative_numbers = true)]
     pub(crate) hidden: Vec<usize>,
     /// Activation of the hidden layers: sigmoid, tanh, relu, leaky_relu, elu, linear, step.
     #[arg(long, default_value = "sigmoid")]
@@ -37,25 +37,25 @@ pub(crate) struct TrainArgs {
     #[arg(long, default_value = "adam")]
     pub(crate) optimizer: Optimizer,
     /// Learning rate (default: the optimiser's Keras default).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub(crate) lr: Option<f32>,
     /// sparse_categorical_crossentropy, categorical_crossentropy, mse, half_mse, binary_crossentropy.
     #[arg(long, default_value = "sparse_categorical_crossentropy")]
     pub(crate) loss: Loss,
     /// Examples per gradient step.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 32, allow_negative_numbers = true)]
     pub(crate) batch_size: usize,
     /// Passes over the training data.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, allow_negative_numbers = true)]
     pub(crate) epochs: usize,
     /// Seed of the weights and the shuffling: the same seed gives the same numbers.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
     pub(crate) seed: u64,
     /// Fraction of the training data held out for validation (from its end, as Keras).
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     pub(crate) validation_split: f64,
     /// Threads (default: all cores). Results are identical for a given seed and count.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub(crate) threads: Option<usize>,
     /// Save the trained model (safetensors with the architecture) to this file.
     #[arg(long, value_name = "PATH")]

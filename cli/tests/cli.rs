@@ -100,18 +100,30 @@ fn without_mnist_and_without_a_named_dataset_it_falls_back_to_the_digits() {
     assert!(stdout(&out).contains("digits: 1437 training"));
 }
 
+/// Each bad flag gets its own message and the documented exit code: 2 for a value the
+/// argument parser cannot read (clap's convention), 1 for a value neurite cannot use.
 #[test]
 fn bad_flags_are_rejected_with_a_message() {
-    for args in [
-        vec!["train", "--activation", "swish"],
-        vec!["train", "--optimizer", "lion"],
-        vec!["train", "--hidden", "0"],
-        vec!["train", "--dataset", "digits", "--batch-size", "0"],
-        vec!["train", "--dataset", "digits", "--lr", "-1"],
+    for (args, code, message) in [
+        (vec!["train", "--activation", "swish"], 2, "unknown activation \"swish\""),
+        (vec!["train", "--optimizer", "lion"], 2, "unknown optimizer \"lion\""),
+        (vec!["train", "--batch-size", "-1"], 2, "invalid value '-1' for '--batch-size"),
+        (vec!["train", "--epochs", "ten"], 2, "invalid value 'ten' for '--epochs"),
+        (vec!["train", "--hidden", "0"], 1, "--hidden: layer sizes must be at least 1"),
+        (vec!["train", "--dataset", "digits", "--batch-size", "0"], 1, "batch_size must be at least 1"),
+        (vec!["train", "--dataset", "digits", "--lr", "-1"], 1, "learning rate must be a positive number, got -1"),
+        (vec!["train", "--dataset", "digits", "--lr=-1"], 1, "learning rate must be a positive number, got -1"),
+        (
+            vec!["train", "--dataset", "digits", "--validation-split", "1"],
+            1,
+            "validation_split must be in [0, 1), got 1",
+        ),
     ] {
         let out = neurite(&args);
-        assert!(!out.status.success(), "{args:?} succeeded");
-        assert!(!stderr(&out).contains("panicked"), "{args:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {err}");
+        assert!(err.contains(message), "{args:?}: expected {message:?} in {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
     }
 }
 

@@ -34,7 +34,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
-pub use gradcheck::{gradcheck, GradcheckReport};
+pub use gradcheck::{gradcheck, gradcheck_f32, GradcheckReport};
 pub use ops::{BackwardFn, Op};
 pub use store::{ParamInfo, ParamStore};
 
@@ -72,6 +72,14 @@ pub fn no_grad<R>(f: impl FnOnce() -> R) -> R {
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// The guard of a lock of a `Var`. A lock is poisoned only when a thread panics while holding
+/// it, and nothing that can panic runs under these locks: they are held to clone, assign or
+/// add a tensor (which report their errors as values), and for neurite's own optimiser
+/// updates ([`Var::update_in_place`] is not public). So there is no poisoned state to report.
+fn unpoisoned<G>(result: std::sync::LockResult<G>) -> G {
+    result.unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 /// Where a variable's value lives.
 enum Value {
@@ -157,27 +165,17 @@ impl Var {
     /// lives in a [`ParamStore`]).
     pub fn value(&self) -> Tensor {
         match &self.0.value {
-            Value::Owned(v) => v.read().unwrap_or_else(|e| e.into_inner()).clone(),
-            // A store is poisoned only by a panic inside neurite, which was reported; its
-            // values are then whatever that thread left.
-            Value::Stored(store, index) => store.get_index(*index).unwrap_or_else(|_| Tensor::zeros(&[0])),
+            Value::Owned(v) => unpoisoned(v.read()).clone(),
+            Value::Stored(store, index) => store.tensor_unchecked(*index),
         }
     }
 
-    /// Runs `f` with a borrow of the value.
-    pub fn with_value<R>(&self, f: impl FnOnce(&Tensor) -> R) -> R {
-        match &self.0.value {
-            Value::Owned(v) => f(&v.read().unwrap_or_else(|e| e.into_inner())),
-            Value::Stored(..) => f(&self.value()),
-        }
-    }
-
-    /// Replaces the value in place, keeping the node's identity: how optimisers update a
-    /// parameter. The new value must have the same shape.
+    /// Replaces the value in place, keeping the node's identity. The new value must have the
+    /// same shape.
     pub fn set_value(&self, value: Tensor) -> Result<()> {
         match &self.0.value {
             Value::Owned(v) => {
-                let mut slot = v.write().unwrap_or_else(|e| e.into_inner());
+                let mut slot = unpoisoned(v.write());
                 if slot.shape() != value.shape() {
                     return Err(Error::Shape(format!(
                         "set_value: new value of shape {} for a variable of shape {}",
@@ -194,12 +192,10 @@ impl Var {
 
     /// Runs `f` on the values, row-major, for an in-place update (an optimiser's step): no
     /// copy when nothing else shares them, and straight in the store for a stored parameter.
-    pub fn update_in_place<R>(&self, f: impl FnOnce(&mut [f32]) -> R) -> Result<R> {
+    /// Only neurite's own updates run here, and they cannot panic (see [`unpoisoned`]).
+    pub(crate) fn update_in_place<R>(&self, f: impl FnOnce(&mut [f32]) -> R) -> Result<R> {
         match &self.0.value {
-            Value::Owned(v) => {
-                let mut slot = v.write().unwrap_or_else(|e| e.into_inner());
-                Ok(f(slot.data_mut()))
-            }
+            Value::Owned(v) => Ok(f(unpoisoned(v.write()).data_mut())),
             Value::Stored(store, index) => store.update_index(*index, f),
         }
     }
@@ -207,8 +203,8 @@ impl Var {
     /// The shape of the value.
     pub fn shape(&self) -> Vec<usize> {
         match &self.0.value {
-            Value::Owned(v) => v.read().unwrap_or_else(|e| e.into_inner()).shape().to_vec(),
-            Value::Stored(store, index) => store.shape_of(*index).unwrap_or_default(),
+            Value::Owned(v) => unpoisoned(v.read()).shape().to_vec(),
+            Value::Stored(store, index) => store.shape_unchecked(*index),
         }
     }
 
@@ -229,12 +225,12 @@ impl Var {
 
     /// The accumulated gradient of a leaf after `backward` (None before, or after `zero_grad`).
     pub fn grad(&self) -> Option<Tensor> {
-        self.0.grad.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        unpoisoned(self.0.grad.lock()).clone()
     }
 
     /// Clears the accumulated gradient (PyTorch's `zero_grad(set_to_none=True)`).
     pub fn zero_grad(&self) {
-        *self.0.grad.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        *unpoisoned(self.0.grad.lock()) = None;
     }
 
     /// The same value, cut from the graph: no gradient flows through the result.
@@ -285,7 +281,7 @@ impl Var {
                 let Some(grad) = grads.remove(&var.id()) else { continue };
                 match &var.0.op {
                     None => {
-                        let mut slot = var.0.grad.lock().unwrap_or_else(|e| e.into_inner());
+                        let mut slot = unpoisoned(var.0.grad.lock());
                         *slot = Some(match slot.take() {
                             Some(old) => old.add(&grad)?,
                             None => grad.contiguous(),

@@ -188,13 +188,22 @@ impl ParamStore {
         Tensor::from_vec(inner.values[entry.range()].to_vec(), &entry.shape)
     }
 
-    pub(crate) fn shape_of(&self, index: usize) -> Result<Vec<usize>> {
-        let inner = self.read()?;
-        inner
-            .entries
-            .get(index)
-            .map(|e| e.shape.clone())
-            .ok_or_else(|| Error::Index(format!("parameter {index} is unknown")))
+    /// Tensor `index`, for [`Var::value`], which cannot fail: the index is one the store
+    /// gave out, and a store is poisoned only by a panic inside neurite while it held the
+    /// parameters (a bug, already reported by that panic), after which the values read are
+    /// the ones that thread left. The fallible methods report that poisoning as an error.
+    pub(crate) fn tensor_unchecked(&self, index: usize) -> Tensor {
+        let inner = self.inner.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match inner.entries.get(index) {
+            Some(e) => Tensor::from_parts(inner.values[e.range()].to_vec(), &e.shape),
+            None => Tensor::zeros(&[0]),
+        }
+    }
+
+    /// The shape of tensor `index` (see [`ParamStore::tensor_unchecked`]).
+    pub(crate) fn shape_unchecked(&self, index: usize) -> Vec<usize> {
+        let inner = self.inner.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        inner.entries.get(index).map(|e| e.shape.clone()).unwrap_or_default()
     }
 
     pub(crate) fn info(&self, index: usize) -> Result<ParamInfo> {

@@ -115,7 +115,7 @@ impl Dataset {
     }
 
     /// The image part of [`Dataset::gather`].
-    pub fn gather_images(&self, indices: &[u32], x: &mut [f32]) -> Result<()> {
+    pub(crate) fn gather_images(&self, indices: &[u32], x: &mut [f32]) -> Result<()> {
         let f = self.features();
         if x.len() != indices.len() * f {
             return Err(Error::Shape(format!(
@@ -135,7 +135,7 @@ impl Dataset {
 
     /// Pixels `first..first + count` of each image `indices`, normalised, into `x`
     /// (`indices.len() * count` values): one thread's share of a batch. Does not allocate.
-    pub fn gather_pixel_range(&self, indices: &[u32], first: usize, count: usize, x: &mut [f32]) -> Result<()> {
+    pub(crate) fn gather_pixel_range(&self, indices: &[u32], first: usize, count: usize, x: &mut [f32]) -> Result<()> {
         let f = self.features();
         if first.checked_add(count).is_none_or(|end| end > f) || indices.len().checked_mul(count) != Some(x.len()) {
             return Err(Error::Shape(format!(
@@ -159,7 +159,7 @@ impl Dataset {
     /// Asks the CPU to bring pixels `first..first + count` of the images `indices` into the
     /// cache (a hint; out-of-range indices are skipped). Training calls it for the next
     /// batch, whose images are scattered over tens of megabytes.
-    pub fn prefetch_pixel_range(&self, indices: &[u32], first: usize, count: usize) {
+    pub(crate) fn prefetch_pixel_range(&self, indices: &[u32], first: usize, count: usize) {
         #[cfg(target_arch = "x86_64")]
         {
             use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
@@ -178,7 +178,7 @@ impl Dataset {
     }
 
     /// The label part of [`Dataset::gather`].
-    pub fn gather_labels(&self, indices: &[u32], y: &mut [u32]) -> Result<()> {
+    pub(crate) fn gather_labels(&self, indices: &[u32], y: &mut [u32]) -> Result<()> {
         if y.len() != indices.len() {
             return Err(Error::Shape(format!("{}: {} label slots for {} examples", self.name, y.len(), indices.len())));
         }

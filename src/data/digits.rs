@@ -1,7 +1,7 @@
 //! The bundled 8x8 handwritten digits (UCI, via scikit-learn; see `assets/digits/README.md`),
 //! compiled into the library so that it works offline and from any directory.
 
-use super::idx::{gunzip, parse_idx_owned};
+use super::idx::read_gzip_idx;
 use super::Dataset;
 use crate::error::{Error, Result};
 use crate::rng::Rng;
@@ -16,8 +16,8 @@ pub const DIGITS_TRAIN: usize = 1437;
 
 /// All 1,797 digits in their original order.
 pub fn load_all_digits() -> Result<Dataset> {
-    let images = parse_idx_owned(gunzip(IMAGES, "digits images")?, "digits images")?;
-    let labels = parse_idx_owned(gunzip(LABELS, "digits labels")?, "digits labels")?;
+    let images = read_gzip_idx(IMAGES, "digits images")?;
+    let labels = read_gzip_idx(LABELS, "digits labels")?;
     if images.dims != [1797, 8, 8] || labels.dims != [1797] {
         return Err(Error::Format(format!("bundled digits have dims {:?} and {:?}", images.dims, labels.dims)));
     }

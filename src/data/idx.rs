@@ -20,23 +20,117 @@ pub struct IdxArray {
 pub fn read_idx(path: &Path) -> Result<IdxArray> {
     let raw = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let name = path.display().to_string();
-    let bytes = if raw.starts_with(&[0x1f, 0x8b]) { gunzip(&raw, &name)? } else { raw };
-    parse_idx_owned(bytes, &name)
+    if raw.starts_with(&[0x1f, 0x8b]) {
+        read_gzip_idx(&raw, &name)
+    } else {
+        parse_idx_owned(raw, &name)
+    }
 }
 
-/// Decompresses gzip data, naming `name` in the error.
-pub(crate) fn gunzip(raw: &[u8], name: &str) -> Result<Vec<u8>> {
-    // The gzip trailer ends with the uncompressed size (mod 2^32): reserve it up front so the
-    // buffer is not grown (and copied) by doubling. Deflate expands at most ~1032 times, so a
-    // larger claim is a lie and is ignored.
-    let hint = raw.len().checked_sub(4).map(|at| u32::from_le_bytes([raw[at], raw[at + 1], raw[at + 2], raw[at + 3]]));
-    let plausible = raw.len().saturating_mul(1032);
-    let mut out = Vec::with_capacity(hint.map(|n| n as usize).filter(|&n| n <= plausible).unwrap_or(0));
+/// Deflate compresses at most about 1032 to 1: more inflated bytes than that from a gzip of a
+/// given size cannot be real data.
+const MAX_DEFLATE_RATIO: usize = 1032;
+
+/// An IDX file from gzip'd bytes, inflating no more than its header declares: the header is
+/// read first, and a file whose data runs past the declared size is an error as soon as one
+/// byte too many comes out, so a small file that inflates without end (a decompression
+/// bomb) costs no more memory than its header claims, which must itself be a size that
+/// gzip data of this length can hold.
+pub(crate) fn read_gzip_idx(raw: &[u8], name: &str) -> Result<IdxArray> {
+    let corrupt = |e: std::io::Error| Error::Format(format!("{name}: corrupt gzip data: {e}"));
     // Multi-member gzip files (concatenated streams) are valid gzip: read every member.
-    flate2::read::MultiGzDecoder::new(raw)
+    let mut inflated = flate2::read::MultiGzDecoder::new(raw);
+    let mut head = [0u8; 4];
+    read_fully(&mut inflated, &mut head)
+        .map_err(corrupt)?
+        .then_some(())
+        .ok_or_else(|| Error::Format(format!("{name}: too short for an IDX header")))?;
+    check_magic(&head, name)?;
+    let ndim = head[3] as usize;
+    let mut dims_bytes = vec![0u8; 4 * ndim];
+    if ndim == 0 || !read_fully(&mut inflated, &mut dims_bytes).map_err(corrupt)? {
+        return Err(Error::Format(format!("{name}: truncated header ({ndim} dimensions)")));
+    }
+    let dims: Vec<usize> =
+        dims_bytes.chunks_exact(4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize).collect();
+    let dims_text = dims_text(&dims);
+    let declared = dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
+    let plausible = raw.len().saturating_mul(MAX_DEFLATE_RATIO);
+    let declared = match declared {
+        Some(n) if n <= plausible => n,
+        Some(n) => {
+            return Err(Error::Format(format!(
+                "{name}: the header declares {dims_text} = {n} bytes, more than {} bytes of gzip data can hold",
+                raw.len()
+            )))
+        }
+        None => return Err(Error::Format(format!("{name}: dimensions {dims_text} are too large"))),
+    };
+    let mut data = Vec::new();
+    data.try_reserve_exact(declared)
+        .map_err(|_| Error::Value(format!("{name}: {declared} bytes of data cannot be allocated")))?;
+    let got = (&mut inflated).take(declared as u64).read_to_end(&mut data).map_err(corrupt)?;
+    if got < declared {
+        return Err(Error::Format(format!(
+            "{name}: truncated: the header says {dims_text} = {declared} bytes of data but only {got} follow"
+        )));
+    }
+    let mut extra = [0u8; 1];
+    if inflated.read(&mut extra).map_err(corrupt)? > 0 {
+        return Err(Error::Format(format!(
+            "{name}: more data after the {dims_text} = {declared} bytes the header declares"
+        )));
+    }
+    Ok(IdxArray { dims, data })
+}
+
+/// Fills `buf` from `r`; false when the stream ends cleanly first. An error of the stream
+/// itself (a gzip cut short) stays an error.
+fn read_fully(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<bool> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match r.read(&mut buf[filled..]) {
+            Ok(0) => return Ok(false),
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(true)
+}
+
+/// Decompresses gzip data of at most `limit` bytes, naming `name` in the error.
+pub(crate) fn gunzip(raw: &[u8], name: &str, limit: usize) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    let got = flate2::read::MultiGzDecoder::new(raw)
+        .take(limit as u64 + 1)
         .read_to_end(&mut out)
         .map_err(|e| Error::Format(format!("{name}: corrupt gzip data: {e}")))?;
+    if got > limit {
+        return Err(Error::Format(format!("{name}: inflates to more than {limit} bytes")));
+    }
     Ok(out)
+}
+
+fn dims_text(dims: &[usize]) -> String {
+    dims.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(" x ")
+}
+
+/// Checks the magic number `00 00 08 nn` of an IDX header.
+fn check_magic(bytes: &[u8], name: &str) -> Result<()> {
+    if bytes[0] != 0 || bytes[1] != 0 {
+        return Err(Error::Format(format!(
+            "{name}: not an IDX file (magic bytes {:02x} {:02x} {:02x} {:02x}, expected 00 00 08 nn)",
+            bytes[0], bytes[1], bytes[2], bytes[3]
+        )));
+    }
+    if bytes[2] != 0x08 {
+        return Err(Error::Format(format!(
+            "{name}: IDX element type 0x{:02x} is not supported (only 0x08, unsigned bytes)",
+            bytes[2]
+        )));
+    }
+    Ok(())
 }
 
 /// Parses the bytes of an (uncompressed) IDX file; `name` is used in error messages.
@@ -53,18 +147,7 @@ pub fn parse_idx_owned(mut bytes: Vec<u8>, name: &str) -> Result<IdxArray> {
     if bytes.len() < 4 {
         return Err(Error::Format(format!("{name}: too short for an IDX header ({} bytes)", bytes.len())));
     }
-    if bytes[0] != 0 || bytes[1] != 0 {
-        return Err(Error::Format(format!(
-            "{name}: not an IDX file (magic bytes {:02x} {:02x} {:02x} {:02x}, expected 00 00 08 nn)",
-            bytes[0], bytes[1], bytes[2], bytes[3]
-        )));
-    }
-    if bytes[2] != 0x08 {
-        return Err(Error::Format(format!(
-            "{name}: IDX element type 0x{:02x} is not supported (only 0x08, unsigned bytes)",
-            bytes[2]
-        )));
-    }
+    check_magic(&bytes, name)?;
     let ndim = bytes[3] as usize;
     let header = 4 + 4 * ndim;
     if ndim == 0 || bytes.len() < header {
@@ -73,7 +156,7 @@ pub fn parse_idx_owned(mut bytes: Vec<u8>, name: &str) -> Result<IdxArray> {
     let dims: Vec<usize> =
         bytes[4..header].chunks_exact(4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize).collect();
     let expected = dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
-    let dims_text = dims.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(" x ");
+    let dims_text = dims_text(&dims);
     let have = bytes.len() - header;
     match expected {
         Some(n) if n == have => {

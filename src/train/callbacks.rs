@@ -75,6 +75,23 @@ impl History {
     }
 }
 
+/// The running numbers of an epoch after a batch (Keras' batch `logs`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct BatchLogs {
+    /// Mean training loss of the epoch's batches so far (weighted by batch size).
+    pub loss: f64,
+    /// Training accuracy of the epoch so far.
+    pub accuracy: f64,
+    /// Examples seen in the epoch so far.
+    pub examples: usize,
+}
+
+impl BatchLogs {
+    pub(crate) fn from_totals(t: &Totals) -> BatchLogs {
+        BatchLogs { loss: t.loss(), accuracy: t.accuracy(), examples: t.count }
+    }
+}
+
 /// Whether training goes on after an epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Control {
@@ -102,8 +119,8 @@ pub trait Callback: Send {
     fn on_train_begin(&mut self, _info: &FitInfo) {}
     /// Before each epoch (numbered from 1).
     fn on_epoch_begin(&mut self, _epoch: usize) {}
-    /// After each batch, with the epoch's running totals.
-    fn on_batch_end(&mut self, _batch: usize, _running: &Totals) {}
+    /// After each batch (numbered from 0 in each epoch), with the epoch's running numbers.
+    fn on_batch_end(&mut self, _batch: usize, _logs: &BatchLogs) {}
     /// After each epoch, with its logs and the model's parameters; may stop training.
     fn on_epoch_end(&mut self, _logs: &EpochLogs, _params: &ParamStore) -> Result<Control> {
         Ok(Control::Continue)
@@ -117,8 +134,24 @@ pub trait Callback: Send {
 /// Stops training when a monitored quantity has stopped improving (Keras' `EarlyStopping`).
 ///
 /// ```
-/// use neurite::train::EarlyStopping;
-/// let stop = EarlyStopping::new("val_loss").patience(3).restore_best_weights(true);
+/// use neurite::nn::{Activation, Dense, Loss};
+/// use neurite::optim::Optimizer;
+/// use neurite::train::{Callback, EarlyStopping, FitOptions, Sequential, TensorExamples, Verbosity};
+/// use neurite::{Rng, Tensor};
+///
+/// // Targets that are noise: the validation loss soon stops improving.
+/// let mut rng = Rng::new(2);
+/// let (x, y) = (Tensor::randn(&[200, 3], &mut rng), Tensor::randn(&[200, 1], &mut rng));
+/// let mut model = Sequential::with_seed(1);
+/// model.add(Dense::new(32).activation(Activation::Relu).input_shape(3))?;
+/// model.add(Dense::new(1))?;
+/// model.compile(Optimizer::adam().learning_rate(0.05), Loss::MeanSquaredError, &[])?;
+/// let mut stop = EarlyStopping::new("val_loss").patience(3).restore_best_weights(true);
+/// let options = FitOptions::default().epochs(100).validation_split(0.5).verbose(Verbosity::Silent);
+/// let history = model.fit_with(&TensorExamples::new(&x, &y, None)?, None, &options, &mut [&mut stop])?;
+/// assert!(history.stopped_early && history.epochs.len() < 100);
+/// assert_eq!(stop.stopped_epoch, Some(history.epochs.len()));
+/// # Ok::<(), neurite::Error>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct EarlyStopping {
@@ -257,7 +290,7 @@ impl Callback for ProgressLogger {
         self.steps = info.steps_per_epoch;
     }
 
-    fn on_batch_end(&mut self, batch: usize, running: &Totals) {
+    fn on_batch_end(&mut self, batch: usize, running: &BatchLogs) {
         // Redraw about 20 times per epoch: formatting the line costs more than a step.
         let every = (self.steps / 20).max(1);
         let done = batch + 1;
@@ -279,9 +312,7 @@ impl Callback for ProgressLogger {
             let _ = write!(
                 err,
                 "\r{done}/{} [{bar}] - loss: {:.4} - accuracy: {:.4}",
-                self.steps,
-                running.loss(),
-                running.accuracy()
+                self.steps, running.loss, running.accuracy
             );
             let _ = err.flush();
         }

@@ -19,9 +19,19 @@ pub enum TargetKind {
     },
 }
 
-/// A source of examples for `fit` and `evaluate`. `gather_*` copy the rows `indices` into
-/// buffers sized for them; they run once per batch and must not allocate.
-pub trait Examples: Sync {
+/// The sources of examples neurite knows: this crate's own types only, so that the engine's
+/// way of reading them can change without breaking anyone's code.
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::TensorExamples {}
+    impl Sealed for crate::data::Dataset {}
+}
+
+/// A source of examples for `fit`, `evaluate` and `predict`: tensors
+/// ([`TensorExamples`]) or a byte data set ([`crate::data::Dataset`]). The engine copies the
+/// rows of each batch into its own buffers through the hidden methods, once per batch,
+/// without allocating.
+pub trait Examples: Sync + sealed::Sealed {
     /// Number of examples.
     fn len(&self) -> usize;
     /// Whether there are none.
@@ -33,21 +43,27 @@ pub trait Examples: Sync {
     /// What the targets are.
     fn target_kind(&self) -> TargetKind;
     /// Copies the inputs of `indices` into `x` (`indices.len() * features()` values).
+    #[doc(hidden)]
     fn gather_inputs(&self, indices: &[u32], x: &mut [f32]) -> Result<()>;
     /// Copies the features `first..first + count` of each example of `indices` into `x`
     /// (`indices.len() * count` values): a thread's share of the first layer's inputs.
+    #[doc(hidden)]
     fn gather_feature_range(&self, indices: &[u32], first: usize, count: usize, x: &mut [f32]) -> Result<()>;
     /// The inputs of examples `start..start + count` as contiguous rows, when the source
     /// holds them as f32 already (prediction then reads them in place instead of copying).
+    #[doc(hidden)]
     fn input_rows(&self, _start: usize, _count: usize) -> Option<&[f32]> {
         None
     }
     /// A hint that the features `first..first + count` of `indices` will be gathered soon
     /// (the next batch): sources in memory can ask the CPU to fetch them meanwhile.
+    #[doc(hidden)]
     fn prefetch_feature_range(&self, _indices: &[u32], _first: usize, _count: usize) {}
     /// Copies class targets into `y` (only for [`TargetKind::Classes`]).
+    #[doc(hidden)]
     fn gather_classes(&self, indices: &[u32], y: &mut [u32]) -> Result<()>;
     /// Copies target rows into `y` (only for [`TargetKind::Dense`]).
+    #[doc(hidden)]
     fn gather_rows(&self, indices: &[u32], y: &mut [f32]) -> Result<()>;
 }
 

@@ -16,7 +16,8 @@ mod engine;
 mod examples;
 mod sequential;
 
-pub use callbacks::{Callback, Control, EarlyStopping, EpochLogs, FitInfo, History, ProgressLogger, Verbosity};
-pub use engine::Totals;
+pub use callbacks::{
+    BatchLogs, Callback, Control, EarlyStopping, EpochLogs, FitInfo, History, ProgressLogger, Verbosity,
+};
 pub use examples::{Examples, TargetKind, TensorExamples};
 pub use sequential::{Evaluation, FitOptions, Metric, ModelConfig, Sequential};

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::callbacks::{Callback, Control, EpochLogs, FitInfo, History, ProgressLogger, Verbosity};
+use super::callbacks::{BatchLogs, Callback, Control, EpochLogs, FitInfo, History, ProgressLogger, Verbosity};
 use super::clock::Stopwatch;
 use super::engine::{pool, Engine, Totals};
 use super::examples::{Examples, TargetKind, TensorExamples};
@@ -457,8 +457,9 @@ impl Sequential {
                                 order.get((step + 1) * batch..((step + 2) * batch).min(order.len())).unwrap_or(&[]);
                             let t = engine.train_step(layers, loss, data, idx, next, params, version, state)?;
                             totals.add(&t);
+                            let logs = BatchLogs::from_totals(&totals);
                             for c in all.iter_mut() {
-                                c.on_batch_end(step, &totals);
+                                c.on_batch_end(step, &logs);
                             }
                             if !totals.loss_sum.is_finite() {
                                 return Err(Error::Value(format!(
@@ -516,8 +517,9 @@ impl Sequential {
     }
 
     /// Trains on one batch of examples `indices` of `data` (Keras' `train_on_batch`),
-    /// returning the batch's loss and correct count. Buffers are kept between calls.
-    pub fn train_on_batch(&mut self, data: &dyn Examples, indices: &[u32]) -> Result<Totals> {
+    /// returning the batch's loss and accuracy before the step. Buffers are kept between
+    /// calls.
+    pub fn train_on_batch(&mut self, data: &dyn Examples, indices: &[u32]) -> Result<Evaluation> {
         let loss = self.compiled.as_ref().map(|c| c.loss).ok_or_else(not_compiled)?;
         self.check_data(data, loss)?;
         let engine = ensure_engine(&mut self.engine, self.threads, &self.layers, &self.store, indices.len())?;
@@ -526,7 +528,8 @@ impl Sequential {
         let mut guard = self.store.write()?;
         let (params, version) = guard.values_mut_with_version();
         let pool = engine.pool();
-        pool.install(|| engine.train_step(layers, loss, data, indices, &[], params, version, state))
+        let totals = pool.install(|| engine.train_step(layers, loss, data, indices, &[], params, version, state))?;
+        Ok(Evaluation { loss: totals.loss(), accuracy: totals.accuracy(), count: totals.count })
     }
 
     /// Loss and accuracy on tensors (`model.evaluate(x, y)`).

@@ -38,28 +38,28 @@ use crate::optim::OptimizerState;
 
 /// Running totals of one batch or one pass over data.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct Totals {
+pub(crate) struct Totals {
     /// Sum of the examples' losses.
-    pub loss_sum: f64,
+    pub(crate) loss_sum: f64,
     /// Number of correct predictions.
-    pub correct: usize,
+    pub(crate) correct: usize,
     /// Number of examples.
-    pub count: usize,
+    pub(crate) count: usize,
 }
 
 impl Totals {
     /// Mean loss.
-    pub fn loss(&self) -> f64 {
+    pub(crate) fn loss(&self) -> f64 {
         self.loss_sum / self.count.max(1) as f64
     }
 
     /// Fraction correct.
-    pub fn accuracy(&self) -> f64 {
+    pub(crate) fn accuracy(&self) -> f64 {
         self.correct as f64 / self.count.max(1) as f64
     }
 
     /// Adds another part's totals.
-    pub fn add(&mut self, other: &Totals) {
+    pub(crate) fn add(&mut self, other: &Totals) {
         self.loss_sum += other.loss_sum;
         self.correct += other.correct;
         self.count += other.count;
