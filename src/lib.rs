@@ -29,7 +29,7 @@
 pub mod autograd;
 pub mod data;
 pub mod error;
-pub mod fs;
+pub(crate) mod fs;
 pub mod io;
 pub mod kernels;
 pub mod nn;

@@ -2,10 +2,11 @@
 //! update rules and defaults of Keras 3.
 //!
 //! [`Optimizer`] names an algorithm and its hyperparameters; [`OptimizerState`] holds what it
-//! remembers between steps (moments, accumulators, the step count), explicitly and
-//! serialisably so that a checkpoint can resume training exactly. The update itself is one
-//! vectorisable pass over a parameter slice ([`OptimizerState::update`]), used both by the
-//! fast training path and by [`Optim`], the PyTorch-style driver over autograd parameters.
+//! remembers between steps (moments, accumulators, the step count), explicitly, by name and
+//! serialisably, so that a checkpoint can resume training exactly. The update itself is one
+//! vectorisable pass over a run of parameter values, used both by the training engine (on
+//! ranges of the model's parameter store, while they are in cache) and by [`Optim`], the
+//! PyTorch-style driver over autograd parameters ([`OptimizerState::update`]).
 //!
 //! ```
 //! use neurite::{autograd::Var, optim::{Optim, Optimizer}, Tensor};
