@@ -18,6 +18,9 @@ pub enum Error {
     Format(String),
     /// Autograd misuse: backward on a non-scalar without a gradient, and similar.
     Autograd(String),
+    /// Training stopped before its end: divergence (a NaN or infinite loss or parameter), or
+    /// an interruption asked for by the caller (Ctrl-C). The message says where and what next.
+    Stopped(String),
 }
 
 impl fmt::Display for Error {
@@ -29,6 +32,7 @@ impl fmt::Display for Error {
             Error::Io(m) => write!(f, "I/O error: {m}"),
             Error::Format(m) => write!(f, "format error: {m}"),
             Error::Autograd(m) => write!(f, "autograd error: {m}"),
+            Error::Stopped(m) => write!(f, "training stopped: {m}"),
         }
     }
 }
@@ -42,6 +46,22 @@ impl Error {
     /// An I/O error that names the file it happened on.
     pub fn io(path: &std::path::Path, err: impl fmt::Display) -> Error {
         Error::Io(format!("{}: {err}", path.display()))
+    }
+
+    /// The same error, of the same kind, with `context` (a file name, what was being done) in
+    /// front of its message: `format error: train.gz: truncated` rather than a kind printed
+    /// twice.
+    pub fn context(self, context: impl fmt::Display) -> Error {
+        let with = |m: String| format!("{context}: {m}");
+        match self {
+            Error::Shape(m) => Error::Shape(with(m)),
+            Error::Index(m) => Error::Index(with(m)),
+            Error::Value(m) => Error::Value(with(m)),
+            Error::Io(m) => Error::Io(with(m)),
+            Error::Format(m) => Error::Format(with(m)),
+            Error::Autograd(m) => Error::Autograd(with(m)),
+            Error::Stopped(m) => Error::Stopped(with(m)),
+        }
     }
 }
 

@@ -162,7 +162,7 @@ pub fn load_mnist_dir(dir: &Path, name: DatasetName) -> Result<(Dataset, Dataset
             )));
         }
         Dataset::new(&format!("{name}-{part}"), img.data, lab.data, 28, 28, 10, 255)
-            .map_err(|e| Error::Format(format!("{}: {e}", lp.display())))
+            .map_err(|e| e.context(lp.display()))
     };
     Ok((load(files[0].0, files[1].0, "train")?, load(files[2].0, files[3].0, "test")?))
 }

@@ -4,11 +4,14 @@
 //! a thin reader and writer of that description, one file per format:
 //!
 //! * `safetensors.rs`: neurite's own model file, the named tensors with the
-//!   architecture, loss and optimiser as JSON metadata.
+//!   architecture, loss and optimiser as JSON metadata;
+//! * `checkpoint.rs`: a model file plus where its fit stands ([`Checkpointer`],
+//!   [`load_checkpoint`]), to continue a fit bit for bit.
 //!
 //! Every file is written to a temporary file beside its destination and renamed into place,
 //! so a crash never leaves a half-written model.
 
+mod checkpoint;
 mod safetensors;
 
 use std::collections::HashMap;
@@ -19,6 +22,9 @@ use crate::nn::{DenseConfig, LayerConfig, Loss};
 use crate::optim::{Optimizer, OptimizerState};
 use crate::tensor::Tensor;
 use crate::train::{Metric, ModelConfig, Sequential};
+use safetensors::NamedTensors;
+
+pub use checkpoint::{load_checkpoint, Checkpoint, Checkpointer, CHECKPOINT_FILE};
 
 pub use crate::fs::write_atomic;
 
@@ -65,32 +71,46 @@ pub fn save_model(model: &Sequential, path: &Path) -> Result<()> {
 
 /// The bytes of a model file.
 pub fn model_bytes(model: &Sequential) -> Result<Vec<u8>> {
+    let training = model.loss().zip(model.optimizer_state());
+    let (tensors, metadata) = model_parts(&model.config(), model.params(), training)?;
+    safetensors::to_bytes(&tensors, metadata)
+}
+
+/// A model as named tensors (parameters, then the optimiser's state) and metadata
+/// (architecture, loss and optimiser): what a model file and a checkpoint hold.
+fn model_parts(
+    config: &ModelConfig,
+    params: &crate::autograd::ParamStore,
+    training: Option<(Loss, &OptimizerState)>,
+) -> Result<(NamedTensors, HashMap<String, String>)> {
     let mut metadata = HashMap::from([
         (FORMAT_KEY.to_string(), FORMAT_VERSION.to_string()),
-        (ARCHITECTURE_KEY.to_string(), to_json(&model.config())?),
+        (ARCHITECTURE_KEY.to_string(), to_json(config)?),
     ]);
-    let mut tensors = model.params().tensors()?;
-    if let (Some(loss), Some(state)) = (model.loss(), model.optimizer_state()) {
+    let mut tensors = params.tensors()?;
+    if let Some((loss, state)) = training {
         let training = Training { loss, optimizer: state.optimizer(), iterations: state.iterations() };
         metadata.insert(TRAINING_KEY.to_string(), to_json(&training)?);
         tensors.extend(state.tensors()?.into_iter().map(|(n, t)| (format!("{OPTIMIZER_PREFIX}{n}"), t)));
     }
-    safetensors::to_bytes(&tensors, metadata)
+    Ok((tensors, metadata))
 }
 
 /// Loads a model saved by [`save_model`]: compiled, with its optimiser state, when it was
 /// saved compiled.
 pub fn load_model(path: &Path) -> Result<Sequential> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    model_from_bytes(&bytes).map_err(|e| match e {
-        Error::Format(m) => Error::Format(format!("{}: {m}", path.display())),
-        other => other,
-    })
+    model_from_bytes(&bytes).map_err(|e| e.context(path.display()))
 }
 
 /// A model from the bytes of a model file.
 pub fn model_from_bytes(bytes: &[u8]) -> Result<Sequential> {
     let (tensors, metadata) = safetensors::from_bytes(bytes)?;
+    model_from_parts(tensors, &metadata)
+}
+
+/// A model from named tensors and metadata as [`model_parts`] gives them.
+fn model_from_parts(tensors: NamedTensors, metadata: &HashMap<String, String>) -> Result<Sequential> {
     let architecture =
         metadata.get(ARCHITECTURE_KEY).ok_or_else(|| Error::Format("no neurite architecture in the file".into()))?;
     let (config, tensors) = match metadata.get(FORMAT_KEY).map(String::as_str) {
@@ -135,7 +155,7 @@ pub fn model_from_bytes(bytes: &[u8]) -> Result<Sequential> {
         state.set_iterations(training.iterations);
         let named: Vec<(String, Tensor)> =
             optimizer.into_iter().map(|(n, t)| (n[OPTIMIZER_PREFIX.len()..].to_string(), t)).collect();
-        state.set_tensors(&named).map_err(|e| Error::Format(e.to_string()))?;
+        state.set_tensors(&named)?;
         model.set_optimizer_state(state)?;
     }
     Ok(model)

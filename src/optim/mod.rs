@@ -238,8 +238,16 @@ impl Optimizer {
     /// One update of a run of parameter values in place: the whole algorithm, in one
     /// vectorisable pass. `t` is the step number (from 1); `s0` and `s1` are this run's part
     /// of the algorithm's state buffers (empty where it keeps fewer). Every slice the
-    /// algorithm uses must be as long as `param`.
-    pub(crate) fn apply(&self, t: u64, param: &mut [f32], grad: &[f32], s0: &mut [f32], s1: &mut [f32]) -> Result<()> {
+    /// algorithm uses must be as long as `param`. Returns whether every updated value is
+    /// finite (a NaN or an infinity means the training diverged).
+    pub(crate) fn apply(
+        &self,
+        t: u64,
+        param: &mut [f32],
+        grad: &[f32],
+        s0: &mut [f32],
+        s1: &mut [f32],
+    ) -> Result<bool> {
         let n = param.len();
         let slots = self.slots();
         if grad.len() != n || (slots > 0 && s0.len() != n) || (slots > 1 && s1.len() != n) {
@@ -251,24 +259,29 @@ impl Optimizer {
                 s1.len()
             )));
         }
-        apply_update(*self, t, param, grad, s0, s1);
-        Ok(())
+        Ok(apply_update(*self, t, param, grad, s0, s1))
     }
 }
 
-/// The body of [`Optimizer::apply`], compiled for several instruction sets.
+/// The body of [`Optimizer::apply`], compiled for several instruction sets. Returns whether
+/// every updated value is finite: checked in the same pass, while each value is in a
+/// register, so that a diverging step is caught at once at no measurable cost.
 #[multiversion(targets = "simd")]
-fn apply_update(optimizer: Optimizer, t: u64, param: &mut [f32], grad: &[f32], s0: &mut [f32], s1: &mut [f32]) {
+fn apply_update(optimizer: Optimizer, t: u64, param: &mut [f32], grad: &[f32], s0: &mut [f32], s1: &mut [f32]) -> bool {
+    // Not-finite flags, or-ed as integers: a reduction that vectorises.
+    let mut bad = 0u32;
     match optimizer {
         Optimizer::Sgd { learning_rate: lr, momentum, nesterov } => {
             if momentum == 0.0 {
                 for (p, &g) in param.iter_mut().zip(grad) {
                     *p -= lr * g;
+                    bad |= u32::from(!p.is_finite());
                 }
             } else {
                 for ((p, &g), v) in param.iter_mut().zip(grad).zip(s0.iter_mut()) {
                     *v = momentum * *v - lr * g;
                     *p += if nesterov { momentum * *v - lr * g } else { *v };
+                    bad |= u32::from(!p.is_finite());
                 }
             }
         }
@@ -276,6 +289,7 @@ fn apply_update(optimizer: Optimizer, t: u64, param: &mut [f32], grad: &[f32], s
             for ((p, &g), acc) in param.iter_mut().zip(grad).zip(s0.iter_mut()) {
                 *acc += g * g;
                 *p -= lr * g / (*acc + epsilon).sqrt();
+                bad |= u32::from(!p.is_finite());
             }
         }
         Optimizer::RmsProp { learning_rate: lr, rho, momentum, epsilon } => {
@@ -283,12 +297,14 @@ fn apply_update(optimizer: Optimizer, t: u64, param: &mut [f32], grad: &[f32], s
                 for ((p, &g), v) in param.iter_mut().zip(grad).zip(s0.iter_mut()) {
                     *v = rho * *v + (1.0 - rho) * g * g;
                     *p -= lr * g / (*v + epsilon).sqrt();
+                    bad |= u32::from(!p.is_finite());
                 }
             } else {
                 for (((p, &g), v), m) in param.iter_mut().zip(grad).zip(s0.iter_mut()).zip(s1.iter_mut()) {
                     *v = rho * *v + (1.0 - rho) * g * g;
                     *m = momentum * *m + lr * g / (*v + epsilon).sqrt();
                     *p -= *m;
+                    bad |= u32::from(!p.is_finite());
                 }
             }
         }
@@ -302,9 +318,11 @@ fn apply_update(optimizer: Optimizer, t: u64, param: &mut [f32], grad: &[f32], s
                 *m += (g - *m) * c1;
                 *v += (g * g - *v) * c2;
                 *p -= *m * alpha / (v.sqrt() + epsilon);
+                bad |= u32::from(!p.is_finite());
             }
         }
     }
+    bad == 0
 }
 
 /// What an optimiser remembers: the step count and its state buffers (moments,
@@ -482,7 +500,8 @@ impl OptimizerState {
             }
         };
         let (r0, r1) = (part(s0), part(s1));
-        optimizer.apply(t, param, grad, &mut s0[r0], &mut s1[r1])
+        optimizer.apply(t, param, grad, &mut s0[r0], &mut s1[r1])?;
+        Ok(())
     }
 }
 

@@ -3,14 +3,15 @@
 
 use std::io::{IsTerminal, Write};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::engine::Totals;
+use super::progress::TrainingView;
 use crate::autograd::ParamStore;
 use crate::error::{Error, Result};
 
 /// The numbers of one epoch.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EpochLogs {
     /// Epoch number, from 1.
     pub epoch: usize,
@@ -49,7 +50,7 @@ impl EpochLogs {
 }
 
 /// What `fit` returns: the logs of every epoch (Keras' `History`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct History {
     /// One entry per completed epoch.
     pub epochs: Vec<EpochLogs>,
@@ -127,6 +128,17 @@ pub trait Callback: Send {
     }
     /// After the last epoch.
     fn on_train_end(&mut self, _history: &History, _params: &ParamStore) -> Result<()> {
+        Ok(())
+    }
+    /// How often, in steps, this callback wants [`Callback::on_progress`] after a step
+    /// (`None`: only at the end of each epoch and when the fit is interrupted).
+    fn progress_every(&self) -> Option<usize> {
+        None
+    }
+    /// At the moments [`Callback::progress_every`] asks for, at the end of each epoch and when
+    /// the fit is interrupted, with everything that continuing the fit needs: what a
+    /// checkpoint writes ([`crate::io::Checkpointer`]).
+    fn on_progress(&mut self, _view: &TrainingView<'_>) -> Result<()> {
         Ok(())
     }
 }

@@ -14,10 +14,12 @@ mod callbacks;
 mod clock;
 mod engine;
 mod examples;
+mod progress;
 mod sequential;
 
 pub use callbacks::{
     BatchLogs, Callback, Control, EarlyStopping, EpochLogs, FitInfo, History, ProgressLogger, Verbosity,
 };
 pub use examples::{Examples, TargetKind, TensorExamples};
+pub use progress::{FitPlan, FitProgress, Moment, StopSignal, TrainingView};
 pub use sequential::{Evaluation, FitOptions, Metric, ModelConfig, Sequential};

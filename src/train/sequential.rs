@@ -8,6 +8,7 @@ use super::callbacks::{BatchLogs, Callback, Control, EpochLogs, FitInfo, History
 use super::clock::Stopwatch;
 use super::engine::{pool, Engine, Totals};
 use super::examples::{Examples, TargetKind, TensorExamples};
+use super::progress::{FitPlan, FitProgress, Moment, StopSignal, TrainingView};
 use crate::autograd::{ParamStore, Var};
 use crate::error::{shape_str, Error, Result};
 use crate::nn::{Dense, LayerConfig, Loss, Module};
@@ -62,6 +63,11 @@ pub struct FitOptions {
     pub validation_split: f64,
     /// What to print.
     pub verbose: Verbosity,
+    /// Where to continue from (a checkpoint's progress): the fit goes on from that epoch and
+    /// step with that order of examples, that generator state and that history.
+    pub resume: Option<FitProgress>,
+    /// Raised, the fit stops after its current step (see [`StopSignal`]).
+    pub stop: Option<StopSignal>,
 }
 
 impl Default for FitOptions {
@@ -73,6 +79,8 @@ impl Default for FitOptions {
             seed: 0,
             validation_split: 0.0,
             verbose: Verbosity::ProgressBar,
+            resume: None,
+            stop: None,
         }
     }
 }
@@ -107,6 +115,28 @@ impl FitOptions {
     pub fn verbose(mut self, verbose: Verbosity) -> Self {
         self.verbose = verbose;
         self
+    }
+    /// Continues a fit from `progress` (a checkpoint's); the other options must be the ones
+    /// it was started with.
+    pub fn resume(mut self, progress: FitProgress) -> Self {
+        self.resume = Some(progress);
+        self
+    }
+    /// Stops the fit after the current step once `signal` is raised.
+    pub fn stop_on(mut self, signal: StopSignal) -> Self {
+        self.stop = Some(signal);
+        self
+    }
+
+    fn plan(&self, examples: usize) -> FitPlan {
+        FitPlan {
+            epochs: self.epochs,
+            batch_size: self.batch_size,
+            shuffle: self.shuffle,
+            seed: self.seed,
+            validation_split: self.validation_split,
+            examples,
+        }
     }
 }
 
@@ -155,6 +185,18 @@ pub struct Sequential {
     compiled: Option<Compiled>,
     engine: Option<Engine>,
     threads: usize,
+}
+
+impl std::fmt::Debug for Sequential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sequential")
+            .field("name", &self.name)
+            .field("layers", &self.layers.iter().map(Dense::config).collect::<Vec<_>>())
+            .field("parameters", &self.param_count())
+            .field("loss", &self.loss())
+            .field("threads", &self.threads)
+            .finish()
+    }
 }
 
 impl Default for Sequential {
@@ -399,11 +441,29 @@ impl Sequential {
                 "fit: no training examples (have {n}, validation_split takes {held_out})"
             )));
         }
-        let mut order: Vec<u32> = (0..train_count as u32).collect();
         let val_indices: Vec<u32> = (train_count as u32..n as u32).collect();
         let batch = options.batch_size.min(train_count);
         let steps = train_count.div_ceil(batch);
-        let mut shuffle_rng = Rng::new(options.seed);
+        let plan = options.plan(n);
+        // Where to start: from scratch, or where a checkpoint left off.
+        let mut progress = match &options.resume {
+            None => FitProgress {
+                epoch: 1,
+                steps_done: 0,
+                rng_state: Rng::new(options.seed).state(),
+                order: (0..train_count as u32).collect(),
+                loss_sum: 0.0,
+                correct: 0,
+                seen: 0,
+                history: History::default(),
+                plan,
+            },
+            Some(p) => {
+                check_resume(p, &plan, train_count, steps)?;
+                p.clone()
+            }
+        };
+        let mut shuffle_rng = Rng::from_state(progress.rng_state)?;
 
         let mut logger = match options.verbose {
             Verbosity::Silent => None,
@@ -419,12 +479,12 @@ impl Sequential {
             self.engine = Some(engine);
             return Err(e);
         }
+        let config = self.config();
         let (layers, store) = (&self.layers, &self.store);
         let compiled = self.compiled.as_mut().ok_or_else(not_compiled)?;
         let state = &mut compiled.state;
         let pool = engine.pool();
 
-        let mut history = History::default();
         let result = {
             let mut all: Vec<&mut dyn Callback> = Vec::new();
             if let Some(l) = logger.as_mut() {
@@ -433,41 +493,93 @@ impl Sequential {
             for c in callbacks.iter_mut() {
                 all.push(&mut **c);
             }
+            let every: Vec<Option<usize>> = all.iter().map(|c| c.progress_every().filter(|&n| n > 0)).collect();
             let engine = &mut engine;
-            let history = &mut history;
+            let progress = &mut progress;
             let run = move || -> Result<()> {
+                // Calls the callbacks that want it with a view of the fit; the parameters are
+                // not locked meanwhile.
+                let report = |all: &mut Vec<&mut dyn Callback>,
+                              moment: Moment,
+                              progress: &FitProgress,
+                              state: &OptimizerState| {
+                    let view =
+                        TrainingView { moment, config: &config, params: store, loss, optimizer: state, progress };
+                    all.iter_mut()
+                        .zip(&every)
+                        .filter(|(_, e)| moment != Moment::Step || e.is_some_and(|n| progress.steps_done % n == 0))
+                        .try_for_each(|(c, _)| c.on_progress(&view))
+                };
                 for c in all.iter_mut() {
                     c.on_train_begin(&info);
                 }
-                for epoch in 1..=options.epochs {
-                    if options.shuffle {
-                        shuffle_rng.shuffle(&mut order);
+                while progress.epoch <= options.epochs {
+                    let epoch = progress.epoch;
+                    if progress.steps_done == 0 {
+                        if options.shuffle {
+                            shuffle_rng.shuffle(&mut progress.order);
+                        }
+                        progress.rng_state = shuffle_rng.state();
                     }
                     for c in all.iter_mut() {
                         c.on_epoch_begin(epoch);
                     }
                     let clock = Stopwatch::start();
-                    let mut totals = Totals::default();
-                    {
-                        // The engine trains in the store itself: one lock for the epoch.
+                    let mut totals =
+                        Totals { loss_sum: progress.loss_sum, correct: progress.correct, count: progress.seen };
+                    while progress.steps_done < steps {
+                        // The engine trains in the store itself: one lock for the steps up to
+                        // the next moment a callback asks for.
                         let mut guard = store.write()?;
                         let (params, version) = guard.values_mut_with_version();
-                        for (step, idx) in order.chunks(batch).enumerate() {
+                        let mut reporting = false;
+                        while progress.steps_done < steps && !reporting {
+                            let step = progress.steps_done;
+                            let order = &progress.order;
+                            let idx = &order[step * batch..((step + 1) * batch).min(order.len())];
                             let next =
                                 order.get((step + 1) * batch..((step + 2) * batch).min(order.len())).unwrap_or(&[]);
-                            let t = engine.train_step(layers, loss, data, idx, next, params, version, state)?;
+                            let lr = state.optimizer().lr();
+                            let t = engine.train_step(layers, loss, data, idx, next, params, version, state).map_err(
+                                |e| match e {
+                                    Error::Stopped(why) => Error::Stopped(format!(
+                                        "epoch {epoch}, step {}: {why}; try a smaller learning rate (now {lr})",
+                                        step + 1
+                                    )),
+                                    e => e.context(format!("epoch {epoch}, step {}", step + 1)),
+                                },
+                            )?;
                             totals.add(&t);
+                            (progress.loss_sum, progress.correct, progress.seen) =
+                                (totals.loss_sum, totals.correct, totals.count);
+                            progress.steps_done += 1;
                             let logs = BatchLogs::from_totals(&totals);
                             for c in all.iter_mut() {
                                 c.on_batch_end(step, &logs);
                             }
-                            if !totals.loss_sum.is_finite() {
-                                return Err(Error::Value(format!(
-                                    "fit: the loss became {} at epoch {epoch}, step {}; try a smaller learning rate",
-                                    totals.loss_sum,
+                            if !t.loss_sum.is_finite() {
+                                return Err(Error::Stopped(format!(
+                                    "epoch {epoch}, step {}: the loss became {}; try a smaller learning rate (now {})",
+                                    step + 1,
+                                    t.loss(),
+                                    state.optimizer().lr()
+                                )));
+                            }
+                            let stop = options.stop.as_ref().is_some_and(StopSignal::is_raised);
+                            if stop {
+                                drop(guard);
+                                report(&mut all, Moment::Interrupted, progress, state)?;
+                                return Err(Error::Stopped(format!(
+                                    "interrupted at epoch {epoch}, after step {} of {steps}",
                                     step + 1
                                 )));
                             }
+                            reporting = every.iter().flatten().any(|n| progress.steps_done % n == 0);
+                        }
+                        drop(guard);
+                        if reporting {
+                            engine.forget_ahead();
+                            report(&mut all, Moment::Step, progress, state)?;
                         }
                     }
                     // Nothing runs ahead across epochs (the last step of one has no `next`).
@@ -497,14 +609,19 @@ impl Sequential {
                     for c in all.iter_mut() {
                         stop |= c.on_epoch_end(&logs, store)? == Control::Stop;
                     }
-                    history.epochs.push(logs);
+                    progress.history.epochs.push(logs);
+                    progress.epoch += 1;
+                    (progress.steps_done, progress.loss_sum, progress.correct, progress.seen) = (0, 0.0, 0, 0);
                     if stop {
-                        history.stopped_early = epoch < options.epochs;
+                        progress.history.stopped_early = epoch < options.epochs;
+                    }
+                    report(&mut all, Moment::EpochEnd, progress, state)?;
+                    if stop {
                         break;
                     }
                 }
                 for c in all.iter_mut() {
-                    c.on_train_end(history, store)?;
+                    c.on_train_end(&progress.history, store)?;
                 }
                 Ok(())
             };
@@ -513,7 +630,7 @@ impl Sequential {
             pool.install(run)
         };
         self.engine = Some(engine);
-        result.map(|_| history)
+        result.map(|_| progress.history)
     }
 
     /// Trains on one batch of examples `indices` of `data` (Keras' `train_on_batch`),
@@ -636,6 +753,33 @@ fn ensure_engine<'a>(
     let engine = engine.as_mut().ok_or_else(|| Error::Value("no engine".into()))?;
     engine.prepare(layers, store, batch)?;
     Ok(engine)
+}
+
+/// Checks that a fit resumed from `p` is the fit that was interrupted: the same plan, and a
+/// position and an order that fit the data.
+fn check_resume(p: &FitProgress, plan: &FitPlan, train_count: usize, steps: usize) -> Result<()> {
+    if p.plan != *plan {
+        return Err(Error::Value(format!(
+            "resume: the fit was started with {:?}, this one asks for {plan:?}; resume it with the same options and data",
+            p.plan
+        )));
+    }
+    let mut sorted = p.order.clone();
+    sorted.sort_unstable();
+    if sorted.len() != train_count || sorted.iter().enumerate().any(|(i, &v)| v as usize != i) {
+        return Err(Error::Value(format!(
+            "resume: the recorded order is not an order of the {train_count} training examples"
+        )));
+    }
+    if p.epoch == 0 || p.steps_done >= steps.max(1) || p.history.epochs.len() != p.epoch - 1 {
+        return Err(Error::Value(format!(
+            "resume: epoch {}, step {} with {} epochs of history does not fit {steps} steps per epoch",
+            p.epoch,
+            p.steps_done,
+            p.history.epochs.len()
+        )));
+    }
+    Ok(())
 }
 
 fn not_compiled() -> Error {

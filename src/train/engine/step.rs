@@ -15,7 +15,7 @@
 use super::chunk::Chunk;
 use super::layout::Slot;
 use super::pool;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::nn::{Dense, InputRows, Loss};
 use crate::optim::Optimizer;
 use crate::train::examples::Examples;
@@ -160,7 +160,9 @@ impl PartB<'_> {
         self.data.prefetch_feature_range(self.next, part.first, part.count);
         let delta = &self.first_delta[..self.batch * layer.units()];
         layer.weight_gradient(part.inputs(self.batch), delta, first.grads, false)?;
-        self.optimizer.apply(self.step, first.params, first.grads, first.s0, first.s1)?;
+        if !self.optimizer.apply(self.step, first.params, first.grads, first.s0, first.s1)? {
+            return Err(self.diverged(first.start, first.params));
+        }
         self.run_rest(rest)?;
         if !self.next.is_empty() {
             part.forward(layer, self.data, self.next, first.params)?;
@@ -204,7 +206,28 @@ impl PartB<'_> {
                 }
             }
         }
-        self.optimizer.apply(self.step, r.params, r.grads, r.s0, r.s1)
+        if !self.optimizer.apply(self.step, r.params, r.grads, r.s0, r.s1)? {
+            return Err(self.diverged(r.start, r.params));
+        }
+        Ok(())
+    }
+
+    /// The error for parameters (starting at flat index `start`) that an update made NaN or
+    /// infinite: it names the layer and the tensor, and what became of them.
+    fn diverged(&self, start: usize, params: &[f32]) -> Error {
+        let end = start + params.len();
+        let found = self.layers.iter().zip(self.slots).find_map(|(layer, slot)| {
+            [("kernel", &slot.weight), ("bias", &slot.bias)].into_iter().find_map(|(what, range)| {
+                let (lo, hi) = (range.start.max(start), range.end.min(end));
+                let bad =
+                    params.get(lo.checked_sub(start)?..hi.checked_sub(start)?)?.iter().find(|v| !v.is_finite())?;
+                Some(format!("{}'s {what} became {bad}", layer.config().name.as_deref().unwrap_or("a layer")))
+            })
+        });
+        Error::Stopped(format!(
+            "the training diverged: {} (the gradient was not finite, or the step too large)",
+            found.unwrap_or_else(|| "a parameter became NaN or infinite".into())
+        ))
     }
 
     /// Splits both regions at the threads' bounds and runs the threads' shares in parallel
