@@ -6,7 +6,7 @@ mod train;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use bench::BenchArgs;
 use train::TrainArgs;
@@ -29,15 +29,25 @@ enum Command {
 }
 
 /// Parses the command line, runs the command, and turns an error into a message and exit
-/// code 1 (never a panic).
+/// code 1 (never a panic). A flag that does not parse is clap's exit code 2; a run stopped by
+/// Ctrl-C exits with 130 after writing its checkpoint.
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     let result = match cli.command {
-        Command::Train(args) => train::run(&args),
-        Command::Bench(args) => bench::run(&args),
+        Command::Train(args) => {
+            let given = matches.subcommand_matches("train").cloned().unwrap_or_default();
+            // What followed `train` on the command line, recorded in checkpoints.
+            let argv: Vec<String> = std::env::args().skip_while(|a| a != "train").skip(1).collect();
+            train::run(&args, &given, &argv)
+        }
+        Command::Bench(args) => bench::run(&args).map(|()| ExitCode::SUCCESS),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE

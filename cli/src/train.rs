@@ -1,18 +1,26 @@
-//! `neurite train`: the notes' Keras program with a flag for every choice.
+//! `neurite train`: the notes' Keras program with a flag for every choice, checkpoints,
+//! resume and Ctrl-C.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
-use clap::Args;
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, CommandFactory, Parser};
+use serde::Serialize;
 use serde_json::json;
 
 use neurite::data::{self, mnist, Dataset, DatasetName};
 use neurite::error::{Error, Result};
+use neurite::io::{self, Checkpointer};
 use neurite::nn::{Activation, Dense, Initializer, Loss};
 use neurite::optim::Optimizer;
-use neurite::train::{FitOptions, Metric, Sequential, Verbosity};
+use neurite::train::{Callback, FitOptions, Metric, Sequential, StopSignal, Verbosity};
+
+/// Exit code of a run stopped by Ctrl-C (128 + SIGINT, the shell's convention).
+const INTERRUPTED: u8 = 130;
 
 /// Flags of `neurite train`; the defaults reproduce the notes' program.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Args, Serialize)]
 pub(crate) struct TrainArgs {
     /// Directory with the four IDX files (else $NEURITE_DATA, ./data/DATASET, the cache).
     #[arg(long, value_name = "DIR")]
@@ -66,9 +74,33 @@ pub(crate) struct TrainArgs {
     /// Never download: only use local files.
     #[arg(long)]
     pub(crate) offline: bool,
+    /// Write a checkpoint into DIR at the end of each epoch (and every N steps with
+    /// --checkpoint-every), atomically, so that `--resume DIR` continues the run bit for bit.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) checkpoint_dir: Option<PathBuf>,
+    /// Also checkpoint every N steps (with --checkpoint-dir).
+    #[arg(long, value_name = "N", requires = "checkpoint_dir", allow_negative_numbers = true)]
+    pub(crate) checkpoint_every: Option<usize>,
+    /// Continue the run checkpointed in DIR with the arguments it recorded (flags given again
+    /// must agree with them, except --save, --json, --data, --offline and --checkpoint-every).
+    #[arg(long, value_name = "DIR", conflicts_with = "checkpoint_dir")]
+    pub(crate) resume: Option<PathBuf>,
 }
 
-/// Finds, downloads or falls back to the data, as the flags ask.
+/// The flags that may differ from the recorded ones on `--resume`: where things are and how
+/// results are shown, not what is computed.
+const MAY_DIFFER_ON_RESUME: [&str; 6] = ["resume", "save", "json", "data", "offline", "checkpoint_every"];
+
+/// `neurite train` parsed on its own, to read the arguments a checkpoint recorded.
+#[derive(Parser)]
+#[command(name = "neurite train", no_binary_name = true)]
+struct Recorded {
+    #[command(flatten)]
+    args: TrainArgs,
+}
+
+/// Finds, downloads or falls back to the data, as the flags ask. A directory given with
+/// `--data` is used or is an error; the bundled digits stand in only when no flag named data.
 fn load_data(args: &TrainArgs, progress: bool) -> Result<(DatasetName, Dataset, Dataset)> {
     let name = args.dataset.unwrap_or(DatasetName::Mnist);
     if name == DatasetName::Digits {
@@ -78,6 +110,13 @@ fn load_data(args: &TrainArgs, progress: bool) -> Result<(DatasetName, Dataset, 
     if let Some(dir) = mnist::find_dir(name, args.data.as_deref()) {
         let (train, test) = mnist::load_mnist_dir(&dir, name)?;
         return Ok((name, train, test));
+    }
+    if let Some(dir) = &args.data {
+        if !dir.is_dir() {
+            return Err(Error::Io(format!("--data {}: no such directory", dir.display())));
+        }
+        // Loading it anyway gives the error that names the first file missing.
+        return mnist::load_mnist_dir(dir, name).map(|(train, test)| (name, train, test));
     }
     let looked: Vec<String> =
         mnist::search_path(name, args.data.as_deref()).iter().map(|p| p.display().to_string()).collect();
@@ -111,18 +150,57 @@ fn load_data(args: &TrainArgs, progress: bool) -> Result<(DatasetName, Dataset, 
     }
 }
 
+/// Checks, before any training, that the file `path` can be written: its directory exists
+/// and takes a new file.
+fn check_writable(flag: &str, path: &Path) -> Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    if !dir.is_dir() {
+        return Err(Error::Io(format!("{flag} {}: the directory {} does not exist", path.display(), dir.display())));
+    }
+    let probe = dir.join(format!(".neurite-write-test-{}", std::process::id()));
+    std::fs::write(&probe, b"")
+        .map_err(|e| Error::Io(format!("{flag} {}: cannot write there: {e}", path.display())))?;
+    std::fs::remove_file(&probe).map_err(|e| Error::io(&probe, e))
+}
+
+/// Refuses a model that does not fit in memory before allocating it, with the numbers.
+fn check_memory(args: &TrainArgs, features: usize, classes: usize) -> Result<()> {
+    let mut sizes = vec![features];
+    sizes.extend(&args.hidden);
+    sizes.push(classes);
+    let params =
+        sizes.windows(2).try_fold(0usize, |total, w| total.checked_add(w[0].checked_mul(w[1])?.checked_add(w[1])?));
+    // The parameters, their gradients, the optimiser's buffers, a copy when saving.
+    let buffers = 3 + args.optimizer.slot_names().len();
+    let bytes = params.and_then(|p| p.checked_mul(4 * buffers));
+    let available = available_memory();
+    match (params, bytes, available) {
+        (None, ..) | (_, None, _) => Err(Error::Value(format!(
+            "--hidden {:?}: the model would have more parameters than can be counted",
+            args.hidden
+        ))),
+        (Some(p), Some(b), Some(a)) if b > a => Err(Error::Value(format!(
+            "the model has {p} parameters: training it with {} needs about {:.1} GiB, and {:.1} GiB of memory are available; use smaller --hidden layers",
+            args.optimizer.name(),
+            b as f64 / (1u64 << 30) as f64,
+            a as f64 / (1u64 << 30) as f64
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Bytes of memory available to a new allocation (Linux's MemAvailable), when known.
+fn available_memory() -> Option<usize> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: usize = line.split_whitespace().nth(1)?.parse().ok()?;
+    kib.checked_mul(1024)
+}
+
 /// Builds the model the flags describe.
 pub(crate) fn build_model(args: &TrainArgs, features: usize, classes: usize) -> Result<Sequential> {
     let mut model = Sequential::with_seed(args.seed);
-    if let Some(t) = args.threads {
-        let cores = Sequential::default_threads();
-        if t > cores {
-            eprintln!(
-                "warning: --threads {t} is more than the {cores} cores here: every step waits for threads that share cores, so training will be slower than with --threads {cores}"
-            );
-        }
-        model.set_threads(t)?;
-    }
+    set_threads(&mut model, args.threads)?;
     let mut inputs = Some(features);
     for &units in &args.hidden {
         let mut layer = Dense::new(units).activation(args.activation).kernel_initializer(args.init);
@@ -144,13 +222,124 @@ pub(crate) fn build_model(args: &TrainArgs, features: usize, classes: usize) -> 
     Ok(model)
 }
 
-/// Runs `neurite train`.
-pub(crate) fn run(args: &TrainArgs) -> Result<()> {
+/// Uses `threads` threads, warning above the core count and refusing far above it.
+fn set_threads(model: &mut Sequential, threads: Option<usize>) -> Result<()> {
+    let Some(t) = threads else { return Ok(()) };
+    let cores = Sequential::default_threads();
+    if t > 4 * cores {
+        return Err(Error::Value(format!(
+            "--threads {t}: more than four times the {cores} cores here only slows training (every step waits for all of them); use at most {}",
+            4 * cores
+        )));
+    }
+    if t > cores {
+        eprintln!(
+            "warning: --threads {t} is more than the {cores} cores here: every step waits for threads that share cores, so training will be slower than with --threads {cores}"
+        );
+    }
+    model.set_threads(t)
+}
+
+/// The arguments to train with: the ones given, or for `--resume` the ones the checkpoint
+/// recorded (refusing flags given again that disagree), with the recorded command line.
+fn effective_args(args: &TrainArgs, given: &ArgMatches, argv: &[String]) -> Result<(TrainArgs, Vec<String>)> {
+    let Some(dir) = &args.resume else { return Ok((args.clone(), argv.to_vec())) };
+    let checkpoint = io::load_checkpoint(dir)?;
+    let note = checkpoint.note.ok_or_else(|| {
+        Error::Format(format!(
+            "{}: this checkpoint has no recorded arguments (was it written by neurite train?)",
+            dir.display()
+        ))
+    })?;
+    let recorded_argv: Vec<String> = serde_json::from_str(&note)
+        .map_err(|e| Error::Format(format!("{}: the recorded arguments are not valid: {e}", dir.display())))?;
+    let recorded = Recorded::try_parse_from(&recorded_argv)
+        .map_err(|e| Error::Format(format!("{}: the recorded arguments do not parse: {e}", dir.display())))?
+        .args;
+    let (now, then) = (to_json(args)?, to_json(&recorded)?);
+    let recorded_matches = Recorded::command().try_get_matches_from(&recorded_argv).ok();
+    // A value as typed: the recorded command line's, or the default's.
+    let typed = |matches: Option<&ArgMatches>, id: &str| -> String {
+        matches
+            .and_then(|m| m.get_raw(id))
+            .map(|v| v.map(|s| s.to_string_lossy()).collect::<Vec<_>>().join(","))
+            .unwrap_or_else(|| "(not given)".into())
+    };
+    for id in given.ids().map(|id| id.as_str()) {
+        let explicit = given.value_source(id) == Some(ValueSource::CommandLine);
+        if explicit && !MAY_DIFFER_ON_RESUME.contains(&id) && now.get(id) != then.get(id) {
+            let flag = format!("--{}", id.replace('_', "-"));
+            return Err(Error::Value(format!(
+                "--resume {}: {flag} {} differs from the run being resumed ({flag} {}); leave it out to continue that run",
+                dir.display(),
+                typed(Some(given), id),
+                typed(recorded_matches.as_ref(), id)
+            )));
+        }
+    }
+    let mut effective = recorded;
+    effective.resume = args.resume.clone();
+    effective.checkpoint_dir = Some(dir.clone());
+    effective.save = args.save.clone().or(effective.save);
+    effective.json = args.json;
+    effective.offline = args.offline;
+    effective.data = args.data.clone().or(effective.data);
+    effective.checkpoint_every = args.checkpoint_every.or(effective.checkpoint_every);
+    Ok((effective, recorded_argv))
+}
+
+fn to_json(args: &TrainArgs) -> Result<serde_json::Value> {
+    serde_json::to_value(args).map_err(|e| Error::Value(format!("arguments: {e}")))
+}
+
+/// Where a Ctrl-C checkpoint goes when no --checkpoint-dir was given.
+fn default_checkpoint_dir() -> PathBuf {
+    mnist::cache_dir(DatasetName::Mnist)
+        .and_then(|d| d.parent().map(|p| p.join("checkpoints").join("last")))
+        .unwrap_or_else(|| PathBuf::from("neurite-checkpoint"))
+}
+
+/// The first Ctrl-C asks the fit to stop after its step (it then writes a checkpoint); the
+/// second exits at once.
+fn handle_ctrl_c(signal: StopSignal) {
+    let result = ctrlc::set_handler(move || {
+        if signal.is_raised() {
+            eprintln!("\nstopping now");
+            std::process::exit(INTERRUPTED as i32);
+        }
+        eprintln!("\nstopping after this step to write a checkpoint (Ctrl-C again to quit at once)");
+        signal.raise();
+    });
+    if let Err(e) = result {
+        eprintln!("warning: Ctrl-C will not write a checkpoint: {e}");
+    }
+}
+
+/// Runs `neurite train`: `given` says which flags were typed, `argv` is the command line
+/// after `train` (recorded in checkpoints, for `--resume`).
+pub(crate) fn run(args: &TrainArgs, given: &ArgMatches, argv: &[String]) -> Result<ExitCode> {
     if args.hidden.contains(&0) {
         return Err(Error::Value("--hidden: layer sizes must be at least 1".into()));
     }
+    let (args, recorded_argv) = effective_args(args, given, argv)?;
+    let args = &args;
+    if let Some(path) = &args.save {
+        check_writable("--save", path)?;
+    }
+    let explicit_checkpoints = args.checkpoint_dir.is_some();
+    let checkpoint_dir = args.checkpoint_dir.clone().unwrap_or_else(default_checkpoint_dir);
+    let note = serde_json::to_string(&recorded_argv).map_err(|e| Error::Value(format!("arguments: {e}")))?;
     let (name, train, test) = load_data(args, !args.json)?;
-    let mut model = build_model(args, train.features(), train.classes())?;
+    check_memory(args, train.features(), train.classes())?;
+    let resumed = args.resume.as_ref().map(|dir| io::load_checkpoint(dir)).transpose()?;
+    let (mut model, progress) = match resumed {
+        Some(c) => {
+            let mut model = c.model;
+            set_threads(&mut model, args.threads)?;
+            (model, Some(c.progress))
+        }
+        None => (build_model(args, train.features(), train.classes())?, None),
+    };
     let say = |line: &str| {
         if args.json {
             eprintln!("{line}");
@@ -166,13 +355,39 @@ pub(crate) fn run(args: &TrainArgs) -> Result<()> {
         train.image_shape().1
     ));
     say(&model.summary());
-    let options = FitOptions::default()
+    let signal = StopSignal::new();
+    handle_ctrl_c(signal.clone());
+    let mut options = FitOptions::default()
         .epochs(args.epochs)
         .batch_size(args.batch_size)
         .seed(args.seed)
         .validation_split(args.validation_split)
-        .verbose(if args.json { Verbosity::Silent } else { Verbosity::ProgressBar });
-    let history = model.fit_with(&train, None, &options, &mut [])?;
+        .verbose(if args.json { Verbosity::Silent } else { Verbosity::ProgressBar })
+        .stop_on(signal);
+    if let Some(progress) = progress {
+        say(&format!("resuming at epoch {}, step {}", progress.epoch, progress.steps_done));
+        options = options.resume(progress);
+    }
+    // Checkpoints where asked; without --checkpoint-dir, only when Ctrl-C stops the run.
+    let mut checkpoints = if explicit_checkpoints {
+        Some(Checkpointer::new(&checkpoint_dir)?.every(args.checkpoint_every.unwrap_or(0)).note(note.clone()))
+    } else {
+        None
+    };
+    let mut on_interrupt = OnInterrupt { dir: checkpoint_dir.clone(), note, written: false };
+    let mut callbacks: Vec<&mut dyn Callback> = Vec::new();
+    match checkpoints.as_mut() {
+        Some(c) => callbacks.push(c),
+        None => callbacks.push(&mut on_interrupt),
+    }
+    let history = match model.fit_with(&train, None, &options, &mut callbacks) {
+        Err(Error::Stopped(why)) if why.starts_with("interrupted") => {
+            let dir = checkpoint_dir.display();
+            eprintln!("{why}; the checkpoint is in {dir}. Continue with: neurite train --resume {dir}");
+            return Ok(ExitCode::from(INTERRUPTED));
+        }
+        other => other?,
+    };
     let eval = model.evaluate_with(&test)?;
     if let Some(path) = &args.save {
         neurite::io::save_model(&model, path)?;
@@ -201,5 +416,22 @@ pub(crate) fn run(args: &TrainArgs) -> Result<()> {
             eval.accuracy
         );
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes a checkpoint only when the run is interrupted (no --checkpoint-dir was given).
+struct OnInterrupt {
+    dir: PathBuf,
+    note: String,
+    written: bool,
+}
+
+impl Callback for OnInterrupt {
+    fn on_progress(&mut self, view: &neurite::train::TrainingView<'_>) -> Result<()> {
+        if view.moment == neurite::train::Moment::Interrupted && !self.written {
+            Checkpointer::new(&self.dir)?.note(self.note.clone()).on_progress(view)?;
+            self.written = true;
+        }
+        Ok(())
+    }
 }

@@ -12,7 +12,8 @@ use super::Dataset;
 use crate::error::{Error, Result};
 
 /// The data sets neurite knows by name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum DatasetName {
     /// LeCun, Cortes and Burges' handwritten digits, 28x28.
     Mnist,

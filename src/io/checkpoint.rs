@@ -64,6 +64,15 @@ impl Checkpointer {
         let probe = dir.join(".neurite-write-test");
         std::fs::write(&probe, b"").map_err(|e| Error::io(dir, format!("cannot write checkpoints here: {e}")))?;
         std::fs::remove_file(&probe).map_err(|e| Error::io(&probe, e))?;
+        // A process killed while writing leaves its temporary file (`.checkpoint.safetensors.
+        // <pid>.tmp`) beside the intact checkpoint: nothing reads it, so it goes.
+        let prefix = format!(".{CHECKPOINT_FILE}.");
+        for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with(&prefix) && name.ends_with(".tmp") {
+                std::fs::remove_file(entry.path()).map_err(|e| Error::io(&entry.path(), e))?;
+            }
+        }
         Ok(Checkpointer { dir: dir.to_path_buf(), every: None, note: None, written: 0 })
     }
 

@@ -1,0 +1,182 @@
+//! A run that is killed (SIGKILL) at any moment, or stopped with Ctrl-C, continues from its
+//! last checkpoint with `--resume` and ends with the same parameters, bit for bit, as a run
+//! that was never stopped; a kill in the middle of writing a checkpoint leaves the previous
+//! one intact.
+//!
+//! The kills come at random moments (from a seeded generator, so the sequence can be
+//! replayed). Where they land changes what the test exercises, never its verdict: the final
+//! parameters are compared, whatever happened on the way.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use neurite::Rng;
+
+const RUN: [&str; 12] = [
+    "train",
+    "--dataset",
+    "digits",
+    "--epochs",
+    "200",
+    "--batch-size",
+    "16",
+    "--hidden",
+    "32",
+    "--threads",
+    "2",
+    "--json",
+];
+
+fn neurite(args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_neurite"));
+    c.args(args).env_remove("NEURITE_DATA").stdout(Stdio::null()).stderr(Stdio::piped());
+    c
+}
+
+fn arg(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// The parameters of a saved model, end to end.
+fn params(path: &Path) -> Vec<f32> {
+    neurite::io::load_model(path).unwrap().params().snapshot().unwrap()
+}
+
+/// The run, never stopped.
+fn reference(dir: &Path) -> Vec<f32> {
+    let path = dir.join("reference.safetensors");
+    let out = neurite(&RUN).args(["--save", arg(&path)]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    params(&path)
+}
+
+/// Whether a checkpoint exists in `dir`.
+fn has_checkpoint(dir: &Path) -> bool {
+    dir.join(neurite::io::CHECKPOINT_FILE).is_file()
+}
+
+/// The run with checkpoints in `ckpt` (every 25 steps and each epoch), or its resumption.
+fn start(ckpt: &Path, save: &Path) -> Child {
+    let mut c = if has_checkpoint(ckpt) {
+        neurite(&["train", "--resume", arg(ckpt), "--save", arg(save), "--json"])
+    } else {
+        let mut c = neurite(&RUN);
+        c.args(["--checkpoint-dir", arg(ckpt), "--checkpoint-every", "25", "--save", arg(save)]);
+        c
+    };
+    c.spawn().unwrap()
+}
+
+/// Temporary files a killed writer left.
+fn leftovers(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .map(|d| d.flatten().filter(|e| e.file_name().to_string_lossy().ends_with(".tmp")).count())
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_run_killed_at_random_moments_resumes_to_the_same_bits() {
+    let dir = common::temp_dir("killed");
+    let want = reference(&dir);
+    let (ckpt, save) = (dir.join("ckpt"), dir.join("resumed.safetensors"));
+    let mut rng = Rng::new(2026);
+    let (mut kills, mut mid_write) = (0, 0);
+    loop {
+        let mut child = start(&ckpt, &save);
+        if kills < 6 {
+            std::thread::sleep(Duration::from_millis(50 + rng.below(1500)));
+            if child.try_wait().unwrap().is_none() {
+                child.kill().unwrap(); // SIGKILL
+                child.wait().unwrap();
+                kills += 1;
+                mid_write += leftovers(&ckpt);
+                continue;
+            }
+        }
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        break;
+    }
+    eprintln!("{kills} kills, {mid_write} of them while a checkpoint was being written");
+    assert!(kills > 0, "the run ended before the first kill");
+    assert_eq!(params(&save), want, "after {kills} kills");
+}
+
+#[test]
+fn a_kill_while_a_checkpoint_is_written_leaves_the_previous_one_intact() {
+    let dir = common::temp_dir("killed-writing");
+    let want = reference(&dir);
+    let (ckpt, save) = (dir.join("ckpt"), dir.join("resumed.safetensors"));
+    // Wait for a checkpoint's temporary file to appear and kill the run at once: while it
+    // exists, the write is under way. A kill that comes just after the rename is retried.
+    let mut attempts = 0;
+    let before = loop {
+        attempts += 1;
+        assert!(attempts <= 50, "no kill landed inside a checkpoint write in 50 attempts");
+        let before = has_checkpoint(&ckpt).then(|| std::fs::read(ckpt.join(neurite::io::CHECKPOINT_FILE)).unwrap());
+        let mut child = start(&ckpt, &save);
+        // This process's temporary file, as the atomic write names it.
+        let tmp = ckpt.join(format!(".{}.{}.tmp", neurite::io::CHECKPOINT_FILE, child.id()));
+        while child.try_wait().unwrap().is_none() && !tmp.exists() {
+            std::thread::yield_now();
+        }
+        let _ = child.kill();
+        child.wait().unwrap();
+        if tmp.exists() && before.is_some() {
+            break before;
+        }
+    };
+    // The checkpoint file is one that was written whole: the one before the kill, or a later
+    // one renamed into place before the write the kill interrupted. Either way it loads.
+    let intact = std::fs::read(ckpt.join(neurite::io::CHECKPOINT_FILE)).unwrap();
+    let saved = neurite::io::load_checkpoint(&ckpt).unwrap();
+    assert!(saved.progress.epoch >= 1 && !intact.is_empty() && before.is_some_and(|b| !b.is_empty()));
+    let out = start(&ckpt, &save).wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(leftovers(&ckpt), 0, "the resumed run cleans up what the killed writer left");
+    assert_eq!(params(&save), want);
+}
+
+#[test]
+fn ctrl_c_writes_a_checkpoint_says_how_to_resume_and_exits_130() {
+    let dir = common::temp_dir("ctrl-c");
+    let want = reference(&dir);
+    let (ckpt, save) = (dir.join("ckpt"), dir.join("resumed.safetensors"));
+    let child = start(&ckpt, &save);
+    // Once the run has written its first checkpoint, it is training: interrupt it.
+    while !has_checkpoint(&ckpt) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(err.contains("stopping after this step to write a checkpoint"), "{err}");
+    assert!(err.contains(&format!("Continue with: neurite train --resume {}", ckpt.display())), "{err}");
+    let out = start(&ckpt, &save).wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(params(&save), want);
+}
+
+#[test]
+fn resume_refuses_arguments_that_disagree_with_the_recorded_ones() {
+    let dir = common::temp_dir("resume-args");
+    let ckpt: PathBuf = dir.join("ckpt");
+    let out =
+        neurite(&["train", "--dataset", "digits", "--epochs", "1", "--lr", "0.01", "--checkpoint-dir", arg(&ckpt)])
+            .output()
+            .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = neurite(&["train", "--resume", arg(&ckpt), "--lr", "0.02"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("--lr 0.02 differs from the run being resumed (--lr 0.01)"), "{err}");
+    // The same value, and flags about output, are fine (the run is complete: nothing to do
+    // but evaluate).
+    let out = neurite(&["train", "--resume", arg(&ckpt), "--lr", "0.01", "--json"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
