@@ -54,7 +54,7 @@ impl DatasetName {
 
     /// Where the files are published, tried in order.
     #[cfg(feature = "download")]
-    fn mirrors(&self) -> &'static [&'static str] {
+    pub fn mirrors(&self) -> &'static [&'static str] {
         match self {
             DatasetName::Mnist => &[
                 "https://ossci-datasets.s3.amazonaws.com/mnist/",
@@ -176,16 +176,38 @@ pub fn md5_hex(bytes: &[u8]) -> String {
 /// The largest MNIST file, the training images, uncompressed: 16 + 60000 x 28 x 28 bytes.
 const MNIST_MAX_BYTES: usize = 16 + 60_000 * 28 * 28;
 
+/// The MD5 of the uncompressed contents of MNIST's four files: a mirror that compressed them
+/// again has other gzip bytes, and the same data.
+const MNIST_CONTENT: [(&str, &str); 4] = [
+    ("train-images-idx3-ubyte.gz", "6bbc9ace898e44ae57da46a324031adb"),
+    ("train-labels-idx1-ubyte.gz", "a25bea736e30d166cdddb491f175f624"),
+    ("t10k-images-idx3-ubyte.gz", "2646ac647ad5339dbf082846283269ea"),
+    ("t10k-labels-idx1-ubyte.gz", "27ae3e4e09519cfbb04c329615203637"),
+];
+
+/// Whether downloaded `bytes` are the file `file` of `name`: its published MD5, or for MNIST,
+/// the published MD5 of its uncompressed content (a re-compressed copy).
+#[cfg(feature = "download")]
+fn checksum_matches(name: DatasetName, file: &str, md5: &str, bytes: &[u8]) -> std::result::Result<(), String> {
+    let got = md5_hex(bytes);
+    if got == md5 {
+        return Ok(());
+    }
+    let content = MNIST_CONTENT.iter().find(|(f, _)| name == DatasetName::Mnist && *f == file);
+    if let Some((_, want)) = content {
+        if let Ok(raw) = super::idx::gunzip(bytes, file, MNIST_MAX_BYTES) {
+            if md5_hex(&raw) == *want {
+                return Ok(());
+            }
+        }
+    }
+    Err(format!("md5 {got}, expected {md5}"))
+}
+
 /// Checks the MD5 of the *uncompressed* contents of the four MNIST files in `dir` against
 /// the published values (the compressed bytes of a re-gzip'd copy differ, the content not).
 pub fn verify_mnist_content(dir: &Path) -> Result<()> {
-    const CONTENT: [(&str, &str); 4] = [
-        ("train-images-idx3-ubyte.gz", "6bbc9ace898e44ae57da46a324031adb"),
-        ("train-labels-idx1-ubyte.gz", "a25bea736e30d166cdddb491f175f624"),
-        ("t10k-images-idx3-ubyte.gz", "2646ac647ad5339dbf082846283269ea"),
-        ("t10k-labels-idx1-ubyte.gz", "27ae3e4e09519cfbb04c329615203637"),
-    ];
-    for (file, want) in CONTENT {
+    for (file, want) in MNIST_CONTENT {
         let path = find_file(dir, file).ok_or_else(|| Error::Io(format!("{}: no {file}", dir.display())))?;
         let raw = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
         let content = if raw.starts_with(&[0x1f, 0x8b]) {
@@ -201,45 +223,108 @@ pub fn verify_mnist_content(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Downloads the four files of `name` into `dest`, verifying each file's MD5 against the
-/// published value and writing it atomically; reports progress on standard error when
-/// `progress` (available with the `download` feature).
+/// How [`download_with`] fetches: where from, how patiently, and whether it reports progress.
+#[cfg(feature = "download")]
+#[derive(Debug, Clone, PartialEq)]
+pub struct DownloadOptions {
+    /// Base addresses tried in order for each file (the file name is appended).
+    pub mirrors: Vec<String>,
+    /// Rounds over all mirrors after the first, for each file, before giving up.
+    pub retries: usize,
+    /// The wait before the first retry; it doubles at each further one.
+    pub backoff: std::time::Duration,
+    /// How long to wait for a connection.
+    pub connect_timeout: std::time::Duration,
+    /// How long a connection may send nothing before it counts as stalled (a slow one may take
+    /// as long as it needs).
+    pub read_timeout: std::time::Duration,
+    /// Report progress on standard error.
+    pub progress: bool,
+}
+
+#[cfg(feature = "download")]
+impl DownloadOptions {
+    /// The data set's published mirrors, 3 retries from 1 s of back-off, 10 s to connect and
+    /// 60 s of silence at most.
+    pub fn new(name: DatasetName) -> DownloadOptions {
+        DownloadOptions {
+            mirrors: name.mirrors().iter().map(|m| m.to_string()).collect(),
+            retries: 3,
+            backoff: std::time::Duration::from_secs(1),
+            connect_timeout: std::time::Duration::from_secs(10),
+            read_timeout: std::time::Duration::from_secs(60),
+            progress: false,
+        }
+    }
+}
+
+/// Downloads the four files of `name` into `dest` (see [`download_with`]), from the
+/// published mirrors, reporting progress on standard error when `progress`. Available with
+/// the `download` feature.
 #[cfg(feature = "download")]
 pub fn download(name: DatasetName, dest: &Path, progress: bool) -> Result<()> {
+    download_with(name, dest, &DownloadOptions { progress, ..DownloadOptions::new(name) })
+}
+
+/// Downloads the four files of `name` into `dest`: each from the first mirror that gives it
+/// whole with the published MD5, going round the mirrors again after a growing pause when
+/// none did (a refused connection, a stall, a truncated or corrupted copy). A file takes its
+/// final name only once its checksum is right, by an atomic rename, so an interrupted or
+/// failed download leaves no partial file. Files already there with the right checksum are
+/// kept. For MNIST, a copy compressed again (other gzip bytes) is accepted when its content
+/// has the published MD5.
+#[cfg(feature = "download")]
+pub fn download_with(name: DatasetName, dest: &Path, options: &DownloadOptions) -> Result<()> {
     if name.files().is_empty() {
         return Err(Error::Value(format!("{name} is bundled and needs no download")));
     }
-    use std::time::Duration;
+    if options.mirrors.is_empty() {
+        return Err(Error::Value(format!("{name}: no mirror to download from")));
+    }
     std::fs::create_dir_all(dest).map_err(|e| Error::io(dest, e))?;
     let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_connect(Some(Duration::from_secs(10)))
-        // A stalled connection fails; a slow one may take as long as it needs.
-        .timeout_per_read(Some(Duration::from_secs(60)))
+        .timeout_connect(Some(options.connect_timeout))
+        .timeout_per_read(Some(options.read_timeout))
         .tls_config(ureq::tls::TlsConfig::builder().root_certs(ureq::tls::RootCerts::PlatformVerifier).build())
         .build()
         .into();
     for (file, md5) in name.files() {
         let target = dest.join(file);
-        if target.is_file() && std::fs::read(&target).map(|b| md5_hex(&b) == *md5).unwrap_or(false) {
+        if target.is_file() && std::fs::read(&target).is_ok_and(|b| checksum_matches(name, file, md5, &b).is_ok()) {
             continue;
         }
         let mut failures = Vec::new();
         let mut fetched = None;
-        for mirror in name.mirrors() {
-            let url = format!("{mirror}{file}");
-            match fetch(&agent, &url, progress) {
-                Ok(bytes) => {
-                    let got = md5_hex(&bytes);
-                    if got == *md5 {
-                        fetched = Some(bytes);
-                        break;
-                    }
-                    failures.push(format!("{url}: md5 {got}, expected {md5}"));
+        'rounds: for round in 0..=options.retries {
+            if round > 0 {
+                let pause = options.backoff.saturating_mul(1 << (round - 1).min(16));
+                if options.progress {
+                    eprintln!("{file}: every mirror failed; trying again in {:.1} s", pause.as_secs_f64());
                 }
-                Err(e) => failures.push(format!("{url}: {e}")),
+                std::thread::sleep(pause);
+            }
+            for mirror in &options.mirrors {
+                let url = format!("{mirror}{file}");
+                match fetch(&agent, &url, options.progress) {
+                    Ok(bytes) => match checksum_matches(name, file, md5, &bytes) {
+                        Ok(()) => {
+                            fetched = Some(bytes);
+                            break 'rounds;
+                        }
+                        Err(why) => failures.push(format!("{url}: {why}")),
+                    },
+                    Err(e) => failures.push(format!("{url}: {e}")),
+                }
             }
         }
-        let bytes = fetched.ok_or_else(|| Error::Io(format!("could not download {file}: {}", failures.join("; "))))?;
+        let bytes = fetched.ok_or_else(|| {
+            Error::Io(format!(
+                "could not download {file} after {} rounds over {} mirrors: {}",
+                options.retries + 1,
+                options.mirrors.len(),
+                failures.join("; ")
+            ))
+        })?;
         crate::fs::write_atomic(&target, &bytes)?;
     }
     Ok(())
