@@ -19,11 +19,16 @@ pub struct IdxArray {
 /// the file and what is wrong with it.
 pub fn read_idx(path: &Path) -> Result<IdxArray> {
     let raw = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let name = path.display().to_string();
+    read_idx_bytes(raw, &path.display().to_string())
+}
+
+/// The contents of an IDX file from its bytes, gzip'd or raw; `name` is used in error
+/// messages.
+pub fn read_idx_bytes(raw: Vec<u8>, name: &str) -> Result<IdxArray> {
     if raw.starts_with(&[0x1f, 0x8b]) {
-        read_gzip_idx(&raw, &name)
+        read_gzip_idx(&raw, name)
     } else {
-        parse_idx_owned(raw, &name)
+        parse_idx_owned(raw, name)
     }
 }
 

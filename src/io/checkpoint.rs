@@ -169,7 +169,8 @@ pub fn load_checkpoint(dir: &Path) -> Result<Checkpoint> {
     checkpoint_from_bytes(&bytes).map_err(|e| e.context(path.display()))
 }
 
-fn checkpoint_from_bytes(bytes: &[u8]) -> Result<Checkpoint> {
+/// A checkpoint from the bytes of its file.
+pub fn checkpoint_from_bytes(bytes: &[u8]) -> Result<Checkpoint> {
     let (_, meta) =
         SafeTensors::read_metadata(bytes).map_err(|e| Error::Format(format!("not a safetensors file: {e}")))?;
     let metadata: HashMap<String, String> = meta.metadata().clone().unwrap_or_default();

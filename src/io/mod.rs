@@ -24,7 +24,7 @@ use crate::tensor::Tensor;
 use crate::train::{Metric, ModelConfig, Sequential};
 use safetensors::NamedTensors;
 
-pub use checkpoint::{load_checkpoint, Checkpoint, Checkpointer, CHECKPOINT_FILE};
+pub use checkpoint::{checkpoint_from_bytes, load_checkpoint, Checkpoint, Checkpointer, CHECKPOINT_FILE};
 
 pub use crate::fs::write_atomic;
 

@@ -14,6 +14,7 @@ mod callbacks;
 mod clock;
 mod engine;
 mod examples;
+mod fit;
 mod progress;
 mod sequential;
 

@@ -4,11 +4,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::callbacks::{BatchLogs, Callback, Control, EpochLogs, FitInfo, History, ProgressLogger, Verbosity};
-use super::clock::Stopwatch;
-use super::engine::{pool, Engine, Totals};
+use super::callbacks::{Callback, FitInfo, History, ProgressLogger, Verbosity};
+use super::fit::{FitLoop, FitState};
+use super::engine::{pool, Engine};
 use super::examples::{Examples, TargetKind, TensorExamples};
-use super::progress::{FitPlan, FitProgress, Moment, StopSignal, TrainingView};
+use super::progress::{FitPlan, FitProgress, StopSignal};
 use crate::autograd::{ParamStore, Var};
 use crate::error::{shape_str, Error, Result};
 use crate::nn::{Dense, LayerConfig, Loss, Module};
@@ -441,7 +441,7 @@ impl Sequential {
                 "fit: no training examples (have {n}, validation_split takes {held_out})"
             )));
         }
-        let val_indices: Vec<u32> = (train_count as u32..n as u32).collect();
+        let held_out: Vec<u32> = (train_count as u32..n as u32).collect();
         let batch = options.batch_size.min(train_count);
         let steps = train_count.div_ceil(batch);
         let plan = options.plan(n);
@@ -463,174 +463,46 @@ impl Sequential {
                 p.clone()
             }
         };
-        let mut shuffle_rng = Rng::from_state(progress.rng_state)?;
-
         let mut logger = match options.verbose {
             Verbosity::Silent => None,
             Verbosity::ProgressBar => Some(ProgressLogger::new(true)),
             Verbosity::EpochLines => Some(ProgressLogger::new(false)),
         };
-        let info = FitInfo { epochs: options.epochs, steps_per_epoch: steps, samples: train_count };
+        let mut all: Vec<&mut dyn Callback> = Vec::new();
+        if let Some(l) = logger.as_mut() {
+            all.push(l);
+        }
+        for c in callbacks.iter_mut() {
+            all.push(&mut **c);
+        }
         let mut engine = match self.engine.take() {
             Some(e) if e.threads() == self.threads => e,
             _ => Engine::new(self.threads)?,
         };
-        if let Err(e) = engine.prepare(&self.layers, &self.store, batch) {
-            self.engine = Some(engine);
-            return Err(e);
-        }
         let config = self.config();
-        let (layers, store) = (&self.layers, &self.store);
-        let compiled = self.compiled.as_mut().ok_or_else(not_compiled)?;
-        let state = &mut compiled.state;
-        let pool = engine.pool();
-
-        let result = {
-            let mut all: Vec<&mut dyn Callback> = Vec::new();
-            if let Some(l) = logger.as_mut() {
-                all.push(l);
-            }
-            for c in callbacks.iter_mut() {
-                all.push(&mut **c);
-            }
-            let every: Vec<Option<usize>> = all.iter().map(|c| c.progress_every().filter(|&n| n > 0)).collect();
-            let engine = &mut engine;
-            let progress = &mut progress;
-            let run = move || -> Result<()> {
-                // Calls the callbacks that want it with a view of the fit; the parameters are
-                // not locked meanwhile.
-                let report = |all: &mut Vec<&mut dyn Callback>,
-                              moment: Moment,
-                              progress: &FitProgress,
-                              state: &OptimizerState| {
-                    let view =
-                        TrainingView { moment, config: &config, params: store, loss, optimizer: state, progress };
-                    all.iter_mut()
-                        .zip(&every)
-                        .filter(|(_, e)| moment != Moment::Step || e.is_some_and(|n| progress.steps_done % n == 0))
-                        .try_for_each(|(c, _)| c.on_progress(&view))
-                };
-                for c in all.iter_mut() {
-                    c.on_train_begin(&info);
-                }
-                while progress.epoch <= options.epochs {
-                    let epoch = progress.epoch;
-                    if progress.steps_done == 0 {
-                        if options.shuffle {
-                            shuffle_rng.shuffle(&mut progress.order);
-                        }
-                        progress.rng_state = shuffle_rng.state();
-                    }
-                    for c in all.iter_mut() {
-                        c.on_epoch_begin(epoch);
-                    }
-                    let clock = Stopwatch::start();
-                    let mut totals =
-                        Totals { loss_sum: progress.loss_sum, correct: progress.correct, count: progress.seen };
-                    while progress.steps_done < steps {
-                        // The engine trains in the store itself: one lock for the steps up to
-                        // the next moment a callback asks for.
-                        let mut guard = store.write()?;
-                        let (params, version) = guard.values_mut_with_version();
-                        let mut reporting = false;
-                        while progress.steps_done < steps && !reporting {
-                            let step = progress.steps_done;
-                            let order = &progress.order;
-                            let idx = &order[step * batch..((step + 1) * batch).min(order.len())];
-                            let next =
-                                order.get((step + 1) * batch..((step + 2) * batch).min(order.len())).unwrap_or(&[]);
-                            let lr = state.optimizer().lr();
-                            let t = engine.train_step(layers, loss, data, idx, next, params, version, state).map_err(
-                                |e| match e {
-                                    Error::Stopped(why) => Error::Stopped(format!(
-                                        "epoch {epoch}, step {}: {why}; try a smaller learning rate (now {lr})",
-                                        step + 1
-                                    )),
-                                    e => e.context(format!("epoch {epoch}, step {}", step + 1)),
-                                },
-                            )?;
-                            totals.add(&t);
-                            (progress.loss_sum, progress.correct, progress.seen) =
-                                (totals.loss_sum, totals.correct, totals.count);
-                            progress.steps_done += 1;
-                            let logs = BatchLogs::from_totals(&totals);
-                            for c in all.iter_mut() {
-                                c.on_batch_end(step, &logs);
-                            }
-                            if !t.loss_sum.is_finite() {
-                                return Err(Error::Stopped(format!(
-                                    "epoch {epoch}, step {}: the loss became {}; try a smaller learning rate (now {})",
-                                    step + 1,
-                                    t.loss(),
-                                    state.optimizer().lr()
-                                )));
-                            }
-                            let stop = options.stop.as_ref().is_some_and(StopSignal::is_raised);
-                            if stop {
-                                drop(guard);
-                                report(&mut all, Moment::Interrupted, progress, state)?;
-                                return Err(Error::Stopped(format!(
-                                    "interrupted at epoch {epoch}, after step {} of {steps}",
-                                    step + 1
-                                )));
-                            }
-                            reporting = every.iter().flatten().any(|n| progress.steps_done % n == 0);
-                        }
-                        drop(guard);
-                        if reporting {
-                            engine.forget_ahead();
-                            report(&mut all, Moment::Step, progress, state)?;
-                        }
-                    }
-                    // Nothing runs ahead across epochs (the last step of one has no `next`).
-                    engine.forget_ahead();
-                    let seconds = clock.seconds();
-                    let (val_loss, val_accuracy) = match (validation, val_indices.is_empty()) {
-                        (Some(v), _) => {
-                            let all_v: Vec<u32> = (0..v.len() as u32).collect();
-                            let e = engine.evaluate(layers, store.read()?.values(), loss, v, &all_v)?;
-                            (Some(e.loss()), Some(e.accuracy()))
-                        }
-                        (None, false) => {
-                            let e = engine.evaluate(layers, store.read()?.values(), loss, data, &val_indices)?;
-                            (Some(e.loss()), Some(e.accuracy()))
-                        }
-                        (None, true) => (None, None),
-                    };
-                    let logs = EpochLogs {
-                        epoch,
-                        loss: totals.loss(),
-                        accuracy: totals.accuracy(),
-                        val_loss,
-                        val_accuracy,
-                        seconds,
-                    };
-                    let mut stop = false;
-                    for c in all.iter_mut() {
-                        stop |= c.on_epoch_end(&logs, store)? == Control::Stop;
-                    }
-                    progress.history.epochs.push(logs);
-                    progress.epoch += 1;
-                    (progress.steps_done, progress.loss_sum, progress.correct, progress.seen) = (0, 0.0, 0, 0);
-                    if stop {
-                        progress.history.stopped_early = epoch < options.epochs;
-                    }
-                    report(&mut all, Moment::EpochEnd, progress, state)?;
-                    if stop {
-                        break;
-                    }
-                }
-                for c in all.iter_mut() {
-                    c.on_train_end(&progress.history, store)?;
-                }
-                Ok(())
-            };
+        let fit = FitLoop {
+            layers: &self.layers,
+            store: &self.store,
+            config: &config,
+            loss,
+            data,
+            validation,
+            held_out: &held_out,
+            options,
+            batch,
+            steps,
+            info: FitInfo { epochs: options.epochs, steps_per_epoch: steps, samples: train_count },
+        };
+        let result = engine.prepare(&self.layers, &self.store, batch).and_then(|()| {
+            let optimizer = &mut self.compiled.as_mut().ok_or_else(not_compiled)?.state;
+            let pool = engine.pool();
+            let mut state = FitState { engine: &mut engine, optimizer, progress: &mut progress };
             // The whole loop runs on the engine's threads, so that the parallel part of each
             // step does not have to enter the pool again.
-            pool.install(run)
-        };
+            pool.install(|| fit.run(&mut state, &mut all))
+        });
         self.engine = Some(engine);
-        result.map(|_| progress.history)
+        result.map(|()| progress.history)
     }
 
     /// Trains on one batch of examples `indices` of `data` (Keras' `train_on_batch`),

@@ -1,0 +1,210 @@
+//! The fit loop: epochs of steps on the engine, validation, the callbacks and the moments a
+//! checkpoint can be written, interruption and divergence. [`Sequential::fit_with`](
+//! super::Sequential::fit_with) checks its arguments, prepares the engine and runs this.
+
+use super::callbacks::{BatchLogs, Callback, Control, EpochLogs, FitInfo};
+use super::clock::Stopwatch;
+use super::engine::{Engine, Totals};
+use super::examples::Examples;
+use super::progress::{FitProgress, Moment, StopSignal, TrainingView};
+use super::sequential::{FitOptions, ModelConfig};
+use crate::autograd::ParamStore;
+use crate::error::{Error, Result};
+use crate::nn::{Dense, Loss};
+use crate::optim::OptimizerState;
+use crate::rng::Rng;
+
+/// What a fit reads: the model, the data and the options, with the batch size and steps per
+/// epoch they make.
+pub(crate) struct FitLoop<'a> {
+    pub layers: &'a [Dense],
+    pub store: &'a ParamStore,
+    pub config: &'a ModelConfig,
+    pub loss: Loss,
+    pub data: &'a dyn Examples,
+    pub validation: Option<&'a dyn Examples>,
+    /// The held-out examples of `data` (a validation split), when no validation data is given.
+    pub held_out: &'a [u32],
+    pub options: &'a FitOptions,
+    pub batch: usize,
+    pub steps: usize,
+    pub info: FitInfo,
+}
+
+/// What a fit changes: the engine's buffers, the optimiser's state, the progress.
+pub(crate) struct FitState<'a> {
+    pub engine: &'a mut Engine,
+    pub optimizer: &'a mut OptimizerState,
+    pub progress: &'a mut FitProgress,
+}
+
+impl FitLoop<'_> {
+    /// Trains from `state.progress` to the last epoch (or an early stop), calling the
+    /// callbacks at each of their hooks.
+    pub(crate) fn run(&self, state: &mut FitState<'_>, callbacks: &mut [&mut dyn Callback]) -> Result<()> {
+        let every: Vec<Option<usize>> = callbacks.iter().map(|c| c.progress_every().filter(|&n| n > 0)).collect();
+        let mut shuffle = Rng::from_state(state.progress.rng_state)?;
+        for c in callbacks.iter_mut() {
+            c.on_train_begin(&self.info);
+        }
+        while state.progress.epoch <= self.options.epochs {
+            let epoch = state.progress.epoch;
+            if state.progress.steps_done == 0 {
+                if self.options.shuffle {
+                    shuffle.shuffle(&mut state.progress.order);
+                }
+                state.progress.rng_state = shuffle.state();
+            }
+            for c in callbacks.iter_mut() {
+                c.on_epoch_begin(epoch);
+            }
+            let clock = Stopwatch::start();
+            let totals = self.run_steps(state, callbacks, &every)?;
+            // Nothing runs ahead across epochs (the last step of one has no `next`).
+            state.engine.forget_ahead();
+            let seconds = clock.seconds();
+            let (val_loss, val_accuracy) = self.validate(state.engine)?;
+            let logs = EpochLogs {
+                epoch,
+                loss: totals.loss(),
+                accuracy: totals.accuracy(),
+                val_loss,
+                val_accuracy,
+                seconds,
+            };
+            let mut stop = false;
+            for c in callbacks.iter_mut() {
+                stop |= c.on_epoch_end(&logs, self.store)? == Control::Stop;
+            }
+            let progress = &mut *state.progress;
+            progress.history.epochs.push(logs);
+            progress.epoch += 1;
+            (progress.steps_done, progress.loss_sum, progress.correct, progress.seen) = (0, 0.0, 0, 0);
+            progress.history.stopped_early = stop && epoch < self.options.epochs;
+            self.report(callbacks, &every, Moment::EpochEnd, state)?;
+            if stop {
+                break;
+            }
+        }
+        for c in callbacks.iter_mut() {
+            c.on_train_end(&state.progress.history, self.store)?;
+        }
+        Ok(())
+    }
+
+    /// The rest of the current epoch's steps, or until a stop is asked for; returns the
+    /// epoch's totals.
+    fn run_steps(
+        &self,
+        state: &mut FitState<'_>,
+        callbacks: &mut [&mut dyn Callback],
+        every: &[Option<usize>],
+    ) -> Result<Totals> {
+        let epoch = state.progress.epoch;
+        let p = &*state.progress;
+        let mut totals = Totals { loss_sum: p.loss_sum, correct: p.correct, count: p.seen };
+        while state.progress.steps_done < self.steps {
+            // The engine trains in the store itself: one lock for the steps up to the next
+            // moment a callback asks for.
+            let mut guard = self.store.write()?;
+            let (params, version) = guard.values_mut_with_version();
+            let mut reporting = false;
+            while state.progress.steps_done < self.steps && !reporting {
+                let step = state.progress.steps_done;
+                let t = self.step(state, params, version)?;
+                totals.add(&t);
+                let progress = &mut *state.progress;
+                (progress.loss_sum, progress.correct, progress.seen) = (totals.loss_sum, totals.correct, totals.count);
+                progress.steps_done += 1;
+                let logs = BatchLogs::from_totals(&totals);
+                for c in callbacks.iter_mut() {
+                    c.on_batch_end(step, &logs);
+                }
+                if !t.loss_sum.is_finite() {
+                    return Err(Error::Stopped(format!(
+                        "epoch {epoch}, step {}: the loss became {}; try a smaller learning rate (now {})",
+                        step + 1,
+                        t.loss(),
+                        state.optimizer.optimizer().lr()
+                    )));
+                }
+                if self.options.stop.as_ref().is_some_and(StopSignal::is_raised) {
+                    drop(guard);
+                    self.report(callbacks, every, Moment::Interrupted, state)?;
+                    return Err(Error::Stopped(format!(
+                        "interrupted at epoch {epoch}, after step {} of {}",
+                        step + 1,
+                        self.steps
+                    )));
+                }
+                reporting = every.iter().flatten().any(|n| state.progress.steps_done % n == 0);
+            }
+            drop(guard);
+            if reporting {
+                state.engine.forget_ahead();
+                self.report(callbacks, every, Moment::Step, state)?;
+            }
+        }
+        Ok(totals)
+    }
+
+    /// One step on the batch at the current position, naming the epoch and the step in an
+    /// error (with a remedy when the training diverged).
+    fn step(&self, state: &mut FitState<'_>, params: &mut [f32], version: u64) -> Result<Totals> {
+        let (epoch, step) = (state.progress.epoch, state.progress.steps_done);
+        let order = &state.progress.order;
+        let batch = &order[step * self.batch..((step + 1) * self.batch).min(order.len())];
+        let next = order.get((step + 1) * self.batch..((step + 2) * self.batch).min(order.len())).unwrap_or(&[]);
+        let lr = state.optimizer.optimizer().lr();
+        state
+            .engine
+            .train_step(self.layers, self.loss, self.data, batch, next, params, version, state.optimizer)
+            .map_err(|e| match e {
+                Error::Stopped(why) => Error::Stopped(format!(
+                    "epoch {epoch}, step {}: {why}; try a smaller learning rate (now {lr})",
+                    step + 1
+                )),
+                e => e.context(format!("epoch {epoch}, step {}", step + 1)),
+            })
+    }
+
+    /// Loss and accuracy on the validation data or the held-out examples, if any.
+    fn validate(&self, engine: &mut Engine) -> Result<(Option<f64>, Option<f64>)> {
+        let totals = match self.validation {
+            Some(v) => {
+                let all: Vec<u32> = (0..v.len() as u32).collect();
+                engine.evaluate(self.layers, self.store.read()?.values(), self.loss, v, &all)?
+            }
+            None if !self.held_out.is_empty() => {
+                engine.evaluate(self.layers, self.store.read()?.values(), self.loss, self.data, self.held_out)?
+            }
+            None => return Ok((None, None)),
+        };
+        Ok((Some(totals.loss()), Some(totals.accuracy())))
+    }
+
+    /// Calls the callbacks that want this moment with a view of the fit (the parameters are
+    /// not locked meanwhile).
+    fn report(
+        &self,
+        callbacks: &mut [&mut dyn Callback],
+        every: &[Option<usize>],
+        moment: Moment,
+        state: &FitState<'_>,
+    ) -> Result<()> {
+        let progress = &*state.progress;
+        let view = TrainingView {
+            moment,
+            config: self.config,
+            params: self.store,
+            loss: self.loss,
+            optimizer: state.optimizer,
+            progress,
+        };
+        callbacks
+            .iter_mut()
+            .zip(every)
+            .filter(|(_, n)| moment != Moment::Step || n.is_some_and(|n| progress.steps_done % n == 0))
+            .try_for_each(|(c, _)| c.on_progress(&view))
+    }
+}
