@@ -66,6 +66,15 @@ pub(crate) struct TrainArgs {
     /// Never download: only use local files.
     #[arg(long)]
     pub(crate) offline: bool,
+    /// Write the pictures of the run into this directory: loss and accuracy per epoch, the
+    /// first layer's weights, every layer's activations for a test image, the test images
+    /// it gets wrong and the confusion matrix.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) plot: Option<PathBuf>,
+    /// Write the history (loss and accuracy per epoch) to this JSON file, for `neurite plot
+    /// history`.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) history: Option<PathBuf>,
 }
 
 /// Finds, downloads or falls back to the data, as the flags ask.
@@ -146,6 +155,12 @@ pub(crate) fn build_model(args: &TrainArgs, features: usize, classes: usize) -> 
 
 /// Runs `neurite train`.
 pub(crate) fn run(args: &TrainArgs) -> Result<()> {
+    if args.plot.is_some() && args.json {
+        // The pictures' lines go to stdout, which --json keeps for one JSON object.
+        return Err(Error::Value(
+            "--plot and --json cannot go together: --json keeps stdout for the JSON object".into(),
+        ));
+    }
     if args.hidden.contains(&0) {
         return Err(Error::Value("--hidden: layer sizes must be at least 1".into()));
     }
@@ -177,6 +192,15 @@ pub(crate) fn run(args: &TrainArgs) -> Result<()> {
     if let Some(path) = &args.save {
         neurite::io::save_model(&model, path)?;
         say(&format!("saved the model to {}", path.display()));
+    }
+    if let Some(path) = &args.history {
+        let json = serde_json::to_vec_pretty(&history)
+            .map_err(|e| Error::Format(format!("{}: the history as JSON: {e}", path.display())))?;
+        neurite::io::write_atomic(path, &json)?;
+        say(&format!("saved the history to {}", path.display()));
+    }
+    if let Some(dir) = &args.plot {
+        crate::pictures::all(&mut model, &history, &test, dir)?;
     }
     let fit_seconds = history.seconds();
     if args.json {

@@ -3,14 +3,14 @@
 
 use std::io::{IsTerminal, Write};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::engine::Totals;
 use crate::autograd::ParamStore;
 use crate::error::{Error, Result};
 
 /// The numbers of one epoch.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EpochLogs {
     /// Epoch number, from 1.
     pub epoch: usize,
@@ -48,8 +48,9 @@ impl EpochLogs {
     }
 }
 
-/// What `fit` returns: the logs of every epoch (Keras' `History`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+/// What `fit` returns: the logs of every epoch (Keras' `History`). Serialisable both ways,
+/// so that a history saved as JSON can be drawn later.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct History {
     /// One entry per completed epoch.
     pub epochs: Vec<EpochLogs>,
