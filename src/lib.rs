@@ -13,11 +13,12 @@
 //! | [`data`] | IDX files, MNIST, the bundled digits, batches of bytes |
 //! | [`train`] | `Sequential`, the fit loop, callbacks, the engine that schedules the layers' arithmetic on threads |
 //! | [`io`] | model files: the parameter store and the architecture, in safetensors |
-//! | [`teach`] | the notes' small models: the perceptron and its learning rule |
+//! | [`teach`] | the notes' small models: the perceptron, logic gates, logistic regression on MNIST, their scores |
+//! | `plot` | pictures (PNG, SVG): activations, history curves, weight images, layer activations, errors (feature `plot`) |
 //!
 //! Each module uses only those above it. The `neurite` command is a separate crate (`cli/`)
-//! over this library. Without default features (`threads`, `download`) the library builds
-//! for WebAssembly.
+//! over this library. Without default features (`threads`, `download`, `plot`) the library
+//! builds for WebAssembly.
 //!
 //! ```
 //! use neurite::Tensor;
@@ -34,6 +35,8 @@ pub mod io;
 pub mod kernels;
 pub mod nn;
 pub mod optim;
+#[cfg(feature = "plot")]
+pub mod plot;
 pub mod rng;
 pub mod teach;
 pub mod tensor;

@@ -2,6 +2,10 @@
 //! models and training is the library's.
 
 mod bench;
+mod logistic;
+mod perceptron;
+mod pictures;
+mod plot;
 mod train;
 
 use std::process::ExitCode;
@@ -9,6 +13,9 @@ use std::process::ExitCode;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use bench::BenchArgs;
+use logistic::LogisticArgs;
+use perceptron::PerceptronArgs;
+use plot::PlotArgs;
 use train::TrainArgs;
 
 /// neurite: neural networks from the tensor up, and the fastest small-MLP trainer on a CPU.
@@ -26,6 +33,12 @@ enum Command {
     Train(TrainArgs),
     /// Time the speed targets' workloads (seed model, wide model, inference) on MNIST.
     Bench(BenchArgs),
+    /// Note 003's perceptron learning a logic gate: errors per epoch and the truth table.
+    Perceptron(PerceptronArgs),
+    /// Note 002's logistic regression on MNIST: "is it a 5?", or ten one-vs-all models.
+    Logistic(LogisticArgs),
+    /// Draw pictures: activations, or the history, weights, layers or errors of a saved run.
+    Plot(PlotArgs),
 }
 
 /// Parses the command line, runs the command, and turns an error into a message and exit
@@ -45,6 +58,9 @@ fn main() -> ExitCode {
             train::run(&args, &given, &argv)
         }
         Command::Bench(args) => bench::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Perceptron(args) => perceptron::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Logistic(args) => logistic::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Plot(args) => plot::run(&args).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,

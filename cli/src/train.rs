@@ -82,14 +82,25 @@ pub(crate) struct TrainArgs {
     #[arg(long, value_name = "N", requires = "checkpoint_dir", allow_negative_numbers = true)]
     pub(crate) checkpoint_every: Option<usize>,
     /// Continue the run checkpointed in DIR with the arguments it recorded (flags given again
-    /// must agree with them, except --save, --json, --data, --offline and --checkpoint-every).
+    /// must agree with them, except --save, --json, --data, --offline, --checkpoint-every,
+    /// --plot and --history).
     #[arg(long, value_name = "DIR", conflicts_with = "checkpoint_dir")]
     pub(crate) resume: Option<PathBuf>,
+    /// Write the pictures of the run into this directory: loss and accuracy per epoch, the
+    /// first layer's weights, every layer's activations for a test image, the test images
+    /// it gets wrong and the confusion matrix.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) plot: Option<PathBuf>,
+    /// Write the history (loss and accuracy per epoch) to this JSON file, for `neurite plot
+    /// history`.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) history: Option<PathBuf>,
 }
 
 /// The flags that may differ from the recorded ones on `--resume`: where things are and how
 /// results are shown, not what is computed.
-const MAY_DIFFER_ON_RESUME: [&str; 6] = ["resume", "save", "json", "data", "offline", "checkpoint_every"];
+const MAY_DIFFER_ON_RESUME: [&str; 8] =
+    ["resume", "save", "json", "data", "offline", "checkpoint_every", "plot", "history"];
 
 /// `neurite train` parsed on its own, to read the arguments a checkpoint recorded.
 #[derive(Parser)]
@@ -113,7 +124,10 @@ fn load_data(args: &TrainArgs, progress: bool) -> Result<(DatasetName, Dataset, 
     }
     if let Some(dir) = &args.data {
         if !dir.is_dir() {
-            return Err(Error::Io(format!("--data {}: no such directory", dir.display())));
+            return Err(Error::Io(format!(
+                "--data {}: no such directory (it should hold train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz)",
+                dir.display()
+            )));
         }
         // Loading it anyway gives the error that names the first file missing.
         return mnist::load_mnist_dir(dir, name).map(|(train, test)| (name, train, test));
@@ -285,6 +299,8 @@ fn effective_args(args: &TrainArgs, given: &ArgMatches, argv: &[String]) -> Resu
     effective.offline = args.offline;
     effective.data = args.data.clone().or(effective.data);
     effective.checkpoint_every = args.checkpoint_every.or(effective.checkpoint_every);
+    effective.plot = args.plot.clone().or(effective.plot);
+    effective.history = args.history.clone().or(effective.history);
     Ok((effective, recorded_argv))
 }
 
@@ -318,6 +334,12 @@ fn handle_ctrl_c(signal: StopSignal) {
 /// Runs `neurite train`: `given` says which flags were typed, `argv` is the command line
 /// after `train` (recorded in checkpoints, for `--resume`).
 pub(crate) fn run(args: &TrainArgs, given: &ArgMatches, argv: &[String]) -> Result<ExitCode> {
+    if args.plot.is_some() && args.json {
+        // The pictures' lines go to stdout, which --json keeps for one JSON object.
+        return Err(Error::Value(
+            "--plot and --json cannot go together: --json keeps stdout for the JSON object".into(),
+        ));
+    }
     if args.hidden.contains(&0) {
         return Err(Error::Value("--hidden: layer sizes must be at least 1".into()));
     }
@@ -325,6 +347,13 @@ pub(crate) fn run(args: &TrainArgs, given: &ArgMatches, argv: &[String]) -> Resu
     let args = &args;
     if let Some(path) = &args.save {
         check_writable("--save", path)?;
+    }
+    if let Some(path) = &args.history {
+        check_writable("--history", path)?;
+    }
+    if let Some(dir) = &args.plot {
+        std::fs::create_dir_all(dir).map_err(|e| Error::Io(format!("--plot {}: {e}", dir.display())))?;
+        check_writable("--plot", &dir.join("loss.png"))?;
     }
     let explicit_checkpoints = args.checkpoint_dir.is_some();
     let checkpoint_dir = args.checkpoint_dir.clone().unwrap_or_else(default_checkpoint_dir);
@@ -392,6 +421,15 @@ pub(crate) fn run(args: &TrainArgs, given: &ArgMatches, argv: &[String]) -> Resu
     if let Some(path) = &args.save {
         neurite::io::save_model(&model, path)?;
         say(&format!("saved the model to {}", path.display()));
+    }
+    if let Some(path) = &args.history {
+        let json = serde_json::to_vec_pretty(&history)
+            .map_err(|e| Error::Format(format!("{}: the history as JSON: {e}", path.display())))?;
+        neurite::io::write_atomic(path, &json)?;
+        say(&format!("saved the history to {}", path.display()));
+    }
+    if let Some(dir) = &args.plot {
+        crate::pictures::all(&mut model, &history, &test, dir)?;
     }
     let fit_seconds = history.seconds();
     if args.json {

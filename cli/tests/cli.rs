@@ -83,17 +83,36 @@ fn a_corrupt_idx_file_is_a_clear_error_not_a_panic() {
     assert!(!err.contains("panicked"), "{err}");
 }
 
-#[test]
-fn a_named_dataset_that_is_missing_is_an_error_that_says_how_to_get_it() {
-    let out = neurite(&["train", "--dataset", "mnist", "--data", "/nonexistent/neurite", "--offline"]);
-    assert_eq!(out.status.code(), Some(1));
-    let err = stderr(&out);
-    assert!(err.contains("/nonexistent/neurite") && err.contains("--data DIR"), "{err}");
+/// A `neurite` run with no MNIST anywhere it looks: no NEURITE_DATA, a home and a working
+/// directory of their own.
+fn neurite_without_mnist(args: &[&str]) -> Output {
+    let home = common::temp_dir("no-mnist-home");
+    Command::new(env!("CARGO_BIN_EXE_neurite"))
+        .args(args)
+        .env_remove("NEURITE_DATA")
+        .env_remove("XDG_CACHE_HOME")
+        .env("HOME", &home)
+        .current_dir(&home)
+        .output()
+        .unwrap()
 }
 
 #[test]
-fn without_mnist_and_without_a_named_dataset_it_falls_back_to_the_digits() {
-    let out = neurite(&["train", "--data", "/nonexistent/neurite", "--offline", "--epochs", "1"]);
+fn data_named_by_a_flag_that_cannot_be_used_is_an_error_that_says_how_to_get_it() {
+    let out = neurite(&["train", "--dataset", "mnist", "--data", "/nonexistent/neurite", "--offline"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("--data /nonexistent/neurite: no such directory"), "{err}");
+    assert!(err.contains("train-images-idx3-ubyte.gz"), "{err}");
+    let out = neurite_without_mnist(&["train", "--dataset", "mnist", "--offline"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("mnist was not found") && err.contains("pass --data DIR or set NEURITE_DATA"), "{err}");
+}
+
+#[test]
+fn without_mnist_and_without_a_data_flag_it_falls_back_to_the_digits() {
+    let out = neurite_without_mnist(&["train", "--offline", "--epochs", "1"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let err = stderr(&out);
     assert_eq!(err.lines().filter(|l| l.contains("bundled 8x8 digits")).count(), 1, "{err}");

@@ -39,6 +39,32 @@ impl Perceptron {
         Perceptron { rate, epochs, seed: None, store: ParamStore::new(), errors: vec![] }
     }
 
+    /// A perceptron with hand-set weights, bias first (`[w0, w1, ..., wn]`), ready to
+    /// `predict` without `fit`: how the notes' logic gates are built.
+    ///
+    /// ```
+    /// use neurite::{teach::Perceptron, Tensor};
+    /// // NAND: fires unless both inputs are on.
+    /// let nand = Perceptron::with_weights(&[0.7, -0.5, -0.5])?;
+    /// let x = Tensor::matrix([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]);
+    /// assert_eq!(nand.predict(&x)?.to_vec(), vec![1.0, 1.0, 1.0, -1.0]);
+    /// # Ok::<(), neurite::Error>(())
+    /// ```
+    pub fn with_weights(weights: &[f32]) -> Result<Perceptron> {
+        if weights.len() < 2 {
+            return Err(Error::Shape(format!(
+                "perceptron: weights are a bias and at least one feature weight, got {} values",
+                weights.len()
+            )));
+        }
+        if let Some(bad) = weights.iter().find(|w| !w.is_finite()) {
+            return Err(Error::Value(format!("perceptron: weights must be finite, got {bad}")));
+        }
+        let store = ParamStore::new();
+        store.add(WEIGHT, &Tensor::vector(weights))?;
+        Ok(Perceptron { rate: 0.1, epochs: 0, seed: None, store, errors: vec![] })
+    }
+
     /// Visits the examples in a fresh order each epoch, drawn from `seed`.
     pub fn shuffled(mut self, seed: u64) -> Perceptron {
         self.seed = Some(seed);

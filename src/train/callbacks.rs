@@ -49,7 +49,8 @@ impl EpochLogs {
     }
 }
 
-/// What `fit` returns: the logs of every epoch (Keras' `History`).
+/// What `fit` returns: the logs of every epoch (Keras' `History`). Serialisable both ways,
+/// so that a history saved as JSON can be drawn later.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct History {
     /// One entry per completed epoch.

@@ -64,14 +64,8 @@ impl FitLoop<'_> {
             state.engine.forget_ahead();
             let seconds = clock.seconds();
             let (val_loss, val_accuracy) = self.validate(state.engine)?;
-            let logs = EpochLogs {
-                epoch,
-                loss: totals.loss(),
-                accuracy: totals.accuracy(),
-                val_loss,
-                val_accuracy,
-                seconds,
-            };
+            let logs =
+                EpochLogs { epoch, loss: totals.loss(), accuracy: totals.accuracy(), val_loss, val_accuracy, seconds };
             let mut stop = false;
             for c in callbacks.iter_mut() {
                 stop |= c.on_epoch_end(&logs, self.store)? == Control::Stop;

@@ -5,9 +5,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::callbacks::{Callback, FitInfo, History, ProgressLogger, Verbosity};
-use super::fit::{FitLoop, FitState};
 use super::engine::{pool, Engine};
 use super::examples::{Examples, TargetKind, TensorExamples};
+use super::fit::{FitLoop, FitState};
 use super::progress::{FitPlan, FitProgress, StopSignal};
 use crate::autograd::{ParamStore, Var};
 use crate::error::{shape_str, Error, Result};

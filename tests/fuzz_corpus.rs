@@ -1,0 +1,46 @@
+//! The fuzzers' corpora (`fuzz/corpus/<target>/`), replayed on the stable toolchain: every
+//! input the fuzzers kept, and every one that once crashed a reader (`fuzz/regressions/`),
+//! goes through its reader again. None may panic; each is an error or a value.
+
+use std::path::{Path, PathBuf};
+
+fn inputs(target: &str) -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
+    let mut files: Vec<PathBuf> = ["corpus", "regressions"]
+        .iter()
+        .filter_map(|kind| std::fs::read_dir(root.join(kind).join(target)).ok())
+        .flat_map(|dir| dir.flatten().map(|e| e.path()))
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    files
+}
+
+/// Runs `read` on every input of `target`, counting the ones it accepted.
+fn replay(target: &str, read: impl Fn(&[u8]) -> bool) {
+    let files = inputs(target);
+    assert!(!files.is_empty(), "no corpus for {target}");
+    let mut accepted = 0;
+    for path in &files {
+        let bytes = std::fs::read(path).unwrap();
+        let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read(&bytes)))
+            .unwrap_or_else(|_| panic!("{} panicked", path.display()));
+        accepted += usize::from(ok);
+    }
+    eprintln!("{target}: {} inputs, {accepted} read as valid", files.len());
+}
+
+#[test]
+fn the_idx_corpus_replays() {
+    replay("idx", |b| neurite::data::idx::read_idx_bytes(b.to_vec(), "corpus").is_ok());
+}
+
+#[test]
+fn the_model_file_corpus_replays() {
+    replay("model_file", |b| neurite::io::model_from_bytes(b).is_ok());
+}
+
+#[test]
+fn the_checkpoint_corpus_replays() {
+    replay("checkpoint", |b| neurite::io::checkpoint_from_bytes(b).is_ok());
+}
