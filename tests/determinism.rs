@@ -50,6 +50,18 @@ fn floats_normals_shuffles_and_initial_weights_are_pinned() {
     assert_eq!(&w[..4], &[-0.087_712_38, -0.058_880_36, -0.070_191_41, -0.244_272_26]);
 }
 
+/// Whether the GEMM kernels may take their AVX-512 path here.
+fn avx512() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx512f")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
 #[test]
 fn a_seeded_training_run_gives_the_pinned_numbers() {
     // The bundled digits, the notes' model, one thread (another thread count splits the sums
@@ -65,10 +77,13 @@ fn a_seeded_training_run_gives_the_pinned_numbers() {
     let options = FitOptions::default().epochs(5).batch_size(32).seed(1).verbose(Verbosity::Silent);
     let history = model.fit_with(&train, None, &options, &mut []).unwrap();
     let result = model.evaluate_with(&test).unwrap();
-    // Measured when this test was written (AVX2 with FMA). The same machine gives the same
-    // bits; another CPU's kernels may round the last bits differently, hence 1e-9 relative
-    // rather than equality. Any change of the initialisation, the shuffling, an activation or
-    // a loss moves these numbers by far more.
+    // Measured when this test was written, on AVX2 with FMA. Machines of that kind give these
+    // numbers (1e-9 relative: the f64 sums of the history, not the f32 arithmetic, differ
+    // in the last printed digit at most). On an AVX-512 machine matrixmultiply picks its
+    // AVX-512 kernels, which may round the last bits of a product differently; five epochs
+    // then stay within 1e-5. Any change of the initialisation, the shuffling, an activation or
+    // a loss moves these numbers by far more than either.
+    let tolerance = if avx512() { 1e-5 } else { 1e-9 };
     let pinned = [
         1.842_507_499_286_343_7,
         0.925_369_311_842_183_4,
@@ -77,8 +92,10 @@ fn a_seeded_training_run_gives_the_pinned_numbers() {
         0.258_716_154_531_183_63,
     ];
     for (epoch, (got, want)) in history.get("loss").iter().zip(pinned).enumerate() {
-        assert!((got / want - 1.0).abs() < 1e-9, "epoch {}: training loss {got}, pinned {want}", epoch + 1);
+        assert!((got / want - 1.0).abs() < tolerance, "epoch {}: training loss {got}, pinned {want}", epoch + 1);
     }
-    assert!((result.loss / 0.259_226_853_661_756_6 - 1.0).abs() < 1e-9, "test loss {}", result.loss);
-    assert_eq!((result.accuracy * 360.0).round(), 338.0, "test accuracy {}", result.accuracy);
+    assert!((result.loss / 0.259_226_853_661_756_6 - 1.0).abs() < tolerance, "test loss {}", result.loss);
+    let right = (result.accuracy * 360.0).round();
+    let allowed = if avx512() { 1.0 } else { 0.0 };
+    assert!((right - 338.0).abs() <= allowed, "test accuracy {}: {right} of 360 right, pinned 338", result.accuracy);
 }
