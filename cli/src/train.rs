@@ -57,6 +57,11 @@ pub(crate) struct TrainArgs {
     /// Threads (default: all cores). Results are identical for a given seed and count.
     #[arg(long, allow_negative_numbers = true)]
     pub(crate) threads: Option<usize>,
+    /// Start from this model file (train --save, import, or any format import reads) instead
+    /// of new weights; its optimiser state, when it has one, continues. The architecture
+    /// flags are then ignored.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) init_from: Option<PathBuf>,
     /// Save the trained model (safetensors with the architecture) to this file.
     #[arg(long, value_name = "PATH")]
     pub(crate) save: Option<PathBuf>,
@@ -144,19 +149,57 @@ pub(crate) fn build_model(args: &TrainArgs, features: usize, classes: usize) -> 
     Ok(model)
 }
 
+/// The model of `--init-from`, compiled: with the optimiser state it was saved with, or with
+/// the flags' optimiser and loss when the file has none. Also says which.
+fn continue_from(path: &std::path::Path, args: &TrainArgs) -> Result<(Sequential, String)> {
+    let activations = neurite::io::Activations { hidden: Some(args.activation), output: Some(args.output_activation) };
+    let mut model = neurite::io::load_any(path, activations)?;
+    if let Some(t) = args.threads {
+        model.set_threads(t)?;
+    }
+    let note = match (model.loss(), model.optimizer_state()) {
+        (Some(loss), Some(state)) => format!(
+            "continuing from {}: {} after {} steps, loss {} (the file's; --optimizer, --lr and --loss are ignored)",
+            path.display(),
+            state.optimizer(),
+            state.iterations(),
+            loss.name()
+        ),
+        _ => {
+            let optimizer = match args.lr {
+                Some(lr) => args.optimizer.learning_rate(lr),
+                None => args.optimizer,
+            };
+            model.compile(optimizer, args.loss, &[Metric::Accuracy])?;
+            format!(
+                "starting from the weights of {} with a new {optimizer} (the file has no optimiser state)",
+                path.display()
+            )
+        }
+    };
+    Ok((model, note))
+}
+
 /// Runs `neurite train`.
 pub(crate) fn run(args: &TrainArgs) -> Result<()> {
     if args.hidden.contains(&0) {
         return Err(Error::Value("--hidden: layer sizes must be at least 1".into()));
     }
     let (name, train, test) = load_data(args, !args.json)?;
-    let mut model = build_model(args, train.features(), train.classes())?;
     let say = |line: &str| {
         if args.json {
             eprintln!("{line}");
         } else {
             println!("{line}");
         }
+    };
+    let mut model = match &args.init_from {
+        Some(path) => {
+            let (model, note) = continue_from(path, args)?;
+            say(&note);
+            model
+        }
+        None => build_model(args, train.features(), train.classes())?,
     };
     say(&format!(
         "{name}: {} training and {} test images of {}x{}",

@@ -194,8 +194,10 @@ pub fn to_model_input(img: &GreyImage, side: usize, invert: Invert) -> Result<Ve
     let paper = border_median(&GreyImage { width: img.width, height: img.height, pixels: ink.clone() });
     let strongest = ink.iter().fold(0.0f32, |m, &v| m.max(v));
     if strongest - paper < 0.05 {
+        let hint = if invert { ", once inverted" } else { "" };
         return Err(Error::Value(format!(
-            "image: no digit found: the picture is blank ({}x{}, every grey level within 5% of the background)",
+            "image: no digit found: the picture is blank ({}x{}, every grey level within 5% of the background{hint}); \
+             a digit is drawn light on dark or dark on light (see the invert option)",
             img.width, img.height
         )));
     }

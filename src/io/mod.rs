@@ -385,6 +385,8 @@ pub fn load_any(path: &Path, activations: Activations) -> Result<Sequential> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     read_model(&bytes, activations).map_err(|e| match e {
         Error::Format(m) => Error::Format(format!("{}: {m}", path.display())),
+        Error::Value(m) => Error::Value(format!("{}: {m}", path.display())),
+        Error::Shape(m) => Error::Shape(format!("{}: {m}", path.display())),
         other => other,
     })
 }

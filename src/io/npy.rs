@@ -60,9 +60,11 @@ pub fn read_npy(bytes: &[u8]) -> Result<Tensor> {
         ">f4" => (4, true),
         "<f8" => (8, false),
         ">f8" => (8, true),
-        d => return Err(Error::Format(format!(
+        d => {
+            return Err(Error::Format(format!(
             ".npy: dtype {d:?} is not supported; neurite reads float32 and float64 arrays ('<f4', '>f4', '<f8', '>f8')"
-        ))),
+        )))
+        }
     };
     if h.fortran_order {
         return Err(Error::Format(format!(
