@@ -27,6 +27,10 @@ pub(crate) struct EvalArgs {
     /// The loss to report, for a model saved without one (default: sparse_categorical_crossentropy).
     #[arg(long)]
     pub(crate) loss: Option<Loss>,
+    /// Also write the model's outputs for every test image to this .npy file, shape
+    /// (examples, outputs), float32: for comparing with another framework's.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) outputs: Option<PathBuf>,
     /// Print one JSON object and nothing else on stdout.
     #[arg(long)]
     pub(crate) json: bool,
@@ -76,6 +80,9 @@ pub(crate) fn run(args: &EvalArgs) -> Result<()> {
     let (name, test) = test_set(args, features)?;
     ensure_compiled(&mut model, args.loss)?;
     let eval = model.evaluate_with(&test)?;
+    if let Some(path) = &args.outputs {
+        neurite::io::npy::save_npy(path, &model.predict_with(&test)?)?;
+    }
     if args.json {
         let out = json!({
             "model": args.model.path()?.display().to_string(),

@@ -10,7 +10,7 @@
 //! ([`torch_modules`] spells it out). A state_dict does not record the activations, so
 //! importing one takes them as arguments.
 //!
-//! A `.pt` file is a zip: `<name>/data.pkl` (the pickle, read by [`super::pickle`], which
+//! A `.pt` file is a zip: `<name>/data.pkl` (the pickle, read by `io/pickle.rs`, which
 //! calls nothing), `<name>/data/<key>` (each storage's raw bytes) and `<name>/byteorder`.
 
 use super::pickle::{self, StorageType, TensorRef};
