@@ -9,8 +9,8 @@
 //! [`from_onnx`] reads the MLPs that `torch.onnx.export` (both exporters) and Keras through
 //! tf2onnx write: `Gemm`, or `MatMul` then `Add`, with constant weights, `Flatten` or
 //! `Reshape` before the first layer, and the activations `Relu`, `Sigmoid`, `Tanh`,
-//! `LeakyRelu`, `Elu`, `Softplus`, `Softmax`, `Identity`. Any other operator is an error that
-//! names it. The decoder is bounded by the file: every length is checked against the bytes
+//! `LeakyRelu`, `Elu`, `Softplus`, `Softmax`, `Identity` (and neurite's own step activation,
+//! `Greater` with 0 then `Cast`). Any other operator is an error that names it. The decoder is bounded by the file: every length is checked against the bytes
 //! that remain, and messages nest only as deep as the schema above (a subgraph attribute is
 //! skipped, not parsed).
 //!
@@ -611,6 +611,8 @@ pub fn from_onnx(bytes: &[u8]) -> Result<Sequential> {
     let mut current = input.clone();
     let mut layers: Vec<Layer> = Vec::new();
     let mut flattened_to: Option<i64> = None;
+    // neurite's step activation is written as Greater(x, 0) then Cast(to=float).
+    let mut after_greater = false;
     for node in &nodes {
         if !node.domain.is_empty() && node.domain != "ai.onnx" {
             return Err(bad(format!("{} of domain {:?} is not supported", node.describe(), node.domain)));
@@ -637,8 +639,28 @@ pub fn from_onnx(bytes: &[u8]) -> Result<Sequential> {
             layer.activation = Some(a);
             Ok(())
         };
+        if after_greater && node.op != "Cast" {
+            return Err(bad(format!(
+                "{} follows a Greater; neurite reads Greater(x, 0) then Cast as the step activation",
+                node.describe()
+            )));
+        }
         match node.op.as_str() {
             "Identity" | "Dropout" => {}
+            "Greater" => {
+                let zero = rest.first().and_then(|c| constants.get(c)).and_then(|t| t.floats.as_deref());
+                if zero != Some(&[0.0][..]) {
+                    return Err(bad(format!("{} compares with something other than the constant 0", node.describe())));
+                }
+                if layers.last().is_none_or(|l| l.activation.is_some()) {
+                    return Err(bad(format!("{} does not follow a linear layer", node.describe())));
+                }
+                after_greater = true;
+            }
+            "Cast" if after_greater && node.int_attr("to", 0) == FLOAT => {
+                after_greater = false;
+                set_activation(&mut layers, Activation::Step)?
+            }
             "Flatten" | "Reshape" if layers.is_empty() => {
                 if node.op == "Flatten" && node.int_attr("axis", 1) != 1 {
                     return Err(bad(format!("{} flattens from axis {}; neurite reads axis 1", node.describe(), node.int_attr("axis", 1))));
@@ -779,10 +801,6 @@ mod tests {
     #[test]
     fn every_activation_round_trips() {
         for a in Activation::ALL {
-            if a == Activation::Step {
-                // Written as Greater + Cast, which the reader (for foreign MLPs) does not take.
-                continue;
-            }
             let m = model(&[a, Activation::Softmax]);
             let back = from_onnx(&to_onnx(&m).unwrap()).unwrap();
             assert_eq!(back.config().layers, m.config().layers, "{a}");

@@ -319,6 +319,41 @@ mod tests {
         }
     }
 
+    /// An archive of one deflated entry `data`, whose directory declares `size` bytes.
+    fn deflated(data: &[u8], size: u32) -> Vec<u8> {
+        use std::io::Write;
+        let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+        enc.write_all(data).unwrap();
+        let packed = enc.finish().unwrap();
+        let mut bytes = write_stored(&[("a".to_string(), packed)]).unwrap();
+        let cd = bytes.len() - 22 - (46 + 1);
+        bytes[cd + 10] = 8;
+        bytes[cd + 24..cd + 28].copy_from_slice(&size.to_le_bytes());
+        let mut crc = flate2::Crc::new();
+        crc.update(data);
+        bytes[cd + 16..cd + 20].copy_from_slice(&crc.sum().to_le_bytes());
+        bytes
+    }
+
+    #[test]
+    fn a_deflated_entry_inflates_to_exactly_its_declared_size() {
+        let data = vec![0u8; 1 << 20];
+        let ok = deflated(&data, 1 << 20);
+        let a = Archive::new(&ok).unwrap();
+        assert_eq!(a.read(&a.entries()[0]).unwrap(), data);
+        // A megabyte of zeros that declares a kilobyte: inflation stops one byte past it.
+        let bomb = deflated(&data, 1000);
+        let a = Archive::new(&bomb).unwrap();
+        let err = a.read(&a.entries()[0]).unwrap_err().to_string();
+        assert!(err.contains("inflates to more than 1000 bytes, its directory says 1000"), "{err}");
+    }
+
+    #[test]
+    fn duplicate_entries_are_refused() {
+        let bytes = write_stored(&[("W1.npy".to_string(), vec![1]), ("W1.npy".to_string(), vec![2])]).unwrap();
+        assert!(Archive::new(&bytes).err().unwrap().to_string().contains("\"W1.npy\" appears twice"));
+    }
+
     #[test]
     fn a_deflated_entry_that_claims_too_much_is_refused_before_inflating() {
         let mut bytes = write_stored(&[("a".to_string(), vec![0; 16])]).unwrap();
