@@ -93,23 +93,15 @@ impl Msg {
 }
 
 /// A TensorProto of f32 values (raw little-endian data).
-fn tensor_proto(name: &str, dims: &[usize], values: TensorValues<'_>) -> Msg {
+fn tensor_proto(name: &str, dims: &[usize], values: &[f32]) -> Msg {
     let mut t = Msg::default();
     for &d in dims {
         t.int(1, d as i64);
     }
-    match values {
-        TensorValues::F32(v) => {
-            t.int(2, FLOAT);
-            t.str(8, name);
-            t.bytes(9, &v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>());
-        }
-    }
+    t.int(2, FLOAT);
+    t.str(8, name);
+    t.bytes(9, &values.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>());
     t
-}
-
-enum TensorValues<'a> {
-    F32(&'a [f32]),
 }
 
 fn node(op: &str, name: &str, inputs: &[&str], outputs: &[&str], attributes: Vec<Msg>) -> Msg {
@@ -170,7 +162,7 @@ pub fn to_onnx(model: &Sequential) -> Result<Vec<u8>> {
         let kernel =
             layer.weight().ok_or_else(|| Error::Value(format!("ONNX export: layer {name} is not built")))?.value();
         let w_name = format!("{name}/kernel");
-        initializers.push(tensor_proto(&w_name, kernel.shape(), TensorValues::F32(&kernel.to_vec())));
+        initializers.push(tensor_proto(&w_name, kernel.shape(), &kernel.to_vec()));
         let activation = layer.activation_fn();
         let linear_out =
             if i == last && activation == Activation::Identity { "output".into() } else { format!("{name}/linear") };
@@ -178,7 +170,7 @@ pub fn to_onnx(model: &Sequential) -> Result<Vec<u8>> {
             Some(b) => {
                 let b_name = format!("{name}/bias");
                 let b = b.value();
-                initializers.push(tensor_proto(&b_name, b.shape(), TensorValues::F32(&b.to_vec())));
+                initializers.push(tensor_proto(&b_name, b.shape(), &b.to_vec()));
                 graph.msg(
                     1,
                     node("Gemm", &format!("{name}/Gemm"), &[&current, &w_name, &b_name], &[&linear_out], vec![]),
@@ -202,7 +194,7 @@ pub fn to_onnx(model: &Sequential) -> Result<Vec<u8>> {
             Activation::Step => {
                 // 1 where x > 0, else 0: Greater, then Cast to float.
                 let zero = format!("{name}/zero");
-                initializers.push(tensor_proto(&zero, &[], TensorValues::F32(&[0.0])));
+                initializers.push(tensor_proto(&zero, &[], &[0.0]));
                 let mask = format!("{name}/positive");
                 graph.msg(1, node("Greater", &format!("{name}/Greater"), &[&linear_out, &zero], &[&mask], vec![]));
                 Some(node("Cast", &format!("{name}/Cast"), &[&mask], &[&out], vec![attr_int("to", FLOAT)]))
@@ -830,7 +822,7 @@ mod tests {
     fn unsupported_operators_are_named() {
         let mut graph = Msg::default();
         graph.msg(1, node("Conv", "conv1", &["input", "w"], &["output"], vec![]));
-        graph.msg(5, tensor_proto("w", &[1, 1, 3, 3], TensorValues::F32(&[0.0; 9])));
+        graph.msg(5, tensor_proto("w", &[1, 1, 3, 3], &[0.0; 9]));
         graph.msg(11, value_info("input", 4));
         graph.msg(12, value_info("output", 4));
         let mut m = Msg::default();
@@ -842,9 +834,9 @@ mod tests {
     #[test]
     fn shapes_that_lie_are_errors() {
         // A tensor that declares 10^12 values but holds 4 bytes.
-        let t = tensor_proto("w", &[1_000_000, 1_000_000], TensorValues::F32(&[1.0]));
+        let t = tensor_proto("w", &[1_000_000, 1_000_000], &[1.0]);
         assert!(parse_tensor(&t.0).unwrap_err().to_string().contains("has 1 values, it needs 1000000000000"));
-        let t = tensor_proto("w", &[usize::MAX, 3], TensorValues::F32(&[1.0]));
+        let t = tensor_proto("w", &[usize::MAX, 3], &[1.0]);
         assert!(parse_tensor(&t.0).is_err());
     }
 }
