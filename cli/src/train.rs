@@ -196,6 +196,17 @@ pub(crate) fn run(args: &TrainArgs) -> Result<()> {
     let mut model = match &args.init_from {
         Some(path) => {
             let (model, note) = continue_from(path, args)?;
+            let (inputs, outputs) = (model.input_dim(), model.layers().last().map(|l| l.units()));
+            if inputs != Some(train.features()) || outputs.is_some_and(|o| o > 1 && o < train.classes()) {
+                return Err(Error::Shape(format!(
+                    "{}: the model takes {} inputs and gives {} outputs; {name} has {} features and {} classes",
+                    path.display(),
+                    inputs.unwrap_or(0),
+                    outputs.unwrap_or(0),
+                    train.features(),
+                    train.classes()
+                )));
+            }
             say(&note);
             model
         }

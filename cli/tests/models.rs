@@ -137,6 +137,12 @@ fn training_continues_from_a_file_with_its_optimiser_state() {
     ok(&["export", "--model", s(&first), "--npz", s(&npz)]);
     let text = ok(&["train", "--dataset", "digits", "--epochs", "1", "--init-from", s(&npz), "--optimizer", "sgd"]);
     assert!(text.contains("with a new sgd (lr 0.01)"), "{text}");
+    // A model for other data is refused before training.
+    let err = fails(&["train", "--dataset", "digits", "--init-from", &fixture("torch_dynamo.onnx")]);
+    assert!(
+        err.contains("the model takes 4 inputs and gives 2 outputs; digits has 64 features and 10 classes"),
+        "{err}"
+    );
 }
 
 #[test]
