@@ -137,19 +137,25 @@ impl fmt::Display for Invert {
     }
 }
 
-/// The side of the square picture a model with `features` inputs takes (28 for 784), or an
-/// error when `features` is not a square: such a model does not take images.
+/// The smallest picture a model is taken to read: the bundled digits' 8x8. A model of 4 or
+/// 49 inputs is a square by accident, not an image model.
+pub const MIN_SIDE: usize = 8;
+
+/// The side of the square picture a model with `features` inputs takes (28 for 784, 8 for
+/// 64), or an error when `features` is not the square of [`MIN_SIDE`] or more: such a model
+/// does not take images.
 ///
 /// ```
 /// assert_eq!(neurite::data::image::input_side(784)?, 28);
 /// assert!(neurite::data::image::input_side(50).unwrap_err().to_string().contains("not a square picture"));
+/// assert!(neurite::data::image::input_side(4).is_err());
 /// # Ok::<(), neurite::Error>(())
 /// ```
 pub fn input_side(features: usize) -> Result<usize> {
     let side = (features as f64).sqrt().round() as usize;
-    if side == 0 || side * side != features {
+    if side < MIN_SIDE || side * side != features {
         return Err(Error::Value(format!(
-            "the model takes {features} features, which is not a square picture: it does not take images"
+            "the model takes {features} features, which is not a square picture of {MIN_SIDE}x{MIN_SIDE} or more: it does not take images"
         )));
     }
     Ok(side)
