@@ -10,9 +10,9 @@
 //! | [`autograd`] | reverse-mode differentiation, `gradcheck`, and the [`ParamStore`] whose named tensors are a model's parameters |
 //! | [`nn`] | the dense layer, losses, initialisers, each written once on row buffers |
 //! | [`optim`] | SGD, momentum, AdaGrad, RMSprop, Adam, and their state by name |
-//! | [`data`] | IDX files, MNIST, the bundled digits, batches of bytes |
+//! | [`data`] | IDX files, MNIST, the bundled digits, batches of bytes, pictures into model inputs |
 //! | [`train`] | `Sequential`, the fit loop, callbacks, the engine that schedules the layers' arithmetic on threads |
-//! | [`io`] | model files: the parameter store and the architecture, in safetensors |
+//! | [`io`] | models that outlive the process: neurite's safetensors file and checkpoints, NumPy, PyTorch and ONNX, both ways |
 //! | [`teach`] | the notes' small models: the perceptron, logic gates, logistic regression on MNIST, their scores |
 //! | `plot` | pictures (PNG, SVG): activations, history curves, weight images, layer activations, errors (feature `plot`) |
 //!

@@ -82,12 +82,12 @@ fn damaged_model_files_are_clear_errors() {
             "shape (4, 3) where the architecture needs (3, 4)",
         ),
         (
-            "float64 values",
+            "integer values",
             file(
-                &with_metadata("", r#","dense/kernel":{"dtype":"F64","shape":[3,4],"data_offsets":[0,96]}"#),
+                &with_metadata("", r#","dense/kernel":{"dtype":"I64","shape":[3,4],"data_offsets":[0,96]}"#),
                 &[0; 96],
             ),
-            "F64 values, neurite reads f32",
+            "tensor dense/kernel: I64 values, neurite reads F32 and F64",
         ),
         ("data shorter than declared", file(&with_metadata("", kernel0), &[0; 20]), "safetensors"),
         (

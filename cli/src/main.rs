@@ -2,10 +2,14 @@
 //! models and training is the library's.
 
 mod bench;
+mod convert;
+mod eval;
 mod logistic;
+mod model;
 mod perceptron;
 mod pictures;
 mod plot;
+mod predict;
 mod train;
 
 use std::process::ExitCode;
@@ -13,9 +17,12 @@ use std::process::ExitCode;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use bench::BenchArgs;
+use convert::{ExportArgs, ImportArgs};
+use eval::{EvalArgs, SummaryArgs};
 use logistic::LogisticArgs;
 use perceptron::PerceptronArgs;
 use plot::PlotArgs;
+use predict::PredictArgs;
 use train::TrainArgs;
 
 /// neurite: neural networks from the tensor up, and the fastest small-MLP trainer on a CPU.
@@ -39,6 +46,16 @@ enum Command {
     Logistic(LogisticArgs),
     /// Draw pictures: activations, or the history, weights, layers or errors of a saved run.
     Plot(PlotArgs),
+    /// Evaluate a saved model on a test set: its summary, then test_loss and test_accuracy.
+    Eval(EvalArgs),
+    /// Print a saved model's layer table.
+    Summary(SummaryArgs),
+    /// Classify pictures (PNG or JPEG) with a saved model: class and probabilities per picture.
+    Predict(PredictArgs),
+    /// Write a model as ONNX, as a PyTorch state_dict, or as NumPy arrays.
+    Export(ExportArgs),
+    /// Read a model from ONNX, PyTorch (.pt or safetensors) or NumPy (.npz) into neurite's format.
+    Import(ImportArgs),
 }
 
 /// Parses the command line, runs the command, and turns an error into a message and exit
@@ -61,6 +78,11 @@ fn main() -> ExitCode {
         Command::Perceptron(args) => perceptron::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Logistic(args) => logistic::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Plot(args) => plot::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Eval(args) => eval::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Summary(args) => eval::run_summary(&args).map(|()| ExitCode::SUCCESS),
+        Command::Predict(args) => predict::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Export(args) => convert::run_export(&args).map(|()| ExitCode::SUCCESS),
+        Command::Import(args) => convert::run_import(&args).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,

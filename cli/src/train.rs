@@ -65,6 +65,11 @@ pub(crate) struct TrainArgs {
     /// Threads (default: all cores). Results are identical for a given seed and count.
     #[arg(long, allow_negative_numbers = true)]
     pub(crate) threads: Option<usize>,
+    /// Start from this model file (train --save, import, or any format import reads) instead
+    /// of new weights; its optimiser state, when it has one, continues. The architecture
+    /// flags are then ignored.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) init_from: Option<PathBuf>,
     /// Save the trained model (safetensors with the architecture) to this file.
     #[arg(long, value_name = "PATH")]
     pub(crate) save: Option<PathBuf>,
@@ -236,6 +241,35 @@ pub(crate) fn build_model(args: &TrainArgs, features: usize, classes: usize) -> 
     Ok(model)
 }
 
+/// The model of `--init-from`, compiled: with the optimiser state it was saved with, or with
+/// the flags' optimiser and loss when the file has none. Also says which.
+fn continue_from(path: &std::path::Path, args: &TrainArgs) -> Result<(Sequential, String)> {
+    let activations = neurite::io::Activations { hidden: Some(args.activation), output: Some(args.output_activation) };
+    let mut model = neurite::io::load_any(path, activations)?;
+    set_threads(&mut model, args.threads)?;
+    let note = match (model.loss(), model.optimizer_state()) {
+        (Some(loss), Some(state)) => format!(
+            "continuing from {}: {} after {} steps, loss {} (the file's; --optimizer, --lr and --loss are ignored)",
+            path.display(),
+            state.optimizer(),
+            state.iterations(),
+            loss.name()
+        ),
+        _ => {
+            let optimizer = match args.lr {
+                Some(lr) => args.optimizer.learning_rate(lr),
+                None => args.optimizer,
+            };
+            model.compile(optimizer, args.loss, &[Metric::Accuracy])?;
+            format!(
+                "starting from the weights of {} with a new {optimizer} (the file has no optimiser state)",
+                path.display()
+            )
+        }
+    };
+    Ok((model, note))
+}
+
 /// Uses `threads` threads, warning above the core count and refusing far above it.
 fn set_threads(model: &mut Sequential, threads: Option<usize>) -> Result<()> {
     let Some(t) = threads else { return Ok(()) };
@@ -360,21 +394,39 @@ pub(crate) fn run(args: &TrainArgs, given: &ArgMatches, argv: &[String]) -> Resu
     let note = serde_json::to_string(&recorded_argv).map_err(|e| Error::Value(format!("arguments: {e}")))?;
     let (name, train, test) = load_data(args, !args.json)?;
     check_memory(args, train.features(), train.classes())?;
-    let resumed = args.resume.as_ref().map(|dir| io::load_checkpoint(dir)).transpose()?;
-    let (mut model, progress) = match resumed {
-        Some(c) => {
-            let mut model = c.model;
-            set_threads(&mut model, args.threads)?;
-            (model, Some(c.progress))
-        }
-        None => (build_model(args, train.features(), train.classes())?, None),
-    };
     let say = |line: &str| {
         if args.json {
             eprintln!("{line}");
         } else {
             println!("{line}");
         }
+    };
+    let resumed = args.resume.as_ref().map(|dir| io::load_checkpoint(dir)).transpose()?;
+    let mut progress = None;
+    let mut model = match (resumed, &args.init_from) {
+        (Some(c), _) => {
+            let mut model = c.model;
+            set_threads(&mut model, args.threads)?;
+            progress = Some(c.progress);
+            model
+        }
+        (None, Some(path)) => {
+            let (model, note) = continue_from(path, args)?;
+            let (inputs, outputs) = (model.input_dim(), model.layers().last().map(|l| l.units()));
+            if inputs != Some(train.features()) || outputs.is_some_and(|o| o > 1 && o < train.classes()) {
+                return Err(Error::Shape(format!(
+                    "{}: the model takes {} inputs and gives {} outputs; {name} has {} features and {} classes",
+                    path.display(),
+                    inputs.unwrap_or(0),
+                    outputs.unwrap_or(0),
+                    train.features(),
+                    train.classes()
+                )));
+            }
+            say(&note);
+            model
+        }
+        (None, None) => build_model(args, train.features(), train.classes())?,
     };
     say(&format!(
         "{name}: {} training and {} test images of {}x{}",

@@ -30,6 +30,23 @@ const RUN: [&str; 12] = [
     "--json",
 ];
 
+/// A run whose checkpoints are large (about 1.8 MB: 152,000 parameters and Adam's two
+/// moments), so that writing one takes milliseconds, a window a kill can be aimed at.
+const LARGE_RUN: [&str; 12] = [
+    "train",
+    "--dataset",
+    "digits",
+    "--epochs",
+    "20",
+    "--batch-size",
+    "16",
+    "--hidden",
+    "2048",
+    "--threads",
+    "2",
+    "--json",
+];
+
 fn neurite(args: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_neurite"));
     c.args(args).env_remove("NEURITE_DATA").stdout(Stdio::null()).stderr(Stdio::piped());
@@ -45,12 +62,21 @@ fn params(path: &Path) -> Vec<f32> {
     neurite::io::load_model(path).unwrap().params().snapshot().unwrap()
 }
 
-/// The run, never stopped.
-fn reference(dir: &Path) -> Vec<f32> {
+/// The run, never stopped: its parameters, and how long it took with checkpoints every 25
+/// steps (so that kills can be spread over a run, whatever the machine's speed).
+fn reference(dir: &Path, run: &[&str]) -> Vec<f32> {
+    reference_timed(dir, run).0
+}
+
+fn reference_timed(dir: &Path, run: &[&str]) -> (Vec<f32>, Duration) {
     let path = dir.join("reference.safetensors");
-    let out = neurite(&RUN).args(["--save", arg(&path)]).output().unwrap();
+    let out = neurite(run).args(["--save", arg(&path)]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    params(&path)
+    let ckpt = dir.join("timing");
+    let started = std::time::Instant::now();
+    let out = neurite(run).args(["--checkpoint-dir", arg(&ckpt), "--checkpoint-every", "25"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    (params(&path), started.elapsed())
 }
 
 /// Whether a checkpoint exists in `dir`.
@@ -60,10 +86,14 @@ fn has_checkpoint(dir: &Path) -> bool {
 
 /// The run with checkpoints in `ckpt` (every 25 steps and each epoch), or its resumption.
 fn start(ckpt: &Path, save: &Path) -> Child {
+    start_run(&RUN, ckpt, save)
+}
+
+fn start_run(run: &[&str], ckpt: &Path, save: &Path) -> Child {
     let mut c = if has_checkpoint(ckpt) {
         neurite(&["train", "--resume", arg(ckpt), "--save", arg(save), "--json"])
     } else {
-        let mut c = neurite(&RUN);
+        let mut c = neurite(run);
         c.args(["--checkpoint-dir", arg(ckpt), "--checkpoint-every", "25", "--save", arg(save)]);
         c
     };
@@ -80,14 +110,16 @@ fn leftovers(dir: &Path) -> usize {
 #[test]
 fn a_run_killed_at_random_moments_resumes_to_the_same_bits() {
     let dir = common::temp_dir("killed");
-    let want = reference(&dir);
+    let (want, duration) = reference_timed(&dir, &RUN);
     let (ckpt, save) = (dir.join("ckpt"), dir.join("resumed.safetensors"));
     let mut rng = Rng::new(2026);
     let (mut kills, mut mid_write) = (0, 0);
     loop {
         let mut child = start(&ckpt, &save);
         if kills < 6 {
-            std::thread::sleep(Duration::from_millis(50 + rng.below(1500)));
+            // Somewhere in the first two thirds of what the whole run takes here.
+            let millis = duration.as_millis() as u64 * 2 / 3;
+            std::thread::sleep(Duration::from_millis(10 + rng.below(millis.max(1))));
             if child.try_wait().unwrap().is_none() {
                 child.kill().unwrap(); // SIGKILL
                 child.wait().unwrap();
@@ -108,21 +140,24 @@ fn a_run_killed_at_random_moments_resumes_to_the_same_bits() {
 #[test]
 fn a_kill_while_a_checkpoint_is_written_leaves_the_previous_one_intact() {
     let dir = common::temp_dir("killed-writing");
-    let want = reference(&dir);
+    let want = reference(&dir, &LARGE_RUN);
     let (ckpt, save) = (dir.join("ckpt"), dir.join("resumed.safetensors"));
     // Wait for a checkpoint's temporary file to appear and kill the run at once: while it
     // exists, the write is under way. A kill that comes just after the rename is retried.
+    // First, a run that has written one checkpoint whole (killed once it has, mid-run).
+    let mut child = start_run(&LARGE_RUN, &ckpt, &save);
+    while !has_checkpoint(&ckpt) && child.try_wait().unwrap().is_none() {}
+    let _ = child.kill();
+    child.wait().unwrap();
     let mut attempts = 0;
     let before = loop {
         attempts += 1;
         assert!(attempts <= 50, "no kill landed inside a checkpoint write in 50 attempts");
         let before = has_checkpoint(&ckpt).then(|| std::fs::read(ckpt.join(neurite::io::CHECKPOINT_FILE)).unwrap());
-        let mut child = start(&ckpt, &save);
+        let mut child = start_run(&LARGE_RUN, &ckpt, &save);
         // This process's temporary file, as the atomic write names it.
         let tmp = ckpt.join(format!(".{}.{}.tmp", neurite::io::CHECKPOINT_FILE, child.id()));
-        while child.try_wait().unwrap().is_none() && !tmp.exists() {
-            std::thread::yield_now();
-        }
+        while !tmp.exists() && child.try_wait().unwrap().is_none() {}
         let _ = child.kill();
         child.wait().unwrap();
         if tmp.exists() && before.is_some() {
@@ -134,7 +169,7 @@ fn a_kill_while_a_checkpoint_is_written_leaves_the_previous_one_intact() {
     let intact = std::fs::read(ckpt.join(neurite::io::CHECKPOINT_FILE)).unwrap();
     let saved = neurite::io::load_checkpoint(&ckpt).unwrap();
     assert!(saved.progress.epoch >= 1 && !intact.is_empty() && before.is_some_and(|b| !b.is_empty()));
-    let out = start(&ckpt, &save).wait_with_output().unwrap();
+    let out = start_run(&LARGE_RUN, &ckpt, &save).wait_with_output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(leftovers(&ckpt), 0, "the resumed run cleans up what the killed writer left");
     assert_eq!(params(&save), want);
@@ -143,7 +178,7 @@ fn a_kill_while_a_checkpoint_is_written_leaves_the_previous_one_intact() {
 #[test]
 fn ctrl_c_writes_a_checkpoint_says_how_to_resume_and_exits_130() {
     let dir = common::temp_dir("ctrl-c");
-    let want = reference(&dir);
+    let want = reference(&dir, &RUN);
     let (ckpt, save) = (dir.join("ckpt"), dir.join("resumed.safetensors"));
     let child = start(&ckpt, &save);
     // Once the run has written its first checkpoint, it is training: interrupt it.

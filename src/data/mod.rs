@@ -1,6 +1,7 @@
 //! Getting examples into memory as bytes and out as normalised f32 batches: the IDX reader,
 //! MNIST and Fashion-MNIST (found locally or downloaded with checksums), the bundled 8x8
-//! digits, one-hot encoding, seeded shuffling and splits.
+//! digits, one-hot encoding, seeded shuffling and splits; and [`image`], pictures (PNG,
+//! JPEG, a canvas' pixels) made into a digit model's input the way MNIST's digits were.
 //!
 //! ```
 //! let (train, test) = neurite::data::Dataset::digits()?;
@@ -19,6 +20,7 @@
 mod dataset;
 pub mod digits;
 pub mod idx;
+pub mod image;
 pub mod mnist;
 
 use std::path::Path;

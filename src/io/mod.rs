@@ -6,19 +6,34 @@
 //! * `safetensors.rs`: neurite's own model file, the named tensors with the
 //!   architecture, loss and optimiser as JSON metadata;
 //! * `checkpoint.rs`: a model file plus where its fit stands ([`Checkpointer`],
-//!   [`load_checkpoint`]), to continue a fit bit for bit.
+//!   [`load_checkpoint`]), to continue a fit bit for bit;
+//! * [`npy`]: NumPy's `.npy` and `.npz`; a network stored as arrays `W1, b1, W2, b2, ...`
+//!   ([`model_from_arrays`], [`model_to_arrays`]);
+//! * [`torch`]: PyTorch state_dicts, as safetensors and as `torch.save`'s `.pt` files (read
+//!   by `pickle.rs`, a pickle machine that calls nothing, from `zip.rs`'s archives);
+//! * [`onnx`]: ONNX models, written and read by hand-written protobuf messages.
+//!
+//! [`read_model`] tells the formats apart by their bytes. Every reader is meant for files
+//! from strangers: sizes are checked against the file before anything is allocated, no
+//! arithmetic on a declared size can overflow, and a damaged file is an error that says what
+//! is wrong, never a panic.
 //!
 //! Every file is written to a temporary file beside its destination and renamed into place,
 //! so a crash never leaves a half-written model.
 
 mod checkpoint;
+pub mod npy;
+pub mod onnx;
+mod pickle;
 mod safetensors;
+pub mod torch;
+mod zip;
 
 use std::collections::HashMap;
 use std::path::Path;
 
-use crate::error::{Error, Result};
-use crate::nn::{DenseConfig, LayerConfig, Loss};
+use crate::error::{shape_str, Error, Result};
+use crate::nn::{Activation, Dense, DenseConfig, LayerConfig, Loss};
 use crate::optim::{Optimizer, OptimizerState};
 use crate::tensor::Tensor;
 use crate::train::{Metric, ModelConfig, Sequential};
@@ -178,4 +193,220 @@ fn version_1(architecture: &str, tensors: Vec<(String, Tensor)>) -> Result<(Mode
 /// JSON for the metadata.
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
     serde_json::to_string(value).map_err(|e| Error::Format(format!("metadata: {e}")))
+}
+
+/// A model from its layers: each a kernel of shape (inputs, outputs), an optional bias of
+/// shape (outputs,) and an activation. Sizes must chain: each layer's outputs are the next
+/// one's inputs. Every importer ends here.
+///
+/// ```
+/// use neurite::{io, nn::Activation, Tensor};
+/// let w1 = Tensor::zeros(&[4, 3]);
+/// let w2 = Tensor::zeros(&[3, 2]);
+/// let model = io::sequential_from_layers(vec![
+///     (w1, Some(Tensor::zeros(&[3])), Activation::Relu),
+///     (w2.clone(), None, Activation::Softmax),
+/// ])?;
+/// assert_eq!(model.param_count(), 4 * 3 + 3 + 3 * 2);
+/// // Layers that do not chain are an error that names both shapes.
+/// let err = io::sequential_from_layers(vec![(w2.clone(), None, Activation::Relu), (w2, None, Activation::Relu)]);
+/// assert!(err.err().unwrap().to_string().contains("layer 2's kernel (3, 2) does not take the 2 outputs of layer 1"));
+/// # Ok::<(), neurite::Error>(())
+/// ```
+pub fn sequential_from_layers(layers: Vec<(Tensor, Option<Tensor>, Activation)>) -> Result<Sequential> {
+    if layers.is_empty() {
+        return Err(Error::Format("the file describes no layers".into()));
+    }
+    let mut model = Sequential::with_seed(0);
+    let mut previous: Option<usize> = None;
+    for (i, (kernel, bias, activation)) in layers.into_iter().enumerate() {
+        if kernel.ndim() != 2 {
+            return Err(Error::Shape(format!(
+                "layer {}: a kernel of shape {} is not 2-D",
+                i + 1,
+                shape_str(kernel.shape())
+            )));
+        }
+        if let Some(p) = previous.filter(|&p| p != kernel.shape()[0]) {
+            return Err(Error::Shape(format!(
+                "layer {}'s kernel {} does not take the {p} outputs of layer {i}",
+                i + 1,
+                shape_str(kernel.shape())
+            )));
+        }
+        previous = Some(kernel.shape()[1]);
+        let layer = Dense::from_weights(kernel, bias, activation).map_err(|e| {
+            Error::Shape(format!("layer {}: {}", i + 1, e.to_string().trim_start_matches("shape error: ")))
+        })?;
+        model.add(layer)?;
+    }
+    Ok(model)
+}
+
+/// A model from arrays named as the book behind note 001 names its networks: `W1, b1, W2,
+/// b2, ...` with `W` of shape (inputs, outputs), `hidden` after every layer but the last,
+/// `output` after the last. A missing bias, a gap in the numbering, an unknown array or
+/// shapes that do not chain are errors.
+///
+/// ```
+/// use neurite::{io, nn::Activation, Tensor};
+/// let arrays = vec![
+///     ("W1".to_string(), Tensor::zeros(&[784, 50])), ("b1".to_string(), Tensor::zeros(&[50])),
+///     ("W2".to_string(), Tensor::zeros(&[50, 10])), ("b2".to_string(), Tensor::zeros(&[10])),
+/// ];
+/// let model = io::model_from_arrays(&arrays, Activation::Sigmoid, Activation::Softmax)?;
+/// assert_eq!(model.param_count(), 39_760);
+/// assert_eq!(io::model_to_arrays(&model)?, arrays);
+/// # Ok::<(), neurite::Error>(())
+/// ```
+pub fn model_from_arrays(arrays: &[(String, Tensor)], hidden: Activation, output: Activation) -> Result<Sequential> {
+    let mut weights: Vec<(usize, &Tensor)> = Vec::new();
+    let mut biases: Vec<(usize, &Tensor)> = Vec::new();
+    for (name, t) in arrays {
+        let number = |prefix: char| name.strip_prefix(prefix).and_then(|n| n.parse::<usize>().ok()).filter(|&n| n > 0);
+        match (number('W'), number('b')) {
+            (Some(n), _) => weights.push((n, t)),
+            (_, Some(n)) => biases.push((n, t)),
+            _ => {
+                return Err(Error::Format(format!(
+                    "array {name:?} is not one of W1, b1, W2, b2, ... (the arrays are {})",
+                    arrays.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
+                )))
+            }
+        }
+    }
+    let count = weights.len();
+    let mut layers = Vec::with_capacity(count);
+    for n in 1..=count {
+        let w = weights.iter().filter(|(i, _)| *i == n).collect::<Vec<_>>();
+        let b = biases.iter().filter(|(i, _)| *i == n).collect::<Vec<_>>();
+        match (w.as_slice(), b.as_slice()) {
+            ([(_, w)], [(_, b)]) => {
+                let activation = if n == count { output } else { hidden };
+                layers.push(((*w).clone(), Some((*b).clone()), activation));
+            }
+            ([], _) => return Err(Error::Format(format!("W{n} is missing (there are {count} weight arrays)"))),
+            (_, []) => return Err(Error::Format(format!("b{n} is missing"))),
+            _ => return Err(Error::Format(format!("W{n} or b{n} appears twice"))),
+        }
+    }
+    if let Some((n, _)) = biases.iter().find(|(n, _)| *n > count) {
+        return Err(Error::Format(format!("b{n} has no W{n}")));
+    }
+    sequential_from_layers(layers)
+}
+
+/// A model's parameters as the arrays `W1, b1, W2, b2, ...` of [`model_from_arrays`] (a
+/// layer without a bias gets a zero one), for [`npy::npz_bytes`].
+pub fn model_to_arrays(model: &Sequential) -> Result<Vec<(String, Tensor)>> {
+    let mut out = Vec::new();
+    for (i, layer) in model.layers().iter().enumerate() {
+        let w = layer.weight().ok_or_else(|| Error::Value(format!("layer {} is not built", i + 1)))?.value();
+        let b = layer.bias().map(|b| b.value()).unwrap_or_else(|| Tensor::zeros(&[layer.units()]));
+        out.push((format!("W{}", i + 1), w));
+        out.push((format!("b{}", i + 1), b));
+    }
+    Ok(out)
+}
+
+/// The activations a file format does not record (NumPy arrays, PyTorch state_dicts):
+/// `hidden` after every layer but the last, `output` after the last.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Activations {
+    /// After the hidden layers.
+    pub hidden: Option<Activation>,
+    /// After the output layer.
+    pub output: Option<Activation>,
+}
+
+impl Activations {
+    fn get(&self, what: &str) -> Result<(Activation, Activation)> {
+        match (self.hidden, self.output) {
+            (Some(h), Some(o)) => Ok((h, o)),
+            _ => Err(Error::Value(format!(
+                "{what} does not record the activations: give them (--activation for the hidden layers, --output for the last, e.g. sigmoid and softmax)"
+            ))),
+        }
+    }
+}
+
+/// What kind of model file some bytes are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// neurite's own safetensors file, with its architecture.
+    Neurite,
+    /// A safetensors file without neurite's architecture: a PyTorch state_dict.
+    TorchSafetensors,
+    /// A `torch.save` zip.
+    TorchPt,
+    /// A NumPy `.npz` archive.
+    Npz,
+    /// A single NumPy array.
+    Npy,
+    /// An ONNX model.
+    Onnx,
+}
+
+impl Format {
+    /// Recognises a model file by its first bytes (and a zip by what it holds).
+    pub fn detect(bytes: &[u8]) -> Result<Format> {
+        if bytes.starts_with(b"\x93NUMPY") {
+            return Ok(Format::Npy);
+        }
+        if zip::is_zip(bytes) {
+            let archive = zip::Archive::new(bytes)?;
+            if archive.entries().iter().any(|e| e.name.ends_with("data.pkl")) {
+                return Ok(Format::TorchPt);
+            }
+            return Ok(Format::Npz);
+        }
+        // safetensors: an 8-byte header length, then a JSON object.
+        if bytes.len() >= 9 && bytes[8] == b'{' {
+            let (_, metadata) = safetensors::from_bytes(bytes)?;
+            return Ok(if metadata.contains_key(ARCHITECTURE_KEY) {
+                Format::Neurite
+            } else {
+                Format::TorchSafetensors
+            });
+        }
+        // ONNX: a protobuf ModelProto starts with its IR version (field 1, a varint).
+        if bytes.first() == Some(&0x08) {
+            return Ok(Format::Onnx);
+        }
+        Err(Error::Format(
+            "not a model file neurite reads (neurite or PyTorch safetensors, a torch.save .pt, NumPy .npz, ONNX)"
+                .into(),
+        ))
+    }
+}
+
+/// Reads a model from any format neurite knows ([`Format::detect`] tells which);
+/// `activations` are needed for the formats that do not record them.
+pub fn read_model(bytes: &[u8], activations: Activations) -> Result<Sequential> {
+    match Format::detect(bytes)? {
+        Format::Neurite => model_from_bytes(bytes),
+        Format::TorchSafetensors | Format::TorchPt => {
+            let (h, o) = activations.get("a PyTorch state_dict")?;
+            torch::model_from_state_dict(&torch::read_state_dict(bytes)?, h, o)
+        }
+        Format::Npz => {
+            let (h, o) = activations.get("a NumPy .npz of W1, b1, ...")?;
+            model_from_arrays(&npy::read_npz(bytes)?, h, o)
+        }
+        Format::Npy => Err(Error::Format(
+            "a .npy file holds one array; a network is an .npz of W1, b1, W2, b2, ... (np.savez)".into(),
+        )),
+        Format::Onnx => onnx::from_onnx(bytes),
+    }
+}
+
+/// [`read_model`] on a file; errors name it.
+pub fn load_any(path: &Path, activations: Activations) -> Result<Sequential> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    read_model(&bytes, activations).map_err(|e| match e {
+        Error::Format(m) => Error::Format(format!("{}: {m}", path.display())),
+        Error::Value(m) => Error::Value(format!("{}: {m}", path.display())),
+        Error::Shape(m) => Error::Shape(format!("{}: {m}", path.display())),
+        other => other,
+    })
 }

@@ -31,7 +31,7 @@ pub(crate) fn to_bytes(tensors: &[(String, Tensor)], metadata: HashMap<String, S
 pub(crate) type NamedTensors = Vec<(String, Tensor)>;
 
 /// The tensors (in the file's order of offsets) and the metadata of a safetensors file.
-/// Every tensor must be f32.
+/// Every tensor must be f32 or f64 (read as f32).
 pub(crate) fn from_bytes(bytes: &[u8]) -> Result<(NamedTensors, HashMap<String, String>)> {
     let (_, meta) =
         SafeTensors::read_metadata(bytes).map_err(|e| Error::Format(format!("not a safetensors file: {e}")))?;
@@ -39,10 +39,16 @@ pub(crate) fn from_bytes(bytes: &[u8]) -> Result<(NamedTensors, HashMap<String, 
     let st = SafeTensors::deserialize(bytes).map_err(|e| Error::Format(format!("corrupt safetensors data: {e}")))?;
     let mut tensors = Vec::new();
     for (name, view) in st.iter() {
-        if view.dtype() != Dtype::F32 {
-            return Err(Error::Format(format!("tensor {name}: {:?} values, neurite reads f32", view.dtype())));
-        }
-        let values = view.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+        let values = match view.dtype() {
+            Dtype::F32 => view.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
+            // A float64 state_dict (`model.double()`), read as f32 as NumPy's float64 is.
+            Dtype::F64 => view
+                .data()
+                .chunks_exact(8)
+                .map(|b| f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as f32)
+                .collect(),
+            d => return Err(Error::Format(format!("tensor {name}: {d:?} values, neurite reads F32 and F64"))),
+        };
         tensors.push((name.to_string(), Tensor::from_vec(values, view.shape())?));
     }
     Ok((tensors, metadata))

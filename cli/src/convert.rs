@@ -1,0 +1,117 @@
+//! `neurite export` and `neurite import`: a model to and from ONNX, PyTorch and NumPy.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use serde_json::json;
+
+use crate::model::ModelArgs;
+use neurite::error::{Error, Result};
+use neurite::io::{self, npy, onnx, torch, Activations};
+use neurite::nn::Activation;
+
+/// Flags of `neurite export`.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ExportArgs {
+    #[command(flatten)]
+    pub(crate) model: ModelArgs,
+    /// Write an ONNX model (opset 17, dynamic batch) that ONNX Runtime runs.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) onnx: Option<PathBuf>,
+    /// Write a safetensors state_dict that torch.nn.Sequential(Linear, act, ...).load_state_dict takes.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) pytorch: Option<PathBuf>,
+    /// Write the arrays W1, b1, W2, b2, ... (W of shape (inputs, outputs)) as a NumPy .npz.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) npz: Option<PathBuf>,
+    /// Print one JSON object and nothing else on stdout.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// Flags of `neurite import`.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ImportArgs {
+    /// The foreign model: ONNX, a PyTorch state_dict (.pt/.pth from torch.save, or
+    /// safetensors), or a NumPy .npz of W1, b1, W2, b2, ...
+    #[arg(value_name = "IN")]
+    pub(crate) input: PathBuf,
+    /// Where to write neurite's model file.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) out: PathBuf,
+    /// Activation of the hidden layers, for files that do not record it (.npz, state_dicts).
+    #[arg(long)]
+    pub(crate) activation: Option<Activation>,
+    /// Activation of the output layer, for files that do not record it.
+    #[arg(long, alias = "output-activation")]
+    pub(crate) output: Option<Activation>,
+    /// Print one JSON object and nothing else on stdout.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// Runs `neurite export`.
+pub(crate) fn run_export(args: &ExportArgs) -> Result<()> {
+    if args.onnx.is_none() && args.pytorch.is_none() && args.npz.is_none() {
+        return Err(Error::Value("export: say where: --onnx PATH, --pytorch PATH and/or --npz PATH".into()));
+    }
+    let model = args.model.load()?;
+    let mut written = serde_json::Map::new();
+    let mut lines = Vec::new();
+    if let Some(path) = &args.onnx {
+        onnx::save_onnx(&model, path)?;
+        lines.push(format!("wrote ONNX (opset {}) to {}", onnx::OPSET, path.display()));
+        written.insert("onnx".into(), json!(path.display().to_string()));
+    }
+    if let Some(path) = &args.pytorch {
+        torch::save_state_dict(&model, path)?;
+        let modules = torch::torch_modules(&model)?;
+        lines.push(format!("wrote a PyTorch state_dict to {} for {modules}", path.display()));
+        written.insert("pytorch".into(), json!(path.display().to_string()));
+        written.insert("torch_modules".into(), json!(modules));
+    }
+    if let Some(path) = &args.npz {
+        npy::save_npz(path, &io::model_to_arrays(&model)?)?;
+        lines.push(format!("wrote the arrays W1, b1, ... to {}", path.display()));
+        written.insert("npz".into(), json!(path.display().to_string()));
+    }
+    if args.json {
+        println!("{}", serde_json::Value::Object(written));
+    } else {
+        for l in lines {
+            println!("{l}");
+        }
+    }
+    Ok(())
+}
+
+/// Runs `neurite import`.
+pub(crate) fn run_import(args: &ImportArgs) -> Result<()> {
+    let bytes = std::fs::read(&args.input).map_err(|e| Error::io(&args.input, e))?;
+    let format = io::Format::detect(&bytes).map_err(|e| in_file(&args.input, e))?;
+    let model = io::read_model(&bytes, Activations { hidden: args.activation, output: args.output })
+        .map_err(|e| in_file(&args.input, e))?;
+    io::save_model(&model, &args.out)?;
+    if args.json {
+        let out = json!({
+            "input": args.input.display().to_string(),
+            "format": format!("{format:?}"),
+            "out": args.out.display().to_string(),
+            "architecture": model.config(),
+            "parameters": model.param_count(),
+        });
+        println!("{out}");
+    } else {
+        println!("{}", model.summary());
+        println!("imported {} ({format:?}) into {}", args.input.display(), args.out.display());
+    }
+    Ok(())
+}
+
+fn in_file(path: &std::path::Path, e: Error) -> Error {
+    match e {
+        Error::Format(m) => Error::Format(format!("{}: {m}", path.display())),
+        Error::Value(m) => Error::Value(format!("{}: {m}", path.display())),
+        other => other,
+    }
+}

@@ -1,0 +1,842 @@
+//! ONNX, both ways, for multi-layer perceptrons.
+//!
+//! No well-kept Rust crate writes ONNX protobufs without a code generator and its build-time
+//! dependencies, and an MLP needs only a handful of messages, so they are written here by
+//! hand: the protobuf wire format is varints, fixed-width numbers and length-delimited
+//! fields. [`to_onnx`] writes opset 17 (IR version 8): per layer one `Gemm` (or `MatMul`
+//! without bias) and the activation's operator, a dynamic batch dimension named `batch`.
+//!
+//! [`from_onnx`] reads the MLPs that `torch.onnx.export` (both exporters) and Keras through
+//! tf2onnx write: `Gemm`, or `MatMul` then `Add`, with constant weights, `Flatten` or
+//! `Reshape` before the first layer, and the activations `Relu`, `Sigmoid`, `Tanh`,
+//! `LeakyRelu`, `Elu`, `Softplus`, `Softmax`, `Identity` (and neurite's own step activation,
+//! `Greater` with 0 then `Cast`). Any other operator is an error that names it. The decoder is bounded by the file: every length is checked against the bytes
+//! that remain, and messages nest only as deep as the schema above (a subgraph attribute is
+//! skipped, not parsed).
+//!
+//! ```
+//! use neurite::{io::onnx, nn::{Activation, Dense}, train::Sequential};
+//! let mut model = Sequential::with_seed(0);
+//! model.add(Dense::new(8).activation(Activation::Relu).input_shape(4))?;
+//! model.add(Dense::new(3).activation(Activation::Softmax))?;
+//! let bytes = onnx::to_onnx(&model)?;
+//! let back = onnx::from_onnx(&bytes)?;
+//! assert_eq!(back.summary(), model.summary());
+//! assert_eq!(back.params().tensors()?, model.params().tensors()?);
+//! # Ok::<(), neurite::Error>(())
+//! ```
+
+use std::collections::HashMap;
+
+use crate::error::{shape_str, Error, Result};
+use crate::nn::Activation;
+use crate::tensor::Tensor;
+use crate::train::Sequential;
+
+/// The opset written: 17 is the first with every operator here in its current form and is
+/// read by every ONNX Runtime since 1.13.
+pub const OPSET: i64 = 17;
+/// The IR version that goes with opset 17.
+const IR_VERSION: i64 = 8;
+/// ONNX's element type numbers.
+const FLOAT: i64 = 1;
+const INT64: i64 = 7;
+const DOUBLE: i64 = 11;
+/// AttributeProto types.
+const ATTR_FLOAT: i64 = 1;
+const ATTR_INT: i64 = 2;
+
+fn bad(what: impl std::fmt::Display) -> Error {
+    Error::Format(format!("ONNX: {what}"))
+}
+
+// ---------------------------------------------------------------------------------------
+// Writing.
+
+/// A protobuf message being written.
+#[derive(Default)]
+struct Msg(Vec<u8>);
+
+impl Msg {
+    fn varint(&mut self, mut v: u64) {
+        while v >= 0x80 {
+            self.0.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        self.0.push(v as u8);
+    }
+    fn key(&mut self, field: u32, wire: u8) {
+        self.varint(u64::from(field << 3 | u32::from(wire)));
+    }
+    fn int(&mut self, field: u32, v: i64) -> &mut Self {
+        self.key(field, 0);
+        self.varint(v as u64);
+        self
+    }
+    fn float(&mut self, field: u32, v: f32) -> &mut Self {
+        self.key(field, 5);
+        self.0.extend_from_slice(&v.to_le_bytes());
+        self
+    }
+    fn bytes(&mut self, field: u32, b: &[u8]) -> &mut Self {
+        self.key(field, 2);
+        self.varint(b.len() as u64);
+        self.0.extend_from_slice(b);
+        self
+    }
+    fn str(&mut self, field: u32, s: &str) -> &mut Self {
+        self.bytes(field, s.as_bytes())
+    }
+    fn msg(&mut self, field: u32, m: Msg) -> &mut Self {
+        self.bytes(field, &m.0)
+    }
+}
+
+/// A TensorProto of f32 values (raw little-endian data).
+fn tensor_proto(name: &str, dims: &[usize], values: &[f32]) -> Msg {
+    let mut t = Msg::default();
+    for &d in dims {
+        t.int(1, d as i64);
+    }
+    t.int(2, FLOAT);
+    t.str(8, name);
+    t.bytes(9, &values.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>());
+    t
+}
+
+fn node(op: &str, name: &str, inputs: &[&str], outputs: &[&str], attributes: Vec<Msg>) -> Msg {
+    let mut n = Msg::default();
+    for i in inputs {
+        n.str(1, i);
+    }
+    for o in outputs {
+        n.str(2, o);
+    }
+    n.str(3, name).str(4, op);
+    for a in attributes {
+        n.msg(5, a);
+    }
+    n
+}
+
+fn attr_float(name: &str, v: f32) -> Msg {
+    let mut a = Msg::default();
+    a.str(1, name).float(2, v).int(20, ATTR_FLOAT);
+    a
+}
+
+fn attr_int(name: &str, v: i64) -> Msg {
+    let mut a = Msg::default();
+    a.str(1, name).int(3, v).int(20, ATTR_INT);
+    a
+}
+
+/// A float tensor's ValueInfoProto: the batch dimension symbolic, the features fixed.
+fn value_info(name: &str, features: usize) -> Msg {
+    let mut batch = Msg::default();
+    batch.str(2, "batch");
+    let mut width = Msg::default();
+    width.int(1, features as i64);
+    let mut shape = Msg::default();
+    shape.msg(1, batch).msg(1, width);
+    let mut tensor = Msg::default();
+    tensor.int(1, FLOAT).msg(2, shape);
+    let mut ty = Msg::default();
+    ty.msg(1, tensor);
+    let mut v = Msg::default();
+    v.str(1, name).msg(2, ty);
+    v
+}
+
+/// The bytes of an ONNX model computing `model`'s outputs from an input named `input` of
+/// shape (batch, features) to an output named `output`.
+pub fn to_onnx(model: &Sequential) -> Result<Vec<u8>> {
+    let layers = model.layers();
+    let features = model.input_dim().ok_or_else(|| Error::Value("ONNX export: the model has no layers".into()))?;
+    let mut graph = Msg::default();
+    let mut initializers = Vec::new();
+    let mut current = "input".to_string();
+    let last = layers.len() - 1;
+    for (i, layer) in layers.iter().enumerate() {
+        let name = layer.config().name.clone().unwrap_or_else(|| format!("dense_{i}"));
+        let kernel =
+            layer.weight().ok_or_else(|| Error::Value(format!("ONNX export: layer {name} is not built")))?.value();
+        let w_name = format!("{name}/kernel");
+        initializers.push(tensor_proto(&w_name, kernel.shape(), &kernel.to_vec()));
+        let activation = layer.activation_fn();
+        let linear_out =
+            if i == last && activation == Activation::Identity { "output".into() } else { format!("{name}/linear") };
+        match layer.bias() {
+            Some(b) => {
+                let b_name = format!("{name}/bias");
+                let b = b.value();
+                initializers.push(tensor_proto(&b_name, b.shape(), &b.to_vec()));
+                graph.msg(
+                    1,
+                    node("Gemm", &format!("{name}/Gemm"), &[&current, &w_name, &b_name], &[&linear_out], vec![]),
+                );
+            }
+            None => {
+                graph.msg(1, node("MatMul", &format!("{name}/MatMul"), &[&current, &w_name], &[&linear_out], vec![]));
+            }
+        }
+        let out = if i == last { "output".to_string() } else { format!("{name}/output") };
+        let act = |op: &str, attrs: Vec<Msg>| node(op, &format!("{name}/{op}"), &[&linear_out], &[&out], attrs);
+        let act_node = match activation {
+            Activation::Identity => None,
+            Activation::Sigmoid => Some(act("Sigmoid", vec![])),
+            Activation::Tanh => Some(act("Tanh", vec![])),
+            Activation::Relu => Some(act("Relu", vec![])),
+            Activation::Softplus => Some(act("Softplus", vec![])),
+            Activation::LeakyRelu { alpha } => Some(act("LeakyRelu", vec![attr_float("alpha", alpha)])),
+            Activation::Elu { alpha } => Some(act("Elu", vec![attr_float("alpha", alpha)])),
+            Activation::Softmax => Some(act("Softmax", vec![attr_int("axis", -1)])),
+            Activation::Step => {
+                // 1 where x > 0, else 0: Greater, then Cast to float.
+                let zero = format!("{name}/zero");
+                initializers.push(tensor_proto(&zero, &[], &[0.0]));
+                let mask = format!("{name}/positive");
+                graph.msg(1, node("Greater", &format!("{name}/Greater"), &[&linear_out, &zero], &[&mask], vec![]));
+                Some(node("Cast", &format!("{name}/Cast"), &[&mask], &[&out], vec![attr_int("to", FLOAT)]))
+            }
+        };
+        match act_node {
+            Some(n) => {
+                graph.msg(1, n);
+                current = out;
+            }
+            None => current = linear_out,
+        }
+    }
+    graph.str(2, model.name());
+    for init in initializers {
+        graph.msg(5, init);
+    }
+    graph.msg(11, value_info("input", features));
+    graph.msg(12, value_info("output", layers[last].units()));
+    let mut opset = Msg::default();
+    opset.str(1, "").int(2, OPSET);
+    let mut m = Msg::default();
+    m.int(1, IR_VERSION).str(2, "neurite").str(3, env!("CARGO_PKG_VERSION")).msg(7, graph).msg(8, opset);
+    Ok(m.0)
+}
+
+/// Writes `model` as an ONNX file, atomically.
+pub fn save_onnx(model: &Sequential, path: &std::path::Path) -> Result<()> {
+    super::write_atomic(path, &to_onnx(model)?)
+}
+
+// ---------------------------------------------------------------------------------------
+// Reading.
+
+/// One field of a protobuf message.
+enum Value<'a> {
+    Varint(u64),
+    Fixed64(u64),
+    Bytes(&'a [u8]),
+    Fixed32(u32),
+}
+
+/// The fields of a protobuf message, in order.
+struct Fields<'a> {
+    buf: &'a [u8],
+    at: usize,
+}
+
+fn fields(buf: &[u8]) -> Fields<'_> {
+    Fields { buf, at: 0 }
+}
+
+fn read_varint(buf: &[u8], at: &mut usize) -> Result<u64> {
+    let mut v: u64 = 0;
+    for shift in (0..64).step_by(7) {
+        let b = *buf.get(*at).ok_or_else(|| bad("truncated (a number runs past the end)"))?;
+        *at += 1;
+        v |= u64::from(b & 0x7f) << shift;
+        if b & 0x80 == 0 {
+            return Ok(v);
+        }
+    }
+    Err(bad("a number longer than 10 bytes"))
+}
+
+impl<'a> Iterator for Fields<'a> {
+    type Item = Result<(u32, Value<'a>)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.at >= self.buf.len() {
+            return None;
+        }
+        let item = (|| {
+            let key = read_varint(self.buf, &mut self.at)?;
+            let field = u32::try_from(key >> 3).map_err(|_| bad("a field number out of range"))?;
+            let fixed = |n: usize, at: &mut usize| -> Result<&'a [u8]> {
+                let b = self.buf.get(*at..at.saturating_add(n)).ok_or_else(|| bad("truncated field"))?;
+                *at += n;
+                Ok(b)
+            };
+            let value = match key & 7 {
+                0 => Value::Varint(read_varint(self.buf, &mut self.at)?),
+                1 => Value::Fixed64(u64::from_le_bytes(fixed(8, &mut self.at)?.try_into().unwrap_or([0; 8]))),
+                2 => {
+                    let len = read_varint(self.buf, &mut self.at)?;
+                    let len =
+                        usize::try_from(len).ok().filter(|&l| l <= self.buf.len() - self.at).ok_or_else(|| {
+                            bad(format!("a field declares {len} bytes, {} remain", self.buf.len() - self.at))
+                        })?;
+                    Value::Bytes(fixed(len, &mut self.at)?)
+                }
+                5 => Value::Fixed32(u32::from_le_bytes(fixed(4, &mut self.at)?.try_into().unwrap_or([0; 4]))),
+                w => return Err(bad(format!("wire type {w} (field {field}) is not one ONNX uses"))),
+            };
+            Ok((field, value))
+        })();
+        if item.is_err() {
+            self.at = self.buf.len();
+        }
+        Some(item)
+    }
+}
+
+fn text(b: &[u8]) -> Result<String> {
+    String::from_utf8(b.to_vec()).map_err(|_| bad("a name is not UTF-8"))
+}
+
+/// A decoded TensorProto: f32 values (from float, double or raw data) or int64 values.
+#[derive(Debug, Clone, Default)]
+struct TensorData {
+    name: String,
+    dims: Vec<usize>,
+    floats: Option<Vec<f32>>,
+    ints: Option<Vec<i64>>,
+}
+
+/// Packed or unpacked repeated numbers of one field, appended to `out`.
+fn numbers<T>(
+    value: Value<'_>,
+    out: &mut Vec<T>,
+    from_varint: fn(u64) -> T,
+    width: usize,
+    from_le: fn(&[u8]) -> T,
+) -> Result<()> {
+    match value {
+        Value::Varint(v) => out.push(from_varint(v)),
+        Value::Fixed32(v) if width == 4 => out.push(from_le(&v.to_le_bytes())),
+        Value::Fixed64(v) if width == 8 => out.push(from_le(&v.to_le_bytes())),
+        Value::Bytes(b) if width == 0 => {
+            let mut at = 0;
+            while at < b.len() {
+                out.push(from_varint(read_varint(b, &mut at)?));
+            }
+        }
+        Value::Bytes(b) if b.len() % width == 0 => out.extend(b.chunks_exact(width).map(from_le)),
+        _ => return Err(bad("a repeated number field of the wrong kind")),
+    }
+    Ok(())
+}
+
+fn parse_tensor(buf: &[u8]) -> Result<TensorData> {
+    let mut t = TensorData::default();
+    let mut dims: Vec<i64> = Vec::new();
+    let mut data_type = 0i64;
+    let (mut f32s, mut f64s, mut i64s, mut raw) = (Vec::new(), Vec::new(), Vec::new(), None);
+    for f in fields(buf) {
+        match f? {
+            (1, v) => numbers(v, &mut dims, |v| v as i64, 0, |_| 0)?,
+            (2, Value::Varint(v)) => data_type = v as i64,
+            (4, v) => numbers(v, &mut f32s, |v| v as u32 as f32, 4, |b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))?,
+            (7, v) => numbers(v, &mut i64s, |v| v as i64, 0, |_| 0)?,
+            (8, Value::Bytes(b)) => t.name = text(b)?,
+            (9, Value::Bytes(b)) => raw = Some(b),
+            (10, v) => {
+                numbers(v, &mut f64s, f64::from_bits, 8, |b| f64::from_le_bytes(b.try_into().unwrap_or([0; 8])))?
+            }
+            (13, _) => {
+                return Err(bad(format!(
+                    "tensor {:?} keeps its data in an external file; save the model with the weights inside",
+                    t.name
+                )))
+            }
+            (14, Value::Varint(1)) => {
+                return Err(bad(format!("tensor {:?} keeps its data in an external file", t.name)))
+            }
+            _ => {}
+        }
+    }
+    t.dims = dims
+        .iter()
+        .map(|&d| usize::try_from(d).map_err(|_| bad(format!("tensor {:?} has a negative dimension {d}", t.name))))
+        .collect::<Result<_>>()?;
+    let numel = t.dims.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
+    let numel = numel.ok_or_else(|| bad(format!("tensor {:?}: the shape {} overflows", t.name, shape_str(&t.dims))))?;
+    let count_error = |have: usize| {
+        bad(format!("tensor {:?} of shape {} has {have} values, it needs {numel}", t.name, shape_str(&t.dims)))
+    };
+    match data_type {
+        FLOAT => {
+            let values: Vec<f32> = match raw {
+                Some(b) => b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
+                None => f32s,
+            };
+            if values.len() != numel || raw.is_some_and(|b| b.len() % 4 != 0) {
+                return Err(count_error(values.len()));
+            }
+            t.floats = Some(values);
+        }
+        DOUBLE => {
+            let values: Vec<f32> = match raw {
+                Some(b) => {
+                    b.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().unwrap_or([0; 8])) as f32).collect()
+                }
+                None => f64s.iter().map(|&v| v as f32).collect(),
+            };
+            if values.len() != numel || raw.is_some_and(|b| b.len() % 8 != 0) {
+                return Err(count_error(values.len()));
+            }
+            t.floats = Some(values);
+        }
+        INT64 => {
+            let values: Vec<i64> = match raw {
+                Some(b) => b.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().unwrap_or([0; 8]))).collect(),
+                None => i64s,
+            };
+            if values.len() != numel || raw.is_some_and(|b| b.len() % 8 != 0) {
+                return Err(count_error(values.len()));
+            }
+            t.ints = Some(values);
+        }
+        d => {
+            return Err(bad(format!(
+                "tensor {:?} has element type {d}; neurite reads float, double and int64 tensors",
+                t.name
+            )))
+        }
+    }
+    Ok(t)
+}
+
+#[derive(Debug, Default)]
+struct Attribute {
+    name: String,
+    f: Option<f32>,
+    i: Option<i64>,
+    t: Option<TensorData>,
+}
+
+#[derive(Debug, Default)]
+struct Node {
+    op: String,
+    name: String,
+    domain: String,
+    inputs: Vec<String>,
+    outputs: Vec<String>,
+    attributes: Vec<Attribute>,
+}
+
+impl Node {
+    fn attr(&self, name: &str) -> Option<&Attribute> {
+        self.attributes.iter().find(|a| a.name == name)
+    }
+    fn int_attr(&self, name: &str, default: i64) -> i64 {
+        self.attr(name).and_then(|a| a.i).unwrap_or(default)
+    }
+    fn float_attr(&self, name: &str, default: f32) -> f32 {
+        self.attr(name).and_then(|a| a.f).unwrap_or(default)
+    }
+    fn describe(&self) -> String {
+        if self.name.is_empty() {
+            format!("{} node", self.op)
+        } else {
+            format!("{} node {:?}", self.op, self.name)
+        }
+    }
+}
+
+fn parse_node(buf: &[u8]) -> Result<Node> {
+    let mut n = Node::default();
+    for f in fields(buf) {
+        match f? {
+            (1, Value::Bytes(b)) => n.inputs.push(text(b)?),
+            (2, Value::Bytes(b)) => n.outputs.push(text(b)?),
+            (3, Value::Bytes(b)) => n.name = text(b)?,
+            (4, Value::Bytes(b)) => n.op = text(b)?,
+            (7, Value::Bytes(b)) => n.domain = text(b)?,
+            (5, Value::Bytes(b)) => {
+                let mut a = Attribute::default();
+                for f in fields(b) {
+                    match f? {
+                        (1, Value::Bytes(b)) => a.name = text(b)?,
+                        (2, Value::Fixed32(v)) => a.f = Some(f32::from_bits(v)),
+                        (3, Value::Varint(v)) => a.i = Some(v as i64),
+                        (5, Value::Bytes(b)) => a.t = Some(parse_tensor(b)?),
+                        _ => {}
+                    }
+                }
+                n.attributes.push(a);
+            }
+            _ => {}
+        }
+    }
+    Ok(n)
+}
+
+/// A graph input or output: its name and, for an input, its dimensions (None: symbolic).
+fn parse_value_info(buf: &[u8]) -> Result<(String, Vec<Option<u64>>)> {
+    let mut name = String::new();
+    let mut dims = Vec::new();
+    for f in fields(buf) {
+        match f? {
+            (1, Value::Bytes(b)) => name = text(b)?,
+            (2, Value::Bytes(ty)) => {
+                for f in fields(ty) {
+                    if let (1, Value::Bytes(tensor)) = f? {
+                        for f in fields(tensor) {
+                            if let (2, Value::Bytes(shape)) = f? {
+                                for f in fields(shape) {
+                                    if let (1, Value::Bytes(dim)) = f? {
+                                        let mut d = None;
+                                        for f in fields(dim) {
+                                            if let (1, Value::Varint(v)) = f? {
+                                                d = Some(v);
+                                            }
+                                        }
+                                        dims.push(d);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok((name, dims))
+}
+
+/// One dense layer being read: `x W + b`, then an activation.
+struct Layer {
+    kernel: Tensor,
+    bias: Option<Tensor>,
+    activation: Option<Activation>,
+}
+
+/// The model an ONNX file describes, if it is an MLP of the operators listed in the module
+/// documentation; otherwise an error that names the first operator or construct neurite
+/// does not read.
+pub fn from_onnx(bytes: &[u8]) -> Result<Sequential> {
+    let mut graph = None;
+    let mut opset = None;
+    for f in fields(bytes) {
+        match f? {
+            (7, Value::Bytes(b)) => graph = Some(b),
+            (8, Value::Bytes(b)) => {
+                let (mut domain, mut version) = (String::new(), 0);
+                for f in fields(b) {
+                    match f? {
+                        (1, Value::Bytes(d)) => domain = text(d)?,
+                        (2, Value::Varint(v)) => version = v as i64,
+                        _ => {}
+                    }
+                }
+                if domain.is_empty() || domain == "ai.onnx" {
+                    opset = Some(version);
+                }
+            }
+            _ => {}
+        }
+    }
+    let graph = graph.ok_or_else(|| bad("the file has no graph (not an ONNX model?)"))?;
+    let opset = opset.unwrap_or(1);
+    let mut nodes = Vec::new();
+    let mut constants: HashMap<String, TensorData> = HashMap::new();
+    let mut inputs = Vec::new();
+    let mut outputs = Vec::new();
+    for f in fields(graph) {
+        match f? {
+            (1, Value::Bytes(b)) => nodes.push(parse_node(b)?),
+            (5, Value::Bytes(b)) => {
+                let t = parse_tensor(b)?;
+                if constants.insert(t.name.clone(), t.clone()).is_some() {
+                    return Err(bad(format!("the initializer {:?} appears twice", t.name)));
+                }
+            }
+            (11, Value::Bytes(b)) => inputs.push(parse_value_info(b)?),
+            (12, Value::Bytes(b)) => outputs.push(parse_value_info(b)?.0),
+            _ => {}
+        }
+    }
+    // Constant nodes are initializers by another name.
+    nodes.retain(|n| {
+        if n.op == "Constant" && n.domain.is_empty() {
+            if let (Some(out), Some(t)) = (n.outputs.first(), n.attr("value").and_then(|a| a.t.clone())) {
+                constants.insert(out.clone(), t);
+                return false;
+            }
+        }
+        true
+    });
+    let real_inputs: Vec<_> = inputs.iter().filter(|(n, _)| !constants.contains_key(n)).collect();
+    let [(input, input_dims)] = real_inputs.as_slice() else {
+        return Err(bad(format!(
+            "the graph has {} inputs besides its weights; neurite reads models of one input",
+            real_inputs.len()
+        )));
+    };
+    let [output] = outputs.as_slice() else {
+        return Err(bad(format!("the graph has {} outputs; neurite reads models of one output", outputs.len())));
+    };
+    let weight = |name: &str, node: &Node| -> Result<Tensor> {
+        let t = constants.get(name).ok_or_else(|| {
+            bad(format!(
+                "{}: its input {name:?} is not a constant weight; neurite reads MLPs with fixed weights",
+                node.describe()
+            ))
+        })?;
+        let values = t
+            .floats
+            .clone()
+            .ok_or_else(|| bad(format!("{}: the weight {name:?} is not a float tensor", node.describe())))?;
+        Tensor::from_vec(values, &t.dims)
+    };
+
+    let mut current = input.clone();
+    let mut layers: Vec<Layer> = Vec::new();
+    let mut flattened_to: Option<i64> = None;
+    // neurite's step activation is written as Greater(x, 0) then Cast(to=float).
+    let mut after_greater = false;
+    for node in &nodes {
+        if !node.domain.is_empty() && node.domain != "ai.onnx" {
+            return Err(bad(format!("{} of domain {:?} is not supported", node.describe(), node.domain)));
+        }
+        let [first, rest @ ..] = node.inputs.as_slice() else {
+            return Err(bad(format!("{} has no input", node.describe())));
+        };
+        if *first != current {
+            return Err(bad(format!(
+                "{} does not continue the chain from the input (it reads {first:?}, the chain is at {current:?}); neurite reads sequential MLPs",
+                node.describe()
+            )));
+        }
+        let out = node.outputs.first().ok_or_else(|| bad(format!("{} has no output", node.describe())))?.clone();
+        let set_activation = |layers: &mut Vec<Layer>, a: Activation| -> Result<()> {
+            let layer =
+                layers.last_mut().ok_or_else(|| bad(format!("{} comes before any linear layer", node.describe())))?;
+            if layer.activation.is_some() {
+                return Err(bad(format!(
+                    "{} follows another activation; neurite's layers have one each",
+                    node.describe()
+                )));
+            }
+            layer.activation = Some(a);
+            Ok(())
+        };
+        if after_greater && node.op != "Cast" {
+            return Err(bad(format!(
+                "{} follows a Greater; neurite reads Greater(x, 0) then Cast as the step activation",
+                node.describe()
+            )));
+        }
+        match node.op.as_str() {
+            "Identity" | "Dropout" => {}
+            "Greater" => {
+                let zero = rest.first().and_then(|c| constants.get(c)).and_then(|t| t.floats.as_deref());
+                if zero != Some(&[0.0][..]) {
+                    return Err(bad(format!("{} compares with something other than the constant 0", node.describe())));
+                }
+                if layers.last().is_none_or(|l| l.activation.is_some()) {
+                    return Err(bad(format!("{} does not follow a linear layer", node.describe())));
+                }
+                after_greater = true;
+            }
+            "Cast" if after_greater && node.int_attr("to", 0) == FLOAT => {
+                after_greater = false;
+                set_activation(&mut layers, Activation::Step)?
+            }
+            "Flatten" | "Reshape" if layers.is_empty() => {
+                if node.op == "Flatten" && node.int_attr("axis", 1) != 1 {
+                    return Err(bad(format!("{} flattens from axis {}; neurite reads axis 1", node.describe(), node.int_attr("axis", 1))));
+                }
+                if node.op == "Reshape" {
+                    let shape = rest
+                        .first()
+                        .and_then(|s| constants.get(s))
+                        .and_then(|t| t.ints.clone())
+                        .ok_or_else(|| bad(format!("{} has no constant target shape", node.describe())))?;
+                    match shape.as_slice() {
+                        [-1 | 0, k] if *k > 0 => flattened_to = Some(*k),
+                        _ => return Err(bad(format!("{} reshapes to {shape:?}; neurite reads a flattening to (batch, features)", node.describe()))),
+                    }
+                }
+            }
+            "Gemm" => {
+                if node.int_attr("transA", 0) != 0 {
+                    return Err(bad(format!("{} transposes its input (transA=1)", node.describe())));
+                }
+                let b_name = rest.first().ok_or_else(|| bad(format!("{} has no weight", node.describe())))?;
+                let mut kernel = weight(b_name, node)?;
+                if kernel.ndim() != 2 {
+                    return Err(bad(format!("{}: the weight has shape {}, not 2-D", node.describe(), shape_str(kernel.shape()))));
+                }
+                if node.int_attr("transB", 0) != 0 {
+                    kernel = kernel.t()?.contiguous();
+                }
+                let alpha = node.float_attr("alpha", 1.0);
+                if alpha != 1.0 {
+                    kernel = &kernel * alpha;
+                }
+                let bias = match rest.get(1).filter(|s| !s.is_empty()) {
+                    Some(c) => {
+                        let b = weight(c, node)?;
+                        let units = kernel.shape()[1];
+                        if b.size() != units || b.ndim() > 2 || (b.ndim() == 2 && b.shape()[1] != units) {
+                            return Err(bad(format!(
+                                "{}: a bias of shape {} for {units} outputs (neurite reads a bias per output)",
+                                node.describe(),
+                                shape_str(b.shape())
+                            )));
+                        }
+                        let beta = node.float_attr("beta", 1.0);
+                        Some(&b.reshape(&[units as isize])? * beta)
+                    }
+                    None => None,
+                };
+                layers.push(Layer { kernel, bias, activation: None });
+            }
+            "MatMul" => {
+                let kernel = weight(rest.first().ok_or_else(|| bad(format!("{} has one input", node.describe())))?, node)?;
+                if kernel.ndim() != 2 {
+                    return Err(bad(format!("{}: the weight has shape {}, not 2-D", node.describe(), shape_str(kernel.shape()))));
+                }
+                layers.push(Layer { kernel, bias: None, activation: None });
+            }
+            "Add" => {
+                let layer = layers
+                    .last_mut()
+                    .filter(|l| l.bias.is_none() && l.activation.is_none())
+                    .ok_or_else(|| bad(format!("{} does not add a bias right after a MatMul", node.describe())))?;
+                let b = weight(rest.first().ok_or_else(|| bad(format!("{} has one input", node.describe())))?, node)?;
+                let units = layer.kernel.shape()[1];
+                if b.size() != units || b.shape().last() != Some(&units) {
+                    return Err(bad(format!("{}: a bias of shape {} for {units} outputs", node.describe(), shape_str(b.shape()))));
+                }
+                layer.bias = Some(b.reshape(&[units as isize])?);
+            }
+            "Relu" => set_activation(&mut layers, Activation::Relu)?,
+            "Sigmoid" => set_activation(&mut layers, Activation::Sigmoid)?,
+            "Tanh" => set_activation(&mut layers, Activation::Tanh)?,
+            "Softplus" => set_activation(&mut layers, Activation::Softplus)?,
+            "LeakyRelu" => set_activation(&mut layers, Activation::LeakyRelu { alpha: node.float_attr("alpha", 0.01) })?,
+            "Elu" => set_activation(&mut layers, Activation::Elu { alpha: node.float_attr("alpha", 1.0) })?,
+            "Softmax" => {
+                // Before opset 13 Softmax flattens from `axis` (default 1); from 13 it works on
+                // `axis` (default -1). On (batch, classes) both mean the last axis.
+                let axis = node.int_attr("axis", if opset >= 13 { -1 } else { 1 });
+                if axis != -1 && axis != 1 {
+                    return Err(bad(format!("{} is over axis {axis}; neurite's softmax is over the classes", node.describe())));
+                }
+                set_activation(&mut layers, Activation::Softmax)?
+            }
+            op => {
+                return Err(bad(format!(
+                    "the operator {op} ({}) is not supported; neurite reads MLPs made of Gemm, MatMul, Add, Flatten, Reshape, \
+                     Relu, Sigmoid, Tanh, LeakyRelu, Elu, Softplus, Softmax and Identity",
+                    node.describe()
+                )))
+            }
+        }
+        current = out;
+    }
+    if current != *output {
+        return Err(bad(format!("the graph's output {output:?} is not the end of the layer chain ({current:?})")));
+    }
+    let first = layers.first().ok_or_else(|| bad("the graph has no Gemm or MatMul layer"))?;
+    let features = first.kernel.shape()[0];
+    if let Some(k) = flattened_to.filter(|&k| k as usize != features) {
+        return Err(bad(format!("the input is flattened to {k} features, the first layer takes {features}")));
+    }
+    let static_dims: Option<Vec<u64>> = input_dims.iter().skip(1).copied().collect();
+    if let Some(dims) = static_dims.filter(|d| !d.is_empty()) {
+        let n = dims.iter().try_fold(1u64, |n, &d| n.checked_mul(d));
+        if n != Some(features as u64) {
+            return Err(bad(format!("the input {input:?} has dimensions {dims:?} after the batch, the first layer takes {features} features")));
+        }
+    }
+    super::sequential_from_layers(
+        layers.into_iter().map(|l| (l.kernel, l.bias, l.activation.unwrap_or(Activation::Identity))).collect(),
+    )
+}
+
+/// Reads an ONNX file.
+pub fn load_onnx(path: &std::path::Path) -> Result<Sequential> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    from_onnx(&bytes).map_err(|e| match e {
+        Error::Format(m) => Error::Format(format!("{}: {m}", path.display())),
+        other => other,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::Dense;
+
+    fn model(activations: &[Activation]) -> Sequential {
+        let mut m = Sequential::with_seed(3);
+        m.add(Dense::new(5).activation(activations[0]).input_shape(4)).unwrap();
+        for &a in &activations[1..] {
+            m.add(Dense::new(3).activation(a)).unwrap();
+        }
+        m
+    }
+
+    #[test]
+    fn every_activation_round_trips() {
+        for a in Activation::ALL {
+            let m = model(&[a, Activation::Softmax]);
+            let back = from_onnx(&to_onnx(&m).unwrap()).unwrap();
+            assert_eq!(back.config().layers, m.config().layers, "{a}");
+            assert_eq!(back.params().tensors().unwrap(), m.params().tensors().unwrap());
+        }
+    }
+
+    #[test]
+    fn damaged_files_are_errors_not_panics() {
+        let m = model(&[Activation::Relu, Activation::Softmax]);
+        let bytes = to_onnx(&m).unwrap();
+        // A protobuf cut between two fields is a shorter valid message: here, one without its
+        // last field (the opset). Any other cut is an error.
+        for cut in 0..bytes.len() {
+            if let Ok(back) = from_onnx(&bytes[..cut]) {
+                assert_eq!(back.params().tensors().unwrap(), m.params().tensors().unwrap(), "cut at {cut}");
+            }
+        }
+        for i in (0..bytes.len()).step_by(3) {
+            let mut b = bytes.clone();
+            b[i] ^= 0xff;
+            let _ = from_onnx(&b);
+        }
+    }
+
+    #[test]
+    fn unsupported_operators_are_named() {
+        let mut graph = Msg::default();
+        graph.msg(1, node("Conv", "conv1", &["input", "w"], &["output"], vec![]));
+        graph.msg(5, tensor_proto("w", &[1, 1, 3, 3], &[0.0; 9]));
+        graph.msg(11, value_info("input", 4));
+        graph.msg(12, value_info("output", 4));
+        let mut m = Msg::default();
+        m.int(1, IR_VERSION).msg(7, graph);
+        let err = from_onnx(&m.0).err().unwrap().to_string();
+        assert!(err.contains("the operator Conv (Conv node \"conv1\") is not supported"), "{err}");
+    }
+
+    #[test]
+    fn shapes_that_lie_are_errors() {
+        // A tensor that declares 10^12 values but holds 4 bytes.
+        let t = tensor_proto("w", &[1_000_000, 1_000_000], &[1.0]);
+        assert!(parse_tensor(&t.0).unwrap_err().to_string().contains("has 1 values, it needs 1000000000000"));
+        let t = tensor_proto("w", &[usize::MAX, 3], &[1.0]);
+        assert!(parse_tensor(&t.0).is_err());
+    }
+}

@@ -1,0 +1,560 @@
+//! The smallest pickle machine that reads a PyTorch state_dict, and nothing else.
+//!
+//! `torch.save(model.state_dict(), path)` pickles an `OrderedDict` of tensors, each rebuilt
+//! by `torch._utils._rebuild_tensor_v2` from a storage that the pickle names by a persistent
+//! id and the zip archive holds as raw bytes. A general unpickler would import and call
+//! whatever the file names; this one knows about a fixed list of globals
+//! (`collections.OrderedDict`, `torch._utils._rebuild_tensor_v2`,
+//! `torch._utils._rebuild_parameter` and the float storage types) and never calls anything:
+//! it records what they would build. Any other global or opcode is an error that names it.
+//! That is the promise of PyTorch's `torch.load(..., weights_only=True)`.
+//!
+//! Every value lives in one arena and the stack, the memo and the containers hold indices
+//! into it, so memory grows with the number of opcodes read (each at least one byte of the
+//! file), never faster: a memo reference copies an index, not a value.
+
+use std::collections::HashMap;
+
+use crate::error::{Error, Result};
+
+/// The element types of the storages a state_dict of float tensors uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StorageType {
+    /// `torch.FloatStorage`.
+    F32,
+    /// `torch.DoubleStorage`.
+    F64,
+    /// `torch.HalfStorage`.
+    F16,
+    /// `torch.BFloat16Storage`.
+    BF16,
+}
+
+impl StorageType {
+    /// Bytes per element.
+    pub(crate) fn size(self) -> usize {
+        match self {
+            StorageType::F32 => 4,
+            StorageType::F64 => 8,
+            StorageType::F16 | StorageType::BF16 => 2,
+        }
+    }
+}
+
+/// One tensor of a state_dict, as the pickle describes it: a strided view of a storage.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct TensorRef {
+    /// Its key in the state_dict (`0.weight`).
+    pub name: String,
+    /// The storage's element type.
+    pub dtype: StorageType,
+    /// The storage's file in the archive (`data/<key>`).
+    pub storage: String,
+    /// The storage's number of elements.
+    pub storage_numel: u64,
+    /// Offset of the first element, in elements.
+    pub offset: u64,
+    /// The tensor's shape.
+    pub size: Vec<u64>,
+    /// Its strides, in elements.
+    pub stride: Vec<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Global {
+    OrderedDict,
+    RebuildTensorV2,
+    RebuildParameter,
+    Storage(StorageType),
+}
+
+#[derive(Debug)]
+enum Node {
+    None,
+    Bool,
+    Int(i64),
+    Float,
+    Str(String),
+    Tuple(Vec<usize>),
+    List(Vec<usize>),
+    Dict(Vec<(usize, usize)>),
+    Global(Global),
+    Storage { dtype: StorageType, key: String, numel: u64 },
+    Tensor { storage: usize, offset: u64, size: Vec<u64>, stride: Vec<u64> },
+}
+
+impl Node {
+    fn kind(&self) -> &'static str {
+        match self {
+            Node::None => "None",
+            Node::Bool => "a bool",
+            Node::Int(_) => "an int",
+            Node::Float => "a float",
+            Node::Str(_) => "a string",
+            Node::Tuple(_) => "a tuple",
+            Node::List(_) => "a list",
+            Node::Dict(_) => "a dict",
+            Node::Global(_) => "a class or function",
+            Node::Storage { .. } => "a storage",
+            Node::Tensor { .. } => "a tensor",
+        }
+    }
+}
+
+fn bad(what: impl std::fmt::Display) -> Error {
+    Error::Format(format!("PyTorch pickle: {what}"))
+}
+
+struct Machine<'a> {
+    data: &'a [u8],
+    at: usize,
+    nodes: Vec<Node>,
+    stack: Vec<usize>,
+    marks: Vec<usize>,
+    memo: HashMap<u32, usize>,
+}
+
+impl<'a> Machine<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        let end = self.at.checked_add(n).filter(|&e| e <= self.data.len()).ok_or_else(|| {
+            bad(format!("truncated: {n} bytes wanted at byte {}, {} left", self.at, self.data.len() - self.at))
+        })?;
+        let out = &self.data[self.at..end];
+        self.at = end;
+        Ok(out)
+    }
+
+    fn u8(&mut self) -> Result<u8> {
+        Ok(self.take(1)?[0])
+    }
+
+    fn u16(&mut self) -> Result<u16> {
+        let b = self.take(2)?;
+        Ok(u16::from_le_bytes([b[0], b[1]]))
+    }
+
+    fn u32(&mut self) -> Result<u32> {
+        let b = self.take(4)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    fn line(&mut self) -> Result<&'a str> {
+        let rest = &self.data[self.at..];
+        let n = rest.iter().position(|&c| c == b'\n').ok_or_else(|| bad("a GLOBAL name has no end of line"))?;
+        let s = std::str::from_utf8(&rest[..n]).map_err(|_| bad("a GLOBAL name is not text"))?;
+        self.at += n + 1;
+        Ok(s)
+    }
+
+    fn push(&mut self, node: Node) {
+        self.nodes.push(node);
+        self.stack.push(self.nodes.len() - 1);
+    }
+
+    fn pop(&mut self) -> Result<usize> {
+        if self.marks.last().is_some_and(|&m| m >= self.stack.len()) {
+            return Err(bad("an opcode pops past a MARK"));
+        }
+        self.stack.pop().ok_or_else(|| bad("the stack is empty"))
+    }
+
+    fn top(&self) -> Result<usize> {
+        self.stack.last().copied().ok_or_else(|| bad("the stack is empty"))
+    }
+
+    fn pop_mark(&mut self) -> Result<Vec<usize>> {
+        let m = self.marks.pop().ok_or_else(|| bad("no MARK to pop to"))?;
+        Ok(self.stack.split_off(m))
+    }
+
+    fn string(&mut self, n: usize) -> Result<()> {
+        let s = std::str::from_utf8(self.take(n)?).map_err(|_| bad("a string is not UTF-8"))?;
+        self.push(Node::Str(s.to_string()));
+        Ok(())
+    }
+
+    fn global(&mut self, module: &str, name: &str) -> Result<()> {
+        let g = match (module, name) {
+            ("collections", "OrderedDict") => Global::OrderedDict,
+            ("torch._utils", "_rebuild_tensor_v2") => Global::RebuildTensorV2,
+            ("torch._utils", "_rebuild_parameter") => Global::RebuildParameter,
+            ("torch", "FloatStorage") => Global::Storage(StorageType::F32),
+            ("torch", "DoubleStorage") => Global::Storage(StorageType::F64),
+            ("torch", "HalfStorage") => Global::Storage(StorageType::F16),
+            ("torch", "BFloat16Storage") => Global::Storage(StorageType::BF16),
+            ("torch", s) if s.ends_with("Storage") => {
+                return Err(bad(format!(
+                    "a torch.{s} holds no floating-point numbers; neurite reads float32, float64, float16 and bfloat16 tensors"
+                )))
+            }
+            _ => {
+                return Err(bad(format!(
+                    "refuses the global {module}.{name}: a state_dict of float tensors needs only collections.OrderedDict, \
+                     torch._utils._rebuild_tensor_v2 and the float storage types, and neurite never runs code from a file"
+                )))
+            }
+        };
+        self.push(Node::Global(g));
+        Ok(())
+    }
+
+    fn int(&self, id: usize, what: &str) -> Result<u64> {
+        match self.nodes[id] {
+            Node::Int(v) if v >= 0 => Ok(v as u64),
+            Node::Int(v) => Err(bad(format!("{what} is negative ({v})"))),
+            ref n => Err(bad(format!("{what} is {}, not an int", n.kind()))),
+        }
+    }
+
+    fn ints(&self, id: usize, what: &str) -> Result<Vec<u64>> {
+        match &self.nodes[id] {
+            Node::Tuple(items) => items.iter().map(|&i| self.int(i, what)).collect(),
+            n => Err(bad(format!("{what} is {}, not a tuple", n.kind()))),
+        }
+    }
+
+    fn reduce(&mut self) -> Result<()> {
+        let args = self.pop()?;
+        let callable = self.pop()?;
+        let Node::Tuple(args) = &self.nodes[args] else {
+            return Err(bad(format!("REDUCE with arguments that are {}", self.nodes[args].kind())));
+        };
+        let args = args.clone();
+        let node = match self.nodes[callable] {
+            Node::Global(Global::OrderedDict) if args.is_empty() => Node::Dict(Vec::new()),
+            Node::Global(Global::OrderedDict) => return Err(bad("OrderedDict is called with arguments")),
+            Node::Global(Global::RebuildTensorV2) => {
+                if !(6..=7).contains(&args.len()) {
+                    return Err(bad(format!("_rebuild_tensor_v2 takes 6 or 7 arguments, got {}", args.len())));
+                }
+                if !matches!(self.nodes[args[0]], Node::Storage { .. }) {
+                    return Err(bad(format!("a tensor is rebuilt from {}, not a storage", self.nodes[args[0]].kind())));
+                }
+                let offset = self.int(args[1], "a storage offset")?;
+                let size = self.ints(args[2], "a tensor size")?;
+                let stride = self.ints(args[3], "a tensor stride")?;
+                if size.len() != stride.len() {
+                    return Err(bad(format!("a tensor of {} dimensions has {} strides", size.len(), stride.len())));
+                }
+                Node::Tensor { storage: args[0], offset, size, stride }
+            }
+            Node::Global(Global::RebuildParameter) => {
+                let data = *args.first().ok_or_else(|| bad("_rebuild_parameter without arguments"))?;
+                match &self.nodes[data] {
+                    Node::Tensor { storage, offset, size, stride } => {
+                        Node::Tensor { storage: *storage, offset: *offset, size: size.clone(), stride: stride.clone() }
+                    }
+                    n => return Err(bad(format!("a parameter is rebuilt from {}", n.kind()))),
+                }
+            }
+            ref n => return Err(bad(format!("REDUCE calls {}, which neurite does not call", n.kind()))),
+        };
+        self.push(node);
+        Ok(())
+    }
+
+    fn persistent(&mut self) -> Result<()> {
+        let pid = self.pop()?;
+        let Node::Tuple(items) = &self.nodes[pid] else {
+            return Err(bad(format!("a persistent id is {}, not a tuple", self.nodes[pid].kind())));
+        };
+        let storage_type = match items.as_slice() {
+            [tag, ty, key, _location, numel] => match (&self.nodes[*tag], &self.nodes[*ty], &self.nodes[*key]) {
+                (Node::Str(t), Node::Global(Global::Storage(ty)), Node::Str(k)) if t == "storage" => {
+                    Some((*ty, k.clone(), *numel))
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        let (dtype, key, numel) = storage_type
+            .ok_or_else(|| bad("a persistent id is not ('storage', <float storage type>, key, location, size)"))?;
+        let numel = self.int(numel, "a storage size")?;
+        self.push(Node::Storage { dtype, key, numel });
+        Ok(())
+    }
+
+    fn set_items(&mut self, pairs: Vec<usize>) -> Result<()> {
+        if pairs.len() % 2 != 0 {
+            return Err(bad("SETITEMS with an odd number of items"));
+        }
+        let target = self.top()?;
+        match &mut self.nodes[target] {
+            Node::Dict(entries) => {
+                entries.extend(pairs.chunks_exact(2).map(|p| (p[0], p[1])));
+                Ok(())
+            }
+            n => Err(bad(format!("SETITEM on {}", n.kind()))),
+        }
+    }
+
+    fn append(&mut self, items: Vec<usize>) -> Result<()> {
+        let target = self.top()?;
+        match &mut self.nodes[target] {
+            Node::List(list) => {
+                list.extend(items);
+                Ok(())
+            }
+            n => Err(bad(format!("APPEND on {}", n.kind()))),
+        }
+    }
+
+    fn run(&mut self) -> Result<usize> {
+        loop {
+            let op = self.u8()?;
+            match op {
+                0x80 => {
+                    let v = self.u8()?;
+                    if v > 5 {
+                        return Err(bad(format!("protocol {v} is unknown")));
+                    }
+                }
+                0x95 => {
+                    self.take(8)?; // FRAME: a length hint
+                }
+                b'.' => return self.pop(),
+                b'(' => self.marks.push(self.stack.len()),
+                b'}' => self.push(Node::Dict(Vec::new())),
+                b']' => self.push(Node::List(Vec::new())),
+                b')' => self.push(Node::Tuple(Vec::new())),
+                b'N' => self.push(Node::None),
+                0x88 => self.push(Node::Bool),
+                0x89 => self.push(Node::Bool),
+                b'K' => {
+                    let v = self.u8()?;
+                    self.push(Node::Int(i64::from(v)))
+                }
+                b'M' => {
+                    let v = self.u16()?;
+                    self.push(Node::Int(i64::from(v)))
+                }
+                b'J' => {
+                    let v = self.u32()? as i32;
+                    self.push(Node::Int(i64::from(v)))
+                }
+                0x8a => {
+                    let n = usize::from(self.u8()?);
+                    if n > 8 {
+                        return Err(bad(format!("a {n}-byte integer is too large")));
+                    }
+                    let b = self.take(n)?;
+                    let mut v: i64 = 0;
+                    for (i, &byte) in b.iter().enumerate() {
+                        v |= i64::from(byte) << (8 * i);
+                    }
+                    if n > 0 && n < 8 && b[n - 1] & 0x80 != 0 {
+                        v -= 1i64 << (8 * n);
+                    }
+                    self.push(Node::Int(v))
+                }
+                b'G' => {
+                    self.take(8)?;
+                    self.push(Node::Float)
+                }
+                b'X' => {
+                    let n = self.u32()? as usize;
+                    self.string(n)?
+                }
+                0x8c => {
+                    let n = usize::from(self.u8()?);
+                    self.string(n)?
+                }
+                b'c' => {
+                    let module = self.line()?;
+                    let name = self.line()?;
+                    self.global(module, name)?
+                }
+                0x93 => {
+                    let name = self.pop()?;
+                    let module = self.pop()?;
+                    match (&self.nodes[module], &self.nodes[name]) {
+                        (Node::Str(m), Node::Str(n)) => {
+                            let (m, n) = (m.clone(), n.clone());
+                            self.global(&m, &n)?
+                        }
+                        _ => return Err(bad("STACK_GLOBAL without two strings")),
+                    }
+                }
+                b't' => {
+                    let items = self.pop_mark()?;
+                    self.push(Node::Tuple(items))
+                }
+                0x85..=0x87 => {
+                    let n = usize::from(op - 0x84);
+                    let mut items = Vec::with_capacity(n);
+                    for _ in 0..n {
+                        items.push(self.pop()?);
+                    }
+                    items.reverse();
+                    self.push(Node::Tuple(items))
+                }
+                b'Q' => self.persistent()?,
+                b'R' => self.reduce()?,
+                b'b' => {
+                    // BUILD sets attributes (an OrderedDict's `_metadata`): nothing a
+                    // state_dict's numbers depend on, so the state is dropped.
+                    let _state = self.pop()?;
+                    let target = self.top()?;
+                    if !matches!(self.nodes[target], Node::Dict(_) | Node::Tensor { .. }) {
+                        return Err(bad(format!("BUILD on {}", self.nodes[target].kind())));
+                    }
+                }
+                b's' => {
+                    let value = self.pop()?;
+                    let key = self.pop()?;
+                    self.set_items(vec![key, value])?
+                }
+                b'u' => {
+                    let pairs = self.pop_mark()?;
+                    self.set_items(pairs)?
+                }
+                b'a' => {
+                    let item = self.pop()?;
+                    self.append(vec![item])?
+                }
+                b'e' => {
+                    let items = self.pop_mark()?;
+                    self.append(items)?
+                }
+                b'q' => {
+                    let i = u32::from(self.u8()?);
+                    self.memo.insert(i, self.top()?);
+                }
+                b'r' => {
+                    let i = self.u32()?;
+                    self.memo.insert(i, self.top()?);
+                }
+                0x94 => {
+                    let i = self.memo.len() as u32;
+                    self.memo.insert(i, self.top()?);
+                }
+                b'h' | b'j' => {
+                    let i = if op == b'h' { u32::from(self.u8()?) } else { self.u32()? };
+                    let id = *self
+                        .memo
+                        .get(&i)
+                        .ok_or_else(|| bad(format!("memo entry {i} is read before it is written")))?;
+                    self.stack.push(id);
+                }
+                other => {
+                    return Err(bad(format!(
+                        "opcode {:?} (0x{other:02x}) at byte {} is not one a state_dict of tensors uses",
+                        other as char,
+                        self.at - 1
+                    )))
+                }
+            }
+        }
+    }
+}
+
+/// The tensors of a pickled state_dict, in its order.
+pub(crate) fn state_dict(data: &[u8]) -> Result<Vec<TensorRef>> {
+    let mut m = Machine { data, at: 0, nodes: Vec::new(), stack: Vec::new(), marks: Vec::new(), memo: HashMap::new() };
+    let root = m.run()?;
+    let Node::Dict(entries) = &m.nodes[root] else {
+        return Err(bad(format!(
+            "the file holds {}, not a state_dict: save model.state_dict() with torch.save",
+            m.nodes[root].kind()
+        )));
+    };
+    let mut out: Vec<TensorRef> = Vec::new();
+    for &(k, v) in entries {
+        let Node::Str(name) = &m.nodes[k] else {
+            return Err(bad(format!("a state_dict key is {}, not a string", m.nodes[k].kind())));
+        };
+        let Node::Tensor { storage, offset, size, stride } = &m.nodes[v] else {
+            return Err(bad(format!(
+                "{name:?} holds {}, not a tensor: neurite reads a state_dict of tensors (save model.state_dict(), not a checkpoint dict)",
+                m.nodes[v].kind()
+            )));
+        };
+        let Node::Storage { dtype, key, numel } = &m.nodes[*storage] else {
+            return Err(bad("a tensor without a storage"));
+        };
+        if out.iter().any(|t| &t.name == name) {
+            return Err(bad(format!("the key {name:?} appears twice")));
+        }
+        out.push(TensorRef {
+            name: name.clone(),
+            dtype: *dtype,
+            storage: key.clone(),
+            storage_numel: *numel,
+            offset: *offset,
+            size: size.clone(),
+            stride: stride.clone(),
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The pickle torch 2.15 writes for `{"0.bias": tensor of 3 floats}`, with its memo.
+    fn one_tensor() -> Vec<u8> {
+        let mut p = b"\x80\x02ccollections\nOrderedDict\nq\x00)Rq\x01(X\x06\x00\x00\x000.biasq\x02".to_vec();
+        p.extend_from_slice(b"ctorch._utils\n_rebuild_tensor_v2\nq\x03((X\x07\x00\x00\x00storageq\x04");
+        p.extend_from_slice(b"ctorch\nFloatStorage\nq\x05X\x01\x00\x00\x000q\x06X\x03\x00\x00\x00cpuq\x07K\x03tq\x08Q");
+        p.extend_from_slice(b"K\x00K\x03\x85K\x01\x85\x89h\x00)Rq\x09tq\x0aRq\x0bu}q\x0cbq\x0d.");
+        p
+    }
+
+    #[test]
+    fn a_state_dict_pickle_gives_its_tensors() {
+        let t = state_dict(&one_tensor()).unwrap();
+        assert_eq!(
+            t,
+            vec![TensorRef {
+                name: "0.bias".into(),
+                dtype: StorageType::F32,
+                storage: "0".into(),
+                storage_numel: 3,
+                offset: 0,
+                size: vec![3],
+                stride: vec![1],
+            }]
+        );
+    }
+
+    #[test]
+    fn code_is_never_called() {
+        // pickle.dumps of os.system("echo hi"), protocol 2.
+        let evil = b"\x80\x02cposix\nsystem\nq\x00X\x07\x00\x00\x00echo hiq\x01\x85q\x02Rq\x03.";
+        let err = state_dict(evil).unwrap_err().to_string();
+        assert!(err.contains("refuses the global posix.system"), "{err}");
+        let evil = b"\x80\x04\x8c\x08builtins\x8c\x04eval\x93.";
+        assert!(state_dict(evil).unwrap_err().to_string().contains("refuses the global builtins.eval"));
+        // Text opcodes of protocol 0 (INST, OBJ) are not read at all.
+        assert!(state_dict(b"(ios\nsystem\n.").unwrap_err().to_string().contains("opcode 'i'"));
+    }
+
+    #[test]
+    fn damaged_pickles_are_errors_not_panics() {
+        let good = one_tensor();
+        for cut in 0..good.len() {
+            assert!(state_dict(&good[..cut]).is_err(), "cut at {cut}");
+        }
+        for i in 0..good.len() {
+            for v in [0u8, 0x7f, 0xff] {
+                let mut b = good.clone();
+                b[i] = v;
+                let _ = state_dict(&b);
+            }
+        }
+        assert!(state_dict(b"\x80\x02K\x01.").unwrap_err().to_string().contains("an int, not a state_dict"));
+        assert!(state_dict(b"\x80\x02h\x05.").unwrap_err().to_string().contains("memo entry 5"));
+    }
+
+    #[test]
+    fn memo_references_share_instead_of_copying() {
+        // A list that is appended to itself a million times stays one arena node per op.
+        let mut p = b"\x80\x02]q\x00".to_vec();
+        for _ in 0..100_000 {
+            p.extend_from_slice(b"h\x00a");
+        }
+        p.push(b'.');
+        assert!(state_dict(&p).unwrap_err().to_string().contains("a list, not a state_dict"));
+    }
+}

@@ -1,0 +1,355 @@
+//! PyTorch's state_dicts, both ways: as safetensors (`safetensors.torch.save_file`, and what
+//! `torch.nn.Sequential.load_state_dict` takes), and as the `.pt`/`.pth` files that
+//! `torch.save(model.state_dict(), path)` writes, read without running anything.
+//!
+//! A state_dict names a `Linear` layer's tensors `<module>.weight`, of shape (outputs,
+//! inputs), and `<module>.bias`. neurite's kernel is (inputs, outputs), so the weight is
+//! transposed each way. An `nn.Sequential` numbers its modules, activations included: the
+//! export of a 784-50-10 sigmoid/softmax model is `0.weight, 0.bias, 2.weight, 2.bias` for
+//! `Sequential(Linear(784, 50), Sigmoid(), Linear(50, 10), Softmax(dim=-1))`
+//! ([`torch_modules`] spells it out). A state_dict does not record the activations, so
+//! importing one takes them as arguments.
+//!
+//! A `.pt` file is a zip: `<name>/data.pkl` (the pickle, read by `io/pickle.rs`, which
+//! calls nothing), `<name>/data/<key>` (each storage's raw bytes) and `<name>/byteorder`.
+
+use super::pickle::{self, StorageType, TensorRef};
+use super::zip;
+use crate::error::{shape_str, Error, Result};
+use crate::nn::Activation;
+use crate::tensor::Tensor;
+use crate::train::Sequential;
+
+/// The state_dict of `model` as a `torch.nn.Sequential` of `Linear` layers and activation
+/// modules names it: `(key, tensor)` with weights of shape (outputs, inputs).
+///
+/// ```
+/// use neurite::{io::torch, nn::{Activation, Dense}, train::Sequential};
+/// let mut model = Sequential::with_seed(0);
+/// model.add(Dense::new(50).activation(Activation::Sigmoid).input_shape(784))?;
+/// model.add(Dense::new(10).activation(Activation::Softmax))?;
+/// let keys: Vec<String> = torch::state_dict(&model)?.into_iter().map(|(k, _)| k).collect();
+/// assert_eq!(keys, ["0.weight", "0.bias", "2.weight", "2.bias"]);
+/// assert_eq!(torch::torch_modules(&model)?, "nn.Sequential(nn.Linear(784, 50), nn.Sigmoid(), nn.Linear(50, 10), nn.Softmax(dim=-1))");
+/// # Ok::<(), neurite::Error>(())
+/// ```
+pub fn state_dict(model: &Sequential) -> Result<Vec<(String, Tensor)>> {
+    let mut out = Vec::new();
+    let mut index = 0;
+    for layer in model.layers() {
+        let name = layer.config().name.clone().unwrap_or_default();
+        let w = layer.weight().ok_or_else(|| Error::Value(format!("layer {name} is not built")))?.value();
+        out.push((format!("{index}.weight"), w.t()?.contiguous()));
+        if let Some(b) = layer.bias() {
+            out.push((format!("{index}.bias"), b.value()));
+        }
+        index += 1 + usize::from(module(layer.activation_fn())?.is_some());
+    }
+    Ok(out)
+}
+
+/// PyTorch's module for an activation (None for the identity).
+fn module(a: Activation) -> Result<Option<String>> {
+    Ok(match a {
+        Activation::Identity => None,
+        Activation::Sigmoid => Some("nn.Sigmoid()".into()),
+        Activation::Tanh => Some("nn.Tanh()".into()),
+        Activation::Relu => Some("nn.ReLU()".into()),
+        Activation::Softplus => Some("nn.Softplus()".into()),
+        Activation::LeakyRelu { alpha } => Some(format!("nn.LeakyReLU({alpha})")),
+        Activation::Elu { alpha } => Some(format!("nn.ELU({alpha})")),
+        Activation::Softmax => Some("nn.Softmax(dim=-1)".into()),
+        Activation::Step => {
+            return Err(Error::Value(
+                "PyTorch has no step (Heaviside) module; this model cannot be a torch.nn.Sequential".into(),
+            ))
+        }
+    })
+}
+
+/// The `torch.nn.Sequential` whose `load_state_dict` takes [`state_dict`]'s keys, as Python.
+pub fn torch_modules(model: &Sequential) -> Result<String> {
+    let mut parts = Vec::new();
+    for layer in model.layers() {
+        let inputs = layer.input_dim().unwrap_or(0);
+        let bias = if layer.bias().is_some() { "" } else { ", bias=False" };
+        parts.push(format!("nn.Linear({inputs}, {}{bias})", layer.units()));
+        parts.extend(module(layer.activation_fn())?);
+    }
+    Ok(format!("nn.Sequential({})", parts.join(", ")))
+}
+
+/// The bytes of a safetensors file holding [`state_dict`] (what `safetensors.torch.load_file`
+/// reads), with the Python of the matching `nn.Sequential` in its metadata
+/// (`neurite.torch_modules`).
+pub fn state_dict_bytes(model: &Sequential) -> Result<Vec<u8>> {
+    let metadata = std::collections::HashMap::from([
+        ("format".to_string(), "pt".to_string()),
+        ("neurite.torch_modules".to_string(), torch_modules(model)?),
+    ]);
+    super::safetensors::to_bytes(&state_dict(model)?, metadata)
+}
+
+/// Writes [`state_dict_bytes`] to `path`, atomically.
+pub fn save_state_dict(model: &Sequential, path: &std::path::Path) -> Result<()> {
+    super::write_atomic(path, &state_dict_bytes(model)?)
+}
+
+/// The tensors of a state_dict file, either format, in module order: a `.pt` file's own
+/// order, a safetensors file's keys in natural order (`2.weight` before `10.weight`), since
+/// safetensors sorts them by name.
+pub fn read_state_dict(bytes: &[u8]) -> Result<Vec<(String, Tensor)>> {
+    if zip::is_zip(bytes) {
+        return read_pt(bytes);
+    }
+    let (mut tensors, _) = super::safetensors::from_bytes(bytes)?;
+    tensors.sort_by_key(|(name, _)| natural_key(name));
+    Ok(tensors)
+}
+
+/// `fc10.weight` as `[("fc", 0), ("", 10), (".weight", 0)]`-like parts that sort numbers by
+/// value.
+fn natural_key(s: &str) -> Vec<(String, u128)> {
+    let mut parts = Vec::new();
+    let mut rest = s;
+    while !rest.is_empty() {
+        let digits = rest.chars().take_while(|c| c.is_ascii_digit()).count();
+        if digits > 0 {
+            parts.push((String::new(), rest[..digits].parse().unwrap_or(u128::MAX)));
+            rest = &rest[digits..];
+        } else {
+            let text = rest.chars().take_while(|c| !c.is_ascii_digit()).map(char::len_utf8).sum();
+            parts.push((rest[..text].to_string(), 0));
+            rest = &rest[text..];
+        }
+    }
+    parts
+}
+
+/// The tensors of a `torch.save` zip file, in the state_dict's order.
+fn read_pt(bytes: &[u8]) -> Result<Vec<(String, Tensor)>> {
+    let archive = zip::Archive::new(bytes)?;
+    let pickles: Vec<_> = archive.entries().iter().filter(|e| e.name.ends_with("data.pkl")).collect();
+    let [pkl] = pickles.as_slice() else {
+        return Err(Error::Format(format!(
+            "not a torch.save file: the zip holds {} data.pkl entries (it needs one)",
+            pickles.len()
+        )));
+    };
+    let prefix = &pkl.name[..pkl.name.len() - "data.pkl".len()];
+    let big_endian = match archive.find(&format!("{prefix}byteorder")) {
+        Some(e) => match archive.read(e)?.as_slice() {
+            b"little" => false,
+            b"big" => true,
+            other => {
+                return Err(Error::Format(format!(
+                    "torch file: byte order {:?} is unknown",
+                    String::from_utf8_lossy(other)
+                )))
+            }
+        },
+        None => false,
+    };
+    let refs = pickle::state_dict(&archive.read(pkl)?)?;
+    let mut storages: std::collections::HashMap<String, Vec<u8>> = std::collections::HashMap::new();
+    let mut out = Vec::with_capacity(refs.len());
+    for r in &refs {
+        if !storages.contains_key(&r.storage) {
+            let name = format!("{prefix}data/{}", r.storage);
+            let entry = archive
+                .find(&name)
+                .ok_or_else(|| Error::Format(format!("torch file: tensor {}'s storage {name} is missing", r.name)))?;
+            storages.insert(r.storage.clone(), archive.read(entry)?);
+        }
+        let data = &storages[&r.storage];
+        out.push((r.name.clone(), materialise(r, data, big_endian)?));
+    }
+    Ok(out)
+}
+
+/// The tensor a reference describes, read from its storage's bytes with its strides, as f32.
+/// Every index is checked against the storage, and the tensor may not hold more elements
+/// than its storage (a stride-0 view of a tiny storage could otherwise ask for gigabytes).
+fn materialise(r: &TensorRef, data: &[u8], big_endian: bool) -> Result<Tensor> {
+    let esize = r.dtype.size() as u64;
+    let err = |why: String| Error::Format(format!("torch file: tensor {}: {why}", r.name));
+    if r.storage_numel.checked_mul(esize) != Some(data.len() as u64) {
+        return Err(err(format!(
+            "its storage declares {} elements, the file holds {} bytes",
+            r.storage_numel,
+            data.len()
+        )));
+    }
+    let numel =
+        r.size.iter().try_fold(1u64, |n, &d| n.checked_mul(d)).ok_or_else(|| err("its size overflows".into()))?;
+    if numel > r.storage_numel {
+        return Err(err(format!("{numel} elements from a storage of {}", r.storage_numel)));
+    }
+    if numel > 0 {
+        let last = r
+            .size
+            .iter()
+            .zip(&r.stride)
+            .try_fold(r.offset, |acc, (&d, &s)| (d - 1).checked_mul(s).and_then(|x| acc.checked_add(x)));
+        if last.is_none_or(|l| l >= r.storage_numel) {
+            return Err(err(format!(
+                "size {:?}, stride {:?} and offset {} reach past its storage of {} elements",
+                r.size, r.stride, r.offset, r.storage_numel
+            )));
+        }
+    }
+    let shape: Vec<usize> = r.size.iter().map(|&d| d as usize).collect();
+    let read = |i: u64| -> f32 {
+        let at = (i * esize) as usize;
+        let b = &data[at..at + esize as usize];
+        match (r.dtype, big_endian) {
+            (StorageType::F32, false) => f32::from_le_bytes([b[0], b[1], b[2], b[3]]),
+            (StorageType::F32, true) => f32::from_be_bytes([b[0], b[1], b[2], b[3]]),
+            (StorageType::F64, false) => f64::from_le_bytes(b.try_into().unwrap_or([0; 8])) as f32,
+            (StorageType::F64, true) => f64::from_be_bytes(b.try_into().unwrap_or([0; 8])) as f32,
+            (StorageType::F16, be) => {
+                f16_to_f32(if be { u16::from_be_bytes([b[0], b[1]]) } else { u16::from_le_bytes([b[0], b[1]]) })
+            }
+            (StorageType::BF16, be) => {
+                let bits = if be { u16::from_be_bytes([b[0], b[1]]) } else { u16::from_le_bytes([b[0], b[1]]) };
+                f32::from_bits(u32::from(bits) << 16)
+            }
+        }
+    };
+    let mut values = Vec::with_capacity(numel as usize);
+    let mut index = vec![0u64; shape.len()];
+    for _ in 0..numel {
+        let at = r.offset + index.iter().zip(&r.stride).map(|(i, s)| i * s).sum::<u64>();
+        values.push(read(at));
+        for d in (0..index.len()).rev() {
+            index[d] += 1;
+            if index[d] < r.size[d] {
+                break;
+            }
+            index[d] = 0;
+        }
+    }
+    Tensor::from_vec(values, &shape)
+}
+
+/// IEEE half precision to single.
+fn f16_to_f32(h: u16) -> f32 {
+    let sign = u32::from(h >> 15) << 31;
+    let exp = u32::from((h >> 10) & 0x1f);
+    let frac = u32::from(h & 0x3ff);
+    let bits = match (exp, frac) {
+        (0, 0) => sign,
+        (0, f) => {
+            // Subnormal: normalise.
+            let shift = f.leading_zeros() - 21;
+            sign | ((127 - 15 + 1 - shift) << 23) | ((f << shift) & 0x3ff) << 13
+        }
+        (0x1f, f) => sign | 0x7f80_0000 | (f << 13),
+        (e, f) => sign | ((e + 127 - 15) << 23) | (f << 13),
+    };
+    f32::from_bits(bits)
+}
+
+/// A model from a state_dict of `Linear` layers (in module order, weights (outputs, inputs)),
+/// with `hidden` after every layer but the last and `output` after the last. Keys are
+/// `<module>.weight` and `<module>.bias`; anything else (a batch norm's `running_mean`, ...)
+/// is an error, and so are layers whose sizes do not chain.
+pub fn model_from_state_dict(
+    tensors: &[(String, Tensor)],
+    hidden: Activation,
+    output: Activation,
+) -> Result<Sequential> {
+    let mut layers: Vec<(String, Option<Tensor>, Option<Tensor>)> = Vec::new();
+    for (key, t) in tensors {
+        let (module, kind) = key
+            .rsplit_once('.')
+            .ok_or_else(|| Error::Format(format!("state_dict key {key:?} is not <module>.weight or <module>.bias")))?;
+        let at = match layers.iter().position(|l| l.0 == module) {
+            Some(i) => i,
+            None => {
+                layers.push((module.to_string(), None, None));
+                layers.len() - 1
+            }
+        };
+        let slot = match kind {
+            "weight" => &mut layers[at].1,
+            "bias" => &mut layers[at].2,
+            _ => {
+                return Err(Error::Format(format!(
+                    "state_dict key {key:?}: neurite reads Linear layers (weight and bias), not {kind:?}"
+                )))
+            }
+        };
+        if slot.replace(t.clone()).is_some() {
+            return Err(Error::Format(format!("state_dict key {key:?} appears twice")));
+        }
+    }
+    let count = layers.len();
+    let mut out = Vec::with_capacity(count);
+    for (i, (module, w, b)) in layers.into_iter().enumerate() {
+        let w = w.ok_or_else(|| Error::Format(format!("state_dict: module {module:?} has a bias but no weight")))?;
+        if w.ndim() != 2 {
+            return Err(Error::Format(format!(
+                "state_dict: {module}.weight has shape {}; a Linear weight is (outputs, inputs)",
+                shape_str(w.shape())
+            )));
+        }
+        let activation = if i + 1 == count { output } else { hidden };
+        out.push((w.t()?.contiguous(), b, activation));
+    }
+    super::sequential_from_layers(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn half_precision_converts_exactly() {
+        for (h, f) in [
+            (0x3c00u16, 1.0f32),
+            (0xc000, -2.0),
+            (0x3555, 0.333_251_95),
+            (0x0001, 5.960_464_5e-8),
+            (0x7bff, 65504.0),
+            (0, 0.0),
+        ] {
+            assert_eq!(f16_to_f32(h), f, "{h:#x}");
+        }
+        assert!(f16_to_f32(0x7e00).is_nan());
+        assert_eq!(f16_to_f32(0x7c00), f32::INFINITY);
+    }
+
+    #[test]
+    fn strided_and_lying_references() {
+        let data: Vec<u8> = (0..6).flat_map(|i| (i as f32).to_le_bytes()).collect();
+        let r = TensorRef {
+            name: "w".into(),
+            dtype: StorageType::F32,
+            storage: "0".into(),
+            storage_numel: 6,
+            offset: 0,
+            size: vec![3, 2],
+            stride: vec![1, 3],
+        };
+        assert_eq!(materialise(&r, &data, false).unwrap().to_vec(), vec![0.0, 3.0, 1.0, 4.0, 2.0, 5.0]);
+        let past = TensorRef { offset: 1, ..r.clone() };
+        assert!(materialise(&past, &data, false).unwrap_err().to_string().contains("reach past"));
+        let broadcast = TensorRef { size: vec![1 << 40, 1 << 20], stride: vec![0, 0], ..r.clone() };
+        assert!(materialise(&broadcast, &data, false)
+            .unwrap_err()
+            .to_string()
+            .contains("elements from a storage of 6"));
+        let overflow = TensorRef { size: vec![u64::MAX, 2], ..r.clone() };
+        assert!(materialise(&overflow, &data, false).is_err());
+        let short = TensorRef { storage_numel: 7, ..r };
+        assert!(materialise(&short, &data, false).unwrap_err().to_string().contains("declares 7 elements"));
+    }
+
+    #[test]
+    fn natural_order() {
+        let mut keys = vec!["10.weight", "2.bias", "2.weight", "0.weight", "fc10.bias", "fc2.bias"];
+        keys.sort_by_key(|k| natural_key(k));
+        assert_eq!(keys, ["0.weight", "2.bias", "2.weight", "10.weight", "fc2.bias", "fc10.bias"]);
+    }
+}

@@ -1,0 +1,270 @@
+//! Models that come from, and go to, the other frameworks: files that PyTorch, NumPy and
+//! ONNX wrote themselves (`tests/fixtures/`, made by `make_fixtures.py`), read by neurite and
+//! run against the outputs PyTorch computed; neurite's own files read back; and damaged or
+//! hostile files of each format, which must be clear errors and never panics.
+
+mod common;
+
+use std::path::PathBuf;
+
+use neurite::data::image::{self, Invert};
+use neurite::io::{self, npy, onnx, torch, Activations, Format};
+use neurite::nn::{Activation, Dense};
+use neurite::train::Sequential;
+use neurite::Tensor;
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+}
+
+fn bytes(name: &str) -> Vec<u8> {
+    std::fs::read(fixture(name)).unwrap()
+}
+
+/// The inputs and PyTorch's outputs of the fixture network (4 -> 3 leaky ReLU 0.2 -> 2 softmax).
+fn expected() -> (Tensor, Tensor) {
+    let arrays = npy::load_npz(&fixture("expected.npz")).unwrap();
+    (arrays[0].1.clone(), arrays[1].1.clone())
+}
+
+const LEAKY: Activation = Activation::LeakyRelu { alpha: 0.2 };
+
+/// Predictions agree with PyTorch's to within float32 rounding of a 4-3-2 network: each
+/// output is a few multiply-adds and an exp from values of order 1, so 1e-6 is tens of ulps.
+fn assert_matches_torch(mut model: Sequential, what: &str) {
+    let (x, y) = expected();
+    let got = model.predict(&x).unwrap();
+    assert_eq!(got.shape(), y.shape(), "{what}");
+    let worst = got.to_vec().iter().zip(y.to_vec()).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    assert!(worst < 1e-6, "{what}: differs from PyTorch by {worst}");
+}
+
+#[test]
+fn pytorch_state_dicts_from_torch_save_and_safetensors() {
+    for name in ["torch_mlp.pt", "torch_mlp.safetensors"] {
+        let acts = Activations { hidden: Some(LEAKY), output: Some(Activation::Softmax) };
+        let model = io::load_any(&fixture(name), acts).unwrap();
+        assert_eq!(model.params().names(), ["dense/kernel", "dense/bias", "dense_1/kernel", "dense_1/bias"]);
+        assert_matches_torch(model, name);
+    }
+    // float64 tensors are read as float32.
+    let sd = torch::read_state_dict(&bytes("torch_f64.pt")).unwrap();
+    assert_eq!(
+        sd.iter().map(|(k, t)| (k.as_str(), t.shape().to_vec())).collect::<Vec<_>>(),
+        [("0.weight", vec![3, 4]), ("0.bias", vec![3])]
+    );
+}
+
+#[test]
+fn the_activations_of_a_state_dict_must_be_given() {
+    let err = io::load_any(&fixture("torch_mlp.pt"), Activations::default()).err().unwrap().to_string();
+    assert!(err.contains("does not record the activations"), "{err}");
+}
+
+#[test]
+fn pickles_that_are_not_a_state_dict_of_float_tensors_are_refused_and_never_run() {
+    let acts = Activations { hidden: Some(Activation::Relu), output: Some(Activation::Softmax) };
+    let cases = [
+        ("torch_evil.pt", "refuses the global posix.system"),
+        ("torch_whole_model.pt", "refuses the global torch.nn.modules.container.Sequential"),
+        ("torch_batchnorm.pt", "torch.LongStorage holds no floating-point numbers"),
+    ];
+    for (name, want) in cases {
+        let err = io::load_any(&fixture(name), acts).err().unwrap().to_string();
+        assert!(err.contains(want), "{name}: {err}");
+        assert!(err.contains(name), "the error names the file: {err}");
+    }
+}
+
+#[test]
+fn onnx_from_both_torch_exporters_and_in_the_keras_tf2onnx_form() {
+    for name in ["torch_dynamo.onnx", "torch_legacy.onnx", "keras_style.onnx"] {
+        let model = onnx::load_onnx(&fixture(name)).unwrap();
+        assert_eq!(model.layers()[0].activation_fn(), LEAKY, "{name}");
+        assert_eq!(model.layers()[1].activation_fn(), Activation::Softmax, "{name}");
+        assert_matches_torch(model, name);
+    }
+    let err = onnx::load_onnx(&fixture("conv.onnx")).err().unwrap().to_string();
+    assert!(err.contains("the operator Conv (Conv node \"conv1\") is not supported"), "{err}");
+}
+
+#[test]
+fn numpy_networks_stored_and_compressed() {
+    for name in ["numpy_net.npz", "numpy_net_compressed.npz"] {
+        let arrays = npy::load_npz(&fixture(name)).unwrap();
+        assert_eq!(arrays.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(), ["W1", "b1", "W2", "b2"]);
+        let model = io::model_from_arrays(&arrays, LEAKY, Activation::Softmax).unwrap();
+        assert_matches_torch(model, name);
+    }
+    assert_eq!(
+        npy::load_npy(&fixture("big_endian.npy")).unwrap(),
+        Tensor::from_vec(vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0], &[2, 3]).unwrap()
+    );
+    let err = npy::load_npy(&fixture("fortran.npy")).unwrap_err().to_string();
+    assert!(err.contains("Fortran order") && err.contains("fortran.npy"), "{err}");
+    let err = npy::load_npy(&fixture("int64.npy")).unwrap_err().to_string();
+    assert!(err.contains("dtype \"<i8\" is not supported"), "{err}");
+}
+
+#[test]
+fn formats_are_told_apart_by_their_bytes() {
+    for (name, format) in [
+        ("torch_mlp.pt", Format::TorchPt),
+        ("torch_mlp.safetensors", Format::TorchSafetensors),
+        ("numpy_net.npz", Format::Npz),
+        ("big_endian.npy", Format::Npy),
+        ("torch_dynamo.onnx", Format::Onnx),
+        ("keras_style.onnx", Format::Onnx),
+    ] {
+        assert_eq!(Format::detect(&bytes(name)).unwrap(), format, "{name}");
+    }
+    assert!(Format::detect(b"hello").is_err());
+}
+
+fn small_model() -> Sequential {
+    let mut m = Sequential::with_seed(5);
+    m.add(Dense::new(6).activation(Activation::Tanh).input_shape(4)).unwrap();
+    m.add(Dense::new(5).activation(Activation::Elu { alpha: 0.5 })).unwrap();
+    m.add(Dense::new(3).activation(Activation::Softmax)).unwrap();
+    m
+}
+
+#[test]
+fn neurite_round_trips_through_every_format() {
+    let model = small_model();
+    let acts = Activations { hidden: Some(Activation::Tanh), output: Some(Activation::Softmax) };
+    // ONNX keeps every activation; the state_dict and the arrays keep one hidden activation.
+    let back = onnx::from_onnx(&onnx::to_onnx(&model).unwrap()).unwrap();
+    assert_eq!(back.config(), model.config());
+    assert_eq!(back.params().tensors().unwrap(), model.params().tensors().unwrap());
+    for bytes in
+        [torch::state_dict_bytes(&model).unwrap(), npy::npz_bytes(&io::model_to_arrays(&model).unwrap()).unwrap()]
+    {
+        let back = io::read_model(&bytes, acts).unwrap();
+        assert_eq!(back.params().tensors().unwrap(), model.params().tensors().unwrap());
+    }
+    let keys: Vec<String> = torch::state_dict(&model).unwrap().into_iter().map(|(k, _)| k).collect();
+    assert_eq!(keys, ["0.weight", "0.bias", "2.weight", "2.bias", "4.weight", "4.bias"]);
+}
+
+/// Every truncation and a spread of byte changes of a file: errors or a model, never a panic.
+fn survives_damage(name: &str, good: &[u8]) {
+    let acts = Activations { hidden: Some(Activation::Relu), output: Some(Activation::Softmax) };
+    for cut in 0..good.len() {
+        let _ = io::read_model(&good[..cut], acts);
+    }
+    for i in 0..good.len() {
+        for v in [0x00, 0xff, good[i] ^ 0x01] {
+            let mut b = good.to_vec();
+            b[i] = v;
+            let _ = io::read_model(&b, acts);
+        }
+    }
+    assert!(io::read_model(&good[..good.len() / 2], acts).is_err(), "{name}: half a file was read");
+}
+
+#[test]
+fn damaged_files_of_every_format_are_errors_not_panics() {
+    for name in [
+        "torch_mlp.pt",
+        "torch_mlp.safetensors",
+        "torch_legacy.onnx",
+        "keras_style.onnx",
+        "numpy_net.npz",
+        "numpy_net_compressed.npz",
+    ] {
+        survives_damage(name, &bytes(name));
+    }
+    let model = small_model();
+    survives_damage("neurite", &io::model_bytes(&model).unwrap());
+}
+
+#[test]
+fn headers_that_declare_more_than_the_file_holds() {
+    // A .npy whose shape promises 10^12 floats.
+    let mut b = npy::npy_bytes(&Tensor::zeros(&[3]));
+    let header = String::from_utf8_lossy(&b[10..]).replace("(3,)", "(1000000000000,)");
+    b.truncate(10);
+    b.extend_from_slice(header.as_bytes());
+    let err = npy::read_npy(&b).unwrap_err().to_string();
+    assert!(err.contains("declares 4000000000000 bytes"), "{err}");
+    // An .npz whose deflated entry claims to inflate to 4 GiB from 300 bytes.
+    let mut z = bytes("numpy_net_compressed.npz");
+    let eocd = z.len() - 22;
+    let cd = u32::from_le_bytes(z[eocd + 16..eocd + 20].try_into().unwrap()) as usize;
+    z[cd + 24..cd + 28].copy_from_slice(&u32::MAX.to_le_bytes());
+    let err = npy::read_npz(&z).unwrap_err().to_string();
+    assert!(err.contains("more than deflate can produce"), "{err}");
+    // Arrays whose shapes do not chain, and a missing bias.
+    let arrays = |w2: &[usize]| {
+        vec![
+            ("W1".to_string(), Tensor::zeros(&[4, 3])),
+            ("b1".to_string(), Tensor::zeros(&[3])),
+            ("W2".to_string(), Tensor::zeros(w2)),
+            ("b2".to_string(), Tensor::zeros(&[2])),
+        ]
+    };
+    let err = io::model_from_arrays(&arrays(&[5, 2]), LEAKY, Activation::Softmax).err().unwrap().to_string();
+    assert!(err.contains("layer 2's kernel (5, 2) does not take the 3 outputs of layer 1"), "{err}");
+    let mut missing = arrays(&[3, 2]);
+    missing.remove(1);
+    let err = io::model_from_arrays(&missing, LEAKY, Activation::Softmax).err().unwrap().to_string();
+    assert!(err.contains("b1 is missing"), "{err}");
+}
+
+/// The drawn digits of the fixtures become centred MNIST-like inputs.
+#[test]
+fn drawn_pictures_become_mnist_inputs() {
+    for (name, inverted) in [("seven.png", true), ("one_rgba.png", true), ("zero.jpg", false)] {
+        let picture = image::load(&fixture(name)).unwrap();
+        let auto = image::to_model_input(&picture, 28, Invert::Auto).unwrap();
+        let forced = image::to_model_input(&picture, 28, if inverted { Invert::Yes } else { Invert::No }).unwrap();
+        assert_eq!(auto, forced, "{name}: automatic inversion");
+        // The 20x20 box: the digit's extent is 20 pixels on its longer side.
+        let rows = (0..28).filter(|y| (0..28).any(|x| auto[y * 28 + x] > 0.1)).count();
+        let cols = (0..28).filter(|x| (0..28).any(|y| auto[y * 28 + x] > 0.1)).count();
+        assert!(rows.max(cols) == 20 && rows.min(cols) >= 2, "{name}: {rows} x {cols}");
+        // The centre of mass is within a pixel of the centre.
+        let total: f32 = auto.iter().sum();
+        let cy: f32 = (0..784).map(|i| auto[i] * ((i / 28) as f32 + 0.5)).sum::<f32>() / total;
+        let cx: f32 = (0..784).map(|i| auto[i] * ((i % 28) as f32 + 0.5)).sum::<f32>() / total;
+        assert!((cx - 14.0).abs() <= 1.0 && (cy - 14.0).abs() <= 1.0, "{name}: centre of mass ({cx}, {cy})");
+    }
+    // A truncated PNG is an error (up to its last chunk, IEND, whose absence the decoder
+    // forgives once the pixels are complete). A JPEG decoder fills missing scans with grey,
+    // as browsers show a half-loaded photo, so a truncated JPEG is only required not to panic.
+    let b = bytes("seven.png");
+    for cut in 0..b.len() - 12 {
+        assert!(image::decode(&b[..cut]).is_err(), "seven.png cut at {cut}");
+    }
+    let b = bytes("zero.jpg");
+    for cut in 0..b.len() {
+        let _ = image::decode(&b[..cut]);
+    }
+}
+
+#[test]
+#[cfg_attr(not(mnist), ignore = "needs MNIST in $NEURITE_DATA or ../shared/data/mnist")]
+fn an_exported_mnist_model_reads_back_with_the_same_test_numbers() {
+    let (train, test) =
+        neurite::data::mnist::load_mnist_dir(&common::mnist_dir(), neurite::data::DatasetName::Mnist).unwrap();
+    let mut model = Sequential::with_seed(0);
+    model.add(Dense::new(50).activation(Activation::Sigmoid).input_shape(784)).unwrap();
+    model.add(Dense::new(10).activation(Activation::Softmax)).unwrap();
+    let loss = neurite::nn::Loss::SparseCategoricalCrossentropy;
+    let metrics = [neurite::train::Metric::Accuracy];
+    model.compile(neurite::optim::Optimizer::adam(), loss, &metrics).unwrap();
+    let options = neurite::train::FitOptions::default().epochs(1).verbose(neurite::train::Verbosity::Silent);
+    model.fit_with(&train, None, &options, &mut []).unwrap();
+    let want = model.evaluate_with(&test).unwrap();
+    let acts = Activations { hidden: Some(Activation::Sigmoid), output: Some(Activation::Softmax) };
+    for bytes in [
+        onnx::to_onnx(&model).unwrap(),
+        torch::state_dict_bytes(&model).unwrap(),
+        npy::npz_bytes(&io::model_to_arrays(&model).unwrap()).unwrap(),
+    ] {
+        let mut back = io::read_model(&bytes, acts).unwrap();
+        back.compile(neurite::optim::Optimizer::adam(), loss, &metrics).unwrap();
+        assert_eq!(back.evaluate_with(&test).unwrap(), want);
+    }
+}
