@@ -14,13 +14,13 @@
 //! which shares its exponential with the value, so the accuracy costs no extra work.
 //!
 //! The loops are compiled for several instruction sets and picked at run time
-//! (`multiversion`), and `exp` and `expm1` are written here without library calls, so the
-//! loops vectorise in a portable binary.
+//! ([`simd_kernel!`](crate::simd_kernel)), and `exp` and `expm1` are written here without
+//! library calls, so the loops vectorise in a portable binary.
 
 use std::fmt;
 use std::str::FromStr;
 
-use multiversion::multiversion;
+use crate::simd_kernel;
 use serde::{Deserialize, Serialize};
 
 use super::softmax;
@@ -249,27 +249,30 @@ impl Pointwise for SoftplusFn {
     }
 }
 
-#[multiversion(targets = "simd")]
-fn map_values<F: Pointwise>(x: &mut [f32], p: f32) {
-    for v in x {
-        *v = F::value(*v, p);
+simd_kernel! {
+    fn map_values<F: Pointwise>(x: &mut [f32], p: f32) {
+        for v in x {
+            *v = F::value(*v, p);
+        }
     }
 }
 
-#[multiversion(targets = "simd")]
-fn map_values_and_derivatives<F: Pointwise>(x: &mut [f32], d: &mut [f32], p: f32) {
-    for (v, dv) in x.iter_mut().zip(d.iter_mut()) {
-        let (y, g) = F::value_and_derivative(*v, p);
-        *v = y;
-        *dv = g;
+simd_kernel! {
+    fn map_values_and_derivatives<F: Pointwise>(x: &mut [f32], d: &mut [f32], p: f32) {
+        for (v, dv) in x.iter_mut().zip(d.iter_mut()) {
+            let (y, g) = F::value_and_derivative(*v, p);
+            *v = y;
+            *dv = g;
+        }
     }
 }
 
-/// `g *= d`: the chain rule through an element-wise activation.
-#[multiversion(targets = "simd")]
-fn mul_assign(g: &mut [f32], d: &[f32]) {
-    for (g, &d) in g.iter_mut().zip(d) {
-        *g *= d;
+simd_kernel! {
+    /// `g *= d`: the chain rule through an element-wise activation.
+    fn mul_assign(g: &mut [f32], d: &[f32]) {
+        for (g, &d) in g.iter_mut().zip(d) {
+            *g *= d;
+        }
     }
 }
 

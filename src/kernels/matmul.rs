@@ -8,6 +8,7 @@
 
 use std::cell::Cell;
 
+use super::dispatch::ProductKernel;
 use crate::error::{Error, Result};
 
 thread_local! {
@@ -181,7 +182,14 @@ pub fn gemm(
     // against each slice's length; the output layout maps distinct (i, j) to distinct
     // addresses (`is_one_to_one`), and `c` is a unique borrow so it aliases neither input.
     let _inside = InsideGemm::enter();
-    if m.saturating_mul(n).saturating_mul(k) >= LARGE_PRODUCT || (k >= LONG_INNER && la.col_stride == 1) {
+    let to_gemm_crate = match super::dispatch::product_kernel() {
+        ProductKernel::Auto => {
+            m.saturating_mul(n).saturating_mul(k) >= LARGE_PRODUCT || (k >= LONG_INNER && la.col_stride == 1)
+        }
+        ProductKernel::Matrixmultiply => false,
+        ProductKernel::Gemm => true,
+    };
+    if to_gemm_crate {
         // SAFETY: as above; `gemm` takes (column stride, row stride) pairs, computes
         // dst = alpha_g * dst + beta_g * A B (its alpha and beta are BLAS's swapped), and
         // reads dst only when asked to.

@@ -7,6 +7,7 @@
 //! so a kernel made faster here is faster everywhere. Nothing here knows about tensors.
 
 pub mod activation;
+pub mod dispatch;
 pub mod matmul;
 pub mod reduce;
 pub mod softmax;

@@ -3,162 +3,169 @@
 //! Every function subtracts the row maximum first, so `softmax([1010, 1000, 990])` is finite
 //! where the textbook formula overflows to NaN.
 
-use multiversion::multiversion;
+use crate::simd_kernel;
 
 use super::activation::exp;
 
-/// Softmax of each row of a row-major matrix with `cols` columns, in place.
-#[multiversion(targets = "simd")]
-pub fn softmax_rows(x: &mut [f32], cols: usize) {
-    if cols == 0 {
-        return;
-    }
-    for row in x.chunks_exact_mut(cols) {
-        let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let mut sum = 0.0f32;
-        for v in row.iter_mut() {
-            *v = exp(*v - max);
-            sum += *v;
+simd_kernel! {
+    /// Softmax of each row of a row-major matrix with `cols` columns, in place.
+    pub fn softmax_rows(x: &mut [f32], cols: usize) {
+        if cols == 0 {
+            return;
         }
-        let inv = 1.0 / sum;
-        for v in row.iter_mut() {
-            *v *= inv;
-        }
-    }
-}
-
-/// Log-softmax of each row, in place: `x - max - ln(sum(exp(x - max)))`.
-#[multiversion(targets = "simd")]
-pub fn log_softmax_rows(x: &mut [f32], cols: usize) {
-    if cols == 0 {
-        return;
-    }
-    for row in x.chunks_exact_mut(cols) {
-        let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let sum: f32 = row.iter().map(|&v| exp(v - max)).sum();
-        let lse = max + sum.ln();
-        for v in row.iter_mut() {
-            *v -= lse;
-        }
-    }
-}
-
-/// Backward of softmax given its output `y`: `g_i = y_i (g_i - sum_j y_j g_j)` per row,
-/// computed as `y_i ((g_i - g_m) + sum_{j != m} y_j (g_m - g_j))` with `m` the row's largest
-/// output. The two are equal because the outputs sum to 1, but where `y_m` rounds to 1 the
-/// second keeps the digits that `1 - y_m` loses (the Jacobian's diagonal `y_m (1 - y_m)`
-/// comes out as `y_m` times the sum of the other outputs).
-#[multiversion(targets = "simd")]
-pub fn softmax_grad(y: &[f32], g: &mut [f32], cols: usize) {
-    if cols == 0 {
-        return;
-    }
-    for (yr, gr) in y.chunks_exact(cols).zip(g.chunks_exact_mut(cols)) {
-        let mut m = 0;
-        for (j, &v) in yr.iter().enumerate() {
-            if v > yr[m] {
-                m = j;
+        for row in x.chunks_exact_mut(cols) {
+            let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let mut sum = 0.0f32;
+            for v in row.iter_mut() {
+                *v = exp(*v - max);
+                sum += *v;
+            }
+            let inv = 1.0 / sum;
+            for v in row.iter_mut() {
+                *v *= inv;
             }
         }
-        let gm = gr[m];
-        let rest: f32 =
-            yr.iter().zip(gr.iter()).enumerate().filter(|&(j, _)| j != m).map(|(_, (&y, &g))| y * (gm - g)).sum();
-        for (g, &y) in gr.iter_mut().zip(yr) {
-            *g = y * ((*g - gm) + rest);
+    }
+}
+
+simd_kernel! {
+    /// Log-softmax of each row, in place: `x - max - ln(sum(exp(x - max)))`.
+    pub fn log_softmax_rows(x: &mut [f32], cols: usize) {
+        if cols == 0 {
+            return;
+        }
+        for row in x.chunks_exact_mut(cols) {
+            let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let sum: f32 = row.iter().map(|&v| exp(v - max)).sum();
+            let lse = max + sum.ln();
+            for v in row.iter_mut() {
+                *v -= lse;
+            }
         }
     }
 }
 
-/// Backward of log-softmax given its output `y`: `g_i = g_i - e^{y_i} sum_j g_j` per row.
-#[multiversion(targets = "simd")]
-pub fn log_softmax_grad(y: &[f32], g: &mut [f32], cols: usize) {
-    if cols == 0 {
-        return;
-    }
-    for (yr, gr) in y.chunks_exact(cols).zip(g.chunks_exact_mut(cols)) {
-        let sum: f32 = gr.iter().sum();
-        for (g, &y) in gr.iter_mut().zip(yr) {
-            *g -= exp(y) * sum;
+simd_kernel! {
+    /// Backward of softmax given its output `y`: `g_i = y_i (g_i - sum_j y_j g_j)` per row,
+    /// computed as `y_i ((g_i - g_m) + sum_{j != m} y_j (g_m - g_j))` with `m` the row's largest
+    /// output. The two are equal because the outputs sum to 1, but where `y_m` rounds to 1 the
+    /// second keeps the digits that `1 - y_m` loses (the Jacobian's diagonal `y_m (1 - y_m)`
+    /// comes out as `y_m` times the sum of the other outputs).
+    pub fn softmax_grad(y: &[f32], g: &mut [f32], cols: usize) {
+        if cols == 0 {
+            return;
+        }
+        for (yr, gr) in y.chunks_exact(cols).zip(g.chunks_exact_mut(cols)) {
+            let mut m = 0;
+            for (j, &v) in yr.iter().enumerate() {
+                if v > yr[m] {
+                    m = j;
+                }
+            }
+            let gm = gr[m];
+            let rest: f32 =
+                yr.iter().zip(gr.iter()).enumerate().filter(|&(j, _)| j != m).map(|(_, (&y, &g))| y * (gm - g)).sum();
+            for (g, &y) in gr.iter_mut().zip(yr) {
+                *g = y * ((*g - gm) + rest);
+            }
         }
     }
 }
 
-/// Sparse categorical cross-entropy from logits, fused with its gradient.
-///
-/// For each row: `loss = logsumexp(z) - z[label]`. Overwrites `logits` with
-/// `scale * (softmax(z) - onehot(label))`, the gradient of `scale * sum(loss)`, and returns
-/// the unscaled sum of the rows' losses. A label that is not below `cols` makes that row's
-/// loss NaN (callers check labels first; this never panics).
-#[multiversion(targets = "simd")]
-pub fn softmax_cross_entropy_sparse(logits: &mut [f32], cols: usize, labels: &[u32], scale: f32) -> f64 {
-    if cols == 0 {
-        return 0.0;
-    }
-    let mut total = 0.0f64;
-    for (row, &label) in logits.chunks_exact_mut(cols).zip(labels) {
-        let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let Some(&z_label) = row.get(label as usize) else {
-            total = f64::NAN;
-            continue;
-        };
-        let mut sum = 0.0f32;
-        for v in row.iter_mut() {
-            *v = exp(*v - max);
-            sum += *v;
+simd_kernel! {
+    /// Backward of log-softmax given its output `y`: `g_i = g_i - e^{y_i} sum_j g_j` per row.
+    pub fn log_softmax_grad(y: &[f32], g: &mut [f32], cols: usize) {
+        if cols == 0 {
+            return;
         }
-        // -ln(softmax[label]) = ln(sum) - (z_label - max): one logarithm, and finite even
-        // where e^(z_label - max) underflows to 0.
-        let loss = sum.ln() - (z_label - max);
-        total += loss as f64;
-        let inv = scale / sum;
-        for v in row.iter_mut() {
-            *v *= inv;
+        for (yr, gr) in y.chunks_exact(cols).zip(g.chunks_exact_mut(cols)) {
+            let sum: f32 = gr.iter().sum();
+            for (g, &y) in gr.iter_mut().zip(yr) {
+                *g -= exp(y) * sum;
+            }
         }
-        row[label as usize] -= scale;
     }
-    total
 }
 
-/// Categorical cross-entropy against probability targets (one-hot or soft), fused with its
-/// gradient: overwrites `logits` with `scale * (softmax(z) - t)` (valid when each target row
-/// sums to 1) and returns the unscaled sum of `-sum_i t_i log softmax(z)_i` over rows.
-#[multiversion(targets = "simd")]
-pub fn softmax_cross_entropy_dense(logits: &mut [f32], cols: usize, targets: &[f32], scale: f32) -> f64 {
-    if cols == 0 {
-        return 0.0;
-    }
-    let mut total = 0.0f64;
-    for (row, t) in logits.chunks_exact_mut(cols).zip(targets.chunks_exact(cols)) {
-        let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let sum: f32 = row.iter().map(|&v| exp(v - max)).sum();
-        let lse = max + sum.ln();
-        let mut loss = 0.0f32;
-        for (v, &ti) in row.iter_mut().zip(t) {
-            let logp = *v - lse;
-            loss -= ti * logp;
-            *v = scale * (exp(logp) - ti);
+simd_kernel! {
+    /// Sparse categorical cross-entropy from logits, fused with its gradient.
+    ///
+    /// For each row: `loss = logsumexp(z) - z[label]`. Overwrites `logits` with
+    /// `scale * (softmax(z) - onehot(label))`, the gradient of `scale * sum(loss)`, and returns
+    /// the unscaled sum of the rows' losses. A label that is not below `cols` makes that row's
+    /// loss NaN (callers check labels first; this never panics).
+    pub fn softmax_cross_entropy_sparse(logits: &mut [f32], cols: usize, labels: &[u32], scale: f32) -> f64 {
+        if cols == 0 {
+            return 0.0;
         }
-        total += loss as f64;
+        let mut total = 0.0f64;
+        for (row, &label) in logits.chunks_exact_mut(cols).zip(labels) {
+            let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let Some(&z_label) = row.get(label as usize) else {
+                total = f64::NAN;
+                continue;
+            };
+            let mut sum = 0.0f32;
+            for v in row.iter_mut() {
+                *v = exp(*v - max);
+                sum += *v;
+            }
+            // -ln(softmax[label]) = ln(sum) - (z_label - max): one logarithm, and finite even
+            // where e^(z_label - max) underflows to 0.
+            let loss = sum.ln() - (z_label - max);
+            total += loss as f64;
+            let inv = scale / sum;
+            for v in row.iter_mut() {
+                *v *= inv;
+            }
+            row[label as usize] -= scale;
+        }
+        total
     }
-    total
 }
 
-/// Binary cross-entropy from logits `z`, fused with its gradient: overwrites `z` with
-/// `scale * (sigmoid(z) - t)` and returns the unscaled sum over elements of
-/// `max(z, 0) - z t + ln(1 + e^-|z|)`, which equals `-(t ln p + (1-t) ln(1-p))` without
-/// ever taking the log of 0.
-#[multiversion(targets = "simd")]
-pub fn sigmoid_binary_cross_entropy(z: &mut [f32], targets: &[f32], scale: f32) -> f64 {
-    let mut total = 0.0f64;
-    for (v, &t) in z.iter_mut().zip(targets) {
-        let x = *v;
-        let e = exp(-x.abs());
-        total += (x.max(0.0) - x * t + e.ln_1p()) as f64;
-        let s = 1.0 / (1.0 + e);
-        let p = if x >= 0.0 { s } else { e * s };
-        *v = scale * (p - t);
+simd_kernel! {
+    /// Categorical cross-entropy against probability targets (one-hot or soft), fused with its
+    /// gradient: overwrites `logits` with `scale * (softmax(z) - t)` (valid when each target row
+    /// sums to 1) and returns the unscaled sum of `-sum_i t_i log softmax(z)_i` over rows.
+    pub fn softmax_cross_entropy_dense(logits: &mut [f32], cols: usize, targets: &[f32], scale: f32) -> f64 {
+        if cols == 0 {
+            return 0.0;
+        }
+        let mut total = 0.0f64;
+        for (row, t) in logits.chunks_exact_mut(cols).zip(targets.chunks_exact(cols)) {
+            let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let sum: f32 = row.iter().map(|&v| exp(v - max)).sum();
+            let lse = max + sum.ln();
+            let mut loss = 0.0f32;
+            for (v, &ti) in row.iter_mut().zip(t) {
+                let logp = *v - lse;
+                loss -= ti * logp;
+                *v = scale * (exp(logp) - ti);
+            }
+            total += loss as f64;
+        }
+        total
     }
-    total
+}
+
+simd_kernel! {
+    /// Binary cross-entropy from logits `z`, fused with its gradient: overwrites `z` with
+    /// `scale * (sigmoid(z) - t)` and returns the unscaled sum over elements of
+    /// `max(z, 0) - z t + ln(1 + e^-|z|)`, which equals `-(t ln p + (1-t) ln(1-p))` without
+    /// ever taking the log of 0.
+    pub fn sigmoid_binary_cross_entropy(z: &mut [f32], targets: &[f32], scale: f32) -> f64 {
+        let mut total = 0.0f64;
+        for (v, &t) in z.iter_mut().zip(targets) {
+            let x = *v;
+            let e = exp(-x.abs());
+            total += (x.max(0.0) - x * t + e.ln_1p()) as f64;
+            let s = 1.0 / (1.0 + e);
+            let p = if x >= 0.0 { s } else { e * s };
+            *v = scale * (p - t);
+        }
+        total
+    }
 }
 
 #[cfg(test)]

@@ -25,7 +25,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use multiversion::multiversion;
+use crate::simd_kernel;
 use serde::{Deserialize, Serialize};
 
 use crate::autograd::{ParamStore, Var};
@@ -263,66 +263,67 @@ impl Optimizer {
     }
 }
 
-/// The body of [`Optimizer::apply`], compiled for several instruction sets. Returns whether
-/// every updated value is finite: checked in the same pass, while each value is in a
-/// register, so that a diverging step is caught at once at no measurable cost.
-#[multiversion(targets = "simd")]
-fn apply_update(optimizer: Optimizer, t: u64, param: &mut [f32], grad: &[f32], s0: &mut [f32], s1: &mut [f32]) -> bool {
-    // Not-finite flags, or-ed as integers: a reduction that vectorises.
-    let mut bad = 0u32;
-    match optimizer {
-        Optimizer::Sgd { learning_rate: lr, momentum, nesterov } => {
-            if momentum == 0.0 {
-                for (p, &g) in param.iter_mut().zip(grad) {
-                    *p -= lr * g;
+simd_kernel! {
+    /// The body of [`Optimizer::apply`], compiled for several instruction sets. Returns whether
+    /// every updated value is finite: checked in the same pass, while each value is in a
+    /// register, so that a diverging step is caught at once at no measurable cost.
+    fn apply_update(optimizer: Optimizer, t: u64, param: &mut [f32], grad: &[f32], s0: &mut [f32], s1: &mut [f32]) -> bool {
+        // Not-finite flags, or-ed as integers: a reduction that vectorises.
+        let mut bad = 0u32;
+        match optimizer {
+            Optimizer::Sgd { learning_rate: lr, momentum, nesterov } => {
+                if momentum == 0.0 {
+                    for (p, &g) in param.iter_mut().zip(grad) {
+                        *p -= lr * g;
+                        bad |= u32::from(!p.is_finite());
+                    }
+                } else {
+                    for ((p, &g), v) in param.iter_mut().zip(grad).zip(s0.iter_mut()) {
+                        *v = momentum * *v - lr * g;
+                        *p += if nesterov { momentum * *v - lr * g } else { *v };
+                        bad |= u32::from(!p.is_finite());
+                    }
+                }
+            }
+            Optimizer::Adagrad { learning_rate: lr, epsilon, .. } => {
+                for ((p, &g), acc) in param.iter_mut().zip(grad).zip(s0.iter_mut()) {
+                    *acc += g * g;
+                    *p -= lr * g / (*acc + epsilon).sqrt();
                     bad |= u32::from(!p.is_finite());
                 }
-            } else {
-                for ((p, &g), v) in param.iter_mut().zip(grad).zip(s0.iter_mut()) {
-                    *v = momentum * *v - lr * g;
-                    *p += if nesterov { momentum * *v - lr * g } else { *v };
+            }
+            Optimizer::RmsProp { learning_rate: lr, rho, momentum, epsilon } => {
+                if momentum == 0.0 {
+                    for ((p, &g), v) in param.iter_mut().zip(grad).zip(s0.iter_mut()) {
+                        *v = rho * *v + (1.0 - rho) * g * g;
+                        *p -= lr * g / (*v + epsilon).sqrt();
+                        bad |= u32::from(!p.is_finite());
+                    }
+                } else {
+                    for (((p, &g), v), m) in param.iter_mut().zip(grad).zip(s0.iter_mut()).zip(s1.iter_mut()) {
+                        *v = rho * *v + (1.0 - rho) * g * g;
+                        *m = momentum * *m + lr * g / (*v + epsilon).sqrt();
+                        *p -= *m;
+                        bad |= u32::from(!p.is_finite());
+                    }
+                }
+            }
+            Optimizer::Adam { learning_rate: lr, beta1, beta2, epsilon } => {
+                // The bias corrections in f64, once per step, folded into alpha as Keras does.
+                let b1t = (beta1 as f64).powf(t as f64);
+                let b2t = (beta2 as f64).powf(t as f64);
+                let alpha = (lr as f64 * (1.0 - b2t).sqrt() / (1.0 - b1t)) as f32;
+                let (c1, c2) = (1.0 - beta1, 1.0 - beta2);
+                for (((p, &g), m), v) in param.iter_mut().zip(grad).zip(s0.iter_mut()).zip(s1.iter_mut()) {
+                    *m += (g - *m) * c1;
+                    *v += (g * g - *v) * c2;
+                    *p -= *m * alpha / (v.sqrt() + epsilon);
                     bad |= u32::from(!p.is_finite());
                 }
             }
         }
-        Optimizer::Adagrad { learning_rate: lr, epsilon, .. } => {
-            for ((p, &g), acc) in param.iter_mut().zip(grad).zip(s0.iter_mut()) {
-                *acc += g * g;
-                *p -= lr * g / (*acc + epsilon).sqrt();
-                bad |= u32::from(!p.is_finite());
-            }
-        }
-        Optimizer::RmsProp { learning_rate: lr, rho, momentum, epsilon } => {
-            if momentum == 0.0 {
-                for ((p, &g), v) in param.iter_mut().zip(grad).zip(s0.iter_mut()) {
-                    *v = rho * *v + (1.0 - rho) * g * g;
-                    *p -= lr * g / (*v + epsilon).sqrt();
-                    bad |= u32::from(!p.is_finite());
-                }
-            } else {
-                for (((p, &g), v), m) in param.iter_mut().zip(grad).zip(s0.iter_mut()).zip(s1.iter_mut()) {
-                    *v = rho * *v + (1.0 - rho) * g * g;
-                    *m = momentum * *m + lr * g / (*v + epsilon).sqrt();
-                    *p -= *m;
-                    bad |= u32::from(!p.is_finite());
-                }
-            }
-        }
-        Optimizer::Adam { learning_rate: lr, beta1, beta2, epsilon } => {
-            // The bias corrections in f64, once per step, folded into alpha as Keras does.
-            let b1t = (beta1 as f64).powf(t as f64);
-            let b2t = (beta2 as f64).powf(t as f64);
-            let alpha = (lr as f64 * (1.0 - b2t).sqrt() / (1.0 - b1t)) as f32;
-            let (c1, c2) = (1.0 - beta1, 1.0 - beta2);
-            for (((p, &g), m), v) in param.iter_mut().zip(grad).zip(s0.iter_mut()).zip(s1.iter_mut()) {
-                *m += (g - *m) * c1;
-                *v += (g * g - *v) * c2;
-                *p -= *m * alpha / (v.sqrt() + epsilon);
-                bad |= u32::from(!p.is_finite());
-            }
-        }
+        bad == 0
     }
-    bad == 0
 }
 
 /// What an optimiser remembers: the step count and its state buffers (moments,
