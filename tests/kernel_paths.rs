@@ -1,0 +1,158 @@
+//! Every kernel path this machine supports gives the same answers: neurite's own loops at each
+//! instruction-set level it runs (baseline, AVX2, AVX-512), crossed with each way of sending
+//! the products to the GEMM crates (each to the crate that measured faster for its shape, all
+//! to `matrixmultiply`, all to `gemm`). Products, the element-wise kernels, and a few training
+//! steps and a prediction of a model whose products take both crates by default must agree
+//! within 1e-5, and each path must repeat itself bit for bit.
+//!
+//! The paths are process-wide settings, so this file holds one test (its own process).
+//! Training uses SGD: its step is `lr * gradient`, so the comparison sees the products'
+//! rounding as it is; Adam divides each gradient by its own running size, which can turn a
+//! rounding-level difference in a gradient that cancels to almost zero into a full step.
+
+use neurite::autograd::Var;
+use neurite::kernels::dispatch::{self, Isa, ProductKernel};
+use neurite::kernels::{gemm, MatLayout};
+use neurite::nn::{Activation, Dense, Loss};
+use neurite::optim::{Optimizer, OptimizerState};
+use neurite::train::{Sequential, TensorExamples};
+use neurite::{Rng, Tensor};
+
+const TOLERANCE: f32 = 1e-5;
+
+/// Every combination of a level this machine runs and a product routing.
+fn paths() -> Vec<(Isa, ProductKernel)> {
+    Isa::supported().into_iter().flat_map(|isa| ProductKernel::ALL.into_iter().map(move |k| (isa, k))).collect()
+}
+
+fn select(isa: Isa, products: ProductKernel) {
+    assert_eq!(dispatch::limit_isa(Some(isa)), isa);
+    dispatch::set_product_kernel(products);
+}
+
+/// `C = A B` for the shapes the engine multiplies (the seed model's first layer forward and
+/// its weight gradient read transposed, the wide model's hidden layer split over two
+/// threads, a short inner dimension), with `|got - exact| <= 1e-5 * sum_k |a_ik b_kj|`: the
+/// size of the rounding error of any order of summation, scaled by 1e-5.
+fn products_agree(path: (Isa, ProductKernel)) {
+    let mut rng = Rng::new(5);
+    // (m, k, n, A transposed)
+    for (m, k, n, a_t) in [(32, 392, 50, false), (392, 32, 50, true), (128, 1024, 1024, false), (32, 50, 10, false)] {
+        let a = Tensor::uniform(&[m * k], -1.0, 1.0, &mut rng).to_vec();
+        let b = Tensor::uniform(&[k * n], -1.0, 1.0, &mut rng).to_vec();
+        let la = if a_t { MatLayout::row_major(k, m).t() } else { MatLayout::row_major(m, k) };
+        let lb = MatLayout::row_major(k, n);
+        let mut c = vec![f32::NAN; m * n];
+        gemm(1.0, &a, la, &b, lb, 0.0, &mut c, MatLayout::row_major(m, n)).unwrap();
+        let at = |i: usize, p: usize| a[la.offset + i * la.row_stride + p * la.col_stride] as f64;
+        for i in (0..m).step_by(7) {
+            for j in (0..n).step_by(3) {
+                let (mut exact, mut scale) = (0.0f64, 0.0f64);
+                for p in 0..k {
+                    let term = at(i, p) * b[p * n + j] as f64;
+                    exact += term;
+                    scale += term.abs();
+                }
+                let err = (c[i * n + j] as f64 - exact).abs();
+                assert!(
+                    err <= TOLERANCE as f64 * scale,
+                    "{path:?}: ({m}x{k}) x ({k}x{n}) at ({i}, {j}): {} against {exact} (scale {scale})",
+                    c[i * n + j]
+                );
+            }
+        }
+    }
+}
+
+/// Every activation's values and gradients (through autograd, which runs the same row
+/// kernels as the layers), the fused softmax cross-entropy and Adam's update, over lengths
+/// whose tails are not whole vectors, at the current level.
+fn elementwise() -> Vec<f32> {
+    let mut rng = Rng::new(1);
+    let x = Tensor::uniform(&[103, 10], -6.0, 6.0, &mut rng);
+    let mut out = Vec::new();
+    for act in Activation::ALL {
+        let v = Var::parameter(x.clone());
+        let y = v.activate(act).unwrap();
+        // A weighted sum, so that softmax's gradient is not zero.
+        (&y * &Var::constant(x.clone())).unwrap().sum().unwrap().backward().unwrap();
+        out.extend(y.value().to_vec());
+        out.extend(v.grad().unwrap().to_vec());
+    }
+    let labels = Tensor::vector(&(0..103).map(|i| (i % 10) as f32).collect::<Vec<_>>());
+    let z = Var::parameter(x.clone());
+    let loss = Loss::SparseCategoricalCrossentropy.forward_logits(&z, Activation::Softmax, &labels).unwrap();
+    loss.backward().unwrap();
+    out.push(loss.value().item().unwrap());
+    out.extend(z.grad().unwrap().to_vec());
+    let mut params = x.to_vec();
+    let grad: Vec<f32> = params.iter().rev().map(|g| g * 0.1).collect();
+    let mut adam =
+        OptimizerState::for_params(Optimizer::adam().learning_rate(0.01), vec![("p".into(), vec![1030])]).unwrap();
+    for _ in 0..3 {
+        adam.begin_step();
+        adam.update(0, &mut params, &grad).unwrap();
+    }
+    out.extend(params);
+    out
+}
+
+/// A 300-64-10 model (the first layer's forward product has a long inner dimension, so by
+/// default it goes to `gemm` and the rest to `matrixmultiply`): its parameters after four
+/// steps of SGD with momentum on 32 examples, then its predictions for them.
+fn train(threads: usize) -> (Vec<f32>, Vec<f32>) {
+    let mut rng = Rng::new(9);
+    let x = Tensor::uniform(&[32, 300], 0.0, 1.0, &mut rng);
+    let y = Tensor::vector(&(0..32).map(|i| (i % 10) as f32).collect::<Vec<_>>());
+    let data = TensorExamples::new(&x, &y, Some(10)).unwrap();
+    let mut model = Sequential::with_seed(4);
+    model.set_threads(threads).unwrap();
+    model.add(Dense::new(64).activation(Activation::Tanh).input_shape(300)).unwrap();
+    model.add(Dense::new(10).activation(Activation::Softmax)).unwrap();
+    model.compile(Optimizer::momentum(0.9).learning_rate(0.2), Loss::SparseCategoricalCrossentropy, &[]).unwrap();
+    let batch: Vec<u32> = (0..32).collect();
+    for _ in 0..4 {
+        model.train_on_batch(&data, &batch).unwrap();
+    }
+    let params = model.params().snapshot().unwrap().to_vec();
+    let predictions = model.predict(&x).unwrap().to_vec();
+    (params, predictions)
+}
+
+fn max_difference(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter().zip(b).map(|(x, y)| if x == y { 0.0 } else { (x - y).abs() }).fold(0.0, f32::max)
+}
+
+#[test]
+fn every_kernel_path_gives_the_same_answers() {
+    let all = paths();
+    assert!(all.len() >= 3, "at least the baseline with each product routing");
+    eprintln!(
+        "kernel paths on {} ({}; detected {}): {}",
+        dispatch::cpu_model(),
+        dispatch::product_kernels_in_use(),
+        dispatch::detected_isa(),
+        all.iter().map(|(i, k)| format!("{i}/{k}")).collect::<Vec<_>>().join(", ")
+    );
+    select(dispatch::detected_isa(), ProductKernel::Auto);
+    let reference_elementwise = elementwise();
+    let reference_training: Vec<_> = [1, 2].into_iter().map(train).collect();
+    for path in all {
+        select(path.0, path.1);
+        products_agree(path);
+        let e = elementwise();
+        let d = max_difference(&e, &reference_elementwise);
+        assert!(d <= TOLERANCE, "{path:?}: element-wise kernels differ by {d}");
+        assert_eq!(e, elementwise(), "{path:?}: element-wise kernels are not repeatable");
+        for (threads, reference) in [1, 2].into_iter().zip(&reference_training) {
+            let run = train(threads);
+            let (dp, dy) = (max_difference(&run.0, &reference.0), max_difference(&run.1, &reference.1));
+            assert!(dp <= TOLERANCE, "{path:?}, {threads} threads: parameters differ by {dp}");
+            assert!(dy <= TOLERANCE, "{path:?}, {threads} threads: predictions differ by {dy}");
+            assert_eq!(run, train(threads), "{path:?}, {threads} threads: not repeatable bit for bit");
+        }
+    }
+    dispatch::limit_isa(None);
+    dispatch::set_product_kernel(ProductKernel::Auto);
+}
