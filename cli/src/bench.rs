@@ -2,9 +2,14 @@
 //!
 //! * seed: the notes' model (784-50 sigmoid, 10 softmax, Adam, batch 32, 10 epochs);
 //! * wide: 784-1024-1024-10 ReLU, batch 256, 1 epoch;
-//! * inference: the seed model's forward pass over the 10,000 test images (median of 50).
+//! * inference: the seed model's forward pass over the 10,000 test images (median of 50);
+//! * products: the wide model's large products alone (its 1024x1024 layer's forward, weight
+//!   gradient and input gradient at batch 256), each split by rows over the threads.
 //!
-//! Each prints seconds, examples per second, GFLOP/s (multiply-adds counted as two) and the
+//! First it prints the CPU, the instruction set neurite's loops run, where the products go,
+//! and the machine's measured peak: a 2048x2048x2048 SGEMM split by rows over the threads,
+//! through each GEMM crate, best of three. Each workload then prints seconds, examples per
+//! second, GFLOP/s (multiply-adds counted as two), the fraction of that peak, and the
 //! process's peak resident memory so far.
 
 use std::path::PathBuf;
@@ -15,6 +20,8 @@ use serde_json::json;
 
 use neurite::data::{mnist, Dataset, DatasetName};
 use neurite::error::{Error, Result};
+use neurite::kernels::dispatch::{self, Isa, ProductKernel};
+use neurite::kernels::{gemm, MatLayout};
 use neurite::nn::{Activation, Dense, Loss};
 use neurite::optim::Optimizer;
 use neurite::train::{FitOptions, Metric, Sequential, Verbosity};
@@ -28,8 +35,8 @@ pub(crate) struct BenchArgs {
     /// Directory with MNIST's four IDX files (else $NEURITE_DATA, ./data/mnist, the cache).
     #[arg(long, value_name = "DIR")]
     pub(crate) data: Option<PathBuf>,
-    /// Which workloads: seed, wide, inference (comma separated; default all three).
-    #[arg(long, value_delimiter = ',', default_value = "seed,wide,inference")]
+    /// Which workloads: seed, wide, inference, products (comma separated; default all).
+    #[arg(long, value_delimiter = ',', default_value = "seed,wide,inference,products")]
     pub(crate) workloads: Vec<String>,
     /// Threads (default: all cores).
     #[arg(long)]
@@ -40,6 +47,108 @@ pub(crate) struct BenchArgs {
     /// Print one JSON object per workload.
     #[arg(long)]
     pub(crate) json: bool,
+    /// Run neurite's own loops at most at this level: baseline, avx2 or avx512 (default:
+    /// the best this CPU has), to measure what each level brings.
+    #[arg(long, value_name = "LEVEL")]
+    pub(crate) isa: Option<Isa>,
+    /// Send the products to: auto (each to the crate that measured faster for its shape),
+    /// matrixmultiply or gemm.
+    #[arg(long, value_name = "KERNEL", default_value = "auto")]
+    pub(crate) products: ProductKernel,
+    /// Skip the peak measurement (about two seconds).
+    #[arg(long)]
+    pub(crate) no_peak: bool,
+}
+
+/// Side of the square SGEMM whose speed is taken as the machine's peak.
+const PEAK_SIZE: usize = 2048;
+
+/// `C = A B` for row-major `A` (m x k) and `B` (k x n), with the rows of `C` split into
+/// `threads` bands computed at the same time; the seconds it took.
+fn product_split_by_rows(
+    a: &[f32],
+    b: &[f32],
+    c: &mut [f32],
+    (m, k, n): (usize, usize, usize),
+    threads: usize,
+) -> Result<f64> {
+    let band = m.div_ceil(threads.max(1));
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        let jobs: Vec<_> = c
+            .chunks_mut(band * n)
+            .zip(a.chunks(band * k))
+            .map(|(c, a)| {
+                let rows = a.len() / k;
+                scope.spawn(move || {
+                    gemm(
+                        1.0,
+                        a,
+                        MatLayout::row_major(rows, k),
+                        b,
+                        MatLayout::row_major(k, n),
+                        0.0,
+                        c,
+                        MatLayout::row_major(rows, n),
+                    )
+                })
+            })
+            .collect();
+        jobs.into_iter().try_for_each(|j| j.join().map_err(|_| Error::Value("a product's thread panicked".into()))?)
+    })?;
+    Ok(started.elapsed().as_secs_f64())
+}
+
+/// Deterministic operands in [-1, 1) for the timed products.
+fn operand(len: usize, salt: u64) -> Vec<f32> {
+    let mut rng = neurite::Rng::new(salt);
+    neurite::Tensor::uniform(&[len], -1.0, 1.0, &mut rng).to_vec()
+}
+
+/// The machine's measured peak in GFLOP/s: the best of three 2048^3 SGEMMs through each GEMM
+/// crate, split by rows over `threads`; and the crate that reached it.
+fn measure_peak(threads: usize) -> Result<(f64, ProductKernel)> {
+    let n = PEAK_SIZE;
+    let (a, b) = (operand(n * n, 1), operand(n * n, 2));
+    let mut c = vec![0.0; n * n];
+    let chosen = dispatch::product_kernel();
+    let mut best = (0.0, ProductKernel::Auto);
+    for kernel in [ProductKernel::Matrixmultiply, ProductKernel::Gemm] {
+        dispatch::set_product_kernel(kernel);
+        product_split_by_rows(&a, &b, &mut c, (n, n, n), threads)?; // warm up: pages, caches
+        for _ in 0..3 {
+            let gflops = 2.0 * (n * n * n) as f64 / product_split_by_rows(&a, &b, &mut c, (n, n, n), threads)? / 1e9;
+            if gflops > best.0 {
+                best = (gflops, kernel);
+            }
+        }
+    }
+    dispatch::set_product_kernel(chosen);
+    Ok(best)
+}
+
+/// The wide model's three large products for its 1024x1024 layer at batch 256 (forward,
+/// weight gradient read as a plain product of the transposed activations, input gradient),
+/// best of five rounds: seconds for one round and its floating-point operations.
+fn time_large_products(threads: usize) -> Result<(f64, f64)> {
+    let (batch, width) = (256, 1024);
+    let shapes = [(batch, width, width), (width, batch, width), (batch, width, width)];
+    let operands: Vec<_> = shapes
+        .iter()
+        .enumerate()
+        .map(|(i, &(m, k, n))| (operand(m * k, 10 + i as u64), operand(k * n, 20 + i as u64), vec![0.0; m * n]))
+        .collect();
+    let mut operands = operands;
+    let flops: f64 = shapes.iter().map(|&(m, k, n)| 2.0 * (m * k * n) as f64).sum();
+    let mut best = f64::INFINITY;
+    for _ in 0..6 {
+        let mut round = 0.0;
+        for (shape, (a, b, c)) in shapes.iter().zip(operands.iter_mut()) {
+            round += product_split_by_rows(a, b, c, *shape, threads)?;
+        }
+        best = best.min(round);
+    }
+    Ok((best, flops))
 }
 
 /// Floating-point operations of one example's training step through `sizes`
@@ -79,29 +188,59 @@ fn model(sizes: &[usize], hidden: Activation, threads: Option<usize>, seed: u64)
     Ok(m)
 }
 
-fn report(
-    args: &BenchArgs,
-    name: &str,
+/// One workload's figures.
+struct Measured {
     seconds: f64,
     examples: usize,
     flops: f64,
     accuracy: Option<f64>,
     threads: usize,
-) {
+}
+
+fn report(args: &BenchArgs, name: &str, m: Measured, peak_gflops: Option<f64>) {
     let rss = peak_rss_mib().unwrap_or(f64::NAN);
+    let gflops = m.flops / m.seconds / 1e9;
+    let of_peak = peak_gflops.map(|p| gflops / p);
     if args.json {
         println!(
             "{}",
-            json!({"workload": name, "seconds": seconds, "examples_per_second": examples as f64 / seconds,
-                   "gflops": flops / seconds / 1e9, "test_accuracy": accuracy, "peak_rss_mib": rss, "threads": threads})
+            json!({"workload": name, "seconds": m.seconds, "examples_per_second": m.examples as f64 / m.seconds,
+                   "gflops": gflops, "fraction_of_peak": of_peak, "test_accuracy": m.accuracy,
+                   "peak_rss_mib": rss, "threads": m.threads})
         );
     } else {
-        let acc = accuracy.map(|a| format!(" test_accuracy={a:.4}")).unwrap_or_default();
+        let acc = m.accuracy.map(|a| format!(" test_accuracy={a:.4}")).unwrap_or_default();
+        let peak = of_peak.map(|f| format!(" of_peak={:.0}%", f * 100.0)).unwrap_or_default();
         println!(
-            "{name:<10} seconds={seconds:.4} examples/s={:.0} GFLOP/s={:.1} peak_rss_mib={rss:.1} threads={threads}{acc}",
-            examples as f64 / seconds,
-            flops / seconds / 1e9
+            "{name:<10} seconds={:.4} examples/s={:.0} GFLOP/s={gflops:.1}{peak} peak_rss_mib={rss:.1} threads={}{acc}",
+            m.seconds,
+            m.examples as f64 / m.seconds,
+            m.threads
         );
+    }
+}
+
+/// The header: what runs the arithmetic here, and the peak it is measured against.
+fn report_machine(args: &BenchArgs, threads: usize, peak: Option<(f64, ProductKernel)>) {
+    let (cpu, isa, detected, products) =
+        (dispatch::cpu_model(), dispatch::isa(), dispatch::detected_isa(), dispatch::product_kernels_in_use());
+    if args.json {
+        println!(
+            "{}",
+            json!({"cpu": cpu, "isa": isa.name(), "detected_isa": detected.name(), "products": products,
+                   "threads": threads, "peak_gflops": peak.map(|p| p.0), "peak_kernel": peak.map(|p| p.1.name()),
+                   "peak_sgemm_size": PEAK_SIZE})
+        );
+    } else {
+        println!("cpu        {cpu}");
+        println!("isa        {isa} (this CPU: {detected})");
+        println!("products   {products}");
+        match peak {
+            Some((gflops, kernel)) => println!(
+                "peak       GFLOP/s={gflops:.1} ({PEAK_SIZE}^3 SGEMM split by rows over {threads} threads, best of 3, through {kernel})"
+            ),
+            None => println!("peak       not measured (--no-peak)"),
+        }
     }
 }
 
@@ -111,6 +250,23 @@ pub(crate) fn run(args: &BenchArgs) -> Result<()> {
         Error::Io("bench needs MNIST: pass --data DIR or set NEURITE_DATA (neurite train can download it)".into())
     })?;
     let (train, test): (Dataset, Dataset) = mnist::load_mnist_dir(&dir, DatasetName::Mnist)?;
+    let isa = dispatch::limit_isa(args.isa);
+    if args.isa.is_some_and(|asked| asked != isa) {
+        return Err(Error::Value(format!(
+            "--isa {}: this CPU runs at most {}",
+            args.isa.map_or("", |i| i.name()),
+            dispatch::detected_isa()
+        )));
+    }
+    dispatch::set_product_kernel(args.products);
+    let threads = match args.threads {
+        Some(0) => return Err(Error::Value("--threads 0: at least one thread is needed".into())),
+        Some(t) => t,
+        None => Sequential::default_threads(),
+    };
+    let peak = if args.no_peak { None } else { Some(measure_peak(threads)?) };
+    report_machine(args, threads, peak);
+    let peak_gflops = peak.map(|p| p.0);
     let quiet = FitOptions::default().verbose(Verbosity::Silent).seed(0);
     let mut seed_model = None;
     for w in &args.workloads {
@@ -121,7 +277,14 @@ pub(crate) fn run(args: &BenchArgs) -> Result<()> {
                 let h = m.fit_with(&train, None, &quiet.clone().epochs(args.epochs).batch_size(32), &mut [])?;
                 let acc = m.evaluate_with(&test)?.accuracy;
                 let n = train.len() * args.epochs;
-                report(args, "seed", h.seconds(), n, train_flops(&sizes) * n as f64, Some(acc), m.threads());
+                let measured = Measured {
+                    seconds: h.seconds(),
+                    examples: n,
+                    flops: train_flops(&sizes) * n as f64,
+                    accuracy: Some(acc),
+                    threads: m.threads(),
+                };
+                report(args, "seed", measured, peak_gflops);
                 seed_model = Some(m);
             }
             "wide" => {
@@ -129,15 +292,14 @@ pub(crate) fn run(args: &BenchArgs) -> Result<()> {
                 let mut m = model(&sizes, Activation::Relu, args.threads, 0)?;
                 let h = m.fit_with(&train, None, &quiet.clone().epochs(1).batch_size(256), &mut [])?;
                 let acc = m.evaluate_with(&test)?.accuracy;
-                report(
-                    args,
-                    "wide",
-                    h.seconds(),
-                    train.len(),
-                    train_flops(&sizes) * train.len() as f64,
-                    Some(acc),
-                    m.threads(),
-                );
+                let measured = Measured {
+                    seconds: h.seconds(),
+                    examples: train.len(),
+                    flops: train_flops(&sizes) * train.len() as f64,
+                    accuracy: Some(acc),
+                    threads: m.threads(),
+                };
+                report(args, "wide", measured, peak_gflops);
             }
             "inference" => {
                 let mut m = match seed_model.take() {
@@ -162,17 +324,25 @@ pub(crate) fn run(args: &BenchArgs) -> Result<()> {
                 let pred = out.argmax_axis(1)?;
                 let correct = pred.iter().zip(test.labels()).filter(|(&p, &l)| p == l as usize).count();
                 let acc = correct as f64 / test.len() as f64;
-                report(
-                    args,
-                    "inference",
+                let measured = Measured {
                     seconds,
-                    test.len(),
-                    forward_flops(&[784, 50, 10]) * test.len() as f64,
-                    Some(acc),
-                    m.threads(),
-                );
+                    examples: test.len(),
+                    flops: forward_flops(&[784, 50, 10]) * test.len() as f64,
+                    accuracy: Some(acc),
+                    threads: m.threads(),
+                };
+                report(args, "inference", measured, peak_gflops);
             }
-            other => return Err(Error::Value(format!("unknown workload {other:?}: expected seed, wide or inference"))),
+            "products" => {
+                let (seconds, flops) = time_large_products(threads)?;
+                let measured = Measured { seconds, examples: 256, flops, accuracy: None, threads };
+                report(args, "products", measured, peak_gflops);
+            }
+            other => {
+                return Err(Error::Value(format!(
+                    "unknown workload {other:?}: expected seed, wide, inference or products"
+                )))
+            }
         }
     }
     Ok(())
