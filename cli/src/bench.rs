@@ -246,10 +246,6 @@ fn report_machine(args: &BenchArgs, threads: usize, peak: Option<(f64, ProductKe
 
 /// Runs `neurite bench`.
 pub(crate) fn run(args: &BenchArgs) -> Result<()> {
-    let dir = mnist::find_dir(DatasetName::Mnist, args.data.as_deref()).ok_or_else(|| {
-        Error::Io("bench needs MNIST: pass --data DIR or set NEURITE_DATA (neurite train can download it)".into())
-    })?;
-    let (train, test): (Dataset, Dataset) = mnist::load_mnist_dir(&dir, DatasetName::Mnist)?;
     let isa = dispatch::limit_isa(args.isa);
     if args.isa.is_some_and(|asked| asked != isa) {
         return Err(Error::Value(format!(
@@ -264,6 +260,16 @@ pub(crate) fn run(args: &BenchArgs) -> Result<()> {
         Some(t) => t,
         None => Sequential::default_threads(),
     };
+    // The products workload needs no data; the others train or predict on MNIST.
+    let data: Option<(Dataset, Dataset)> = if args.workloads.iter().all(|w| w.trim() == "products") {
+        None
+    } else {
+        let dir = mnist::find_dir(DatasetName::Mnist, args.data.as_deref()).ok_or_else(|| {
+            Error::Io("bench needs MNIST: pass --data DIR or set NEURITE_DATA (neurite train can download it)".into())
+        })?;
+        Some(mnist::load_mnist_dir(&dir, DatasetName::Mnist)?)
+    };
+    let mnist = || data.as_ref().ok_or_else(|| Error::Value("this workload needs MNIST, which was not loaded".into()));
     let peak = if args.no_peak { None } else { Some(measure_peak(threads)?) };
     report_machine(args, threads, peak);
     let peak_gflops = peak.map(|p| p.0);
@@ -272,10 +278,11 @@ pub(crate) fn run(args: &BenchArgs) -> Result<()> {
     for w in &args.workloads {
         match w.trim() {
             "seed" => {
+                let (train, test) = mnist()?;
                 let sizes = [784, 50, 10];
                 let mut m = model(&sizes, Activation::Sigmoid, args.threads, 0)?;
-                let h = m.fit_with(&train, None, &quiet.clone().epochs(args.epochs).batch_size(32), &mut [])?;
-                let acc = m.evaluate_with(&test)?.accuracy;
+                let h = m.fit_with(train, None, &quiet.clone().epochs(args.epochs).batch_size(32), &mut [])?;
+                let acc = m.evaluate_with(test)?.accuracy;
                 let n = train.len() * args.epochs;
                 let measured = Measured {
                     seconds: h.seconds(),
@@ -288,10 +295,11 @@ pub(crate) fn run(args: &BenchArgs) -> Result<()> {
                 seed_model = Some(m);
             }
             "wide" => {
+                let (train, test) = mnist()?;
                 let sizes = [784, 1024, 1024, 10];
                 let mut m = model(&sizes, Activation::Relu, args.threads, 0)?;
-                let h = m.fit_with(&train, None, &quiet.clone().epochs(1).batch_size(256), &mut [])?;
-                let acc = m.evaluate_with(&test)?.accuracy;
+                let h = m.fit_with(train, None, &quiet.clone().epochs(1).batch_size(256), &mut [])?;
+                let acc = m.evaluate_with(test)?.accuracy;
                 let measured = Measured {
                     seconds: h.seconds(),
                     examples: train.len(),
@@ -302,11 +310,12 @@ pub(crate) fn run(args: &BenchArgs) -> Result<()> {
                 report(args, "wide", measured, peak_gflops);
             }
             "inference" => {
+                let (train, test) = mnist()?;
                 let mut m = match seed_model.take() {
                     Some(m) => m,
                     None => {
                         let mut m = model(&[784, 50, 10], Activation::Sigmoid, args.threads, 0)?;
-                        m.fit_with(&train, None, &quiet.clone().epochs(1), &mut [])?;
+                        m.fit_with(train, None, &quiet.clone().epochs(1), &mut [])?;
                         m
                     }
                 };

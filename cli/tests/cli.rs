@@ -191,3 +191,38 @@ fn mnist_seed_program_reaches_0_965_test_accuracy() {
     let acc: f64 = last.split("test_accuracy=").nth(1).unwrap().trim().parse().unwrap();
     assert!(acc >= 0.965, "{last}");
 }
+
+/// `neurite bench` says what runs the arithmetic and how close to the measured peak the
+/// products come; the products workload needs no data set.
+#[test]
+fn bench_reports_the_machine_its_peak_and_each_workloads_share_of_it() {
+    let out = neurite(&["bench", "--workloads", "products", "--threads", "1", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    let (machine, products) = (&lines[0], &lines[1]);
+    assert!(!machine["cpu"].as_str().unwrap().is_empty(), "{text}");
+    assert_eq!(machine["isa"], machine["detected_isa"], "{text}");
+    let peak = machine["peak_gflops"].as_f64().unwrap();
+    assert!(peak.is_finite() && peak > 0.0, "{text}");
+    assert_eq!(products["workload"], "products");
+    let (gflops, share) = (products["gflops"].as_f64().unwrap(), products["fraction_of_peak"].as_f64().unwrap());
+    assert!((share - gflops / peak).abs() < 1e-9 && share > 0.0, "{text}");
+}
+
+#[test]
+fn bench_runs_below_the_cpus_instruction_set_and_refuses_above_it() {
+    use neurite::kernels::dispatch::{detected_isa, Isa};
+    let out = neurite(&["bench", "--workloads", "products", "--no-peak", "--isa", "baseline", "--products", "gemm"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("isa        baseline (this CPU: "), "{}", stdout(&out));
+    if detected_isa() < Isa::Avx512 {
+        let out = neurite(&["bench", "--workloads", "products", "--isa", "avx512"]);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(stderr(&out).contains("this CPU runs at most"), "{}", stderr(&out));
+    }
+    let out = neurite(&["bench", "--isa", "sse9"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("expected baseline, avx2 or avx512"), "{}", stderr(&out));
+}
