@@ -6,10 +6,12 @@ use crate::error::{shape_str, Error, Result};
 /// Row-major (C order) strides for `shape`.
 pub fn contiguous_strides(shape: &[usize]) -> Vec<usize> {
     let mut strides = vec![0; shape.len()];
-    let mut acc = 1;
+    let mut acc = 1usize;
     for (s, &d) in strides.iter_mut().zip(shape).rev() {
         *s = acc;
-        acc *= d;
+        // Saturating: an empty tensor may have other dimensions whose product overflows
+        // (a file can declare [0, 2^40, 2^40]); its strides address nothing.
+        acc = acc.saturating_mul(d);
     }
     strides
 }
@@ -139,6 +141,15 @@ impl Iterator for OffsetIter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_empty_shape_whose_other_dimensions_overflow_has_strides() {
+        // Found by the ONNX fuzzer: a weight declared as [0, 2^40, 2^40] with no values.
+        let big = 1usize << 40;
+        assert_eq!(contiguous_strides(&[0, big, big]), vec![usize::MAX, big, 1]);
+        let t = crate::Tensor::from_vec(Vec::new(), &[0, big, big]).unwrap();
+        assert_eq!(t.size(), 0);
+    }
 
     #[test]
     fn broadcasting_follows_numpy() {
