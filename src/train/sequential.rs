@@ -643,7 +643,9 @@ fn check_resume(p: &FitProgress, plan: &FitPlan, train_count: usize, steps: usiz
             "resume: the recorded order is not an order of the {train_count} training examples"
         )));
     }
-    if p.epoch == 0 || p.steps_done >= steps.max(1) || p.history.epochs.len() != p.epoch - 1 {
+    // `steps_done == steps`: stopped after the epoch's last step, before its end (validation,
+    // callbacks), which the resumed fit then runs.
+    if p.epoch == 0 || p.steps_done > steps || p.history.epochs.len() != p.epoch - 1 {
         return Err(Error::Value(format!(
             "resume: epoch {}, step {} with {} epochs of history does not fit {steps} steps per epoch",
             p.epoch,
