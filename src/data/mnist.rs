@@ -170,7 +170,10 @@ pub fn dataset_from_idx(
     (labels_name, lab): (&str, IdxArray),
 ) -> Result<Dataset> {
     if img.dims.len() != 3 || img.dims[1] != 28 || img.dims[2] != 28 {
-        return Err(Error::Format(format!("{images_name}: expected images of 28 x 28, found dimensions {:?}", img.dims)));
+        return Err(Error::Format(format!(
+            "{images_name}: expected images of 28 x 28, found dimensions {:?}",
+            img.dims
+        )));
     }
     if lab.dims.len() != 1 || lab.dims[0] != img.dims[0] {
         return Err(Error::Format(format!(
