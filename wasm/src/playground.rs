@@ -272,7 +272,7 @@ impl Playground {
                     history
                 }
                 Err(Error::Stopped(why)) if why.starts_with("interrupted") => {
-                    let progress = limit.progress.take().ok_or_else(|| Error::Value(why))?;
+                    let progress = limit.progress.take().ok_or(Error::Value(why))?;
                     let history = progress.history.clone();
                     self.progress = Some(progress);
                     history
