@@ -116,7 +116,9 @@ let inFlight = false;
 let pending = false;
 let requestId = 0;
 let sentAt = 0;
+// The last 200 round trips (drawing to answer) and the module's own share, in ms.
 const latencies = [];
+const moduleTimes = [];
 
 function askPrediction() {
   if (inFlight) {
@@ -146,7 +148,9 @@ function showBlank() {
 function showPrediction({ result, error, ms }) {
   const roundTrip = performance.now() - sentAt;
   latencies.push(roundTrip);
+  moduleTimes.push(ms);
   if (latencies.length > 200) latencies.shift();
+  if (moduleTimes.length > 200) moduleTimes.shift();
   $("latency").textContent = `${roundTrip.toFixed(1)} ms (module ${ms.toFixed(1)} ms)`;
   $("latency").dataset.ms = String(roundTrip);
   if (error !== undefined) {
@@ -281,7 +285,7 @@ function onProgress({ report }) {
   }
   if (report.new_epochs.length) $("history").textContent = JSON.stringify(epochs);
   $("progress").textContent = report.finished
-    ? `finished ${report.epochs} epochs`
+    ? `finished ${report.epochs} epoch${report.epochs === 1 ? "" : "s"}`
     : `epoch ${report.epoch} of ${report.epochs}, step ${report.step} of ${report.steps_per_epoch}` +
       (report.running_loss !== null ? `, loss ${report.running_loss.toFixed(4)}, accuracy ${report.running_accuracy.toFixed(4)}` : "");
   drawChart();

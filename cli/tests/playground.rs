@@ -191,15 +191,24 @@ fn check_against_predict(model: &Path, png: &Path, class: u64, probabilities: &[
     }
 }
 
-#[test]
-#[cfg_attr(not(browser), ignore = "needs chromium and chromedriver (apt-get install chromium chromium-driver)")]
-fn the_page_draws_trains_and_exchanges_models_in_chromium() {
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let data = workspace.join("web/data");
-    let dir = common::temp_dir("playground");
-    let downloads = dir.join("downloads");
-    std::fs::create_dir_all(&downloads).unwrap();
+/// What a browser test runs: the server, chromedriver and a Chromium session on a fresh
+/// profile (killed and removed when dropped).
+struct Session {
+    browser: Browser,
+    url: String,
+    _server: Process,
+    _driver: Process,
+}
 
+impl Drop for Session {
+    fn drop(&mut self) {
+        // Chromium goes with its session; chromedriver and the server with their guards.
+        let _ = self.browser.agent.delete(&self.browser.base).call();
+    }
+}
+
+/// Starts the server, chromedriver and a headless Chromium that downloads into `downloads`.
+fn start(dir: &Path, downloads: &Path) -> Session {
     // The server, on a port the system chooses; it prints its address.
     let mut server = Process(
         Command::new(env!("CARGO_BIN_EXE_neurite"))
@@ -214,25 +223,8 @@ fn the_page_draws_trains_and_exchanges_models_in_chromium() {
         line.split_whitespace().find(|w| w.starts_with("http://")).unwrap_or_else(|| panic!("no address in {line:?}"));
     let url = url.to_string();
 
-    // The command line's numbers for the same settings and data, on one thread.
-    let data_dir = data.to_str().unwrap();
-    let cli = neurite_json(&["train", "--data", data_dir, "--epochs", "1", "--threads", "1", "--seed", "3", "--json"]);
-    let model = dir.join("cli.safetensors");
-    neurite_json(&[
-        "train",
-        "--data",
-        data_dir,
-        "--epochs",
-        "5",
-        "--threads",
-        "1",
-        "--json",
-        "--save",
-        model.to_str().unwrap(),
-    ]);
-
     let port = free_port();
-    let _driver = Process(
+    let driver_process = Process(
         Command::new("chromedriver")
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
@@ -259,6 +251,36 @@ fn the_page_draws_trains_and_exchanges_models_in_chromium() {
     let session = Browser { base: driver.clone(), agent: agent.clone() }.call("POST", "/session", Some(capabilities));
     let id = session["sessionId"].as_str().expect("a session").to_string();
     let browser = Browser { base: format!("{driver}/session/{id}"), agent };
+    Session { browser, url, _server: server, _driver: driver_process }
+}
+
+#[test]
+#[cfg_attr(not(browser), ignore = "needs chromium and chromedriver (apt-get install chromium chromium-driver)")]
+fn the_page_draws_trains_and_exchanges_models_in_chromium() {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let data = workspace.join("web/data");
+    let dir = common::temp_dir("playground");
+    let downloads = dir.join("downloads");
+    std::fs::create_dir_all(&downloads).unwrap();
+    // The command line's numbers for the same settings and data, on one thread.
+    let data_dir = data.to_str().unwrap();
+    let cli = neurite_json(&["train", "--data", data_dir, "--epochs", "1", "--threads", "1", "--seed", "3", "--json"]);
+    let model = dir.join("cli.safetensors");
+    neurite_json(&[
+        "train",
+        "--data",
+        data_dir,
+        "--epochs",
+        "5",
+        "--threads",
+        "1",
+        "--json",
+        "--save",
+        model.to_str().unwrap(),
+    ]);
+
+    let session = start(&dir, &downloads);
+    let (browser, url) = (&session.browser, &session.url);
     let screenshots = std::env::var_os("NEURITE_SCREENSHOTS").map(PathBuf::from);
 
     // The settings come from the address.
@@ -328,7 +350,7 @@ fn the_page_draws_trains_and_exchanges_models_in_chromium() {
     // A 1: one stroke down, slightly slanted.
     let one = [path(30, |t| (10.0 - 20.0 * t, -100.0 + 200.0 * t))];
     let png = dir.join("one.png");
-    let (class, probabilities) = draw(&browser, &one, &png);
+    let (class, probabilities) = draw(browser, &one, &png);
     assert_eq!(class, 1, "a drawn 1: probabilities {probabilities:?}");
     check_against_predict(&model, &png, class, &probabilities);
 
@@ -338,7 +360,7 @@ fn the_page_draws_trains_and_exchanges_models_in_chromium() {
         (60.0 * a.sin(), -95.0 * a.cos())
     })];
     let png = dir.join("zero.png");
-    let (class, probabilities) = draw(&browser, &zero, &png);
+    let (class, probabilities) = draw(browser, &zero, &png);
     assert_eq!(class, 0, "a drawn 0: probabilities {probabilities:?}");
     check_against_predict(&model, &png, class, &probabilities);
 
@@ -348,9 +370,86 @@ fn the_page_draws_trains_and_exchanges_models_in_chromium() {
     if let Some(dir) = &screenshots {
         browser.screenshot(&dir.join("playground.png"));
     }
-    browser.call("DELETE", "", None);
 }
 
 fn which(program: &str) -> Option<PathBuf> {
     std::env::split_paths(&std::env::var_os("PATH")?).map(|d| d.join(program)).find(|p| p.is_file())
+}
+
+/// The median and the 95th percentile of some times.
+fn median_p95(mut values: Vec<f64>) -> (f64, f64) {
+    values.sort_by(f64::total_cmp);
+    let at = |q: f64| values[((values.len() - 1) as f64 * q).round() as usize];
+    (at(0.5), at(0.95))
+}
+
+/// The figures of BENCHMARKS.md's playground section, measured in headless Chromium: the
+/// page's download size, the seed model's epoch time on the shipped subset, and the prediction
+/// latency while drawing. A measurement, not a check, so it is run by hand:
+/// `cargo test --release -p neurite-cli --test playground -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement for BENCHMARKS.md: cargo test --release -p neurite-cli --test playground -- --ignored --nocapture"]
+fn measure_the_page() {
+    let dir = common::temp_dir("playground-measure");
+    let downloads = dir.join("downloads");
+    std::fs::create_dir_all(&downloads).unwrap();
+    let session = start(&dir, &downloads);
+    let (browser, url) = (&session.browser, &session.url);
+
+    // What the page downloads: the page, its script, style and worker, the module, the data.
+    let files = ["", "style.css", "app.js", "worker.js", "neurite.wasm"].into_iter().map(String::from).chain(
+        [
+            "train-images-idx3-ubyte.gz",
+            "train-labels-idx1-ubyte.gz",
+            "t10k-images-idx3-ubyte.gz",
+            "t10k-labels-idx1-ubyte.gz",
+        ]
+        .map(|f| format!("data/{f}")),
+    );
+    let mut total = 0;
+    for file in files {
+        let bytes = browser.agent.get(&format!("{url}{file}")).call().unwrap().body_mut().read_to_vec().unwrap().len();
+        println!("  /{file}: {bytes} bytes");
+        total += bytes;
+    }
+    println!("page download: {total} bytes");
+
+    // The seed model (the defaults: 784-50-10, sigmoid, Adam, batch 32) for 5 epochs.
+    browser.call("POST", "/url", Some(json!({"url": format!("{url}?epochs=5")})));
+    browser.wait_for(
+        "the page to load",
+        "return document.getElementById('status').dataset.state === 'ready'",
+        Duration::from_secs(60),
+    );
+    browser.click("#train");
+    browser.wait_for(
+        "5 epochs",
+        "return document.getElementById('status').dataset.state === 'finished'",
+        Duration::from_secs(600),
+    );
+    let history: Value =
+        serde_json::from_str(browser.run("return document.getElementById('history').textContent").as_str().unwrap())
+            .unwrap();
+    let seconds: Vec<f64> = history.as_array().unwrap().iter().map(|e| e["page_seconds"].as_f64().unwrap()).collect();
+    println!("epoch seconds in the page: {seconds:?}; median {:.3}", median_p95(seconds.clone()).0);
+
+    // Latency while drawing: 20 zeros of 60 pointer moves each.
+    browser.run("latencies.length = 0; moduleTimes.length = 0;");
+    for _ in 0..20 {
+        browser.click("#clear");
+        browser.stroke(
+            "#draw",
+            &path(60, |t| {
+                let a = 2.0 * std::f64::consts::PI * t;
+                (60.0 * a.sin(), -95.0 * a.cos())
+            }),
+        );
+    }
+    browser.wait_for("the last prediction", "return !inFlight && !pending", Duration::from_secs(20));
+    let times = browser.run("return [latencies, moduleTimes]");
+    let list = |v: &Value| -> Vec<f64> { v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect() };
+    let (round_trips, module) = (list(&times[0]), list(&times[1]));
+    let (rt50, rt95) = median_p95(round_trips.clone());
+    let (m50, m95) = median_p95(module);
+    println!("predictions while drawing: {} answered; round trip median {rt50:.1} ms, p95 {rt95:.1} ms; in the module median {m50:.1} ms, p95 {m95:.1} ms", round_trips.len());
 }
