@@ -130,7 +130,10 @@ function askPrediction() {
   const image = pen.getImageData(0, 0, draw.width, draw.height);
   sentAt = performance.now();
   requestId += 1;
-  worker.postMessage({ type: "predict", rgba: image.data, width: image.width, height: image.height, id: requestId });
+  // The pixels move to the worker (transferred, not copied).
+  worker.postMessage({ type: "predict", rgba: image.data, width: image.width, height: image.height, id: requestId }, [
+    image.data.buffer,
+  ]);
 }
 
 function showBlank() {
