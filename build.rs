@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-fn main() {
+pub fn main() {
     println!("cargo::rustc-check-cfg=cfg(mnist)");
     println!("cargo::rerun-if-env-changed=NEURITE_DATA");
     println!("cargo::rerun-if-env-changed=NEURITE_CI");

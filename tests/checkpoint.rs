@@ -88,6 +88,32 @@ fn a_fit_stopped_anywhere_and_resumed_ends_with_the_same_bits() {
 }
 
 #[test]
+fn a_fit_stopped_after_the_last_step_of_an_epoch_resumes_at_that_epoch_end() {
+    // A stop raised during an epoch's last step comes before that epoch's end (validation,
+    // callbacks): the checkpoint says step 26 of 26, and the resumed fit ends that epoch first.
+    let (train, _) = Dataset::digits().unwrap();
+    let mut whole = model(1);
+    let expected = whole.fit_with(&train, None, &options(), &mut []).unwrap();
+    let want = whole.params().snapshot().unwrap();
+    for stop_at in [26, 52, 104] {
+        let dir = common::temp_dir(&format!("resume-epoch-end-{stop_at}"));
+        let signal = StopSignal::new();
+        let mut first = model(1);
+        let mut stop = StopAfter { steps: stop_at, seen: 0, signal: signal.clone() };
+        let mut checkpoints = Checkpointer::new(&dir).unwrap();
+        let err = first.fit_with(&train, None, &options().stop_on(signal), &mut [&mut stop, &mut checkpoints]);
+        assert!(matches!(err, Err(Error::Stopped(_))), "{err:?}");
+        let saved = io::load_checkpoint(&dir).unwrap();
+        assert_eq!((saved.progress.epoch, saved.progress.steps_done), (stop_at / 26, 26));
+        let mut rest = saved.model;
+        rest.set_threads(1).unwrap();
+        let history = rest.fit_with(&train, None, &options().resume(saved.progress), &mut []).unwrap();
+        assert!(rest.params().snapshot().unwrap() == want, "stopped after step {stop_at}: other parameters");
+        assert_eq!(numbers(&history), numbers(&expected), "stopped after step {stop_at}");
+    }
+}
+
+#[test]
 fn resuming_with_other_options_or_data_is_refused() {
     let (train, _) = Dataset::digits().unwrap();
     let dir = common::temp_dir("resume-refused");

@@ -8,6 +8,7 @@ mod logistic;
 mod model;
 mod perceptron;
 mod pictures;
+mod playground;
 mod plot;
 mod predict;
 mod train;
@@ -21,6 +22,7 @@ use convert::{ExportArgs, ImportArgs};
 use eval::{EvalArgs, SummaryArgs};
 use logistic::LogisticArgs;
 use perceptron::PerceptronArgs;
+use playground::PlaygroundArgs;
 use plot::PlotArgs;
 use predict::PredictArgs;
 use train::TrainArgs;
@@ -56,6 +58,9 @@ enum Command {
     Export(ExportArgs),
     /// Read a model from ONNX, PyTorch (.pt or safetensors) or NumPy (.npz) into neurite's format.
     Import(ImportArgs),
+    /// Serve the playground web page on 127.0.0.1: draw a digit and see every layer answer,
+    /// train in the browser, models to and from files.
+    Playground(PlaygroundArgs),
 }
 
 /// Parses the command line, runs the command, and turns an error into a message and exit
@@ -83,6 +88,7 @@ fn main() -> ExitCode {
         Command::Predict(args) => predict::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Export(args) => convert::run_export(&args).map(|()| ExitCode::SUCCESS),
         Command::Import(args) => convert::run_import(&args).map(|()| ExitCode::SUCCESS),
+        Command::Playground(args) => playground::run(&args).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,

@@ -1,5 +1,6 @@
 //! Pictures into model inputs: decoding PNG and JPEG to grey levels, and turning any grey
-//! picture of a digit into what an MNIST model was trained on.
+//! picture of a digit into what an MNIST model was trained on; and the notes' colours of a
+//! weight, for pictures of what a layer learned.
 //!
 //! MNIST's recipe (LeCun et al.): the digit's bounding box is scaled to fit 20x20 keeping its
 //! aspect ratio, with anti-aliasing, then placed in a 28x28 field so that its centre of mass
@@ -359,6 +360,26 @@ fn decode_jpeg(bytes: &[u8]) -> Result<GreyImage> {
     let mut out = vec![0u8; size];
     decoder.decode_into(&mut out).map_err(err)?;
     GreyImage::new(w, h, out.iter().map(|&g| f32::from(g) / 255.0).collect())
+}
+
+/// The notes' colour of a weight `v` scaled to [-1, 1] (clamped): red for negative, green
+/// for positive, each as bright as the weight is large, so near zero is black. The square
+/// root brightens middling weights, which a linear scale leaves too dark to see. Here, not in
+/// `plot`, so that the web page (built without `plot`) colours weights as the pictures do.
+///
+/// ```
+/// use neurite::data::image::weight_colour;
+/// assert_eq!(weight_colour(1.0), [0, 255, 0]);
+/// assert_eq!(weight_colour(-1.0), [255, 0, 0]);
+/// assert_eq!(weight_colour(0.0), [0, 0, 0]);
+/// ```
+pub fn weight_colour(v: f32) -> [u8; 3] {
+    let level = if v.is_nan() { 0 } else { (v.abs().min(1.0).sqrt() * 255.0).round() as u8 };
+    if v < 0.0 {
+        [level, 0, 0]
+    } else {
+        [0, level, 0]
+    }
 }
 
 #[cfg(test)]

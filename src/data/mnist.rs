@@ -7,7 +7,7 @@ use std::str::FromStr;
 
 use md5::{Digest, Md5};
 
-use super::idx::read_idx;
+use super::idx::{read_idx, IdxArray};
 use super::Dataset;
 use crate::error::{Error, Result};
 
@@ -144,28 +144,44 @@ pub fn load_mnist_dir(dir: &Path, name: DatasetName) -> Result<(Dataset, Dataset
     }
     let load = |images: &str, labels: &str, part: &str| -> Result<Dataset> {
         let (ip, lp) = (path(images)?, path(labels)?);
-        let img = read_idx(&ip)?;
-        let lab = read_idx(&lp)?;
-        if img.dims.len() != 3 || img.dims[1] != 28 || img.dims[2] != 28 {
-            return Err(Error::Format(format!(
-                "{}: expected images of 28 x 28, found dimensions {:?}",
-                ip.display(),
-                img.dims
-            )));
-        }
-        if lab.dims.len() != 1 || lab.dims[0] != img.dims[0] {
-            return Err(Error::Format(format!(
-                "{}: {:?} labels for {} images in {}",
-                lp.display(),
-                lab.dims,
-                img.dims[0],
-                ip.display()
-            )));
-        }
-        Dataset::new(&format!("{name}-{part}"), img.data, lab.data, 28, 28, 10, 255)
-            .map_err(|e| e.context(lp.display()))
+        let (img, lab) = (read_idx(&ip)?, read_idx(&lp)?);
+        dataset_from_idx(name, part, (&ip.display().to_string(), img), (&lp.display().to_string(), lab))
     };
     Ok((load(files[0].0, files[1].0, "train")?, load(files[2].0, files[3].0, "test")?))
+}
+
+/// One part (`train` or `test`) of an MNIST-style data set from its decoded IDX files, each
+/// given with the name its errors use: 28x28 images, as many labels as images, labels below
+/// 10. This is what [`load_mnist_dir`] does with the files it reads, for callers that have
+/// the bytes without a file system (the web page: [`super::idx::read_idx_bytes`] first).
+///
+/// ```
+/// use neurite::data::{idx::IdxArray, mnist::{dataset_from_idx, DatasetName}};
+/// let images = IdxArray { dims: vec![2, 28, 28], data: vec![0; 2 * 784] };
+/// let labels = IdxArray { dims: vec![2], data: vec![7, 1] };
+/// let part = dataset_from_idx(DatasetName::Mnist, "test", ("images", images), ("labels", labels))?;
+/// assert_eq!((part.len(), part.features()), (2, 784));
+/// # Ok::<(), neurite::Error>(())
+/// ```
+pub fn dataset_from_idx(
+    name: DatasetName,
+    part: &str,
+    (images_name, img): (&str, IdxArray),
+    (labels_name, lab): (&str, IdxArray),
+) -> Result<Dataset> {
+    if img.dims.len() != 3 || img.dims[1] != 28 || img.dims[2] != 28 {
+        return Err(Error::Format(format!(
+            "{images_name}: expected images of 28 x 28, found dimensions {:?}",
+            img.dims
+        )));
+    }
+    if lab.dims.len() != 1 || lab.dims[0] != img.dims[0] {
+        return Err(Error::Format(format!(
+            "{labels_name}: {:?} labels for {} images in {images_name}",
+            lab.dims, img.dims[0]
+        )));
+    }
+    Dataset::new(&format!("{name}-{part}"), img.data, lab.data, 28, 28, 10, 255).map_err(|e| e.context(labels_name))
 }
 
 /// Hex MD5 of some bytes.

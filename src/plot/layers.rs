@@ -9,39 +9,14 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::{centred, drawing, font, grey, save, Figure};
-use crate::autograd::{no_grad, Var};
 use crate::error::{shape_str, Error, Result};
-use crate::nn::{Activation, Module};
+use crate::nn::Activation;
 use crate::tensor::Tensor;
 use crate::train::Sequential;
 
-/// The output of every layer of `model` for one input `x` (features values), in order:
-/// `a[1], a[2], ..., a[L]` in the notes' notation, each of shape (units,).
-///
-/// ```
-/// use neurite::{nn::{Activation, Dense}, plot, train::Sequential};
-/// let mut model = Sequential::with_seed(0);
-/// model.add(Dense::new(3).activation(Activation::Sigmoid).input_shape(4))?;
-/// model.add(Dense::new(2).activation(Activation::Softmax))?;
-/// let a = plot::layer_activations(&model, &[0.0, 0.5, 1.0, 0.25])?;
-/// assert_eq!((a[0].shape(), a[1].shape()), (&[3][..], &[2][..]));
-/// assert!((a[1].sum().item()? - 1.0).abs() < 1e-6);   // softmax: probabilities
-/// # Ok::<(), neurite::Error>(())
-/// ```
+/// The output of every layer of `model` for one input `x`: [`Sequential::layer_outputs`].
 pub fn layer_activations(model: &Sequential, x: &[f32]) -> Result<Vec<Tensor>> {
-    let features = model.input_dim().ok_or_else(|| Error::Value("the model has no layers".into()))?;
-    if x.len() != features {
-        return Err(Error::Shape(format!("the model takes {features} inputs, the image has {} values", x.len())));
-    }
-    no_grad(|| {
-        let mut h = Var::constant(Tensor::vector(x));
-        let mut out = Vec::new();
-        for layer in model.layers() {
-            h = layer.forward(&h)?;
-            out.push(h.value());
-        }
-        Ok(out)
-    })
+    model.layer_outputs(x)
 }
 
 /// How tall the picture is, and how many neurons one column holds.

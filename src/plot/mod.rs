@@ -32,11 +32,12 @@ use plotters::style::FontStyle;
 use crate::error::{Error, Result};
 use crate::io::write_atomic;
 
+pub use crate::data::image::weight_colour;
 pub use activations::{activation_chart, activation_charts, activation_overview};
 pub use errors::{confusion_chart, misclassified_grid};
 pub use history::history_chart;
 pub use layers::{layer_activations, layers_picture};
-pub use weights::{first_layer_weights, weight_colour, weight_images};
+pub use weights::{first_layer_weights, weight_images};
 
 /// The font every picture's text is drawn with: Go Regular (Bigelow & Holmes, BSD licence,
 /// `assets/fonts/LICENSE`), embedded so that drawing needs nothing from the system.

@@ -9,28 +9,10 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::{centred, drawing, save, Figure};
+use crate::data::image::weight_colour;
 use crate::error::{shape_str, Error, Result};
 use crate::tensor::Tensor;
 use crate::train::Sequential;
-
-/// The notes' colour of a weight `v` scaled to [-1, 1] (clamped): red for negative, green
-/// for positive, each as bright as the weight is large, so near zero is black. The square
-/// root brightens middling weights, which a linear scale leaves too dark to see.
-///
-/// ```
-/// use neurite::plot::weight_colour;
-/// assert_eq!(weight_colour(1.0), [0, 255, 0]);
-/// assert_eq!(weight_colour(-1.0), [255, 0, 0]);
-/// assert_eq!(weight_colour(0.0), [0, 0, 0]);
-/// ```
-pub fn weight_colour(v: f32) -> [u8; 3] {
-    let level = if v.is_nan() { 0 } else { (v.abs().min(1.0).sqrt() * 255.0).round() as u8 };
-    if v < 0.0 {
-        [level, 0, 0]
-    } else {
-        [0, level, 0]
-    }
-}
 
 struct WeightGrid {
     /// (pixels, units), row-major.

@@ -570,6 +570,37 @@ impl Sequential {
         Tensor::from_vec(values, &[data.len(), out])
     }
 
+    /// The output of every layer for one input `x` (`features` values), in order: `a[1],
+    /// a[2], ..., a[L]` in the notes' notation, each of shape (units,). The last is what
+    /// [`predict`](Sequential::predict) gives for that input; the web playground draws them
+    /// all, and so does [`plot::layers_picture`](crate::plot::layers_picture).
+    ///
+    /// ```
+    /// use neurite::{nn::{Activation, Dense}, train::Sequential};
+    /// let mut model = Sequential::with_seed(0);
+    /// model.add(Dense::new(3).activation(Activation::Sigmoid).input_shape(4))?;
+    /// model.add(Dense::new(2).activation(Activation::Softmax))?;
+    /// let a = model.layer_outputs(&[0.0, 0.5, 1.0, 0.25])?;
+    /// assert_eq!((a[0].shape(), a[1].shape()), (&[3][..], &[2][..]));
+    /// assert!((a[1].sum().item()? - 1.0).abs() < 1e-6);   // softmax: probabilities
+    /// # Ok::<(), neurite::Error>(())
+    /// ```
+    pub fn layer_outputs(&self, x: &[f32]) -> Result<Vec<Tensor>> {
+        let features = self.input_dim().ok_or_else(|| Error::Value("the model has no layers".into()))?;
+        if x.len() != features {
+            return Err(Error::Shape(format!("the model takes {features} inputs, the image has {} values", x.len())));
+        }
+        crate::autograd::no_grad(|| {
+            let mut h = Var::constant(Tensor::vector(x));
+            let mut out = Vec::with_capacity(self.layers.len());
+            for layer in &self.layers {
+                h = layer.forward(&h)?;
+                out.push(h.value());
+            }
+            Ok(out)
+        })
+    }
+
     fn check_data(&self, data: &dyn Examples, loss: Loss) -> Result<()> {
         let features = self.input_dim().unwrap_or(0);
         if data.features() != features {
@@ -643,7 +674,9 @@ fn check_resume(p: &FitProgress, plan: &FitPlan, train_count: usize, steps: usiz
             "resume: the recorded order is not an order of the {train_count} training examples"
         )));
     }
-    if p.epoch == 0 || p.steps_done >= steps.max(1) || p.history.epochs.len() != p.epoch - 1 {
+    // `steps_done == steps`: stopped after the epoch's last step, before its end (validation,
+    // callbacks), which the resumed fit then runs.
+    if p.epoch == 0 || p.steps_done > steps || p.history.epochs.len() != p.epoch - 1 {
         return Err(Error::Value(format!(
             "resume: epoch {}, step {} with {} epochs of history does not fit {steps} steps per epoch",
             p.epoch,

@@ -1,0 +1,440 @@
+// The playground page: drawing, showing, settings in the address, the chart, model files.
+// The network itself lives in worker.js (the neurite WebAssembly module); this file only
+// draws what the module answers.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const worker = new Worker("worker.js");
+
+// ---- Settings: the form, the address and `neurite train`'s flags are the same thing. ----
+
+const FIELDS = {
+  // id: [query name, default, parse]
+  dataset: ["data", "mnist", String],
+  hidden: ["hidden", "50", String],
+  activation: ["activation", "sigmoid", String],
+  optimizer: ["optimizer", "adam", String],
+  lr: ["lr", "", String],
+  "batch-size": ["batch_size", "32", String],
+  epochs: ["epochs", "10", String],
+  seed: ["seed", "0", String],
+};
+
+function readAddress() {
+  const query = new URLSearchParams(location.search);
+  for (const [id, [name, fallback]] of Object.entries(FIELDS)) {
+    $(id).value = query.get(name) ?? fallback;
+  }
+}
+
+function writeAddress() {
+  const query = new URLSearchParams();
+  for (const [id, [name, fallback]] of Object.entries(FIELDS)) {
+    if ($(id).value !== fallback) query.set(name, $(id).value);
+  }
+  const search = query.toString();
+  history.replaceState(null, "", search ? `?${search}` : location.pathname);
+}
+
+function settings() {
+  const s = {
+    hidden: $("hidden").value.split(",").filter((v) => v.trim() !== "").map((v) => Number.parseInt(v, 10)),
+    activation: $("activation").value,
+    optimizer: $("optimizer").value,
+    batch_size: Number.parseInt($("batch-size").value, 10),
+    epochs: Number.parseInt($("epochs").value, 10),
+    seed: Number.parseInt($("seed").value, 10),
+  };
+  if ($("lr").value.trim() !== "") s.lr = Number.parseFloat($("lr").value);
+  return s;
+}
+
+// ---- Status ----
+
+function status(text, state) {
+  $("status").textContent = text;
+  $("status").dataset.state = state;
+}
+
+// ---- Drawing ----
+
+const draw = $("draw");
+const pen = draw.getContext("2d", { willReadFrequently: true });
+let last = null;
+
+function clearDrawing() {
+  pen.fillStyle = "#000";
+  pen.fillRect(0, 0, draw.width, draw.height);
+  showBlank();
+}
+
+function point(event) {
+  const box = draw.getBoundingClientRect();
+  return [((event.clientX - box.left) * draw.width) / box.width, ((event.clientY - box.top) * draw.height) / box.height];
+}
+
+draw.addEventListener("pointerdown", (event) => {
+  draw.setPointerCapture(event.pointerId);
+  last = point(event);
+  stroke(last, last);
+  event.preventDefault();
+});
+draw.addEventListener("pointermove", (event) => {
+  if (last === null) return;
+  // Coalesced events: every sample a pen or finger gave since the last frame.
+  const events = event.getCoalescedEvents ? event.getCoalescedEvents() : [event];
+  for (const e of events.length ? events : [event]) {
+    const p = point(e);
+    stroke(last, p);
+    last = p;
+  }
+  event.preventDefault();
+});
+for (const type of ["pointerup", "pointercancel"]) {
+  draw.addEventListener(type, () => {
+    last = null;
+  });
+}
+
+function stroke(from, to) {
+  pen.strokeStyle = "#fff";
+  pen.lineWidth = 20;
+  pen.lineCap = "round";
+  pen.lineJoin = "round";
+  pen.beginPath();
+  pen.moveTo(from[0], from[1]);
+  pen.lineTo(to[0], to[1]);
+  pen.stroke();
+  askPrediction();
+}
+
+$("clear").addEventListener("click", clearDrawing);
+
+// ---- Predictions: one request in flight, the newest drawing next. ----
+
+let inFlight = false;
+let pending = false;
+let requestId = 0;
+let sentAt = 0;
+// The last 200 round trips (drawing to answer) and the module's own share, in ms.
+const latencies = [];
+const moduleTimes = [];
+
+function askPrediction() {
+  if (inFlight) {
+    pending = true;
+    return;
+  }
+  inFlight = true;
+  pending = false;
+  const image = pen.getImageData(0, 0, draw.width, draw.height);
+  sentAt = performance.now();
+  requestId += 1;
+  // The pixels move to the worker (transferred, not copied).
+  worker.postMessage({ type: "predict", rgba: image.data, width: image.width, height: image.height, id: requestId }, [
+    image.data.buffer,
+  ]);
+}
+
+function showBlank() {
+  $("prediction").textContent = "–";
+  $("probabilities").dataset.values = "[]";
+  $("probabilities").dataset.class = "";
+  for (const bar of document.querySelectorAll("#probabilities .bar")) bar.style.width = "0";
+  for (const value of document.querySelectorAll("#probabilities .value")) value.textContent = "";
+  const input = $("input").getContext("2d");
+  input.fillStyle = "#000";
+  input.fillRect(0, 0, $("input").width, $("input").height);
+  for (const cell of document.querySelectorAll("#layers .cell")) cell.style.background = "#000";
+}
+
+function showPrediction({ result, error, ms }) {
+  const roundTrip = performance.now() - sentAt;
+  latencies.push(roundTrip);
+  moduleTimes.push(ms);
+  if (latencies.length > 200) latencies.shift();
+  if (moduleTimes.length > 200) moduleTimes.shift();
+  $("latency").textContent = `${roundTrip.toFixed(1)} ms (module ${ms.toFixed(1)} ms)`;
+  $("latency").dataset.ms = String(roundTrip);
+  if (error !== undefined) {
+    showBlank();
+    return;
+  }
+  $("prediction").textContent = String(result.class);
+  const probabilities = $("probabilities");
+  probabilities.dataset.values = JSON.stringify(result.probabilities);
+  probabilities.dataset.class = String(result.class);
+  drawBars(result.probabilities, result.class);
+  drawGrey($("input"), result.input, result.side, result.side);
+  drawLayers(result.layers);
+}
+
+function drawBars(values, best) {
+  const box = $("probabilities");
+  if (box.children.length !== values.length) {
+    box.replaceChildren(
+      ...values.map((_, i) => {
+        const row = document.createElement("div");
+        row.className = "prob";
+        row.id = `prob-${i}`;
+        row.innerHTML = `<span class="digit">${i}</span><span class="track"><span class="bar"></span></span><span class="value"></span>`;
+        return row;
+      }),
+    );
+  }
+  values.forEach((v, i) => {
+    const row = box.children[i];
+    row.classList.toggle("best", i === best);
+    row.querySelector(".bar").style.width = `${Math.max(0, Math.min(1, v)) * 100}%`;
+    row.querySelector(".value").textContent = v.toFixed(3);
+  });
+}
+
+function drawGrey(canvas, values, width, height) {
+  const small = new ImageData(width, height);
+  values.forEach((v, i) => {
+    const g = Math.round(Math.max(0, Math.min(1, v)) * 255);
+    small.data.set([g, g, g, 255], i * 4);
+  });
+  const context = canvas.getContext("2d");
+  context.imageSmoothingEnabled = false;
+  createImageBitmap(small).then((bitmap) => context.drawImage(bitmap, 0, 0, canvas.width, canvas.height));
+}
+
+function drawLayers(layers) {
+  const box = $("layers");
+  if (box.children.length !== layers.length || [...box.children].some((el, i) => el.dataset.units !== String(layers[i].length))) {
+    box.replaceChildren(
+      ...layers.map((units, l) => {
+        const layer = document.createElement("div");
+        layer.className = "layer";
+        layer.id = `layer-${l + 1}`;
+        layer.dataset.units = String(units.length);
+        const title = document.createElement("div");
+        title.className = "layer-title";
+        title.textContent = `layer ${l + 1}: ${units.length} units${l === layers.length - 1 ? " (output)" : ""}`;
+        const cells = document.createElement("div");
+        cells.className = "cells";
+        for (let u = 0; u < units.length; u++) {
+          const cell = document.createElement("span");
+          cell.className = "cell";
+          cells.append(cell);
+        }
+        layer.append(title, cells);
+        return layer;
+      }),
+    );
+  }
+  layers.forEach((units, l) => {
+    const cells = box.children[l].querySelectorAll(".cell");
+    units.forEach((v, u) => {
+      const g = Math.round(Math.max(0, Math.min(1, v)) * 255);
+      cells[u].style.background = `rgb(${g},${g},${g})`;
+      cells[u].title = `unit ${u}: ${v.toFixed(4)}`;
+    });
+  });
+}
+
+// ---- The first layer's weights ----
+
+let lastWeights = null;
+
+function drawWeights(message) {
+  lastWeights = message;
+  const box = $("weights");
+  box.replaceChildren();
+  if (!$("show-weights").checked || message.side === 0) return;
+  const { units, side, rgba } = message;
+  const size = side * side * 4;
+  for (let u = 0; u < units; u++) {
+    const canvas = document.createElement("canvas");
+    canvas.width = side;
+    canvas.height = side;
+    canvas.title = `unit ${u}`;
+    canvas.getContext("2d").putImageData(new ImageData(new Uint8ClampedArray(rgba.slice(u * size, (u + 1) * size)), side, side), 0, 0);
+    box.append(canvas);
+  }
+}
+
+$("show-weights").addEventListener("change", () => lastWeights && drawWeights(lastWeights));
+
+// ---- Training and the chart ----
+
+let points = []; // {x, loss, accuracy}
+let epochs = []; // the module's epoch reports
+
+function resetRun() {
+  points = [];
+  epochs = [];
+  $("history").textContent = "[]";
+  $("epochs-table").tBodies[0].replaceChildren();
+  $("accuracy").textContent = "–";
+  $("accuracy").dataset.value = "";
+  $("progress").textContent = "";
+  drawChart();
+}
+
+function onProgress({ report }) {
+  const x = report.finished ? report.epoch : report.epoch - 1 + report.step / report.steps_per_epoch;
+  if (report.running_loss !== null) points.push({ x, loss: report.running_loss, accuracy: report.running_accuracy });
+  for (const e of report.new_epochs) {
+    epochs.push(e);
+    const row = document.createElement("tr");
+    const cells = [e.logs.epoch, e.logs.loss.toFixed(4), e.logs.accuracy.toFixed(4), e.test_loss.toFixed(4), e.test_accuracy.toFixed(4), e.page_seconds.toFixed(2)];
+    row.innerHTML = cells.map((c) => `<td>${c}</td>`).join("");
+    $("epochs-table").tBodies[0].append(row);
+    $("accuracy").textContent = `${(e.test_accuracy * 100).toFixed(2)}%`;
+    $("accuracy").dataset.value = String(e.test_accuracy);
+  }
+  if (report.new_epochs.length) $("history").textContent = JSON.stringify(epochs);
+  $("progress").textContent = report.finished
+    ? `finished ${report.epochs} epoch${report.epochs === 1 ? "" : "s"}`
+    : `epoch ${report.epoch} of ${report.epochs}, step ${report.step} of ${report.steps_per_epoch}` +
+      (report.running_loss !== null ? `, loss ${report.running_loss.toFixed(4)}, accuracy ${report.running_accuracy.toFixed(4)}` : "");
+  drawChart();
+  if (!inFlight) askPrediction();
+}
+
+function drawChart() {
+  const canvas = $("chart");
+  const c = canvas.getContext("2d");
+  const [w, h] = [canvas.width, canvas.height];
+  const pad = { left: 44, right: 44, top: 14, bottom: 30 };
+  c.fillStyle = "#fff";
+  c.fillRect(0, 0, w, h);
+  const total = Math.max(1, Number.parseInt($("epochs").value, 10) || 1);
+  const maxLoss = Math.max(0.5, ...points.map((p) => p.loss), ...epochs.map((e) => e.test_loss));
+  const X = (x) => pad.left + (x / total) * (w - pad.left - pad.right);
+  const L = (v) => h - pad.bottom - (v / maxLoss) * (h - pad.top - pad.bottom);
+  const A = (v) => h - pad.bottom - v * (h - pad.top - pad.bottom);
+  c.strokeStyle = "#999";
+  c.lineWidth = 1;
+  c.strokeRect(pad.left, pad.top, w - pad.left - pad.right, h - pad.top - pad.bottom);
+  c.fillStyle = "#333";
+  c.font = "11px sans-serif";
+  c.textAlign = "center";
+  for (let e = 0; e <= total; e += Math.max(1, Math.ceil(total / 10))) c.fillText(String(e), X(e), h - pad.bottom + 13);
+  c.fillText("epoch", w / 2, h - 4);
+  c.textAlign = "right";
+  for (const v of [0, 0.5, 1]) c.fillText((v * maxLoss).toFixed(2), pad.left - 4, L(v * maxLoss) + 4);
+  c.textAlign = "left";
+  for (const v of [0, 0.5, 1]) c.fillText(v.toFixed(1), w - pad.right + 4, A(v) + 4);
+  const line = (colour, ys) => {
+    c.strokeStyle = colour;
+    c.lineWidth = 2;
+    c.beginPath();
+    points.forEach((p, i) => (i ? c.lineTo(X(p.x), ys(p)) : c.moveTo(X(p.x), ys(p))));
+    c.stroke();
+  };
+  line("#1f77b4", (p) => L(p.loss));
+  line("#ff7f0e", (p) => A(p.accuracy));
+  c.fillStyle = "#2ca02c";
+  for (const e of epochs) {
+    c.beginPath();
+    c.arc(X(e.logs.epoch), A(e.test_accuracy), 4, 0, 2 * Math.PI);
+    c.fill();
+  }
+  c.fillStyle = "#1f77b4";
+  c.fillText("loss (left)", pad.left + 6, pad.top + 12);
+  c.fillStyle = "#ff7f0e";
+  c.fillText("accuracy (right)", pad.left + 86, pad.top + 12);
+  c.fillStyle = "#2ca02c";
+  c.fillText("● test accuracy", pad.left + 196, pad.top + 12);
+}
+
+$("train").addEventListener("click", () => worker.postMessage({ type: "train" }));
+$("pause").addEventListener("click", () => worker.postMessage({ type: "pause" }));
+$("step").addEventListener("click", () => worker.postMessage({ type: "step" }));
+$("reset").addEventListener("click", () => {
+  resetRun();
+  worker.postMessage({ type: "reset" });
+});
+
+let dataset = null;
+$("settings").addEventListener("change", () => {
+  writeAddress();
+  resetRun();
+  if ($("dataset").value !== dataset) {
+    dataset = $("dataset").value;
+    status("loading the data…", "loading");
+    worker.postMessage({ type: "init", settings: settings(), dataset });
+  } else {
+    worker.postMessage({ type: "configure", settings: settings() });
+  }
+});
+$("settings").addEventListener("submit", (event) => event.preventDefault());
+
+// ---- Model files ----
+
+async function loadModelFile(file) {
+  resetRun();
+  status(`reading ${file.name}…`, "loading");
+  worker.postMessage({ type: "loadModel", bytes: new Uint8Array(await file.arrayBuffer()), name: file.name });
+}
+
+$("model-file").addEventListener("change", () => {
+  const file = $("model-file").files[0];
+  if (file) loadModelFile(file);
+});
+document.addEventListener("dragover", (event) => event.preventDefault());
+document.addEventListener("drop", (event) => {
+  event.preventDefault();
+  const file = event.dataTransfer.files[0];
+  if (file) loadModelFile(file);
+});
+$("download").addEventListener("click", () => worker.postMessage({ type: "download" }));
+
+function saveFile({ bytes }) {
+  const url = URL.createObjectURL(new Blob([bytes], { type: "application/octet-stream" }));
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = "playground.safetensors";
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+// ---- Messages from the worker ----
+
+worker.onmessage = ({ data }) => {
+  switch (data.type) {
+    case "info": {
+      const info = data.info;
+      $("summary").textContent = info.summary;
+      const where = info.origin === "new" ? `new weights (seed ${info.settings.seed})` : info.origin;
+      status(`ready: ${info.dataset} (${info.train_examples} training, ${info.test_examples} test examples), model from ${where}`, "ready");
+      showBlank();
+      askPrediction();
+      break;
+    }
+    case "weights":
+      drawWeights(data);
+      break;
+    case "running":
+      status("training…", "training");
+      break;
+    case "progress":
+      onProgress(data);
+      break;
+    case "stopped":
+      status(data.finished ? "finished" : "paused", data.finished ? "finished" : "paused");
+      break;
+    case "prediction":
+      inFlight = false;
+      showPrediction(data);
+      if (pending) askPrediction();
+      break;
+    case "model-file":
+      saveFile(data);
+      break;
+    case "error":
+      if (data.what === "predict") inFlight = false;
+      status(`error (${data.what}): ${data.message}`, "error");
+      break;
+  }
+};
+
+readAddress();
+clearDrawing();
+drawChart();
+dataset = $("dataset").value;
+worker.postMessage({ type: "init", settings: settings(), dataset });
