@@ -16,7 +16,7 @@ This package holds no maths: layers, activations, losses, optimisers, data sets 
 formats are the library's, reached through the extension module ``neurite._neurite``.
 """
 
-from . import activations, callbacks, datasets, layers, losses, models, optimizers, utils
+from . import activations, callbacks, datasets, layers, losses, models, optimizers, plot, teach, utils
 from ._neurite import __version__
 from .callbacks import History
 from .layers import Dense, Input
@@ -35,6 +35,8 @@ __all__ = [
     "losses",
     "models",
     "optimizers",
+    "plot",
+    "teach",
     "utils",
     "__version__",
 ]

@@ -481,6 +481,11 @@ impl Model {
         .map_err(py_err)
     }
 
+    /// Draws the first layer's units as `height x width` pictures (note 002's weights).
+    fn plot_weights(&self, path: PathBuf, height: usize, width: usize) -> PyResult<()> {
+        neurite::plot::first_layer_weights(&self.model, (height, width), &path).map_err(py_err)
+    }
+
     fn __repr__(&self) -> String {
         format!("<neurite model: {} layers, {} parameters>", self.model.layers().len(), self.model.param_count())
     }
@@ -601,10 +606,92 @@ fn load_digits(py: Python<'_>) -> PyResult<(Split<'_>, Split<'_>)> {
     Ok((dataset_arrays(py, &train)?, dataset_arrays(py, &test)?))
 }
 
+/// The notes' Rosenblatt perceptron (note 003): weights `w_` (bias first), `fit` with
+/// targets 1 or -1, `errors_` per epoch, `net_input`, `predict`. The library's
+/// `teach::Perceptron`.
+#[pyclass(module = "neurite._neurite")]
+struct Perceptron {
+    inner: neurite::teach::Perceptron,
+}
+
+#[pymethods]
+impl Perceptron {
+    #[new]
+    #[pyo3(signature = (eta = 0.01, n_iter = 10, random_state = None))]
+    fn new(eta: f32, n_iter: usize, random_state: Option<u64>) -> Perceptron {
+        let mut inner = neurite::teach::Perceptron::new(eta, n_iter);
+        if let Some(seed) = random_state {
+            inner = inner.shuffled(seed);
+        }
+        Perceptron { inner }
+    }
+
+    /// Learns from x (examples, features) and targets 1 or -1; returns the perceptron.
+    fn fit<'py>(
+        mut slf: PyRefMut<'py, Self>,
+        x: &Bound<'py, PyAny>,
+        y: &Bound<'py, PyAny>,
+    ) -> PyResult<PyRefMut<'py, Self>> {
+        let (x, y) = (tensor_from_numpy("x", x)?, tensor_from_numpy("y", y)?);
+        slf.inner.fit(&x, &y).map_err(py_err)?;
+        Ok(slf)
+    }
+
+    fn net_input<'py>(&self, py: Python<'py>, x: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let out = self.inner.net_input(&tensor_from_numpy("x", x)?).map_err(py_err)?;
+        tensor_to_numpy(py, &out)
+    }
+
+    fn predict<'py>(&self, py: Python<'py>, x: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let out = self.inner.predict(&tensor_from_numpy("x", x)?).map_err(py_err)?;
+        tensor_to_numpy(py, &out)
+    }
+
+    /// The weights, the bias first (`w_[0]`), as note 003 keeps them.
+    #[getter]
+    fn w_<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f32>> {
+        PyArray1::from_vec(py, self.inner.weights())
+    }
+
+    /// Misclassified examples in each epoch.
+    #[getter]
+    fn errors_(&self) -> Vec<usize> {
+        self.inner.errors().to_vec()
+    }
+}
+
+/// Draws the loss and accuracy curves of a history ({name: [value per epoch]}) as PNG or SVG.
+#[pyfunction]
+fn plot_history(history: std::collections::HashMap<String, Vec<f64>>, path: PathBuf) -> PyResult<()> {
+    let get = |k: &str| history.get(k).cloned().unwrap_or_default();
+    let (loss, accuracy, val_loss, val_accuracy) = (get("loss"), get("accuracy"), get("val_loss"), get("val_accuracy"));
+    let epochs = (0..loss.len())
+        .map(|i| EpochLogs {
+            epoch: i + 1,
+            loss: loss[i],
+            accuracy: accuracy.get(i).copied().unwrap_or(f64::NAN),
+            val_loss: val_loss.get(i).copied(),
+            val_accuracy: val_accuracy.get(i).copied(),
+            seconds: 0.0,
+        })
+        .collect();
+    let history = neurite::train::History { epochs, stopped_early: false };
+    neurite::plot::history_chart(&history, &path).map_err(py_err)
+}
+
+/// Draws a named activation and its derivative as PNG or SVG.
+#[pyfunction]
+fn plot_activation(name: &str, path: PathBuf) -> PyResult<()> {
+    neurite::plot::activation_chart(parse(name)?, &path).map_err(py_err)
+}
+
 /// The extension module.
 #[pymodule]
 fn _neurite(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Model>()?;
+    m.add_class::<Perceptron>()?;
+    m.add_function(wrap_pyfunction!(plot_history, m)?)?;
+    m.add_function(wrap_pyfunction!(plot_activation, m)?)?;
     m.add_function(wrap_pyfunction!(load_model, m)?)?;
     m.add_function(wrap_pyfunction!(activation, m)?)?;
     m.add_function(wrap_pyfunction!(activation_derivative, m)?)?;
