@@ -9,7 +9,7 @@ import sys
 import time
 
 from . import _neurite, losses, optimizers, utils
-from .callbacks import History
+from .callbacks import BackupAndRestore, History
 from .layers import Dense, InputLayer
 
 _ACCURACY = {
@@ -208,8 +208,11 @@ class Sequential:
             raise ValueError(f"fit: neurite does not take {sorted(kwargs)}")
         if x is None or y is None:
             raise ValueError("fit: give x and y")
-        if callbacks:
-            raise ValueError("fit: neurite's Python package does not take callbacks yet")
+        backup = None
+        for c in callbacks or []:
+            if not isinstance(c, BackupAndRestore) or backup is not None:
+                raise ValueError(f"fit: neurite takes one callback, neurite.callbacks.BackupAndRestore; got {c!r}")
+            backup = c._args()
         if initial_epoch:
             raise ValueError("fit: initial_epoch is not supported; a model file keeps its optimiser state instead")
         batch_size = 32 if batch_size is None else batch_size
@@ -239,6 +242,7 @@ class Sequential:
             bool(shuffle),
             self._seed,
             verbose,
+            backup,
         )
         params = {"verbose": verbose, "epochs": int(epochs), "steps": math.ceil(_count(x) * (1 - validation_split) / batch_size)}
         self.history = History(history, params, self)

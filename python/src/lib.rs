@@ -159,33 +159,61 @@ fn rows_of<'a>(array: &'a PyReadonlyArray2<'_, f32>) -> PyResult<SliceExamples<'
     SliceExamples::new(slice, array.shape()[1]).map_err(py_err)
 }
 
+/// What the training thread tells the waiting main thread.
+enum Event<T> {
+    /// The work is done.
+    Done(T),
+    /// The work just ran Python code (printed a line), which may have asked for a stop (a
+    /// Ctrl-C pressed, or `_thread.interrupt_main()` called, by then): look now, then answer.
+    Poke(mpsc::Sender<()>),
+}
+
 /// Runs `work` on its own thread with the GIL released, checking for Ctrl-C on this (the
-/// main) thread ten times a second, where Python's signal handlers run. On Ctrl-C, `stop`
+/// main) thread, where Python's signal handlers run: ten times a second, and each time the
+/// work calls the poke it is given (after running Python code), the work waiting for the
+/// answer so that a stop asked for there is seen before the next step. On Ctrl-C, `stop`
 /// is raised, the work finishes its current step, and the `KeyboardInterrupt` is raised.
-fn run_interruptible<T: Send>(py: Python<'_>, stop: &StopSignal, work: impl FnOnce() -> T + Send) -> PyResult<T> {
-    let (tx, rx) = mpsc::channel();
+fn run_interruptible<T: Send>(
+    py: Python<'_>,
+    stop: &StopSignal,
+    work: impl FnOnce(&(dyn Fn() + Sync)) -> T + Send,
+) -> PyResult<T> {
+    let (tx, rx) = mpsc::channel::<Event<T>>();
     let rx = Mutex::new(rx);
     std::thread::scope(|scope| {
+        let poke_tx = tx.clone();
         scope.spawn(move || {
+            let poke = move || {
+                let (ack, answered) = mpsc::channel();
+                if poke_tx.send(Event::Poke(ack)).is_ok() {
+                    let _ = answered.recv();
+                }
+            };
+            let result = work(&poke);
             // The receiver outlives this thread: the send cannot fail.
-            let _ = tx.send(work());
+            let _ = tx.send(Event::Done(result));
         });
         let mut interrupted: Option<PyErr> = None;
+        let look = |interrupted: &mut Option<PyErr>| {
+            if interrupted.is_none() {
+                if let Err(e) = py.check_signals() {
+                    stop.raise();
+                    *interrupted = Some(e);
+                }
+            }
+        };
         loop {
             let got = py.detach(|| match rx.lock() {
                 Ok(rx) => rx.recv_timeout(Duration::from_millis(100)),
                 Err(_) => Err(mpsc::RecvTimeoutError::Disconnected),
             });
             match got {
-                Ok(value) => return interrupted.map_or(Ok(value), Err),
-                Err(mpsc::RecvTimeoutError::Timeout) => {
-                    if interrupted.is_none() {
-                        if let Err(e) = py.check_signals() {
-                            stop.raise();
-                            interrupted = Some(e);
-                        }
-                    }
+                Ok(Event::Done(value)) => return interrupted.map_or(Ok(value), Err),
+                Ok(Event::Poke(ack)) => {
+                    look(&mut interrupted);
+                    let _ = ack.send(());
                 }
+                Err(mpsc::RecvTimeoutError::Timeout) => look(&mut interrupted),
                 // The work panicked: the scope re-raises its panic, which PyO3 turns into a
                 // Python exception.
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
@@ -209,13 +237,14 @@ fn print_py(text: &str) {
 
 /// Keras' `verbose` for `fit`: 1 redraws a progress line about 20 times an epoch, then the
 /// epoch's line; 2 prints the epoch's line only. The lines are the library's.
-struct Printer {
+struct Printer<'a> {
     verbose: u8,
     epochs: usize,
     steps: usize,
+    poke: &'a (dyn Fn() + Sync),
 }
 
-impl Callback for Printer {
+impl Callback for Printer<'_> {
     fn on_train_begin(&mut self, info: &FitInfo) {
         self.epochs = info.epochs;
         self.steps = info.steps_per_epoch;
@@ -225,12 +254,14 @@ impl Callback for Printer {
         let done = batch + 1;
         if self.verbose == 1 && (done % (self.steps / 20).max(1) == 0 || done == self.steps) {
             print_py(&format!("\r{}", progress_bar(done, self.steps, logs)));
+            (self.poke)();
         }
     }
 
     fn on_epoch_end(&mut self, logs: &EpochLogs, _params: &ParamStore) -> neurite::Result<Control> {
         let clear = if self.verbose == 1 { format!("\r{}\r", " ".repeat(100)) } else { String::new() };
         print_py(&format!("{clear}{}\n", epoch_line(logs, self.epochs, self.steps)));
+        (self.poke)();
         Ok(Control::Continue)
     }
 }
@@ -338,7 +369,7 @@ impl Model {
     }
 
     /// Trains, the GIL released; returns the history as {name: [value per epoch]}.
-    #[pyo3(signature = (x, y, epochs, batch_size, validation_split, validation_data, shuffle, seed, verbose))]
+    #[pyo3(signature = (x, y, epochs, batch_size, validation_split, validation_data, shuffle, seed, verbose, backup = None))]
     #[allow(clippy::too_many_arguments)]
     fn fit<'py>(
         &mut self,
@@ -352,6 +383,7 @@ impl Model {
         shuffle: bool,
         seed: u64,
         verbose: u8,
+        backup: Option<(PathBuf, usize, bool)>,
     ) -> PyResult<Bound<'py, PyDict>> {
         let features = self.input_dim()?;
         let hint = format!(": reshape(-1, {features}) first");
@@ -371,7 +403,7 @@ impl Model {
             Some((vx, vt)) => Some(vt.examples(rows_of(vx)?).map_err(py_err)?),
         };
         let stop = StopSignal::new();
-        let options = FitOptions::default()
+        let mut options = FitOptions::default()
             .epochs(epochs)
             .batch_size(batch_size)
             .validation_split(validation_split)
@@ -379,16 +411,47 @@ impl Model {
             .seed(seed)
             .verbose(Verbosity::Silent)
             .stop_on(stop.clone());
+        // Keras' BackupAndRestore: continue from the checkpoint in the directory when there
+        // is one (weights, optimiser state, where the fit stood), and write one there.
+        let mut checkpoints = None;
+        if let Some((dir, every, _)) = &backup {
+            if dir.join(io::CHECKPOINT_FILE).exists() {
+                let saved = io::load_checkpoint(dir).map_err(py_err)?;
+                if saved.model.config() != self.model.config() {
+                    return Err(value_err(format!(
+                        "{}: the checkpoint is of another model ({} parameters, this one has {})",
+                        dir.display(),
+                        saved.model.param_count(),
+                        self.model.param_count()
+                    )));
+                }
+                let state =
+                    saved.model.optimizer_state().cloned().ok_or_else(|| {
+                        value_err(format!("{}: the checkpoint has no optimiser state", dir.display()))
+                    })?;
+                self.model.params().restore(&saved.model.params().snapshot().map_err(py_err)?).map_err(py_err)?;
+                self.model.set_optimizer_state(state).map_err(py_err)?;
+                options = options.resume(saved.progress);
+            }
+            checkpoints = Some(io::Checkpointer::new(dir).map_err(py_err)?.every(*every));
+        }
         let model = &mut self.model;
-        let history = run_interruptible(py, &stop, || {
-            let mut printer = Printer { verbose, epochs: 0, steps: 0 };
+        let history = run_interruptible(py, &stop, |poke| {
+            let mut printer = Printer { verbose, epochs: 0, steps: 0, poke };
             let mut callbacks: Vec<&mut dyn Callback> = Vec::new();
             if verbose > 0 {
                 callbacks.push(&mut printer);
             }
+            if let Some(c) = checkpoints.as_mut() {
+                callbacks.push(c);
+            }
             model.fit_with(&data, validation.as_ref().map(|v| v as &dyn Examples), &options, &mut callbacks)
         })?
         .map_err(py_err)?;
+        if let Some((dir, _, true)) = &backup {
+            let file = dir.join(io::CHECKPOINT_FILE);
+            std::fs::remove_file(&file).map_err(|e| py_err(Error::io(&file, e)))?;
+        }
         let out = PyDict::new(py);
         let mut keys = vec!["loss"];
         if self.model.reports_accuracy() {
