@@ -17,16 +17,25 @@ formats are the library's, reached through the extension module ``neurite._neuri
 """
 
 from . import activations, callbacks, datasets, layers, losses, models, optimizers, plot, teach, utils
-from ._neurite import __version__
+from ._neurite import Tensor, __version__
 from .callbacks import History
 from .layers import Dense, Input
 from .models import Sequential, load_model
+
+
+
+def tensor(data):
+    """A neurite ``Tensor`` (float32) from an array, a list or a number."""
+    return Tensor(data)
+
 
 __all__ = [
     "Dense",
     "History",
     "Input",
     "Sequential",
+    "Tensor",
+    "tensor",
     "activations",
     "callbacks",
     "datasets",
