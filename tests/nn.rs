@@ -435,6 +435,40 @@ fn fit_equals_a_loop_of_train_on_batch_bit_for_bit() {
     }
 }
 
+/// Rows borrowed from someone else's memory (a NumPy array, for the Python package) train,
+/// evaluate and predict to the same bits as the same numbers held as tensors and as the data
+/// set's own bytes; a bad label or a ragged slice is refused.
+#[test]
+fn borrowed_rows_train_like_tensors_and_bytes() {
+    use neurite::train::{Examples, SliceExamples};
+    let (train, test) = neurite::data::Dataset::digits().unwrap();
+    let (x, y) = train.normalized_tensors();
+    let labels: Vec<u32> = train.labels().iter().map(|&l| l as u32).collect();
+    let rows = x.to_vec();
+    let borrowed = SliceExamples::new(&rows, 64).unwrap().with_classes(&labels, 10).unwrap();
+    assert_eq!((borrowed.len(), borrowed.features()), (1437, 64));
+    let tensors = TensorExamples::new(&x, &y, Some(10)).unwrap();
+    let opts = FitOptions::default().epochs(2).validation_split(0.1).verbose(Verbosity::Silent);
+    let mut outputs = Vec::new();
+    for data in [&borrowed as &dyn Examples, &tensors, &train] {
+        let mut m = seed_model(3, 64, 16, 10);
+        m.set_threads(2).unwrap();
+        m.compile(Optimizer::adam(), Loss::SparseCategoricalCrossentropy, &[Metric::Accuracy]).unwrap();
+        let h = m.fit_with(data, None, &opts, &mut []).unwrap();
+        let (tx, _) = test.normalized_tensors();
+        let tx = tx.to_vec();
+        let predicted = m.predict_with(&SliceExamples::new(&tx, 64).unwrap()).unwrap().to_vec();
+        outputs.push((h.get("loss"), h.get("val_accuracy"), m.evaluate_with(&test).unwrap(), predicted));
+    }
+    assert_eq!(outputs[0], outputs[1]);
+    assert_eq!(outputs[0], outputs[2]);
+    let bad = [0, 1, 10];
+    let err = SliceExamples::new(&rows[..3 * 64], 64).unwrap().with_classes(&bad, 10).unwrap_err();
+    assert_eq!(err.to_string(), "invalid value: label 10 (example 2) is not a class index below 10");
+    assert!(SliceExamples::new(&rows[..100], 64).unwrap_err().to_string().contains("rows of 64 features"));
+    assert!(SliceExamples::new(&rows[..128], 64).unwrap().with_rows(&rows[..3], 1).is_err());
+}
+
 trait TapSeconds {
     fn tap_seconds(self, other: &Self) -> Self;
 }

@@ -290,6 +290,25 @@ pub struct ProgressLogger {
 /// Width of the live bar, in characters.
 const BAR: usize = 30;
 
+/// The live line after `done` of `steps` batches: `120/1875 [=>   ] - loss: ... - accuracy: ...`
+/// (what [`ProgressLogger`] redraws, and the Python package's `verbose=1`).
+pub fn progress_bar(done: usize, steps: usize, running: &BatchLogs) -> String {
+    let filled = BAR * done / steps.max(1);
+    let bar: String = (0..BAR)
+        .map(|i| match i.cmp(&filled) {
+            std::cmp::Ordering::Less => '=',
+            std::cmp::Ordering::Equal => '>',
+            std::cmp::Ordering::Greater => ' ',
+        })
+        .collect();
+    format!("{done}/{steps} [{bar}] - loss: {:.4} - accuracy: {:.4}", running.loss, running.accuracy)
+}
+
+/// The line printed after each epoch: `Epoch 1/10 - 1875 steps - 1.23s - loss: ...`.
+pub fn epoch_line(logs: &EpochLogs, epochs: usize, steps: usize) -> String {
+    format!("Epoch {}/{epochs} - {steps} steps - {:.2}s - {}", logs.epoch, logs.seconds, logs.summary())
+}
+
 impl ProgressLogger {
     /// A logger; `bar` asks for a live bar (drawn only when standard error is a terminal).
     pub fn new(bar: bool) -> ProgressLogger {
@@ -308,25 +327,9 @@ impl Callback for ProgressLogger {
         let every = (self.steps / 20).max(1);
         let done = batch + 1;
         if self.live && (done % every == 0 || done == self.steps) {
-            let filled = BAR * done / self.steps.max(1);
-            let bar: String = (0..BAR)
-                .map(|i| {
-                    if i < filled {
-                        '='
-                    } else if i == filled {
-                        '>'
-                    } else {
-                        ' '
-                    }
-                })
-                .collect();
             let mut err = std::io::stderr().lock();
             // A progress display has nowhere to report its own failure to write.
-            let _ = write!(
-                err,
-                "\r{done}/{} [{bar}] - loss: {:.4} - accuracy: {:.4}",
-                self.steps, running.loss, running.accuracy
-            );
+            let _ = write!(err, "\r{}", progress_bar(done, self.steps, running));
             let _ = err.flush();
         }
     }
@@ -335,14 +338,7 @@ impl Callback for ProgressLogger {
         if self.live {
             eprint!("\r{}\r", " ".repeat(BAR + 60));
         }
-        println!(
-            "Epoch {}/{} - {} steps - {:.2}s - {}",
-            logs.epoch,
-            self.epochs,
-            self.steps,
-            logs.seconds,
-            logs.summary()
-        );
+        println!("{}", epoch_line(logs, self.epochs, self.steps));
         Ok(Control::Continue)
     }
 }

@@ -1,5 +1,7 @@
 //! Where training examples come from: anything that can copy a batch of inputs and targets
-//! into preallocated buffers ([`Examples`]), so that data sets can stay as bytes in memory.
+//! into preallocated buffers ([`Examples`]), so that data sets can stay as bytes in memory and
+//! arrays that someone else owns (a NumPy array) can be read where they are
+//! ([`SliceExamples`]).
 
 use crate::error::{shape_str, Error, Result};
 use crate::tensor::Tensor;
@@ -24,11 +26,13 @@ pub enum TargetKind {
 mod sealed {
     pub trait Sealed {}
     impl Sealed for super::TensorExamples {}
+    impl Sealed for super::SliceExamples<'_> {}
     impl Sealed for crate::data::Dataset {}
 }
 
 /// A source of examples for `fit`, `evaluate` and `predict`: tensors
-/// ([`TensorExamples`]) or a byte data set ([`crate::data::Dataset`]). The engine copies the
+/// ([`TensorExamples`]), borrowed rows ([`SliceExamples`]) or a byte data set
+/// ([`crate::data::Dataset`]). The engine copies the
 /// rows of each batch into its own buffers through the hidden methods, once per batch,
 /// without allocating.
 pub trait Examples: Sync + sealed::Sealed {
@@ -116,6 +120,133 @@ impl TensorExamples {
     }
 }
 
+impl TensorExamples {
+    /// The same examples as borrowed rows: the one implementation of the gathers.
+    fn view(&self) -> SliceExamples<'_> {
+        let targets = match self.kind {
+            TargetKind::Classes { classes } => Targets::Classes { labels: &self.labels, classes },
+            TargetKind::Dense { width } => Targets::Rows { y: self.y.as_slice().unwrap_or(&[]), width },
+        };
+        SliceExamples {
+            x: self.x.as_slice().unwrap_or(&[]),
+            rows: self.x.shape()[0],
+            features: self.x.shape()[1],
+            targets,
+        }
+    }
+}
+
+impl Examples for TensorExamples {
+    fn len(&self) -> usize {
+        self.x.shape()[0]
+    }
+
+    fn features(&self) -> usize {
+        self.x.shape()[1]
+    }
+
+    fn target_kind(&self) -> TargetKind {
+        self.kind
+    }
+
+    fn gather_inputs(&self, indices: &[u32], x: &mut [f32]) -> Result<()> {
+        self.view().gather_inputs(indices, x)
+    }
+
+    fn input_rows(&self, start: usize, count: usize) -> Option<&[f32]> {
+        let f = self.features();
+        self.x.as_slice()?.get(start * f..(start + count) * f)
+    }
+
+    fn gather_feature_range(&self, indices: &[u32], first: usize, count: usize, x: &mut [f32]) -> Result<()> {
+        self.view().gather_feature_range(indices, first, count, x)
+    }
+
+    fn gather_classes(&self, indices: &[u32], y: &mut [u32]) -> Result<()> {
+        self.view().gather_classes(indices, y)
+    }
+
+    fn gather_rows(&self, indices: &[u32], y: &mut [f32]) -> Result<()> {
+        self.view().gather_rows(indices, y)
+    }
+}
+
+/// Examples in memory that someone else owns (a NumPy array, a memory map), read where they
+/// are: inputs as rows of f32 one after the other, targets as class indices or as rows of
+/// f32. Nothing is copied but the rows of each batch, as from a [`TensorExamples`].
+///
+/// ```
+/// use neurite::nn::{Activation, Dense, Loss};
+/// use neurite::optim::Optimizer;
+/// use neurite::train::{FitOptions, Sequential, SliceExamples, Verbosity};
+/// // Four examples of two features, two classes: the rows live in a plain slice.
+/// let x = [0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0];
+/// let labels = [0, 1, 1, 1];
+/// let data = SliceExamples::new(&x, 2)?.with_classes(&labels, 2)?;
+/// let mut model = Sequential::with_seed(0);
+/// model.add(Dense::new(2).activation(Activation::Softmax).input_shape(2))?;
+/// model.compile(Optimizer::adam().learning_rate(0.1), Loss::SparseCategoricalCrossentropy, &[])?;
+/// let options = FitOptions::default().epochs(100).batch_size(4).verbose(Verbosity::Silent);
+/// model.fit_with(&data, None, &options, &mut [])?;
+/// assert_eq!(model.evaluate_with(&data)?.accuracy, 1.0);
+/// // A slice whose length is not a whole number of rows is refused.
+/// assert!(SliceExamples::new(&x[..7], 2).is_err());
+/// # Ok::<(), neurite::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct SliceExamples<'a> {
+    x: &'a [f32],
+    rows: usize,
+    features: usize,
+    targets: Targets<'a>,
+}
+
+/// The targets of [`SliceExamples`].
+#[derive(Debug, Clone, Copy)]
+enum Targets<'a> {
+    /// None: inputs alone, for prediction.
+    None,
+    /// One class index per example.
+    Classes { labels: &'a [u32], classes: usize },
+    /// One row of `width` values per example.
+    Rows { y: &'a [f32], width: usize },
+}
+
+impl<'a> SliceExamples<'a> {
+    /// Inputs alone (for `predict_with`): `x` holds rows of `features` values, one after the
+    /// other. Errors when `features` is 0 or `x` is not a whole number of rows.
+    pub fn new(x: &'a [f32], features: usize) -> Result<SliceExamples<'a>> {
+        if features == 0 || x.len() % features != 0 {
+            return Err(Error::Shape(format!("{} input values do not make rows of {features} features", x.len())));
+        }
+        Ok(SliceExamples { x, rows: x.len() / features, features, targets: Targets::None })
+    }
+
+    /// With one class index below `classes` per example (for the sparse categorical loss).
+    pub fn with_classes(self, labels: &'a [u32], classes: usize) -> Result<SliceExamples<'a>> {
+        let n = self.len();
+        if labels.len() != n {
+            return Err(Error::Shape(format!("{n} examples but {} labels", labels.len())));
+        }
+        if let Some((i, &label)) = labels.iter().enumerate().find(|(_, &l)| l as usize >= classes) {
+            return Err(Error::Value(format!("label {label} (example {i}) is not a class index below {classes}")));
+        }
+        Ok(SliceExamples { targets: Targets::Classes { labels, classes }, ..self })
+    }
+
+    /// With one row of `width` target values per example, one after the other in `y`.
+    pub fn with_rows(self, y: &'a [f32], width: usize) -> Result<SliceExamples<'a>> {
+        let n = self.len();
+        if width == 0 || y.len() != n * width {
+            return Err(Error::Shape(format!(
+                "{n} examples need {n} target rows of {width} values, got {} values",
+                y.len()
+            )));
+        }
+        Ok(SliceExamples { targets: Targets::Rows { y, width }, ..self })
+    }
+}
+
 fn check_index(i: u32, n: usize) -> Result<usize> {
     let i = i as usize;
     if i >= n {
@@ -138,67 +269,65 @@ fn check_len(what: &str, got: usize, want: usize) -> Result<()> {
     Ok(())
 }
 
-impl Examples for TensorExamples {
+impl Examples for SliceExamples<'_> {
     fn len(&self) -> usize {
-        self.x.shape()[0]
+        self.rows
     }
 
     fn features(&self) -> usize {
-        self.x.shape()[1]
+        self.features
     }
 
     fn target_kind(&self) -> TargetKind {
-        self.kind
+        match self.targets {
+            Targets::None => TargetKind::Dense { width: 0 },
+            Targets::Classes { classes, .. } => TargetKind::Classes { classes },
+            Targets::Rows { width, .. } => TargetKind::Dense { width },
+        }
     }
 
     fn gather_inputs(&self, indices: &[u32], x: &mut [f32]) -> Result<()> {
-        let f = self.features();
+        let f = self.features;
         check_len("input", x.len(), indices.len() * f)?;
-        let src = self.x.as_slice().unwrap_or(&[]);
         for (dst, &i) in x.chunks_exact_mut(f.max(1)).zip(indices) {
             let i = check_index(i, self.len())?;
-            dst.copy_from_slice(&src[i * f..(i + 1) * f]);
+            dst.copy_from_slice(&self.x[i * f..(i + 1) * f]);
         }
         Ok(())
     }
 
     fn input_rows(&self, start: usize, count: usize) -> Option<&[f32]> {
-        let f = self.features();
-        self.x.as_slice()?.get(start * f..(start + count) * f)
+        let f = self.features;
+        self.x.get(start.checked_mul(f)?..start.checked_add(count)?.checked_mul(f)?)
     }
 
     fn gather_feature_range(&self, indices: &[u32], first: usize, count: usize, x: &mut [f32]) -> Result<()> {
-        let f = self.features();
+        let f = self.features;
         check_len("input", x.len(), indices.len() * count)?;
         check_range(first, count, f)?;
-        let src = self.x.as_slice().unwrap_or(&[]);
         for (dst, &i) in x.chunks_exact_mut(count.max(1)).zip(indices) {
             let i = check_index(i, self.len())?;
-            dst.copy_from_slice(&src[i * f + first..i * f + first + count]);
+            dst.copy_from_slice(&self.x[i * f + first..i * f + first + count]);
         }
         Ok(())
     }
 
     fn gather_classes(&self, indices: &[u32], y: &mut [u32]) -> Result<()> {
         check_len("label", y.len(), indices.len())?;
-        if self.labels.is_empty() && !indices.is_empty() {
-            return Err(Error::Value("these examples have target rows, not class labels".into()));
-        }
+        let Targets::Classes { labels, .. } = self.targets else {
+            return Err(Error::Value("these examples have no class labels".into()));
+        };
         for (dst, &i) in y.iter_mut().zip(indices) {
-            *dst = self.labels[check_index(i, self.len())?];
+            *dst = labels[check_index(i, self.len())?];
         }
         Ok(())
     }
 
     fn gather_rows(&self, indices: &[u32], y: &mut [f32]) -> Result<()> {
-        let width = match self.kind {
-            TargetKind::Dense { width } => width,
-            TargetKind::Classes { .. } => {
-                return Err(Error::Value("these examples have class labels, not target rows".into()))
-            }
+        let Targets::Rows { y: src, width } = self.targets else {
+            return Err(Error::Value("these examples have no target rows".into()));
         };
         check_len("target", y.len(), indices.len() * width)?;
-        let src = self.y.as_slice().unwrap_or(&[]);
         for (dst, &i) in y.chunks_exact_mut(width.max(1)).zip(indices) {
             let i = check_index(i, self.len())?;
             dst.copy_from_slice(&src[i * width..(i + 1) * width]);

@@ -19,8 +19,9 @@ mod progress;
 mod sequential;
 
 pub use callbacks::{
-    BatchLogs, Callback, Control, EarlyStopping, EpochLogs, FitInfo, History, ProgressLogger, Verbosity,
+    epoch_line, progress_bar, BatchLogs, Callback, Control, EarlyStopping, EpochLogs, FitInfo, History, ProgressLogger,
+    Verbosity,
 };
-pub use examples::{Examples, TargetKind, TensorExamples};
+pub use examples::{Examples, SliceExamples, TargetKind, TensorExamples};
 pub use progress::{FitPlan, FitProgress, Moment, StopSignal, TrainingView};
 pub use sequential::{Evaluation, FitOptions, Metric, ModelConfig, Sequential};
