@@ -44,3 +44,29 @@ fn the_model_file_corpus_replays() {
 fn the_checkpoint_corpus_replays() {
     replay("checkpoint", |b| neurite::io::checkpoint_from_bytes(b).is_ok());
 }
+
+#[test]
+fn the_npy_corpus_replays() {
+    replay("npy", |b| neurite::io::npy::read_npy(b).is_ok());
+}
+
+#[test]
+fn the_npz_corpus_replays() {
+    replay("npz", |b| neurite::io::npy::read_npz(b).is_ok());
+}
+
+#[test]
+fn the_torch_corpus_replays() {
+    replay("torch", |b| neurite::io::torch::read_state_dict(b).is_ok());
+}
+
+#[test]
+fn the_onnx_corpus_replays() {
+    replay("onnx", |b| neurite::io::onnx::from_onnx(b).is_ok());
+}
+
+#[test]
+fn the_image_corpus_replays() {
+    use neurite::data::image::{decode, to_model_input, Invert};
+    replay("image", |b| decode(b).and_then(|img| to_model_input(&img, 28, Invert::Auto)).is_ok());
+}
