@@ -10,6 +10,7 @@ use super::examples::{Examples, TargetKind, TensorExamples};
 use super::fit::{FitLoop, FitState};
 use super::progress::{FitPlan, FitProgress, StopSignal};
 use crate::autograd::{ParamStore, Var};
+use crate::data::Schema;
 use crate::error::{shape_str, Error, Result};
 use crate::nn::{Dense, LayerConfig, Loss, Module};
 use crate::optim::{Optimizer, OptimizerState};
@@ -185,6 +186,8 @@ pub struct Sequential {
     compiled: Option<Compiled>,
     engine: Option<Engine>,
     threads: usize,
+    /// What the inputs are and what the outputs mean, for a model of a table or pictures.
+    schema: Option<Schema>,
 }
 
 impl std::fmt::Debug for Sequential {
@@ -222,6 +225,7 @@ impl Sequential {
             compiled: None,
             engine: None,
             threads,
+            schema: None,
         }
     }
 
@@ -243,6 +247,35 @@ impl Sequential {
             name: self.name.clone(),
             layers: self.layers.iter().map(|l| LayerConfig::Dense(l.config().clone())).collect(),
         }
+    }
+
+    /// What the model's inputs are and what its outputs mean, when it was trained on a table
+    /// or a folder of pictures: saved in its file, so that new data is read the same way.
+    pub fn schema(&self) -> Option<&Schema> {
+        self.schema.as_ref()
+    }
+
+    /// Records the data description of [`Sequential::schema`] (`table.data_schema()` or
+    /// `folder.data_schema()`); it must fit the model's inputs and outputs.
+    ///
+    /// ```
+    /// use neurite::data::{CsvOptions, Table};
+    /// use neurite::nn::{Activation, Dense};
+    /// use neurite::train::Sequential;
+    /// let table = Table::from_reader("a,b,y\n1,2,p\n3,4,q\n".as_bytes(), "t.csv", &CsvOptions::new("y"))?;
+    /// let mut model = Sequential::with_seed(0);
+    /// model.add(Dense::new(table.classes()).activation(Activation::Softmax).input_shape(table.features()))?;
+    /// model.set_schema(Some(table.data_schema()))?;
+    /// assert_eq!(model.schema().unwrap().class_names(), ["p", "q"]);
+    /// # Ok::<(), neurite::Error>(())
+    /// ```
+    pub fn set_schema(&mut self, schema: Option<Schema>) -> Result<()> {
+        if let Some(s) = &schema {
+            let outputs = self.layers.last().map(|l| l.units()).unwrap_or(0);
+            s.check(self.input_dim().unwrap_or(0), outputs)?;
+        }
+        self.schema = schema;
+        Ok(())
     }
 
     /// The parameters: every layer's weight and bias by name (`dense/kernel`,
