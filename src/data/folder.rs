@@ -39,7 +39,8 @@ use crate::rng::Rng;
 use crate::tensor::Tensor;
 
 /// What to do with a picture that cannot be read (not a PNG or JPEG, truncated, empty).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum BadImages {
     /// Stop with an error naming the file (the default).
     #[default]

@@ -81,7 +81,7 @@ pub struct Table {
     /// Class indices (classification) ...
     labels: Vec<u32>,
     /// ... or target values (regression).
-    values: Vec<f32>,
+    targets: Vec<f32>,
     /// Whether the file had the target column (a table to predict may not).
     has_targets: bool,
     rows: usize,
@@ -125,7 +125,7 @@ impl Table {
         let options = CsvOptions::new(&schema.target).task(schema.task);
         let Parsed { x, labels, values, has_target, rows, .. } = parse(reader, name, &options, Some(schema))?;
         let mut table =
-            Table { name: name.to_string(), x, labels, values, has_targets: has_target, rows, schema: schema.clone() };
+            Table { name: name.to_string(), x, labels, targets: values, has_targets: has_target, rows, schema: schema.clone() };
         table.apply_standardisation();
         Ok(table)
     }
@@ -183,7 +183,7 @@ impl Table {
 
     /// The target of each row (regression).
     pub fn targets(&self) -> &[f32] {
-        &self.values
+        &self.targets
     }
 
     /// Everything as tensors: `x` of shape (rows, features), standardised; `y` of shape
@@ -192,7 +192,7 @@ impl Table {
         let x = Tensor::from_parts(self.x.clone(), &[self.rows, self.features()]);
         let y: Vec<f32> = match self.schema.task {
             Task::Classification if self.has_targets => self.labels.iter().map(|&l| l as f32).collect(),
-            Task::Regression if self.has_targets => self.values.clone(),
+            Task::Regression if self.has_targets => self.targets.clone(),
             _ => vec![0.0; self.rows],
         };
         (x, Tensor::from_parts(y, &[self.rows]))
@@ -254,7 +254,7 @@ impl Table {
     pub(crate) fn gather_values(&self, indices: &[u32], y: &mut [f32]) -> Result<()> {
         self.need_targets(Task::Regression)?;
         for (d, &i) in y.iter_mut().zip(indices) {
-            *d = *self.values.get(i as usize).ok_or_else(|| self.out_of_range(i))?;
+            *d = *self.targets.get(i as usize).ok_or_else(|| self.out_of_range(i))?;
         }
         Ok(())
     }
@@ -323,7 +323,7 @@ impl Iterator for TableBatches<'_> {
             y.push(match t.schema.task {
                 _ if !t.has_targets => 0.0,
                 Task::Classification => t.labels[i] as f32,
-                Task::Regression => t.values[i],
+                Task::Regression => t.targets[i],
             });
         }
         Some((Tensor::from_parts(x, &[idx.len(), f]), Tensor::from_parts(y, &[idx.len()])))
@@ -634,14 +634,14 @@ fn split_and_standardise(parsed: Parsed, name: &str, options: &CsvOptions) -> Re
     let (mean, scale) = moments(&x, f);
     let schema = TableSchema { columns, target: options.target.clone(), task: options.task, mean, scale, classes };
     let mut train =
-        Table { name: name.to_string(), x, labels, values, has_targets: has_target, rows: train_rows, schema };
+        Table { name: name.to_string(), x, labels, targets: values, has_targets: has_target, rows: train_rows, schema };
     train.apply_standardisation();
     let test = test.map(|(x, labels, values)| {
         let mut t = Table {
             name: format!("{name}-test"),
             x,
             labels,
-            values,
+            targets: values,
             has_targets: has_target,
             rows: test_rows.len(),
             schema: train.schema.clone(),

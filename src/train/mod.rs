@@ -23,4 +23,4 @@ pub use callbacks::{
 };
 pub use examples::{Examples, TargetKind, TensorExamples};
 pub use progress::{FitPlan, FitProgress, Moment, StopSignal, TrainingView};
-pub use sequential::{Evaluation, FitOptions, Metric, ModelConfig, Sequential};
+pub use sequential::{Evaluation, FitOptions, Metric, ModelConfig, RegressionScores, Sequential};
