@@ -10,6 +10,7 @@ mod perceptron;
 mod pictures;
 mod plot;
 mod predict;
+mod sources;
 mod train;
 
 use std::process::ExitCode;
@@ -37,7 +38,7 @@ struct Cli {
 enum Command {
     /// Train a multi-layer perceptron (by default the notes' 784-50-10 on MNIST) and print
     /// its test loss and accuracy.
-    Train(TrainArgs),
+    Train(Box<TrainArgs>),
     /// Time the speed targets' workloads (seed model, wide model, inference) on MNIST.
     Bench(BenchArgs),
     /// Note 003's perceptron learning a logic gate: errors per epoch and the truth table.
