@@ -124,9 +124,16 @@ impl Table {
     pub fn from_reader_with(reader: impl Read, name: &str, schema: &TableSchema) -> Result<Table> {
         let options = CsvOptions::new(&schema.target).task(schema.task);
         let Parsed { x, labels, values, has_target, rows, .. } = parse(reader, name, &options, Some(schema))?;
-        let mut table =
-            Table { name: name.to_string(), x, labels, targets: values, has_targets: has_target, rows, schema: schema.clone() };
-        table.apply_standardisation();
+        let mut table = Table {
+            name: name.to_string(),
+            x,
+            labels,
+            targets: values,
+            has_targets: has_target,
+            rows,
+            schema: schema.clone(),
+        };
+        table.apply_standardisation()?;
         Ok(table)
     }
 
@@ -283,15 +290,28 @@ impl Table {
         Error::Index(format!("{}: row {i} is out of range for {} rows", self.name, self.rows))
     }
 
-    /// `(x - mean) / scale`, column by column, with the schema's numbers.
-    fn apply_standardisation(&mut self) {
+    /// `(x - mean) / scale`, column by column, with the schema's numbers (in f64, so that
+    /// values at the two ends of f32's range do not overflow); a value that still lands
+    /// beyond f32's range is an error naming its row and column.
+    fn apply_standardisation(&mut self) -> Result<()> {
         let f = self.features();
         let (mean, scale) = (&self.schema.mean, &self.schema.scale);
-        for row in self.x.chunks_exact_mut(f.max(1)) {
-            for ((v, m), s) in row.iter_mut().zip(mean).zip(scale) {
-                *v = (*v - m) / s;
+        for (r, row) in self.x.chunks_exact_mut(f.max(1)).enumerate() {
+            for (c, ((v, &m), &s)) in row.iter_mut().zip(mean).zip(scale).enumerate() {
+                let z = ((f64::from(*v) - f64::from(m)) / f64::from(s)) as f32;
+                if !z.is_finite() {
+                    return Err(Error::Value(format!(
+                        "{}: row {}, column {:?}: {} is too far from the training mean {m} (deviation {s}) to standardise",
+                        self.name,
+                        r + 1,
+                        self.schema.columns[c],
+                        *v
+                    )));
+                }
+                *v = z;
             }
         }
+        Ok(())
     }
 }
 
@@ -635,20 +655,22 @@ fn split_and_standardise(parsed: Parsed, name: &str, options: &CsvOptions) -> Re
     let schema = TableSchema { columns, target: options.target.clone(), task: options.task, mean, scale, classes };
     let mut train =
         Table { name: name.to_string(), x, labels, targets: values, has_targets: has_target, rows: train_rows, schema };
-    train.apply_standardisation();
-    let test = test.map(|(x, labels, values)| {
-        let mut t = Table {
-            name: format!("{name}-test"),
-            x,
-            labels,
-            targets: values,
-            has_targets: has_target,
-            rows: test_rows.len(),
-            schema: train.schema.clone(),
-        };
-        t.apply_standardisation();
-        t
-    });
+    train.apply_standardisation()?;
+    let test = test
+        .map(|(x, labels, values)| {
+            let mut t = Table {
+                name: format!("{name}-test"),
+                x,
+                labels,
+                targets: values,
+                has_targets: has_target,
+                rows: test_rows.len(),
+                schema: train.schema.clone(),
+            };
+            t.apply_standardisation()?;
+            Ok(t)
+        })
+        .transpose()?;
     Ok((train, test))
 }
 
@@ -782,6 +804,17 @@ mod tests {
         let bytes = b"a,y\n\xff\xfe,p\n2,q\n";
         let m = Table::from_reader(&bytes[..], "t.csv", &o).unwrap_err().to_string();
         assert!(m.contains("t.csv: line 2, column 1 (a): the value is not UTF-8 text"), "{m}");
+    }
+
+    #[test]
+    fn values_at_the_ends_of_f32_are_standardised_or_refused_by_name() {
+        // (3.4e38 - (-3.4e38 ...)) overflows in f32; in f64 it does not.
+        let t = read("x,y\n-3.4e38,p\n-3.4e38,q\n-3.4e38,p\n3.4e38,q\n", &CsvOptions::new("y")).unwrap();
+        assert!(t.values().iter().all(|v| v.is_finite()), "{:?}", t.values());
+        let tiny = read("x,y\n0,p\n2e-10,q\n", &CsvOptions::new("y")).unwrap();
+        assert!((tiny.schema().scale[0] - 1e-10).abs() < 1e-15);
+        let m = Table::from_reader_with("x\n3e38\n".as_bytes(), "new.csv", tiny.schema()).unwrap_err().to_string();
+        assert!(m.contains("new.csv: row 1, column \"x\": 300000000000000000000000000000000000000 is too far"), "{m}");
     }
 
     #[test]
