@@ -201,6 +201,7 @@ pub(crate) fn run_summary(args: &SummaryArgs) -> Result<()> {
             "loss": model.loss().map(|l| l.name()),
             "optimizer": state.map(|s| s.optimizer()),
             "iterations": state.map(|s| s.iterations()),
+            "data": model.schema(),
         });
         println!("{out}");
     } else {
@@ -213,6 +214,23 @@ pub(crate) fn run_summary(args: &SummaryArgs) -> Result<()> {
                 s.iterations()
             ),
             _ => println!("Not compiled: no loss or optimiser state in the file"),
+        }
+        match model.schema() {
+            Some(Schema::Table(t)) => println!(
+                "Data: a table; columns {} (standardised), target {:?} ({}){}",
+                t.columns.join(", "),
+                t.target,
+                t.task,
+                if t.classes.is_empty() { String::new() } else { format!("; classes {}", t.classes.join(", ")) }
+            ),
+            Some(Schema::Images(i)) => println!(
+                "Data: pictures resized to {}x{} {}; classes {}",
+                i.width,
+                i.height,
+                i.color,
+                i.classes.join(", ")
+            ),
+            None => {}
         }
     }
     Ok(())

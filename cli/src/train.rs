@@ -429,7 +429,9 @@ pub(crate) fn run(args: &TrainArgs, given: &ArgMatches, argv: &[String]) -> Resu
     let explicit_checkpoints = args.checkpoint_dir.is_some();
     let checkpoint_dir = args.checkpoint_dir.clone().unwrap_or_else(default_checkpoint_dir);
     let note = serde_json::to_string(&recorded_argv).map_err(|e| Error::Value(format!("arguments: {e}")))?;
+    let started = std::time::Instant::now();
     let own = OwnData::open(&args.own, args.seed)?;
+    let read_seconds = started.elapsed().as_secs_f64();
     if own.is_some() && args.plot.is_some() {
         return Err(Error::Value(
             "--plot draws MNIST-style pictures (weights as images, digits it gets wrong); with --csv or --images, write --history FILE and draw it with neurite plot history".into(),
@@ -486,7 +488,7 @@ pub(crate) fn run(args: &TrainArgs, given: &ArgMatches, argv: &[String]) -> Resu
     // into the model file (and its checkpoints), so that eval and predict read data the same way.
     model.set_schema(own.as_ref().map(OwnData::schema))?;
     match (&own, &idx) {
-        (Some(o), _) => say(&o.describe()),
+        (Some(o), _) => say(&format!("{} (read in {read_seconds:.2} s)", o.describe())),
         (None, Some((name, train, test))) => say(&format!(
             "{name}: {} training and {} test images of {}x{}",
             train.len(),
@@ -563,6 +565,7 @@ pub(crate) fn run(args: &TrainArgs, given: &ArgMatches, argv: &[String]) -> Resu
         if let Some(o) = &own {
             out["task"] = json!(o.task().to_string());
             out["classes"] = json!(o.schema().class_names());
+            out["read_seconds"] = json!(read_seconds);
         }
         match scores {
             Some(TestScores::Classes(e)) => {
