@@ -44,3 +44,19 @@ fn the_model_file_corpus_replays() {
 fn the_checkpoint_corpus_replays() {
     replay("checkpoint", |b| neurite::io::checkpoint_from_bytes(b).is_ok());
 }
+
+#[test]
+fn the_csv_corpus_replays() {
+    use neurite::data::{CsvOptions, Table, Task};
+    // As the fuzz target reads them: the first byte picks the task and the separator.
+    replay("csv", |b| {
+        let Some((&first, csv)) = b.split_first() else { return false };
+        let task = if first & 1 == 0 { Task::Classification } else { Task::Regression };
+        let delimiter = [b',', b';', b'\t', b'|'][usize::from(first >> 1) & 3];
+        let table = Table::from_reader(csv, "corpus.csv", &CsvOptions::new("y").task(task).delimiter(delimiter));
+        if let Ok(t) = &table {
+            assert!(t.values().iter().all(|v| v.is_finite()));
+        }
+        table.is_ok()
+    });
+}
