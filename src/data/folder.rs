@@ -2,7 +2,7 @@
 //! `image_dataset_from_directory` and PyTorch's `ImageFolder`), read from disk one batch at a
 //! time: an [`ImageFolder`] holds the file names and labels, never the pictures, so a folder
 //! larger than memory trains. Each picture is decoded, made grey or RGB and resized
-//! ([`image::decode_resized`](super::image::decode_resized)) when a batch needs it.
+//! ([`image::decode_resized`]) when a batch needs it.
 //!
 //! ```
 //! use neurite::data::{Color, ImageFolder, ImageFolderOptions};
