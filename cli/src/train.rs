@@ -472,8 +472,10 @@ pub(crate) fn run(args: &TrainArgs, given: &ArgMatches, argv: &[String]) -> Resu
                 _ => !got.is_some_and(|o| o > 1 && o < outputs),
             };
             if inputs != Some(features) || !fits {
+                let needs =
+                    if args.regression() { "one value to predict".to_string() } else { format!("{outputs} classes") };
                 return Err(Error::Shape(format!(
-                    "{}: the model takes {} inputs and gives {} outputs; {name} has {features} features and needs {outputs} outputs",
+                    "{}: the model takes {} inputs and gives {} outputs; {name} has {features} features and {needs}",
                     path.display(),
                     inputs.unwrap_or(0),
                     got.unwrap_or(0),
