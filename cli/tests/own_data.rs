@@ -126,6 +126,11 @@ fn a_csv_regressor_uses_mse_and_a_linear_output() {
     assert!(summary.contains("\"activation\":{\"name\":\"linear\"}"), "{summary}");
     let evaluated = json(&["eval", "--model", s(&model), "--csv", s(&file), "--json"]);
     assert!(evaluated["test_r2"].as_f64().unwrap() > 0.95, "{evaluated}");
+    // The epoch lines of a regressor show its loss, not an accuracy that means nothing.
+    let text = ok(&["train", "--csv", s(&file), "--target", "price", "--task", "regression", "--epochs", "2"]);
+    let epochs: Vec<&str> = text.lines().filter(|l| l.starts_with("Epoch ")).collect();
+    assert_eq!(epochs.len(), 2, "{text}");
+    assert!(epochs.iter().all(|l| l.contains("loss: ") && !l.contains("accuracy")), "{text}");
     let new = dir.join("new.csv");
     std::fs::write(&new, "a,b\n5,500\n").unwrap();
     let text = ok(&["predict", "--model", s(&model), "--csv", s(&new)]);

@@ -285,6 +285,7 @@ pub struct ProgressLogger {
     live: bool,
     epochs: usize,
     steps: usize,
+    accuracy: bool,
 }
 
 /// Width of the live bar, in characters.
@@ -293,7 +294,14 @@ const BAR: usize = 30;
 impl ProgressLogger {
     /// A logger; `bar` asks for a live bar (drawn only when standard error is a terminal).
     pub fn new(bar: bool) -> ProgressLogger {
-        ProgressLogger { live: bar && std::io::stderr().is_terminal(), epochs: 0, steps: 0 }
+        ProgressLogger { live: bar && std::io::stderr().is_terminal(), epochs: 0, steps: 0, accuracy: true }
+    }
+
+    /// Leaves the accuracy out of the epoch lines (a regressor's accuracy means nothing):
+    /// `loss: 0.1234 - val_loss: 0.2345`.
+    pub fn without_accuracy(mut self) -> ProgressLogger {
+        self.accuracy = false;
+        self
     }
 }
 
@@ -341,7 +349,14 @@ impl Callback for ProgressLogger {
             self.epochs,
             self.steps,
             logs.seconds,
-            logs.summary()
+            if self.accuracy {
+                logs.summary()
+            } else {
+                match logs.val_loss {
+                    Some(v) => format!("loss: {:.4} - val_loss: {v:.4}", logs.loss),
+                    None => format!("loss: {:.4}", logs.loss),
+                }
+            }
         );
         Ok(Control::Continue)
     }

@@ -518,6 +518,10 @@ impl Sequential {
             Verbosity::ProgressBar => Some(ProgressLogger::new(true)),
             Verbosity::EpochLines => Some(ProgressLogger::new(false)),
         };
+        // Compiled without the accuracy metric (a regressor): the lines show the loss only.
+        if !self.reports_accuracy() {
+            logger = logger.map(ProgressLogger::without_accuracy);
+        }
         let mut all: Vec<&mut dyn Callback> = Vec::new();
         if let Some(l) = logger.as_mut() {
             all.push(l);
