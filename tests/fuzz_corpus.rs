@@ -70,3 +70,19 @@ fn the_image_corpus_replays() {
     use neurite::data::image::{decode, to_model_input, Invert};
     replay("image", |b| decode(b).and_then(|img| to_model_input(&img, 28, Invert::Auto)).is_ok());
 }
+
+#[test]
+fn the_csv_corpus_replays() {
+    use neurite::data::{CsvOptions, Table, Task};
+    // As the fuzz target reads them: the first byte picks the task and the separator.
+    replay("csv", |b| {
+        let Some((&first, csv)) = b.split_first() else { return false };
+        let task = if first & 1 == 0 { Task::Classification } else { Task::Regression };
+        let delimiter = [b',', b';', b'\t', b'|'][usize::from(first >> 1) & 3];
+        let table = Table::from_reader(csv, "corpus.csv", &CsvOptions::new("y").task(task).delimiter(delimiter));
+        if let Ok(t) = &table {
+            assert!(t.values().iter().all(|v| v.is_finite()));
+        }
+        table.is_ok()
+    });
+}

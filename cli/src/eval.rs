@@ -7,11 +7,12 @@ use clap::Args;
 use serde_json::json;
 
 use crate::model::ModelArgs;
-use neurite::data::{self, Dataset, DatasetName};
+use crate::sources;
+use neurite::data::{self, BadImages, Dataset, DatasetName, ImageFolder, Schema, Task};
 use neurite::error::{Error, Result};
 use neurite::nn::Loss;
 use neurite::optim::Optimizer;
-use neurite::train::{Metric, Sequential};
+use neurite::train::{Examples, Metric, Sequential};
 
 /// Flags of `neurite eval`.
 #[derive(Debug, Clone, Args)]
@@ -31,6 +32,17 @@ pub(crate) struct EvalArgs {
     /// (examples, outputs), float32: for comparing with another framework's.
     #[arg(long, value_name = "PATH")]
     pub(crate) outputs: Option<PathBuf>,
+    /// For a model trained with `train --csv`: a CSV with its feature columns and target
+    /// column, read with its standardisation.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["data", "dataset", "images"])]
+    pub(crate) csv: Option<PathBuf>,
+    /// For a model trained with `train --images`: a folder of pictures in the same layout
+    /// (DIR/<class>/*.png|jpg), resized as in training.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["data", "dataset"])]
+    pub(crate) images: Option<PathBuf>,
+    /// With --images: a picture that cannot be read is an error (fail) or left out (skip).
+    #[arg(long, default_value = "fail")]
+    pub(crate) bad_images: BadImages,
     /// Print one JSON object and nothing else on stdout.
     #[arg(long)]
     pub(crate) json: bool,
@@ -76,6 +88,9 @@ pub(crate) fn ensure_compiled(model: &mut Sequential, loss: Option<Loss>) -> Res
 /// Runs `neurite eval`.
 pub(crate) fn run(args: &EvalArgs) -> Result<()> {
     let mut model = args.model.load()?;
+    if args.csv.is_some() || args.images.is_some() || model.schema().is_some() {
+        return run_own(args, &mut model);
+    }
     let features = model.input_dim().unwrap_or(0);
     let (name, test) = test_set(args, features)?;
     ensure_compiled(&mut model, args.loss)?;
@@ -102,6 +117,76 @@ pub(crate) fn run(args: &EvalArgs) -> Result<()> {
     Ok(())
 }
 
+/// `neurite eval` of a model trained on a table or a folder of pictures, on a file or folder
+/// read the way its training data was.
+fn run_own(args: &EvalArgs, model: &mut Sequential) -> Result<()> {
+    let data: Box<dyn Examples> = match (&args.csv, &args.images) {
+        (Some(path), _) => {
+            let table = sources::table_for(model, path)?;
+            if !table.has_targets() {
+                let target = &sources::table_schema(model, "--csv")?.target;
+                return Err(Error::Value(format!(
+                    "--csv {}: no column {target:?} to evaluate against (neurite predict --csv gives the model's answers)",
+                    path.display()
+                )));
+            }
+            Box::new(table)
+        }
+        (None, Some(dir)) => {
+            let folder = ImageFolder::open_with(dir, sources::image_schema(model, "--images")?, args.bad_images)?;
+            sources::warn_skipped(&folder);
+            Box::new(folder)
+        }
+        (None, None) => {
+            let flag = match model.schema() {
+                Some(Schema::Table(_)) => "--csv FILE (a table with the same columns)",
+                _ => "--images DIR (class folders of pictures)",
+            };
+            return Err(Error::Value(format!("the model was trained on your own data: give {flag} to evaluate it on")));
+        }
+    };
+    let regression = matches!(model.schema(), Some(Schema::Table(t)) if t.task == Task::Regression);
+    let default_loss = if regression { Loss::MeanSquaredError } else { Loss::SparseCategoricalCrossentropy };
+    ensure_compiled(model, Some(args.loss.or(model.loss()).unwrap_or(default_loss)))?;
+    let where_ = args.csv.as_ref().or(args.images.as_ref()).map(|p| p.display().to_string()).unwrap_or_default();
+    let mut out = json!({
+        "model": args.model.path()?.display().to_string(),
+        "data": where_,
+        "test_examples": data.len(),
+        "parameters": model.param_count(),
+        "threads": model.threads(),
+    });
+    if regression {
+        let r = model.evaluate_regression(data.as_ref())?;
+        out["test_mse"] = json!(r.mse);
+        out["test_rmse"] = json!(r.rmse);
+        out["test_mae"] = json!(r.mae);
+        out["test_r2"] = json!(r.r2);
+        if !args.json {
+            println!("{where_}: {} rows", data.len());
+            println!("{}", model.summary());
+            println!("test_mse={:.6} test_rmse={:.6} test_mae={:.6} test_r2={:.4}", r.mse, r.rmse, r.mae, r.r2);
+        }
+    } else {
+        let e = model.evaluate_with(data.as_ref())?;
+        out["test_loss"] = json!(e.loss);
+        out["test_accuracy"] = json!(e.accuracy);
+        if !args.json {
+            let classes = model.schema().map(|s| s.class_names().join(", ")).unwrap_or_default();
+            println!("{where_}: {} examples; classes: {classes}", data.len());
+            println!("{}", model.summary());
+            println!("test_loss={:.4} test_accuracy={:.4}", e.loss, e.accuracy);
+        }
+    }
+    if let Some(path) = &args.outputs {
+        neurite::io::npy::save_npy(path, &model.predict_with(data.as_ref())?)?;
+    }
+    if args.json {
+        println!("{out}");
+    }
+    Ok(())
+}
+
 /// Runs `neurite summary`.
 pub(crate) fn run_summary(args: &SummaryArgs) -> Result<()> {
     let model = args.model.load()?;
@@ -116,6 +201,7 @@ pub(crate) fn run_summary(args: &SummaryArgs) -> Result<()> {
             "loss": model.loss().map(|l| l.name()),
             "optimizer": state.map(|s| s.optimizer()),
             "iterations": state.map(|s| s.iterations()),
+            "data": model.schema(),
         });
         println!("{out}");
     } else {
@@ -128,6 +214,23 @@ pub(crate) fn run_summary(args: &SummaryArgs) -> Result<()> {
                 s.iterations()
             ),
             _ => println!("Not compiled: no loss or optimiser state in the file"),
+        }
+        match model.schema() {
+            Some(Schema::Table(t)) => println!(
+                "Data: a table; columns {} (standardised), target {:?} ({}){}",
+                t.columns.join(", "),
+                t.target,
+                t.task,
+                if t.classes.is_empty() { String::new() } else { format!("; classes {}", t.classes.join(", ")) }
+            ),
+            Some(Schema::Images(i)) => println!(
+                "Data: pictures resized to {}x{} {}; classes {}",
+                i.width,
+                i.height,
+                i.color,
+                i.classes.join(", ")
+            ),
+            None => {}
         }
     }
     Ok(())

@@ -11,6 +11,7 @@ mod pictures;
 mod playground;
 mod plot;
 mod predict;
+mod sources;
 mod train;
 
 use std::process::ExitCode;
@@ -37,9 +38,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Train a multi-layer perceptron (by default the notes' 784-50-10 on MNIST) and print
-    /// its test loss and accuracy.
-    Train(TrainArgs),
+    /// Train a multi-layer perceptron (by default the notes' 784-50-10 on MNIST; or on a CSV
+    /// table, --csv, or a folder of pictures, --images) and print its test loss and accuracy.
+    Train(Box<TrainArgs>),
     /// Time the speed targets' workloads (seed model, wide model, inference) on MNIST.
     Bench(BenchArgs),
     /// Note 003's perceptron learning a logic gate: errors per epoch and the truth table.
@@ -48,11 +49,13 @@ enum Command {
     Logistic(LogisticArgs),
     /// Draw pictures: activations, or the history, weights, layers or errors of a saved run.
     Plot(PlotArgs),
-    /// Evaluate a saved model on a test set: its summary, then test_loss and test_accuracy.
+    /// Evaluate a saved model on a test set (an IDX data set, --csv FILE or --images DIR): its
+    /// summary, then test_loss and test_accuracy.
     Eval(EvalArgs),
     /// Print a saved model's layer table.
     Summary(SummaryArgs),
-    /// Classify pictures (PNG or JPEG) with a saved model: class and probabilities per picture.
+    /// Classify pictures (PNG or JPEG), or the rows of a CSV (--csv), with a saved model: class
+    /// (by name for a model of your own data) and probabilities per picture or row.
     Predict(PredictArgs),
     /// Write a model as ONNX, as a PyTorch state_dict, or as NumPy arrays.
     Export(ExportArgs),

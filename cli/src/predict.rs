@@ -10,6 +10,7 @@ use crate::model::ModelArgs;
 use neurite::data::image::{self, Invert};
 use neurite::error::Result;
 use neurite::nn::Activation;
+use neurite::train::Sequential;
 use neurite::Tensor;
 
 /// Flags of `neurite predict`.
@@ -18,8 +19,12 @@ pub(crate) struct PredictArgs {
     #[command(flatten)]
     pub(crate) model: ModelArgs,
     /// PNG or JPEG pictures of any size, grey or colour.
-    #[arg(required = true, value_name = "IMAGE")]
+    #[arg(required_unless_present = "csv", value_name = "IMAGE")]
     pub(crate) images: Vec<PathBuf>,
+    /// For a model trained with `train --csv`: a CSV of rows with its feature columns (the
+    /// target column may be left out); one prediction per row.
+    #[arg(long, value_name = "FILE", conflicts_with = "images")]
+    pub(crate) csv: Option<PathBuf>,
     /// Invert the pictures first: auto (when the border is light, i.e. dark ink on paper),
     /// yes, or no. MNIST digits are light on dark.
     #[arg(long, default_value = "auto")]
@@ -32,6 +37,12 @@ pub(crate) struct PredictArgs {
 /// Runs `neurite predict`.
 pub(crate) fn run(args: &PredictArgs) -> Result<()> {
     let mut model = args.model.load()?;
+    if let Some(path) = &args.csv {
+        return run_table(args, &mut model, path);
+    }
+    if model.schema().is_some() {
+        return run_folder_model(args, &mut model);
+    }
     let side = image::input_side(model.input_dim().unwrap_or(0))?;
     let mut inputs = Vec::with_capacity(args.images.len() * side * side);
     for path in &args.images {
@@ -67,5 +78,86 @@ pub(crate) fn run(args: &PredictArgs) -> Result<()> {
             println!("{}: class {c} ({what} {})", path.display(), values.join(" "));
         }
     }
+    Ok(())
+}
+
+/// The index of the largest value.
+fn best(r: &[f32]) -> usize {
+    r.iter().enumerate().fold(0, |b, (i, &v)| if v > r[b] { i } else { b })
+}
+
+/// The class a row of outputs stands for, and its name (one sigmoid output: the second
+/// class when over 0.5).
+fn class_of<'a>(r: &[f32], names: &'a [String]) -> (usize, &'a str) {
+    let c = if r.len() == 1 { usize::from(r[0] > 0.5) } else { best(r) };
+    (c, names.get(c).map_or("", String::as_str))
+}
+
+/// Prints the outputs of rows named by `labels`: class names and probabilities for a
+/// classifier, the value for a regressor.
+fn print_rows(args: &PredictArgs, model: &Sequential, key: &str, labels: &[String], y: &Tensor) {
+    let names: Vec<String> = model.schema().map(|s| s.class_names().to_vec()).unwrap_or_default();
+    let outputs = y.shape()[1];
+    let values = y.to_vec();
+    let rows: Vec<&[f32]> = values.chunks_exact(outputs.max(1)).collect();
+    let softmax = model.layers().last().is_some_and(|l| l.activation_fn() == Activation::Softmax);
+    let what = if softmax { "probabilities" } else { "outputs" };
+    if args.json {
+        let out: Vec<_> = labels
+            .iter()
+            .zip(&rows)
+            .map(|(v, r)| {
+                // A row's number as a number, a picture's path as text.
+                let v = v.parse::<u64>().map_or_else(|_| json!(v), |n| json!(n));
+                if names.is_empty() {
+                    json!({ key: v, "value": r[0] })
+                } else {
+                    let (c, name) = class_of(r, &names);
+                    json!({ key: v, "class": c, "name": name, what: r })
+                }
+            })
+            .collect();
+        println!("{}", json!({ "predictions": out }));
+        return;
+    }
+    for (v, r) in labels.iter().zip(&rows) {
+        let shown = if key == "row" { format!("row {v}") } else { v.clone() };
+        if names.is_empty() {
+            println!("{shown}: {}", r[0]);
+        } else {
+            let (_, name) = class_of(r, &names);
+            let values: Vec<String> = if r.len() == 1 {
+                vec![format!("{}:{:.4}", names.get(1).map_or("1", String::as_str), r[0])]
+            } else {
+                r.iter().zip(&names).map(|(p, n)| format!("{n}:{p:.4}")).collect()
+            };
+            println!("{shown}: {name} ({what} {})", values.join(" "));
+        }
+    }
+}
+
+/// `predict --csv`: one answer per row of a table, read with the model's columns and
+/// standardisation.
+fn run_table(args: &PredictArgs, model: &mut Sequential, path: &std::path::Path) -> Result<()> {
+    let table = crate::sources::table_for(model, path)?;
+    let y = model.predict_with(&table)?;
+    // Rows are numbered from 1 in file order (the header is not a row).
+    let labels: Vec<String> = (1..=table.len()).map(|row| row.to_string()).collect();
+    print_rows(args, model, "row", &labels, &y);
+    Ok(())
+}
+
+/// Pictures for a model trained on a folder of pictures: resized and coloured as in
+/// training, answered with class names.
+fn run_folder_model(args: &PredictArgs, model: &mut Sequential) -> Result<()> {
+    let schema = crate::sources::image_schema(model, "predict")?.clone();
+    let mut inputs = Vec::with_capacity(args.images.len() * schema.features());
+    for path in &args.images {
+        inputs.extend(image::load_resized(path, schema.height, schema.width, schema.color)?);
+    }
+    let x = Tensor::from_vec(inputs, &[args.images.len(), schema.features()])?;
+    let y = model.predict(&x)?;
+    let labels: Vec<String> = args.images.iter().map(|p| p.display().to_string()).collect();
+    print_rows(args, model, "image", &labels, &y);
     Ok(())
 }

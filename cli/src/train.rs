@@ -9,12 +9,13 @@ use clap::{ArgMatches, Args, CommandFactory, Parser};
 use serde::Serialize;
 use serde_json::json;
 
-use neurite::data::{self, mnist, Dataset, DatasetName};
+use crate::sources::{OwnData, OwnDataArgs};
+use neurite::data::{self, mnist, Dataset, DatasetName, Task};
 use neurite::error::{Error, Result};
 use neurite::io::{self, Checkpointer};
 use neurite::nn::{Activation, Dense, Initializer, Loss};
 use neurite::optim::Optimizer;
-use neurite::train::{Callback, FitOptions, Metric, Sequential, StopSignal, Verbosity};
+use neurite::train::{Callback, Examples, FitOptions, Metric, Sequential, StopSignal, TargetKind, Verbosity};
 
 /// Exit code of a run stopped by Ctrl-C (128 + SIGINT, the shell's convention).
 const INTERRUPTED: u8 = 130;
@@ -35,9 +36,9 @@ pub(crate) struct TrainArgs {
     /// Activation of the hidden layers: sigmoid, tanh, relu, leaky_relu, elu, linear, step.
     #[arg(long, default_value = "sigmoid")]
     pub(crate) activation: Activation,
-    /// Activation of the output layer.
-    #[arg(long, default_value = "softmax")]
-    pub(crate) output_activation: Activation,
+    /// Activation of the output layer (default softmax; linear for --task regression).
+    #[arg(long)]
+    pub(crate) output_activation: Option<Activation>,
     /// Weight initialiser: glorot_uniform, glorot_normal, he_uniform, he_normal, uniform, normal, zeros.
     #[arg(long, default_value = "glorot_uniform")]
     pub(crate) init: Initializer,
@@ -47,9 +48,10 @@ pub(crate) struct TrainArgs {
     /// Learning rate (default: the optimiser's Keras default).
     #[arg(long, allow_negative_numbers = true)]
     pub(crate) lr: Option<f32>,
-    /// sparse_categorical_crossentropy, categorical_crossentropy, mse, half_mse, binary_crossentropy.
-    #[arg(long, default_value = "sparse_categorical_crossentropy")]
-    pub(crate) loss: Loss,
+    /// sparse_categorical_crossentropy, categorical_crossentropy, mse, half_mse,
+    /// binary_crossentropy (default sparse_categorical_crossentropy; mse for --task regression).
+    #[arg(long)]
+    pub(crate) loss: Option<Loss>,
     /// Examples per gradient step.
     #[arg(long, default_value_t = 32, allow_negative_numbers = true)]
     pub(crate) batch_size: usize,
@@ -100,6 +102,40 @@ pub(crate) struct TrainArgs {
     /// history`.
     #[arg(long, value_name = "FILE")]
     pub(crate) history: Option<PathBuf>,
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub(crate) own: OwnDataArgs,
+}
+
+impl TrainArgs {
+    /// Whether the model predicts a number (`--csv ... --task regression`).
+    fn regression(&self) -> bool {
+        self.own.csv.is_some() && self.own.task == Task::Regression
+    }
+
+    /// The loss asked for, or the task's default.
+    fn loss(&self) -> Loss {
+        self.loss.unwrap_or(if self.regression() {
+            Loss::MeanSquaredError
+        } else {
+            Loss::SparseCategoricalCrossentropy
+        })
+    }
+
+    /// The output activation asked for, or the task's default.
+    fn output_activation(&self) -> Activation {
+        self.output_activation.unwrap_or(if self.regression() { Activation::Identity } else { Activation::Softmax })
+    }
+
+    /// The metrics to report: accuracy for classes, none for a regressor (its scores are
+    /// printed after training).
+    fn metrics(&self) -> &'static [Metric] {
+        if self.regression() {
+            &[]
+        } else {
+            &[Metric::Accuracy]
+        }
+    }
 }
 
 /// The flags that may differ from the recorded ones on `--resume`: where things are and how
@@ -228,7 +264,7 @@ pub(crate) fn build_model(args: &TrainArgs, features: usize, classes: usize) -> 
         }
         model.add(layer)?;
     }
-    let mut out = Dense::new(classes).activation(args.output_activation).kernel_initializer(args.init);
+    let mut out = Dense::new(classes).activation(args.output_activation()).kernel_initializer(args.init);
     if let Some(n) = inputs {
         out = out.input_shape(n);
     }
@@ -237,14 +273,15 @@ pub(crate) fn build_model(args: &TrainArgs, features: usize, classes: usize) -> 
         Some(lr) => args.optimizer.learning_rate(lr),
         None => args.optimizer,
     };
-    model.compile(optimizer, args.loss, &[Metric::Accuracy])?;
+    model.compile(optimizer, args.loss(), args.metrics())?;
     Ok(model)
 }
 
 /// The model of `--init-from`, compiled: with the optimiser state it was saved with, or with
 /// the flags' optimiser and loss when the file has none. Also says which.
 fn continue_from(path: &std::path::Path, args: &TrainArgs) -> Result<(Sequential, String)> {
-    let activations = neurite::io::Activations { hidden: Some(args.activation), output: Some(args.output_activation) };
+    let activations =
+        neurite::io::Activations { hidden: Some(args.activation), output: Some(args.output_activation()) };
     let mut model = neurite::io::load_any(path, activations)?;
     set_threads(&mut model, args.threads)?;
     let note = match (model.loss(), model.optimizer_state()) {
@@ -260,7 +297,7 @@ fn continue_from(path: &std::path::Path, args: &TrainArgs) -> Result<(Sequential
                 Some(lr) => args.optimizer.learning_rate(lr),
                 None => args.optimizer,
             };
-            model.compile(optimizer, args.loss, &[Metric::Accuracy])?;
+            model.compile(optimizer, args.loss(), args.metrics())?;
             format!(
                 "starting from the weights of {} with a new {optimizer} (the file has no optimiser state)",
                 path.display()
@@ -392,8 +429,25 @@ pub(crate) fn run(args: &TrainArgs, given: &ArgMatches, argv: &[String]) -> Resu
     let explicit_checkpoints = args.checkpoint_dir.is_some();
     let checkpoint_dir = args.checkpoint_dir.clone().unwrap_or_else(default_checkpoint_dir);
     let note = serde_json::to_string(&recorded_argv).map_err(|e| Error::Value(format!("arguments: {e}")))?;
-    let (name, train, test) = load_data(args, !args.json)?;
-    check_memory(args, train.features(), train.classes())?;
+    let started = std::time::Instant::now();
+    let own = OwnData::open(&args.own, args.seed)?;
+    let read_seconds = started.elapsed().as_secs_f64();
+    if own.is_some() && args.plot.is_some() {
+        return Err(Error::Value(
+            "--plot draws MNIST-style pictures (weights as images, digits it gets wrong); with --csv or --images, write --history FILE and draw it with neurite plot history".into(),
+        ));
+    }
+    let idx = match own {
+        None => Some(load_data(args, !args.json)?),
+        Some(_) => None,
+    };
+    let (train, test, name): (&dyn Examples, Option<&dyn Examples>, String) = match (&own, &idx) {
+        (Some(o), _) => (o.train(), o.test(), o.name().to_string()),
+        (None, Some((name, train, test))) => (train, Some(test), name.to_string()),
+        (None, None) => return Err(Error::Value("no data".into())),
+    };
+    let (features, outputs) = (train.features(), own.as_ref().map_or_else(|| train_classes(train), OwnData::outputs));
+    check_memory(args, features, outputs)?;
     let say = |line: &str| {
         if args.json {
             eprintln!("{line}");
@@ -412,29 +466,40 @@ pub(crate) fn run(args: &TrainArgs, given: &ArgMatches, argv: &[String]) -> Resu
         }
         (None, Some(path)) => {
             let (model, note) = continue_from(path, args)?;
-            let (inputs, outputs) = (model.input_dim(), model.layers().last().map(|l| l.units()));
-            if inputs != Some(train.features()) || outputs.is_some_and(|o| o > 1 && o < train.classes()) {
+            let (inputs, got) = (model.input_dim(), model.layers().last().map(|l| l.units()));
+            let fits = match own.as_ref().map(OwnData::task) {
+                Some(Task::Regression) => got == Some(1),
+                _ => !got.is_some_and(|o| o > 1 && o < outputs),
+            };
+            if inputs != Some(features) || !fits {
+                let needs =
+                    if args.regression() { "one value to predict".to_string() } else { format!("{outputs} classes") };
                 return Err(Error::Shape(format!(
-                    "{}: the model takes {} inputs and gives {} outputs; {name} has {} features and {} classes",
+                    "{}: the model takes {} inputs and gives {} outputs; {name} has {features} features and {needs}",
                     path.display(),
                     inputs.unwrap_or(0),
-                    outputs.unwrap_or(0),
-                    train.features(),
-                    train.classes()
+                    got.unwrap_or(0),
                 )));
             }
             say(&note);
             model
         }
-        (None, None) => build_model(args, train.features(), train.classes())?,
+        (None, None) => build_model(args, features, outputs)?,
     };
-    say(&format!(
-        "{name}: {} training and {} test images of {}x{}",
-        train.len(),
-        test.len(),
-        train.image_shape().0,
-        train.image_shape().1
-    ));
+    // The columns and their standardisation, or the pictures' size, and the class names go
+    // into the model file (and its checkpoints), so that eval and predict read data the same way.
+    model.set_schema(own.as_ref().map(OwnData::schema))?;
+    match (&own, &idx) {
+        (Some(o), _) => say(&format!("{} (read in {read_seconds:.2} s)", o.describe())),
+        (None, Some((name, train, test))) => say(&format!(
+            "{name}: {} training and {} test images of {}x{}",
+            train.len(),
+            test.len(),
+            train.image_shape().0,
+            train.image_shape().1
+        )),
+        (None, None) => {}
+    }
     say(&model.summary());
     let signal = StopSignal::new();
     handle_ctrl_c(signal.clone());
@@ -461,7 +526,7 @@ pub(crate) fn run(args: &TrainArgs, given: &ArgMatches, argv: &[String]) -> Resu
         Some(c) => callbacks.push(c),
         None => callbacks.push(&mut on_interrupt),
     }
-    let history = match model.fit_with(&train, None, &options, &mut callbacks) {
+    let history = match model.fit_with(train, None, &options, &mut callbacks) {
         Err(Error::Stopped(why)) if why.starts_with("interrupted") => {
             let dir = checkpoint_dir.display();
             eprintln!("{why}; the checkpoint is in {dir}. Continue with: neurite train --resume {dir}");
@@ -469,7 +534,11 @@ pub(crate) fn run(args: &TrainArgs, given: &ArgMatches, argv: &[String]) -> Resu
         }
         other => other?,
     };
-    let eval = model.evaluate_with(&test)?;
+    let scores = match test {
+        Some(test) if args.regression() => Some(TestScores::Regression(model.evaluate_regression(test)?)),
+        Some(test) => Some(TestScores::Classes(model.evaluate_with(test)?)),
+        None => None,
+    };
     if let Some(path) = &args.save {
         neurite::io::save_model(&model, path)?;
         say(&format!("saved the model to {}", path.display()));
@@ -480,33 +549,65 @@ pub(crate) fn run(args: &TrainArgs, given: &ArgMatches, argv: &[String]) -> Resu
         neurite::io::write_atomic(path, &json)?;
         say(&format!("saved the history to {}", path.display()));
     }
-    if let Some(dir) = &args.plot {
-        crate::pictures::all(&mut model, &history, &test, dir)?;
+    if let (Some(dir), Some((_, _, test))) = (&args.plot, &idx) {
+        crate::pictures::all(&mut model, &history, test, dir)?;
     }
     let fit_seconds = history.seconds();
     if args.json {
-        let out = json!({
-            "dataset": name.as_str(),
+        let mut out = json!({
+            "dataset": name,
             "train_examples": train.len(),
-            "test_examples": test.len(),
+            "test_examples": test.map_or(0, |t| t.len()),
             "parameters": model.param_count(),
             "threads": model.threads(),
             "seed": args.seed,
             "history": history,
             "fit_seconds": fit_seconds,
-            "test_loss": eval.loss,
-            "test_accuracy": eval.accuracy,
         });
+        if let Some(o) = &own {
+            out["task"] = json!(o.task().to_string());
+            out["classes"] = json!(o.schema().class_names());
+            out["read_seconds"] = json!(read_seconds);
+        }
+        match scores {
+            Some(TestScores::Classes(e)) => {
+                out["test_loss"] = json!(e.loss);
+                out["test_accuracy"] = json!(e.accuracy);
+            }
+            Some(TestScores::Regression(r)) => {
+                out["test_mse"] = json!(r.mse);
+                out["test_rmse"] = json!(r.rmse);
+                out["test_mae"] = json!(r.mae);
+                out["test_r2"] = json!(r.r2);
+            }
+            None => {}
+        }
         println!("{out}");
     } else {
-        println!(
-            "fit_seconds={fit_seconds:.2} threads={} test_loss={:.4} test_accuracy={:.4}",
-            model.threads(),
-            eval.loss,
-            eval.accuracy
-        );
+        let scores = match scores {
+            Some(TestScores::Classes(e)) => format!("test_loss={:.4} test_accuracy={:.4}", e.loss, e.accuracy),
+            Some(TestScores::Regression(r)) => {
+                format!("test_mse={:.6} test_rmse={:.6} test_mae={:.6} test_r2={:.4}", r.mse, r.rmse, r.mae, r.r2)
+            }
+            None => "no test part (--test-split 0)".to_string(),
+        };
+        println!("fit_seconds={fit_seconds:.2} threads={} {scores}", model.threads());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What the test part gave.
+enum TestScores {
+    Classes(neurite::train::Evaluation),
+    Regression(neurite::train::RegressionScores),
+}
+
+/// Outputs for the classes of an IDX data set.
+fn train_classes(data: &dyn Examples) -> usize {
+    match data.target_kind() {
+        TargetKind::Classes { classes } => classes,
+        TargetKind::Dense { width } => width,
+    }
 }
 
 /// Writes a checkpoint only when the run is interrupted (no --checkpoint-dir was given).

@@ -36,6 +36,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use super::schema::Color;
 use crate::error::{Error, Result};
 
 /// A picture as grey levels in 0..=1 (0 black, 1 white), row by row.
@@ -311,6 +312,119 @@ pub fn load(path: &std::path::Path) -> Result<GreyImage> {
         Error::Format(m) => Error::Format(format!("{}: {m}", path.display())),
         other => other,
     })
+}
+
+/// Decodes a PNG or JPEG picture and resizes it to `height x width` for a model trained on a
+/// folder of pictures: `color.channels()` values per pixel in 0..=1, row by row, channels
+/// last (`height * width * channels` values). Colour as Keras and PyTorch read it
+/// (transparency composed over white, as [`decode`] does; a grey picture's level three times
+/// for RGB), resized by area averaging (PIL's `Image.BOX`: each pixel the mean of the area
+/// it covers), without keeping the aspect ratio, as Keras' `image_dataset_from_directory`
+/// and torchvision's `Resize((h, w))` do.
+///
+/// ```
+/// use neurite::data::{image::decode_resized, Color};
+/// // A 2x2 grey PNG (black, white / white, black), made by the png crate.
+/// let mut png = Vec::new();
+/// {
+///     let mut encoder = png::Encoder::new(&mut png, 2, 2);
+///     encoder.set_color(png::ColorType::Grayscale);
+///     encoder.write_header().unwrap().write_image_data(&[0, 255, 255, 0]).unwrap();
+/// }
+/// assert_eq!(decode_resized(&png, 1, 1, Color::Grey)?, vec![0.5]);
+/// assert_eq!(decode_resized(&png, 2, 2, Color::Rgb)?.len(), 12);
+/// # Ok::<(), neurite::Error>(())
+/// ```
+pub fn decode_resized(bytes: &[u8], height: usize, width: usize, color: Color) -> Result<Vec<f32>> {
+    if height == 0 || width == 0 || height > MAX_SIDE || width > MAX_SIDE {
+        return Err(Error::Value(format!("image: cannot resize to {height}x{width} pixels")));
+    }
+    let (w, h, channels, pixels) = match color {
+        Color::Grey => {
+            let g = decode(bytes)?;
+            (g.width, g.height, 1, g.pixels)
+        }
+        Color::Rgb => decode_rgb(bytes)?,
+    };
+    if (w, h) == (width, height) {
+        return Ok(pixels);
+    }
+    if channels == 1 {
+        return Ok(resample(&pixels, w, h, width, height));
+    }
+    let planes: Vec<Vec<f32>> = (0..channels)
+        .map(|c| {
+            let plane: Vec<f32> = pixels.iter().skip(c).step_by(channels).copied().collect();
+            resample(&plane, w, h, width, height)
+        })
+        .collect();
+    Ok((0..width * height).flat_map(|i| planes.iter().map(move |p| p[i])).collect())
+}
+
+/// [`decode_resized`] on a file; errors name it.
+pub fn load_resized(path: &std::path::Path, height: usize, width: usize, color: Color) -> Result<Vec<f32>> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    decode_resized(&bytes, height, width, color).map_err(|e| match e {
+        Error::Format(m) => Error::Format(format!("{}: {m}", path.display())),
+        other => other.context(path.display()),
+    })
+}
+
+/// Decodes to RGB in 0..=1: (width, height, 3, pixels).
+fn decode_rgb(bytes: &[u8]) -> Result<(usize, usize, usize, Vec<f32>)> {
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        let err = |e: png::DecodingError| Error::Format(format!("PNG: {e}"));
+        let limits = png::Limits { bytes: 4 * MAX_SIDE * MAX_SIDE };
+        let mut decoder = png::Decoder::new_with_limits(std::io::Cursor::new(bytes), limits);
+        decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+        let mut reader = decoder.read_info().map_err(err)?;
+        let (w, h) = (reader.info().width as usize, reader.info().height as usize);
+        if w > MAX_SIDE || h > MAX_SIDE {
+            return Err(Error::Format(format!("PNG: a {w} x {h} picture is over {MAX_SIDE} pixels a side")));
+        }
+        let size = reader.output_buffer_size().ok_or_else(|| Error::Format("PNG: the picture is too large".into()))?;
+        let mut buf = vec![0; size];
+        let info = reader.next_frame(&mut buf).map_err(err)?;
+        let data = &buf[..info.buffer_size()];
+        let (w, h) = (info.width as usize, info.height as usize);
+        let level = |v: u8| f32::from(v) / 255.0;
+        let pixels: Vec<f32> = match info.color_type {
+            png::ColorType::Grayscale => data.iter().flat_map(|&g| [level(g); 3]).collect(),
+            png::ColorType::GrayscaleAlpha => {
+                data.chunks_exact(2).flat_map(|p| [over_white(level(p[0]), p[1]); 3]).collect()
+            }
+            png::ColorType::Rgb => data.iter().map(|&v| level(v)).collect(),
+            png::ColorType::Rgba => {
+                data.chunks_exact(4).flat_map(|p| [0, 1, 2].map(|c| over_white(level(p[c]), p[3]))).collect()
+            }
+            png::ColorType::Indexed => return Err(Error::Format("PNG: an indexed picture was not expanded".into())),
+        };
+        if pixels.len() != w * h * 3 {
+            return Err(Error::Format(format!("PNG: {} values for a {w} x {h} picture", pixels.len())));
+        }
+        Ok((w, h, 3, pixels))
+    } else if bytes.starts_with(&[0xff, 0xd8, 0xff]) {
+        use zune_jpeg::zune_core::{colorspace::ColorSpace, options::DecoderOptions};
+        let err = |e: zune_jpeg::errors::DecodeErrors| Error::Format(format!("JPEG: {e}"));
+        let options = DecoderOptions::default()
+            .jpeg_set_out_colorspace(ColorSpace::RGB)
+            .set_max_width(MAX_SIDE)
+            .set_max_height(MAX_SIDE);
+        let mut decoder = zune_jpeg::JpegDecoder::new_with_options(std::io::Cursor::new(bytes), options);
+        decoder.decode_headers().map_err(err)?;
+        let info = decoder.info().ok_or_else(|| Error::Format("JPEG: no picture header".into()))?;
+        let size =
+            decoder.output_buffer_size().ok_or_else(|| Error::Format("JPEG: the picture is too large".into()))?;
+        let (w, h) = (usize::from(info.width), usize::from(info.height));
+        if size != w * h * 3 {
+            return Err(Error::Format(format!("JPEG: {size} bytes for a {w} x {h} RGB picture")));
+        }
+        let mut out = vec![0u8; size];
+        decoder.decode_into(&mut out).map_err(err)?;
+        Ok((w, h, 3, out.iter().map(|&v| f32::from(v) / 255.0).collect()))
+    } else {
+        Err(Error::Format("not a PNG or JPEG picture".into()))
+    }
 }
 
 fn decode_png(bytes: &[u8]) -> Result<GreyImage> {

@@ -3,6 +3,13 @@
 //! digits, one-hot encoding, seeded shuffling and splits; and [`image`], pictures (PNG,
 //! JPEG, a canvas' pixels) made into a digit model's input the way MNIST's digits were.
 //!
+//! Your own data: [`Table`] reads a CSV table (numeric features, a target of class names or
+//! numbers) and standardises it; [`ImageFolder`] lists `DIR/<class>/*.png|jpg` and reads the
+//! pictures from disk one batch at a time, so a folder larger than memory trains. Each gives
+//! a [`Schema`] (columns and their standardisation, or picture size and colour, and the
+//! class names) that a model stores in its file, so that `eval` and `predict` read new data
+//! the same way.
+//!
 //! ```
 //! let (train, test) = neurite::data::Dataset::digits()?;
 //! assert_eq!((train.len(), test.len(), train.features()), (1437, 360, 64));
@@ -19,14 +26,20 @@
 
 mod dataset;
 pub mod digits;
+pub mod folder;
 pub mod idx;
 pub mod image;
 pub mod mnist;
+mod schema;
+pub mod table;
 
 use std::path::Path;
 
 pub use dataset::{one_hot, Batches, Dataset};
+pub use folder::{BadImages, ImageFolder, ImageFolderOptions};
 pub use mnist::DatasetName;
+pub use schema::{Color, ImageSchema, Schema, TableSchema, Task};
+pub use table::{CsvOptions, Table};
 
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;

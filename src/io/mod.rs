@@ -47,6 +47,11 @@ pub use crate::fs::write_atomic;
 const ARCHITECTURE_KEY: &str = "neurite.architecture";
 /// The metadata key holding the loss and the optimiser, for a compiled model.
 const TRAINING_KEY: &str = "neurite.training";
+/// The metadata key holding the data description (a [`crate::data::Schema`]: table columns
+/// and standardisation, or picture size and colour, and class names), for a model trained
+/// on a table or a folder of pictures. Files without it (MNIST models, files written
+/// before it existed) load as they did.
+const DATA_KEY: &str = "neurite.data";
 /// The metadata key holding the format version.
 const FORMAT_KEY: &str = "neurite.format";
 /// Version 2: the architecture is a [`ModelConfig`], tensors are named as the store names
@@ -87,7 +92,10 @@ pub fn save_model(model: &Sequential, path: &Path) -> Result<()> {
 /// The bytes of a model file.
 pub fn model_bytes(model: &Sequential) -> Result<Vec<u8>> {
     let training = model.loss().zip(model.optimizer_state());
-    let (tensors, metadata) = model_parts(&model.config(), model.params(), training)?;
+    let (tensors, mut metadata) = model_parts(&model.config(), model.params(), training)?;
+    if let Some(schema) = model.schema() {
+        metadata.insert(DATA_KEY.to_string(), to_json(schema)?);
+    }
     safetensors::to_bytes(&tensors, metadata)
 }
 
@@ -172,6 +180,11 @@ fn model_from_parts(tensors: NamedTensors, metadata: &HashMap<String, String>) -
             optimizer.into_iter().map(|(n, t)| (n[OPTIMIZER_PREFIX.len()..].to_string(), t)).collect();
         state.set_tensors(&named)?;
         model.set_optimizer_state(state)?;
+    }
+    if let Some(data) = metadata.get(DATA_KEY) {
+        let schema: crate::data::Schema =
+            serde_json::from_str(data).map_err(|e| Error::Format(format!("the data description is not valid: {e}")))?;
+        model.set_schema(Some(schema))?;
     }
     Ok(model)
 }

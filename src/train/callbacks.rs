@@ -285,6 +285,7 @@ pub struct ProgressLogger {
     live: bool,
     epochs: usize,
     steps: usize,
+    accuracy: bool,
 }
 
 /// Width of the live bar, in characters.
@@ -306,13 +307,25 @@ pub fn progress_bar(done: usize, steps: usize, running: &BatchLogs) -> String {
 
 /// The line printed after each epoch: `Epoch 1/10 - 1875 steps - 1.23s - loss: ...`.
 pub fn epoch_line(logs: &EpochLogs, epochs: usize, steps: usize) -> String {
-    format!("Epoch {}/{epochs} - {steps} steps - {:.2}s - {}", logs.epoch, logs.seconds, logs.summary())
+    epoch_line_with(logs, epochs, steps, &logs.summary())
+}
+
+/// [`epoch_line`] with the figures written by the caller (a regressor's leave out accuracy).
+fn epoch_line_with(logs: &EpochLogs, epochs: usize, steps: usize, figures: &str) -> String {
+    format!("Epoch {}/{epochs} - {steps} steps - {:.2}s - {figures}", logs.epoch, logs.seconds)
 }
 
 impl ProgressLogger {
     /// A logger; `bar` asks for a live bar (drawn only when standard error is a terminal).
     pub fn new(bar: bool) -> ProgressLogger {
-        ProgressLogger { live: bar && std::io::stderr().is_terminal(), epochs: 0, steps: 0 }
+        ProgressLogger { live: bar && std::io::stderr().is_terminal(), epochs: 0, steps: 0, accuracy: true }
+    }
+
+    /// Leaves the accuracy out of the epoch lines (a regressor's accuracy means nothing):
+    /// `loss: 0.1234 - val_loss: 0.2345`.
+    pub fn without_accuracy(mut self) -> ProgressLogger {
+        self.accuracy = false;
+        self
     }
 }
 
@@ -338,7 +351,15 @@ impl Callback for ProgressLogger {
         if self.live {
             eprint!("\r{}\r", " ".repeat(BAR + 60));
         }
-        println!("{}", epoch_line(logs, self.epochs, self.steps));
+        let summary = if self.accuracy {
+            logs.summary()
+        } else {
+            match logs.val_loss {
+                Some(v) => format!("loss: {:.4} - val_loss: {v:.4}", logs.loss),
+                None => format!("loss: {:.4}", logs.loss),
+            }
+        };
+        println!("{}", epoch_line_with(logs, self.epochs, self.steps, &summary));
         Ok(Control::Continue)
     }
 }

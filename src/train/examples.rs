@@ -3,6 +3,7 @@
 //! arrays that someone else owns (a NumPy array) can be read where they are
 //! ([`SliceExamples`]).
 
+use super::engine::pool;
 use crate::error::{shape_str, Error, Result};
 use crate::tensor::Tensor;
 
@@ -28,13 +29,16 @@ mod sealed {
     impl Sealed for super::TensorExamples {}
     impl Sealed for super::SliceExamples<'_> {}
     impl Sealed for crate::data::Dataset {}
+    impl Sealed for crate::data::Table {}
+    impl Sealed for crate::data::ImageFolder {}
 }
 
 /// A source of examples for `fit`, `evaluate` and `predict`: tensors
-/// ([`TensorExamples`]), borrowed rows ([`SliceExamples`]) or a byte data set
-/// ([`crate::data::Dataset`]). The engine copies the
-/// rows of each batch into its own buffers through the hidden methods, once per batch,
-/// without allocating.
+/// ([`TensorExamples`]), borrowed rows ([`SliceExamples`]), a byte data set
+/// ([`crate::data::Dataset`]), a CSV table ([`crate::data::Table`]) or a folder of pictures
+/// read from disk ([`crate::data::ImageFolder`]). The engine copies the rows of each batch
+/// into its own buffers through the hidden methods, once per batch (sources in memory without
+/// allocating).
 pub trait Examples: Sync + sealed::Sealed {
     /// Number of examples.
     fn len(&self) -> usize;
@@ -46,6 +50,13 @@ pub trait Examples: Sync + sealed::Sealed {
     fn features(&self) -> usize;
     /// What the targets are.
     fn target_kind(&self) -> TargetKind;
+    /// Called once with a training batch's examples before their features are gathered
+    /// (by every thread, a range each): a source on disk reads them now, in parallel, so
+    /// that the gathers copy from memory. Sources in memory have nothing to do.
+    #[doc(hidden)]
+    fn stage(&self, _indices: &[u32]) -> Result<()> {
+        Ok(())
+    }
     /// Copies the inputs of `indices` into `x` (`indices.len() * features()` values).
     #[doc(hidden)]
     fn gather_inputs(&self, indices: &[u32], x: &mut [f32]) -> Result<()>;
@@ -361,6 +372,86 @@ impl Examples for crate::data::Dataset {
 
     fn prefetch_feature_range(&self, indices: &[u32], first: usize, count: usize) {
         self.prefetch_pixel_range(indices, first, count)
+    }
+
+    fn gather_classes(&self, indices: &[u32], y: &mut [u32]) -> Result<()> {
+        self.gather_labels(indices, y)
+    }
+
+    fn gather_rows(&self, _indices: &[u32], _y: &mut [f32]) -> Result<()> {
+        Err(Error::Value(format!("{} has class labels, not target rows", self.name())))
+    }
+}
+
+/// A table's rows are f32 in memory already: gathered by copying, predicted in place.
+impl Examples for crate::data::Table {
+    fn len(&self) -> usize {
+        crate::data::Table::len(self)
+    }
+
+    fn features(&self) -> usize {
+        crate::data::Table::features(self)
+    }
+
+    fn target_kind(&self) -> TargetKind {
+        match self.schema().task {
+            crate::data::Task::Classification => TargetKind::Classes { classes: self.classes() },
+            crate::data::Task::Regression => TargetKind::Dense { width: 1 },
+        }
+    }
+
+    fn gather_inputs(&self, indices: &[u32], x: &mut [f32]) -> Result<()> {
+        self.gather_rows_into(indices, x)
+    }
+
+    fn gather_feature_range(&self, indices: &[u32], first: usize, count: usize, x: &mut [f32]) -> Result<()> {
+        self.gather_range(indices, first, count, x)
+    }
+
+    fn input_rows(&self, start: usize, count: usize) -> Option<&[f32]> {
+        self.row_span(start, count)
+    }
+
+    fn gather_classes(&self, indices: &[u32], y: &mut [u32]) -> Result<()> {
+        check_len("label", y.len(), indices.len())?;
+        self.gather_labels(indices, y)
+    }
+
+    fn gather_rows(&self, indices: &[u32], y: &mut [f32]) -> Result<()> {
+        check_len("target", y.len(), indices.len())?;
+        self.gather_values(indices, y)
+    }
+}
+
+/// A folder of pictures is read from disk: a training batch is decoded once, in parallel on
+/// the engine's threads, when it is staged; evaluation decodes each block of rows on the
+/// thread that takes it. Memory holds one batch of pictures, never the folder.
+impl Examples for crate::data::ImageFolder {
+    fn len(&self) -> usize {
+        crate::data::ImageFolder::len(self)
+    }
+
+    fn features(&self) -> usize {
+        crate::data::ImageFolder::features(self)
+    }
+
+    fn target_kind(&self) -> TargetKind {
+        TargetKind::Classes { classes: self.classes() }
+    }
+
+    fn stage(&self, indices: &[u32]) -> Result<()> {
+        let f = crate::data::ImageFolder::features(self);
+        crate::data::ImageFolder::stage(self, indices, |rows| {
+            pool::for_each_chunk_mut(rows, f, |k, row| self.decode_into(indices[k], row))
+        })
+    }
+
+    fn gather_inputs(&self, indices: &[u32], x: &mut [f32]) -> Result<()> {
+        self.gather_range(indices, 0, crate::data::ImageFolder::features(self), x)
+    }
+
+    fn gather_feature_range(&self, indices: &[u32], first: usize, count: usize, x: &mut [f32]) -> Result<()> {
+        self.gather_range(indices, first, count, x)
     }
 
     fn gather_classes(&self, indices: &[u32], y: &mut [u32]) -> Result<()> {

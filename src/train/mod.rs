@@ -24,4 +24,4 @@ pub use callbacks::{
 };
 pub use examples::{Examples, SliceExamples, TargetKind, TensorExamples};
 pub use progress::{FitPlan, FitProgress, Moment, StopSignal, TrainingView};
-pub use sequential::{Evaluation, FitOptions, Metric, ModelConfig, Sequential};
+pub use sequential::{Evaluation, FitOptions, Metric, ModelConfig, RegressionScores, Sequential};

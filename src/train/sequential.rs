@@ -10,6 +10,7 @@ use super::examples::{Examples, TargetKind, TensorExamples};
 use super::fit::{FitLoop, FitState};
 use super::progress::{FitPlan, FitProgress, StopSignal};
 use crate::autograd::{ParamStore, Var};
+use crate::data::Schema;
 use crate::error::{shape_str, Error, Result};
 use crate::nn::{Dense, LayerConfig, Loss, Module};
 use crate::optim::{Optimizer, OptimizerState};
@@ -151,6 +152,23 @@ pub struct Evaluation {
     pub count: usize,
 }
 
+/// Scores of a regressor on some examples ([`Sequential::evaluate_regression`]), as
+/// scikit-learn's `mean_squared_error`, `mean_absolute_error` and `r2_score` compute them.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct RegressionScores {
+    /// Mean squared error.
+    pub mse: f64,
+    /// Its square root, in the target's unit.
+    pub rmse: f64,
+    /// Mean absolute error.
+    pub mae: f64,
+    /// Coefficient of determination: 1 - (squared error) / (squared deviation of the targets
+    /// from their mean); 1 is perfect, 0 is no better than always predicting the mean.
+    pub r2: f64,
+    /// Number of examples.
+    pub count: usize,
+}
+
 struct Compiled {
     loss: Loss,
     metrics: Vec<Metric>,
@@ -185,6 +203,8 @@ pub struct Sequential {
     compiled: Option<Compiled>,
     engine: Option<Engine>,
     threads: usize,
+    /// What the inputs are and what the outputs mean, for a model of a table or pictures.
+    schema: Option<Schema>,
 }
 
 impl std::fmt::Debug for Sequential {
@@ -222,6 +242,7 @@ impl Sequential {
             compiled: None,
             engine: None,
             threads,
+            schema: None,
         }
     }
 
@@ -243,6 +264,35 @@ impl Sequential {
             name: self.name.clone(),
             layers: self.layers.iter().map(|l| LayerConfig::Dense(l.config().clone())).collect(),
         }
+    }
+
+    /// What the model's inputs are and what its outputs mean, when it was trained on a table
+    /// or a folder of pictures: saved in its file, so that new data is read the same way.
+    pub fn schema(&self) -> Option<&Schema> {
+        self.schema.as_ref()
+    }
+
+    /// Records the data description of [`Sequential::schema`] (`table.data_schema()` or
+    /// `folder.data_schema()`); it must fit the model's inputs and outputs.
+    ///
+    /// ```
+    /// use neurite::data::{CsvOptions, Table};
+    /// use neurite::nn::{Activation, Dense};
+    /// use neurite::train::Sequential;
+    /// let table = Table::from_reader("a,b,y\n1,2,p\n3,4,q\n".as_bytes(), "t.csv", &CsvOptions::new("y"))?;
+    /// let mut model = Sequential::with_seed(0);
+    /// model.add(Dense::new(table.classes()).activation(Activation::Softmax).input_shape(table.features()))?;
+    /// model.set_schema(Some(table.data_schema()))?;
+    /// assert_eq!(model.schema().unwrap().class_names(), ["p", "q"]);
+    /// # Ok::<(), neurite::Error>(())
+    /// ```
+    pub fn set_schema(&mut self, schema: Option<Schema>) -> Result<()> {
+        if let Some(s) = &schema {
+            let outputs = self.layers.last().map(|l| l.units()).unwrap_or(0);
+            s.check(self.input_dim().unwrap_or(0), outputs)?;
+        }
+        self.schema = schema;
+        Ok(())
     }
 
     /// The parameters: every layer's weight and bias by name (`dense/kernel`,
@@ -468,6 +518,10 @@ impl Sequential {
             Verbosity::ProgressBar => Some(ProgressLogger::new(true)),
             Verbosity::EpochLines => Some(ProgressLogger::new(false)),
         };
+        // Compiled without the accuracy metric (a regressor): the lines show the loss only.
+        if !self.reports_accuracy() {
+            logger = logger.map(ProgressLogger::without_accuracy);
+        }
         let mut all: Vec<&mut dyn Callback> = Vec::new();
         if let Some(l) = logger.as_mut() {
             all.push(l);
@@ -539,6 +593,66 @@ impl Sequential {
         let engine = ensure_engine(&mut self.engine, self.threads, &self.layers, &self.store, 0)?;
         let totals = engine.evaluate(&self.layers, self.store.read()?.values(), loss, data, &indices)?;
         Ok(Evaluation { loss: totals.loss(), accuracy: totals.accuracy(), count: totals.count })
+    }
+
+    /// Mean squared and absolute errors and R² of a one-output regressor on examples with
+    /// one target value each (a table read with [`Task::Regression`](crate::data::Task)).
+    ///
+    /// ```
+    /// use neurite::data::{CsvOptions, Table, Task};
+    /// use neurite::nn::{Dense, Loss};
+    /// use neurite::optim::Optimizer;
+    /// use neurite::train::{FitOptions, Sequential};
+    /// let csv: String = std::iter::once("x,y\n".to_string())
+    ///     .chain((0..40).map(|i| format!("{i},{}\n", 3 * i + 1)))
+    ///     .collect();
+    /// let table = Table::from_reader(csv.as_bytes(), "line.csv", &CsvOptions::new("y").task(Task::Regression))?;
+    /// let mut model = Sequential::with_seed(0);
+    /// model.add(Dense::new(1).input_shape(1))?;
+    /// model.compile(Optimizer::adam().learning_rate(0.5), Loss::MeanSquaredError, &[])?;
+    /// model.fit_with(&table, None, &FitOptions::default().epochs(200).batch_size(8), &mut [])?;
+    /// let scores = model.evaluate_regression(&table)?;
+    /// assert!(scores.r2 > 0.99, "{scores:?}");
+    /// # Ok::<(), neurite::Error>(())
+    /// ```
+    pub fn evaluate_regression(&mut self, data: &dyn Examples) -> Result<RegressionScores> {
+        let out = self.layers.last().map(|l| l.units()).unwrap_or(0);
+        match data.target_kind() {
+            TargetKind::Dense { width: 1 } if out == 1 => {}
+            TargetKind::Dense { width } => {
+                return Err(Error::Shape(format!(
+                    "evaluate_regression: one output and one target value per example, not {out} outputs and {width} targets"
+                )))
+            }
+            TargetKind::Classes { .. } => {
+                return Err(Error::Value("evaluate_regression: the examples have classes, not values".into()))
+            }
+        }
+        if data.is_empty() {
+            return Err(Error::Value("evaluate_regression: no examples".into()));
+        }
+        let predicted = self.predict_with(data)?.to_vec();
+        let indices: Vec<u32> = (0..data.len() as u32).collect();
+        let mut targets = vec![0.0; data.len()];
+        data.gather_rows(&indices, &mut targets)?;
+        let n = targets.len() as f64;
+        let mean = targets.iter().map(|&t| f64::from(t)).sum::<f64>() / n;
+        let (mut sq, mut abs, mut dev) = (0.0f64, 0.0f64, 0.0f64);
+        for (&p, &t) in predicted.iter().zip(&targets) {
+            let e = f64::from(p) - f64::from(t);
+            sq += e * e;
+            abs += e.abs();
+            dev += (f64::from(t) - mean).powi(2);
+        }
+        // scikit-learn's r2_score for constant targets: 1 when perfect, else 0.
+        let r2 = if dev > 0.0 {
+            1.0 - sq / dev
+        } else if sq == 0.0 {
+            1.0
+        } else {
+            0.0
+        };
+        Ok(RegressionScores { mse: sq / n, rmse: (sq / n).sqrt(), mae: abs / n, r2, count: data.len() })
     }
 
     /// The model's outputs for inputs of shape (n, features) (`model.predict(x)`).

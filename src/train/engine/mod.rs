@@ -239,6 +239,7 @@ impl Engine {
         let ran_ahead = self.ahead == indices && self.ahead_data == data_address && self.ahead_version == version;
         self.ahead.clear();
         if !ran_ahead {
+            data.stage(indices)?;
             let (params, layer) = (&*params, &layers[0]);
             pool::for_each(&mut self.parts, |_, part| {
                 let rows = first.weight.start + part.first * first.units
@@ -281,6 +282,10 @@ impl Engine {
             // A next batch larger than the buffers is not run ahead (it will fail on its own).
             next: if next.len() <= capacity { next } else { &[] },
         };
+        // A source on disk reads the next batch now, so that part B's threads copy it.
+        if !part_b.next.is_empty() {
+            data.stage(part_b.next)?;
+        }
         let (s0, s1) = state.slots_mut();
         let all = Ranges { start: 0, params, grads: &mut self.grads, s0, s1 };
         // The flat buffer is [first layer's weight | everything after it].

@@ -111,6 +111,21 @@ pub(crate) fn for_each_with_parts<T: Send, E: Sync>(
     items.iter_mut().zip(data.chunks(len)).enumerate().try_for_each(|(i, (t, d))| f(i, t, d))
 }
 
+/// `f(i, chunk)` for each chunk of `len` values of `data`, in parallel when the build has
+/// threads (rayon balances the chunks between them). The first error wins.
+pub(crate) fn for_each_chunk_mut<E: Send>(
+    data: &mut [E],
+    len: usize,
+    f: impl Fn(usize, &mut [E]) -> Result<()> + Sync + Send,
+) -> Result<()> {
+    let len = len.max(1);
+    #[cfg(feature = "threads")]
+    if data.len() > len {
+        return data.par_chunks_mut(len).enumerate().map(|(i, d)| f(i, d)).collect();
+    }
+    data.chunks_mut(len).enumerate().try_for_each(|(i, d)| f(i, d))
+}
+
 /// Runs `a` and `b`, at the same time when the build has threads.
 pub(crate) fn join<A: Send, B: Send>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B + Send) -> (A, B) {
     #[cfg(feature = "threads")]

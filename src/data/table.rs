@@ -1,0 +1,840 @@
+//! Tables from CSV files: a header row, numeric feature columns and a target column of class
+//! names or numbers, parsed straight into one row-major f32 buffer (no string per value),
+//! split with a seed, and standardised with the mean and deviation of the training part.
+//!
+//! ```
+//! use neurite::data::{CsvOptions, Table, Task};
+//! let csv = "height,weight,kind\n1.0,10,small\n1.2,11,small\n3.0,40,large\n3.3,42,large\n";
+//! let table = Table::from_reader(csv.as_bytes(), "animals.csv", &CsvOptions::new("kind"))?;
+//! assert_eq!((table.len(), table.features()), (4, 2));
+//! assert_eq!(table.schema().classes, ["large", "small"]);     // sorted, as scikit-learn's LabelEncoder
+//! let (x, y) = table.tensors();
+//! assert_eq!(y.to_vec(), vec![1.0, 1.0, 0.0, 0.0]);
+//! assert!(x.mean()?.item()?.abs() < 1e-6);                     // standardised
+//!
+//! // A missing value is an error naming the file, the line and the column.
+//! let err = Table::from_reader("a,b\n1,2\n3,\n".as_bytes(), "t.csv", &CsvOptions::new("b").task(Task::Regression));
+//! assert!(err.unwrap_err().to_string().contains("t.csv: line 3, column 2 (b): missing value"));
+//! # Ok::<(), neurite::Error>(())
+//! ```
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::Path;
+
+use super::schema::{Schema, TableSchema, Task};
+use crate::error::{Error, Result};
+use crate::rng::Rng;
+use crate::tensor::Tensor;
+
+/// How to read a CSV table: which column is the target, what it holds, and how much of the
+/// table to hold out for testing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CsvOptions {
+    /// The target column's name (as in the header row).
+    pub target: String,
+    /// Classification (class names or numbers as names) or regression (numbers).
+    pub task: Task,
+    /// The fraction of the rows held out as the test part, drawn with `seed` (0: none).
+    pub test_split: f64,
+    /// Seed of the test split.
+    pub seed: u64,
+    /// The field separator (default `,`).
+    pub delimiter: u8,
+}
+
+impl CsvOptions {
+    /// Reads `target` as class names, with no test split, fields separated by commas.
+    pub fn new(target: &str) -> CsvOptions {
+        CsvOptions { target: target.to_string(), task: Task::Classification, test_split: 0.0, seed: 0, delimiter: b',' }
+    }
+    /// Sets what the target holds.
+    pub fn task(mut self, task: Task) -> Self {
+        self.task = task;
+        self
+    }
+    /// Holds out `fraction` of the rows, drawn with the seed, as the test part.
+    pub fn test_split(mut self, fraction: f64) -> Self {
+        self.test_split = fraction;
+        self
+    }
+    /// Sets the seed of the test split.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+    /// Sets the field separator (`b';'`, `b'\t'`, ...).
+    pub fn delimiter(mut self, delimiter: u8) -> Self {
+        self.delimiter = delimiter;
+        self
+    }
+}
+
+/// Rows of a table, standardised, with their targets: an [`Examples`](crate::train::Examples)
+/// source for `fit`, `evaluate_with` and `predict_with`, and tensors or batches for a
+/// hand-written loop.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table {
+    name: String,
+    /// `len x features` standardised values, row by row.
+    x: Vec<f32>,
+    /// Class indices (classification) ...
+    labels: Vec<u32>,
+    /// ... or target values (regression).
+    targets: Vec<f32>,
+    /// Whether the file had the target column (a table to predict may not).
+    has_targets: bool,
+    rows: usize,
+    schema: TableSchema,
+}
+
+/// The most rows a table may have: examples are numbered with u32 in batches.
+const MAX_ROWS: usize = u32::MAX as usize;
+
+impl Table {
+    /// Reads a CSV file whose header names the columns: every column but `options.target`
+    /// is a numeric feature. Standardised with the training part's mean and deviation, and
+    /// split as `options.test_split` says (the test part is `None` without a split). Errors
+    /// name the file, the line and the column.
+    pub fn from_csv(path: &Path, options: &CsvOptions) -> Result<(Table, Option<Table>)> {
+        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let name = path.display().to_string();
+        let parsed = parse(std::io::BufReader::with_capacity(1 << 16, file), &name, options, None)?;
+        split_and_standardise(parsed, &name, options)
+    }
+
+    /// [`Table::from_csv`] on any reader (a file's bytes, standard input), the whole table
+    /// as one part (no test split); `name` stands for the file in messages.
+    pub fn from_reader(reader: impl Read, name: &str, options: &CsvOptions) -> Result<Table> {
+        let parsed = parse(reader, name, options, None)?;
+        let (table, _) = split_and_standardise(parsed, name, &options.clone().test_split(0.0))?;
+        Ok(table)
+    }
+
+    /// Reads a CSV file of rows for a model trained on a table with `schema`: the same
+    /// feature columns (in any order; no others), standardised with the training part's
+    /// numbers, class names among the model's. The target column may be missing: the rows
+    /// can then be predicted but not evaluated.
+    pub fn from_csv_with(path: &Path, schema: &TableSchema) -> Result<Table> {
+        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        Table::from_reader_with(std::io::BufReader::with_capacity(1 << 16, file), &path.display().to_string(), schema)
+    }
+
+    /// [`Table::from_csv_with`] on any reader.
+    pub fn from_reader_with(reader: impl Read, name: &str, schema: &TableSchema) -> Result<Table> {
+        let options = CsvOptions::new(&schema.target).task(schema.task);
+        let Parsed { x, labels, values, has_target, rows, .. } = parse(reader, name, &options, Some(schema))?;
+        let mut table = Table {
+            name: name.to_string(),
+            x,
+            labels,
+            targets: values,
+            has_targets: has_target,
+            rows,
+            schema: schema.clone(),
+        };
+        table.apply_standardisation()?;
+        Ok(table)
+    }
+
+    /// The file's name (and `-test` for a test part).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    /// Feature columns per row.
+    pub fn features(&self) -> usize {
+        self.schema.columns.len()
+    }
+
+    /// The columns, their standardisation and the class names: what a model trained on this
+    /// table must store to read new rows the same way ([`Table::data_schema`] wraps it).
+    pub fn schema(&self) -> &TableSchema {
+        &self.schema
+    }
+
+    /// The schema as a model stores it ([`crate::train::Sequential::set_schema`]).
+    pub fn data_schema(&self) -> Schema {
+        Schema::Table(self.schema.clone())
+    }
+
+    /// Number of classes (0 for regression).
+    pub fn classes(&self) -> usize {
+        self.schema.classes.len()
+    }
+
+    /// Whether the rows have targets (a table read for prediction may not).
+    pub fn has_targets(&self) -> bool {
+        self.has_targets
+    }
+
+    /// The standardised features, row by row.
+    pub fn values(&self) -> &[f32] {
+        &self.x
+    }
+
+    /// The class index of each row (classification).
+    pub fn labels(&self) -> &[u32] {
+        &self.labels
+    }
+
+    /// The target of each row (regression).
+    pub fn targets(&self) -> &[f32] {
+        &self.targets
+    }
+
+    /// Everything as tensors: `x` of shape (rows, features), standardised; `y` of shape
+    /// (rows,): class indices, or target values (zeros when the file had no target column).
+    pub fn tensors(&self) -> (Tensor, Tensor) {
+        let x = Tensor::from_parts(self.x.clone(), &[self.rows, self.features()]);
+        let y: Vec<f32> = match self.schema.task {
+            Task::Classification if self.has_targets => self.labels.iter().map(|&l| l as f32).collect(),
+            Task::Regression if self.has_targets => self.targets.clone(),
+            _ => vec![0.0; self.rows],
+        };
+        (x, Tensor::from_parts(y, &[self.rows]))
+    }
+
+    /// Batches as tensors for a hand-written (PyTorch-style) loop, as
+    /// [`Dataset::batches`](super::Dataset::batches): `(x, y)` with x of shape (b,
+    /// features), shuffled when `rng` is given.
+    pub fn batches(&self, batch_size: usize, rng: Option<&mut Rng>) -> Result<TableBatches<'_>> {
+        if batch_size == 0 {
+            return Err(Error::Value("batches: batch_size must be at least 1".into()));
+        }
+        let mut order: Vec<u32> = (0..self.rows as u32).collect();
+        if let Some(rng) = rng {
+            rng.shuffle(&mut order);
+        }
+        Ok(TableBatches { table: self, order, batch_size, next: 0 })
+    }
+
+    /// Copies the rows `indices` into `x`.
+    pub(crate) fn gather_rows_into(&self, indices: &[u32], x: &mut [f32]) -> Result<()> {
+        self.gather_range(indices, 0, self.features(), x)
+    }
+
+    /// Features `first..first + count` of the rows `indices` into `x`.
+    pub(crate) fn gather_range(&self, indices: &[u32], first: usize, count: usize, x: &mut [f32]) -> Result<()> {
+        let f = self.features();
+        if first.checked_add(count).is_none_or(|end| end > f) || indices.len().checked_mul(count) != Some(x.len()) {
+            return Err(Error::Shape(format!(
+                "{}: features {first}..{first}+{count} of {f} for {} rows into {} values",
+                self.name,
+                indices.len(),
+                x.len()
+            )));
+        }
+        for (dst, &i) in x.chunks_exact_mut(count.max(1)).zip(indices) {
+            let start = self.row_start(i)? + first;
+            dst.copy_from_slice(&self.x[start..start + count]);
+        }
+        Ok(())
+    }
+
+    /// The rows `start..start + count`, in place.
+    pub(crate) fn row_span(&self, start: usize, count: usize) -> Option<&[f32]> {
+        let f = self.features();
+        self.x.get(start.checked_mul(f)?..start.checked_add(count)?.checked_mul(f)?)
+    }
+
+    /// The class of each row `indices` into `y`.
+    pub(crate) fn gather_labels(&self, indices: &[u32], y: &mut [u32]) -> Result<()> {
+        self.need_targets(Task::Classification)?;
+        for (d, &i) in y.iter_mut().zip(indices) {
+            *d = *self.labels.get(i as usize).ok_or_else(|| self.out_of_range(i))?;
+        }
+        Ok(())
+    }
+
+    /// The target value of each row `indices` into `y`.
+    pub(crate) fn gather_values(&self, indices: &[u32], y: &mut [f32]) -> Result<()> {
+        self.need_targets(Task::Regression)?;
+        for (d, &i) in y.iter_mut().zip(indices) {
+            *d = *self.targets.get(i as usize).ok_or_else(|| self.out_of_range(i))?;
+        }
+        Ok(())
+    }
+
+    fn need_targets(&self, task: Task) -> Result<()> {
+        if !self.has_targets {
+            return Err(Error::Value(format!(
+                "{} has no column {:?}: its rows can be predicted, not evaluated",
+                self.name, self.schema.target
+            )));
+        }
+        if self.schema.task != task {
+            return Err(Error::Value(format!("{}: the targets are for {}, not {task}", self.name, self.schema.task)));
+        }
+        Ok(())
+    }
+
+    fn row_start(&self, i: u32) -> Result<usize> {
+        if i as usize >= self.rows {
+            return Err(self.out_of_range(i));
+        }
+        Ok(i as usize * self.features())
+    }
+
+    fn out_of_range(&self, i: u32) -> Error {
+        Error::Index(format!("{}: row {i} is out of range for {} rows", self.name, self.rows))
+    }
+
+    /// `(x - mean) / scale`, column by column, with the schema's numbers (in f64, so that
+    /// values at the two ends of f32's range do not overflow); a value that still lands
+    /// beyond f32's range is an error naming its row and column.
+    fn apply_standardisation(&mut self) -> Result<()> {
+        let f = self.features();
+        let (mean, scale) = (&self.schema.mean, &self.schema.scale);
+        for (r, row) in self.x.chunks_exact_mut(f.max(1)).enumerate() {
+            for (c, ((v, &m), &s)) in row.iter_mut().zip(mean).zip(scale).enumerate() {
+                let z = ((f64::from(*v) - f64::from(m)) / f64::from(s)) as f32;
+                if !z.is_finite() {
+                    return Err(Error::Value(format!(
+                        "{}: row {}, column {:?}: {} is too far from the training mean {m} (deviation {s}) to standardise",
+                        self.name,
+                        r + 1,
+                        self.schema.columns[c],
+                        *v
+                    )));
+                }
+                *v = z;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The iterator of [`Table::batches`].
+pub struct TableBatches<'a> {
+    table: &'a Table,
+    order: Vec<u32>,
+    batch_size: usize,
+    next: usize,
+}
+
+impl Iterator for TableBatches<'_> {
+    type Item = (Tensor, Tensor);
+
+    fn next(&mut self) -> Option<(Tensor, Tensor)> {
+        if self.next >= self.order.len() {
+            return None;
+        }
+        let idx = &self.order[self.next..(self.next + self.batch_size).min(self.order.len())];
+        self.next += idx.len();
+        let t = self.table;
+        let f = t.features();
+        let mut x = Vec::with_capacity(idx.len() * f);
+        let mut y = Vec::with_capacity(idx.len());
+        // The order is a permutation of 0..rows made by `batches`: every index is in range.
+        for &i in idx {
+            let i = i as usize;
+            x.extend_from_slice(&t.x[i * f..(i + 1) * f]);
+            y.push(match t.schema.task {
+                _ if !t.has_targets => 0.0,
+                Task::Classification => t.labels[i] as f32,
+                Task::Regression => t.targets[i],
+            });
+        }
+        Some((Tensor::from_parts(x, &[idx.len(), f]), Tensor::from_parts(y, &[idx.len()])))
+    }
+}
+
+/// A table as read, before it is split and standardised.
+struct Parsed {
+    /// Feature columns in the order of the model's inputs.
+    columns: Vec<String>,
+    x: Vec<f32>,
+    labels: Vec<u32>,
+    values: Vec<f32>,
+    /// Class names in the order of `labels` (sorted once all are seen).
+    classes: Vec<String>,
+    has_target: bool,
+    rows: usize,
+}
+
+/// What a column of the file is.
+#[derive(Clone, Copy)]
+enum Role {
+    /// The model's input number.
+    Feature(usize),
+    Target,
+}
+
+/// The column's name for messages (`(unnamed)` for an empty header cell).
+fn shown(name: &str) -> &str {
+    if name.is_empty() {
+        "(unnamed)"
+    } else {
+        name
+    }
+}
+
+/// Reads the header and every row; with `known`, maps the columns and classes to a trained
+/// model's.
+fn parse(reader: impl Read, name: &str, options: &CsvOptions, known: Option<&TableSchema>) -> Result<Parsed> {
+    let mut csv = csv::ReaderBuilder::new()
+        .delimiter(options.delimiter)
+        .has_headers(true)
+        .flexible(false)
+        .trim(csv::Trim::All)
+        .from_reader(reader);
+    let header = csv.byte_headers().map_err(|e| csv_error(name, e))?.clone();
+    if header.is_empty() || (header.len() == 1 && header[0].is_empty()) {
+        return Err(Error::Format(format!(
+            "{name}: the file is empty: a CSV table starts with a header row naming its columns"
+        )));
+    }
+    let mut names = Vec::with_capacity(header.len());
+    for (i, cell) in header.iter().enumerate() {
+        let cell = std::str::from_utf8(cell).map_err(|_| {
+            Error::Format(format!("{name}: line 1, column {}: the column's name is not UTF-8 text", i + 1))
+        })?;
+        if let Some(j) = names.iter().position(|n: &String| n == cell) {
+            return Err(Error::Format(format!(
+                "{name}: line 1: columns {} and {} are both named {:?}",
+                j + 1,
+                i + 1,
+                cell
+            )));
+        }
+        names.push(cell.to_string());
+    }
+    let target = names.iter().position(|n| *n == options.target);
+    let listed = || names.iter().map(|n| shown(n)).collect::<Vec<_>>().join(", ");
+    if target.is_none() && known.is_none() {
+        return Err(Error::Value(format!(
+            "{name}: no column named {:?} to predict; the columns are: {}",
+            options.target,
+            listed()
+        )));
+    }
+    // Each file column's role, and the feature columns in the model's order.
+    let (roles, columns): (Vec<Role>, Vec<String>) = match known {
+        None => {
+            let columns: Vec<String> =
+                names.iter().enumerate().filter(|(i, _)| Some(*i) != target).map(|(_, n)| n.clone()).collect();
+            let mut k = 0;
+            let roles = (0..names.len())
+                .map(|i| {
+                    if Some(i) == target {
+                        Role::Target
+                    } else {
+                        k += 1;
+                        Role::Feature(k - 1)
+                    }
+                })
+                .collect();
+            (roles, columns)
+        }
+        Some(schema) => {
+            let mut roles = Vec::with_capacity(names.len());
+            for n in &names {
+                if Some(roles.len()) == target {
+                    roles.push(Role::Target);
+                } else if let Some(k) = schema.columns.iter().position(|c| c == n) {
+                    roles.push(Role::Feature(k));
+                } else {
+                    return Err(Error::Value(format!(
+                        "{name}: column {:?} is not one the model was trained on (it takes {}, and {:?} as the target)",
+                        shown(n),
+                        schema.columns.join(", "),
+                        schema.target
+                    )));
+                }
+            }
+            if let Some(missing) = schema.columns.iter().find(|c| !names.contains(c)) {
+                return Err(Error::Value(format!(
+                    "{name}: no column named {missing:?}, which the model takes; the columns are: {}",
+                    listed()
+                )));
+            }
+            (roles, schema.columns.clone())
+        }
+    };
+    let features = columns.len();
+    if features == 0 {
+        return Err(Error::Value(format!(
+            "{name}: no feature columns: the only column is the target {:?}",
+            options.target
+        )));
+    }
+    let mut x: Vec<f32> = Vec::new();
+    let mut labels: Vec<u32> = Vec::new();
+    let mut values: Vec<f32> = Vec::new();
+    // Class names as first seen (without a schema), or the model's.
+    let mut classes: Vec<String> = known.map(|s| s.classes.clone()).unwrap_or_default();
+    let mut index: HashMap<Box<str>, u32> =
+        classes.iter().enumerate().map(|(i, c)| (c.clone().into_boxed_str(), i as u32)).collect();
+    let mut record = csv::ByteRecord::new();
+    let mut row = vec![0.0f32; features];
+    let mut rows = 0usize;
+    loop {
+        match csv.read_byte_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => return Err(csv_error(name, e)),
+        }
+        let line = record.position().map_or(0, |p| p.line());
+        if rows == MAX_ROWS {
+            return Err(Error::Value(format!("{name}: more than {MAX_ROWS} rows")));
+        }
+        for (i, (cell, role)) in record.iter().zip(&roles).enumerate() {
+            let at = || format!("{name}: line {line}, column {} ({})", i + 1, shown(&names[i]));
+            match role {
+                Role::Feature(k) => row[*k] = number(cell).map_err(|why| Error::Value(format!("{}: {why}", at())))?,
+                Role::Target => match options.task {
+                    Task::Regression => {
+                        values.push(number(cell).map_err(|why| Error::Value(format!("{}: {why}", at())))?)
+                    }
+                    Task::Classification => {
+                        let text = std::str::from_utf8(cell)
+                            .map_err(|_| Error::Value(format!("{}: the class name is not UTF-8 text", at())))?;
+                        if text.is_empty() {
+                            return Err(Error::Value(format!("{}: missing value (no class)", at())));
+                        }
+                        let class = match index.get(text) {
+                            Some(&c) => c,
+                            None if known.is_some() => {
+                                return Err(Error::Value(format!(
+                                    "{}: class {text:?} is not one the model knows ({})",
+                                    at(),
+                                    classes.join(", ")
+                                )))
+                            }
+                            None => {
+                                let c = classes.len() as u32;
+                                classes.push(text.to_string());
+                                index.insert(text.into(), c);
+                                c
+                            }
+                        };
+                        labels.push(class);
+                    }
+                },
+            }
+        }
+        x.extend_from_slice(&row);
+        rows += 1;
+    }
+    if rows == 0 {
+        return Err(Error::Value(format!("{name}: no rows: the file has a header and nothing else")));
+    }
+    if known.is_none() && options.task == Task::Classification {
+        if classes.len() < 2 {
+            return Err(Error::Value(format!(
+                "{name}: one class only: every row's {:?} is {:?}; a classifier needs two or more (for numbers to predict, use the regression task)",
+                options.target,
+                classes.first().map(String::as_str).unwrap_or("")
+            )));
+        }
+        sort_classes(&mut classes, &mut labels);
+    }
+    x.shrink_to_fit();
+    Ok(Parsed { columns, x, labels, values, classes, has_target: target.is_some(), rows })
+}
+
+/// Sorts the class names (as numbers when every name is one, else as text) and renumbers the
+/// labels to match, so that the outputs' order does not depend on the rows' order.
+fn sort_classes(classes: &mut Vec<String>, labels: &mut [u32]) {
+    let numbers: Option<Vec<f64>> = classes.iter().map(|c| c.parse::<f64>().ok().filter(|v| v.is_finite())).collect();
+    let mut order: Vec<usize> = (0..classes.len()).collect();
+    match numbers {
+        Some(v) => order.sort_by(|&a, &b| v[a].total_cmp(&v[b]).then_with(|| classes[a].cmp(&classes[b]))),
+        None => order.sort_by(|&a, &b| classes[a].cmp(&classes[b])),
+    }
+    let mut new_index = vec![0u32; classes.len()];
+    for (new, &old) in order.iter().enumerate() {
+        new_index[old] = new as u32;
+    }
+    labels.iter_mut().for_each(|l| *l = new_index[*l as usize]);
+    *classes = order.iter().map(|&i| std::mem::take(&mut classes[i])).collect();
+}
+
+/// A numeric field: finite, present.
+fn number(cell: &[u8]) -> std::result::Result<f32, String> {
+    let text = std::str::from_utf8(cell).map_err(|_| "the value is not UTF-8 text".to_string())?;
+    if text.is_empty() {
+        return Err("missing value".into());
+    }
+    match text.parse::<f32>() {
+        Ok(v) if v.is_finite() => Ok(v),
+        Ok(v) if v.is_nan() => Err(format!("missing value ({text})")),
+        Ok(_) => Err(format!("{text} is not a finite number (or is beyond f32's range)")),
+        Err(_) => {
+            let lower = text.to_ascii_lowercase();
+            if ["na", "n/a", "null", "none", "?", "-", "nil"].contains(&lower.as_str()) {
+                Err(format!("missing value ({text})"))
+            } else {
+                let shown: String = text.chars().take(40).collect();
+                Err(format!("{shown:?} is not a number (features must be numeric; encode categories as numbers or one-hot columns)"))
+            }
+        }
+    }
+}
+
+/// A CSV reader's error, with the file and the line.
+fn csv_error(name: &str, e: csv::Error) -> Error {
+    match e.kind() {
+        csv::ErrorKind::UnequalLengths { pos, expected_len, len } => Error::Format(format!(
+            "{name}: line {}: {len} fields where the header has {expected_len} (a ragged row)",
+            pos.as_ref().map_or(0, |p| p.line())
+        )),
+        csv::ErrorKind::Io(io) => Error::Io(format!("{name}: {io}")),
+        csv::ErrorKind::Utf8 { pos, err } => Error::Format(format!(
+            "{name}: line {}, column {}: not UTF-8 text",
+            pos.as_ref().map_or(0, |p| p.line()),
+            err.field() + 1
+        )),
+        _ => Error::Format(format!("{name}: {e}")),
+    }
+}
+
+/// Splits the parsed rows (the test rows drawn with the seed, both parts in file order) and
+/// standardises both with the training part's mean and deviation. The test rows are copied
+/// out and the training rows closed up in place, so the peak is the table plus its test part.
+fn split_and_standardise(parsed: Parsed, name: &str, options: &CsvOptions) -> Result<(Table, Option<Table>)> {
+    let Parsed { columns, mut x, mut labels, mut values, classes, has_target, rows } = parsed;
+    let f = columns.len();
+    let mut test_rows: Vec<usize> = Vec::new();
+    if options.test_split > 0.0 {
+        let train = super::validation_split_point(rows, options.test_split)
+            .map_err(|e| e.context(format!("{name}: test split of {rows} rows")))?;
+        let mut order: Vec<usize> = (0..rows).collect();
+        Rng::new(options.seed).shuffle(&mut order);
+        test_rows = order[train..].to_vec();
+        test_rows.sort_unstable();
+    }
+    let is_test = {
+        let mut mark = vec![false; if test_rows.is_empty() { 0 } else { rows }];
+        test_rows.iter().for_each(|&i| mark[i] = true);
+        mark
+    };
+    let test = (!test_rows.is_empty()).then(|| {
+        let pick = |v: &[f32], width: usize| -> Vec<f32> {
+            test_rows.iter().flat_map(|&i| v[i * width..(i + 1) * width].iter().copied()).collect()
+        };
+        (
+            pick(&x, f),
+            test_rows.iter().filter_map(|&i| labels.get(i).copied()).collect::<Vec<u32>>(),
+            pick(&values, usize::from(!values.is_empty())),
+        )
+    });
+    if !test_rows.is_empty() {
+        // Close up the training rows in place, in file order.
+        let mut kept = 0;
+        for i in 0..rows {
+            if !is_test[i] {
+                x.copy_within(i * f..(i + 1) * f, kept * f);
+                if !labels.is_empty() {
+                    labels[kept] = labels[i];
+                }
+                if !values.is_empty() {
+                    values[kept] = values[i];
+                }
+                kept += 1;
+            }
+        }
+        x.truncate(kept * f);
+        x.shrink_to_fit();
+        labels.truncate(kept.min(labels.len()));
+        values.truncate(kept.min(values.len()));
+    }
+    let train_rows = rows - test_rows.len();
+    let (mean, scale) = moments(&x, f);
+    let schema = TableSchema { columns, target: options.target.clone(), task: options.task, mean, scale, classes };
+    let mut train =
+        Table { name: name.to_string(), x, labels, targets: values, has_targets: has_target, rows: train_rows, schema };
+    train.apply_standardisation()?;
+    let test = test
+        .map(|(x, labels, values)| {
+            let mut t = Table {
+                name: format!("{name}-test"),
+                x,
+                labels,
+                targets: values,
+                has_targets: has_target,
+                rows: test_rows.len(),
+                schema: train.schema.clone(),
+            };
+            t.apply_standardisation()?;
+            Ok(t)
+        })
+        .transpose()?;
+    Ok((train, test))
+}
+
+/// Each column's mean and (population) standard deviation, in f64; a constant column's
+/// deviation is 1, as scikit-learn's `StandardScaler` makes it.
+fn moments(x: &[f32], f: usize) -> (Vec<f32>, Vec<f32>) {
+    let n = (x.len() / f.max(1)).max(1) as f64;
+    let mut sum = vec![0.0f64; f];
+    for row in x.chunks_exact(f.max(1)) {
+        sum.iter_mut().zip(row).for_each(|(s, &v)| *s += f64::from(v));
+    }
+    let mean: Vec<f64> = sum.iter().map(|s| s / n).collect();
+    let mut sq = vec![0.0f64; f];
+    for row in x.chunks_exact(f.max(1)) {
+        sq.iter_mut().zip(row).zip(&mean).for_each(|((s, &v), m)| *s += (f64::from(v) - m).powi(2));
+    }
+    let scale = sq
+        .iter()
+        .map(|s| {
+            let d = (s / n).sqrt();
+            if d > 1e-12 && (d as f32).is_normal() {
+                d as f32
+            } else {
+                1.0
+            }
+        })
+        .collect();
+    (mean.iter().map(|&m| m as f32).collect(), scale)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(csv: &str, options: &CsvOptions) -> Result<Table> {
+        Table::from_reader(csv.as_bytes(), "t.csv", options)
+    }
+
+    fn message(csv: &str, options: &CsvOptions) -> String {
+        read(csv, options).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn reads_standardises_and_names_classes() {
+        let t = read("a,b,y\n1,10,cat\n3,10,dog\n5,10,cat\n", &CsvOptions::new("y")).unwrap();
+        assert_eq!(t.schema().columns, ["a", "b"]);
+        assert_eq!(t.schema().classes, ["cat", "dog"]);
+        assert_eq!(t.labels(), [0, 1, 0]);
+        assert_eq!(t.schema().mean, [3.0, 10.0]);
+        // Population deviation of 1, 3, 5; a constant column keeps the scale 1.
+        assert!((t.schema().scale[0] - (8.0f32 / 3.0).sqrt()).abs() < 1e-6);
+        assert_eq!(t.schema().scale[1], 1.0);
+        assert_eq!(t.values()[1], 0.0);
+        assert_eq!(t.values()[0], -t.values()[4]);
+    }
+
+    #[test]
+    fn numeric_class_names_sort_as_numbers() {
+        let t = read("x,y\n1,10\n2,9\n3,2\n", &CsvOptions::new("y")).unwrap();
+        assert_eq!(t.schema().classes, ["2", "9", "10"]);
+        assert_eq!(t.labels(), [2, 1, 0]);
+    }
+
+    #[test]
+    fn the_target_may_be_anywhere_and_quoted() {
+        let t = read("y,\"a\",b\n\"x, y\",1,2\nz,3,4\n", &CsvOptions::new("y")).unwrap();
+        assert_eq!(t.schema().classes, ["x, y", "z"]);
+        assert_eq!(t.features(), 2);
+    }
+
+    #[test]
+    fn the_split_is_seeded_and_uses_the_training_rows_only() {
+        let csv: String =
+            std::iter::once("x,y\n".to_string()).chain((0..10).map(|i| format!("{i},{}\n", i % 2))).collect();
+        let options = CsvOptions::new("y").test_split(0.3).seed(7);
+        let parsed = parse(csv.as_bytes(), "t", &options, None).unwrap();
+        let (train, test) = split_and_standardise(parsed, "t", &options).unwrap();
+        let test = test.unwrap();
+        assert_eq!((train.len(), test.len()), (7, 3));
+        // The mean is the training rows' only: undo the standardisation to find them.
+        let raw = |t: &Table| -> Vec<f32> {
+            t.values().iter().map(|v| (v * t.schema().scale[0] + t.schema().mean[0]).round()).collect()
+        };
+        let (a, b) = (raw(&train), raw(&test));
+        let mean = a.iter().sum::<f32>() / 7.0;
+        assert!((train.schema().mean[0] - mean).abs() < 1e-5);
+        let mut all: Vec<f32> = a.iter().chain(&b).copied().collect();
+        all.sort_by(f32::total_cmp);
+        assert_eq!(all, (0..10).map(|i| i as f32).collect::<Vec<_>>());
+        // Labels stayed with their rows.
+        for (v, &l) in a.iter().zip(train.labels()).chain(b.iter().zip(test.labels())) {
+            assert_eq!(*v as u32 % 2, l);
+        }
+        let again = split_and_standardise(parse(csv.as_bytes(), "t", &options, None).unwrap(), "t", &options).unwrap();
+        assert_eq!(again.1.unwrap(), test);
+    }
+
+    #[test]
+    fn regression_reads_numbers() {
+        let t = read("x,price\n1,2.5\n2,3.5\n", &CsvOptions::new("price").task(Task::Regression)).unwrap();
+        assert_eq!(t.targets(), [2.5, 3.5]);
+        assert!(t.schema().classes.is_empty());
+        let m = message("x,price\n1,2.5\n2,cheap\n", &CsvOptions::new("price").task(Task::Regression));
+        assert!(m.contains("t.csv: line 3, column 2 (price): \"cheap\" is not a number"), "{m}");
+    }
+
+    #[test]
+    fn every_broken_table_is_one_message_naming_where() {
+        let o = CsvOptions::new("y");
+        let cases: &[(&str, &str)] = &[
+            ("", "t.csv: the file is empty"),
+            ("a,y\n", "t.csv: no rows: the file has a header and nothing else"),
+            ("a,y\n1,p\n2,p\n", "one class only: every row's \"y\" is \"p\""),
+            ("a,b\n1,2\n", "no column named \"y\" to predict; the columns are: a, b"),
+            ("a,y\n1,p\n,q\n", "t.csv: line 3, column 1 (a): missing value"),
+            ("a,y\n1,p\nNA,q\n", "t.csv: line 3, column 1 (a): missing value (NA)"),
+            ("a,y\n1,p\nnan,q\n", "line 3, column 1 (a): missing value (nan)"),
+            ("a,y\n1,p\nred,q\n", "t.csv: line 3, column 1 (a): \"red\" is not a number"),
+            ("a,y\n1,p\n1e99,q\n", "line 3, column 1 (a): 1e99 is not a finite number"),
+            ("a,y\n1,p\n2,q,3\n", "t.csv: line 3: 3 fields where the header has 2 (a ragged row)"),
+            ("a,y\n1,p\n2\n", "t.csv: line 3: 1 fields where the header has 2"),
+            ("a,y\n1,p\n2,\n", "t.csv: line 3, column 2 (y): missing value (no class)"),
+            ("y\np\nq\n", "no feature columns: the only column is the target \"y\""),
+            ("a,a,y\n1,2,p\n", "line 1: columns 1 and 2 are both named \"a\""),
+            ("a,y\n\u{ff},p\n", "is not a number"),
+        ];
+        for (csv, want) in cases {
+            let m = message(csv, &o);
+            assert!(m.contains(want), "{csv:?}: {m}");
+        }
+        let bytes = b"a,y\n\xff\xfe,p\n2,q\n";
+        let m = Table::from_reader(&bytes[..], "t.csv", &o).unwrap_err().to_string();
+        assert!(m.contains("t.csv: line 2, column 1 (a): the value is not UTF-8 text"), "{m}");
+    }
+
+    #[test]
+    fn values_at_the_ends_of_f32_are_standardised_or_refused_by_name() {
+        // (3.4e38 - (-3.4e38 ...)) overflows in f32; in f64 it does not.
+        let t = read("x,y\n-3.4e38,p\n-3.4e38,q\n-3.4e38,p\n3.4e38,q\n", &CsvOptions::new("y")).unwrap();
+        assert!(t.values().iter().all(|v| v.is_finite()), "{:?}", t.values());
+        let tiny = read("x,y\n0,p\n2e-10,q\n", &CsvOptions::new("y")).unwrap();
+        assert!((tiny.schema().scale[0] - 1e-10).abs() < 1e-15);
+        let m = Table::from_reader_with("x\n3e38\n".as_bytes(), "new.csv", tiny.schema()).unwrap_err().to_string();
+        assert!(m.contains("new.csv: row 1, column \"x\": 300000000000000000000000000000000000000 is too far"), "{m}");
+    }
+
+    #[test]
+    fn rows_for_a_trained_model_use_its_columns_and_numbers() {
+        let t = read("a,b,y\n1,10,cat\n3,20,dog\n", &CsvOptions::new("y")).unwrap();
+        let s = t.schema();
+        // Columns in another order, no target column.
+        let new = Table::from_reader_with("b,a\n20,3\n".as_bytes(), "new.csv", s).unwrap();
+        assert_eq!(new.values(), &t.values()[2..4]);
+        assert!(!new.has_targets());
+        let mut y = [0];
+        assert!(new.gather_labels(&[0], &mut y).unwrap_err().to_string().contains("can be predicted, not evaluated"));
+        let m = Table::from_reader_with("a,b,y\n1,2,bird\n".as_bytes(), "new.csv", s).unwrap_err().to_string();
+        assert!(
+            m.contains("new.csv: line 2, column 3 (y): class \"bird\" is not one the model knows (cat, dog)"),
+            "{m}"
+        );
+        let m = Table::from_reader_with("a,c\n1,2\n".as_bytes(), "new.csv", s).unwrap_err().to_string();
+        assert!(m.contains("column \"c\" is not one the model was trained on"), "{m}");
+        let m = Table::from_reader_with("a\n1\n".as_bytes(), "new.csv", s).unwrap_err().to_string();
+        assert!(m.contains("no column named \"b\", which the model takes"), "{m}");
+    }
+}
