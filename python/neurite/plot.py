@@ -20,5 +20,7 @@ def activation(name, path):
 
 def weights(model, path, image_shape=(28, 28)):
     """Draws each unit of the model's first layer as an ``image_shape`` picture (red below
-    zero, green above, as note 002 draws them)."""
-    model._built("plot weights").plot_weights(os.fspath(path), int(image_shape[0]), int(image_shape[1]))
+    zero, green above, as note 002 draws them). ``model`` is a ``Sequential`` or a fitted
+    ``nt.teach.DigitDetector`` or ``OneVsAll``."""
+    core = model._built("plot weights") if hasattr(model, "_built") else model
+    core.plot_weights(os.fspath(path), int(image_shape[0]), int(image_shape[1]))
