@@ -1,6 +1,8 @@
 //! Tables from CSV files: a header row, numeric feature columns and a target column of class
 //! names or numbers, parsed straight into one row-major f32 buffer (no string per value),
 //! split with a seed, and standardised with the mean and deviation of the training part.
+//! Blocks of rows are parsed on the engine's threads and joined in file order, so the values
+//! and every error message are those of one reader going through the file.
 //!
 //! ```
 //! use neurite::data::{CsvOptions, Table, Task};
@@ -380,6 +382,9 @@ fn shown(name: &str) -> &str {
     }
 }
 
+/// Class names and their numbers.
+type ClassIndex = HashMap<Box<str>, u32>;
+
 /// Bytes of raw rows handed to one worker at a time: large enough that starting a block
 /// costs nothing, small enough that a batch of them stays a few MiB.
 const BLOCK: usize = 1 << 20;
@@ -393,7 +398,7 @@ struct Context<'a> {
     features: usize,
     task: Task,
     /// With a trained model's schema: its classes and their numbers, fixed.
-    known: Option<(&'a [String], &'a HashMap<Box<str>, u32>)>,
+    known: Option<(&'a [String], &'a ClassIndex)>,
 }
 
 /// The rows of one block, as parsed; `error` stops it after `rows` good rows.
