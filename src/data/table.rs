@@ -1,6 +1,8 @@
 //! Tables from CSV files: a header row, numeric feature columns and a target column of class
 //! names or numbers, parsed straight into one row-major f32 buffer (no string per value),
 //! split with a seed, and standardised with the mean and deviation of the training part.
+//! Blocks of rows are parsed on the engine's threads and joined in file order, so the values
+//! and every error message are those of one reader going through the file.
 //!
 //! ```
 //! use neurite::data::{CsvOptions, Table, Task};
@@ -380,24 +382,204 @@ fn shown(name: &str) -> &str {
     }
 }
 
+/// Class names and their numbers.
+type ClassIndex = HashMap<Box<str>, u32>;
+
+/// Bytes of raw rows handed to one worker at a time: large enough that starting a block
+/// costs nothing, small enough that a batch of them stays a few MiB.
+const BLOCK: usize = 1 << 20;
+
+/// What every block's parse needs: the file's name and columns, and the classes a trained
+/// model knows.
+struct Context<'a> {
+    name: &'a str,
+    names: &'a [String],
+    roles: &'a [Role],
+    features: usize,
+    task: Task,
+    /// With a trained model's schema: its classes and their numbers, fixed.
+    known: Option<(&'a [String], &'a ClassIndex)>,
+}
+
+/// The rows of one block, as parsed; `error` stops it after `rows` good rows.
+#[derive(Default)]
+struct Block {
+    rows: usize,
+    x: Vec<f32>,
+    values: Vec<f32>,
+    /// Class numbers: the model's with a schema, else into `classes` (this block's, in the
+    /// order first seen).
+    labels: Vec<u32>,
+    classes: Vec<String>,
+    error: Option<Error>,
+}
+
+/// Parses the rows in `bytes` (no header), the first of them `newlines` line breaks into the
+/// file, stopping at the first bad cell or ragged row, exactly as one reader of the whole
+/// file would.
+fn parse_block(bytes: impl Read, newlines: u64, delimiter: u8, cx: &Context) -> Block {
+    let mut csv = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::None)
+        .from_reader(bytes);
+    let mut block = Block::default();
+    let mut local: HashMap<Box<str>, u32> = HashMap::new();
+    let mut record = csv::ByteRecord::new();
+    let mut row = vec![0.0f32; cx.features];
+    let name = cx.name;
+    loop {
+        match csv.read_byte_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                block.error = Some(csv_error(name, e));
+                break;
+            }
+        }
+        let line = record.position().map_or(0, |p| p.line()) + newlines;
+        if record.len() != cx.names.len() {
+            block.error = Some(Error::Format(format!(
+                "{name}: line {line}: {} fields where the header has {} (a ragged row)",
+                record.len(),
+                cx.names.len()
+            )));
+            break;
+        }
+        if let Err(e) = parse_row(&record, line, cx, &mut row, &mut block, &mut local) {
+            block.error = Some(e);
+            break;
+        }
+        block.x.extend_from_slice(&row);
+        block.rows += 1;
+    }
+    block
+}
+
+/// One record's cells (trimmed of ASCII blanks) into `row` and the block's targets.
+fn parse_row(
+    record: &csv::ByteRecord,
+    line: u64,
+    cx: &Context,
+    row: &mut [f32],
+    block: &mut Block,
+    local: &mut HashMap<Box<str>, u32>,
+) -> Result<()> {
+    let name = cx.name;
+    for (i, (cell, role)) in record.iter().zip(cx.roles).enumerate() {
+        let cell = cell.trim_ascii();
+        let at = || format!("{name}: line {line}, column {} ({})", i + 1, shown(&cx.names[i]));
+        match role {
+            Role::Feature(k) => row[*k] = number(cell).map_err(|why| Error::Value(format!("{}: {why}", at())))?,
+            Role::Target => match cx.task {
+                Task::Regression => {
+                    block.values.push(number(cell).map_err(|why| Error::Value(format!("{}: {why}", at())))?)
+                }
+                Task::Classification => {
+                    let text = std::str::from_utf8(cell)
+                        .map_err(|_| Error::Value(format!("{}: the class name is not UTF-8 text", at())))?;
+                    if text.is_empty() {
+                        return Err(Error::Value(format!("{}: missing value (no class)", at())));
+                    }
+                    let class = match cx.known {
+                        Some((classes, index)) => *index.get(text).ok_or_else(|| {
+                            Error::Value(format!(
+                                "{}: class {text:?} is not one the model knows ({})",
+                                at(),
+                                classes.join(", ")
+                            ))
+                        })?,
+                        None => match local.get(text) {
+                            Some(&c) => c,
+                            None => {
+                                let c = block.classes.len() as u32;
+                                block.classes.push(text.to_string());
+                                local.insert(text.into(), c);
+                                c
+                            }
+                        },
+                    };
+                    block.labels.push(class);
+                }
+            },
+        }
+    }
+    Ok(())
+}
+
+/// Parses blocks on the engine's threads (one after another without the `threads`
+/// feature), each block's result in file order.
+fn parse_blocks(blocks: Vec<(Vec<u8>, u64)>, delimiter: u8, cx: &Context) -> Vec<Block> {
+    #[cfg(feature = "threads")]
+    {
+        use rayon::prelude::*;
+        blocks.into_par_iter().map(|(bytes, newlines)| parse_block(&bytes[..], newlines, delimiter, cx)).collect()
+    }
+    #[cfg(not(feature = "threads"))]
+    {
+        blocks.into_iter().map(|(bytes, newlines)| parse_block(&bytes[..], newlines, delimiter, cx)).collect()
+    }
+}
+
+/// Reads into `buf` until it holds `want` bytes or the reader ends (then `true`).
+fn fill(reader: &mut impl Read, buf: &mut Vec<u8>, want: usize) -> std::io::Result<bool> {
+    while buf.len() < want {
+        let start = buf.len();
+        buf.resize(want, 0);
+        match reader.read(&mut buf[start..]) {
+            Ok(0) => {
+                buf.truncate(start);
+                return Ok(true);
+            }
+            Ok(n) => buf.truncate(start + n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => buf.truncate(start),
+            Err(e) => {
+                buf.truncate(start);
+                return Err(e);
+            }
+        }
+    }
+    Ok(false)
+}
+
 /// Reads the header and every row; with `known`, maps the columns and classes to a trained
 /// model's.
-fn parse(reader: impl Read, name: &str, options: &CsvOptions, known: Option<&TableSchema>) -> Result<Parsed> {
-    let mut csv = csv::ReaderBuilder::new()
-        .delimiter(options.delimiter)
-        .has_headers(true)
-        .flexible(false)
-        .trim(csv::Trim::All)
-        .from_reader(reader);
-    let header = csv.byte_headers().map_err(|e| csv_error(name, e))?.clone();
-    if header.is_empty() || (header.len() == 1 && header[0].is_empty()) {
+///
+/// The rows are cut into blocks of whole lines and parsed on the engine's threads, the
+/// blocks' rows joined in file order, so the numbers, the class order and the first error
+/// are those of one reader going through the file. A block is cut only after a line break
+/// in text with no quote character; from the first quote on, the rest of the file is read by
+/// one reader (a quoted field may hold a line break).
+fn parse(mut reader: impl Read, name: &str, options: &CsvOptions, known: Option<&TableSchema>) -> Result<Parsed> {
+    let io_error = |e: std::io::Error| Error::Io(format!("{name}: {e}"));
+    // The header: read until its record ends before the bytes held (or the file ends).
+    let mut buf: Vec<u8> = Vec::new();
+    let mut want = 1 << 16;
+    let (header, header_end, mut eof) = loop {
+        let eof = fill(&mut reader, &mut buf, want).map_err(io_error)?;
+        let bom = if buf.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
+        let mut csv = csv::ReaderBuilder::new()
+            .delimiter(options.delimiter)
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(&buf[bom..]);
+        let mut header = csv::ByteRecord::new();
+        csv.read_byte_record(&mut header).map_err(|e| csv_error(name, e))?;
+        let end = bom + csv.position().byte() as usize;
+        if eof || end < buf.len() || buf[..end].ends_with(b"\n") {
+            break (header, end, eof);
+        }
+        want *= 2;
+    };
+    if header.is_empty() || (header.len() == 1 && header[0].trim_ascii().is_empty()) {
         return Err(Error::Format(format!(
             "{name}: the file is empty: a CSV table starts with a header row naming its columns"
         )));
     }
     let mut names = Vec::with_capacity(header.len());
     for (i, cell) in header.iter().enumerate() {
-        let cell = std::str::from_utf8(cell).map_err(|_| {
+        let cell = std::str::from_utf8(cell.trim_ascii()).map_err(|_| {
             Error::Format(format!("{name}: line 1, column {}: the column's name is not UTF-8 text", i + 1))
         })?;
         if let Some(j) = names.iter().position(|n: &String| n == cell) {
@@ -474,58 +656,102 @@ fn parse(reader: impl Read, name: &str, options: &CsvOptions, known: Option<&Tab
     let mut values: Vec<f32> = Vec::new();
     // Class names as first seen (without a schema), or the model's.
     let mut classes: Vec<String> = known.map(|s| s.classes.clone()).unwrap_or_default();
-    let mut index: HashMap<Box<str>, u32> =
-        classes.iter().enumerate().map(|(i, c)| (c.clone().into_boxed_str(), i as u32)).collect();
-    let mut record = csv::ByteRecord::new();
-    let mut row = vec![0.0f32; features];
+    let known_index: Option<HashMap<Box<str>, u32>> =
+        known.map(|s| s.classes.iter().enumerate().map(|(i, c)| (c.clone().into_boxed_str(), i as u32)).collect());
+    let mut index: HashMap<Box<str>, u32> = HashMap::new();
+    let cx = Context {
+        name,
+        names: &names,
+        roles: &roles,
+        features,
+        task: options.task,
+        known: known.zip(known_index.as_ref()).map(|(s, i)| (&s.classes[..], i)),
+    };
+    #[cfg(feature = "threads")]
+    let batch = 2 * rayon::current_num_threads();
+    #[cfg(not(feature = "threads"))]
+    let batch = 1;
+    let mut newlines = buf[..header_end].iter().filter(|&&b| b == b'\n').count() as u64;
+    let mut pending = buf.split_off(header_end);
+    drop(buf);
     let mut rows = 0usize;
+    let mut quoted = false;
+    let mut stop: Option<Error> = None;
     loop {
-        match csv.read_byte_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => return Err(csv_error(name, e)),
-        }
-        let line = record.position().map_or(0, |p| p.line());
-        if rows == MAX_ROWS {
-            return Err(Error::Value(format!("{name}: more than {MAX_ROWS} rows")));
-        }
-        for (i, (cell, role)) in record.iter().zip(&roles).enumerate() {
-            let at = || format!("{name}: line {line}, column {} ({})", i + 1, shown(&names[i]));
-            match role {
-                Role::Feature(k) => row[*k] = number(cell).map_err(|why| Error::Value(format!("{}: {why}", at())))?,
-                Role::Target => match options.task {
-                    Task::Regression => {
-                        values.push(number(cell).map_err(|why| Error::Value(format!("{}: {why}", at())))?)
-                    }
-                    Task::Classification => {
-                        let text = std::str::from_utf8(cell)
-                            .map_err(|_| Error::Value(format!("{}: the class name is not UTF-8 text", at())))?;
-                        if text.is_empty() {
-                            return Err(Error::Value(format!("{}: missing value (no class)", at())));
+        // A batch of blocks of whole lines, unless a quote turns up.
+        let mut blocks: Vec<(Vec<u8>, u64)> = Vec::with_capacity(batch);
+        while blocks.len() < batch && !quoted && stop.is_none() {
+            let mut want = BLOCK;
+            let cut = loop {
+                if !eof {
+                    match fill(&mut reader, &mut pending, want) {
+                        Ok(end) => eof = end,
+                        Err(e) => {
+                            stop = Some(io_error(e));
+                            break None;
                         }
-                        let class = match index.get(text) {
-                            Some(&c) => c,
-                            None if known.is_some() => {
-                                return Err(Error::Value(format!(
-                                    "{}: class {text:?} is not one the model knows ({})",
-                                    at(),
-                                    classes.join(", ")
-                                )))
-                            }
-                            None => {
-                                let c = classes.len() as u32;
-                                classes.push(text.to_string());
-                                index.insert(text.into(), c);
-                                c
-                            }
-                        };
-                        labels.push(class);
                     }
-                },
+                }
+                if let Some(q) = pending.iter().position(|&b| b == b'"') {
+                    quoted = true;
+                    // Whole lines before the quote's line may still go to the workers.
+                    break pending[..q].iter().rposition(|&b| b == b'\n').map(|i| i + 1);
+                }
+                match pending.iter().rposition(|&b| b == b'\n') {
+                    Some(i) => break Some(i + 1),
+                    None if eof => break (!pending.is_empty()).then_some(pending.len()),
+                    None => want = pending.len() * 2,
+                }
+            };
+            let Some(cut) = cut else { break };
+            let rest = pending.split_off(cut);
+            let block = std::mem::replace(&mut pending, rest);
+            let lines = block.iter().filter(|&&b| b == b'\n').count() as u64;
+            blocks.push((block, newlines));
+            newlines += lines;
+            if eof && pending.is_empty() {
+                break;
             }
         }
-        x.extend_from_slice(&row);
-        rows += 1;
+        let done = blocks.is_empty() || stop.is_some() || quoted || (eof && pending.is_empty());
+        let mut parsed = parse_blocks(blocks, options.delimiter, &cx);
+        if done && quoted && stop.is_none() && parsed.iter().all(|b| b.error.is_none()) {
+            // From the quote's line on, one reader takes the rest of the file.
+            let rest = std::io::Cursor::new(std::mem::take(&mut pending)).chain(&mut reader);
+            parsed.push(parse_block(rest, newlines, options.delimiter, &cx));
+        }
+        for block in parsed {
+            if rows + block.rows > MAX_ROWS || (rows + block.rows == MAX_ROWS && block.error.is_some()) {
+                return Err(Error::Value(format!("{name}: more than {MAX_ROWS} rows")));
+            }
+            rows += block.rows;
+            x.extend_from_slice(&block.x);
+            values.extend_from_slice(&block.values);
+            if known.is_some() || block.classes.is_empty() {
+                labels.extend_from_slice(&block.labels);
+            } else {
+                let global: Vec<u32> = block
+                    .classes
+                    .into_iter()
+                    .map(|c| {
+                        *index.entry(c.clone().into_boxed_str()).or_insert_with(|| {
+                            classes.push(c);
+                            classes.len() as u32 - 1
+                        })
+                    })
+                    .collect();
+                labels.extend(block.labels.iter().map(|&l| global[l as usize]));
+            }
+            if let Some(e) = block.error {
+                return Err(e);
+            }
+        }
+        if let Some(e) = stop {
+            return Err(e);
+        }
+        if done {
+            break;
+        }
     }
     if rows == 0 {
         return Err(Error::Value(format!("{name}: no rows: the file has a header and nothing else")));
@@ -836,5 +1062,60 @@ mod tests {
         assert!(m.contains("column \"c\" is not one the model was trained on"), "{m}");
         let m = Table::from_reader_with("a\n1\n".as_bytes(), "new.csv", s).unwrap_err().to_string();
         assert!(m.contains("no column named \"b\", which the model takes"), "{m}");
+    }
+
+    /// A table of several blocks: `rows` rows of three features and a class, `\n` or `\r\n`.
+    fn big(rows: usize, crlf: bool) -> String {
+        let end = if crlf { "\r\n" } else { "\n" };
+        let mut s = format!("a, b ,c,y{end}");
+        for i in 0..rows {
+            let class = ["p", "q", "r"][(i * 7 + i / 5) % 3];
+            s += &format!("{}.25, {} ,-{}e-3,{class}{end}", i % 1000, i / 3, i % 77);
+        }
+        s
+    }
+
+    #[test]
+    fn blocks_parsed_apart_give_what_one_reader_gives() {
+        let o = CsvOptions::new("y");
+        let plain = big(200_000, false);
+        assert!(plain.len() > 3 * BLOCK);
+        let a = read(&plain, &o).unwrap();
+        // A quote in the first row sends the whole file through one reader; one further on,
+        // the rest after it.
+        for (at, with) in [("y\n0.25,", "y\n\"0.25\","), ("\n0.25, 50000 ,", "\n\"0.25\", 50000 ,")] {
+            let quoted = plain.replacen(at, with, 1);
+            assert_ne!(quoted, plain);
+            let b = read(&quoted, &o).unwrap();
+            assert_eq!((a.values(), a.labels(), &a.schema), (b.values(), b.labels(), &b.schema));
+        }
+        let c = read(&big(200_000, true), &o).unwrap();
+        assert_eq!((a.values(), a.labels(), &a.schema), (c.values(), c.labels(), &c.schema));
+        assert_eq!(a.schema().classes, ["p", "q", "r"]);
+        assert_eq!(a.len(), 200_000);
+    }
+
+    #[test]
+    fn an_error_deep_in_the_file_names_its_line() {
+        let o = CsvOptions::new("y");
+        // (With `\r\n` line ends the csv reader counts lines one short, before and after blocks.)
+        {
+            let good = big(150_000, false);
+            // Rows 120,000 and 140,000 are lines 120,002 and 140,002; the first is reported.
+            let bad = good.replacen("0.25, 40000 ,-34e-3,", "0.25, 40000 ,oops,", 1).replacen(
+                "0.25, 46666 ,-14e-3,",
+                "0.25, 46666 ,zz,",
+                1,
+            );
+            assert_eq!(bad.len(), good.len() - 6);
+            let m = message(&bad, &o);
+            assert!(m.contains("t.csv: line 120002, column 3 (c): \"oops\""), "{m}");
+            let lines: Vec<&str> = good.lines().collect();
+            let mut ragged = lines.clone();
+            ragged[120_001] = "1,2";
+            ragged[140_001] = "x,2,3,p";
+            let m = message(&(ragged.join("\n") + "\n"), &o);
+            assert!(m.contains("t.csv: line 120002: 2 fields where the header has 4"), "{m}");
+        }
     }
 }
