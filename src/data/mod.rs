@@ -25,6 +25,7 @@
 //! ```
 
 mod dataset;
+mod decimal;
 pub mod digits;
 pub mod folder;
 pub mod idx;

@@ -1,8 +1,11 @@
 //! Tables from CSV files: a header row, numeric feature columns and a target column of class
 //! names or numbers, parsed straight into one row-major f32 buffer (no string per value),
 //! split with a seed, and standardised with the mean and deviation of the training part.
-//! Blocks of rows are parsed on the engine's threads and joined in file order, so the values
-//! and every error message are those of one reader going through the file.
+//! Blocks of rows are parsed on the engine's threads while this thread reads on, and joined in
+//! file order, so the values and every error message are those of one reader going through
+//! the file. Rows with no quote character (most tables) are split and read to f32 in one pass
+//! (numbers by the exact fast path of `decimal`, anything else by `str::parse`); the csv crate
+//! reads the header and any text with quotes.
 //!
 //! ```
 //! use neurite::data::{CsvOptions, Table, Task};
@@ -20,10 +23,11 @@
 //! # Ok::<(), neurite::Error>(())
 //! ```
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::path::Path;
 
+use super::decimal::{apply_scales, leading_decimal};
 use super::schema::{Schema, TableSchema, Task};
 use crate::error::{Error, Result};
 use crate::rng::Rng;
@@ -298,20 +302,25 @@ impl Table {
     fn apply_standardisation(&mut self) -> Result<()> {
         let f = self.features();
         let (mean, scale) = (&self.schema.mean, &self.schema.scale);
+        // A row at a time into `z` with no branch in the loop, so that the compiler divides
+        // four values at once; then checked, and copied back.
+        let mut z = vec![0.0f32; f];
         for (r, row) in self.x.chunks_exact_mut(f.max(1)).enumerate() {
-            for (c, ((v, &m), &s)) in row.iter_mut().zip(mean).zip(scale).enumerate() {
-                let z = ((f64::from(*v) - f64::from(m)) / f64::from(s)) as f32;
-                if !z.is_finite() {
-                    return Err(Error::Value(format!(
-                        "{}: row {}, column {:?}: {} is too far from the training mean {m} (deviation {s}) to standardise",
-                        self.name,
-                        r + 1,
-                        self.schema.columns[c],
-                        *v
-                    )));
-                }
-                *v = z;
+            for (((z, &v), &m), &s) in z.iter_mut().zip(row.iter()).zip(mean).zip(scale) {
+                *z = ((f64::from(v) - f64::from(m)) / f64::from(s)) as f32;
             }
+            if let Some(c) = z.iter().position(|z| !z.is_finite()) {
+                return Err(Error::Value(format!(
+                    "{}: row {}, column {:?}: {} is too far from the training mean {} (deviation {}) to standardise",
+                    self.name,
+                    r + 1,
+                    self.schema.columns[c],
+                    row[c],
+                    mean[c],
+                    scale[c]
+                )));
+            }
+            row.copy_from_slice(&z);
         }
         Ok(())
     }
@@ -417,14 +426,14 @@ struct Block {
 /// Parses the rows in `bytes` (no header), the first of them `newlines` line breaks into the
 /// file, stopping at the first bad cell or ragged row, exactly as one reader of the whole
 /// file would.
-fn parse_block(bytes: impl Read, newlines: u64, delimiter: u8, cx: &Context) -> Block {
+fn parse_block(bytes: impl Read, newlines: u64, delimiter: u8, cx: &Context, x: Vec<f32>) -> Block {
     let mut csv = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .has_headers(false)
         .flexible(true)
         .trim(csv::Trim::None)
         .from_reader(bytes);
-    let mut block = Block::default();
+    let mut block = Block { x, ..Block::default() };
     let mut local: HashMap<Box<str>, u32> = HashMap::new();
     let mut record = csv::ByteRecord::new();
     let mut row = vec![0.0f32; cx.features];
@@ -457,6 +466,125 @@ fn parse_block(bytes: impl Read, newlines: u64, delimiter: u8, cx: &Context) -> 
     block
 }
 
+/// Parses the rows in `bytes` (no header, no quote character), the first of them `newlines`
+/// line breaks into the file: the fast path of [`parse_block`], giving the same rows and the
+/// same first error. Each line is split at the delimiter and each feature read by
+/// [`leading_f32`] where it reaches the field's end, by [`number`] otherwise; `None` when the
+/// text holds a carriage return other than a line's last byte, which the CSV reader takes as
+/// a line break of its own (the caller then gives the block to [`parse_block`]).
+fn parse_plain(bytes: &[u8], newlines: u64, delimiter: u8, cx: &Context, x: Vec<f32>) -> Option<Block> {
+    let mut block = Block { x, ..Block::default() };
+    let mut local: HashMap<Box<str>, u32> = HashMap::new();
+    let mut row = vec![0.0f32; cx.features];
+    let mut scales = vec![0i8; cx.features];
+    let mut line = newlines;
+    let mut start = 0;
+    while start < bytes.len() {
+        let end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |i| start + i);
+        let mut text = &bytes[start..end];
+        // The line and what follows it: numbers are read eight bytes at a time, and stop at
+        // the line's end by themselves.
+        let onwards = &bytes[start..];
+        start = end + 1;
+        line += 1;
+        if let [rest @ .., b'\r'] = text {
+            text = rest;
+        }
+        if text.is_empty() {
+            continue; // as the CSV reader: blank lines hold no record
+        }
+        match plain_row(text, onwards, line, delimiter, cx, (&mut row, &mut scales), &mut block, &mut local) {
+            Ok(()) => {
+                apply_scales(&mut row, &scales);
+                block.x.extend_from_slice(&row);
+                block.rows += 1;
+            }
+            Err(None) => return None,
+            Err(Some(e)) => {
+                block.error = Some(e);
+                break;
+            }
+        }
+    }
+    Some(block)
+}
+
+/// One line of [`parse_plain`] (`text`, which `onwards` starts with) into `row` (mantissas and
+/// their `scales`, made values by the caller) and the block's targets; `Err(None)` for a
+/// carriage return inside the line.
+#[allow(clippy::too_many_arguments)] // a line, where it lies, and the block it goes to
+fn plain_row(
+    text: &[u8],
+    onwards: &[u8],
+    line: u64,
+    delimiter: u8,
+    cx: &Context,
+    (row, scales): (&mut [f32], &mut [i8]),
+    block: &mut Block,
+    local: &mut HashMap<Box<str>, u32>,
+) -> std::result::Result<(), Option<Error>> {
+    let mut at = 0;
+    for (i, role) in cx.roles.iter().enumerate() {
+        if i > 0 {
+            if at == text.len() {
+                return Err(plain_failure(text, line, delimiter, cx, None));
+            }
+            at += 1; // the delimiter that ended the previous field
+        }
+        if let Role::Feature(k) = role {
+            if let Some((number, used)) = leading_decimal(&onwards[at..]) {
+                if text.get(at + used).is_none_or(|&b| b == delimiter) {
+                    (row[*k], scales[*k]) = (number.mantissa, number.scale);
+                    at += used;
+                    continue;
+                }
+            }
+        }
+        let end = memchr::memchr(delimiter, &text[at..]).map_or(text.len(), |j| at + j);
+        let cell = &text[at..end];
+        at = end;
+        let failed = match role {
+            Role::Feature(k) => number(cell.trim_ascii()).map(|v| (row[*k], scales[*k]) = (v, 0)).err(),
+            Role::Target if cell.contains(&b'\r') => return Err(None),
+            Role::Target => match cx.task {
+                Task::Regression => number(cell.trim_ascii()).map(|v| block.values.push(v)).err(),
+                Task::Classification => match class_of(cell.trim_ascii(), line, i, cx, &mut block.classes, local) {
+                    Ok(class) => {
+                        block.labels.push(class);
+                        None
+                    }
+                    Err(e) => return Err(plain_failure(text, line, delimiter, cx, Some(e))),
+                },
+            },
+        };
+        if let Some(why) = failed {
+            let at = format!("{}: line {line}, column {} ({})", cx.name, i + 1, shown(&cx.names[i]));
+            return Err(plain_failure(text, line, delimiter, cx, Some(Error::Value(format!("{at}: {why}")))));
+        }
+    }
+    if at != text.len() {
+        return Err(plain_failure(text, line, delimiter, cx, None));
+    }
+    Ok(())
+}
+
+/// What the CSV reader would report for a line that failed: a carriage return splits it
+/// (`None`), a ragged row comes before any cell's error, else the cell's `error`.
+fn plain_failure(text: &[u8], line: u64, delimiter: u8, cx: &Context, error: Option<Error>) -> Option<Error> {
+    if text.contains(&b'\r') {
+        return None;
+    }
+    let fields = memchr::memchr_iter(delimiter, text).count() + 1;
+    if fields != cx.names.len() {
+        return Some(Error::Format(format!(
+            "{}: line {line}: {fields} fields where the header has {} (a ragged row)",
+            cx.name,
+            cx.names.len()
+        )));
+    }
+    error
+}
+
 /// One record's cells (trimmed of ASCII blanks) into `row` and the block's targets.
 fn parse_row(
     record: &csv::ByteRecord,
@@ -477,29 +605,7 @@ fn parse_row(
                     block.values.push(number(cell).map_err(|why| Error::Value(format!("{}: {why}", at())))?)
                 }
                 Task::Classification => {
-                    let text = std::str::from_utf8(cell)
-                        .map_err(|_| Error::Value(format!("{}: the class name is not UTF-8 text", at())))?;
-                    if text.is_empty() {
-                        return Err(Error::Value(format!("{}: missing value (no class)", at())));
-                    }
-                    let class = match cx.known {
-                        Some((classes, index)) => *index.get(text).ok_or_else(|| {
-                            Error::Value(format!(
-                                "{}: class {text:?} is not one the model knows ({})",
-                                at(),
-                                classes.join(", ")
-                            ))
-                        })?,
-                        None => match local.get(text) {
-                            Some(&c) => c,
-                            None => {
-                                let c = block.classes.len() as u32;
-                                block.classes.push(text.to_string());
-                                local.insert(text.into(), c);
-                                c
-                            }
-                        },
-                    };
+                    let class = class_of(cell, line, i, cx, &mut block.classes, local)?;
                     block.labels.push(class);
                 }
             },
@@ -508,41 +614,245 @@ fn parse_row(
     Ok(())
 }
 
-/// Parses blocks on the engine's threads (one after another without the `threads`
-/// feature), each block's result in file order.
-fn parse_blocks(blocks: Vec<(Vec<u8>, u64)>, delimiter: u8, cx: &Context) -> Vec<Block> {
-    #[cfg(feature = "threads")]
-    {
-        use rayon::prelude::*;
-        blocks.into_par_iter().map(|(bytes, newlines)| parse_block(&bytes[..], newlines, delimiter, cx)).collect()
+/// The class number of a target cell (trimmed): the model's with a schema, else this block's
+/// (`classes` in the order first seen).
+fn class_of(
+    cell: &[u8],
+    line: u64,
+    column: usize,
+    cx: &Context,
+    classes: &mut Vec<String>,
+    local: &mut HashMap<Box<str>, u32>,
+) -> Result<u32> {
+    let at = || format!("{}: line {line}, column {} ({})", cx.name, column + 1, shown(&cx.names[column]));
+    let text =
+        std::str::from_utf8(cell).map_err(|_| Error::Value(format!("{}: the class name is not UTF-8 text", at())))?;
+    if text.is_empty() {
+        return Err(Error::Value(format!("{}: missing value (no class)", at())));
     }
-    #[cfg(not(feature = "threads"))]
-    {
-        blocks.into_iter().map(|(bytes, newlines)| parse_block(&bytes[..], newlines, delimiter, cx)).collect()
-    }
+    Ok(match cx.known {
+        Some((known, index)) => *index.get(text).ok_or_else(|| {
+            Error::Value(format!("{}: class {text:?} is not one the model knows ({})", at(), known.join(", ")))
+        })?,
+        None => match local.get(text) {
+            Some(&c) => c,
+            None => {
+                let c = classes.len() as u32;
+                classes.push(text.to_string());
+                local.insert(text.into(), c);
+                c
+            }
+        },
+    })
 }
 
-/// Reads into `buf` until it holds `want` bytes or the reader ends (then `true`).
-fn fill(reader: &mut impl Read, buf: &mut Vec<u8>, want: usize) -> std::io::Result<bool> {
-    while buf.len() < want {
-        let start = buf.len();
-        buf.resize(want, 0);
-        match reader.read(&mut buf[start..]) {
-            Ok(0) => {
-                buf.truncate(start);
-                return Ok(true);
-            }
-            Ok(n) => buf.truncate(start + n),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => buf.truncate(start),
-            Err(e) => {
-                buf.truncate(start);
-                return Err(e);
-            }
+/// Parses a block of whole lines with no quote character: by [`parse_plain`] unless the
+/// delimiter is a byte that numbers or lines are made of, or a carriage return splits a line.
+fn parse_unquoted(bytes: &[u8], newlines: u64, delimiter: u8, cx: &Context, mut x: Vec<f32>) -> Block {
+    x.clear();
+    if !b"0123456789+-.eE\r\n\"".contains(&delimiter) {
+        if let Some(block) = parse_plain(bytes, newlines, delimiter, cx, x) {
+            return block;
         }
+        x = Vec::new();
     }
-    Ok(false)
+    parse_block(bytes, newlines, delimiter, cx, x)
 }
 
+/// Reads into `buf` until it holds `want` bytes or the reader ends (then `true`). Reads into
+/// the vector's spare room, so a recycled buffer is neither zeroed nor faulted in again.
+fn fill(reader: &mut impl Read, buf: &mut Vec<u8>, want: usize) -> std::io::Result<bool> {
+    if buf.len() >= want {
+        return Ok(false);
+    }
+    let asked = want - buf.len();
+    buf.reserve(asked);
+    let got = reader.by_ref().take(asked as u64).read_to_end(buf)?;
+    Ok(got < asked)
+}
+
+/// Cuts the rows after the header into blocks of whole lines, up to the first line that holds
+/// a quote character (from there a quoted field may hold a line break, so one reader must go
+/// on); recycles the buffers of parsed blocks.
+struct Cutter<R> {
+    reader: R,
+    /// Bytes read and not yet in a block: part of a line, or the text from the quote's line on.
+    pending: Vec<u8>,
+    eof: bool,
+    /// A quote was found: the rest goes to one reader.
+    quoted: bool,
+    spare: Vec<Vec<u8>>,
+}
+
+impl<R: Read> Cutter<R> {
+    /// The next block; `None` at the end or at a quote.
+    fn next_block(&mut self) -> std::io::Result<Option<Vec<u8>>> {
+        if self.quoted {
+            return Ok(None);
+        }
+        let mut want = BLOCK;
+        let cut = loop {
+            if !self.eof {
+                self.eof = fill(&mut self.reader, &mut self.pending, want)?;
+            }
+            if let Some(q) = memchr::memchr(b'"', &self.pending) {
+                self.quoted = true;
+                // Whole lines before the quote's line may still go to the workers.
+                break memchr::memrchr(b'\n', &self.pending[..q]).map_or(0, |i| i + 1);
+            }
+            match memchr::memrchr(b'\n', &self.pending) {
+                Some(i) => break i + 1,
+                None if self.eof => break self.pending.len(),
+                None => want = self.pending.len() * 2,
+            }
+        };
+        if cut == 0 {
+            return Ok(None);
+        }
+        // The block keeps the buffer that was read into; the part line after the cut moves to
+        // a spare buffer, which the next read fills.
+        let mut rest = self.spare.pop().unwrap_or_else(|| Vec::with_capacity(BLOCK));
+        rest.clear();
+        rest.extend_from_slice(&self.pending[cut..]);
+        let mut block = std::mem::replace(&mut self.pending, rest);
+        block.truncate(cut);
+        Ok(Some(block))
+    }
+}
+
+/// The rows of the blocks so far, joined in file order: class numbers made file-wide in the
+/// order first seen, the first error kept.
+struct Joined {
+    x: Vec<f32>,
+    labels: Vec<u32>,
+    values: Vec<f32>,
+    classes: Vec<String>,
+    index: ClassIndex,
+    rows: usize,
+    known: bool,
+    /// Line breaks before the next block.
+    newlines: u64,
+}
+
+impl Joined {
+    /// Joins a block parsed as if it began the file (its lines counted from 1, so that blocks
+    /// parse before the lines before them are counted); one that stopped at an error is
+    /// parsed again from its real line, for the error's message.
+    fn join_counted(
+        &mut self,
+        block: Block,
+        lines: u64,
+        bytes: &[u8],
+        delimiter: u8,
+        cx: &Context,
+    ) -> Result<Vec<f32>> {
+        let block =
+            if block.error.is_some() { parse_unquoted(bytes, self.newlines, delimiter, cx, Vec::new()) } else { block };
+        self.newlines += lines;
+        self.join(block, cx.name)
+    }
+
+    /// Joins a block's rows; gives back its buffer of values for the next block.
+    fn join(&mut self, block: Block, name: &str) -> Result<Vec<f32>> {
+        if self.rows + block.rows > MAX_ROWS || (self.rows + block.rows == MAX_ROWS && block.error.is_some()) {
+            return Err(Error::Value(format!("{name}: more than {MAX_ROWS} rows")));
+        }
+        self.rows += block.rows;
+        self.x.extend_from_slice(&block.x);
+        self.values.extend_from_slice(&block.values);
+        if self.known || block.classes.is_empty() {
+            self.labels.extend_from_slice(&block.labels);
+        } else {
+            let global: Vec<u32> = block
+                .classes
+                .into_iter()
+                .map(|c| {
+                    *self.index.entry(c.clone().into_boxed_str()).or_insert_with(|| {
+                        self.classes.push(c);
+                        self.classes.len() as u32 - 1
+                    })
+                })
+                .collect();
+            self.labels.extend(block.labels.iter().map(|&l| global[l as usize]));
+        }
+        block.error.map_or(Ok(block.x), Err)
+    }
+}
+
+/// A parsed block: its number in the file, its rows (or the panic of its parse, to pass on)
+/// and its buffer for reuse.
+/// The line breaks in `bytes`, counted in bytes (255 at most per stretch) so that the compiler
+/// counts 32 at a time: a plain `filter().count()` ran at 1 GB/s here.
+fn count_lines(bytes: &[u8]) -> u64 {
+    bytes.chunks(255).map(|stretch| stretch.iter().fold(0u8, |n, &b| n + u8::from(b == b'\n')) as u64).sum()
+}
+
+type Done = (usize, std::thread::Result<(Block, u64)>, Vec<u8>);
+
+/// Cuts, parses and joins every block up to the end or the first quote. With the `threads`
+/// feature, called from outside the pool, this thread reads, cuts and joins while the pool
+/// parses up to four blocks a thread ahead (reading overlaps parsing; memory stays a few MiB
+/// of text); otherwise each block is parsed as it is cut.
+fn parse_all<R: Read>(cutter: &mut Cutter<R>, joined: &mut Joined, delimiter: u8, cx: &Context) -> Result<()> {
+    let name = cx.name;
+    let io_error = |e: std::io::Error| Error::Io(format!("{name}: {e}"));
+    #[cfg(feature = "threads")]
+    if rayon::current_thread_index().is_none() && rayon::current_num_threads() > 1 {
+        let ahead = 4 * rayon::current_num_threads();
+        let (tx, rx) = std::sync::mpsc::channel::<Done>();
+        return rayon::in_place_scope(|scope| {
+            let (mut sent, mut next) = (0usize, 0usize);
+            let mut ready: BTreeMap<usize, ((Block, u64), Vec<u8>)> = BTreeMap::new();
+            let mut reading = true;
+            // The values' buffers of joined blocks, for the next blocks (allocating and freeing
+            // them with each block cost as much as parsing, in page faults and unmapping).
+            let mut spare_rows: Vec<Vec<f32>> = Vec::new();
+            // An I/O error ends the reading; the blocks before it still come first.
+            let mut stop: Option<Error> = None;
+            loop {
+                while reading && sent - next < ahead {
+                    match cutter.next_block() {
+                        Ok(Some(bytes)) => {
+                            let (tx, index, x) = (tx.clone(), sent, spare_rows.pop().unwrap_or_default());
+                            scope.spawn(move |_| {
+                                let parse = || (parse_unquoted(&bytes, 0, delimiter, cx, x), count_lines(&bytes));
+                                let block = std::panic::catch_unwind(std::panic::AssertUnwindSafe(parse));
+                                // The receiver outlives the scope; a send cannot fail.
+                                let _ = tx.send((index, block, bytes));
+                            });
+                            sent += 1;
+                        }
+                        Ok(None) => reading = false,
+                        Err(e) => {
+                            stop = Some(io_error(e));
+                            reading = false;
+                        }
+                    }
+                }
+                if next == sent {
+                    return stop.map_or(Ok(()), Err);
+                }
+                // Block `next` is not joined yet, so a parse is in flight and will send (each
+                // spawned parse sends once, a panic included).
+                let (index, block, bytes) = rx.recv().expect("a block in flight sends its rows");
+                ready.insert(index, (block.unwrap_or_else(|panic| std::panic::resume_unwind(panic)), bytes));
+                while let Some(((block, lines), bytes)) = ready.remove(&next) {
+                    next += 1;
+                    spare_rows.push(joined.join_counted(block, lines, &bytes, delimiter, cx)?);
+                    cutter.spare.push(bytes);
+                }
+            }
+        });
+    }
+    let mut spare_rows = Vec::new();
+    while let Some(bytes) = cutter.next_block().map_err(io_error)? {
+        let block = parse_unquoted(&bytes, joined.newlines, delimiter, cx, spare_rows);
+        joined.newlines += count_lines(&bytes);
+        spare_rows = joined.join(block, name)?;
+        cutter.spare.push(bytes);
+    }
+    Ok(())
+}
 /// Reads the header and every row; with `known`, maps the columns and classes to a trained
 /// model's.
 ///
@@ -556,7 +866,7 @@ fn parse(mut reader: impl Read, name: &str, options: &CsvOptions, known: Option<
     // The header: read until its record ends before the bytes held (or the file ends).
     let mut buf: Vec<u8> = Vec::new();
     let mut want = 1 << 16;
-    let (header, header_end, mut eof) = loop {
+    let (header, header_end, eof) = loop {
         let eof = fill(&mut reader, &mut buf, want).map_err(io_error)?;
         let bom = if buf.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
         let mut csv = csv::ReaderBuilder::new()
@@ -651,14 +961,8 @@ fn parse(mut reader: impl Read, name: &str, options: &CsvOptions, known: Option<
             options.target
         )));
     }
-    let mut x: Vec<f32> = Vec::new();
-    let mut labels: Vec<u32> = Vec::new();
-    let mut values: Vec<f32> = Vec::new();
-    // Class names as first seen (without a schema), or the model's.
-    let mut classes: Vec<String> = known.map(|s| s.classes.clone()).unwrap_or_default();
-    let known_index: Option<HashMap<Box<str>, u32>> =
+    let known_index: Option<ClassIndex> =
         known.map(|s| s.classes.iter().enumerate().map(|(i, c)| (c.clone().into_boxed_str(), i as u32)).collect());
-    let mut index: HashMap<Box<str>, u32> = HashMap::new();
     let cx = Context {
         name,
         names: &names,
@@ -667,92 +971,26 @@ fn parse(mut reader: impl Read, name: &str, options: &CsvOptions, known: Option<
         task: options.task,
         known: known.zip(known_index.as_ref()).map(|(s, i)| (&s.classes[..], i)),
     };
-    #[cfg(feature = "threads")]
-    let batch = 2 * rayon::current_num_threads();
-    #[cfg(not(feature = "threads"))]
-    let batch = 1;
-    let mut newlines = buf[..header_end].iter().filter(|&&b| b == b'\n').count() as u64;
-    let mut pending = buf.split_off(header_end);
-    drop(buf);
-    let mut rows = 0usize;
-    let mut quoted = false;
-    let mut stop: Option<Error> = None;
-    loop {
-        // A batch of blocks of whole lines, unless a quote turns up.
-        let mut blocks: Vec<(Vec<u8>, u64)> = Vec::with_capacity(batch);
-        while blocks.len() < batch && !quoted && stop.is_none() {
-            let mut want = BLOCK;
-            let cut = loop {
-                if !eof {
-                    match fill(&mut reader, &mut pending, want) {
-                        Ok(end) => eof = end,
-                        Err(e) => {
-                            stop = Some(io_error(e));
-                            break None;
-                        }
-                    }
-                }
-                if let Some(q) = pending.iter().position(|&b| b == b'"') {
-                    quoted = true;
-                    // Whole lines before the quote's line may still go to the workers.
-                    break pending[..q].iter().rposition(|&b| b == b'\n').map(|i| i + 1);
-                }
-                match pending.iter().rposition(|&b| b == b'\n') {
-                    Some(i) => break Some(i + 1),
-                    None if eof => break (!pending.is_empty()).then_some(pending.len()),
-                    None => want = pending.len() * 2,
-                }
-            };
-            let Some(cut) = cut else { break };
-            let rest = pending.split_off(cut);
-            let block = std::mem::replace(&mut pending, rest);
-            let lines = block.iter().filter(|&&b| b == b'\n').count() as u64;
-            blocks.push((block, newlines));
-            newlines += lines;
-            if eof && pending.is_empty() {
-                break;
-            }
-        }
-        let done = blocks.is_empty() || stop.is_some() || quoted || (eof && pending.is_empty());
-        let mut parsed = parse_blocks(blocks, options.delimiter, &cx);
-        if done && quoted && stop.is_none() && parsed.iter().all(|b| b.error.is_none()) {
-            // From the quote's line on, one reader takes the rest of the file.
-            let rest = std::io::Cursor::new(std::mem::take(&mut pending)).chain(&mut reader);
-            parsed.push(parse_block(rest, newlines, options.delimiter, &cx));
-        }
-        for block in parsed {
-            if rows + block.rows > MAX_ROWS || (rows + block.rows == MAX_ROWS && block.error.is_some()) {
-                return Err(Error::Value(format!("{name}: more than {MAX_ROWS} rows")));
-            }
-            rows += block.rows;
-            x.extend_from_slice(&block.x);
-            values.extend_from_slice(&block.values);
-            if known.is_some() || block.classes.is_empty() {
-                labels.extend_from_slice(&block.labels);
-            } else {
-                let global: Vec<u32> = block
-                    .classes
-                    .into_iter()
-                    .map(|c| {
-                        *index.entry(c.clone().into_boxed_str()).or_insert_with(|| {
-                            classes.push(c);
-                            classes.len() as u32 - 1
-                        })
-                    })
-                    .collect();
-                labels.extend(block.labels.iter().map(|&l| global[l as usize]));
-            }
-            if let Some(e) = block.error {
-                return Err(e);
-            }
-        }
-        if let Some(e) = stop {
-            return Err(e);
-        }
-        if done {
-            break;
-        }
+    let pending = buf.split_off(header_end);
+    let mut cutter = Cutter { reader, pending, eof, quoted: false, spare: Vec::new() };
+    let mut joined = Joined {
+        x: Vec::new(),
+        labels: Vec::new(),
+        values: Vec::new(),
+        // Class names as first seen (without a schema), or the model's.
+        classes: known.map(|s| s.classes.clone()).unwrap_or_default(),
+        index: HashMap::new(),
+        rows: 0,
+        known: known.is_some(),
+        newlines: count_lines(&buf[..header_end]),
+    };
+    parse_all(&mut cutter, &mut joined, options.delimiter, &cx)?;
+    if cutter.quoted {
+        // From the quote's line on, one reader takes the rest of the file.
+        let rest = std::io::Cursor::new(std::mem::take(&mut cutter.pending)).chain(&mut cutter.reader);
+        joined.join(parse_block(rest, joined.newlines, options.delimiter, &cx, Vec::new()), name)?;
     }
+    let Joined { mut x, mut labels, values, mut classes, rows, .. } = joined;
     if rows == 0 {
         return Err(Error::Value(format!("{name}: no rows: the file has a header and nothing else")));
     }
@@ -1091,6 +1329,13 @@ mod tests {
         }
         let c = read(&big(200_000, true), &o).unwrap();
         assert_eq!((a.values(), a.labels(), &a.schema), (c.values(), c.labels(), &c.schema));
+        // On a thread of a pool (here of one thread) the blocks are parsed one after another.
+        #[cfg(feature = "threads")]
+        {
+            let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+            let d = one.install(|| read(&plain, &o)).unwrap();
+            assert_eq!((a.values(), a.labels(), &a.schema), (d.values(), d.labels(), &d.schema));
+        }
         assert_eq!(a.schema().classes, ["p", "q", "r"]);
         assert_eq!(a.len(), 200_000);
     }
@@ -1098,7 +1343,6 @@ mod tests {
     #[test]
     fn an_error_deep_in_the_file_names_its_line() {
         let o = CsvOptions::new("y");
-        // (With `\r\n` line ends the csv reader counts lines one short, before and after blocks.)
         {
             let good = big(150_000, false);
             // Rows 120,000 and 140,000 are lines 120,002 and 140,002; the first is reported.
@@ -1110,12 +1354,135 @@ mod tests {
             assert_eq!(bad.len(), good.len() - 6);
             let m = message(&bad, &o);
             assert!(m.contains("t.csv: line 120002, column 3 (c): \"oops\""), "{m}");
+            #[cfg(feature = "threads")]
+            {
+                let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+                assert_eq!(one.install(|| message(&bad, &o)), m);
+            }
             let lines: Vec<&str> = good.lines().collect();
             let mut ragged = lines.clone();
             ragged[120_001] = "1,2";
             ragged[140_001] = "x,2,3,p";
             let m = message(&(ragged.join("\n") + "\n"), &o);
             assert!(m.contains("t.csv: line 120002: 2 fields where the header has 4"), "{m}");
+            // Windows line ends: the same line (the fast path counts line feeds).
+            let crlf = big(150_000, true).replacen("0.25, 40000 ,-34e-3,", "0.25, 40000 ,oops,", 1);
+            let m = message(&crlf, &o);
+            assert!(m.contains("t.csv: line 120002, column 3 (c): \"oops\""), "{m}");
         }
+    }
+
+    /// Every shape of row the fast path may meet, each block parsed by it and by the CSV
+    /// reader: the same rows, values (to the bit), classes and first error, or a hand-back
+    /// to the reader (a carriage return inside a line).
+    #[test]
+    fn the_fast_path_reads_what_the_csv_reader_reads() {
+        let names: Vec<String> = ["a", "b", "y"].iter().map(|s| s.to_string()).collect();
+        let roles = [Role::Feature(0), Role::Feature(1), Role::Target];
+        let known_classes = ["p".to_string(), "q".to_string()];
+        let known_index: ClassIndex = [("p".into(), 0), ("q".into(), 1)].into_iter().collect();
+        let cells = [
+            "1",
+            "-2.5",
+            "+.5",
+            "1.",
+            "0.000123457",
+            "1.23457e+06",
+            "1e-3",
+            "16777216",
+            "0.1234567890123",
+            "1e11",
+            "-0",
+            "inf",
+            "NaN",
+            "NA",
+            "",
+            " 3.5 ",
+            "\t7",
+            "1.2.3",
+            "abc",
+            "1e",
+            "12345678",
+            "9.99999e-05",
+            "\u{e9}",
+            "1\r2",
+            "x\r",
+            "0x10",
+            "1_0",
+        ];
+        let targets = ["p", "q", " p ", "", "r", "2.5", "1e3", "p\rq", "\u{e9}t\u{e9}", "NA"];
+        let mut rng = Rng::new(11);
+        let mut pick = |n: usize| rng.below(n as u64) as usize;
+        let mut handed_back = 0;
+        for case in 0..6000 {
+            let delimiter = [b',', b';', b'\t'][case % 3];
+            let d = delimiter as char;
+            let mut text = String::new();
+            for _ in 0..1 + pick(6) {
+                let fields = match pick(10) {
+                    0 => 2,
+                    1 => 4,
+                    _ => 3,
+                };
+                let mut line: Vec<String> = Vec::new();
+                for f in 0..fields {
+                    let good = pick(8) != 0;
+                    line.push(if f == 2 {
+                        (if good { targets[pick(2)] } else { targets[pick(targets.len())] }).to_string()
+                    } else if good {
+                        cells[pick(8)].to_string()
+                    } else {
+                        cells[pick(cells.len())].to_string()
+                    });
+                }
+                if pick(20) == 0 {
+                    line.clear(); // a blank line
+                }
+                text += &line.join(&d.to_string());
+                text += ["\n", "\r\n", "\n", "\r\n", "\r\r\n"][pick(5)];
+            }
+            if pick(3) == 0 {
+                text.pop(); // the file's last line may have no line break
+            }
+            let task = if case % 2 == 0 { Task::Classification } else { Task::Regression };
+            let known = (case % 4 == 0).then_some((&known_classes[..], &known_index));
+            let cx = Context { name: "t.csv", names: &names, roles: &roles, features: 2, task, known };
+            let bytes = text.as_bytes();
+            let slow = parse_block(bytes, 5, delimiter, &cx, Vec::new());
+            let Some(fast) = parse_plain(bytes, 5, delimiter, &cx, Vec::new()) else {
+                let inner_return = text.split('\n').any(|l| l.strip_suffix('\r').unwrap_or(l).contains('\r'));
+                assert!(inner_return, "handed back without a carriage return inside a line: {text:?}");
+                handed_back += 1;
+                continue;
+            };
+            let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            // The CSV reader names the line where it began to look for the record: one early
+            // after a blank line, or after a CRLF line break. The fast path counts line breaks,
+            // so its line is the true one; there only the rest of the message is compared.
+            let blank =
+                text.starts_with('\n') || text.starts_with("\r\n") || text.contains("\n\n") || text.contains("\n\r\n");
+            let true_lines = !blank && !text.contains('\r');
+            let message = |b: &Block| {
+                b.error.as_ref().map(|e| {
+                    let m = e.to_string();
+                    match (true_lines, m.find("line ")) {
+                        (false, Some(i)) => {
+                            let digits = m[i + 5..].chars().take_while(char::is_ascii_digit).count();
+                            format!("{}{}", &m[..i + 5], &m[i + 5 + digits..])
+                        }
+                        _ => m,
+                    }
+                })
+            };
+            // After an error the block is dropped: what a failed row left behind is not compared.
+            let kept = |b: &Block| {
+                let rows = if b.error.is_some() { b.rows } else { usize::MAX };
+                let classes = if b.error.is_some() { vec![] } else { b.classes.clone() };
+                let cut = |v: &[u32]| v[..rows.min(v.len())].to_vec();
+                (b.rows, bits(&b.x), cut(&bits(&b.values)), cut(&b.labels), classes, message(b))
+            };
+            assert_eq!(kept(&fast), kept(&slow), "{text:?} ({task:?}, {:?})", d);
+        }
+        assert!(handed_back > 100, "{handed_back}");
     }
 }
