@@ -74,16 +74,18 @@ pub(crate) struct OwnDataArgs {
         help_heading = "Your own data"
     )]
     pub(crate) test_images: Option<PathBuf>,
-    /// The size every picture is resized to, WIDTHxHEIGHT.
-    #[arg(long, default_value = "28x28", help_heading = "Your own data")]
-    pub(crate) image_size: ImageSize,
-    /// grey (one value per pixel) or rgb (three).
-    #[arg(long, default_value = "grey", help_heading = "Your own data")]
-    pub(crate) color: Color,
+    /// The size every picture is resized to, WIDTHxHEIGHT [default: 28x28].
+    // (No clap defaults for these three: a flag given without --images is then an error,
+    // where clap's `requires` let it pass beside --csv, which conflicts with --images.)
+    #[arg(long, help_heading = "Your own data")]
+    pub(crate) image_size: Option<ImageSize>,
+    /// grey (one value per pixel) or rgb (three) [default: grey].
+    #[arg(long, help_heading = "Your own data")]
+    pub(crate) color: Option<Color>,
     /// A picture that cannot be read: fail (stop, naming it) or skip (leave it out with a
-    /// warning naming it).
-    #[arg(long, default_value = "fail", help_heading = "Your own data")]
-    pub(crate) bad_images: BadImages,
+    /// warning naming it) [default: fail].
+    #[arg(long, help_heading = "Your own data")]
+    pub(crate) bad_images: Option<BadImages>,
     /// Fraction of --csv or --images held out as the test part, drawn with --seed (default
     /// 0.2; 0 for none).
     #[arg(long, value_name = "F", allow_negative_numbers = true, help_heading = "Your own data")]
@@ -103,6 +105,18 @@ impl OwnData {
             return Err(Error::Value(
                 "--test-split holds out part of --csv or --images; the IDX data sets have their own test files".into(),
             ));
+        }
+        if args.images.is_none() {
+            let given = [
+                ("--image-size", args.image_size.is_some()),
+                ("--color", args.color.is_some()),
+                ("--bad-images", args.bad_images.is_some()),
+            ];
+            if let Some((flag, _)) = given.iter().find(|(_, given)| *given) {
+                return Err(Error::Value(format!(
+                    "{flag} says how to read a folder of pictures: it needs --images DIR"
+                )));
+            }
         }
         let split = args.test_split.unwrap_or(0.2);
         if !(0.0..1.0).contains(&split) {
@@ -129,18 +143,19 @@ impl OwnData {
             return Ok(Some(OwnData::Table(train, test)));
         }
         if let Some(dir) = &args.images {
-            let size = args.image_size;
+            let size = args.image_size.unwrap_or(ImageSize { width: 28, height: 28 });
+            let bad_images = args.bad_images.unwrap_or(BadImages::Fail);
             let mut options = ImageFolderOptions::new(size.height, size.width)
-                .color(args.color)
+                .color(args.color.unwrap_or(Color::Grey))
                 .seed(seed)
-                .bad_images(args.bad_images);
+                .bad_images(bad_images);
             if args.test_images.is_none() {
                 options = options.test_split(split);
             }
             let (train, mut test) = ImageFolder::open(dir, &options)?;
             warn_skipped(&train);
             if let Some(test_dir) = &args.test_images {
-                let t = ImageFolder::open_with(test_dir, train.schema(), args.bad_images)?;
+                let t = ImageFolder::open_with(test_dir, train.schema(), bad_images)?;
                 warn_skipped(&t);
                 test = Some(t);
             }

@@ -291,6 +291,26 @@ fn every_broken_table_or_folder_is_one_clear_message() {
             vec!["--csv".into(), dir.join("absent.csv").to_str().unwrap().into(), "--target".into(), "y".into()],
             "absent.csv",
         ),
+        (
+            vec![
+                "--csv".into(),
+                good.clone(),
+                "--target".into(),
+                "y".into(),
+                "--test-csv".into(),
+                file("long-class.csv", format!("a,b,y\n1,2,{}\n", "r".repeat(5000)).as_bytes()),
+            ],
+            "class \"rrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrr...\" is not one the model knows (p, q)",
+        ),
+        (
+            vec!["--csv".into(), good.clone(), "--target".into(), "y".into(), "--image-size".into(), "32x32".into()],
+            "--images",
+        ),
+        (vec!["--csv".into(), good.clone(), "--target".into(), "y".into(), "--color".into(), "rgb".into()], "--images"),
+        (
+            vec!["--csv".into(), good.clone(), "--target".into(), "y".into(), "--bad-images".into(), "skip".into()],
+            "--images",
+        ),
         (vec!["--images".into(), s(&no_images).into()], "the class folder has no PNG or JPEG pictures"),
         (vec!["--images".into(), s(&loose).into()], "1 pictures but no class folders"),
         (vec!["--images".into(), s(&one_class).into()], "one class only (\"only\")"),
@@ -306,6 +326,7 @@ fn every_broken_table_or_folder_is_one_clear_message() {
         assert!(matches!(out.status.code(), Some(1 | 2)), "{args:?}: {:?} {err}", out.status.code());
         assert!(err.contains(want), "{args:?}: wanted {want:?} in: {err}");
         assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(err.len() < 2000, "{args:?}: a message of {} bytes", err.len());
     }
 }
 

@@ -632,7 +632,12 @@ fn class_of(
     }
     Ok(match cx.known {
         Some((known, index)) => *index.get(text).ok_or_else(|| {
-            Error::Value(format!("{}: class {text:?} is not one the model knows ({})", at(), known.join(", ")))
+            Error::Value(format!(
+                "{}: class {:?} is not one the model knows ({})",
+                at(),
+                excerpt(text),
+                known.join(", ")
+            ))
         })?,
         None => match local.get(text) {
             Some(&c) => c,
@@ -1034,17 +1039,29 @@ fn number(cell: &[u8]) -> std::result::Result<f32, String> {
     match text.parse::<f32>() {
         Ok(v) if v.is_finite() => Ok(v),
         Ok(v) if v.is_nan() => Err(format!("missing value ({text})")),
-        Ok(_) => Err(format!("{text} is not a finite number (or is beyond f32's range)")),
+        Ok(_) => Err(format!("{} is not a finite number (or is beyond f32's range)", excerpt(text))),
         Err(_) => {
             let lower = text.to_ascii_lowercase();
             if ["na", "n/a", "null", "none", "?", "-", "nil"].contains(&lower.as_str()) {
                 Err(format!("missing value ({text})"))
             } else {
-                let shown: String = text.chars().take(40).collect();
-                Err(format!("{shown:?} is not a number (features must be numeric; encode categories as numbers or one-hot columns)"))
+                Err(format!(
+                    "{:?} is not a number (features must be numeric; encode categories as numbers or one-hot columns)",
+                    excerpt(text)
+                ))
             }
         }
     }
+}
+
+/// A cell's text for a message: its first 40 characters, and `...` when there were more (a
+/// mistaken column may hold whole paragraphs).
+fn excerpt(text: &str) -> String {
+    let mut shown: String = text.chars().take(40).collect();
+    if shown.len() < text.len() {
+        shown.push_str("...");
+    }
+    shown
 }
 
 /// A CSV reader's error, with the file and the line.
