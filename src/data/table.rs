@@ -23,7 +23,7 @@
 //! # Ok::<(), neurite::Error>(())
 //! ```
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
 
@@ -740,6 +740,7 @@ struct Joined {
 }
 
 impl Joined {
+    #[cfg(feature = "threads")]
     /// Joins a block parsed as if it began the file (its lines counted from 1, so that blocks
     /// parse before the lines before them are counted); one that stopped at an error is
     /// parsed again from its real line, for the error's message.
@@ -792,6 +793,7 @@ fn count_lines(bytes: &[u8]) -> u64 {
     bytes.chunks(255).map(|stretch| stretch.iter().fold(0u8, |n, &b| n + u8::from(b == b'\n')) as u64).sum()
 }
 
+#[cfg(feature = "threads")]
 type Done = (usize, std::thread::Result<(Block, u64)>, Vec<u8>);
 
 /// Cuts, parses and joins every block up to the end or the first quote. With the `threads`
@@ -807,7 +809,7 @@ fn parse_all<R: Read>(cutter: &mut Cutter<R>, joined: &mut Joined, delimiter: u8
         let (tx, rx) = std::sync::mpsc::channel::<Done>();
         return rayon::in_place_scope(|scope| {
             let (mut sent, mut next) = (0usize, 0usize);
-            let mut ready: BTreeMap<usize, ((Block, u64), Vec<u8>)> = BTreeMap::new();
+            let mut ready: std::collections::BTreeMap<usize, ((Block, u64), Vec<u8>)> = Default::default();
             let mut reading = true;
             // The values' buffers of joined blocks, for the next blocks (allocating and freeing
             // them with each block cost as much as parsing, in page faults and unmapping).
