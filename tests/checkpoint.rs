@@ -39,8 +39,11 @@ impl Callback for StopAfter {
     }
 }
 
+/// An epoch's loss, accuracy, validation loss and validation accuracy.
+type Numbers = (f64, Option<f64>, Option<f64>, Option<f64>);
+
 /// The history without its timings.
-fn numbers(h: &History) -> Vec<(f64, f64, Option<f64>, Option<f64>)> {
+fn numbers(h: &History) -> Vec<Numbers> {
     h.epochs.iter().map(|e| (e.loss, e.accuracy, e.val_loss, e.val_accuracy)).collect()
 }
 

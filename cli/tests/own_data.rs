@@ -131,6 +131,18 @@ fn a_csv_regressor_uses_mse_and_a_linear_output() {
     let epochs: Vec<&str> = text.lines().filter(|l| l.starts_with("Epoch ")).collect();
     assert_eq!(epochs.len(), 2, "{text}");
     assert!(epochs.iter().all(|l| l.contains("loss: ") && !l.contains("accuracy")), "{text}");
+    // Nor does its saved history (as Keras' History of a model compiled without metrics),
+    // and its chart is the loss alone.
+    let history = dir.join("history.json");
+    let args = ["train", "--csv", s(&file), "--target", "price", "--task", "regression", "--epochs", "2"];
+    ok(&[&args[..], &["--validation-split", "0.2", "--history", s(&history)]].concat());
+    let saved = std::fs::read_to_string(&history).unwrap();
+    assert!(saved.contains("\"val_loss\"") && !saved.contains("accuracy"), "{saved}");
+    let charts = dir.join("charts");
+    ok(&["plot", "history", s(&history), "--out", s(&charts)]);
+    let chart = std::fs::read(charts.join("history.png")).unwrap();
+    let width = u32::from_be_bytes(chart[16..20].try_into().unwrap());
+    assert_eq!(width, 550, "one panel, the loss");
     let new = dir.join("new.csv");
     std::fs::write(&new, "a,b\n5,500\n").unwrap();
     let text = ok(&["predict", "--model", s(&model), "--csv", s(&new)]);

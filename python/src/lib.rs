@@ -1358,7 +1358,7 @@ fn plot_history(history: std::collections::HashMap<String, Vec<f64>>, path: Path
         .map(|i| EpochLogs {
             epoch: i + 1,
             loss: loss[i],
-            accuracy: accuracy.get(i).copied().unwrap_or(f64::NAN),
+            accuracy: accuracy.get(i).copied(),
             val_loss: val_loss.get(i).copied(),
             val_accuracy: val_accuracy.get(i).copied(),
             seconds: 0.0,

@@ -16,6 +16,10 @@ const VALIDATION: RGBColor = RGBColor(255, 127, 14);
 struct HistoryFigure<'a>(&'a History);
 
 impl HistoryFigure<'_> {
+    fn has_accuracy(&self) -> bool {
+        self.0.epochs.iter().any(|e| e.accuracy.is_some())
+    }
+
     /// One panel: `name` (and `val_name` when logged) against the epoch.
     fn panel<DB: DrawingBackend>(
         &self,
@@ -77,9 +81,12 @@ impl HistoryFigure<'_> {
 
 impl Figure for HistoryFigure<'_> {
     fn size(&self) -> (u32, u32) {
-        (1100, 440)
+        (if self.has_accuracy() { 1100 } else { 550 }, 440)
     }
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
+        if !self.has_accuracy() {
+            return self.panel(root, "loss", "loss per epoch", SeriesLabelPosition::UpperRight);
+        }
         let (left, right) = root.split_horizontally(550);
         // Each legend where its curves usually are not: loss falls, accuracy rises.
         self.panel(&left, "loss", "loss per epoch", SeriesLabelPosition::UpperRight)?;
@@ -88,7 +95,8 @@ impl Figure for HistoryFigure<'_> {
 }
 
 /// Draws loss and accuracy per epoch, training and (when logged) validation, side by side,
-/// into `path` (`.png` or `.svg`).
+/// into `path` (`.png` or `.svg`); the loss alone for a history without accuracy (a
+/// regressor's).
 ///
 /// ```no_run
 /// use neurite::{data::Dataset, nn::{Activation, Dense, Loss}, optim::Optimizer, plot};

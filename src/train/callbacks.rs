@@ -17,11 +17,15 @@ pub struct EpochLogs {
     pub epoch: usize,
     /// Mean training loss over the epoch's batches (weighted by batch size).
     pub loss: f64,
-    /// Training accuracy over the epoch.
-    pub accuracy: f64,
+    /// Training accuracy over the epoch, when the model was compiled with
+    /// [`Metric::Accuracy`](super::Metric::Accuracy) (a regressor's has none, as in Keras).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accuracy: Option<f64>,
     /// Loss on the validation data, when there is some.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub val_loss: Option<f64>,
-    /// Accuracy on the validation data, when there is some.
+    /// Accuracy on the validation data, when there is some and accuracy is logged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub val_accuracy: Option<f64>,
     /// Wall-clock seconds of the epoch's training steps.
     pub seconds: f64,
@@ -32,18 +36,23 @@ impl EpochLogs {
     pub fn get(&self, name: &str) -> Option<f64> {
         match name {
             "loss" => Some(self.loss),
-            "accuracy" | "acc" => Some(self.accuracy),
+            "accuracy" | "acc" => self.accuracy,
             "val_loss" => self.val_loss,
             "val_accuracy" | "val_acc" => self.val_accuracy,
             _ => None,
         }
     }
 
-    /// `loss: 0.1234 - accuracy: 0.9650 - val_loss: ...`, as Keras prints it.
+    /// `loss: 0.1234 - accuracy: 0.9650 - val_loss: ...`, as Keras prints it (what was
+    /// logged: no accuracy for a regressor).
     pub fn summary(&self) -> String {
-        let mut s = format!("loss: {:.4} - accuracy: {:.4}", self.loss, self.accuracy);
-        if let (Some(l), Some(a)) = (self.val_loss, self.val_accuracy) {
-            s += &format!(" - val_loss: {l:.4} - val_accuracy: {a:.4}");
+        let mut s = format!("loss: {:.4}", self.loss);
+        for (name, value) in
+            [("accuracy", self.accuracy), ("val_loss", self.val_loss), ("val_accuracy", self.val_accuracy)]
+        {
+            if let Some(v) = value {
+                s += &format!(" - {name}: {v:.4}");
+            }
         }
         s
     }
@@ -82,15 +91,15 @@ impl History {
 pub struct BatchLogs {
     /// Mean training loss of the epoch's batches so far (weighted by batch size).
     pub loss: f64,
-    /// Training accuracy of the epoch so far.
-    pub accuracy: f64,
+    /// Training accuracy of the epoch so far, when the epochs log it.
+    pub accuracy: Option<f64>,
     /// Examples seen in the epoch so far.
     pub examples: usize,
 }
 
 impl BatchLogs {
-    pub(crate) fn from_totals(t: &Totals) -> BatchLogs {
-        BatchLogs { loss: t.loss(), accuracy: t.accuracy(), examples: t.count }
+    pub(crate) fn from_totals(t: &Totals, accuracy: bool) -> BatchLogs {
+        BatchLogs { loss: t.loss(), accuracy: accuracy.then(|| t.accuracy()), examples: t.count }
     }
 }
 
@@ -112,6 +121,8 @@ pub struct FitInfo {
     pub steps_per_epoch: usize,
     /// Training examples.
     pub samples: usize,
+    /// Whether the epochs log accuracy (the model was compiled with it).
+    pub accuracy: bool,
 }
 
 /// Hooks into the fit loop. Every method has a default that does nothing. Callbacks run on
@@ -236,9 +247,14 @@ impl Callback for EarlyStopping {
     fn on_epoch_end(&mut self, logs: &EpochLogs, params: &ParamStore) -> Result<Control> {
         let value = logs.get(&self.monitor).ok_or_else(|| {
             Error::Value(format!(
-                "EarlyStopping: {:?} is not logged (have loss, accuracy{})",
+                "EarlyStopping: {:?} is not logged (have {}{})",
                 self.monitor,
-                if logs.val_loss.is_some() { ", val_loss, val_accuracy" } else { "; give validation data for val_*" }
+                if logs.accuracy.is_some() { "loss, accuracy" } else { "loss" },
+                match (logs.val_loss, logs.val_accuracy) {
+                    (Some(_), Some(_)) => ", val_loss, val_accuracy",
+                    (Some(_), None) => ", val_loss",
+                    _ => "; give validation data for val_*",
+                }
             ))
         })?;
         let improved = match self.best {
@@ -285,7 +301,6 @@ pub struct ProgressLogger {
     live: bool,
     epochs: usize,
     steps: usize,
-    accuracy: bool,
 }
 
 /// Width of the live bar, in characters.
@@ -302,30 +317,22 @@ pub fn progress_bar(done: usize, steps: usize, running: &BatchLogs) -> String {
             std::cmp::Ordering::Greater => ' ',
         })
         .collect();
-    format!("{done}/{steps} [{bar}] - loss: {:.4} - accuracy: {:.4}", running.loss, running.accuracy)
+    let mut line = format!("{done}/{steps} [{bar}] - loss: {:.4}", running.loss);
+    if let Some(a) = running.accuracy {
+        line += &format!(" - accuracy: {a:.4}");
+    }
+    line
 }
 
 /// The line printed after each epoch: `Epoch 1/10 - 1875 steps - 1.23s - loss: ...`.
 pub fn epoch_line(logs: &EpochLogs, epochs: usize, steps: usize) -> String {
-    epoch_line_with(logs, epochs, steps, &logs.summary())
-}
-
-/// [`epoch_line`] with the figures written by the caller (a regressor's leave out accuracy).
-fn epoch_line_with(logs: &EpochLogs, epochs: usize, steps: usize, figures: &str) -> String {
-    format!("Epoch {}/{epochs} - {steps} steps - {:.2}s - {figures}", logs.epoch, logs.seconds)
+    format!("Epoch {}/{epochs} - {steps} steps - {:.2}s - {}", logs.epoch, logs.seconds, logs.summary())
 }
 
 impl ProgressLogger {
     /// A logger; `bar` asks for a live bar (drawn only when standard error is a terminal).
     pub fn new(bar: bool) -> ProgressLogger {
-        ProgressLogger { live: bar && std::io::stderr().is_terminal(), epochs: 0, steps: 0, accuracy: true }
-    }
-
-    /// Leaves the accuracy out of the epoch lines (a regressor's accuracy means nothing):
-    /// `loss: 0.1234 - val_loss: 0.2345`.
-    pub fn without_accuracy(mut self) -> ProgressLogger {
-        self.accuracy = false;
-        self
+        ProgressLogger { live: bar && std::io::stderr().is_terminal(), epochs: 0, steps: 0 }
     }
 }
 
@@ -351,15 +358,7 @@ impl Callback for ProgressLogger {
         if self.live {
             eprint!("\r{}\r", " ".repeat(BAR + 60));
         }
-        let summary = if self.accuracy {
-            logs.summary()
-        } else {
-            match logs.val_loss {
-                Some(v) => format!("loss: {:.4} - val_loss: {v:.4}", logs.loss),
-                None => format!("loss: {:.4}", logs.loss),
-            }
-        };
-        println!("{}", epoch_line_with(logs, self.epochs, self.steps, &summary));
+        println!("{}", epoch_line(logs, self.epochs, self.steps));
         Ok(Control::Continue)
     }
 }

@@ -64,8 +64,14 @@ impl FitLoop<'_> {
             state.engine.forget_ahead();
             let seconds = clock.seconds();
             let (val_loss, val_accuracy) = self.validate(state.engine)?;
-            let logs =
-                EpochLogs { epoch, loss: totals.loss(), accuracy: totals.accuracy(), val_loss, val_accuracy, seconds };
+            let logs = EpochLogs {
+                epoch,
+                loss: totals.loss(),
+                accuracy: self.accuracy(&totals),
+                val_loss,
+                val_accuracy,
+                seconds,
+            };
             let mut stop = false;
             for c in callbacks.iter_mut() {
                 stop |= c.on_epoch_end(&logs, self.store)? == Control::Stop;
@@ -110,7 +116,7 @@ impl FitLoop<'_> {
                 let progress = &mut *state.progress;
                 (progress.loss_sum, progress.correct, progress.seen) = (totals.loss_sum, totals.correct, totals.count);
                 progress.steps_done += 1;
-                let logs = BatchLogs::from_totals(&totals);
+                let logs = BatchLogs::from_totals(&totals, self.info.accuracy);
                 for c in callbacks.iter_mut() {
                     c.on_batch_end(step, &logs);
                 }
@@ -174,7 +180,12 @@ impl FitLoop<'_> {
             }
             None => return Ok((None, None)),
         };
-        Ok((Some(totals.loss()), Some(totals.accuracy())))
+        Ok((Some(totals.loss()), self.accuracy(&totals)))
+    }
+
+    /// The accuracy of `totals` when the fit logs accuracy.
+    fn accuracy(&self, totals: &Totals) -> Option<f64> {
+        self.info.accuracy.then(|| totals.accuracy())
     }
 
     /// Calls the callbacks that want this moment with a view of the fit (the parameters are

@@ -518,10 +518,6 @@ impl Sequential {
             Verbosity::ProgressBar => Some(ProgressLogger::new(true)),
             Verbosity::EpochLines => Some(ProgressLogger::new(false)),
         };
-        // Compiled without the accuracy metric (a regressor): the lines show the loss only.
-        if !self.reports_accuracy() {
-            logger = logger.map(ProgressLogger::without_accuracy);
-        }
         let mut all: Vec<&mut dyn Callback> = Vec::new();
         if let Some(l) = logger.as_mut() {
             all.push(l);
@@ -545,7 +541,13 @@ impl Sequential {
             options,
             batch,
             steps,
-            info: FitInfo { epochs: options.epochs, steps_per_epoch: steps, samples: train_count },
+            // Compiled without the accuracy metric (a regressor): the logs hold the loss only.
+            info: FitInfo {
+                epochs: options.epochs,
+                steps_per_epoch: steps,
+                samples: train_count,
+                accuracy: self.reports_accuracy(),
+            },
         };
         let result = engine.prepare(&self.layers, &self.store, batch).and_then(|()| {
             let optimizer = &mut self.compiled.as_mut().ok_or_else(not_compiled)?.state;

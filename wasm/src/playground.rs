@@ -298,7 +298,7 @@ impl Playground {
             "epochs": self.settings.epochs,
             "finished": self.finished,
             "running_loss": last.map(|l| l.loss),
-            "running_accuracy": last.map(|l| l.accuracy),
+            "running_accuracy": last.and_then(|l| l.accuracy),
             "new_epochs": &self.epochs[before..],
         }))
     }
