@@ -1,6 +1,7 @@
 //! A labelled image data set held as bytes, converted to normalised f32 one batch at a
 //! time: 60,000 MNIST images take 47 MB as bytes, 188 MB as f32.
 
+use super::batches::{BatchSource, Batches};
 use super::digits;
 use crate::error::{Error, Result};
 use crate::rng::Rng;
@@ -262,14 +263,7 @@ impl Dataset {
     /// Batches as tensors for a hand-written (PyTorch-style) loop: `(x, y)` with x of shape
     /// (b, features) normalised and y of shape (b,) labels; shuffled when `rng` is given.
     pub fn batches(&self, batch_size: usize, rng: Option<&mut Rng>) -> Result<Batches<'_>> {
-        if batch_size == 0 {
-            return Err(Error::Value("batches: batch_size must be at least 1".into()));
-        }
-        let mut order: Vec<u32> = (0..self.len() as u32).collect();
-        if let Some(rng) = rng {
-            rng.shuffle(&mut order);
-        }
-        Ok(Batches { data: self, order, batch_size, next: 0 })
+        Batches::new(self, batch_size, rng)
     }
 
     /// The bundled 8x8 digits, split into 1437 training and 360 test examples (see
@@ -279,34 +273,24 @@ impl Dataset {
     }
 }
 
-/// The iterator of [`Dataset::batches`].
-pub struct Batches<'a> {
-    data: &'a Dataset,
-    order: Vec<u32>,
-    batch_size: usize,
-    next: usize,
-}
+impl BatchSource for Dataset {
+    /// x of shape (b, features) normalised to 0..1, y of shape (b,) the labels.
+    type Batch = (Tensor, Tensor);
 
-impl Iterator for Batches<'_> {
-    type Item = (Tensor, Tensor);
+    fn examples(&self) -> usize {
+        self.len()
+    }
 
-    fn next(&mut self) -> Option<(Tensor, Tensor)> {
-        if self.next >= self.order.len() {
-            return None;
-        }
-        let idx = &self.order[self.next..(self.next + self.batch_size).min(self.order.len())];
-        self.next += idx.len();
-        let f = self.data.features();
-        let scale = self.data.max_value as f32;
-        let mut x = vec![0.0; idx.len() * f];
-        // The order is a permutation of 0..len made by `batches`, so every index is in range
-        // and nothing here can fail.
-        for (dst, &i) in x.chunks_exact_mut(f).zip(idx) {
+    fn batch(&self, indices: &[u32]) -> (Tensor, Tensor) {
+        let f = self.features();
+        let scale = self.max_value as f32;
+        let mut x = vec![0.0; indices.len() * f];
+        for (dst, &i) in x.chunks_exact_mut(f).zip(indices) {
             let i = i as usize;
-            crate::kernels::reduce::bytes_to_unit(&self.data.images[i * f..(i + 1) * f], dst, scale);
+            crate::kernels::reduce::bytes_to_unit(&self.images[i * f..(i + 1) * f], dst, scale);
         }
-        let y: Vec<f32> = idx.iter().map(|&i| self.data.labels[i as usize] as f32).collect();
-        Some((Tensor::from_parts(x, &[idx.len(), f]), Tensor::from_parts(y, &[idx.len()])))
+        let y: Vec<f32> = indices.iter().map(|&i| self.labels[i as usize] as f32).collect();
+        (Tensor::from_parts(x, &[indices.len(), f]), Tensor::from_parts(y, &[indices.len()]))
     }
 }
 

@@ -32,6 +32,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::RwLock;
 
+use super::batches::{BatchSource, Batches};
 use super::image;
 use super::schema::{Color, ImageSchema, Schema};
 use crate::error::{Error, Result};
@@ -249,14 +250,7 @@ impl ImageFolder {
     /// (b, features) and y of shape (b,) class indices, shuffled when `rng` is given; each
     /// batch is read from disk when the iterator reaches it.
     pub fn batches(&self, batch_size: usize, rng: Option<&mut Rng>) -> Result<FolderBatches<'_>> {
-        if batch_size == 0 {
-            return Err(Error::Value("batches: batch_size must be at least 1".into()));
-        }
-        let mut order: Vec<u32> = (0..self.len() as u32).collect();
-        if let Some(rng) = rng {
-            rng.shuffle(&mut order);
-        }
-        Ok(FolderBatches { folder: self, order, batch_size, next: 0 })
+        Batches::new(self, batch_size, rng)
     }
 
     /// Decodes picture `i` into `out` (`features()` values).
@@ -347,32 +341,26 @@ impl ImageFolder {
     }
 }
 
-/// The iterator of [`ImageFolder::batches`]: each item is a batch, or the error of a picture
-/// that could not be read.
-pub struct FolderBatches<'a> {
-    folder: &'a ImageFolder,
-    order: Vec<u32>,
-    batch_size: usize,
-    next: usize,
-}
+/// The iterator of [`ImageFolder::batches`]: each batch read from disk when it is reached.
+pub type FolderBatches<'a> = Batches<'a, ImageFolder>;
 
-impl Iterator for FolderBatches<'_> {
-    type Item = Result<(Tensor, Tensor)>;
+impl BatchSource for ImageFolder {
+    /// x of shape (b, features), y of shape (b,) class indices; an error names a picture
+    /// that cannot be read.
+    type Batch = Result<(Tensor, Tensor)>;
 
-    fn next(&mut self) -> Option<Result<(Tensor, Tensor)>> {
-        if self.next >= self.order.len() {
-            return None;
-        }
-        let idx = &self.order[self.next..(self.next + self.batch_size).min(self.order.len())];
-        self.next += idx.len();
-        let f = self.folder.features();
-        let mut x = vec![0.0; idx.len() * f];
-        let mut y = vec![0; idx.len()];
-        let read = self.folder.gather_range(idx, 0, f, &mut x).and_then(|()| self.folder.gather_labels(idx, &mut y));
-        Some(read.map(|()| {
-            let y = y.iter().map(|&l| l as f32).collect();
-            (Tensor::from_parts(x, &[idx.len(), f]), Tensor::from_parts(y, &[idx.len()]))
-        }))
+    fn examples(&self) -> usize {
+        self.len()
+    }
+
+    fn batch(&self, indices: &[u32]) -> Result<(Tensor, Tensor)> {
+        let f = self.features();
+        let mut x = vec![0.0; indices.len() * f];
+        let mut y = vec![0; indices.len()];
+        self.gather_range(indices, 0, f, &mut x)?;
+        self.gather_labels(indices, &mut y)?;
+        let y = y.iter().map(|&l| l as f32).collect();
+        Ok((Tensor::from_parts(x, &[indices.len(), f]), Tensor::from_parts(y, &[indices.len()])))
     }
 }
 

@@ -24,6 +24,7 @@
 //! # Ok::<(), neurite::Error>(())
 //! ```
 
+mod batches;
 mod dataset;
 mod decimal;
 pub mod digits;
@@ -36,7 +37,8 @@ pub mod table;
 
 use std::path::Path;
 
-pub use dataset::{one_hot, Batches, Dataset};
+pub use batches::{BatchSource, Batches};
+pub use dataset::{one_hot, Dataset};
 pub use folder::{BadImages, ImageFolder, ImageFolderOptions};
 pub use mnist::DatasetName;
 pub use schema::{Color, ImageSchema, Schema, TableSchema, Task};

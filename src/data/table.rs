@@ -27,6 +27,7 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
 
+use super::batches::{BatchSource, Batches};
 use super::decimal::{apply_scales, leading_decimal};
 use super::schema::{Schema, TableSchema, Task};
 use crate::error::{Error, Result};
@@ -215,14 +216,7 @@ impl Table {
     /// [`Dataset::batches`](super::Dataset::batches): `(x, y)` with x of shape (b,
     /// features), shuffled when `rng` is given.
     pub fn batches(&self, batch_size: usize, rng: Option<&mut Rng>) -> Result<TableBatches<'_>> {
-        if batch_size == 0 {
-            return Err(Error::Value("batches: batch_size must be at least 1".into()));
-        }
-        let mut order: Vec<u32> = (0..self.rows as u32).collect();
-        if let Some(rng) = rng {
-            rng.shuffle(&mut order);
-        }
-        Ok(TableBatches { table: self, order, batch_size, next: 0 })
+        Batches::new(self, batch_size, rng)
     }
 
     /// Copies the rows `indices` into `x`.
@@ -327,37 +321,31 @@ impl Table {
 }
 
 /// The iterator of [`Table::batches`].
-pub struct TableBatches<'a> {
-    table: &'a Table,
-    order: Vec<u32>,
-    batch_size: usize,
-    next: usize,
-}
+pub type TableBatches<'a> = Batches<'a, Table>;
 
-impl Iterator for TableBatches<'_> {
-    type Item = (Tensor, Tensor);
+impl BatchSource for Table {
+    /// x of shape (b, features), y of shape (b,): class indices, the regressor's targets, or
+    /// zeros for rows without a target.
+    type Batch = (Tensor, Tensor);
 
-    fn next(&mut self) -> Option<(Tensor, Tensor)> {
-        if self.next >= self.order.len() {
-            return None;
-        }
-        let idx = &self.order[self.next..(self.next + self.batch_size).min(self.order.len())];
-        self.next += idx.len();
-        let t = self.table;
-        let f = t.features();
-        let mut x = Vec::with_capacity(idx.len() * f);
-        let mut y = Vec::with_capacity(idx.len());
-        // The order is a permutation of 0..rows made by `batches`: every index is in range.
-        for &i in idx {
+    fn examples(&self) -> usize {
+        self.rows
+    }
+
+    fn batch(&self, indices: &[u32]) -> (Tensor, Tensor) {
+        let f = self.features();
+        let mut x = Vec::with_capacity(indices.len() * f);
+        let mut y = Vec::with_capacity(indices.len());
+        for &i in indices {
             let i = i as usize;
-            x.extend_from_slice(&t.x[i * f..(i + 1) * f]);
-            y.push(match t.schema.task {
-                _ if !t.has_targets => 0.0,
-                Task::Classification => t.labels[i] as f32,
-                Task::Regression => t.targets[i],
+            x.extend_from_slice(&self.x[i * f..(i + 1) * f]);
+            y.push(match self.schema.task {
+                _ if !self.has_targets => 0.0,
+                Task::Classification => self.labels[i] as f32,
+                Task::Regression => self.targets[i],
             });
         }
-        Some((Tensor::from_parts(x, &[idx.len(), f]), Tensor::from_parts(y, &[idx.len()])))
+        (Tensor::from_parts(x, &[indices.len(), f]), Tensor::from_parts(y, &[indices.len()]))
     }
 }
 
