@@ -147,7 +147,7 @@ fn checkpoint_bytes(view: &TrainingView<'_>, note: Option<&str>) -> Result<Vec<u
     let order_view = TensorView::new(Dtype::U32, vec![view.progress.order.len()], &order)
         .map_err(|e| Error::Format(format!("tensor {ORDER_TENSOR}: {e}")))?;
     views.push((ORDER_TENSOR.to_string(), order_view));
-    safetensors::serialize(views, Some(metadata)).map_err(|e| Error::Format(format!("safetensors: {e}")))
+    super::safetensors::serialize(views, metadata)
 }
 
 /// A checkpoint read back: the model (compiled, with its optimiser state), where its fit

@@ -24,7 +24,30 @@ pub(crate) fn to_bytes(tensors: &[(String, Tensor)], metadata: HashMap<String, S
                 .map_err(|e| Error::Format(format!("tensor {name}: {e}")))
         })
         .collect::<Result<Vec<_>>>()?;
-    safetensors::serialize(views, Some(metadata)).map_err(|e| Error::Format(format!("safetensors: {e}")))
+    serialize(views, metadata)
+}
+
+/// `safetensors::serialize`, with the header's keys in sorted order: the crate writes the
+/// metadata map in its hash order, which changes from run to run, so that the same model
+/// saved twice gave different bytes (and checksums).
+pub(crate) fn serialize(views: Vec<(String, TensorView<'_>)>, metadata: HashMap<String, String>) -> Result<Vec<u8>> {
+    let mut bytes =
+        safetensors::serialize(views, Some(metadata)).map_err(|e| Error::Format(format!("safetensors: {e}")))?;
+    let length = bytes.get(..8).map_or(0, |n| u64::from_le_bytes(n.try_into().unwrap_or_default()) as usize);
+    let header = bytes.get(8..8 + length).ok_or_else(|| Error::Format("safetensors: no header".into()))?;
+    let parsed: serde_json::Value =
+        serde_json::from_slice(header).map_err(|e| Error::Format(format!("safetensors header: {e}")))?;
+    // serde_json's maps are sorted by key; the same entries print to the same length.
+    let sorted = parsed.to_string();
+    let unpadded = header.iter().rposition(|&b| b != b' ').map_or(0, |i| i + 1);
+    if sorted.len() != unpadded {
+        return Err(Error::Format(format!(
+            "safetensors header: {} bytes sorted against {unpadded} as written",
+            sorted.len()
+        )));
+    }
+    bytes[8..8 + sorted.len()].copy_from_slice(sorted.as_bytes());
+    Ok(bytes)
 }
 
 /// Named tensors, in order.
@@ -52,4 +75,27 @@ pub(crate) fn from_bytes(bytes: &[u8]) -> Result<(NamedTensors, HashMap<String, 
         tensors.push((name.to_string(), Tensor::from_vec(values, view.shape())?));
     }
     Ok((tensors, metadata))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_tensors_and_metadata_give_the_same_bytes() {
+        let tensors =
+            vec![("w".to_string(), Tensor::from_parts(vec![1.0, -2.0], &[2])), ("b".into(), Tensor::scalar(3.0))];
+        let metadata = || -> HashMap<String, String> {
+            (0..12).map(|i| (format!("key{i}"), format!("value \"{i}\"\n"))).collect()
+        };
+        let first = to_bytes(&tensors, metadata()).unwrap();
+        for _ in 0..20 {
+            // Each map has its own hash keys, so its own order.
+            assert_eq!(to_bytes(&tensors, metadata()).unwrap(), first);
+        }
+        let (read, meta) = from_bytes(&first).unwrap();
+        assert_eq!(meta, metadata());
+        let w = read.iter().find(|(name, _)| name == "w").unwrap();
+        assert_eq!(w.1.to_vec(), vec![1.0, -2.0]);
+    }
 }
