@@ -15,8 +15,9 @@ const POWERS: [f32; 11] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e1
 const EXACT: u64 = 1 << 24;
 
 /// The number at the start of `text` and how many bytes it took, when the fast path is exact
-/// for it ([`Decimal::value`] is then the bits `str::parse::<f32>` gives); `None` sends the caller to `str::parse`. The number is `[+-]digits[.digits]` or
-/// `[+-].digits`, then an optional `e`/`E`, sign and digits; whatever follows is not looked at
+/// for it (its value is then the bits `str::parse::<f32>` gives); `None` sends the caller to
+/// `str::parse`. The number is `[+-]digits[.digits]` or `[+-].digits`, then an optional
+/// `e`/`E`, sign and digits; whatever follows is not looked at
 /// (the caller checks that a delimiter or the line's end comes next), so `text` may run on
 /// past the field: eight bytes are read at a time where they are there.
 /// For example `-1234.57,12` gives -1234.57 and 8 bytes; `1.23456789` gives `None` (its nine

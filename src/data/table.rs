@@ -457,7 +457,7 @@ fn parse_block(bytes: impl Read, newlines: u64, delimiter: u8, cx: &Context, x: 
 /// Parses the rows in `bytes` (no header, no quote character), the first of them `newlines`
 /// line breaks into the file: the fast path of [`parse_block`], giving the same rows and the
 /// same first error. Each line is split at the delimiter and each feature read by
-/// [`leading_f32`] where it reaches the field's end, by [`number`] otherwise; `None` when the
+/// [`leading_decimal`] where it reaches the field's end, by [`number`] otherwise; `None` when the
 /// text holds a carriage return other than a line's last byte, which the CSV reader takes as
 /// a line break of its own (the caller then gives the block to [`parse_block`]).
 fn parse_plain(bytes: &[u8], newlines: u64, delimiter: u8, cx: &Context, x: Vec<f32>) -> Option<Block> {
@@ -728,10 +728,10 @@ struct Joined {
 }
 
 impl Joined {
+    /// Joins a block parsed as if it began the file (its lines counted from its own start, so
+    /// that it could be parsed before the line breaks ahead of it were counted); one that
+    /// stopped at an error is parsed again from its true line, for the error's message.
     #[cfg(feature = "threads")]
-    /// Joins a block parsed as if it began the file (its lines counted from 1, so that blocks
-    /// parse before the lines before them are counted); one that stopped at an error is
-    /// parsed again from its real line, for the error's message.
     fn join_counted(
         &mut self,
         block: Block,
@@ -773,14 +773,14 @@ impl Joined {
     }
 }
 
-/// A parsed block: its number in the file, its rows (or the panic of its parse, to pass on)
-/// and its buffer for reuse.
 /// The line breaks in `bytes`, counted in bytes (255 at most per stretch) so that the compiler
 /// counts 32 at a time: a plain `filter().count()` ran at 1 GB/s here.
 fn count_lines(bytes: &[u8]) -> u64 {
     bytes.chunks(255).map(|stretch| stretch.iter().fold(0u8, |n, &b| n + u8::from(b == b'\n')) as u64).sum()
 }
 
+/// A parsed block: its number in the file, its rows and line breaks (or the panic of its
+/// parse, to pass on) and its buffer for reuse.
 #[cfg(feature = "threads")]
 type Done = (usize, std::thread::Result<(Block, u64)>, Vec<u8>);
 
