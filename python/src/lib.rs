@@ -1002,7 +1002,17 @@ struct Grey {
     history: Option<std::collections::HashMap<String, Vec<f64>>>,
 }
 
+/// The error of a teaching model used before `fit`.
+fn not_fitted() -> PyErr {
+    value_err("the model is not fitted yet: call fit(x, y) first".into())
+}
+
 impl Grey {
+    /// The last fit's history, as the teaching models' `history_` gives it.
+    fn history(&self) -> PyResult<std::collections::HashMap<String, Vec<f64>>> {
+        self.history.clone().ok_or_else(not_fitted)
+    }
+
     fn new(
         epochs: usize,
         learning_rate: f32,
@@ -1053,10 +1063,7 @@ impl Grey {
 
     /// Data to predict or score on, read as the training set was.
     fn data(&self, x: &Bound<'_, PyAny>, y: Option<&Bound<'_, PyAny>>) -> PyResult<Dataset> {
-        let max_value = self
-            .max_value
-            .filter(|_| self.classes > 0)
-            .ok_or_else(|| value_err("the model is not fitted yet: call fit(x, y) first".into()))?;
+        let max_value = self.max_value.filter(|_| self.classes > 0).ok_or_else(not_fitted)?;
         let data = grey_dataset("data", x, y, self.classes, max_value)?;
         if data.features() != self.features {
             return Err(value_err(format!(
@@ -1212,7 +1219,7 @@ impl DigitDetector {
     /// Loss and accuracy per epoch ({'loss': [...], 'accuracy': [...], 'val_loss': ...}).
     #[getter]
     fn history_(&self) -> PyResult<std::collections::HashMap<String, Vec<f64>>> {
-        self.grey.history.clone().ok_or_else(|| value_err("the model is not fitted yet: call fit(x, y) first".into()))
+        self.grey.history()
     }
 
     /// Draws the weights as an `height x width` picture (red negative, green positive).
@@ -1228,7 +1235,7 @@ impl DigitDetector {
 
 impl DigitDetector {
     fn fitted(&mut self) -> PyResult<&mut neurite::teach::DigitDetector> {
-        self.inner.as_mut().ok_or_else(|| value_err("the model is not fitted yet: call fit(x, y) first".into()))
+        self.inner.as_mut().ok_or_else(not_fitted)
     }
 }
 
@@ -1329,7 +1336,7 @@ impl OneVsAll {
     /// Loss and accuracy per epoch ({'loss': [...], 'accuracy': [...], 'val_loss': ...}).
     #[getter]
     fn history_(&self) -> PyResult<std::collections::HashMap<String, Vec<f64>>> {
-        self.grey.history.clone().ok_or_else(|| value_err("the model is not fitted yet: call fit(x, y) first".into()))
+        self.grey.history()
     }
 
     /// Draws each class's weights as an `height x width` picture.
@@ -1345,7 +1352,7 @@ impl OneVsAll {
 
 impl OneVsAll {
     fn fitted(&mut self) -> PyResult<&mut neurite::teach::OneVsAll> {
-        self.inner.as_mut().ok_or_else(|| value_err("the model is not fitted yet: call fit(x, y) first".into()))
+        self.inner.as_mut().ok_or_else(not_fitted)
     }
 }
 
