@@ -155,12 +155,21 @@ fn a_kill_while_a_checkpoint_is_written_leaves_the_previous_one_intact() {
         assert!(attempts <= 50, "no kill landed inside a checkpoint write in 50 attempts");
         let before = has_checkpoint(&ckpt).then(|| std::fs::read(ckpt.join(neurite::io::CHECKPOINT_FILE)).unwrap());
         let mut child = start_run(&LARGE_RUN, &ckpt, &save);
-        // This process's temporary file, as the atomic write names it.
-        let tmp = ckpt.join(format!(".{}.{}.tmp", neurite::io::CHECKPOINT_FILE, child.id()));
-        while !tmp.exists() && child.try_wait().unwrap().is_none() {}
+        // This process's temporary file, as the atomic write names it (`.FILE.PID.N.tmp`, N
+        // counting the process's writes).
+        let prefix = format!(".{}.{}.", neurite::io::CHECKPOINT_FILE, child.id());
+        let writing = || {
+            std::fs::read_dir(&ckpt).is_ok_and(|d| {
+                d.flatten().any(|e| {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    name.starts_with(&prefix) && name.ends_with(".tmp")
+                })
+            })
+        };
+        while !writing() && child.try_wait().unwrap().is_none() {}
         let _ = child.kill();
         child.wait().unwrap();
-        if tmp.exists() && before.is_some() {
+        if writing() && before.is_some() {
             break before;
         }
     };

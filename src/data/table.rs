@@ -1286,6 +1286,13 @@ mod tests {
         assert!((tiny.schema().scale[0] - 1e-10).abs() < 1e-15);
         let m = Table::from_reader_with("x\n3e38\n".as_bytes(), "new.csv", tiny.schema()).unwrap_err().to_string();
         assert!(m.contains("new.csv: row 1, column \"x\": 300000000000000000000000000000000000000 is too far"), "{m}");
+        // The first bad row in file order is the one named, however far in.
+        let mut many = String::from("x\n");
+        for i in 0..10_000 {
+            many += if i == 6_000 || i == 9_000 { "3e38\n" } else { "1e-10\n" };
+        }
+        let m = Table::from_reader_with(many.as_bytes(), "many.csv", tiny.schema()).unwrap_err().to_string();
+        assert!(m.contains("many.csv: row 6001, column \"x\""), "{m}");
     }
 
     #[test]
