@@ -373,22 +373,9 @@ pub fn load_resized(path: &std::path::Path, height: usize, width: usize, color: 
 /// Decodes to RGB in 0..=1: (width, height, 3, pixels).
 fn decode_rgb(bytes: &[u8]) -> Result<(usize, usize, usize, Vec<f32>)> {
     if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        let err = |e: png::DecodingError| Error::Format(format!("PNG: {e}"));
-        let limits = png::Limits { bytes: 4 * MAX_SIDE * MAX_SIDE };
-        let mut decoder = png::Decoder::new_with_limits(std::io::Cursor::new(bytes), limits);
-        decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
-        let mut reader = decoder.read_info().map_err(err)?;
-        let (w, h) = (reader.info().width as usize, reader.info().height as usize);
-        if w > MAX_SIDE || h > MAX_SIDE {
-            return Err(Error::Format(format!("PNG: a {w} x {h} picture is over {MAX_SIDE} pixels a side")));
-        }
-        let size = reader.output_buffer_size().ok_or_else(|| Error::Format("PNG: the picture is too large".into()))?;
-        let mut buf = vec![0; size];
-        let info = reader.next_frame(&mut buf).map_err(err)?;
-        let data = &buf[..info.buffer_size()];
-        let (w, h) = (info.width as usize, info.height as usize);
+        let (w, h, color_type, data) = png_frame(bytes)?;
         let level = |v: u8| f32::from(v) / 255.0;
-        let pixels: Vec<f32> = match info.color_type {
+        let pixels: Vec<f32> = match color_type {
             png::ColorType::Grayscale => data.iter().flat_map(|&g| [level(g); 3]).collect(),
             png::ColorType::GrayscaleAlpha => {
                 data.chunks_exact(2).flat_map(|p| [over_white(level(p[0]), p[1]); 3]).collect()
@@ -404,35 +391,20 @@ fn decode_rgb(bytes: &[u8]) -> Result<(usize, usize, usize, Vec<f32>)> {
         }
         Ok((w, h, 3, pixels))
     } else if bytes.starts_with(&[0xff, 0xd8, 0xff]) {
-        use zune_jpeg::zune_core::{colorspace::ColorSpace, options::DecoderOptions};
-        let err = |e: zune_jpeg::errors::DecodeErrors| Error::Format(format!("JPEG: {e}"));
-        let options = DecoderOptions::default()
-            .jpeg_set_out_colorspace(ColorSpace::RGB)
-            .set_max_width(MAX_SIDE)
-            .set_max_height(MAX_SIDE);
-        let mut decoder = zune_jpeg::JpegDecoder::new_with_options(std::io::Cursor::new(bytes), options);
-        decoder.decode_headers().map_err(err)?;
-        let info = decoder.info().ok_or_else(|| Error::Format("JPEG: no picture header".into()))?;
-        let size =
-            decoder.output_buffer_size().ok_or_else(|| Error::Format("JPEG: the picture is too large".into()))?;
-        let (w, h) = (usize::from(info.width), usize::from(info.height));
-        if size != w * h * 3 {
-            return Err(Error::Format(format!("JPEG: {size} bytes for a {w} x {h} RGB picture")));
-        }
-        let mut out = vec![0u8; size];
-        decoder.decode_into(&mut out).map_err(err)?;
+        let (w, h, out) = jpeg_pixels(bytes, true)?;
         Ok((w, h, 3, out.iter().map(|&v| f32::from(v) / 255.0).collect()))
     } else {
         Err(Error::Format("not a PNG or JPEG picture".into()))
     }
 }
 
-fn decode_png(bytes: &[u8]) -> Result<GreyImage> {
+/// A PNG's first frame, 8 bits a sample (palettes, low bit depths and tRNS expanded, 16-bit
+/// samples cut to 8): width, height, colour type and samples.
+fn png_frame(bytes: &[u8]) -> Result<(usize, usize, png::ColorType, Vec<u8>)> {
     let err = |e: png::DecodingError| Error::Format(format!("PNG: {e}"));
     // The decoder allocates no more than this, whatever the header says.
     let limits = png::Limits { bytes: 4 * MAX_SIDE * MAX_SIDE };
     let mut decoder = png::Decoder::new_with_limits(std::io::Cursor::new(bytes), limits);
-    // Palettes, low bit depths and tRNS expanded; 16-bit samples cut to 8.
     decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
     let mut reader = decoder.read_info().map_err(err)?;
     let (w, h) = (reader.info().width as usize, reader.info().height as usize);
@@ -442,9 +414,39 @@ fn decode_png(bytes: &[u8]) -> Result<GreyImage> {
     let size = reader.output_buffer_size().ok_or_else(|| Error::Format("PNG: the picture is too large".into()))?;
     let mut buf = vec![0; size];
     let info = reader.next_frame(&mut buf).map_err(err)?;
-    let data = &buf[..info.buffer_size()];
-    let (w, h) = (info.width as usize, info.height as usize);
-    let pixels: Vec<f32> = match info.color_type {
+    buf.truncate(info.buffer_size());
+    Ok((info.width as usize, info.height as usize, info.color_type, buf))
+}
+
+/// A JPEG's samples as grey levels or RGB: width, height and bytes.
+fn jpeg_pixels(bytes: &[u8], rgb: bool) -> Result<(usize, usize, Vec<u8>)> {
+    use zune_jpeg::zune_core::{colorspace::ColorSpace, options::DecoderOptions};
+    let err = |e: zune_jpeg::errors::DecodeErrors| Error::Format(format!("JPEG: {e}"));
+    let options = DecoderOptions::default()
+        .jpeg_set_out_colorspace(if rgb { ColorSpace::RGB } else { ColorSpace::Luma })
+        .set_max_width(MAX_SIDE)
+        .set_max_height(MAX_SIDE);
+    let mut decoder = zune_jpeg::JpegDecoder::new_with_options(std::io::Cursor::new(bytes), options);
+    decoder.decode_headers().map_err(err)?;
+    let info = decoder.info().ok_or_else(|| Error::Format("JPEG: no picture header".into()))?;
+    let size = decoder.output_buffer_size().ok_or_else(|| Error::Format("JPEG: the picture is too large".into()))?;
+    let (w, h) = (usize::from(info.width), usize::from(info.height));
+    if size != w * h * if rgb { 3 } else { 1 } {
+        let what = if rgb {
+            format!("bytes for a {w} x {h} RGB picture")
+        } else {
+            format!("grey bytes for a {w} x {h} picture")
+        };
+        return Err(Error::Format(format!("JPEG: {size} {what}")));
+    }
+    let mut out = vec![0u8; size];
+    decoder.decode_into(&mut out).map_err(err)?;
+    Ok((w, h, out))
+}
+
+fn decode_png(bytes: &[u8]) -> Result<GreyImage> {
+    let (w, h, color_type, data) = png_frame(bytes)?;
+    let pixels: Vec<f32> = match color_type {
         png::ColorType::Grayscale => data.iter().map(|&g| f32::from(g) / 255.0).collect(),
         png::ColorType::GrayscaleAlpha => {
             data.chunks_exact(2).map(|p| over_white(f32::from(p[0]) / 255.0, p[1])).collect()
@@ -457,22 +459,7 @@ fn decode_png(bytes: &[u8]) -> Result<GreyImage> {
 }
 
 fn decode_jpeg(bytes: &[u8]) -> Result<GreyImage> {
-    use zune_jpeg::zune_core::{colorspace::ColorSpace, options::DecoderOptions};
-    let err = |e: zune_jpeg::errors::DecodeErrors| Error::Format(format!("JPEG: {e}"));
-    let options = DecoderOptions::default()
-        .jpeg_set_out_colorspace(ColorSpace::Luma)
-        .set_max_width(MAX_SIDE)
-        .set_max_height(MAX_SIDE);
-    let mut decoder = zune_jpeg::JpegDecoder::new_with_options(std::io::Cursor::new(bytes), options);
-    decoder.decode_headers().map_err(err)?;
-    let info = decoder.info().ok_or_else(|| Error::Format("JPEG: no picture header".into()))?;
-    let size = decoder.output_buffer_size().ok_or_else(|| Error::Format("JPEG: the picture is too large".into()))?;
-    let (w, h) = (usize::from(info.width), usize::from(info.height));
-    if size != w * h {
-        return Err(Error::Format(format!("JPEG: {size} grey bytes for a {w} x {h} picture")));
-    }
-    let mut out = vec![0u8; size];
-    decoder.decode_into(&mut out).map_err(err)?;
+    let (w, h, out) = jpeg_pixels(bytes, false)?;
     GreyImage::new(w, h, out.iter().map(|&g| f32::from(g) / 255.0).collect())
 }
 
