@@ -164,13 +164,11 @@ impl ImageFolder {
             return Ok((make(name, files, labels, skipped), None));
         }
         let n = files.len();
-        let train = super::validation_split_point(n, options.test_split)
+        let b = super::test_split_rows(n, options.test_split, options.seed)
             .map_err(|e| e.context(format!("{name}: test split of {n} pictures")))?;
-        let mut order: Vec<usize> = (0..n).collect();
-        Rng::new(options.seed).shuffle(&mut order);
-        let (mut a, mut b) = (order[..train].to_vec(), order[train..].to_vec());
-        a.sort_unstable();
-        b.sort_unstable();
+        let mut is_test = vec![false; n];
+        b.iter().for_each(|&i| is_test[i] = true);
+        let a: Vec<usize> = (0..n).filter(|&i| !is_test[i]).collect();
         let part = |rows: &[usize]| -> (Vec<PathBuf>, Vec<u32>) {
             (rows.iter().map(|&i| files[i].clone()).collect(), rows.iter().map(|&i| labels[i]).collect())
         };

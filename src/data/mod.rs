@@ -71,6 +71,18 @@ pub fn validation_split_point(n: usize, fraction: f64) -> Result<usize> {
     Ok(train)
 }
 
+/// The examples a seeded test split holds out of `n`: the last `fraction` of them (cut as
+/// [`validation_split_point`] cuts) after shuffling with `seed`, in their original order.
+/// A table and a folder of pictures split this way.
+pub(crate) fn test_split_rows(n: usize, fraction: f64, seed: u64) -> Result<Vec<usize>> {
+    let train = validation_split_point(n, fraction)?;
+    let mut order: Vec<usize> = (0..n).collect();
+    crate::rng::Rng::new(seed).shuffle(&mut order);
+    let mut test = order.split_off(train);
+    test.sort_unstable();
+    Ok(test)
+}
+
 /// Keras' `load_data`: `((x_train, y_train), (x_test, y_test))` with `x` of shape (n,
 /// height, width) holding the raw grey levels (0..255 for MNIST) and `y` the labels, found as
 /// [`load`] finds them. The notes go on with `x / 255.0` and `reshape(-1, 784)`.

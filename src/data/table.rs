@@ -1079,12 +1079,8 @@ fn split_and_standardise(parsed: Parsed, name: &str, options: &CsvOptions) -> Re
     let f = columns.len();
     let mut test_rows: Vec<usize> = Vec::new();
     if options.test_split > 0.0 {
-        let train = super::validation_split_point(rows, options.test_split)
+        test_rows = super::test_split_rows(rows, options.test_split, options.seed)
             .map_err(|e| e.context(format!("{name}: test split of {rows} rows")))?;
-        let mut order: Vec<usize> = (0..rows).collect();
-        Rng::new(options.seed).shuffle(&mut order);
-        test_rows = order[train..].to_vec();
-        test_rows.sort_unstable();
     }
     let is_test = {
         let mut mark = vec![false; if test_rows.is_empty() { 0 } else { rows }];
