@@ -106,8 +106,12 @@ impl Table {
     pub fn from_csv(path: &Path, options: &CsvOptions) -> Result<(Table, Option<Table>)> {
         let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
         let name = path.display().to_string();
+        let t0 = std::time::Instant::now();
         let parsed = parse(std::io::BufReader::with_capacity(1 << 16, file), &name, options, None)?;
-        split_and_standardise(parsed, &name, options)
+        let t1 = t0.elapsed().as_secs_f64();
+        let r = split_and_standardise(parsed, &name, options);
+        eprintln!("TIMING parse {:.3} split {:.3}", t1, t0.elapsed().as_secs_f64() - t1);
+        r
     }
 
     /// [`Table::from_csv`] on any reader (a file's bytes, standard input), the whole table
@@ -290,33 +294,39 @@ impl Table {
         Error::Index(format!("{}: row {i} is out of range for {} rows", self.name, self.rows))
     }
 
-    /// `(x - mean) / scale`, column by column, with the schema's numbers (in f64, so that
-    /// values at the two ends of f32's range do not overflow); a value that still lands
+    /// `(x - mean) / scale`, column by column, with the schema's numbers; a value that lands
     /// beyond f32's range is an error naming its row and column.
     fn apply_standardisation(&mut self) -> Result<()> {
         let f = self.features();
-        let (mean, scale) = (&self.schema.mean, &self.schema.scale);
-        // A row at a time into `z` with no branch in the loop, so that the compiler divides
-        // four values at once; then checked, and copied back.
-        let mut z = vec![0.0f32; f];
-        for (r, row) in self.x.chunks_exact_mut(f.max(1)).enumerate() {
-            for (((z, &v), &m), &s) in z.iter_mut().zip(row.iter()).zip(mean).zip(scale) {
-                *z = ((f64::from(v) - f64::from(m)) / f64::from(s)) as f32;
-            }
-            if let Some(c) = z.iter().position(|z| !z.is_finite()) {
-                return Err(Error::Value(format!(
-                    "{}: row {}, column {:?}: {} is too far from the training mean {} (deviation {}) to standardise",
-                    self.name,
-                    r + 1,
-                    self.schema.columns[c],
-                    row[c],
-                    mean[c],
-                    scale[c]
-                )));
-            }
-            row.copy_from_slice(&z);
+        let standardiser = Standardiser::new(&self.schema);
+        let failed = each_stretch_mut(&mut self.x, f, |first, stretch| {
+            let mut z = vec![0.0f32; f];
+            stretch.chunks_exact_mut(f.max(1)).enumerate().find_map(|(r, row)| match standardiser.row(row, &mut z) {
+                Some(column) => Some((first + r, column, row[column])),
+                None => {
+                    row.copy_from_slice(&z);
+                    None
+                }
+            })
+        });
+        match failed.into_iter().flatten().next() {
+            Some(at) => Err(self.too_far(at)),
+            None => Ok(()),
         }
-        Ok(())
+    }
+
+    /// The error for a value (at row `row`, counted from 0, and `column`) too far from the
+    /// training mean to standardise.
+    fn too_far(&self, (row, column, value): (usize, usize, f32)) -> Error {
+        Error::Value(format!(
+            "{}: row {}, column {:?}: {} is too far from the training mean {} (deviation {}) to standardise",
+            self.name,
+            row + 1,
+            self.schema.columns[column],
+            value,
+            self.schema.mean[column],
+            self.schema.scale[column]
+        ))
     }
 }
 
@@ -1073,7 +1083,9 @@ fn csv_error(name: &str, e: csv::Error) -> Error {
 
 /// Splits the parsed rows (the test rows drawn with the seed, both parts in file order) and
 /// standardises both with the training part's mean and deviation. The test rows are copied
-/// out and the training rows closed up in place, so the peak is the table plus its test part.
+/// out (standardised on the way) and the training rows standardised in place and closed up,
+/// so the peak is the table plus its test part; the passes over the rows run on the engine's
+/// threads.
 fn split_and_standardise(parsed: Parsed, name: &str, options: &CsvOptions) -> Result<(Table, Option<Table>)> {
     let Parsed { columns, mut x, mut labels, mut values, classes, has_target, rows } = parsed;
     let f = columns.len();
@@ -1082,23 +1094,49 @@ fn split_and_standardise(parsed: Parsed, name: &str, options: &CsvOptions) -> Re
         test_rows = super::test_split_rows(rows, options.test_split, options.seed)
             .map_err(|e| e.context(format!("{name}: test split of {rows} rows")))?;
     }
-    let is_test = {
-        let mut mark = vec![false; if test_rows.is_empty() { 0 } else { rows }];
-        test_rows.iter().for_each(|&i| mark[i] = true);
-        mark
-    };
+    let mut is_test = vec![false; if test_rows.is_empty() { 0 } else { rows }];
+    test_rows.iter().for_each(|&i| is_test[i] = true);
+    let (mean, scale) = moments(&x, f, &is_test);
+    let schema = TableSchema { columns, target: options.target.clone(), task: options.task, mean, scale, classes };
+    let standardiser = Standardiser::new(&schema);
     let test = (!test_rows.is_empty()).then(|| {
-        let pick = |v: &[f32], width: usize| -> Vec<f32> {
-            test_rows.iter().flat_map(|&i| v[i * width..(i + 1) * width].iter().copied()).collect()
+        let mut test_x = vec![0.0f32; test_rows.len() * f];
+        let failed = each_stretch_mut(&mut test_x, f, |first, out| {
+            let picked = test_rows[first..].iter().map(|&i| &x[i * f..(i + 1) * f]);
+            out.chunks_exact_mut(f)
+                .zip(picked)
+                .enumerate()
+                .find_map(|(r, (out, row))| standardiser.row(row, out).map(|column| (first + r, column, row[column])))
+        });
+        let table = Table {
+            name: format!("{name}-test"),
+            x: test_x,
+            labels: test_rows.iter().filter_map(|&i| labels.get(i).copied()).collect(),
+            targets: test_rows.iter().filter_map(|&i| values.get(i).copied()).collect(),
+            has_targets: has_target,
+            rows: test_rows.len(),
+            schema: schema.clone(),
         };
-        (
-            pick(&x, f),
-            test_rows.iter().filter_map(|&i| labels.get(i).copied()).collect::<Vec<u32>>(),
-            pick(&values, usize::from(!values.is_empty())),
-        )
+        (table, failed.into_iter().flatten().next())
+    });
+    let failed = each_stretch_mut(&mut x, f, |first, stretch| {
+        let mut z = vec![0.0f32; f];
+        stretch.chunks_exact_mut(f).enumerate().find_map(|(r, row)| {
+            let i = first + r;
+            if is_test.get(i) == Some(&true) {
+                return None;
+            }
+            match standardiser.row(row, &mut z) {
+                Some(column) => Some((i, column, row[column])),
+                None => {
+                    row.copy_from_slice(&z);
+                    None
+                }
+            }
+        })
     });
     if !test_rows.is_empty() {
-        // Close up the training rows in place, in file order.
+        // Close up the training rows, in file order.
         let mut kept = 0;
         for i in 0..rows {
             if !is_test[i] {
@@ -1117,44 +1155,55 @@ fn split_and_standardise(parsed: Parsed, name: &str, options: &CsvOptions) -> Re
         labels.truncate(kept.min(labels.len()));
         values.truncate(kept.min(values.len()));
     }
-    let train_rows = rows - test_rows.len();
-    let (mean, scale) = moments(&x, f);
-    let schema = TableSchema { columns, target: options.target.clone(), task: options.task, mean, scale, classes };
-    let mut train =
-        Table { name: name.to_string(), x, labels, targets: values, has_targets: has_target, rows: train_rows, schema };
-    train.apply_standardisation()?;
-    let test = test
-        .map(|(x, labels, values)| {
-            let mut t = Table {
-                name: format!("{name}-test"),
-                x,
-                labels,
-                targets: values,
-                has_targets: has_target,
-                rows: test_rows.len(),
-                schema: train.schema.clone(),
-            };
-            t.apply_standardisation()?;
-            Ok(t)
-        })
-        .transpose()?;
-    Ok((train, test))
+    let train = Table {
+        name: name.to_string(),
+        x,
+        labels,
+        targets: values,
+        has_targets: has_target,
+        rows: rows - test_rows.len(),
+        schema,
+    };
+    if let Some((i, column, value)) = failed.into_iter().flatten().next() {
+        // The row's number among the training rows.
+        let row = i - test_rows.partition_point(|&t| t < i);
+        return Err(train.too_far((row, column, value)));
+    }
+    match test {
+        Some((test, Some(at))) => Err(test.too_far(at)),
+        test => Ok((train, test.map(|(test, _)| test))),
+    }
 }
 
-/// Each column's mean and (population) standard deviation, in f64; a constant column's
-/// deviation is 1, as scikit-learn's `StandardScaler` makes it.
-fn moments(x: &[f32], f: usize) -> (Vec<f32>, Vec<f32>) {
-    let n = (x.len() / f.max(1)).max(1) as f64;
-    let mut sum = vec![0.0f64; f];
-    for row in x.chunks_exact(f.max(1)) {
-        sum.iter_mut().zip(row).for_each(|(s, &v)| *s += f64::from(v));
-    }
-    let mean: Vec<f64> = sum.iter().map(|s| s / n).collect();
-    let mut sq = vec![0.0f64; f];
-    for row in x.chunks_exact(f.max(1)) {
-        sq.iter_mut().zip(row).zip(&mean).for_each(|((s, &v), m)| *s += (f64::from(v) - m).powi(2));
-    }
-    let scale = sq
+/// Each column's mean and (population) standard deviation over the rows not marked in
+/// `is_test` (all rows when it is empty), in f64, summed a stretch of rows at a time and the
+/// stretches in file order; a constant column's deviation is 1, as scikit-learn's
+/// `StandardScaler` makes it.
+fn moments(x: &[f32], f: usize, is_test: &[bool]) -> (Vec<f32>, Vec<f32>) {
+    let f = f.max(1);
+    let n = (x.len() / f - is_test.iter().filter(|&&t| t).count()).max(1) as f64;
+    let total = |parts: Vec<Vec<f64>>| {
+        parts.into_iter().fold(vec![0.0f64; f], |mut all, part| {
+            all.iter_mut().zip(part).for_each(|(a, p)| *a += p);
+            all
+        })
+    };
+    let sums = each_stretch(x, f, |first, stretch| {
+        let mut sum = vec![0.0f64; f];
+        for row in training_rows(stretch, f, first, is_test) {
+            sum.iter_mut().zip(row).for_each(|(s, &v)| *s += f64::from(v));
+        }
+        sum
+    });
+    let mean: Vec<f64> = total(sums).iter().map(|s| s / n).collect();
+    let squares = each_stretch(x, f, |first, stretch| {
+        let mut sq = vec![0.0f64; f];
+        for row in training_rows(stretch, f, first, is_test) {
+            sq.iter_mut().zip(row).zip(&mean).for_each(|((s, &v), m)| *s += (f64::from(v) - m).powi(2));
+        }
+        sq
+    });
+    let scale = total(squares)
         .iter()
         .map(|s| {
             let d = (s / n).sqrt();
@@ -1166,6 +1215,75 @@ fn moments(x: &[f32], f: usize) -> (Vec<f32>, Vec<f32>) {
         })
         .collect();
     (mean.iter().map(|&m| m as f32).collect(), scale)
+}
+
+/// The rows of a stretch whose first row is row `first` of the table, less those marked in
+/// `is_test`.
+fn training_rows<'a>(
+    stretch: &'a [f32],
+    f: usize,
+    first: usize,
+    is_test: &'a [bool],
+) -> impl Iterator<Item = &'a [f32]> {
+    stretch.chunks_exact(f).enumerate().filter(move |(r, _)| is_test.get(first + r) != Some(&true)).map(|(_, row)| row)
+}
+
+/// `(x - mean) / deviation` for each column, with a schema's numbers, in f64 (so that values
+/// at the two ends of f32's range do not overflow on the way).
+struct Standardiser {
+    mean: Vec<f64>,
+    scale: Vec<f64>,
+}
+
+impl Standardiser {
+    fn new(schema: &TableSchema) -> Standardiser {
+        let wide = |v: &[f32]| v.iter().map(|&v| f64::from(v)).collect();
+        Standardiser { mean: wide(&schema.mean), scale: wide(&schema.scale) }
+    }
+
+    /// Writes `row` standardised into `out`; the first column whose value lands beyond f32's
+    /// range, if one does. No branch in the loop, so that the compiler divides four values at
+    /// once.
+    #[inline]
+    fn row(&self, row: &[f32], out: &mut [f32]) -> Option<usize> {
+        for (((z, &v), &m), &s) in out.iter_mut().zip(row).zip(&self.mean).zip(&self.scale) {
+            *z = ((f64::from(v) - m) / s) as f32;
+        }
+        out.iter().position(|z| !z.is_finite())
+    }
+}
+
+/// Rows in a stretch of the passes over a table: a fixed number, so that sums over stretches
+/// are added in the same order on any number of threads.
+const STRETCH: usize = 1024;
+
+/// `work(first_row, rows)` for each stretch of [`STRETCH`] rows (`width` values each) of `x`,
+/// on the engine's threads where the build has them; the results in file order.
+fn each_stretch<R: Send>(x: &[f32], width: usize, work: impl Fn(usize, &[f32]) -> R + Sync + Send) -> Vec<R> {
+    let chunk = STRETCH * width.max(1);
+    #[cfg(feature = "threads")]
+    {
+        use rayon::prelude::*;
+        x.par_chunks(chunk).enumerate().map(|(i, rows)| work(i * STRETCH, rows)).collect()
+    }
+    #[cfg(not(feature = "threads"))]
+    x.chunks(chunk).enumerate().map(|(i, rows)| work(i * STRETCH, rows)).collect()
+}
+
+/// [`each_stretch`] for work that changes the rows.
+fn each_stretch_mut<R: Send>(
+    x: &mut [f32],
+    width: usize,
+    work: impl Fn(usize, &mut [f32]) -> R + Sync + Send,
+) -> Vec<R> {
+    let chunk = STRETCH * width.max(1);
+    #[cfg(feature = "threads")]
+    {
+        use rayon::prelude::*;
+        x.par_chunks_mut(chunk).enumerate().map(|(i, rows)| work(i * STRETCH, rows)).collect()
+    }
+    #[cfg(not(feature = "threads"))]
+    x.chunks_mut(chunk).enumerate().map(|(i, rows)| work(i * STRETCH, rows)).collect()
 }
 
 #[cfg(test)]
