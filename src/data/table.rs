@@ -408,6 +408,13 @@ struct Context<'a> {
     known: Option<(&'a [String], &'a ClassIndex)>,
 }
 
+impl Context<'_> {
+    /// Where a cell is, for a message: `FILE: line L, column C (NAME)`.
+    fn cell(&self, line: u64, column: usize) -> String {
+        format!("{}: line {line}, column {} ({})", self.name, column + 1, shown(&self.names[column]))
+    }
+}
+
 /// The rows of one block, as parsed; `error` stops it after `rows` good rows.
 #[derive(Default)]
 struct Block {
@@ -556,7 +563,7 @@ fn plain_row(
             },
         };
         if let Some(why) = failed {
-            let at = format!("{}: line {line}, column {} ({})", cx.name, i + 1, shown(&cx.names[i]));
+            let at = cx.cell(line, i);
             return Err(plain_failure(text, line, delimiter, cx, Some(Error::Value(format!("{at}: {why}")))));
         }
     }
@@ -592,10 +599,9 @@ fn parse_row(
     block: &mut Block,
     local: &mut HashMap<Box<str>, u32>,
 ) -> Result<()> {
-    let name = cx.name;
     for (i, (cell, role)) in record.iter().zip(cx.roles).enumerate() {
         let cell = cell.trim_ascii();
-        let at = || format!("{name}: line {line}, column {} ({})", i + 1, shown(&cx.names[i]));
+        let at = || cx.cell(line, i);
         match role {
             Role::Feature(k) => row[*k] = number(cell).map_err(|why| Error::Value(format!("{}: {why}", at())))?,
             Role::Target => match cx.task {
@@ -622,7 +628,7 @@ fn class_of(
     classes: &mut Vec<String>,
     local: &mut HashMap<Box<str>, u32>,
 ) -> Result<u32> {
-    let at = || format!("{}: line {line}, column {} ({})", cx.name, column + 1, shown(&cx.names[column]));
+    let at = || cx.cell(line, column);
     let text =
         std::str::from_utf8(cell).map_err(|_| Error::Value(format!("{}: the class name is not UTF-8 text", at())))?;
     if text.is_empty() {
