@@ -104,22 +104,10 @@ def pixels(files, size):
 
 
 def torch_accuracy(xtr, ytr, xte, yte, classes, hidden, epochs, lr, batch, seed):
-    import torch
+    import torch_mlp
 
-    torch.manual_seed(seed)
-    torch.set_num_threads(2)
-    xtr, xte = torch.tensor(xtr), torch.tensor(xte)
-    ytr, yte = torch.tensor(ytr), torch.tensor(yte)
-    net = torch.nn.Sequential(torch.nn.Linear(xtr.shape[1], hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, classes))
-    opt = torch.optim.Adam(net.parameters(), lr=lr)
-    loss = torch.nn.CrossEntropyLoss()
-    for _ in range(epochs):
-        for idx in torch.randperm(len(ytr)).split(batch):
-            opt.zero_grad()
-            loss(net(xtr[idx]), ytr[idx]).backward()
-            opt.step()
-    with torch.no_grad():
-        return (net(xte).argmax(1) == yte).float().mean().item()
+    net = torch_mlp.train(xtr, ytr, classes, hidden, epochs, lr, batch, seed, threads=2)
+    return torch_mlp.accuracy(net, xte, yte)
 
 
 def main():

@@ -42,25 +42,20 @@ for _ in range(runs):
 print(f"median: read_csv {statistics.median(read_times):.3f} s, with split and standardisation {statistics.median(total_times):.3f} s")
 
 if "--torch-epoch" in sys.argv:
-    import torch
+    import torch_mlp
 
-    torch.set_num_threads(2)
-    torch.manual_seed(0)
     classes, labels = np.unique(y, return_inverse=True)
-    inputs = torch.from_numpy(x_train)
-    targets = torch.from_numpy(labels[train].astype(np.int64))
-    model = torch.nn.Sequential(
-        torch.nn.Linear(inputs.shape[1], 50), torch.nn.ReLU(), torch.nn.Linear(50, len(classes))
+    torch_mlp.train(
+        x_train,
+        labels[train],
+        len(classes),
+        hidden=50,
+        epochs=2,
+        lr=0.001,
+        batch=32,
+        seed=0,
+        threads=2,
+        on_epoch=lambda epoch, seconds, loss: print(
+            f"PyTorch epoch {epoch + 1}: {seconds:.2f} s ({len(x_train)} rows, loss {loss:.4f})"
+        ),
     )
-    optimizer = torch.optim.Adam(model.parameters(), lr=0.001)
-    loss_fn = torch.nn.CrossEntropyLoss()
-    for epoch in range(2):
-        start = time.perf_counter()
-        order = torch.randperm(len(inputs))
-        for i in range(0, len(inputs), 32):
-            batch = order[i : i + 32]
-            optimizer.zero_grad()
-            loss = loss_fn(model(inputs[batch]), targets[batch])
-            loss.backward()
-            optimizer.step()
-        print(f"PyTorch epoch {epoch + 1}: {time.perf_counter() - start:.2f} s ({len(inputs)} rows, loss {loss.item():.4f})")
