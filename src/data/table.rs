@@ -1359,6 +1359,50 @@ mod tests {
         assert_eq!(again.1.unwrap(), test);
     }
 
+    /// The split and standardisation run in stretches of rows on the threads: the tables are the
+    /// same, bit for bit, on one thread and on three, and each value is its raw value less the
+    /// training rows' mean, over their deviation.
+    #[cfg(feature = "threads")]
+    #[test]
+    fn stretches_on_any_number_of_threads_give_the_same_tables() {
+        let csv = big(5 * STRETCH + 77, false);
+        let options = CsvOptions::new("y").test_split(0.25).seed(3);
+        let read =
+            || split_and_standardise(parse(csv.as_bytes(), "t", &options, None).unwrap(), "t", &options).unwrap();
+        let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap().install(read);
+        let three = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap().install(read);
+        assert_eq!(one, three);
+        let (train, test) = (one.0, one.1.unwrap());
+        // The raw rows, and which are the test part, from the same seed.
+        let raw: Vec<[f64; 3]> = (0..5 * STRETCH + 77)
+            .map(|i| [(i % 1000) as f64 + 0.25, (i / 3) as f64, -((i % 77) as f64) * 1e-3])
+            .collect();
+        let test_rows = crate::data::test_split_rows(raw.len(), 0.25, 3).unwrap();
+        let train_rows: Vec<usize> = (0..raw.len()).filter(|i| test_rows.binary_search(i).is_err()).collect();
+        assert_eq!((train.len(), test.len()), (train_rows.len(), test_rows.len()));
+        for c in 0..3 {
+            let n = train_rows.len() as f64;
+            let mean = train_rows.iter().map(|&i| raw[i][c]).sum::<f64>() / n;
+            let sd = (train_rows.iter().map(|&i| (raw[i][c] - mean).powi(2)).sum::<f64>() / n).sqrt();
+            assert!((f64::from(train.schema().mean[c]) - mean).abs() <= 1e-6 * mean.abs().max(1.0), "column {c}");
+            assert!((f64::from(train.schema().scale[c]) - sd).abs() <= 1e-6 * sd, "column {c}");
+            for (table, rows) in [(&train, &train_rows), (&test, &test_rows)] {
+                for (r, &i) in rows.iter().enumerate() {
+                    let expected = (raw[i][c] - mean) / sd;
+                    let got = f64::from(table.values()[r * 3 + c]);
+                    assert!((got - expected).abs() <= 1e-5 * expected.abs().max(1.0), "row {i}, column {c}");
+                }
+            }
+        }
+        // Each label stayed with its row.
+        let class = |i: usize| ["p", "q", "r"][(i * 7 + i / 5) % 3];
+        for (table, rows) in [(&train, &train_rows), (&test, &test_rows)] {
+            for (r, &i) in rows.iter().enumerate() {
+                assert_eq!(table.schema().classes[table.labels()[r] as usize], class(i));
+            }
+        }
+    }
+
     #[test]
     fn regression_reads_numbers() {
         let t = read("x,price\n1,2.5\n2,3.5\n", &CsvOptions::new("price").task(Task::Regression)).unwrap();
