@@ -1380,12 +1380,13 @@ mod tests {
         let test_rows = crate::data::test_split_rows(raw.len(), 0.25, 3).unwrap();
         let train_rows: Vec<usize> = (0..raw.len()).filter(|i| test_rows.binary_search(i).is_err()).collect();
         assert_eq!((train.len(), test.len()), (train_rows.len(), test_rows.len()));
-        for c in 0..3 {
+        let schema = train.schema();
+        for (c, (&stored_mean, &stored_sd)) in schema.mean.iter().zip(&schema.scale).enumerate() {
             let n = train_rows.len() as f64;
             let mean = train_rows.iter().map(|&i| raw[i][c]).sum::<f64>() / n;
             let sd = (train_rows.iter().map(|&i| (raw[i][c] - mean).powi(2)).sum::<f64>() / n).sqrt();
-            assert!((f64::from(train.schema().mean[c]) - mean).abs() <= 1e-6 * mean.abs().max(1.0), "column {c}");
-            assert!((f64::from(train.schema().scale[c]) - sd).abs() <= 1e-6 * sd, "column {c}");
+            assert!((f64::from(stored_mean) - mean).abs() <= 1e-6 * mean.abs().max(1.0), "column {c}");
+            assert!((f64::from(stored_sd) - sd).abs() <= 1e-6 * sd, "column {c}");
             for (table, rows) in [(&train, &train_rows), (&test, &test_rows)] {
                 for (r, &i) in rows.iter().enumerate() {
                     let expected = (raw[i][c] - mean) / sd;
