@@ -106,12 +106,8 @@ impl Table {
     pub fn from_csv(path: &Path, options: &CsvOptions) -> Result<(Table, Option<Table>)> {
         let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
         let name = path.display().to_string();
-        let t0 = std::time::Instant::now();
         let parsed = parse(std::io::BufReader::with_capacity(1 << 16, file), &name, options, None)?;
-        let t1 = t0.elapsed().as_secs_f64();
-        let r = split_and_standardise(parsed, &name, options);
-        eprintln!("TIMING parse {:.3} split {:.3}", t1, t0.elapsed().as_secs_f64() - t1);
-        r
+        split_and_standardise(parsed, &name, options)
     }
 
     /// [`Table::from_csv`] on any reader (a file's bytes, standard input), the whole table
