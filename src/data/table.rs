@@ -294,18 +294,7 @@ impl Table {
     /// beyond f32's range is an error naming its row and column.
     fn apply_standardisation(&mut self) -> Result<()> {
         let f = self.features();
-        let standardiser = Standardiser::new(&self.schema);
-        let failed = each_stretch_mut(&mut self.x, f, |first, stretch| {
-            let mut z = vec![0.0f32; f];
-            stretch.chunks_exact_mut(f.max(1)).enumerate().find_map(|(r, row)| match standardiser.row(row, &mut z) {
-                Some(column) => Some((first + r, column, row[column])),
-                None => {
-                    row.copy_from_slice(&z);
-                    None
-                }
-            })
-        });
-        match failed.into_iter().flatten().next() {
+        match Standardiser::new(&self.schema).in_place(&mut self.x, f, |_| false) {
             Some(at) => Err(self.too_far(at)),
             None => Ok(()),
         }
@@ -1121,22 +1110,7 @@ fn split_and_standardise(parsed: Parsed, name: &str, options: &CsvOptions) -> Re
         };
         (table, failed.into_iter().flatten().next())
     });
-    let failed = each_stretch_mut(&mut x, f, |first, stretch| {
-        let mut z = vec![0.0f32; f];
-        stretch.chunks_exact_mut(f).enumerate().find_map(|(r, row)| {
-            let i = first + r;
-            if is_test.get(i) == Some(&true) {
-                return None;
-            }
-            match standardiser.row(row, &mut z) {
-                Some(column) => Some((i, column, row[column])),
-                None => {
-                    row.copy_from_slice(&z);
-                    None
-                }
-            }
-        })
-    });
+    let failed = standardiser.in_place(&mut x, f, |i| is_test.get(i) == Some(&true));
     if !test_rows.is_empty() {
         // Close up the training rows, in file order.
         let mut kept = 0;
@@ -1166,7 +1140,7 @@ fn split_and_standardise(parsed: Parsed, name: &str, options: &CsvOptions) -> Re
         rows: rows - test_rows.len(),
         schema,
     };
-    if let Some((i, column, value)) = failed.into_iter().flatten().next() {
+    if let Some((i, column, value)) = failed {
         // The row's number among the training rows.
         let row = i - test_rows.partition_point(|&t| t < i);
         return Err(train.too_far((row, column, value)));
@@ -1252,6 +1226,34 @@ impl Standardiser {
             *z = ((f64::from(v) - m) / s) as f32;
         }
         out.iter().position(|z| !z.is_finite())
+    }
+
+    /// Standardises the rows of `x` (`f` values each) in place, a stretch at a time on the
+    /// engine's threads, leaving those `skip` names as they are; the first row that fails
+    /// (counted from 0 in `x`), with its column and value, leaves that row unchanged.
+    fn in_place(
+        &self,
+        x: &mut [f32],
+        f: usize,
+        skip: impl Fn(usize) -> bool + Sync + Send,
+    ) -> Option<(usize, usize, f32)> {
+        let failed = each_stretch_mut(x, f, |first, stretch| {
+            let mut z = vec![0.0f32; f];
+            stretch.chunks_exact_mut(f.max(1)).enumerate().find_map(|(r, row)| {
+                let i = first + r;
+                if skip(i) {
+                    return None;
+                }
+                match self.row(row, &mut z) {
+                    Some(column) => Some((i, column, row[column])),
+                    None => {
+                        row.copy_from_slice(&z);
+                        None
+                    }
+                }
+            })
+        });
+        failed.into_iter().flatten().next()
     }
 }
 
