@@ -24,11 +24,23 @@ const EXACT: u64 = 1 << 24;
 /// digits make more than 2^24).
 #[inline(always)]
 pub(crate) fn leading_decimal(text: &[u8]) -> Option<(Decimal, usize)> {
-    if let Some(short) = short_decimal(text) {
-        return Some(short);
-    }
     let negative = text.first() == Some(&b'-');
-    let mut at = usize::from(matches!(text.first(), Some(b'-' | b'+')));
+    let sign = usize::from(matches!(text.first(), Some(b'-' | b'+')));
+    let (integer, scale, used) = match short_digits(text, sign) {
+        Some(short) => short,
+        None => long_digits(text, sign)?,
+    };
+    // The sign as a bit, not a branch: signs in a table are as good as random. Only a zero's
+    // scale can lie outside -10..=10 (`0e99`); clamped, it still gives zero.
+    let mantissa = f32::from_bits((integer as f32).to_bits() | (u32::from(negative) << 31));
+    Some((Decimal { mantissa, scale: scale.clamp(-10, 10) as i8 }, used))
+}
+
+/// The digits of the number from `at` (after its sign) as an integer below 2^24, its power of
+/// ten and where it ends, for any shape [`leading_decimal`] takes: digit runs on either side of
+/// the point, then the exponent. A zero may come with any power.
+#[inline(always)]
+fn long_digits(text: &[u8], mut at: usize) -> Option<(u64, i32, usize)> {
     let (whole, whole_digits) = digit_run(text, at)?;
     at += whole_digits;
     let (mut mantissa, mut digits, mut scale) = (whole, whole_digits, 0i32);
@@ -68,9 +80,7 @@ pub(crate) fn leading_decimal(text: &[u8]) -> Option<(Decimal, usize)> {
     if mantissa != 0 && !(-10..=10).contains(&scale) {
         return None;
     }
-    // The sign as a bit, not a branch: signs in a table are as good as random.
-    let mantissa = f32::from_bits((mantissa as f32).to_bits() | (u32::from(negative) << 31));
-    Some((Decimal { mantissa, scale: if mantissa == 0.0 { 0 } else { scale as i8 } }, at))
+    Some((mantissa, scale, at))
 }
 
 /// Bytes with their top bit, one per byte of a word.
@@ -78,31 +88,30 @@ const TOP: u64 = 0x8080_8080_8080_8080;
 /// One in every byte of a word.
 const ONES: u64 = 0x0101_0101_0101_0101;
 
-/// [`leading_decimal`] for the numbers most tables are made of: at most seven digits and one
-/// point after the sign, ending (at a delimiter, say) within the eight bytes read at once;
-/// `None` for anything else, an exponent included, which the longer path then reads.
+/// [`long_digits`] for the numbers most tables are made of: at most seven digits and one point
+/// from `sign` on, ending (at a delimiter, say) within the eight bytes read at once; `None`
+/// for anything else, an exponent included, which the longer path then reads.
 ///
 /// The bytes' kinds (digit, point, other) come from one word with no branch and no borrow
 /// between bytes; the point is cut out of the word, and the digits combined as in
 /// [`digit_run`]. Most of a table's cells (`-1234.57`, `0.5`, `255`, `0`) then take one pass
 /// with no loop, instead of a digit run on each side of the point.
 #[inline(always)]
-fn short_decimal(text: &[u8]) -> Option<(Decimal, usize)> {
-    let negative = text.first() == Some(&b'-');
-    let sign = usize::from(matches!(text.first(), Some(b'-' | b'+')));
+fn short_digits(text: &[u8], sign: usize) -> Option<(u64, i32, usize)> {
     let word = u64::from_le_bytes(text.get(sign..sign + 8)?.try_into().ok()?);
-    // Per byte, on its low seven bits (so no carry leaves a byte): at least '0', above '9'.
+    // Per byte, on its low seven bits (so no carry leaves a byte): at least '0', above '9';
+    // equal to '.' (no bit left after the exclusive or).
     let low = word & !TOP;
     let digits = (low + (0x80 - b'0' as u64) * ONES) & !(low + (0x80 - b':' as u64) * ONES) & !word & TOP;
-    let point_bytes = (word ^ (b'.' as u64 * ONES)) & !TOP;
-    let points = !((point_bytes + !TOP) | (word ^ (b'.' as u64 * ONES))) & TOP;
+    let from_point = word ^ (b'.' as u64 * ONES);
+    let points = !(((from_point & !TOP) + !TOP) | from_point) & TOP;
     let end = ((!(digits | points) & TOP).trailing_zeros() / 8) as usize;
     if end == 8 || matches!(text[sign + end], b'e' | b'E') {
         return None; // longer than the word, or an exponent follows
     }
     let points = points & ((1u64 << (8 * end)) - 1);
     let values = word & (0x0F * ONES);
-    let (values, count, scale) = if points == 0 {
+    let (values, count, fraction_digits) = if points == 0 {
         (values, end, 0)
     } else if points & (points - 1) == 0 {
         // Cut the point's byte out: the bytes after it move down one.
@@ -116,10 +125,7 @@ fn short_decimal(text: &[u8]) -> Option<(Decimal, usize)> {
     if count == 0 {
         return None;
     }
-    let value = combine(values, count);
-    let mantissa = f32::from_bits((value as f32).to_bits() | (u32::from(negative) << 31));
-    // A zero keeps its scale (no branch on the value): zero times a power of ten is zero.
-    Some((Decimal { mantissa, scale: -(scale as i8) }, sign + end))
+    Some((combine(values, count), -(fraction_digits as i32), sign + end))
 }
 
 /// The number at the start of `text` as [`leading_decimal`] reads it, as an `f32`.
