@@ -80,8 +80,8 @@ fn pickles_that_are_not_a_state_dict_of_float_tensors_are_refused_and_never_run(
 fn onnx_from_both_torch_exporters_and_in_the_keras_tf2onnx_form() {
     for name in ["torch_dynamo.onnx", "torch_legacy.onnx", "keras_style.onnx"] {
         let model = onnx::load_onnx(&fixture(name)).unwrap();
-        assert_eq!(model.layers()[0].activation_fn(), LEAKY, "{name}");
-        assert_eq!(model.layers()[1].activation_fn(), Activation::Softmax, "{name}");
+        assert_eq!(model.layers()[0].activation(), Some(LEAKY), "{name}");
+        assert_eq!(model.layers()[1].activation(), Some(Activation::Softmax), "{name}");
         assert_matches_torch(model, name);
     }
     let err = onnx::load_onnx(&fixture("conv.onnx")).err().unwrap().to_string();

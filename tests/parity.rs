@@ -61,7 +61,7 @@ fn compare(hidden: Activation, output: Activation, loss: Loss, bias: bool, threa
         opt.zero_grad();
         // The hidden layers as autograd operations; the output layer's logits by hand
         // (matmul and add), so that this path does not share the output layer's code.
-        let layers = autograd.layers();
+        let layers = autograd.dense_layers();
         let mut h = Var::constant(x.clone());
         for layer in &layers[..layers.len() - 1] {
             h = layer.forward(&h).unwrap();

@@ -197,7 +197,7 @@ pub(crate) fn run_summary(args: &SummaryArgs) -> Result<()> {
             "architecture": model.config(),
             "parameters": model.param_count(),
             "inputs": model.input_dim(),
-            "outputs": model.layers().last().map(|l| l.units()),
+            "outputs": model.output_units(),
             "loss": model.loss().map(|l| l.name()),
             "optimizer": state.map(|s| s.optimizer()),
             "iterations": state.map(|s| s.iterations()),

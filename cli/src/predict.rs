@@ -59,7 +59,7 @@ pub(crate) fn run(args: &PredictArgs) -> Result<()> {
     let x = Tensor::from_vec(inputs, &[args.images.len(), side * side])?;
     let y = model.predict(&x)?;
     let classes = y.shape()[1];
-    let softmax = model.layers().last().is_some_and(|l| l.activation_fn() == Activation::Softmax);
+    let softmax = model.output_activation() == Some(Activation::Softmax);
     let what = if softmax { "probabilities" } else { "outputs" };
     let rows: Vec<Vec<f32>> = y.to_vec().chunks_exact(classes).map(<[f32]>::to_vec).collect();
     let best = |r: &[f32]| r.iter().enumerate().fold(0, |b, (i, &v)| if v > r[b] { i } else { b });
@@ -100,7 +100,7 @@ fn print_rows(args: &PredictArgs, model: &Sequential, key: &str, labels: &[Strin
     let outputs = y.shape()[1];
     let values = y.to_vec();
     let rows: Vec<&[f32]> = values.chunks_exact(outputs.max(1)).collect();
-    let softmax = model.layers().last().is_some_and(|l| l.activation_fn() == Activation::Softmax);
+    let softmax = model.output_activation() == Some(Activation::Softmax);
     let what = if softmax { "probabilities" } else { "outputs" };
     if args.json {
         let out: Vec<_> = labels

@@ -13,9 +13,11 @@ use crate::sources::{OwnData, OwnDataArgs};
 use neurite::data::{self, mnist, Dataset, DatasetName, Task};
 use neurite::error::{Error, Result};
 use neurite::io::{self, Checkpointer};
-use neurite::nn::{Activation, Dense, Initializer, Loss};
+use neurite::nn::{Activation, Initializer, LayerConfig, Loss};
 use neurite::optim::Optimizer;
-use neurite::train::{Callback, Examples, FitOptions, Metric, Sequential, StopSignal, TargetKind, Verbosity};
+use neurite::train::{
+    Callback, Examples, FitOptions, Metric, ModelConfig, Sequential, StopSignal, TargetKind, Verbosity, DEFAULTS,
+};
 
 /// Exit code of a run stopped by Ctrl-C (128 + SIGINT, the shell's convention).
 const INTERRUPTED: u8 = 130;
@@ -31,19 +33,24 @@ pub(crate) struct TrainArgs {
     #[arg(long)]
     pub(crate) dataset: Option<DatasetName>,
     /// Hidden layer sizes, comma separated (`--hidden 128,64`).
-    #[arg(long, default_value = "50", value_delimiter = ',', num_args = 1.., allow_negative_numbers = true)]
+    #[arg(long, default_values_t = [DEFAULTS.hidden], value_delimiter = ',', num_args = 1.., allow_negative_numbers = true)]
     pub(crate) hidden: Vec<usize>,
     /// Activation of the hidden layers: sigmoid, tanh, relu, leaky_relu, elu, linear, step.
-    #[arg(long, default_value = "sigmoid")]
+    #[arg(long, default_value_t = DEFAULTS.activation)]
     pub(crate) activation: Activation,
+    /// Any stack of layers instead of --hidden and --activation, output layer included:
+    /// `dense:256:relu,batchnorm,dropout:0.3,dense:10:softmax` (dense:UNITS[:ACTIVATION],
+    /// dropout:RATE, batchnorm[:MOMENTUM[:EPSILON]], flatten, reshape:D1xD2x...).
+    #[arg(long, value_name = "SPEC", conflicts_with_all = ["hidden", "activation", "output_activation"])]
+    pub(crate) layers: Option<String>,
     /// Activation of the output layer (default softmax; linear for --task regression).
     #[arg(long)]
     pub(crate) output_activation: Option<Activation>,
     /// Weight initialiser: glorot_uniform, glorot_normal, he_uniform, he_normal, uniform, normal, zeros.
-    #[arg(long, default_value = "glorot_uniform")]
+    #[arg(long, default_value = DEFAULTS.init.name())]
     pub(crate) init: Initializer,
     /// sgd, momentum, nesterov, adagrad, rmsprop or adam (Keras' defaults).
-    #[arg(long, default_value = "adam")]
+    #[arg(long, default_value = DEFAULTS.optimizer)]
     pub(crate) optimizer: Optimizer,
     /// Learning rate (default: the optimiser's Keras default).
     #[arg(long, allow_negative_numbers = true)]
@@ -53,13 +60,14 @@ pub(crate) struct TrainArgs {
     #[arg(long)]
     pub(crate) loss: Option<Loss>,
     /// Examples per gradient step.
-    #[arg(long, default_value_t = 32, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = DEFAULTS.batch_size, allow_negative_numbers = true)]
     pub(crate) batch_size: usize,
     /// Passes over the training data.
-    #[arg(long, default_value_t = 10, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = DEFAULTS.epochs, allow_negative_numbers = true)]
     pub(crate) epochs: usize,
-    /// Seed of the weights and the shuffling: the same seed gives the same numbers.
-    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
+    /// Seed of the weights, the shuffling and dropout's masks: the same seed gives the same
+    /// numbers.
+    #[arg(long, default_value_t = DEFAULTS.seed, allow_negative_numbers = true)]
     pub(crate) seed: u64,
     /// Fraction of the training data held out for validation (from its end, as Keras).
     #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
@@ -220,11 +228,8 @@ fn check_writable(flag: &str, path: &Path) -> Result<()> {
 
 /// Refuses a model that does not fit in memory before allocating it, with the numbers.
 fn check_memory(args: &TrainArgs, features: usize, classes: usize) -> Result<()> {
-    let mut sizes = vec![features];
-    sizes.extend(&args.hidden);
-    sizes.push(classes);
-    let params =
-        sizes.windows(2).try_fold(0usize, |total, w| total.checked_add(w[0].checked_mul(w[1])?.checked_add(w[1])?));
+    // Counted from the description, before any parameter exists.
+    let params = model_config(args, features, classes)?.param_count().ok();
     // The parameters, their gradients, the optimiser's buffers, a copy when saving.
     let buffers = 3 + args.optimizer.slot_names().len();
     let bytes = params.and_then(|p| p.checked_mul(4 * buffers));
@@ -252,23 +257,42 @@ fn available_memory() -> Option<usize> {
     kib.checked_mul(1024)
 }
 
-/// Builds the model the flags describe.
-pub(crate) fn build_model(args: &TrainArgs, features: usize, classes: usize) -> Result<Sequential> {
-    let mut model = Sequential::with_seed(args.seed);
-    set_threads(&mut model, args.threads)?;
-    let mut inputs = Some(features);
-    for &units in &args.hidden {
-        let mut layer = Dense::new(units).activation(args.activation).kernel_initializer(args.init);
-        if let Some(n) = inputs.take() {
-            layer = layer.input_shape(n);
+/// The model description the flags give, for examples of `features` values and `classes`
+/// outputs: the notes' MLP from --hidden and --activation, or --layers.
+pub(crate) fn model_config(args: &TrainArgs, features: usize, classes: usize) -> Result<ModelConfig> {
+    match &args.layers {
+        Some(spec) => {
+            let config = ModelConfig::parse_layers(&[features], spec, args.init).map_err(|e| e.context("--layers"))?;
+            let units = match config.layers.last() {
+                Some(LayerConfig::Dense(d)) => d.units,
+                _ => {
+                    return Err(Error::Value(
+                        "--layers: the last layer must be dense:UNITS:ACTIVATION, the output".into(),
+                    ))
+                }
+            };
+            if units != classes {
+                return Err(Error::Value(format!(
+                    "--layers: the last layer has {units} units, the data needs {classes} outputs"
+                )));
+            }
+            Ok(config)
         }
-        model.add(layer)?;
+        None => Ok(ModelConfig::mlp(
+            &[features],
+            &args.hidden,
+            args.activation,
+            classes,
+            args.output_activation(),
+            args.init,
+        )),
     }
-    let mut out = Dense::new(classes).activation(args.output_activation()).kernel_initializer(args.init);
-    if let Some(n) = inputs {
-        out = out.input_shape(n);
-    }
-    model.add(out)?;
+}
+
+/// Builds the model the flags describe, through the library's model description.
+pub(crate) fn build_model(args: &TrainArgs, features: usize, classes: usize) -> Result<Sequential> {
+    let mut model = Sequential::from_config(&model_config(args, features, classes)?, args.seed)?;
+    set_threads(&mut model, args.threads)?;
     let optimizer = match args.lr {
         Some(lr) => args.optimizer.learning_rate(lr),
         None => args.optimizer,
@@ -466,7 +490,7 @@ pub(crate) fn run(args: &TrainArgs, given: &ArgMatches, argv: &[String]) -> Resu
         }
         (None, Some(path)) => {
             let (model, note) = continue_from(path, args)?;
-            let (inputs, got) = (model.input_dim(), model.layers().last().map(|l| l.units()));
+            let (inputs, got) = (model.input_dim(), model.output_units());
             let fits = match own.as_ref().map(OwnData::task) {
                 Some(Task::Regression) => got == Some(1),
                 _ => !got.is_some_and(|o| o > 1 && o < outputs),

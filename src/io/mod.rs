@@ -197,10 +197,7 @@ fn version_1(architecture: &str, tensors: Vec<(String, Tensor)>) -> Result<(Mode
         .into_iter()
         .map(|(n, t)| (n.replacen(".weight", "/kernel", 1).replacen(".bias", "/bias", 1), t))
         .collect();
-    Ok((
-        ModelConfig { name: "sequential".into(), layers: layers.into_iter().map(LayerConfig::Dense).collect() },
-        renamed,
-    ))
+    Ok((ModelConfig::new(None, layers.into_iter().map(LayerConfig::Dense).collect()), renamed))
 }
 
 /// JSON for the metadata.
@@ -313,7 +310,14 @@ pub fn model_from_arrays(arrays: &[(String, Tensor)], hidden: Activation, output
 /// layer without a bias gets a zero one), for [`npy::npz_bytes`].
 pub fn model_to_arrays(model: &Sequential) -> Result<Vec<(String, Tensor)>> {
     let mut out = Vec::new();
-    for (i, layer) in model.layers().iter().enumerate() {
+    if let Some(other) = model.layers().iter().find(|l| l.as_dense().is_none()) {
+        return Err(Error::Value(format!(
+            "the arrays W1, b1, W2, b2, ... describe a stack of dense layers; this model has a {} layer ({})",
+            other.class_name(),
+            other.name().unwrap_or_default()
+        )));
+    }
+    for (i, layer) in model.dense_layers().into_iter().enumerate() {
         let w = layer.weight().ok_or_else(|| Error::Value(format!("layer {} is not built", i + 1)))?.value();
         let b = layer.bias().map(|b| b.value()).unwrap_or_else(|| Tensor::zeros(&[layer.units()]));
         out.push((format!("W{}", i + 1), w));

@@ -29,7 +29,7 @@
 use std::collections::HashMap;
 
 use crate::error::{shape_str, Error, Result};
-use crate::nn::Activation;
+use crate::nn::{Activation, LayerConfig, Mode};
 use crate::tensor::Tensor;
 use crate::train::Sequential;
 
@@ -131,14 +131,27 @@ fn attr_int(name: &str, v: i64) -> Msg {
     a
 }
 
-/// A float tensor's ValueInfoProto: the batch dimension symbolic, the features fixed.
-fn value_info(name: &str, features: usize) -> Msg {
+/// An int64 tensor (a Reshape's target shape).
+fn tensor_proto_i64(name: &str, values: &[i64]) -> Msg {
+    let mut t = Msg::default();
+    t.int(1, values.len() as i64);
+    t.int(2, INT64);
+    t.str(8, name);
+    t.bytes(9, &values.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>());
+    t
+}
+
+/// A float tensor's ValueInfoProto: the batch dimension symbolic, the others fixed.
+fn value_info(name: &str, example: &[usize]) -> Msg {
     let mut batch = Msg::default();
     batch.str(2, "batch");
-    let mut width = Msg::default();
-    width.int(1, features as i64);
     let mut shape = Msg::default();
-    shape.msg(1, batch).msg(1, width);
+    shape.msg(1, batch);
+    for &d in example {
+        let mut dim = Msg::default();
+        dim.int(1, d as i64);
+        shape.msg(1, dim);
+    }
     let mut tensor = Msg::default();
     tensor.int(1, FLOAT).msg(2, shape);
     let mut ty = Msg::default();
@@ -148,72 +161,135 @@ fn value_info(name: &str, features: usize) -> Msg {
     v
 }
 
-/// The bytes of an ONNX model computing `model`'s outputs from an input named `input` of
-/// shape (batch, features) to an output named `output`.
+/// The bytes of an ONNX model computing `model`'s outputs (in inference mode) from an input
+/// named `input` of shape (batch, example shape) to an output named `output`: Dense as Gemm
+/// (or MatMul) and its activation, BatchNormalization as BatchNormalization with the moving
+/// statistics, Flatten and Reshape as themselves; Dropout, the identity at inference, is left
+/// out.
 pub fn to_onnx(model: &Sequential) -> Result<Vec<u8>> {
     let layers = model.layers();
-    let features = model.input_dim().ok_or_else(|| Error::Value("ONNX export: the model has no layers".into()))?;
+    let input_shape = model.input_shape().ok_or_else(|| Error::Value("ONNX export: the model has no layers".into()))?;
+    let params = model.params();
     let mut graph = Msg::default();
     let mut initializers = Vec::new();
     let mut current = "input".to_string();
-    let last = layers.len() - 1;
+    // The last layer that computes something writes `output`.
+    let last = layers.iter().rposition(|l| !l.is_view(Mode::Inference)).unwrap_or(0);
     for (i, layer) in layers.iter().enumerate() {
-        let name = layer.config().name.clone().unwrap_or_else(|| format!("dense_{i}"));
-        let kernel =
-            layer.weight().ok_or_else(|| Error::Value(format!("ONNX export: layer {name} is not built")))?.value();
-        let w_name = format!("{name}/kernel");
-        initializers.push(tensor_proto(&w_name, kernel.shape(), &kernel.to_vec()));
-        let activation = layer.activation_fn();
-        let linear_out =
-            if i == last && activation == Activation::Identity { "output".into() } else { format!("{name}/linear") };
-        match layer.bias() {
-            Some(b) => {
-                let b_name = format!("{name}/bias");
-                let b = b.value();
-                initializers.push(tensor_proto(&b_name, b.shape(), &b.to_vec()));
-                graph.msg(
-                    1,
-                    node("Gemm", &format!("{name}/Gemm"), &[&current, &w_name, &b_name], &[&linear_out], vec![]),
-                );
-            }
-            None => {
-                graph.msg(1, node("MatMul", &format!("{name}/MatMul"), &[&current, &w_name], &[&linear_out], vec![]));
-            }
-        }
+        let name = layer.name().map_or_else(|| format!("layer_{i}"), str::to_string);
         let out = if i == last { "output".to_string() } else { format!("{name}/output") };
-        let act = |op: &str, attrs: Vec<Msg>| node(op, &format!("{name}/{op}"), &[&linear_out], &[&out], attrs);
-        let act_node = match activation {
-            Activation::Identity => None,
-            Activation::Sigmoid => Some(act("Sigmoid", vec![])),
-            Activation::Tanh => Some(act("Tanh", vec![])),
-            Activation::Relu => Some(act("Relu", vec![])),
-            Activation::Softplus => Some(act("Softplus", vec![])),
-            Activation::LeakyRelu { alpha } => Some(act("LeakyRelu", vec![attr_float("alpha", alpha)])),
-            Activation::Elu { alpha } => Some(act("Elu", vec![attr_float("alpha", alpha)])),
-            Activation::Softmax => Some(act("Softmax", vec![attr_int("axis", -1)])),
-            Activation::Step => {
-                // 1 where x > 0, else 0: Greater, then Cast to float.
-                let zero = format!("{name}/zero");
-                initializers.push(tensor_proto(&zero, &[], &[0.0]));
-                let mask = format!("{name}/positive");
-                graph.msg(1, node("Greater", &format!("{name}/Greater"), &[&linear_out, &zero], &[&mask], vec![]));
-                Some(node("Cast", &format!("{name}/Cast"), &[&mask], &[&out], vec![attr_int("to", FLOAT)]))
-            }
-        };
-        match act_node {
-            Some(n) => {
-                graph.msg(1, n);
+        let get = |what: &str| params.get(&format!("{name}/{what}"));
+        match layer.config() {
+            LayerConfig::Dense(c) => {
+                let kernel = get("kernel")?;
+                let w_name = format!("{name}/kernel");
+                initializers.push(tensor_proto(&w_name, kernel.shape(), &kernel.to_vec()));
+                let activation = c.activation;
+                let linear_out =
+                    if activation == Activation::Identity { out.clone() } else { format!("{name}/linear") };
+                if c.use_bias {
+                    let b_name = format!("{name}/bias");
+                    let b = get("bias")?;
+                    initializers.push(tensor_proto(&b_name, b.shape(), &b.to_vec()));
+                    graph.msg(
+                        1,
+                        node("Gemm", &format!("{name}/Gemm"), &[&current, &w_name, &b_name], &[&linear_out], vec![]),
+                    );
+                } else {
+                    graph.msg(
+                        1,
+                        node("MatMul", &format!("{name}/MatMul"), &[&current, &w_name], &[&linear_out], vec![]),
+                    );
+                }
+                let act = |op: &str, attrs: Vec<Msg>| node(op, &format!("{name}/{op}"), &[&linear_out], &[&out], attrs);
+                let act_node = match activation {
+                    Activation::Identity => None,
+                    Activation::Sigmoid => Some(act("Sigmoid", vec![])),
+                    Activation::Tanh => Some(act("Tanh", vec![])),
+                    Activation::Relu => Some(act("Relu", vec![])),
+                    Activation::Softplus => Some(act("Softplus", vec![])),
+                    Activation::LeakyRelu { alpha } => Some(act("LeakyRelu", vec![attr_float("alpha", alpha)])),
+                    Activation::Elu { alpha } => Some(act("Elu", vec![attr_float("alpha", alpha)])),
+                    Activation::Softmax => Some(act("Softmax", vec![attr_int("axis", -1)])),
+                    Activation::Step => {
+                        // 1 where x > 0, else 0: Greater, then Cast to float.
+                        let zero = format!("{name}/zero");
+                        initializers.push(tensor_proto(&zero, &[], &[0.0]));
+                        let mask = format!("{name}/positive");
+                        graph.msg(
+                            1,
+                            node("Greater", &format!("{name}/Greater"), &[&linear_out, &zero], &[&mask], vec![]),
+                        );
+                        Some(node("Cast", &format!("{name}/Cast"), &[&mask], &[&out], vec![attr_int("to", FLOAT)]))
+                    }
+                };
+                if let Some(n) = act_node {
+                    graph.msg(1, n);
+                }
                 current = out;
             }
-            None => current = linear_out,
+            LayerConfig::BatchNormalization(c) => {
+                let features = layer.input_shape().last().copied().unwrap_or(0);
+                if layer.input_shape().len() != 1 {
+                    return Err(Error::Value(format!(
+                        "ONNX export: layer {name} normalises an input of {}; ONNX's BatchNormalization takes channels first, which is not supported yet for inputs of more than one axis",
+                        shape_str(layer.input_shape())
+                    )));
+                }
+                let tensor = |what: &str, t: Result<Tensor>, fill: f32| -> Result<Msg> {
+                    let t = t.unwrap_or_else(|_| Tensor::full(&[features], fill));
+                    Ok(tensor_proto(&format!("{name}/{what}"), t.shape(), &t.to_vec()))
+                };
+                initializers.push(tensor(
+                    "gamma",
+                    if c.scale { get("gamma") } else { Err(Error::Value(String::new())) },
+                    1.0,
+                )?);
+                initializers.push(tensor(
+                    "beta",
+                    if c.center { get("beta") } else { Err(Error::Value(String::new())) },
+                    0.0,
+                )?);
+                initializers.push(tensor("moving_mean", get("moving_mean"), 0.0)?);
+                initializers.push(tensor("moving_variance", get("moving_variance"), 1.0)?);
+                let inputs: Vec<String> =
+                    ["gamma", "beta", "moving_mean", "moving_variance"].iter().map(|w| format!("{name}/{w}")).collect();
+                graph.msg(
+                    1,
+                    node(
+                        "BatchNormalization",
+                        &format!("{name}/BatchNormalization"),
+                        &[&current, &inputs[0], &inputs[1], &inputs[2], &inputs[3]],
+                        &[&out],
+                        vec![attr_float("epsilon", c.epsilon), attr_float("momentum", c.momentum)],
+                    ),
+                );
+                current = out;
+            }
+            LayerConfig::Flatten(_) | LayerConfig::Reshape(_)
+                if layer.output_shape(layer.input_shape())? == layer.input_shape() => {}
+            LayerConfig::Flatten(_) | LayerConfig::Reshape(_) => {
+                let target: Vec<i64> = std::iter::once(-1)
+                    .chain(layer.output_shape(layer.input_shape())?.iter().map(|&d| d as i64))
+                    .collect();
+                let shape_name = format!("{name}/shape");
+                initializers.push(tensor_proto_i64(&shape_name, &target));
+                graph.msg(1, node("Reshape", &format!("{name}/Reshape"), &[&current, &shape_name], &[&out], vec![]));
+                current = out;
+            }
+            // The identity at inference.
+            LayerConfig::Dropout(_) => {}
         }
+    }
+    if current != "output" {
+        return Err(Error::Value("ONNX export: the model computes nothing (every layer is a view)".into()));
     }
     graph.str(2, model.name());
     for init in initializers {
         graph.msg(5, init);
     }
-    graph.msg(11, value_info("input", features));
-    graph.msg(12, value_info("output", layers[last].units()));
+    graph.msg(11, value_info("input", &input_shape));
+    graph.msg(12, value_info("output", &model.output_shape().unwrap_or_default()));
     let mut opset = Msg::default();
     opset.str(1, "").int(2, OPSET);
     let mut m = Msg::default();
@@ -823,8 +899,8 @@ mod tests {
         let mut graph = Msg::default();
         graph.msg(1, node("Conv", "conv1", &["input", "w"], &["output"], vec![]));
         graph.msg(5, tensor_proto("w", &[1, 1, 3, 3], &[0.0; 9]));
-        graph.msg(11, value_info("input", 4));
-        graph.msg(12, value_info("output", 4));
+        graph.msg(11, value_info("input", &[4]));
+        graph.msg(12, value_info("output", &[4]));
         let mut m = Msg::default();
         m.int(1, IR_VERSION).msg(7, graph);
         let err = from_onnx(&m.0).err().unwrap().to_string();

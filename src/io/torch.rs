@@ -16,7 +16,7 @@
 use super::pickle::{self, StorageType, TensorRef};
 use super::zip;
 use crate::error::{shape_str, Error, Result};
-use crate::nn::Activation;
+use crate::nn::{Activation, LayerConfig};
 use crate::tensor::Tensor;
 use crate::train::Sequential;
 
@@ -34,16 +34,81 @@ use crate::train::Sequential;
 /// # Ok::<(), neurite::Error>(())
 /// ```
 pub fn state_dict(model: &Sequential) -> Result<Vec<(String, Tensor)>> {
+    Ok(torch_layers(model)?.into_iter().flat_map(|m| m.tensors).collect())
+}
+
+/// One neurite layer as the `torch.nn` modules that compute it: their Python, and the
+/// state_dict entries of the first (under its index in the `nn.Sequential`).
+struct TorchLayer {
+    modules: Vec<String>,
+    tensors: Vec<(String, Tensor)>,
+}
+
+/// Every layer of `model` as `torch.nn` modules, numbered as an `nn.Sequential` numbers them.
+/// Dense is `Linear` (weight transposed) and its activation; Dropout is `Dropout`;
+/// BatchNormalization of flat rows is `BatchNorm1d` with Keras' epsilon and PyTorch's momentum
+/// (`1 - momentum`), `gamma`/`beta`/moving statistics as `weight`/`bias`/`running_mean`/
+/// `running_var`; Flatten is `Flatten` and Reshape `Unflatten`.
+fn torch_layers(model: &Sequential) -> Result<Vec<TorchLayer>> {
+    let params = model.params();
     let mut out = Vec::new();
     let mut index = 0;
     for layer in model.layers() {
-        let name = layer.config().name.clone().unwrap_or_default();
-        let w = layer.weight().ok_or_else(|| Error::Value(format!("layer {name} is not built")))?.value();
-        out.push((format!("{index}.weight"), w.t()?.contiguous()));
-        if let Some(b) = layer.bias() {
-            out.push((format!("{index}.bias"), b.value()));
-        }
-        index += 1 + usize::from(module(layer.activation_fn())?.is_some());
+        let name = layer.name().unwrap_or_default().to_string();
+        let get = |what: &str| params.get(&format!("{name}/{what}"));
+        let input = layer.input_shape().to_vec();
+        let (modules, tensors) = match layer.config() {
+            LayerConfig::Dense(c) => {
+                let mut tensors = vec![(format!("{index}.weight"), get("kernel")?.t()?.contiguous())];
+                if c.use_bias {
+                    tensors.push((format!("{index}.bias"), get("bias")?));
+                }
+                let bias = if c.use_bias { "" } else { ", bias=False" };
+                let mut modules = vec![format!("nn.Linear({}, {}{bias})", c.input_dim.unwrap_or(0), c.units)];
+                modules.extend(module(c.activation)?);
+                (modules, tensors)
+            }
+            LayerConfig::Dropout(c) => (vec![format!("nn.Dropout(p={})", c.rate)], vec![]),
+            LayerConfig::BatchNormalization(c) => {
+                if input.len() != 1 || c.scale != c.center {
+                    return Err(Error::Value(format!(
+                        "layer {name}: PyTorch export reads batch normalisation of flat rows with both gamma and beta or neither (BatchNorm1d), not an input of {} with scale={} and center={}",
+                        shape_str(&input), c.scale, c.center
+                    )));
+                }
+                let features = input[0];
+                let affine = if c.scale { "" } else { ", affine=False" };
+                let modules = vec![format!(
+                    "nn.BatchNorm1d({features}, eps={}, momentum={}{affine})",
+                    c.epsilon,
+                    // PyTorch's running = (1 - m) running + m batch; Keras' the other way round
+                    // (rounded to 6 places, so that 0.99 in f32 is written 0.01).
+                    ((1.0 - f64::from(c.momentum)) * 1e6).round() / 1e6
+                )];
+                let mut tensors = vec![];
+                if c.scale {
+                    tensors.push((format!("{index}.weight"), get("gamma")?));
+                    tensors.push((format!("{index}.bias"), get("beta")?));
+                }
+                tensors.push((format!("{index}.running_mean"), get("moving_mean")?));
+                tensors.push((format!("{index}.running_var"), get("moving_variance")?));
+                (modules, tensors)
+            }
+            LayerConfig::Flatten(_) if input.len() > 1 => {
+                return Err(Error::Value(format!(
+                    "layer {name}: PyTorch flattens channels first; exporting a Flatten of {} is not supported yet",
+                    shape_str(&input)
+                )))
+            }
+            LayerConfig::Flatten(_) => (vec!["nn.Flatten()".into()], vec![]),
+            LayerConfig::Reshape(_) => {
+                let shape = layer.output_shape(&input)?;
+                let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
+                (vec![format!("nn.Unflatten(1, ({},))", dims.join(", "))], vec![])
+            }
+        };
+        index += modules.len();
+        out.push(TorchLayer { modules, tensors });
     }
     Ok(out)
 }
@@ -69,14 +134,8 @@ fn module(a: Activation) -> Result<Option<String>> {
 
 /// The `torch.nn.Sequential` whose `load_state_dict` takes [`state_dict`]'s keys, as Python.
 pub fn torch_modules(model: &Sequential) -> Result<String> {
-    let mut parts = Vec::new();
-    for layer in model.layers() {
-        let inputs = layer.input_dim().unwrap_or(0);
-        let bias = if layer.bias().is_some() { "" } else { ", bias=False" };
-        parts.push(format!("nn.Linear({inputs}, {}{bias})", layer.units()));
-        parts.extend(module(layer.activation_fn())?);
-    }
-    Ok(format!("nn.Sequential({})", parts.join(", ")))
+    let modules: Vec<String> = torch_layers(model)?.into_iter().flat_map(|m| m.modules).collect();
+    Ok(format!("nn.Sequential({})", modules.join(", ")))
 }
 
 /// The bytes of a safetensors file holding [`state_dict`] (what `safetensors.torch.load_file`

@@ -12,7 +12,8 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Activation, Initializer, Module};
+use super::layer::{BackwardRows, ForwardRows, Layer, Mode, ParamSpec};
+use super::{Activation, Initializer, LayerConfig, Module};
 use crate::autograd::{is_grad_enabled, ParamStore, Var};
 use crate::error::{shape_str, Error, Result};
 use crate::kernels::{gemm, reduce, MatLayout};
@@ -33,6 +34,8 @@ use crate::tensor::Tensor;
 #[derive(Debug, Clone)]
 pub struct Dense {
     config: DenseConfig,
+    /// `[input_dim]` once known (what [`Layer::input_shape`] returns).
+    input: Vec<usize>,
     weight: Option<Var>,
     bias: Option<Var>,
 }
@@ -115,6 +118,7 @@ impl Dense {
                 bias_initializer: Initializer::Zeros,
                 name: None,
             },
+            input: vec![],
             weight: None,
             bias: None,
         }
@@ -122,7 +126,8 @@ impl Dense {
 
     /// A layer from its configuration (weights not yet built).
     pub fn from_config(config: DenseConfig) -> Dense {
-        Dense { config, weight: None, bias: None }
+        let input = config.input_dim.into_iter().collect();
+        Dense { config, input, weight: None, bias: None }
     }
 
     /// A built layer with given parameters: `weight` of shape (inputs, outputs), `bias` of
@@ -165,6 +170,7 @@ impl Dense {
     /// Sets the number of inputs (Keras `input_shape=(784,)`).
     pub fn input_shape(mut self, inputs: usize) -> Dense {
         self.config.input_dim = Some(inputs);
+        self.input = vec![inputs];
         self
     }
 
@@ -227,6 +233,7 @@ impl Dense {
         let w = c.kernel_initializer.init(&[inputs, c.units], inputs, c.units, rng);
         let b = c.use_bias.then(|| c.bias_initializer.init(&[c.units], inputs, c.units, rng));
         self.config.input_dim = Some(inputs);
+        self.input = vec![inputs];
         self.set_parameters(store, w, b)
     }
 
@@ -240,14 +247,6 @@ impl Dense {
             None => None,
         };
         Ok(())
-    }
-
-    /// Moves a built layer's parameters into `store` (under its current name): how a model
-    /// takes in a layer built elsewhere.
-    pub(crate) fn move_into(&mut self, store: &ParamStore) -> Result<()> {
-        let weight = self.weight.as_ref().map(Var::value).ok_or_else(|| self.not_built())?;
-        let bias = self.bias.as_ref().map(Var::value);
-        self.set_parameters(store, weight, bias)
     }
 
     /// The configuration.
@@ -398,7 +397,7 @@ impl Dense {
     }
 
     /// The whole forward pass of `rows` contiguous input rows: `out = h(x W + b)`.
-    pub(crate) fn forward_rows(
+    pub(crate) fn product_bias_activation(
         &self,
         weight: &[f32],
         bias: Option<&[f32]>,
@@ -539,7 +538,7 @@ impl Module for Dense {
             let values = params.values();
             let bias = b_range.clone().map(|r| &values[r]);
             let activate = if d.is_empty() { Activate::Yes } else { Activate::KeepingDerivative(&mut d) };
-            self.forward_rows(&values[w_range.clone()], bias, x_data, rows, &mut y, activate)?;
+            self.product_bias_activation(&values[w_range.clone()], bias, x_data, rows, &mut y, activate)?;
             params.version()
         };
         let value = Tensor::from_vec(y, &out_shape)?;
@@ -586,6 +585,177 @@ impl Module for Dense {
 
     fn parameters(&self) -> Vec<Var> {
         self.weight.iter().chain(self.bias.iter()).cloned().collect()
+    }
+}
+
+impl DenseConfig {
+    /// The layer (weights not yet created).
+    pub fn into_layer(self) -> Dense {
+        Dense::from_config(self)
+    }
+}
+
+impl Layer for Dense {
+    fn class_name(&self) -> &'static str {
+        "Dense"
+    }
+
+    fn config(&self) -> LayerConfig {
+        LayerConfig::Dense(self.config.clone())
+    }
+
+    fn name(&self) -> Option<&str> {
+        self.config.name.as_deref()
+    }
+
+    fn set_name(&mut self, name: String) {
+        self.config.name = Some(name);
+    }
+
+    fn declared_input(&self) -> Option<Vec<usize>> {
+        self.config.input_dim.map(|n| vec![n])
+    }
+
+    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
+        let c = &self.config;
+        match input {
+            [n] if *n > 0 && c.units > 0 => match c.input_dim {
+                Some(declared) if declared != *n => Err(Error::Shape(format!(
+                    "{}: declared {declared} inputs but the previous layer gives {n}",
+                    self.display_name()
+                ))),
+                _ => Ok(vec![c.units]),
+            },
+            [_] => Err(Error::Value(format!(
+                "{}: needs at least one input and one unit, got {} -> {}",
+                self.display_name(),
+                shape_str(input),
+                c.units
+            ))),
+            _ => Err(Error::Shape(format!(
+                "{}: takes flat rows, (None, n), but its input is {}; put a Flatten layer before it",
+                self.display_name(),
+                super::layer::batch_shape_str(input)
+            ))),
+        }
+    }
+
+    fn build(&mut self, input: &[usize]) -> Result<()> {
+        self.output_shape(input)?;
+        self.config.activation.validate()?;
+        self.config.input_dim = Some(input[0]);
+        self.input = input.to_vec();
+        Ok(())
+    }
+
+    fn input_shape(&self) -> &[usize] {
+        &self.input
+    }
+
+    fn param_specs(&self) -> Vec<ParamSpec> {
+        let c = &self.config;
+        let (inputs, units) = (c.input_dim.unwrap_or(0), c.units);
+        let mut specs = vec![ParamSpec {
+            name: "kernel",
+            shape: vec![inputs, units],
+            init: c.kernel_initializer,
+            fans: (inputs, units),
+            trainable: true,
+        }];
+        if c.use_bias {
+            specs.push(ParamSpec {
+                name: "bias",
+                shape: vec![units],
+                init: c.bias_initializer,
+                fans: (inputs, units),
+                trainable: true,
+            });
+        }
+        specs
+    }
+
+    fn activation(&self) -> Option<Activation> {
+        Some(self.config.activation)
+    }
+
+    fn cache_per_row(&self, mode: Mode) -> usize {
+        let keeps = mode == Mode::Training && self.config.activation.is_elementwise();
+        if keeps {
+            self.config.units
+        } else {
+            0
+        }
+    }
+
+    /// `h(x W + b)`; keeps `h'(z)` in the cache when it has room for it.
+    fn forward_rows(&self, f: ForwardRows<'_>) -> Result<()> {
+        let (weight, bias) = self.split_params(f.params)?;
+        let n = f.rows * self.config.units;
+        let activate = if f.logits {
+            Activate::No
+        } else if f.cache.len() >= n && n > 0 && self.config.activation.is_elementwise() {
+            Activate::KeepingDerivative(&mut f.cache[..n])
+        } else {
+            Activate::Yes
+        };
+        self.product_bias_activation(weight, bias, f.x, f.rows, &mut f.y[..n], activate)
+    }
+
+    /// `dL/dz` in `dy`, then `dL/dx = dL/dz W^T`, and the parameters' gradients when asked.
+    fn backward_rows(&self, b: BackwardRows<'_>) -> Result<()> {
+        let (weight, bias) = self.split_params(b.params)?;
+        let (rows, units) = (b.rows, self.config.units);
+        let inputs = self.config.input_dim.unwrap_or(0);
+        if !b.dy_is_dz {
+            self.activation_backward(&b.y[..rows * units], b.cache.get(..rows * units).unwrap_or(&[]), b.dy);
+        }
+        if let Some(dx) = b.dx {
+            self.input_gradient(weight, b.dy, rows, dx)?;
+        }
+        if let Some(dp) = b.dparams {
+            let (gw, gb) = dp.split_at_mut(inputs * units);
+            self.weight_gradient(InputRows::all(b.x, rows, inputs), b.dy, gw, false)?;
+            if bias.is_some() {
+                self.bias_gradient(b.dy, 0..units, gb, false)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn built_values(&self) -> Option<Vec<Tensor>> {
+        let weight = self.weight.as_ref()?.value();
+        Some(std::iter::once(weight).chain(self.bias.as_ref().map(Var::value)).collect())
+    }
+
+    fn attach(&mut self, params: &[Var]) {
+        self.weight = params.first().cloned();
+        self.bias = if self.config.use_bias { params.get(1).cloned() } else { None };
+    }
+
+    fn as_dense(&self) -> Option<&Dense> {
+        Some(self)
+    }
+
+    fn clone_layer(&self) -> Box<dyn Layer> {
+        Box::new(self.clone())
+    }
+}
+
+impl Dense {
+    /// The weight and the bias in a run of parameters laid out as [`Layer::param_specs`] says.
+    fn split_params<'p>(&self, params: &'p [f32]) -> Result<(&'p [f32], Option<&'p [f32]>)> {
+        let (inputs, units) = (self.config.input_dim.unwrap_or(0), self.config.units);
+        let expected = inputs * units + if self.config.use_bias { units } else { 0 };
+        if params.len() != expected {
+            return Err(Error::Shape(format!(
+                "{}: {} parameter values for {inputs} x {units} (use_bias: {})",
+                self.display_name(),
+                params.len(),
+                self.config.use_bias
+            )));
+        }
+        let (w, b) = params.split_at(inputs * units);
+        Ok((w, self.config.use_bias.then_some(b)))
     }
 }
 

@@ -1,6 +1,8 @@
 //! Neurons, layers, activations, losses and initialisers.
 //!
-//! Each layer and each loss writes its arithmetic once, on row-major buffers. The autograd
+//! Every layer kind is one file on one contract ([`Layer`], in `layer.rs`), registered by one
+//! line in `registry.rs` ([`LayerConfig`]): Dense, Dropout, BatchNormalization, Flatten and
+//! Reshape. Each layer and each loss writes its arithmetic once, on row-major buffers. The autograd
 //! path runs it as one operation per layer or loss (a PyTorch-style hand-written loop over
 //! [`Var`]s), and the training engine of [`crate::train`] schedules the same functions across
 //! threads. Each activation is defined once, in [`crate::kernels::activation`].
@@ -15,18 +17,28 @@
 //! ```
 
 mod activation;
+mod batch_norm;
 pub mod dense;
+mod dropout;
+mod flatten;
 mod init;
+pub mod layer;
 mod loss;
-
-use serde::{Deserialize, Serialize};
+mod registry;
+mod reshape;
 
 pub use activation::Activation;
+pub use batch_norm::{BatchNormalization, BatchNormalizationConfig};
 pub(crate) use dense::{Activate, InputRows};
 pub use dense::{Dense, DenseConfig, Linear};
+pub use dropout::{Dropout, DropoutConfig};
+pub use flatten::{Flatten, FlattenConfig};
 pub use init::Initializer;
+pub use layer::{forward_var, Layer, Mode, Noise, ParamSpec};
 pub use loss::{accuracy, zero_one_loss, Loss};
 pub(crate) use loss::{count_correct, Targets};
+pub use registry::LayerConfig;
+pub use reshape::{Reshape, ReshapeConfig};
 
 use crate::autograd::Var;
 use crate::error::Result;
@@ -37,14 +49,4 @@ pub trait Module {
     fn forward(&self, x: &Var) -> Result<Var>;
     /// The trainable parameters, in a fixed order.
     fn parameters(&self) -> Vec<Var>;
-}
-
-/// One layer of a model as data, tagged as Keras tags its layer configurations
-/// (`{"class_name": "Dense", "config": {...}}`): what model files, checkpoints, import and
-/// export read and write.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "class_name", content = "config")]
-pub enum LayerConfig {
-    /// A fully connected layer.
-    Dense(DenseConfig),
 }

@@ -165,8 +165,11 @@ pub fn layers_picture(
         .layers()
         .iter()
         .zip(activations)
+        // A view (Flatten, Dropout at inference) shows its input again: left out.
+        .filter(|(layer, _)| !layer.is_view(crate::nn::Mode::Inference))
         .map(|(layer, a)| {
-            (layer.config().name.clone().unwrap_or_else(|| "dense".into()), layer.activation_fn(), a.to_vec())
+            let name = layer.name().unwrap_or(layer.class_name()).to_string();
+            (name, layer.activation().unwrap_or(Activation::Identity), a.to_vec())
         })
         .collect();
     save(&LayersFigure { image: image.to_vec(), shape: (height, width), layers, label }, path)

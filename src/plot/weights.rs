@@ -116,7 +116,13 @@ pub fn weight_images(
 /// Draws the first Dense layer's units of `model` as `height x width` images (the model must
 /// take `height * width` inputs): what each hidden unit looks for in the picture.
 pub fn first_layer_weights(model: &Sequential, (height, width): (usize, usize), path: &Path) -> Result<()> {
-    let layer = model.layers().first().ok_or_else(|| Error::Value("the model has no layers to draw".into()))?;
+    let first = model.layers().iter().find(|l| !l.is_view(crate::nn::Mode::Inference));
+    let layer = first.and_then(|l| l.as_dense()).ok_or_else(|| {
+        Error::Value(format!(
+            "the model's first layer that computes is {}, not a Dense layer whose weights are pictures",
+            first.map_or("missing", |l| l.class_name())
+        ))
+    })?;
     let w = layer.weight().ok_or_else(|| Error::Value("the first layer is not built".into()))?.value();
     let labels: Vec<String> = (0..layer.units()).map(|u| format!("unit {u}")).collect();
     let name = layer.config().name.clone().unwrap_or_else(|| "dense".into());

@@ -280,7 +280,7 @@ impl OneVsAll {
 
     /// Number of classes (models).
     pub fn classes(&self) -> usize {
-        self.model.layers().first().map(|l| l.units()).unwrap_or(0)
+        self.model.output_units().unwrap_or(0)
     }
 
     /// The weights, shape (pixels, classes): column k is model k's picture of a k.

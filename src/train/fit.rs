@@ -4,20 +4,21 @@
 
 use super::callbacks::{BatchLogs, Callback, Control, EpochLogs, FitInfo};
 use super::clock::Stopwatch;
-use super::engine::{Engine, Totals};
+use super::engine::{Engine, StepSeed, Totals};
 use super::examples::Examples;
+use super::model_config::ModelConfig;
 use super::progress::{FitProgress, Moment, StopSignal, TrainingView};
-use super::sequential::{FitOptions, ModelConfig};
+use super::sequential::FitOptions;
 use crate::autograd::ParamStore;
 use crate::error::{Error, Result};
-use crate::nn::{Dense, Loss};
+use crate::nn::{Layer, Loss};
 use crate::optim::OptimizerState;
 use crate::rng::Rng;
 
 /// What a fit reads: the model, the data and the options, with the batch size and steps per
 /// epoch they make.
 pub(crate) struct FitLoop<'a> {
-    pub layers: &'a [Dense],
+    pub layers: &'a [Box<dyn Layer>],
     pub store: &'a ParamStore,
     pub config: &'a ModelConfig,
     pub loss: Loss,
@@ -158,7 +159,17 @@ impl FitLoop<'_> {
         let lr = state.optimizer.optimizer().lr();
         state
             .engine
-            .train_step(self.layers, self.loss, self.data, batch, next, params, version, state.optimizer)
+            .train_step(
+                self.layers,
+                StepSeed { seed: self.options.seed },
+                self.loss,
+                self.data,
+                batch,
+                next,
+                params,
+                version,
+                state.optimizer,
+            )
             .map_err(|e| match e {
                 Error::Stopped(why) => Error::Stopped(format!(
                     "epoch {epoch}, step {}: {why}; try a smaller learning rate (now {lr})",

@@ -15,6 +15,7 @@ mod clock;
 mod engine;
 mod examples;
 mod fit;
+mod model_config;
 mod progress;
 mod sequential;
 
@@ -23,5 +24,6 @@ pub use callbacks::{
     Verbosity,
 };
 pub use examples::{Examples, SliceExamples, TargetKind, TensorExamples};
+pub use model_config::{ModelConfig, TrainingDefaults, DEFAULTS};
 pub use progress::{FitPlan, FitProgress, Moment, StopSignal, TrainingView};
-pub use sequential::{Evaluation, FitOptions, Metric, ModelConfig, RegressionScores, Sequential};
+pub use sequential::{Evaluation, FitOptions, Metric, RegressionScores, Sequential};

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::callbacks::History;
-use super::sequential::ModelConfig;
+use super::model_config::ModelConfig;
 use crate::autograd::ParamStore;
 use crate::nn::Loss;
 use crate::optim::OptimizerState;

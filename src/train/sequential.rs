@@ -1,44 +1,21 @@
-//! Keras' `Sequential`: a stack of dense layers with `add`, `summary`, `compile`, `fit`,
+//! Keras' `Sequential`: a stack of layers with `add`, `summary`, `compile`, `fit`,
 //! `evaluate` and `predict`, its parameters in one [`ParamStore`] that the engine of
 //! [`super::engine`] trains in place, its architecture a [`ModelConfig`].
 
-use serde::{Deserialize, Serialize};
-
 use super::callbacks::{Callback, FitInfo, History, ProgressLogger, Verbosity};
-use super::engine::{pool, Engine};
+use super::engine::{pool, Engine, StepSeed};
 use super::examples::{Examples, TargetKind, TensorExamples};
 use super::fit::{FitLoop, FitState};
+use super::model_config::ModelConfig;
 use super::progress::{FitPlan, FitProgress, StopSignal};
 use crate::autograd::{ParamStore, Var};
 use crate::data::Schema;
 use crate::error::{shape_str, Error, Result};
-use crate::nn::{Dense, LayerConfig, Loss, Module};
+use crate::nn::layer::{batch_shape_str, display_name};
+use crate::nn::{Activation, Layer, Loss, Mode, Module, Noise};
 use crate::optim::{Optimizer, OptimizerState};
 use crate::rng::Rng;
 use crate::tensor::Tensor;
-
-/// A model's architecture as data (Keras' `model.get_config()`): its name and its layers'
-/// configurations, serialisable, so that model files, checkpoints, import and export read
-/// and write one description of any model.
-///
-/// ```
-/// use neurite::{nn::{Activation, Dense}, train::Sequential};
-/// let mut model = Sequential::with_seed(0);
-/// model.add(Dense::new(50).activation(Activation::Sigmoid).input_shape(784))?;
-/// model.add(Dense::new(10).activation(Activation::Softmax))?;
-/// let json = serde_json::to_string(&model.config()).unwrap();
-/// assert!(json.starts_with(r#"{"name":"sequential","layers":[{"class_name":"Dense","config":{"units":50,"#));
-/// let again = Sequential::from_config(&serde_json::from_str(&json).unwrap(), 0)?;
-/// assert_eq!(again.summary(), model.summary());
-/// # Ok::<(), neurite::Error>(())
-/// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ModelConfig {
-    /// The model's name (`sequential`).
-    pub name: String,
-    /// The layers, input to output.
-    pub layers: Vec<LayerConfig>,
-}
 
 /// Metrics that `compile` can be asked for (the loss is always reported).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -196,10 +173,21 @@ struct Compiled {
 /// ```
 pub struct Sequential {
     name: String,
-    layers: Vec<Dense>,
+    /// The shape of one example, when declared apart from the first layer.
+    input_shape: Option<Vec<usize>>,
+    layers: Vec<Box<dyn Layer>>,
+    /// Each layer's parameters as autograd variables, in the order of its specs: the nodes its
+    /// autograd operations record, whose gradients an optimiser reads.
+    vars: Vec<Vec<Var>>,
     /// Every layer's parameters, in layer order: the one owner of the model's numbers.
     store: ParamStore,
     rng: Rng,
+    /// The seed the model was made with: dropout's masks outside a fit come from it.
+    seed: u64,
+    /// Whether the autograd path ([`Module::forward`]) runs the layers as in training.
+    training: bool,
+    /// Counts forward passes in training mode, so that each draws new masks.
+    forward_calls: std::sync::atomic::AtomicU64,
     compiled: Option<Compiled>,
     engine: Option<Engine>,
     threads: usize,
@@ -211,7 +199,7 @@ impl std::fmt::Debug for Sequential {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Sequential")
             .field("name", &self.name)
-            .field("layers", &self.layers.iter().map(Dense::config).collect::<Vec<_>>())
+            .field("layers", &self.layers.iter().map(|l| l.config()).collect::<Vec<_>>())
             .field("parameters", &self.param_count())
             .field("loss", &self.loss())
             .field("threads", &self.threads)
@@ -236,9 +224,14 @@ impl Sequential {
         let threads = Sequential::default_threads();
         Sequential {
             name: "sequential".into(),
+            input_shape: None,
             layers: Vec::new(),
+            vars: Vec::new(),
             store: ParamStore::new(),
             rng: Rng::new(seed),
+            seed,
+            training: false,
+            forward_calls: std::sync::atomic::AtomicU64::new(0),
             compiled: None,
             engine: None,
             threads,
@@ -250,10 +243,11 @@ impl Sequential {
     pub fn from_config(config: &ModelConfig, seed: u64) -> Result<Sequential> {
         let mut model = Sequential::with_seed(seed);
         model.name = config.name.clone();
+        if let Some(shape) = &config.input_shape {
+            model.set_input_shape(shape)?;
+        }
         for layer in &config.layers {
-            match layer {
-                LayerConfig::Dense(c) => model.add(Dense::from_config(c.clone()))?,
-            }
+            model.add_layer(layer.clone().into_layer())?;
         }
         Ok(model)
     }
@@ -262,8 +256,26 @@ impl Sequential {
     pub fn config(&self) -> ModelConfig {
         ModelConfig {
             name: self.name.clone(),
-            layers: self.layers.iter().map(|l| LayerConfig::Dense(l.config().clone())).collect(),
+            layers: self.layers.iter().map(|l| l.config()).collect(),
+            input_shape: self.input_shape.clone(),
         }
+    }
+
+    /// Declares the shape of one example (Keras' `keras.Input(shape=(28, 28, 1))`), before
+    /// any layer is added.
+    pub fn set_input_shape(&mut self, shape: &[usize]) -> Result<()> {
+        if !self.layers.is_empty() {
+            return Err(Error::Value("the input shape is declared before the first layer is added".into()));
+        }
+        if shape.is_empty() || shape.contains(&0) {
+            return Err(Error::Shape(format!("an input shape needs one or more axes of at least 1, got {shape:?}")));
+        }
+        shape
+            .iter()
+            .try_fold(1usize, |n, &d| n.checked_mul(d))
+            .ok_or_else(|| Error::Shape(format!("an input of shape {} has too many values", batch_shape_str(shape))))?;
+        self.input_shape = Some(shape.to_vec());
+        Ok(())
     }
 
     /// What the model's inputs are and what its outputs mean, when it was trained on a table
@@ -288,8 +300,7 @@ impl Sequential {
     /// ```
     pub fn set_schema(&mut self, schema: Option<Schema>) -> Result<()> {
         if let Some(s) = &schema {
-            let outputs = self.layers.last().map(|l| l.units()).unwrap_or(0);
-            s.check(self.input_dim().unwrap_or(0), outputs)?;
+            s.check(self.input_dim().unwrap_or(0), self.output_units().unwrap_or(0))?;
         }
         self.schema = schema;
         Ok(())
@@ -326,38 +337,71 @@ impl Sequential {
         self.threads
     }
 
-    /// Appends a layer, drawing its weights; the first layer must know its input size
-    /// (`input_shape`), later ones take the previous layer's output size.
-    pub fn add(&mut self, mut layer: Dense) -> Result<()> {
-        let inputs = match self.layers.last() {
-            Some(prev) => prev.units(),
-            None => layer.input_dim().ok_or_else(|| {
-                Error::Value("the first layer needs its input size: Dense::new(n).input_shape(784)".into())
-            })?,
+    /// Appends a layer, drawing its parameters; the first layer must know its input shape
+    /// (`input_shape`, or the model's [`Sequential::set_input_shape`]), later ones take the
+    /// previous layer's output shape. An unnamed layer is named after its kind, as Keras
+    /// names them: `dense`, `dense_1`, `dropout`, `batch_normalization`, ...
+    pub fn add<L: Layer + 'static>(&mut self, layer: L) -> Result<()> {
+        self.add_layer(Box::new(layer))
+    }
+
+    /// [`Sequential::add`] for a layer of any kind.
+    pub fn add_layer(&mut self, mut layer: Box<dyn Layer>) -> Result<()> {
+        let input = match self.layers.last() {
+            Some(prev) => prev.output_shape(prev.input_shape())?,
+            None => match (&self.input_shape, layer.declared_input()) {
+                (Some(shape), _) => shape.clone(),
+                (None, Some(shape)) => shape,
+                (None, None) => return Err(Error::Value(format!(
+                    "the first layer ({}) needs the input shape: Dense::new(n).input_shape(784), or the model's Input",
+                    layer.class_name()
+                ))),
+            },
         };
-        if layer.config().name.is_none() {
-            let index = self.layers.len();
-            layer.set_name(if index == 0 { "dense".into() } else { format!("dense_{index}") });
+        if layer.name().is_none() {
+            let base = snake_case(layer.class_name());
+            let count = self.layers.iter().filter(|l| l.class_name() == layer.class_name()).count();
+            layer.set_name(if count == 0 { base } else { format!("{base}_{count}") });
         }
-        if !layer.is_built() {
-            layer.build_in(&self.store, inputs, &mut self.rng)?;
-        } else if layer.input_dim() != Some(inputs) {
-            return Err(Error::Shape(format!(
-                "add: layer expects {} inputs, the previous layer gives {inputs}",
-                layer.input_dim().unwrap_or(0)
-            )));
-        } else {
-            // Built elsewhere: its parameters join the model's store.
-            layer.move_into(&self.store)?;
+        let name = display_name(layer.as_ref());
+        if self.layers.iter().any(|l| l.name() == Some(name.as_str())) {
+            return Err(Error::Value(format!("the model already has a layer named {name:?}")));
         }
+        layer.output_shape(&input).map_err(|e| e.context(format!("layer {} of the model", self.layers.len() + 1)))?;
+        layer.build(&input)?;
+        // The parameters: the values a built layer brought, or drawn by their initialisers
+        // (the kernel before the bias, as always), all checked before any enters the store.
+        let specs = layer.param_specs();
+        let values = match layer.built_values() {
+            Some(values) => {
+                if values.len() != specs.len()
+                    || values.iter().zip(&specs).any(|(v, s)| v.shape() != s.shape.as_slice())
+                {
+                    return Err(Error::Shape(format!(
+                        "add: layer {name} holds parameters of shapes {:?} for an input of {}",
+                        values.iter().map(|v| shape_str(v.shape())).collect::<Vec<_>>(),
+                        batch_shape_str(&input)
+                    )));
+                }
+                values
+            }
+            None => specs.iter().map(|s| s.init.init(&s.shape, s.fans.0, s.fans.1, &mut self.rng)).collect(),
+        };
+        let names: Vec<String> = specs.iter().map(|s| format!("{name}/{}", s.name)).collect();
+        if let Some(taken) = names.iter().find(|n| self.store.names().contains(n)) {
+            return Err(Error::Value(format!("the model already has a parameter named {taken}")));
+        }
+        let vars = names.iter().zip(&values).map(|(n, v)| self.store.add(n, v)).collect::<Result<Vec<_>>>()?;
+        layer.attach(&vars);
         self.layers.push(layer);
+        self.vars.push(vars);
         self.compiled = None;
         self.engine = None;
         Ok(())
     }
 
     /// The layers.
-    pub fn layers(&self) -> &[Dense] {
+    pub fn layers(&self) -> &[Box<dyn Layer>] {
         &self.layers
     }
 
@@ -366,42 +410,96 @@ impl Sequential {
         &self.name
     }
 
-    /// Total number of trainable values.
+    /// Total number of parameter values, trained or not (Keras' "Total params").
     pub fn param_count(&self) -> usize {
-        self.layers.iter().map(Dense::param_count).sum()
+        self.store.numel()
     }
 
-    /// Number of input features.
+    /// Number of values the optimiser trains.
+    pub fn trainable_count(&self) -> usize {
+        self.layers
+            .iter()
+            .flat_map(|l| l.param_specs())
+            .filter(|s| s.trainable)
+            .map(|s| s.shape.iter().product::<usize>())
+            .sum()
+    }
+
+    /// Number of input values per example (the product of the input shape).
     pub fn input_dim(&self) -> Option<usize> {
-        self.layers.first().and_then(Dense::input_dim)
+        // Without allocating: every training step checks its data against it.
+        match self.layers.first() {
+            Some(l) => Some(l.input_shape().iter().product()),
+            None => self.input_shape.as_ref().map(|s| s.iter().product()),
+        }
     }
 
-    /// The layer table Keras prints: name, output shape, parameter count, totals.
+    /// The shape of one example (`[784]`, `[28, 28, 1]`), once known.
+    pub fn input_shape(&self) -> Option<Vec<usize>> {
+        match self.layers.first() {
+            Some(l) => Some(l.input_shape().to_vec()),
+            None => self.input_shape.clone(),
+        }
+    }
+
+    /// The shape of one example's output.
+    pub fn output_shape(&self) -> Option<Vec<usize>> {
+        self.layers.last().and_then(|l| l.output_shape(l.input_shape()).ok())
+    }
+
+    /// Number of outputs per example.
+    pub fn output_units(&self) -> Option<usize> {
+        let last = self.layers.last()?;
+        match last.as_dense() {
+            Some(d) => Some(d.units()),
+            None => self.output_shape().map(|s| s.iter().product()),
+        }
+    }
+
+    /// The activation of the output layer.
+    pub fn output_activation(&self) -> Option<Activation> {
+        self.layers.last().and_then(|l| l.activation())
+    }
+
+    /// The dense layers, in order: what the formats that know only dense stacks (NumPy's `W1,
+    /// b1, ...`) read.
+    pub fn dense_layers(&self) -> Vec<&crate::nn::Dense> {
+        self.layers.iter().filter_map(|l| l.as_dense()).collect()
+    }
+
+    /// Puts the autograd path ([`Module::forward`]) in training mode (dropout drops, batch
+    /// normalisation uses the batch and updates its moving statistics) or, the default,
+    /// inference mode: PyTorch's `model.train()` and `model.eval()`.
+    pub fn set_training(&mut self, training: bool) {
+        self.training = training;
+    }
+
+    /// The layer table Keras prints: name and kind, output shape, parameter count, totals.
     pub fn summary(&self) -> String {
         let rule = "_".repeat(72);
         let mut s = format!("Model: \"{}\"\n{rule}\n", self.name);
         s += &format!(" {:<28}{:<18}{:>12}  {:<12}\n", "Layer (type)", "Output Shape", "Param #", "Activation");
         s += &format!("{}\n", "=".repeat(72));
         for (i, layer) in self.layers.iter().enumerate() {
-            let name = format!("{} (Dense)", layer.config().name.as_deref().unwrap_or("dense"));
-            let shape = format!("(None, {})", layer.units());
-            s += &format!(
-                " {:<28}{:<18}{:>12}  {:<12}\n",
-                name,
-                shape,
-                thousands(layer.param_count()),
-                layer.activation_fn()
-            );
+            let name = format!("{} ({})", display_name(layer.as_ref()), layer.class_name());
+            let shape = layer.output_shape(layer.input_shape()).map(|o| batch_shape_str(&o)).unwrap_or_default();
+            let count: usize = layer.param_specs().iter().map(|p| p.shape.iter().product::<usize>()).sum();
+            let activation = layer.activation().map(|a| a.to_string()).unwrap_or_default();
+            s += &format!(" {:<28}{:<18}{:>12}  {:<12}", name, shape, thousands(count), activation).trim_end();
+            s += "\n";
             if i + 1 < self.layers.len() {
                 s += "\n";
             }
         }
-        let total = self.param_count();
-        let bytes = total as f64 * 4.0;
+        let (total, trainable) = (self.param_count(), self.trainable_count());
         s += &format!("{}\n", "=".repeat(72));
-        s += &format!("Total params: {} ({:.2} KB)\n", thousands(total), bytes / 1024.0);
-        s += &format!("Trainable params: {} ({:.2} KB)\n", thousands(total), bytes / 1024.0);
-        s += "Non-trainable params: 0 (0.00 B)\n";
+        s += &format!("Total params: {} ({})\n", thousands(total), memory_size(total * 4));
+        s += &format!("Trainable params: {} ({})\n", thousands(trainable), memory_size(trainable * 4));
+        s += &format!(
+            "Non-trainable params: {} ({})\n",
+            thousands(total - trainable),
+            memory_size((total - trainable) * 4)
+        );
         s += &rule;
         s
     }
@@ -451,7 +549,7 @@ impl Sequential {
     }
 
     fn classes_for(&self, loss: Loss) -> Option<usize> {
-        loss.takes_class_indices().then(|| self.layers.last().map(|l| l.units()).unwrap_or(0))
+        loss.takes_class_indices().then(|| self.output_units().unwrap_or(0))
     }
 
     /// Trains on tensors, as Keras' `model.fit(x, y, ...)`: `x` of shape (n, features), `y`
@@ -573,7 +671,9 @@ impl Sequential {
         let mut guard = self.store.write()?;
         let (params, version) = guard.values_mut_with_version();
         let pool = engine.pool();
-        let totals = pool.install(|| engine.train_step(layers, loss, data, indices, &[], params, version, state))?;
+        let seed = StepSeed { seed: self.seed };
+        let totals =
+            pool.install(|| engine.train_step(layers, seed, loss, data, indices, &[], params, version, state))?;
         Ok(Evaluation { loss: totals.loss(), accuracy: totals.accuracy(), count: totals.count })
     }
 
@@ -618,7 +718,7 @@ impl Sequential {
     /// # Ok::<(), neurite::Error>(())
     /// ```
     pub fn evaluate_regression(&mut self, data: &dyn Examples) -> Result<RegressionScores> {
-        let out = self.layers.last().map(|l| l.units()).unwrap_or(0);
+        let out = self.output_units().unwrap_or(0);
         match data.target_kind() {
             TargetKind::Dense { width: 1 } if out == 1 => {}
             TargetKind::Dense { width } => {
@@ -672,7 +772,7 @@ impl Sequential {
 
     /// The model's outputs for every example of `data`, shape (n, outputs).
     pub fn predict_with(&mut self, data: &dyn Examples) -> Result<Tensor> {
-        let out = self.layers.last().map(|l| l.units()).ok_or_else(|| Error::Value("predict: no layers".into()))?;
+        let out = self.output_units().ok_or_else(|| Error::Value("predict: no layers".into()))?;
         if Some(data.features()) != self.input_dim() {
             return Err(Error::Shape(format!(
                 "predict: the model takes {} features, the examples have {}",
@@ -706,15 +806,25 @@ impl Sequential {
         if x.len() != features {
             return Err(Error::Shape(format!("the model takes {features} inputs, the image has {} values", x.len())));
         }
+        let shape = self.input_shape().unwrap_or_default();
         crate::autograd::no_grad(|| {
-            let mut h = Var::constant(Tensor::vector(x));
+            let mut h = Var::constant(Tensor::from_vec(x.to_vec(), &shape)?);
             let mut out = Vec::with_capacity(self.layers.len());
-            for layer in &self.layers {
-                h = layer.forward(&h)?;
+            for l in 0..self.layers.len() {
+                h = self.forward_layer(l, &h, Mode::Inference, Noise::default())?;
                 out.push(h.value());
             }
             Ok(out)
         })
+    }
+
+    /// Layer `l` on autograd variables, in `mode`.
+    fn forward_layer(&self, l: usize, x: &Var, mode: Mode, noise: Noise) -> Result<Var> {
+        let layer = &self.layers[l];
+        match layer.as_dense() {
+            Some(dense) => Module::forward(dense, x),
+            None => crate::nn::forward_var(layer.as_ref(), x, &self.vars[l], mode, noise),
+        }
     }
 
     fn check_data(&self, data: &dyn Examples, loss: Loss) -> Result<()> {
@@ -725,7 +835,7 @@ impl Sequential {
                 data.features()
             )));
         }
-        let out = self.layers.last().map(|l| l.units()).unwrap_or(0);
+        let out = self.output_units().unwrap_or(0);
         match data.target_kind() {
             TargetKind::Classes { classes } if classes > out && out > 1 => Err(Error::Shape(format!(
                 "the data has {classes} classes but the model has {out} outputs"
@@ -745,15 +855,27 @@ impl Sequential {
 impl Module for Sequential {
     /// The layers applied in turn to autograd variables (the PyTorch-style path).
     fn forward(&self, x: &Var) -> Result<Var> {
+        let (mode, call) = if self.training {
+            (Mode::Training, self.forward_calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1)
+        } else {
+            (Mode::Inference, 0)
+        };
         let mut h = x.clone();
-        for layer in &self.layers {
-            h = layer.forward(&h)?;
+        for l in 0..self.layers.len() {
+            h = self.forward_layer(l, &h, mode, Noise::new(self.seed, call, l))?;
         }
         Ok(h)
     }
 
+    /// The trained parameters, layer by layer (moving statistics are not among them).
     fn parameters(&self) -> Vec<Var> {
-        self.layers.iter().flat_map(|l| l.parameters()).collect()
+        self.layers
+            .iter()
+            .zip(&self.vars)
+            .flat_map(|(l, vars)| {
+                l.param_specs().into_iter().zip(vars).filter(|(s, _)| s.trainable).map(|(_, v)| v.clone())
+            })
+            .collect()
     }
 }
 
@@ -762,7 +884,7 @@ impl Module for Sequential {
 fn ensure_engine<'a>(
     engine: &'a mut Option<Engine>,
     threads: usize,
-    layers: &[Dense],
+    layers: &[Box<dyn Layer>],
     store: &ParamStore,
     batch: usize,
 ) -> Result<&'a mut Engine> {
@@ -805,6 +927,30 @@ fn check_resume(p: &FitProgress, plan: &FitPlan, train_count: usize, steps: usiz
 
 fn not_compiled() -> Error {
     Error::Value("the model must be compiled first: model.compile(optimizer, loss, metrics)".into())
+}
+
+/// Keras' way of writing a number of bytes: `155.31 KB`, `0.00 B`.
+fn memory_size(bytes: usize) -> String {
+    let units = ["B", "KB", "MB", "GB", "TB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < units.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.2} {}", units[unit])
+}
+
+/// `BatchNormalization` as `batch_normalization`: how Keras names layers after their kind.
+fn snake_case(class: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in class.chars().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.extend(c.to_lowercase());
+    }
+    out
 }
 
 /// `39760` as `39,760`.

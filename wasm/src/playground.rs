@@ -11,11 +11,11 @@ use neurite::data::image::{self, GreyImage, Invert};
 use neurite::data::mnist::{dataset_from_idx, DatasetName};
 use neurite::data::Dataset;
 use neurite::io::{self, Activations};
-use neurite::nn::{Activation, Dense, Initializer};
+use neurite::nn::{Activation, Initializer, Loss};
 use neurite::optim::Optimizer;
 use neurite::train::{
-    BatchLogs, Callback, EpochLogs, FitOptions, FitProgress, Metric, Moment, Sequential, StopSignal, TrainingView,
-    Verbosity,
+    BatchLogs, Callback, EpochLogs, FitOptions, FitProgress, Metric, ModelConfig, Moment, Sequential, StopSignal,
+    TrainingView, Verbosity, DEFAULTS,
 };
 use neurite::{Error, Result};
 
@@ -43,21 +43,25 @@ pub struct Settings {
     pub epochs: usize,
     /// Seed of the weights and the shuffling (`--seed`).
     pub seed: u64,
+    /// Any stack of layers instead of `hidden` and the activations (`--layers`).
+    pub layers: Option<String>,
 }
 
 impl Default for Settings {
+    /// The library's training defaults, as `neurite train` has them.
     fn default() -> Settings {
         Settings {
-            hidden: vec![50],
-            activation: "sigmoid".into(),
-            output_activation: "softmax".into(),
-            init: "glorot_uniform".into(),
-            optimizer: "adam".into(),
+            hidden: vec![DEFAULTS.hidden],
+            activation: DEFAULTS.activation.to_string(),
+            output_activation: DEFAULTS.output.to_string(),
+            init: DEFAULTS.init.name().into(),
+            optimizer: DEFAULTS.optimizer.into(),
             lr: None,
-            loss: "sparse_categorical_crossentropy".into(),
-            batch_size: 32,
-            epochs: 10,
-            seed: 0,
+            loss: Loss::SparseCategoricalCrossentropy.name().into(),
+            batch_size: DEFAULTS.batch_size,
+            epochs: DEFAULTS.epochs,
+            seed: DEFAULTS.seed,
+            layers: None,
         }
     }
 }
@@ -70,27 +74,26 @@ impl Settings {
     /// The model these settings describe for `features` inputs and `classes` outputs, compiled:
     /// built as `neurite train` builds it, so that the same seed gives the same weights.
     pub fn build(&self, features: usize, classes: usize) -> Result<Sequential> {
-        if self.hidden.contains(&0) {
-            return Err(Error::Value("hidden: layer sizes must be at least 1".into()));
-        }
-        let (activation, output): (Activation, Activation) =
-            (parse("activation", &self.activation)?, parse("output activation", &self.output_activation)?);
         let init: Initializer = parse("init", &self.init)?;
-        let mut model = Sequential::with_seed(self.seed);
-        model.set_threads(1)?;
-        let mut inputs = Some(features);
-        for &units in &self.hidden {
-            let mut layer = Dense::new(units).activation(activation).kernel_initializer(init);
-            if let Some(n) = inputs.take() {
-                layer = layer.input_shape(n);
+        let config = match &self.layers {
+            Some(spec) => ModelConfig::parse_layers(&[features], spec, init).map_err(|e| e.context("layers"))?,
+            None => {
+                if self.hidden.contains(&0) {
+                    return Err(Error::Value("hidden: layer sizes must be at least 1".into()));
+                }
+                let (activation, output): (Activation, Activation) =
+                    (parse("activation", &self.activation)?, parse("output activation", &self.output_activation)?);
+                ModelConfig::mlp(&[features], &self.hidden, activation, classes, output, init)
             }
-            model.add(layer)?;
+        };
+        let mut model = Sequential::from_config(&config, self.seed)?;
+        model.set_threads(1)?;
+        if model.output_units() != Some(classes) {
+            return Err(Error::Value(format!(
+                "layers: the last layer gives {} outputs, the data has {classes} classes",
+                model.output_units().unwrap_or(0)
+            )));
         }
-        let mut out = Dense::new(classes).activation(output).kernel_initializer(init);
-        if let Some(n) = inputs {
-            out = out.input_shape(n);
-        }
-        model.add(out)?;
         self.compile(&mut model)?;
         Ok(model)
     }
@@ -230,7 +233,15 @@ impl Playground {
         let layers: Vec<Value> = model
             .layers()
             .iter()
-            .map(|l| json!({"units": l.units(), "activation": l.activation_fn().to_string()}))
+            .map(|l| {
+                let units: usize = l.output_shape(l.input_shape()).map_or(0, |s| s.iter().product());
+                json!({
+                    "class_name": l.class_name(),
+                    "name": l.name(),
+                    "units": units,
+                    "activation": l.activation().map_or_else(|| l.class_name().to_string(), |a| a.to_string()),
+                })
+            })
             .collect();
         Ok(json!({
             "inputs": model.input_dim(),
@@ -323,7 +334,11 @@ impl Playground {
     pub fn first_layer_pictures(&self) -> Result<(usize, usize, Vec<u8>)> {
         let model = self.model()?;
         let side = image::input_side(model.input_dim().unwrap_or(0))?;
-        let layer = model.layers().first().ok_or_else(|| Error::Value("the model has no layers".into()))?;
+        let layer = model
+            .dense_layers()
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::Value("the model has no dense layer".into()))?;
         let w = layer.weight().ok_or_else(|| Error::Value("the first layer is not built".into()))?.value();
         let (inputs, units) = (w.shape()[0], w.shape()[1]);
         let values = w.contiguous().to_vec();
@@ -349,7 +364,7 @@ impl Playground {
         let mut model = io::read_model(bytes, activations).map_err(|e| e.context(name))?;
         model.set_threads(1)?;
         if let Some((_, train, _)) = &self.data {
-            let (inputs, outputs) = (model.input_dim(), model.layers().last().map(|l| l.units()));
+            let (inputs, outputs) = (model.input_dim(), model.output_units());
             if inputs != Some(train.features()) || outputs != Some(train.classes()) {
                 return Err(Error::Shape(format!(
                     "{name}: the model takes {} inputs and gives {} outputs; the data has {} features and {} classes",

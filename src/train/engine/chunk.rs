@@ -1,80 +1,123 @@
 //! One thread's rows of a batch and every buffer they need, allocated once: the layers'
-//! outputs, the derivatives their activations kept, the `dL/dz` of each layer, the targets.
-//! The forward pass and the loss are the same for training, evaluation and prediction.
+//! outputs (a view shares its input's), what each layer keeps for its backward pass, the
+//! gradients of the outputs, the targets. The forward pass and the loss are the same for
+//! training, evaluation and prediction.
 
-use super::layout::Slot;
+use super::layout::{Buffers, Slot};
 use super::Totals;
 use crate::error::{Error, Result};
-use crate::nn::{count_correct, Activate, Dense, Loss, Targets};
+use crate::nn::{count_correct, Layer, Loss, Mode, Noise, Targets};
 use crate::train::examples::{Examples, TargetKind};
 
 pub(crate) struct Chunk {
     pub rows: usize,
-    /// Full input rows, for evaluation and prediction (training uses the input parts).
+    /// Which buffer each layer writes.
+    pub buffers: Buffers,
+    /// Training or inference.
+    pub mode: Mode,
+    /// Full input rows (training reads the first layer's input parts instead when the
+    /// threads share its weight by features).
     pub x: Vec<f32>,
     pub classes: Vec<u32>,
     pub target_rows: Vec<f32>,
-    /// Per layer: its output; for the output layer, after the loss, `dL/dz`.
+    /// Per buffer: the output of the layer that writes it; for the output layer, after the
+    /// loss, `dL/dz`.
     pub acts: Vec<Vec<f32>>,
-    /// Per layer: what its activation's backward pass needs, `h'(z)` (empty where nothing).
-    pub derivs: Vec<Vec<f32>>,
-    /// Per layer below the output: `dL/dz` (training only).
-    pub deltas: Vec<Vec<f32>>,
+    /// Per buffer but the output's: `dL/d(output)`, turned into `dL/dz` by a dense layer's
+    /// backward pass (training only).
+    pub grads: Vec<Vec<f32>>,
+    /// Per layer: what its backward pass needs (a mask, normalised values, an activation's
+    /// derivative); empty where nothing.
+    pub caches: Vec<Vec<f32>>,
+    /// Per layer: values for the whole batch (batch normalisation's mean and variance).
+    pub stats: Vec<Vec<f32>>,
+    /// Per layer other than dense: its parameters' gradient from these rows (training only).
+    pub dparams: Vec<Vec<f32>>,
+    /// Per layer: the random numbers' key for these rows in the step in progress.
+    pub noise: Vec<Noise>,
     pub scratch: Vec<f32>,
     pub argmax: Vec<usize>,
     pub totals: Totals,
 }
 
-/// What a chunk is for: its buffers differ.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Purpose {
-    Training,
-    Evaluation,
-}
-
 impl Chunk {
-    pub(crate) fn new(layers: &[Dense], rows: usize, purpose: Purpose) -> Chunk {
-        let features = layers.first().and_then(|l| l.input_dim()).unwrap_or(0);
-        let out = layers.last().map(|l| l.units()).unwrap_or(0);
-        let hidden = layers.len().saturating_sub(1);
-        let training = purpose == Purpose::Training;
+    /// Buffers for `rows` rows of `layers` in `mode`; `full_input` when the chunk reads whole
+    /// input rows (always at inference; in training when no first-layer parts exist).
+    pub(crate) fn new(layers: &[Box<dyn Layer>], slots: &[Slot], rows: usize, mode: Mode, full_input: bool) -> Chunk {
+        let buffers = Buffers::plan(layers, slots, mode);
+        let features = slots.first().map_or(0, |s| s.input_len);
+        let out = slots.last().map_or(0, |s| s.output_len);
+        let training = mode == Mode::Training;
+        let last = layers.len().saturating_sub(1);
+        let caches = layers
+            .iter()
+            .enumerate()
+            .map(|(l, layer)| {
+                // Evaluation keeps the output layer's activation derivative too, for a loss
+                // that is not fused with its activation.
+                let per_row = if !training && l == last {
+                    layer.cache_per_row(Mode::Training)
+                } else {
+                    layer.cache_per_row(mode)
+                };
+                vec![0.0; rows * per_row]
+            })
+            .collect();
+        let last_buffer = buffers.widths.len().saturating_sub(1);
         Chunk {
             rows: 0,
-            x: if training { vec![] } else { vec![0.0; rows * features] },
+            mode,
+            x: if full_input { vec![0.0; rows * features] } else { vec![] },
             classes: vec![0; rows],
             target_rows: vec![0.0; rows * out],
-            acts: layers.iter().map(|l| vec![0.0; rows * l.units()]).collect(),
-            // Every layer's derivative when training; evaluation needs only the output
-            // layer's, for a loss that is not fused with its activation.
-            derivs: layers
-                .iter()
-                .enumerate()
-                .map(|(i, l)| {
-                    let needed = l.activation_fn().is_elementwise() && (training || i == hidden);
-                    if needed {
-                        vec![0.0; rows * l.units()]
-                    } else {
-                        vec![]
-                    }
-                })
-                .collect(),
-            deltas: if training {
-                layers[..hidden].iter().map(|l| vec![0.0; rows * l.units()]).collect()
+            acts: buffers.widths.iter().map(|w| vec![0.0; rows * w]).collect(),
+            grads: if training {
+                buffers
+                    .widths
+                    .iter()
+                    .enumerate()
+                    .map(|(b, w)| vec![0.0; if b == last_buffer { 0 } else { rows * w }])
+                    .collect()
             } else {
                 vec![]
             },
+            caches,
+            stats: layers.iter().map(|l| vec![0.0; l.stats_len()]).collect(),
+            dparams: layers
+                .iter()
+                .zip(slots)
+                .map(|(l, s)| vec![0.0; if training && l.as_dense().is_none() { s.params.len() } else { 0 }])
+                .collect(),
+            noise: vec![Noise::default(); layers.len()],
+            buffers,
             scratch: Vec::with_capacity(rows * out),
             argmax: vec![0; rows],
             totals: Totals::default(),
         }
     }
 
-    /// `dL/dz` of layer `l` after the backward pass.
-    pub(crate) fn delta(&self, l: usize) -> &[f32] {
-        if l + 1 == self.acts.len() {
-            &self.acts[l]
-        } else {
-            &self.deltas[l]
+    /// The output buffer (the model's output, then `dL/dz` after the loss).
+    fn output_buffer(&self) -> usize {
+        self.acts.len() - 1
+    }
+
+    /// The model's outputs for the chunk's rows.
+    pub(crate) fn output(&self, width: usize) -> &[f32] {
+        &self.acts[self.output_buffer()][..self.rows * width]
+    }
+
+    /// `dL/dz` of dense layer `l` after the backward pass.
+    pub(crate) fn delta(&self, l: usize, units: usize) -> &[f32] {
+        let b = self.buffers.out[l].unwrap_or(0);
+        let buf = if b == self.output_buffer() { &self.acts[b] } else { &self.grads[b] };
+        &buf[..self.rows * units]
+    }
+
+    /// The input rows of layer `l` (the chunk's own input rows for the first layers).
+    pub(crate) fn input_of(&self, l: usize, width: usize) -> &[f32] {
+        match self.buffers.input_of(l) {
+            Some(b) => &self.acts[b][..self.rows * width],
+            None => &self.x[..self.rows * width],
         }
     }
 
@@ -107,86 +150,140 @@ impl Chunk {
         }
     }
 
-    /// How layer `l` finishes its forward pass: leaving logits for a fused loss, keeping its
-    /// activation's derivative when there is a buffer for it, else just activating.
-    fn activate_mode(derivs: &mut [Vec<f32>], l: usize, rows: usize, units: usize, logits: bool) -> Activate<'_> {
-        if logits {
-            Activate::No
-        } else if derivs[l].is_empty() {
-            Activate::Yes
-        } else {
-            Activate::KeepingDerivative(&mut derivs[l][..rows * units])
-        }
-    }
-
-    /// Finishes layer `l` (bias and activation) on the pre-activations already in its output
-    /// buffer.
-    pub(crate) fn finish_layer(
-        &mut self,
-        layers: &[Dense],
-        slots: &[Slot],
-        params: &[f32],
-        l: usize,
-        fused: bool,
-    ) -> Result<()> {
-        let (rows, slot) = (self.rows, &slots[l]);
-        let bias = slot.has_bias().then(|| &params[slot.bias.clone()]);
-        let logits = fused && l + 1 == layers.len();
-        let activate = Chunk::activate_mode(&mut self.derivs, l, rows, slot.units, logits);
-        layers[l].bias_and_activation(bias, &mut self.acts[l][..rows * slot.units], activate)
-    }
-
-    /// Runs layers `from..` on the rows (layer `from` reads `x`, or the layer below's output).
-    /// With `fused`, the output layer leaves its logits for the loss.
+    /// Runs layers `from..` on the rows: layer `from` reads its input buffer, or `input` (the
+    /// whole input rows, when given) or the chunk's own input rows. With `fused`, the output
+    /// layer leaves its logits for the loss. Random numbers come from the chunk's `noise`.
     pub(crate) fn forward_from(
         &mut self,
-        layers: &[Dense],
+        layers: &[Box<dyn Layer>],
         slots: &[Slot],
         params: &[f32],
         from: usize,
+        input: Option<&[f32]>,
         fused: bool,
     ) -> Result<()> {
-        let rows = self.rows;
+        let (rows, mode) = (self.rows, self.mode);
+        let last = layers.len() - 1;
         for l in from..layers.len() {
+            let layer = &layers[l];
+            if layer.is_view(mode) {
+                continue;
+            }
             let slot = &slots[l];
-            let (below, this) = self.acts.split_at_mut(l);
-            let input: &[f32] =
-                if l == 0 { &self.x[..rows * slot.inputs] } else { &below[l - 1][..rows * slot.inputs] };
-            let bias = slot.has_bias().then(|| &params[slot.bias.clone()]);
-            let logits = fused && l + 1 == layers.len();
-            let activate = Chunk::activate_mode(&mut self.derivs, l, rows, slot.units, logits);
-            layers[l].forward_rows(
-                &params[slot.weight.clone()],
-                bias,
-                input,
+            let out = self.buffers.out[l].unwrap_or(0);
+            let (below, this) = self.acts.split_at_mut(out);
+            let x: &[f32] = match self.buffers.input_of(l) {
+                Some(b) => &below[b][..rows * slot.input_len],
+                None => match input {
+                    Some(x) => x,
+                    None => &self.x[..rows * slot.input_len],
+                },
+            };
+            layer.forward_rows(crate::nn::layer::ForwardRows {
+                mode,
+                params: &params[slot.params.clone()],
+                x,
                 rows,
-                &mut this[0][..rows * slot.units],
-                activate,
-            )?;
+                y: &mut this[0][..rows * slot.output_len],
+                cache: &mut self.caches[l],
+                stats: &mut self.stats[l],
+                noise: self.noise[l],
+                logits: fused && l == last,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// The backward pass from the output layer's `dL/dz` (left by [`Chunk::loss`]) down to
+    /// layer `to`: every layer's `dL/dz` or `dL/dx`, and the gradients of the parameters of
+    /// layers other than dense (whose weight gradients the engine computes by weight rows).
+    pub(crate) fn backward_to(
+        &mut self,
+        layers: &[Box<dyn Layer>],
+        slots: &[Slot],
+        params: &[f32],
+        to: usize,
+    ) -> Result<()> {
+        let rows = self.rows;
+        let last = layers.len() - 1;
+        let output_buffer = self.output_buffer();
+        for l in (to..layers.len()).rev() {
+            let layer = &layers[l];
+            if layer.is_view(Mode::Training) {
+                continue;
+            }
+            let slot = &slots[l];
+            let out = self.buffers.out[l].unwrap_or(0);
+            let input = self.buffers.input_of(l);
+            let (n_in, n_out) = (rows * slot.input_len, rows * slot.output_len);
+            // The input's gradient is needed unless the input is the data.
+            let (grads_below, grads_here) = self.grads.split_at_mut(out);
+            let dx = input.map(|b| &mut grads_below[b][..n_in]);
+            let (acts_below, acts_here) = self.acts.split_at_mut(out);
+            let x: &[f32] = match input {
+                Some(b) => &acts_below[b][..n_in],
+                None => &self.x[..if self.x.is_empty() { 0 } else { n_in }],
+            };
+            let (dy, y): (&mut [f32], &[f32]) = if out == output_buffer {
+                (&mut acts_here[0][..n_out], &[])
+            } else {
+                (&mut grads_here[0][..n_out], &acts_here[0][..n_out])
+            };
+            let dparams = (!self.dparams[l].is_empty()).then(|| &mut self.dparams[l][..]);
+            layer.backward_rows(crate::nn::layer::BackwardRows {
+                params: &params[slot.params.clone()],
+                x,
+                y,
+                cache: &self.caches[l],
+                stats: &self.stats[l],
+                rows,
+                dy,
+                dy_is_dz: l == last,
+                dx,
+                dparams,
+            })?;
         }
         Ok(())
     }
 
     /// Metrics and the loss on the forward pass's output; leaves `dL/dz` of the output layer
     /// (of the mean loss over `batch_rows` examples) in its buffer.
-    pub(crate) fn loss(&mut self, layers: &[Dense], loss: Loss, kind: TargetKind, batch_rows: usize) -> Result<()> {
+    pub(crate) fn loss(
+        &mut self,
+        layers: &[Box<dyn Layer>],
+        loss: Loss,
+        kind: TargetKind,
+        batch_rows: usize,
+    ) -> Result<()> {
         let rows = self.rows;
         let last = layers.len() - 1;
-        let out = layers[last].units();
-        let act = layers[last].activation_fn();
+        let (out, act) = output_of(layers)?;
         let targets = match kind {
             TargetKind::Classes { .. } if loss.takes_class_indices() => Targets::Classes(&self.classes[..rows]),
             _ => Targets::Dense(&self.target_rows[..rows * out]),
         };
-        let output = &mut self.acts[last][..rows * out];
+        let b = self.output_buffer();
+        let output = &mut self.acts[b][..rows * out];
         let fused = loss.fuses_with(act);
         // A fused sigmoid leaves logits: `z > 0` is `sigmoid(z) > 0.5`.
         let threshold = if fused && act == crate::nn::Activation::Sigmoid { 0.0 } else { 0.5 };
         let correct = count_correct(output, rows, targets, &mut self.argmax, threshold);
-        let derivative = self.derivs[last].get(..rows * out).unwrap_or(&[]);
+        let derivative = self.caches[last].get(..rows * out).unwrap_or(&[]);
         let loss_sum =
             loss.output_gradient_rows(act, output, derivative, rows, targets, batch_rows, &mut self.scratch)?;
         self.totals = Totals { loss_sum, correct, count: rows };
         Ok(())
+    }
+}
+
+/// The model's output width and activation: its last layer must be a dense layer, whose
+/// activation the loss may fuse with.
+pub(crate) fn output_of(layers: &[Box<dyn Layer>]) -> Result<(usize, crate::nn::Activation)> {
+    match layers.last().and_then(|l| l.as_dense()) {
+        Some(d) => Ok((d.units(), d.activation_fn())),
+        None => Err(Error::Value(format!(
+            "the model's last layer must be Dense (the loss reads its activation), not {}",
+            layers.last().map_or("nothing", |l| l.class_name())
+        ))),
     }
 }

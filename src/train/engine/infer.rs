@@ -1,18 +1,18 @@
 //! Evaluation and prediction: the forward pass (and for evaluation, the loss) over blocks
 //! of rows, each thread taking whole blocks, with the layers' own row functions.
 
-use super::chunk::Chunk;
+use super::chunk::{output_of, Chunk};
 use super::layout::Slot;
 use super::{pool, Totals, EVAL_ROWS};
 use crate::error::{Error, Result};
-use crate::nn::{Activate, Dense, Loss};
+use crate::nn::{Layer, Loss};
 use crate::train::examples::Examples;
 
 impl Chunk {
     /// Evaluation and prediction: full input rows through every layer.
     pub(crate) fn forward(
         &mut self,
-        layers: &[Dense],
+        layers: &[Box<dyn Layer>],
         slots: &[Slot],
         params: &[f32],
         loss: Option<Loss>,
@@ -21,13 +21,13 @@ impl Chunk {
     ) -> Result<()> {
         let rows = indices.len();
         self.rows = rows;
-        let last = layers.len() - 1;
+        let (out, act) = output_of(layers)?;
         data.gather_inputs(indices, &mut self.x[..rows * data.features()])?;
         if let Some(loss) = loss {
-            self.gather_targets(loss, layers[last].units(), data, indices)?;
+            self.gather_targets(loss, out, data, indices)?;
         }
-        let fused = loss.is_some_and(|l| l.fuses_with(layers[last].activation_fn()));
-        self.forward_from(layers, slots, params, 0, fused)
+        let fused = loss.is_some_and(|l| l.fuses_with(act));
+        self.forward_from(layers, slots, params, 0, None, fused)
     }
 }
 
@@ -35,7 +35,7 @@ impl Chunk {
 /// blocks are the same whatever the thread count, so the sums are too.
 pub(crate) fn evaluate(
     chunks: &mut [Chunk],
-    layers: &[Dense],
+    layers: &[Box<dyn Layer>],
     slots: &[Slot],
     params: &[f32],
     loss: Loss,
@@ -58,18 +58,17 @@ pub(crate) fn evaluate(
 /// takes one contiguous span of whole blocks, so one fork-join per call.
 pub(crate) fn predict(
     chunks: &mut [Chunk],
-    layers: &[Dense],
+    layers: &[Box<dyn Layer>],
     slots: &[Slot],
     params: &[f32],
     data: &dyn Examples,
     out: &mut [f32],
 ) -> Result<()> {
-    let width = layers.last().map(|l| l.units()).unwrap_or(0);
+    let (width, _) = output_of(layers)?;
     let n = data.len();
     if out.len() != n * width {
         return Err(Error::Shape(format!("predict: {} output slots for {n} x {width}", out.len())));
     }
-    let last = layers.len() - 1;
     let block = EVAL_ROWS * width.max(1);
     let blocks = out.len().div_ceil(block);
     let per_thread = blocks.div_ceil(chunks.len()).max(1);
@@ -79,13 +78,7 @@ pub(crate) fn predict(
         chunk.rows = rows;
         match data.input_rows(start, rows) {
             // f32 rows in memory: the first layer reads them where they are.
-            Some(x) => {
-                let slot = &slots[0];
-                let bias = slot.has_bias().then(|| &params[slot.bias.clone()]);
-                let out0 = &mut chunk.acts[0][..rows * slot.units];
-                layers[0].forward_rows(&params[slot.weight.clone()], bias, x, rows, out0, Activate::Yes)?;
-                chunk.forward_from(layers, slots, params, 1, false)?;
-            }
+            Some(x) => chunk.forward_from(layers, slots, params, 0, Some(x), false)?,
             None => {
                 // The example numbers of this block, written into the chunk's label buffer
                 // so that prediction allocates nothing per block.
@@ -98,7 +91,7 @@ pub(crate) fn predict(
                 result?;
             }
         }
-        dst.copy_from_slice(&chunk.acts[last][..rows * width]);
+        dst.copy_from_slice(chunk.output(width));
         Ok(())
     };
     pool::for_each_with_parts_mut(chunks, out, per_thread * block, |t, chunk, span| {

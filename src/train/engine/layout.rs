@@ -1,16 +1,17 @@
-//! Where each layer's parameters sit in the model's [`ParamStore`], and how a step's work is
-//! cut between threads: the first layer's weight rows by input features, everything after
-//! them into ranges of about equal size on weight-row boundaries.
+//! Where each layer's parameters sit in the model's [`ParamStore`], which buffer each layer
+//! reads and writes in a [`Mode`], and how a step's work is cut between threads: the first
+//! dense layer's weight rows by input features (when nothing but views comes before it),
+//! everything after them into ranges of about equal size on weight-row and layer boundaries.
 
 use std::ops::Range;
 
-use crate::autograd::{ParamStore, Var};
+use crate::autograd::ParamStore;
 use crate::error::{Error, Result};
-use crate::nn::Dense;
+use crate::nn::{Layer, Mode};
 
-/// One layer's parameters in the flat buffer.
+/// A dense layer's weight and bias in the flat buffer.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Slot {
+pub(crate) struct DenseSlot {
     /// The weight, `inputs x units` values, row-major.
     pub weight: Range<usize>,
     /// The bias (empty for a layer without one).
@@ -19,99 +20,167 @@ pub(crate) struct Slot {
     pub units: usize,
 }
 
-impl Slot {
+impl DenseSlot {
     pub(crate) fn has_bias(&self) -> bool {
         !self.bias.is_empty()
     }
 }
 
-/// The parameters of a stack of dense layers in their store.
+/// One layer's parameters in the flat buffer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Slot {
+    /// All of them, end to end (empty for a layer without parameters).
+    pub params: Range<usize>,
+    /// Each parameter tensor's name and range, and whether the optimiser trains it.
+    pub tensors: Vec<(String, Range<usize>, bool)>,
+    /// A dense layer's weight and bias.
+    pub dense: Option<DenseSlot>,
+    /// Values a row of its input and of its output.
+    pub input_len: usize,
+    pub output_len: usize,
+    /// Whether some of its parameters are updated by the layer itself (moving statistics).
+    pub has_state: bool,
+}
+
+/// The parameters of a stack of layers in their store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Layout {
     pub slots: Vec<Slot>,
     /// Number of values in the store.
     pub total: usize,
+    /// The dense layer whose weight rows the threads share by input features while training
+    /// (every layer before it is a view then, and its weight starts the buffer).
+    pub first: Option<usize>,
+    /// Whether some layer couples the rows of a batch while training: the batch is then one
+    /// part, not one per thread.
+    pub couples_rows: bool,
 }
 
 impl Layout {
-    /// Finds each layer's weight and bias in `store`. The engine needs them laid out as a
-    /// model's store has them: the first layer's weight first, then everything else, every
+    /// Finds each layer's parameters in `store`. The engine needs them laid out as a model's
+    /// store has them: layer by layer, in the order of each layer's parameter specs, every
     /// value belonging to a layer.
-    pub(crate) fn of(layers: &[Dense], store: &ParamStore) -> Result<Layout> {
+    pub(crate) fn of(layers: &[Box<dyn Layer>], store: &ParamStore) -> Result<Layout> {
         let infos = store.infos();
-        let range_of = |v: Option<&Var>, what: &str, layer: &Dense| -> Result<Option<Range<usize>>> {
-            let Some(v) = v else { return Ok(None) };
-            match v.store_slot() {
-                Some((s, index)) if s.same_as(store) => Ok(infos.get(index).map(|i| i.range())),
-                _ => Err(Error::Value(format!(
-                    "layer {}: its {what} is not in the model's parameter store",
-                    layer.config().name.as_deref().unwrap_or("dense")
-                ))),
-            }
-        };
         let mut slots = Vec::with_capacity(layers.len());
+        let mut next = 0;
         for layer in layers {
-            let weight = range_of(layer.weight(), "weight", layer)?
-                .ok_or_else(|| Error::Value("the model has a layer that is not built".into()))?;
-            let bias = range_of(layer.bias(), "bias", layer)?.unwrap_or(weight.end..weight.end);
-            let (inputs, units) = (layer.input_dim().unwrap_or(0), layer.units());
-            if weight.len() != inputs * units || (layer.config().use_bias && bias.len() != units) {
-                return Err(Error::Shape(format!(
-                    "layer {}: {} weight and {} bias values in the store for {inputs} x {units}",
-                    layer.config().name.as_deref().unwrap_or("dense"),
-                    weight.len(),
-                    bias.len()
-                )));
+            let layer_name = layer.name().unwrap_or(layer.class_name());
+            let start = next;
+            let mut tensors = vec![];
+            for spec in layer.param_specs() {
+                let name = format!("{layer_name}/{}", spec.name);
+                let info = infos.iter().find(|i| i.name == name).ok_or_else(|| {
+                    Error::Value(format!("layer {layer_name}: its {} is not in the model's parameter store", spec.name))
+                })?;
+                if info.offset != next || info.shape != spec.shape {
+                    return Err(Error::Value(format!(
+                        "layer {layer_name}: {name} is not where the model's layers put it, or has another shape ({:?} at {}, expected {:?} at {next})",
+                        info.shape, info.offset, spec.shape
+                    )));
+                }
+                next = info.range().end;
+                tensors.push((name, info.range(), spec.trainable));
             }
-            slots.push(Slot { weight, bias, inputs, units });
+            let dense = layer.as_dense().map(|d| {
+                let (inputs, units) = (d.input_dim().unwrap_or(0), d.units());
+                let weight = start..start + inputs * units;
+                DenseSlot { bias: weight.end..next, weight, inputs, units }
+            });
+            let input_len = layer.input_shape().iter().product();
+            let output_len = layer.output_shape(layer.input_shape())?.iter().product();
+            let has_state = tensors.iter().any(|t| !t.2);
+            slots.push(Slot { params: start..next, tensors, dense, input_len, output_len, has_state });
         }
         let total: usize = infos.iter().map(|i| i.range().len()).sum();
-        let owned: usize = slots.iter().map(|s| s.weight.len() + s.bias.len()).sum();
-        if slots.first().is_some_and(|s| s.weight.start != 0) || owned != total {
+        if next != total {
             return Err(Error::Value(
                 "the parameter store holds values that are not the model's layers, or not in their order".into(),
             ));
         }
-        Ok(Layout { slots, total })
+        let compute = layers.iter().position(|l| !l.is_view(Mode::Training));
+        let first = compute.filter(|&l| slots[l].dense.as_ref().is_some_and(|d| d.weight.start == 0));
+        let couples_rows = layers.iter().any(|l| l.couples_rows(Mode::Training));
+        Ok(Layout { slots, total, first, couples_rows })
     }
 
-    /// The first layer's slot.
-    pub(crate) fn first(&self) -> &Slot {
-        &self.slots[0]
+    /// The first dense layer's weight and size, when the threads share it by input features.
+    pub(crate) fn first_dense(&self) -> Option<&DenseSlot> {
+        self.first.and_then(|l| self.slots[l].dense.as_ref())
+    }
+
+    /// Where the values the threads share by parameter ranges start: after the first dense
+    /// layer's weight, or at 0.
+    pub(crate) fn rest_start(&self) -> usize {
+        self.first_dense().map_or(0, |d| d.weight.end)
     }
 
     /// Where thread `t`'s share of the first layer's inputs starts: features
     /// `bounds[t]..bounds[t + 1]`, split evenly.
     pub(crate) fn feature_bounds(&self, threads: usize) -> Vec<usize> {
-        let inputs = self.first().inputs;
+        let inputs = self.first_dense().map_or(0, |d| d.inputs);
         (0..=threads).map(|k| inputs * k / threads).collect()
     }
 
     /// Cuts everything after the first layer's weight into `threads` contiguous ranges of
-    /// about equal size (flat offsets, plus the end), each cut on a weight-row or layer
-    /// boundary, so that every thread's share is a set of whole weight rows and biases.
+    /// about equal size (flat offsets, plus the end), each cut on a dense weight row, after a
+    /// bias, or around a whole layer of another kind, so that every thread's share is a set
+    /// of whole weight rows, biases and layers.
     pub(crate) fn rest_bounds(&self, threads: usize) -> Vec<usize> {
-        let (start, total) = (self.first().weight.end, self.total);
+        let (start, total) = (self.rest_start(), self.total);
         let mut bounds = vec![start];
         for k in 1..threads {
             let target = start + (total - start) * k / threads;
             let snapped = self
                 .slots
                 .iter()
-                .find_map(|s| {
-                    if s.weight.contains(&target) {
-                        let units = s.units.max(1);
-                        Some(s.weight.start + (target - s.weight.start + units / 2) / units * units)
-                    } else if s.bias.contains(&target) {
-                        Some(s.bias.end)
-                    } else {
-                        None
+                .find_map(|s| match &s.dense {
+                    Some(d) if d.weight.contains(&target) => {
+                        let units = d.units.max(1);
+                        Some(d.weight.start + (target - d.weight.start + units / 2) / units * units)
                     }
+                    Some(d) if d.bias.contains(&target) => Some(d.bias.end),
+                    None if s.params.contains(&target) => Some(s.params.end),
+                    _ => None,
                 })
                 .unwrap_or(total);
             bounds.push(snapped.clamp(*bounds.last().unwrap_or(&start), total));
         }
         bounds.push(total);
         bounds
+    }
+}
+
+/// Which buffer each layer reads and writes in one mode: a view's output is its input's
+/// buffer, every other layer's output a buffer of its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Buffers {
+    /// Per layer: the buffer of its output (None: the input rows themselves).
+    pub out: Vec<Option<usize>>,
+    /// Per buffer: values a row.
+    pub widths: Vec<usize>,
+}
+
+impl Buffers {
+    pub(crate) fn plan(layers: &[Box<dyn Layer>], slots: &[Slot], mode: Mode) -> Buffers {
+        let (mut out, mut widths) = (Vec::with_capacity(layers.len()), vec![]);
+        let mut current = None;
+        for (layer, slot) in layers.iter().zip(slots) {
+            if !layer.is_view(mode) {
+                widths.push(slot.output_len);
+                current = Some(widths.len() - 1);
+            }
+            out.push(current);
+        }
+        Buffers { out, widths }
+    }
+
+    /// The buffer layer `l` reads (None: the input rows).
+    pub(crate) fn input_of(&self, l: usize) -> Option<usize> {
+        if l == 0 {
+            None
+        } else {
+            self.out[l - 1]
+        }
     }
 }

@@ -1,9 +1,9 @@
-//! The training engine: a stack of dense layers trained in place on the model's
+//! The training engine: a stack of layers trained in place on the model's
 //! [`ParamStore`](crate::ParamStore), with every buffer allocated once and each step split
 //! across threads.
 //!
-//! The engine holds no arithmetic of its own: the products, bias and activation, gradients
-//! and losses are the layers' and the loss's row functions ([`crate::nn::Dense`],
+//! The engine holds no arithmetic of its own: the forward and backward passes, gradients and
+//! losses are the layers' and the loss's row functions ([`crate::nn::Layer`],
 //! [`crate::nn::Loss`]), the same ones the autograd path runs. What it adds is the schedule:
 //!
 //! * [`layout`]: where each layer's parameters sit in the store, and how a step's work is cut
@@ -13,8 +13,11 @@
 //! * [`infer`]: evaluation and prediction by blocks of rows;
 //! * [`pool`]: the threads (or the calling thread alone, without the `threads` feature).
 //!
-//! The first layer's weight rows, their optimiser moments and the pixels that multiply them
-//! stay in one core's cache from step to step, and no gradient reduction is needed. A given
+//! When the model starts with a dense layer (after views such as Flatten), its weight rows,
+//! their optimiser moments and the pixels that multiply them stay in one core's cache from
+//! step to step, and no gradient reduction is needed; any other model is run from whole input
+//! rows. A layer that couples a batch's rows while training (batch normalisation) gets the
+//! whole batch as one part. A given
 //! thread count always cuts the same way, so results are bit-identical run to run. Once the
 //! buffers exist a step allocates nothing in neurite's own code (the GEMM crates allocate a
 //! packing buffer per call; `tests/alloc.rs` counts both).
@@ -25,7 +28,7 @@ mod layout;
 pub(crate) mod pool;
 mod step;
 
-use chunk::{Chunk, Purpose};
+use chunk::Chunk;
 use layout::Layout;
 pub(crate) use pool::Pool;
 use step::{InputPart, PartB, Ranges};
@@ -33,7 +36,7 @@ use step::{InputPart, PartB, Ranges};
 use super::examples::Examples;
 use crate::autograd::ParamStore;
 use crate::error::{Error, Result};
-use crate::nn::{Dense, Loss};
+use crate::nn::{Layer, Loss, Mode, Noise};
 use crate::optim::OptimizerState;
 
 /// Running totals of one batch or one pass over data.
@@ -93,6 +96,14 @@ pub(crate) struct Engine {
     chunks: Vec<Chunk>,
     rows_per_chunk: usize,
     eval_chunks: Vec<Chunk>,
+    /// The random numbers' key of each layer for the step in progress.
+    noise: Vec<Noise>,
+}
+
+/// What a training step draws its random numbers from: the fit's seed and the step number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct StepSeed {
+    pub seed: u64,
 }
 
 impl Engine {
@@ -114,6 +125,7 @@ impl Engine {
             chunks: vec![],
             rows_per_chunk: 0,
             eval_chunks: vec![],
+            noise: vec![],
         })
     }
 
@@ -130,10 +142,11 @@ impl Engine {
 
     /// Makes sure the buffers fit `layers` (whose parameters are in `store`) and batches of
     /// up to `batch` rows (0: evaluation and prediction only).
-    pub(crate) fn prepare(&mut self, layers: &[Dense], store: &ParamStore, batch: usize) -> Result<()> {
+    pub(crate) fn prepare(&mut self, layers: &[Box<dyn Layer>], store: &ParamStore, batch: usize) -> Result<()> {
         if layers.is_empty() {
             return Err(Error::Value("the model has no layers".into()));
         }
+        chunk::output_of(layers)?;
         // The store's layout key changes whenever a tensor is added; a model's layers change
         // only with its store. Comparing keys keeps `train_on_batch` free of allocations.
         let key = store.layout_key();
@@ -145,32 +158,46 @@ impl Engine {
         }
         let layout = Layout::of(layers, store)?;
         let t = self.threads();
-        let first = layout.first().clone();
         self.grads = vec![0.0; layout.total];
-        self.first_bounds = layout.feature_bounds(t).iter().map(|&f| first.weight.start + f * first.units).collect();
-        self.rest_bounds = layout.rest_bounds(t);
         let features = layout.feature_bounds(t);
-        self.parts = features
-            .windows(2)
-            .map(|w| InputPart {
-                first: w[0],
-                count: w[1] - w[0],
-                x: vec![0.0; batch * (w[1] - w[0])],
-                partial: vec![0.0; batch * first.units],
-            })
-            .collect();
+        match layout.first_dense() {
+            Some(first) => {
+                self.first_bounds = features.iter().map(|&f| first.weight.start + f * first.units).collect();
+                self.parts = features
+                    .windows(2)
+                    .map(|w| InputPart {
+                        first: w[0],
+                        count: w[1] - w[0],
+                        x: vec![0.0; batch * (w[1] - w[0])],
+                        partial: vec![0.0; batch * first.units],
+                    })
+                    .collect();
+                self.first_delta = vec![0.0; batch * first.units];
+            }
+            None => {
+                self.first_bounds = vec![0; t + 1];
+                self.parts = vec![];
+                self.first_delta = vec![];
+            }
+        }
+        self.rest_bounds = layout.rest_bounds(t);
         self.ahead = Vec::with_capacity(batch);
-        self.first_delta = vec![0.0; batch * first.units];
-        let parts = t.min(batch.max(1));
+        // A layer that couples the rows of a batch sees the whole batch in one part.
+        let parts = if layout.couples_rows { 1 } else { t.min(batch.max(1)) };
         self.rows_per_chunk = batch.div_ceil(parts);
+        let full_input = layout.first.is_none();
         self.chunks = if batch > 0 {
-            (0..parts).map(|_| Chunk::new(layers, self.rows_per_chunk, Purpose::Training)).collect()
+            (0..parts)
+                .map(|_| Chunk::new(layers, &layout.slots, self.rows_per_chunk, Mode::Training, full_input))
+                .collect()
         } else {
             vec![]
         };
         if !fits || self.eval_chunks.is_empty() {
-            self.eval_chunks = (0..t).map(|_| Chunk::new(layers, EVAL_ROWS, Purpose::Evaluation)).collect();
+            self.eval_chunks =
+                (0..t).map(|_| Chunk::new(layers, &layout.slots, EVAL_ROWS, Mode::Inference, true)).collect();
         }
+        self.noise = vec![Noise::default(); layers.len()];
         self.batch = batch;
         self.layout = Some(layout);
         self.layout_key = key;
@@ -185,7 +212,8 @@ impl Engine {
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn train_step(
         &mut self,
-        layers: &[Dense],
+        layers: &[Box<dyn Layer>],
+        seed: StepSeed,
         loss: Loss,
         data: &dyn Examples,
         indices: &[u32],
@@ -202,7 +230,7 @@ impl Engine {
             )));
         }
         let layout = self.layout.take().ok_or_else(|| Error::Value("the engine was not prepared".into()))?;
-        let result = self.train_step_with(&layout, layers, loss, data, indices, next, params, version, state);
+        let result = self.train_step_with(&layout, layers, seed, loss, data, indices, next, params, version, state);
         self.layout = Some(layout);
         result
     }
@@ -211,7 +239,8 @@ impl Engine {
     fn train_step_with(
         &mut self,
         layout: &Layout,
-        layers: &[Dense],
+        layers: &[Box<dyn Layer>],
+        seed: StepSeed,
         loss: Loss,
         data: &dyn Examples,
         indices: &[u32],
@@ -230,22 +259,29 @@ impl Engine {
             )));
         }
         state.validate()?;
-        let slots = &layout.slots;
-        let first = layout.first();
+        // Masks and other random numbers: from the seed, this step and the layer's place.
+        let step = state.iterations() + 1;
+        for (l, n) in self.noise.iter_mut().enumerate() {
+            *n = Noise::new(seed.seed, step, l);
+        }
 
         // A1: each thread's features of every example, times its rows of the first weight;
         // already done by the last step's part B when it knew these examples as its `next`.
         let data_address = data as *const dyn Examples as *const () as usize;
         let ran_ahead = self.ahead == indices && self.ahead_data == data_address && self.ahead_version == version;
         self.ahead.clear();
-        if !ran_ahead {
+        let first = layout.first_dense();
+        if let (Some(first), Some(l), false) = (first, layout.first, ran_ahead) {
             data.stage(indices)?;
-            let (params, layer) = (&*params, &layers[0]);
+            let params = &*params;
+            let layer = layers[l].as_dense().ok_or_else(|| Error::Value("the first layer is not dense".into()))?;
             pool::for_each(&mut self.parts, |_, part| {
                 let rows = first.weight.start + part.first * first.units
                     ..first.weight.start + (part.first + part.count) * first.units;
                 part.forward(layer, data, indices, &params[rows])
             })?;
+        } else if first.is_none() {
+            data.stage(indices)?;
         }
 
         // A2: the rest of the forward and backward passes, by examples.
@@ -255,14 +291,37 @@ impl Engine {
             c.totals = Totals::default();
         }
         {
-            let (params, parts) = (&*params, &self.parts);
-            let deltas = &mut self.first_delta[..batch * first.units];
-            pool::for_each_with_parts_mut(&mut self.chunks, deltas, per * first.units, |c, chunk, dst| {
+            let (params, parts, noise) = (&*params, &self.parts, &self.noise);
+            let units = first.map_or(0, |f| f.units);
+            let first_layer = layout.first.unwrap_or(0);
+            let run = |c: usize, chunk: &mut Chunk| -> Result<(usize, usize)> {
                 let (start, end) = (c * per, ((c + 1) * per).min(batch));
-                chunk.train(layers, slots, params, loss, data, &indices[start..end], start, parts, batch)?;
-                dst.copy_from_slice(&chunk.delta(0)[..dst.len()]);
-                Ok(())
-            })?;
+                if start < end {
+                    chunk.train(
+                        layers,
+                        layout,
+                        params,
+                        loss,
+                        data,
+                        &indices[start..end],
+                        start,
+                        parts,
+                        batch,
+                        noise,
+                    )?;
+                }
+                Ok((start, end))
+            };
+            if units > 0 {
+                let deltas = &mut self.first_delta[..batch * units];
+                pool::for_each_with_parts_mut(&mut self.chunks, deltas, per * units, |c, chunk, dst| {
+                    run(c, chunk)?;
+                    dst.copy_from_slice(&chunk.delta(first_layer, units)[..dst.len()]);
+                    Ok(())
+                })?;
+            } else {
+                pool::for_each(&mut self.chunks, |c, chunk| run(c, chunk).map(|_| ()))?;
+            }
         }
         let mut totals = Totals::default();
         self.chunks.iter().for_each(|c| totals.add(&c.totals));
@@ -272,15 +331,16 @@ impl Engine {
         let capacity = self.batch;
         let part_b = PartB {
             layers,
-            slots,
+            layout,
             chunks: &self.chunks,
             first_delta: &self.first_delta,
             batch,
             optimizer: state.optimizer(),
             step: state.step_number(),
             data,
-            // A next batch larger than the buffers is not run ahead (it will fail on its own).
-            next: if next.len() <= capacity { next } else { &[] },
+            // A next batch larger than the buffers is not run ahead (it will fail on its own);
+            // nor is anything when the first layer is not shared by features.
+            next: if next.len() <= capacity && first.is_some() { next } else { &[] },
         };
         // A source on disk reads the next batch now, so that part B's threads copy it.
         if !part_b.next.is_empty() {
@@ -289,7 +349,7 @@ impl Engine {
         let (s0, s1) = state.slots_mut();
         let all = Ranges { start: 0, params, grads: &mut self.grads, s0, s1 };
         // The flat buffer is [first layer's weight | everything after it].
-        let (first_w, rest) = all.split(first.weight.end);
+        let (first_w, rest) = all.split(layout.rest_start());
         part_b.split_run(&mut self.parts, &self.first_bounds, &self.rest_bounds, first_w, rest)?;
         // Within the capacity reserved by `prepare`: no allocation.
         self.ahead.extend_from_slice(part_b.next);
@@ -306,7 +366,7 @@ impl Engine {
     /// Loss and accuracy over the examples `indices`, with the parameters `params`.
     pub(crate) fn evaluate(
         &mut self,
-        layers: &[Dense],
+        layers: &[Box<dyn Layer>],
         params: &[f32],
         loss: Loss,
         data: &dyn Examples,
@@ -328,7 +388,7 @@ impl Engine {
     /// The model's outputs for every example of `data` (rows in order), into `out`.
     pub(crate) fn predict(
         &mut self,
-        layers: &[Dense],
+        layers: &[Box<dyn Layer>],
         params: &[f32],
         data: &dyn Examples,
         out: &mut [f32],

@@ -12,11 +12,11 @@
 //!   the batch, then applies the optimiser to those ranges while they are in cache, then A1
 //!   of the next step (whose inputs it already knows) for part `t`.
 
-use super::chunk::Chunk;
-use super::layout::Slot;
+use super::chunk::{output_of, Chunk};
+use super::layout::Layout;
 use super::pool;
 use crate::error::{Error, Result};
-use crate::nn::{Dense, InputRows, Loss};
+use crate::nn::{Activate, Dense, InputRows, Layer, Loss, Noise};
 use crate::optim::Optimizer;
 use crate::train::examples::Examples;
 
@@ -57,12 +57,15 @@ impl InputPart {
 }
 
 impl Chunk {
-    /// A2 for the rows `start..start + indices.len()` of the batch.
+    /// A2 for the rows `start..start + indices.len()` of the batch: the forward pass (from
+    /// the sum of the first layer's input parts when the threads share its weight by
+    /// features, else from the whole input rows), the loss, and the backward pass down to the
+    /// first layer's `dL/dz` (never the input's gradient, which nobody needs).
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn train(
         &mut self,
-        layers: &[Dense],
-        slots: &[Slot],
+        layers: &[Box<dyn Layer>],
+        layout: &Layout,
         params: &[f32],
         loss: Loss,
         data: &dyn Examples,
@@ -70,42 +73,56 @@ impl Chunk {
         start: usize,
         parts: &[InputPart],
         batch_rows: usize,
+        noise: &[Noise],
     ) -> Result<()> {
         let rows = indices.len();
         self.rows = rows;
-        let last = layers.len() - 1;
-        let fused = loss.fuses_with(layers[last].activation_fn());
-        self.gather_targets(loss, layers[last].units(), data, indices)?;
-        // The first layer: the sum of the input parts' products, then bias and activation.
-        let units = slots[0].units;
-        let z = &mut self.acts[0][..rows * units];
-        let span = start * units..(start + rows) * units;
-        match parts.split_first() {
-            Some((p0, rest)) => {
-                z.copy_from_slice(&p0.partial[span.clone()]);
-                for p in rest {
-                    crate::kernels::reduce::add_assign(z, &p.partial[span.clone()]);
+        let slots = &layout.slots;
+        let (out, act) = output_of(layers)?;
+        let fused = loss.fuses_with(act);
+        self.gather_targets(loss, out, data, indices)?;
+        for (mine, step) in self.noise.iter_mut().zip(noise) {
+            *mine = step.from_row(start);
+        }
+        let first = match (layout.first, layout.first_dense()) {
+            (Some(l), Some(dense)) => {
+                // The first dense layer: the sum of the input parts' products, then bias and
+                // activation.
+                let units = dense.units;
+                let b = self.buffers.out[l].unwrap_or(0);
+                let z = &mut self.acts[b][..rows * units];
+                let span = start * units..(start + rows) * units;
+                match parts.split_first() {
+                    Some((p0, rest)) => {
+                        z.copy_from_slice(&p0.partial[span.clone()]);
+                        for p in rest {
+                            crate::kernels::reduce::add_assign(z, &p.partial[span.clone()]);
+                        }
+                    }
+                    None => z.fill(0.0),
                 }
+                let layer = layers[l].as_dense().ok_or_else(|| Error::Value("the first layer is not dense".into()))?;
+                let bias = dense.has_bias().then(|| &params[dense.bias.clone()]);
+                let logits = fused && l + 1 == layers.len();
+                let activate = if logits {
+                    Activate::No
+                } else if self.caches[l].len() >= rows * units {
+                    Activate::KeepingDerivative(&mut self.caches[l][..rows * units])
+                } else {
+                    Activate::Yes
+                };
+                layer.bias_and_activation(bias, &mut self.acts[b][..rows * units], activate)?;
+                self.forward_from(layers, slots, params, l + 1, None, fused)?;
+                l
             }
-            None => z.fill(0.0),
-        }
-        self.finish_layer(layers, slots, params, 0, fused)?;
-        self.forward_from(layers, slots, params, 1, fused)?;
+            _ => {
+                data.gather_inputs(indices, &mut self.x[..rows * data.features()])?;
+                self.forward_from(layers, slots, params, 0, None, fused)?;
+                0
+            }
+        };
         self.loss(layers, loss, data.target_kind(), batch_rows)?;
-        // dL/dz of each hidden layer, from the top down: (dL/dz above) W^T, then through
-        // this layer's activation.
-        for l in (1..layers.len()).rev() {
-            let slot = &slots[l];
-            let hidden = self.deltas.len();
-            let (below, upper) = self.deltas.split_at_mut(l.min(hidden));
-            let delta_above: &[f32] =
-                if l == last { &self.acts[l][..rows * slot.units] } else { &upper[0][..rows * slot.units] };
-            let grad_x = &mut below[l - 1][..rows * slot.inputs];
-            layers[l].input_gradient(&params[slot.weight.clone()], delta_above, rows, grad_x)?;
-            let derivative = self.derivs[l - 1].get(..rows * slot.inputs).unwrap_or(&[]);
-            layers[l - 1].activation_backward(&self.acts[l - 1][..rows * slot.inputs], derivative, grad_x);
-        }
-        Ok(())
+        self.backward_to(layers, slots, params, first)
     }
 }
 
@@ -113,8 +130,8 @@ impl Chunk {
 /// next step's examples, whose A1 each thread runs right after updating its rows of the
 /// first layer's weight (the same rows A1 reads, so no other thread has to be waited for).
 pub(crate) struct PartB<'a> {
-    pub layers: &'a [Dense],
-    pub slots: &'a [Slot],
+    pub layers: &'a [Box<dyn Layer>],
+    pub layout: &'a Layout,
     pub chunks: &'a [Chunk],
     /// `dL/dz` of the first layer for the whole batch, rows in order.
     pub first_delta: &'a [f32],
@@ -152,10 +169,10 @@ impl PartB<'_> {
     /// Thread `t`'s share: the first layer's weight rows of input part `t` (in `first`),
     /// a range of the other parameters (in `rest`), then A1 of the next step for part `t`.
     fn run(&self, part: Option<&mut InputPart>, first: Ranges<'_>, rest: Ranges<'_>) -> Result<()> {
-        let Some(part) = part.filter(|p| p.count > 0) else {
+        let (Some(part), Some(l)) = (part.filter(|p| p.count > 0), self.layout.first) else {
             return self.run_rest(rest);
         };
-        let layer = &self.layers[0];
+        let layer = self.layers[l].as_dense().ok_or_else(|| Error::Value("the first layer is not dense".into()))?;
         // The next batch's pixels of this part arrive while the gradient is computed.
         self.data.prefetch_feature_range(self.next, part.first, part.count);
         let delta = &self.first_delta[..self.batch * layer.units()];
@@ -171,58 +188,109 @@ impl PartB<'_> {
     }
 
     /// Gradients of a range of the parameters after the first layer's weight, from every
-    /// part of the batch, then the optimiser's update of the range.
+    /// part of the batch, then the optimiser's update of the trained ones and the layers'
+    /// own update of the others (moving statistics, from the one part a batch-coupled layer
+    /// has).
     fn run_rest(&self, r: Ranges<'_>) -> Result<()> {
         if r.params.is_empty() {
             return Ok(());
         }
         let (start, end) = (r.start, r.start + r.params.len());
         let chunks = || self.chunks.iter().filter(|c| c.rows > 0);
-        for (l, (layer, slot)) in self.layers.iter().zip(self.slots).enumerate() {
-            let w = &slot.weight;
-            let (lo, hi) = (w.start.max(start), w.end.min(end));
-            if l > 0 && lo < hi {
-                // The cuts fall on weight rows (see `Layout::rest_bounds`).
-                let (first_input, count) = ((lo - w.start) / slot.units, (hi - lo) / slot.units);
+        let first = self.layout.first;
+        for (l, (layer, slot)) in self.layers.iter().zip(&self.layout.slots).enumerate() {
+            let (lo, hi) = (slot.params.start.max(start), slot.params.end.min(end));
+            if lo >= hi {
+                continue;
+            }
+            let Some(d) = &slot.dense else {
+                // Another kind: the sum of the parts' gradients, in part order.
                 let dst = &mut r.grads[lo - start..hi - start];
                 for (k, c) in chunks().enumerate() {
-                    let x = InputRows::columns(
-                        &c.acts[l - 1][..c.rows * slot.inputs],
-                        c.rows,
-                        slot.inputs,
-                        first_input,
-                        count,
-                    );
-                    layer.weight_gradient(x, &c.delta(l)[..c.rows * slot.units], dst, k > 0)?;
+                    let src = &c.dparams[l][lo - slot.params.start..hi - slot.params.start];
+                    if k == 0 {
+                        dst.copy_from_slice(src);
+                    } else {
+                        crate::kernels::reduce::add_assign(dst, src);
+                    }
+                }
+                continue;
+            };
+            let w = &d.weight;
+            let (lo, hi) = (w.start.max(start), w.end.min(end));
+            if Some(l) != first && lo < hi {
+                // The cuts fall on weight rows (see `Layout::rest_bounds`).
+                let (first_input, count) = ((lo - w.start) / d.units, (hi - lo) / d.units);
+                let dst = &mut r.grads[lo - start..hi - start];
+                for (k, c) in chunks().enumerate() {
+                    let x = InputRows::columns(c.input_of(l, d.inputs), c.rows, d.inputs, first_input, count);
+                    let dense =
+                        layer.as_dense().ok_or_else(|| Error::Value("a dense slot without its layer".into()))?;
+                    dense.weight_gradient(x, c.delta(l, d.units), dst, k > 0)?;
                 }
             }
-            let b = &slot.bias;
+            let b = &d.bias;
             let (lo, hi) = (b.start.max(start), b.end.min(end));
             if lo < hi {
+                let dense = layer.as_dense().ok_or_else(|| Error::Value("a dense slot without its layer".into()))?;
                 let dst = &mut r.grads[lo - start..hi - start];
                 dst.fill(0.0);
                 for c in chunks() {
-                    layer.bias_gradient(&c.delta(l)[..c.rows * slot.units], lo - b.start..hi - b.start, dst, true)?;
+                    dense.bias_gradient(c.delta(l, d.units), lo - b.start..hi - b.start, dst, true)?;
                 }
             }
         }
-        if !self.optimizer.apply(self.step, r.params, r.grads, r.s0, r.s1)? {
-            return Err(self.diverged(r.start, r.params));
+        // The optimiser, on the trained parameters of the range (one run for a stack of
+        // dense layers).
+        let Ranges { params, grads, s0, s1, .. } = r;
+        let mut run = |lo: usize, hi: usize| -> Result<()> {
+            let (a, b) = (lo - start, hi - start);
+            let (s0r, s1r): (&mut [f32], &mut [f32]) = (
+                if s0.is_empty() { &mut [] } else { &mut s0[a..b] },
+                if s1.is_empty() { &mut [] } else { &mut s1[a..b] },
+            );
+            if !self.optimizer.apply(self.step, &mut params[a..b], &grads[a..b], s0r, s1r)? {
+                return Err(self.diverged(lo, &params[a..b]));
+            }
+            Ok(())
+        };
+        let mut open: Option<usize> = None;
+        for (_, range, trained) in self.layout.slots.iter().flat_map(|s| &s.tensors) {
+            let (lo, hi) = (range.start.max(start), range.end.min(end));
+            if lo >= hi {
+                continue;
+            }
+            match (*trained, open) {
+                (true, None) => open = Some(lo),
+                (false, Some(o)) => {
+                    run(o, lo)?;
+                    open = None;
+                }
+                _ => {}
+            }
+        }
+        if let Some(o) = open {
+            run(o, end)?;
+        }
+        // The layers' own parameters (whole layers: `rest_bounds` does not cut them).
+        for (l, (layer, slot)) in self.layers.iter().zip(&self.layout.slots).enumerate() {
+            if slot.has_state && slot.params.start >= start && slot.params.end <= end {
+                if let Some(c) = chunks().next() {
+                    layer.update_state(&mut params[slot.params.start - start..slot.params.end - start], &c.stats[l]);
+                }
+            }
         }
         Ok(())
     }
 
     /// The error for parameters (starting at flat index `start`) that an update made NaN or
-    /// infinite: it names the layer and the tensor, and what became of them.
+    /// infinite: it names the tensor, and what became of it.
     fn diverged(&self, start: usize, params: &[f32]) -> Error {
         let end = start + params.len();
-        let found = self.layers.iter().zip(self.slots).find_map(|(layer, slot)| {
-            [("kernel", &slot.weight), ("bias", &slot.bias)].into_iter().find_map(|(what, range)| {
-                let (lo, hi) = (range.start.max(start), range.end.min(end));
-                let bad =
-                    params.get(lo.checked_sub(start)?..hi.checked_sub(start)?)?.iter().find(|v| !v.is_finite())?;
-                Some(format!("{}'s {what} became {bad}", layer.config().name.as_deref().unwrap_or("a layer")))
-            })
+        let found = self.layout.slots.iter().flat_map(|s| &s.tensors).find_map(|(name, range, _)| {
+            let (lo, hi) = (range.start.max(start), range.end.min(end));
+            let bad = params.get(lo.checked_sub(start)?..hi.checked_sub(start)?)?.iter().find(|v| !v.is_finite())?;
+            Some(format!("{} became {bad}", name.replacen('/', "'s ", 1)))
         });
         Error::Stopped(format!(
             "the training diverged: {} (the gradient was not finite, or the step too large)",
