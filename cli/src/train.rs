@@ -43,6 +43,10 @@ pub(crate) struct TrainArgs {
     /// dropout:RATE, batchnorm[:MOMENTUM[:EPSILON]], flatten, reshape:D1xD2x...).
     #[arg(long, value_name = "SPEC", conflicts_with_all = ["hidden", "activation", "output_activation"])]
     pub(crate) layers: Option<String>,
+    /// The architecture from the JSON Keras' `model.to_json()` writes (a Sequential of Dense,
+    /// Dropout, BatchNormalization, Flatten, Reshape), instead of --hidden or --layers.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["hidden", "activation", "output_activation", "layers", "init"])]
+    pub(crate) architecture: Option<PathBuf>,
     /// Activation of the output layer (default softmax; linear for --task regression).
     #[arg(long)]
     pub(crate) output_activation: Option<Activation>,
@@ -260,33 +264,58 @@ fn available_memory() -> Option<usize> {
 /// The model description the flags give, for examples of `features` values and `classes`
 /// outputs: the notes' MLP from --hidden and --activation, or --layers.
 pub(crate) fn model_config(args: &TrainArgs, features: usize, classes: usize) -> Result<ModelConfig> {
-    match &args.layers {
-        Some(spec) => {
-            let config = ModelConfig::parse_layers(&[features], spec, args.init).map_err(|e| e.context("--layers"))?;
-            let units = match config.layers.last() {
-                Some(LayerConfig::Dense(d)) => d.units,
-                _ => {
-                    return Err(Error::Value(
-                        "--layers: the last layer must be dense:UNITS:ACTIVATION, the output".into(),
-                    ))
-                }
-            };
-            if units != classes {
-                return Err(Error::Value(format!(
-                    "--layers: the last layer has {units} units, the data needs {classes} outputs"
-                )));
-            }
-            Ok(config)
+    let (flag, mut config) = match (&args.layers, &args.architecture) {
+        (Some(spec), _) => {
+            ("--layers", ModelConfig::parse_layers(&[features], spec, args.init).map_err(|e| e.context("--layers"))?)
         }
-        None => Ok(ModelConfig::mlp(
-            &[features],
-            &args.hidden,
-            args.activation,
-            classes,
-            args.output_activation(),
-            args.init,
-        )),
+        (None, Some(path)) => {
+            // An architecture is a few kilobytes of JSON; anything past 16 MiB is not one.
+            let text = read_capped(path, 16 << 20)?;
+            let config = io::keras::model_config_from_json(&text).map_err(|e| e.context(path.display()))?;
+            ("--architecture", config)
+        }
+        (None, None) => {
+            return Ok(ModelConfig::mlp(
+                &[features],
+                &args.hidden,
+                args.activation,
+                classes,
+                args.output_activation(),
+                args.init,
+            ))
+        }
+    };
+    match &config.input_shape {
+        Some(shape) if shape.iter().product::<usize>() != features => {
+            return Err(Error::Shape(format!(
+                "{flag}: the model takes examples of shape {shape:?}, the data has {features} values an example"
+            )))
+        }
+        Some(_) => {}
+        None => config.input_shape = Some(vec![features]),
     }
+    let units = match config.layers.last() {
+        Some(LayerConfig::Dense(d)) => d.units,
+        _ => return Err(Error::Value(format!("{flag}: the last layer must be Dense, the output"))),
+    };
+    if units != classes {
+        return Err(Error::Value(format!(
+            "{flag}: the last layer has {units} units, the data needs {classes} outputs"
+        )));
+    }
+    Ok(config)
+}
+
+/// The text of a small file, refused past `cap` bytes before it is read.
+fn read_capped(path: &Path, cap: u64) -> Result<String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut text = String::new();
+    file.take(cap + 1).read_to_string(&mut text).map_err(|e| Error::io(path, e))?;
+    if text.len() as u64 > cap {
+        return Err(Error::Value(format!("{}: over {cap} bytes, too large for an architecture", path.display())));
+    }
+    Ok(text)
 }
 
 /// Builds the model the flags describe, through the library's model description.

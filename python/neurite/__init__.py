@@ -19,7 +19,7 @@ formats are the library's, reached through the extension module ``neurite._neuri
 from . import activations, callbacks, datasets, layers, losses, models, optimizers, plot, teach, utils
 from ._neurite import Tensor, __version__
 from .callbacks import History
-from .layers import Dense, Input
+from .layers import BatchNormalization, Dense, Dropout, Flatten, Input, Reshape
 from .models import Sequential, load_model
 
 
@@ -30,7 +30,11 @@ def tensor(data):
 
 
 __all__ = [
+    "BatchNormalization",
     "Dense",
+    "Dropout",
+    "Flatten",
+    "Reshape",
     "History",
     "Input",
     "Sequential",

@@ -3,6 +3,7 @@ library's engine with the GIL released; float32 C-contiguous arrays are read whe
 are, other dtypes and layouts are converted once. Ctrl-C stops ``fit`` after its current
 step and raises ``KeyboardInterrupt``, leaving the weights as trained so far."""
 
+import json
 import math
 import os
 import sys
@@ -10,7 +11,7 @@ import time
 
 from . import _neurite, losses, optimizers, utils
 from .callbacks import BackupAndRestore, History
-from .layers import Dense, InputLayer
+from .layers import InputLayer, Layer, deserialize
 
 _ACCURACY = {
     "accuracy",
@@ -40,14 +41,16 @@ def _count(x):
 
 
 class Sequential:
-    """A stack of ``Dense`` layers, as Keras' ``Sequential``: built from a list or with
-    ``add``; the first layer (or an ``Input``) gives the input size, else the first ``fit``
-    or ``predict`` does."""
+    """A stack of layers (``Dense``, ``Dropout``, ``BatchNormalization``, ``Flatten``,
+    ``Reshape``), as Keras' ``Sequential``: built from a list or with ``add``; the first layer's
+    ``input_shape`` (or an ``Input``) gives the shape of an example, else the first ``fit`` or
+    ``predict`` does. The model itself is the library's, built from the layers' Keras
+    descriptions."""
 
     def __init__(self, layers=None, name=None):
         self.name = name or "sequential"
         self._layers = []
-        self._input_dim = None
+        self._input_shape = None
         self._core = None
         self._compiled = None
         self._seed = utils.random_seed()
@@ -58,48 +61,72 @@ class Sequential:
     # Building.
 
     def add(self, layer):
-        """Appends a ``Dense`` layer (or, first, an ``Input``)."""
+        """Appends a layer (or, first, an ``Input``)."""
         if isinstance(layer, InputLayer):
-            if self._layers or self._input_dim is not None:
+            if self._layers or self._input_shape is not None:
                 raise ValueError("an Input can only start a model")
-            self._input_dim = layer.features
+            self._input_shape = layer.input_shape_
             return
-        if not isinstance(layer, Dense):
-            raise TypeError(f"neurite's Sequential takes Dense layers and Input, got {type(layer).__name__}")
+        if not isinstance(layer, Layer):
+            raise TypeError(
+                "neurite's Sequential takes Input, Dense, Dropout, BatchNormalization, Flatten and Reshape, "
+                f"got {type(layer).__name__}"
+            )
         if layer._model is not None:
             raise ValueError(f"{layer!r} already belongs to a model")
-        if layer.input_dim is not None:
-            if not self._layers and self._input_dim is None:
-                self._input_dim = layer.input_dim
-            elif self._expected_inputs() != layer.input_dim:
-                raise ValueError(
-                    f"{layer!r} declares {layer.input_dim} inputs, but the previous layer gives {self._expected_inputs()}"
-                )
-        layer._model, layer._index = self, len(self._layers)
-        self._layers.append(layer)
+        if layer.input_shape_ is not None:
+            if not self._layers and self._input_shape is None:
+                self._input_shape = layer.input_shape_
+            else:
+                previous = self._previous_output()
+                if previous is not None and previous != layer.input_shape_:
+                    raise ValueError(
+                        f"{layer!r} declares the input shape {layer.input_shape_}, but the previous layer gives {previous}"
+                    )
+        index = len(self._layers)
         if self._core is not None:
-            layer._add_to(self._core, None)
+            layer._add_to(self._core)
+            self._layers.append(layer)
+            layer._model, layer._index = self, index
             self._core_layer_names()
             self._recompile()
-        elif self._input_dim is not None:
-            self.build(self._input_dim)
+            return
+        layer._model, layer._index = self, index
+        self._layers.append(layer)
+        if self._input_shape is not None:
+            try:
+                self.build(self._input_shape)
+            except Exception:
+                self._layers.pop()
+                layer._model = layer._index = None
+                raise
 
-    def _expected_inputs(self):
-        return self._layers[-1].units if self._layers else self._input_dim
+    def _previous_output(self):
+        """The shape of one example after the layers so far, when known."""
+        if self._core is not None and self._layers:
+            return tuple(self._core.layers()[-1][4])
+        return self._input_shape if not self._layers else None
 
     def build(self, input_shape):
-        """Creates the layers' weights for rows of ``input_shape`` features (an int, or a
-        shape such as (None, 784))."""
+        """Creates the layers' weights for examples of ``input_shape`` (an int, or a shape
+        such as (None, 784) or (None, 28, 28, 1))."""
         if self._core is not None:
             return
-        features = input_shape if isinstance(input_shape, int) else int(tuple(input_shape)[-1])
+        if isinstance(input_shape, int):
+            shape = (input_shape,)
+        else:
+            shape = tuple(input_shape)
+            if shape and shape[0] is None:
+                shape = shape[1:]
+        shape = tuple(int(d) for d in shape)
         if not self._layers:
-            self._input_dim = features
+            self._input_shape = shape
             return
         core = _neurite.Model(self._seed)
-        for i, layer in enumerate(self._layers):
-            layer._add_to(core, features if i == 0 else None)
-        self._input_dim = features
+        core.set_input_shape(list(shape))
+        for layer in self._layers:
+            layer._add_to(core)
+        self._input_shape = shape
         self._core = core
         self._core_layer_names()
         self._recompile()
@@ -119,25 +146,38 @@ class Sequential:
     def _ensure_built(self, x):
         if self._core is None:
             shape = getattr(x, "shape", None)
-            if shape is None or len(shape) != 2:
-                raise ValueError(f"x: expected an array of shape (examples, features), got shape {shape}")
+            if shape is None or len(shape) < 2:
+                raise ValueError(f"x: expected an array of shape (examples, ...), got shape {shape}")
             if not self._layers:
                 raise ValueError("the model has no layers")
-            self.build(shape[1])
+            self.build(tuple(shape[1:]))
         return self._core
+
+    def _rows(self, x, what="x"):
+        """x as the library reads it: one row of values per example. An array of examples
+        shaped as the model's input (``(n, 28, 28, 1)``) is viewed as rows, without a copy when
+        it is C-contiguous."""
+        shape = getattr(x, "shape", None)
+        if shape is None or len(shape) <= 2 or self._input_shape is None:
+            return x
+        if tuple(shape[1:]) != tuple(self._input_shape):
+            raise ValueError(f"{what}: the model takes examples of shape {self._input_shape}, got an array of shape {tuple(shape)}")
+        return x.reshape(shape[0], -1)
 
     @property
     def layers(self):
-        """The ``Dense`` layers, input to output."""
+        """The layers, input to output."""
         return list(self._layers)
 
     @property
     def input_shape(self):
-        return (None, self._input_dim)
+        return (None, *self._input_shape) if self._input_shape is not None else None
 
     @property
     def output_shape(self):
-        return (None, self._layers[-1].units) if self._layers else None
+        if self._core is None or not self._layers:
+            return None
+        return (None, *self._core.layers()[-1][4])
 
     @property
     def threads(self):
@@ -232,8 +272,10 @@ class Sequential:
             verbose = 2
         core = self._ensure_built(x)
         self._ready("fit")
+        if validation_data is not None:
+            validation_data = (self._rows(validation_data[0], "validation_data"), validation_data[1])
         history = core.fit(
-            x,
+            self._rows(x),
             y,
             int(epochs),
             int(batch_size),
@@ -257,7 +299,7 @@ class Sequential:
         core = self._ensure_built(x)
         self._ready("evaluate")
         start = time.perf_counter()
-        loss, accuracy = core.evaluate(x, y)
+        loss, accuracy = core.evaluate(self._rows(x), y)
         results = {"loss": loss}
         if core.reports_accuracy():
             results["accuracy"] = accuracy
@@ -274,7 +316,8 @@ class Sequential:
         if kwargs:
             raise ValueError(f"predict: neurite does not take {sorted(kwargs)}")
         _verbosity(verbose)
-        return self._ensure_built(x).predict(x)
+        core = self._ensure_built(x)
+        return core.predict(self._rows(x))
 
     def __call__(self, x):
         return self.predict(x, verbose=0)
@@ -282,7 +325,9 @@ class Sequential:
     # Weights and files.
 
     def get_weights(self):
-        """Every layer's kernel (inputs, units) and bias (units,), as NumPy arrays."""
+        """Every layer's weights as NumPy arrays, in Keras' order: a Dense layer's kernel
+        (inputs, units) and bias (units,); a BatchNormalization's gamma, beta, moving_mean and
+        moving_variance."""
         return self._built("get_weights").get_weights()
 
     def set_weights(self, weights):
@@ -311,12 +356,12 @@ class Sequential:
 
 def _from_core(core, name="sequential"):
     model = Sequential(name=name)
-    for i, (layer_name, units, activation, inputs) in enumerate(core.layers()):
-        layer = Dense(units, activation=activation, name=layer_name)
-        layer.input_dim = inputs if i == 0 else None
+    for i, (layer_name, class_name, config, *_rest) in enumerate(core.layers()):
+        layer = deserialize(class_name, json.loads(config))
+        layer.name = layer_name
         layer._model, layer._index = model, i
         model._layers.append(layer)
-    model._input_dim = model._layers[0].input_dim if model._layers else None
+    model._input_shape = tuple(core.input_shape()) if core.input_shape() else None
     model._core = core
     return model
 

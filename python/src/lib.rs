@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use neurite::data::{mnist, Dataset};
 use neurite::io;
-use neurite::nn::{Activation, Dense, Initializer, Loss};
+use neurite::nn::{Activation, Loss};
 use neurite::optim::Optimizer;
 use neurite::teach::{most_telling_pixel, LogisticOptions, Pixels};
 use neurite::train::{
@@ -134,7 +134,7 @@ enum Targets<'py> {
 impl<'py> Targets<'py> {
     fn read(what: &str, y: &Bound<'py, PyAny>, n: usize, model: &Sequential) -> PyResult<Targets<'py>> {
         let loss = model.loss().ok_or_else(|| value_err("the model is not compiled: call compile() first".into()))?;
-        let outputs = model.layers().last().map_or(0, |l| l.units());
+        let outputs = model.output_units().unwrap_or(0);
         if loss.takes_class_indices() {
             return Ok(Targets::Classes(class_labels(what, y, n, outputs)?, outputs));
         }
@@ -287,31 +287,16 @@ impl Model {
         Model { model: Sequential::with_seed(seed) }
     }
 
-    /// Appends a dense layer (`input_dim` only for the first).
-    #[pyo3(signature = (units, activation, input_dim, use_bias, kernel_initializer, bias_initializer, name))]
-    #[allow(clippy::too_many_arguments)]
-    fn add_dense(
-        &mut self,
-        units: usize,
-        activation: &str,
-        input_dim: Option<usize>,
-        use_bias: bool,
-        kernel_initializer: &str,
-        bias_initializer: &str,
-        name: Option<String>,
-    ) -> PyResult<()> {
-        let mut layer = Dense::new(units)
-            .activation(parse::<Activation>(activation)?)
-            .use_bias(use_bias)
-            .kernel_initializer(parse::<Initializer>(kernel_initializer)?)
-            .bias_initializer(parse::<Initializer>(bias_initializer)?);
-        if let Some(n) = input_dim {
-            layer = layer.input_shape(n);
-        }
-        if let Some(n) = name {
-            layer = layer.name(&n);
-        }
-        self.model.add(layer).map_err(py_err)
+    /// Declares the shape of one example (Keras' `Input(shape=...)`), before any layer.
+    fn set_input_shape(&mut self, shape: Vec<usize>) -> PyResult<()> {
+        self.model.set_input_shape(&shape).map_err(py_err)
+    }
+
+    /// Appends a layer given as Keras gives it: its class name and its `get_config()` as
+    /// JSON, read by the library's Keras adapter (the one `--architecture` uses).
+    fn add_layer(&mut self, class_name: &str, config_json: &str) -> PyResult<()> {
+        let layer = io::keras::layer_config_from_json(class_name, config_json).map_err(py_err)?;
+        self.model.add_layer(layer.into_layer()).map_err(py_err)
     }
 
     /// Keras' layer table.
@@ -319,15 +304,29 @@ impl Model {
         self.model.summary()
     }
 
-    /// Each layer as (name, units, activation, inputs).
-    fn layers(&self) -> Vec<(String, usize, String, Option<usize>)> {
+    /// Each layer as (name, class name, Keras configuration as JSON, input shape, output
+    /// shape, number of weight arrays).
+    #[allow(clippy::type_complexity)]
+    fn layers(&self) -> Vec<(String, String, String, Vec<usize>, Vec<usize>, usize)> {
         self.model
             .layers()
             .iter()
             .map(|l| {
-                (l.config().name.clone().unwrap_or_default(), l.units(), l.activation_fn().to_string(), l.input_dim())
+                (
+                    l.name().unwrap_or_default().to_string(),
+                    l.class_name().to_string(),
+                    io::keras::to_keras_config(&l.config()).to_string(),
+                    l.input_shape().to_vec(),
+                    l.output_shape(l.input_shape()).unwrap_or_default(),
+                    l.param_specs().len(),
+                )
             })
             .collect()
+    }
+
+    /// The shape of one example, once known.
+    fn input_shape(&self) -> Option<Vec<usize>> {
+        self.model.input_shape()
     }
 
     /// Number of trainable values.

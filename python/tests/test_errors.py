@@ -71,11 +71,11 @@ def test_bad_arguments(model):
         nt.optimizers.Adam(learning_rate=-1)
     with pytest.raises(ValueError, match="not compiled"):
         nt.Sequential([nt.layers.Dense(2, input_shape=(4,))]).fit(X, Y, verbose=0)
-    with pytest.raises(ValueError, match="flat rows"):
-        nt.Input(shape=(28, 28))
-    with pytest.raises(TypeError, match="takes Dense layers"):
+    with pytest.raises(ValueError, match=r"takes flat rows, \(None, n\), but its input is \(None, 28, 28\); put a Flatten layer before it"):
+        nt.Sequential([nt.Input(shape=(28, 28)), nt.layers.Dense(2)])
+    with pytest.raises(TypeError, match="takes Input, Dense, Dropout"):
         nt.Sequential(["dense"])
-    with pytest.raises(ValueError, match="declares 5 inputs, but the previous layer gives 3"):
+    with pytest.raises(ValueError, match=r"declares the input shape \(5,\), but the previous layer gives \(3,\)"):
         model.add(nt.layers.Dense(2, input_shape=(5,)))
 
 

@@ -11,7 +11,9 @@
 //!   ([`model_from_arrays`], [`model_to_arrays`]);
 //! * [`torch`]: PyTorch state_dicts, as safetensors and as `torch.save`'s `.pt` files (read
 //!   by `pickle.rs`, a pickle machine that calls nothing, from `zip.rs`'s archives);
-//! * [`onnx`]: ONNX models, written and read by hand-written protobuf messages.
+//! * [`onnx`]: ONNX models, written and read by hand-written protobuf messages;
+//! * [`keras`]: Keras' JSON descriptions of models (`model.to_json()`) and layers, read into a
+//!   [`ModelConfig`].
 //!
 //! [`read_model`] tells the formats apart by their bytes. Every reader is meant for files
 //! from strangers: sizes are checked against the file before anything is allocated, no
@@ -22,6 +24,7 @@
 //! so a crash never leaves a half-written model.
 
 mod checkpoint;
+pub mod keras;
 pub mod npy;
 pub mod onnx;
 mod pickle;

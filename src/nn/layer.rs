@@ -232,6 +232,19 @@ pub fn batch_shape_str(shape: &[usize]) -> String {
     format!("(None, {})", inner.join(", "))
 }
 
+/// `BatchNormalization` as `batch_normalization`: how Keras names layers and initialisers after
+/// their class.
+pub(crate) fn snake_case(class: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in class.chars().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.extend(c.to_lowercase());
+    }
+    out
+}
+
 /// A layer's name for messages: its own, or its kind.
 pub(crate) fn display_name(layer: &dyn Layer) -> String {
     layer.name().map_or_else(|| layer.class_name().to_string(), str::to_string)

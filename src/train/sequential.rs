@@ -11,7 +11,7 @@ use super::progress::{FitPlan, FitProgress, StopSignal};
 use crate::autograd::{ParamStore, Var};
 use crate::data::Schema;
 use crate::error::{shape_str, Error, Result};
-use crate::nn::layer::{batch_shape_str, display_name};
+use crate::nn::layer::{batch_shape_str, display_name, snake_case};
 use crate::nn::{Activation, Layer, Loss, Mode, Module, Noise};
 use crate::optim::{Optimizer, OptimizerState};
 use crate::rng::Rng;
@@ -352,10 +352,12 @@ impl Sequential {
             None => match (&self.input_shape, layer.declared_input()) {
                 (Some(shape), _) => shape.clone(),
                 (None, Some(shape)) => shape,
-                (None, None) => return Err(Error::Value(format!(
+                (None, None) => {
+                    return Err(Error::Value(format!(
                     "the first layer ({}) needs the input shape: Dense::new(n).input_shape(784), or the model's Input",
                     layer.class_name()
-                ))),
+                )))
+                }
             },
         };
         if layer.name().is_none() {
@@ -939,18 +941,6 @@ fn memory_size(bytes: usize) -> String {
         unit += 1;
     }
     format!("{value:.2} {}", units[unit])
-}
-
-/// `BatchNormalization` as `batch_normalization`: how Keras names layers after their kind.
-fn snake_case(class: &str) -> String {
-    let mut out = String::new();
-    for (i, c) in class.chars().enumerate() {
-        if c.is_uppercase() && i > 0 {
-            out.push('_');
-        }
-        out.extend(c.to_lowercase());
-    }
-    out
 }
 
 /// `39760` as `39,760`.
