@@ -231,16 +231,57 @@ fn drawn_pictures_become_mnist_inputs() {
         assert!((cx - 14.0).abs() <= 1.0 && (cy - 14.0).abs() <= 1.0, "{name}: centre of mass ({cx}, {cy})");
     }
     // A truncated PNG is an error (up to its last chunk, IEND, whose absence the decoder
-    // forgives once the pixels are complete). A JPEG decoder fills missing scans with grey,
-    // as browsers show a half-loaded photo, so a truncated JPEG is only required not to panic.
+    // forgives once the pixels are complete).
     let b = bytes("seven.png");
     for cut in 0..b.len() - 12 {
         assert!(image::decode(&b[..cut]).is_err(), "seven.png cut at {cut}");
     }
+    // So is a truncated JPEG (issue 26: the decoder filled the missing scans with grey and a
+    // 7 became "class 4"), up to its end-of-image marker, 2 bytes after the last scan.
     let b = bytes("zero.jpg");
-    for cut in 0..b.len() {
-        let _ = image::decode(&b[..cut]);
+    for cut in 0..b.len() - 2 {
+        assert!(image::decode(&b[..cut]).is_err(), "zero.jpg cut at {cut} of {}", b.len());
     }
+    let err = image::decode(&b[..b.len() / 2]).unwrap_err().to_string();
+    assert!(err.contains("the file ends before its 200 x 200 picture does"), "{err}");
+    // Every truncation is refused for RGB too (training with --color rgb).
+    for cut in [b.len() / 3, b.len() - 40] {
+        assert!(image::decode_resized(&b[..cut], 28, 28, neurite::data::Color::Rgb).is_err(), "cut at {cut}");
+    }
+}
+
+/// Issue 26: an 8192 x 8192 PNG of 200 KB took 794 MB to predict on. Pictures over
+/// `MAX_PIXELS` are refused from their header, before a pixel is decoded, naming the size.
+#[test]
+fn pictures_over_the_pixel_cap_are_refused_from_their_header() {
+    let mut png = bytes("seven.png");
+    // IHDR: width and height at 16..24, its CRC (of type and data) at 29..33.
+    for (w, h, refused) in [(8192u32, 8192u32, true), (4096, 4097, true), (8193, 1, true), (4096, 4096, false)] {
+        png[16..20].copy_from_slice(&w.to_be_bytes());
+        png[20..24].copy_from_slice(&h.to_be_bytes());
+        let mut crc = flate2::Crc::new();
+        crc.update(&png[12..29]);
+        png[29..33].copy_from_slice(&crc.sum().to_be_bytes());
+        let err = image::decode(&png).err().map(|e| e.to_string()).unwrap_or_default();
+        assert_eq!(err.contains("over neurite's cap of 16777216 pixels"), refused, "{w} x {h}: {err}");
+        if refused {
+            assert!(err.contains(&format!("a {w} x {h} picture")), "{err}");
+        }
+    }
+    let dir = std::env::temp_dir().join(format!("neurite-big-png-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    png[16..24].copy_from_slice(&[0, 0, 32, 0, 0, 0, 32, 0]);
+    let mut crc = flate2::Crc::new();
+    crc.update(&png[12..29]);
+    png[29..33].copy_from_slice(&crc.sum().to_be_bytes());
+    std::fs::write(dir.join("big.png"), &png).unwrap();
+    for err in [
+        image::load(&dir.join("big.png")).err().unwrap().to_string(),
+        image::load_resized(&dir.join("big.png"), 28, 28, neurite::data::Color::Rgb).err().unwrap().to_string(),
+    ] {
+        assert!(err.contains("big.png") && err.contains("a 8192 x 8192 picture (67108864 pixels)"), "{err}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
