@@ -100,10 +100,78 @@ fn numpy_networks_stored_and_compressed() {
         npy::load_npy(&fixture("big_endian.npy")).unwrap(),
         Tensor::from_vec(vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0], &[2, 3]).unwrap()
     );
-    let err = npy::load_npy(&fixture("fortran.npy")).unwrap_err().to_string();
-    assert!(err.contains("Fortran order") && err.contains("fortran.npy"), "{err}");
+    // Fortran order is read as NumPy reads it: the same array, in C order (issue 26).
+    assert_eq!(
+        npy::load_npy(&fixture("fortran.npy")).unwrap(),
+        Tensor::from_vec(vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0], &[2, 3]).unwrap()
+    );
+    assert_eq!(npy::load_npy(&fixture("fortran3d.npy")).unwrap(), Tensor::arange(24).reshape(&[2, 3, 4]).unwrap());
     let err = npy::load_npy(&fixture("int64.npy")).unwrap_err().to_string();
     assert!(err.contains("dtype \"<i8\" is not supported"), "{err}");
+}
+
+/// Issue 26: the files NumPy and PyTorch users really have. `np.savez` of transposed
+/// weights (Fortran order), the book's `pickle.dump` of a dict of arrays (protocols 3 and 4,
+/// NumPy 1's and 2's spellings), ONNX with its weights in `model.onnx.data`.
+#[test]
+fn fortran_arrays_numpy_pickles_and_onnx_external_data() {
+    let acts = Activations { hidden: Some(LEAKY), output: Some(Activation::Softmax) };
+    for name in ["numpy_net_fortran.npz", "numpy_net.pkl", "numpy_net_p4.pkl"] {
+        assert_matches_torch(io::load_any(&fixture(name), acts).unwrap(), name);
+    }
+    assert_eq!(Format::detect(&bytes("numpy_net.pkl")).unwrap(), Format::Pickle);
+    // Protocol 2 from Python 3 spells bytes as a call of _codecs.encode: refused by name.
+    let err = io::load_any(&fixture("numpy_net_p2.pkl"), acts).err().unwrap().to_string();
+    assert!(err.contains("refuses the global _codecs.encode") && err.contains("numpy_net_p2.pkl"), "{err}");
+    // Code in a pickle of arrays is refused as it is in a state_dict.
+    let evil = b"\x80\x02cposix\nsystem\nq\x00X\x07\x00\x00\x00echo hiq\x01\x85q\x02Rq\x03.";
+    let err = io::read_model(evil, acts).err().unwrap().to_string();
+    assert!(err.contains("refuses the global posix.system"), "{err}");
+
+    let model = onnx::load_onnx(&fixture("external/model.onnx")).unwrap();
+    assert_matches_torch(model, "external/model.onnx");
+    let model = io::load_any(&fixture("external/model.onnx"), Activations::default()).unwrap();
+    assert_matches_torch(model, "external/model.onnx through load_any");
+    // From bytes alone the folder is unknown: a clear error, not a guess.
+    let err = io::read_model(&bytes("external/model.onnx"), acts).err().unwrap().to_string();
+    assert!(err.contains("keeps its data in the external file \"model.onnx.data\""), "{err}");
+}
+
+/// Issue 26: NaN or infinite weights are refused by every reader, naming the tensor.
+#[test]
+fn weights_that_are_not_finite_are_refused_by_every_reader() {
+    let acts = Activations { hidden: Some(Activation::Tanh), output: Some(Activation::Softmax) };
+    let model = small_model();
+    let mut bad = model.params().tensors().unwrap();
+    let (name, t) = &mut bad[2];
+    let mut v = t.to_vec();
+    v[7] = f32::NAN;
+    *t = Tensor::from_vec(v, t.shape()).unwrap();
+    let name = name.clone();
+    for (n, t) in &bad {
+        model.params().set(n, t).unwrap();
+    }
+    let files = [
+        (
+            "neurite",
+            io::model_bytes(&model).unwrap(),
+            format!("tensor {name} (shape (6, 5)) holds NaN at flat index 7"),
+        ),
+        ("onnx", onnx::to_onnx(&model).unwrap(), "holds NaN".to_string()),
+        ("torch", torch::state_dict_bytes(&model).unwrap(), "tensor 2.weight (shape (5, 6)) holds NaN".to_string()),
+        (
+            "npz",
+            npy::npz_bytes(&io::model_to_arrays(&model).unwrap()).unwrap(),
+            "tensor W2 (shape (6, 5)) holds NaN".to_string(),
+        ),
+    ];
+    for (what, bytes, want) in files {
+        let err = io::read_model(&bytes, acts).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains(&want), "{what}: {err}");
+    }
+    let arrays = vec![("W1".to_string(), Tensor::from_vec(vec![1.0, f32::INFINITY], &[1, 2]).unwrap())];
+    let err = io::read_model(&npy::npz_bytes(&arrays).unwrap(), acts).err().unwrap().to_string();
+    assert!(err.contains("tensor W1 (shape (1, 2)) holds inf at flat index 1"), "{err}");
 }
 
 #[test]
