@@ -12,7 +12,15 @@
 //! `LeakyRelu`, `Elu`, `Softplus`, `Softmax`, `Identity` (and neurite's own step activation,
 //! `Greater` with 0 then `Cast`). Any other operator is an error that names it. The decoder is bounded by the file: every length is checked against the bytes
 //! that remain, and messages nest only as deep as the schema above (a subgraph attribute is
-//! skipped, not parsed).
+//! skipped, not parsed). An initializer that many nodes use is made into a tensor once and
+//! shared, and each layer takes its weights from the file's
+//! [`ReadBudget`](super::ReadBudget).
+//!
+//! Weights kept in an external data file (`model.onnx.data`, what `torch.onnx.export(...,
+//! dynamo=True)` writes by default) are read by [`load_onnx`] and [`super::load_any`] from
+//! the model's own folder only: the location must be a plain relative path (no absolute
+//! path, no `..`, no link that leads out of the folder), and its offset and length must lie
+//! inside the file; only that range is read.
 //!
 //! ```
 //! use neurite::{io::onnx, nn::{Activation, Dense}, train::Sequential};
