@@ -336,6 +336,13 @@ fn pictures_over_the_pixel_cap_are_refused_from_their_header() {
             assert!(err.contains(&format!("a {w} x {h} picture")), "{err}");
         }
     }
+    // A JPEG's size is in its start-of-frame segment (SOF0 at byte 89 of zero.jpg: height at
+    // 94..96, width at 96..98): 8000 x 8000 is within 8192 a side but over the pixel cap.
+    let mut jpeg = bytes("zero.jpg");
+    assert_eq!(&jpeg[89..91], &[0xff, 0xc0]);
+    jpeg[94..98].copy_from_slice(&[0x1f, 0x40, 0x1f, 0x40]);
+    let err = image::decode(&jpeg).unwrap_err().to_string();
+    assert!(err.contains("JPEG: a 8000 x 8000 picture (64000000 pixels) is over neurite's cap"), "{err}");
     let dir = std::env::temp_dir().join(format!("neurite-big-png-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     png[16..24].copy_from_slice(&[0, 0, 32, 0, 0, 0, 32, 0]);

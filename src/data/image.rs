@@ -356,7 +356,13 @@ impl AreaResize {
 /// Pictures over [`MAX_PIXELS`] are refused too, naming their size.
 pub fn decode(bytes: &[u8]) -> Result<GreyImage> {
     let mut pixels = Vec::new();
-    let (w, h) = each_row(bytes, false, &mut |_, _, row| pixels.extend_from_slice(row))?;
+    let (w, h) = each_row(bytes, false, &mut |w, h, row| {
+        // Exactly the picture's size, not a doubling Vec's (up to twice that at the cap).
+        if pixels.is_empty() {
+            pixels.reserve_exact(w * h);
+        }
+        pixels.extend_from_slice(row)
+    })?;
     GreyImage::new(w, h, pixels)
 }
 
