@@ -526,27 +526,62 @@ pub fn read_model_in(bytes: &[u8], activations: Activations, dir: &Path) -> Resu
 }
 
 fn read_model_with(bytes: &[u8], activations: Activations, dir: Option<&Path>) -> Result<Sequential> {
+    read_parts(bytes, activations, dir)?.build()
+}
+
+/// What a reader gives, before a model is built from it: apart, so that a caller can drop
+/// the file's bytes first ([`load_any`]).
+enum Parts {
+    /// neurite's own file: its tensors and metadata.
+    Neurite(NamedTensors, HashMap<String, String>),
+    /// A PyTorch state_dict, and the activations it does not record.
+    StateDict(NamedTensors, Activation, Activation),
+    /// Arrays `W1, b1, ...` (`.npz`, pickle), and the activations.
+    Arrays(NamedTensors, Activation, Activation),
+    /// Layers with their activations (ONNX).
+    Layers(Vec<NamedLayer>),
+}
+
+impl Parts {
+    fn build(self) -> Result<Sequential> {
+        match self {
+            Parts::Neurite(tensors, metadata) => model_from_parts(tensors, &metadata),
+            Parts::StateDict(tensors, h, o) => torch::model_from_state_dict(&tensors, h, o),
+            Parts::Arrays(arrays, h, o) => model_from_arrays(&arrays, h, o),
+            Parts::Layers(layers) => model_from_named_layers(layers),
+        }
+    }
+}
+
+/// Reads `bytes` as the format [`Format::detect`] finds, within its [`ReadBudget`]; every
+/// reader's named tensors go through [`checked`] (neurite's own in [`model_from_parts`],
+/// ONNX's in [`model_from_named_layers`]).
+fn read_parts(bytes: &[u8], activations: Activations, dir: Option<&Path>) -> Result<Parts> {
     let mut budget = ReadBudget::for_file(bytes.len() as u64);
-    // Every reader's named tensors go through `checked` before a layer is built.
-    match Format::detect(bytes)? {
-        Format::Neurite => model_from_bytes(bytes),
+    Ok(match Format::detect(bytes)? {
+        Format::Neurite => {
+            let (tensors, metadata) = safetensors::from_bytes(bytes)?;
+            Parts::Neurite(tensors, metadata)
+        }
         Format::TorchSafetensors | Format::TorchPt => {
             let (h, o) = activations.get("a PyTorch state_dict")?;
-            torch::model_from_state_dict(&checked(torch::read_state_dict_within(bytes, &mut budget)?)?, h, o)
+            Parts::StateDict(checked(torch::read_state_dict_within(bytes, &mut budget)?)?, h, o)
         }
         Format::Npz => {
             let (h, o) = activations.get("a NumPy .npz of W1, b1, ...")?;
-            model_from_arrays(&checked(npy::read_npz_within(bytes, &mut budget)?)?, h, o)
+            Parts::Arrays(checked(npy::read_npz_within(bytes, &mut budget)?)?, h, o)
         }
         Format::Pickle => {
             let (h, o) = activations.get("a pickle of NumPy arrays W1, b1, ...")?;
-            model_from_arrays(&checked(pickle::numpy_arrays(bytes)?)?, h, o)
+            Parts::Arrays(checked(pickle::numpy_arrays(bytes)?)?, h, o)
         }
-        Format::Npy => Err(Error::Format(
-            "a .npy file holds one array; a network is an .npz of W1, b1, W2, b2, ... (np.savez)".into(),
-        )),
-        Format::Onnx => model_from_named_layers(onnx::read_layers(bytes, dir, &mut budget)?),
-    }
+        Format::Npy => {
+            return Err(Error::Format(
+                "a .npy file holds one array; a network is an .npz of W1, b1, W2, b2, ... (np.savez)".into(),
+            ))
+        }
+        Format::Onnx => Parts::Layers(onnx::read_layers(bytes, dir, &mut budget)?),
+    })
 }
 
 /// The one gate between the readers and the models: a reader's named tensors, refused when
@@ -586,9 +621,12 @@ pub(crate) fn model_from_named_layers(layers: Vec<NamedLayer>) -> Result<Sequent
 /// [`read_model`] on a file (an ONNX model's external data is read from its folder); errors
 /// name it.
 pub fn load_any(path: &Path, activations: Activations) -> Result<Sequential> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    read_model_in(&bytes, activations, dir).map_err(|e| match e {
+    // The file's bytes are dropped once its tensors are read, before the model is built.
+    let parts = std::fs::read(path)
+        .map_err(|e| Error::io(path, e))
+        .and_then(|bytes| read_parts(&bytes, activations, Some(dir)));
+    parts.and_then(Parts::build).map_err(|e| match e {
         Error::Format(m) => Error::Format(format!("{}: {m}", path.display())),
         Error::Value(m) => Error::Value(format!("{}: {m}", path.display())),
         Error::Shape(m) => Error::Shape(format!("{}: {m}", path.display())),
