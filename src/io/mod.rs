@@ -233,8 +233,12 @@ fn model_parts(
 /// Loads a model saved by [`save_model`]: compiled, with its optimiser state, when it was
 /// saved compiled.
 pub fn load_model(path: &Path) -> Result<Sequential> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    model_from_bytes(&bytes).map_err(|e| e.context(path.display()))
+    // The file's bytes are dropped once its tensors are read, before the model is built.
+    let parts = {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        safetensors::from_bytes(&bytes)
+    };
+    parts.and_then(|(tensors, metadata)| model_from_parts(tensors, &metadata)).map_err(|e| e.context(path.display()))
 }
 
 /// A model from the bytes of a model file.
