@@ -378,8 +378,14 @@ fn shown(name: &str) -> String {
 
 /// `text` with every control character written as its Rust escape (`\u{1b}`, `\n`), the
 /// rest as it is. Every name or cell that a message quotes without `{:?}` passes through
-/// here.
-pub(crate) fn escape_controls(text: &str) -> String {
+/// here; a class name printed to a terminal (`neurite predict`) should too.
+///
+/// ```
+/// use neurite::data::table::escape_controls;
+/// assert_eq!(escape_controls("cat\u{1b}[2J"), "cat\\u{1b}[2J");
+/// assert_eq!(escape_controls("chat noir"), "chat noir");
+/// ```
+pub fn escape_controls(text: &str) -> String {
     if !text.chars().any(char::is_control) {
         return text.to_string();
     }
