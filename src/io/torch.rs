@@ -180,14 +180,21 @@ fn read_pt(bytes: &[u8], budget: &mut super::ReadBudget) -> Result<Vec<(String, 
             format_args!("torch file: tensor {} ({numel} values of storage {})", r.name, r.storage),
         )?;
     }
+    // Each storage is inflated when a tensor first needs it and dropped after the last one
+    // that views it, so that the storages of a state_dict are not all held at once.
+    let last: std::collections::HashMap<&str, usize> =
+        refs.iter().enumerate().map(|(i, r)| (r.storage.as_str(), i)).collect();
     let mut storages: std::collections::HashMap<&str, Vec<u8>> = std::collections::HashMap::new();
     let mut out = Vec::with_capacity(refs.len());
-    for r in &refs {
-        if !storages.contains_key(r.storage.as_str()) {
-            storages.insert(&r.storage, archive.read(entries[r.storage.as_str()])?);
+    for (i, r) in refs.iter().enumerate() {
+        let key = r.storage.as_str();
+        if !storages.contains_key(key) {
+            storages.insert(key, archive.read(entries[key])?);
         }
-        let data = &storages[r.storage.as_str()];
-        out.push((r.name.clone(), materialise(r, data, big_endian)?));
+        out.push((r.name.clone(), materialise(r, &storages[key], big_endian)?));
+        if last.get(key) == Some(&i) {
+            storages.remove(key);
+        }
     }
     Ok(out)
 }
