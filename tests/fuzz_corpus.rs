@@ -66,6 +66,14 @@ fn the_onnx_corpus_replays() {
 }
 
 #[test]
+fn the_any_model_corpus_replays() {
+    use neurite::io::{read_model, Activations};
+    use neurite::nn::Activation;
+    let acts = Activations { hidden: Some(Activation::Relu), output: Some(Activation::Softmax) };
+    replay("any_model", |b| read_model(b, acts).is_ok());
+}
+
+#[test]
 fn the_image_corpus_replays() {
     use neurite::data::image::{decode, to_model_input, Invert};
     replay("image", |b| decode(b).and_then(|img| to_model_input(&img, 28, Invert::Auto)).is_ok());

@@ -100,10 +100,78 @@ fn numpy_networks_stored_and_compressed() {
         npy::load_npy(&fixture("big_endian.npy")).unwrap(),
         Tensor::from_vec(vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0], &[2, 3]).unwrap()
     );
-    let err = npy::load_npy(&fixture("fortran.npy")).unwrap_err().to_string();
-    assert!(err.contains("Fortran order") && err.contains("fortran.npy"), "{err}");
+    // Fortran order is read as NumPy reads it: the same array, in C order (issue 26).
+    assert_eq!(
+        npy::load_npy(&fixture("fortran.npy")).unwrap(),
+        Tensor::from_vec(vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0], &[2, 3]).unwrap()
+    );
+    assert_eq!(npy::load_npy(&fixture("fortran3d.npy")).unwrap(), Tensor::arange(24).reshape(&[2, 3, 4]).unwrap());
     let err = npy::load_npy(&fixture("int64.npy")).unwrap_err().to_string();
     assert!(err.contains("dtype \"<i8\" is not supported"), "{err}");
+}
+
+/// Issue 26: the files NumPy and PyTorch users really have. `np.savez` of transposed
+/// weights (Fortran order), the book's `pickle.dump` of a dict of arrays (protocols 3 and 4,
+/// NumPy 1's and 2's spellings), ONNX with its weights in `model.onnx.data`.
+#[test]
+fn fortran_arrays_numpy_pickles_and_onnx_external_data() {
+    let acts = Activations { hidden: Some(LEAKY), output: Some(Activation::Softmax) };
+    for name in ["numpy_net_fortran.npz", "numpy_net.pkl", "numpy_net_p4.pkl"] {
+        assert_matches_torch(io::load_any(&fixture(name), acts).unwrap(), name);
+    }
+    assert_eq!(Format::detect(&bytes("numpy_net.pkl")).unwrap(), Format::Pickle);
+    // Protocol 2 from Python 3 spells bytes as a call of _codecs.encode: refused by name.
+    let err = io::load_any(&fixture("numpy_net_p2.pkl"), acts).err().unwrap().to_string();
+    assert!(err.contains("refuses the global _codecs.encode") && err.contains("numpy_net_p2.pkl"), "{err}");
+    // Code in a pickle of arrays is refused as it is in a state_dict.
+    let evil = b"\x80\x02cposix\nsystem\nq\x00X\x07\x00\x00\x00echo hiq\x01\x85q\x02Rq\x03.";
+    let err = io::read_model(evil, acts).err().unwrap().to_string();
+    assert!(err.contains("refuses the global posix.system"), "{err}");
+
+    let model = onnx::load_onnx(&fixture("external/model.onnx")).unwrap();
+    assert_matches_torch(model, "external/model.onnx");
+    let model = io::load_any(&fixture("external/model.onnx"), Activations::default()).unwrap();
+    assert_matches_torch(model, "external/model.onnx through load_any");
+    // From bytes alone the folder is unknown: a clear error, not a guess.
+    let err = io::read_model(&bytes("external/model.onnx"), acts).err().unwrap().to_string();
+    assert!(err.contains("keeps its data in the external file \"model.onnx.data\""), "{err}");
+}
+
+/// Issue 26: NaN or infinite weights are refused by every reader, naming the tensor.
+#[test]
+fn weights_that_are_not_finite_are_refused_by_every_reader() {
+    let acts = Activations { hidden: Some(Activation::Tanh), output: Some(Activation::Softmax) };
+    let model = small_model();
+    let mut bad = model.params().tensors().unwrap();
+    let (name, t) = &mut bad[2];
+    let mut v = t.to_vec();
+    v[7] = f32::NAN;
+    *t = Tensor::from_vec(v, t.shape()).unwrap();
+    let name = name.clone();
+    for (n, t) in &bad {
+        model.params().set(n, t).unwrap();
+    }
+    let files = [
+        (
+            "neurite",
+            io::model_bytes(&model).unwrap(),
+            format!("tensor {name} (shape (6, 5)) holds NaN at flat index 7"),
+        ),
+        ("onnx", onnx::to_onnx(&model).unwrap(), "holds NaN".to_string()),
+        ("torch", torch::state_dict_bytes(&model).unwrap(), "tensor 2.weight (shape (5, 6)) holds NaN".to_string()),
+        (
+            "npz",
+            npy::npz_bytes(&io::model_to_arrays(&model).unwrap()).unwrap(),
+            "tensor W2 (shape (6, 5)) holds NaN".to_string(),
+        ),
+    ];
+    for (what, bytes, want) in files {
+        let err = io::read_model(&bytes, acts).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains(&want), "{what}: {err}");
+    }
+    let arrays = vec![("W1".to_string(), Tensor::from_vec(vec![1.0, f32::INFINITY], &[1, 2]).unwrap())];
+    let err = io::read_model(&npy::npz_bytes(&arrays).unwrap(), acts).err().unwrap().to_string();
+    assert!(err.contains("tensor W1 (shape (1, 2)) holds inf at flat index 1"), "{err}");
 }
 
 #[test]
@@ -231,16 +299,64 @@ fn drawn_pictures_become_mnist_inputs() {
         assert!((cx - 14.0).abs() <= 1.0 && (cy - 14.0).abs() <= 1.0, "{name}: centre of mass ({cx}, {cy})");
     }
     // A truncated PNG is an error (up to its last chunk, IEND, whose absence the decoder
-    // forgives once the pixels are complete). A JPEG decoder fills missing scans with grey,
-    // as browsers show a half-loaded photo, so a truncated JPEG is only required not to panic.
+    // forgives once the pixels are complete).
     let b = bytes("seven.png");
     for cut in 0..b.len() - 12 {
         assert!(image::decode(&b[..cut]).is_err(), "seven.png cut at {cut}");
     }
+    // So is a truncated JPEG (issue 26: the decoder filled the missing scans with grey and a
+    // 7 became "class 4"), up to its end-of-image marker, 2 bytes after the last scan.
     let b = bytes("zero.jpg");
-    for cut in 0..b.len() {
-        let _ = image::decode(&b[..cut]);
+    for cut in 0..b.len() - 2 {
+        assert!(image::decode(&b[..cut]).is_err(), "zero.jpg cut at {cut} of {}", b.len());
     }
+    let err = image::decode(&b[..b.len() / 2]).unwrap_err().to_string();
+    assert!(err.contains("the file ends before its 200 x 200 picture does"), "{err}");
+    // Every truncation is refused for RGB too (training with --color rgb).
+    for cut in [b.len() / 3, b.len() - 40] {
+        assert!(image::decode_resized(&b[..cut], 28, 28, neurite::data::Color::Rgb).is_err(), "cut at {cut}");
+    }
+}
+
+/// Issue 26: an 8192 x 8192 PNG of 200 KB took 794 MB to predict on. Pictures over
+/// `MAX_PIXELS` are refused from their header, before a pixel is decoded, naming the size.
+#[test]
+fn pictures_over_the_pixel_cap_are_refused_from_their_header() {
+    let mut png = bytes("seven.png");
+    // IHDR: width and height at 16..24, its CRC (of type and data) at 29..33.
+    for (w, h, refused) in [(8192u32, 8192u32, true), (4096, 4097, true), (8193, 1, true), (4096, 4096, false)] {
+        png[16..20].copy_from_slice(&w.to_be_bytes());
+        png[20..24].copy_from_slice(&h.to_be_bytes());
+        let mut crc = flate2::Crc::new();
+        crc.update(&png[12..29]);
+        png[29..33].copy_from_slice(&crc.sum().to_be_bytes());
+        let err = image::decode(&png).err().map(|e| e.to_string()).unwrap_or_default();
+        assert_eq!(err.contains("over neurite's cap of 16777216 pixels"), refused, "{w} x {h}: {err}");
+        if refused {
+            assert!(err.contains(&format!("a {w} x {h} picture")), "{err}");
+        }
+    }
+    // A JPEG's size is in its start-of-frame segment (SOF0 at byte 89 of zero.jpg: height at
+    // 94..96, width at 96..98): 8000 x 8000 is within 8192 a side but over the pixel cap.
+    let mut jpeg = bytes("zero.jpg");
+    assert_eq!(&jpeg[89..91], &[0xff, 0xc0]);
+    jpeg[94..98].copy_from_slice(&[0x1f, 0x40, 0x1f, 0x40]);
+    let err = image::decode(&jpeg).unwrap_err().to_string();
+    assert!(err.contains("JPEG: a 8000 x 8000 picture (64000000 pixels) is over neurite's cap"), "{err}");
+    let dir = std::env::temp_dir().join(format!("neurite-big-png-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    png[16..24].copy_from_slice(&[0, 0, 32, 0, 0, 0, 32, 0]);
+    let mut crc = flate2::Crc::new();
+    crc.update(&png[12..29]);
+    png[29..33].copy_from_slice(&crc.sum().to_be_bytes());
+    std::fs::write(dir.join("big.png"), &png).unwrap();
+    for err in [
+        image::load(&dir.join("big.png")).err().unwrap().to_string(),
+        image::load_resized(&dir.join("big.png"), 28, 28, neurite::data::Color::Rgb).err().unwrap().to_string(),
+    ] {
+        assert!(err.contains("big.png") && err.contains("a 8192 x 8192 picture (67108864 pixels)"), "{err}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]

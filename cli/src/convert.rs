@@ -89,7 +89,9 @@ pub(crate) fn run_export(args: &ExportArgs) -> Result<()> {
 pub(crate) fn run_import(args: &ImportArgs) -> Result<()> {
     let bytes = std::fs::read(&args.input).map_err(|e| Error::io(&args.input, e))?;
     let format = io::Format::detect(&bytes).map_err(|e| in_file(&args.input, e))?;
-    let model = io::read_model(&bytes, Activations { hidden: args.activation, output: args.output })
+    // Its folder, where an ONNX model's external data (`model.onnx.data`) is.
+    let dir = args.input.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let model = io::read_model_in(&bytes, Activations { hidden: args.activation, output: args.output }, dir)
         .map_err(|e| in_file(&args.input, e))?;
     io::save_model(&model, &args.out)?;
     if args.json {

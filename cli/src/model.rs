@@ -18,8 +18,9 @@ pub(crate) struct ModelArgs {
     /// (ONNX, a PyTorch state_dict as .pt or safetensors, NumPy .npz).
     #[arg(long, value_name = "FILE", required_unless_present = "weights", conflicts_with = "weights")]
     pub(crate) model: Option<PathBuf>,
-    /// A network stored as arrays W1, b1, W2, b2, ... with W of shape (inputs, outputs) (.npz),
-    /// or a PyTorch state_dict; needs --activation and --output.
+    /// A network stored as arrays W1, b1, W2, b2, ... with W of shape (inputs, outputs) (.npz,
+    /// or a pickle of NumPy arrays such as the book's sample_weight.pkl), or a PyTorch
+    /// state_dict; needs --activation and --output.
     #[arg(long, value_name = "FILE")]
     pub(crate) weights: Option<PathBuf>,
     /// Activation of the hidden layers, for weights that do not record it (sigmoid, relu, ...).

@@ -432,7 +432,7 @@ fn list(dir: &Path, known: Option<&[String]>) -> Result<(Vec<String>, Vec<PathBu
                 Error::Value(format!(
                     "{}: class folder {name:?} is not one of the model's classes ({})",
                     dir.display(),
-                    known.join(", ")
+                    super::table::listed(known)
                 ))
             })?,
         };

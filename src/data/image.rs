@@ -51,6 +51,25 @@ pub struct GreyImage {
 /// less, and the bound keeps a hostile header from asking for gigabytes.
 pub const MAX_SIDE: usize = 8192;
 
+/// The most pixels a picture may have, checked from its header before any pixel is
+/// decoded: 4096 x 4096, more than a 12-megapixel phone photo (4032 x 3024). A 200 KB PNG
+/// may declare 8192 x 8192 (67 million pixels, 268 MB as grey levels): such a picture is
+/// refused by name and size. Within the cap a picture is decoded row by row where the format
+/// allows (PNG), so that at most its grey levels (64 MB at the cap) are held, and a picture
+/// resized for a model is downscaled as its rows arrive.
+pub const MAX_PIXELS: usize = 1 << 24;
+
+/// Refuses a picture of `w x h` pixels over [`MAX_SIDE`] or [`MAX_PIXELS`].
+fn check_size(format: &str, w: usize, h: usize) -> Result<()> {
+    if w > MAX_SIDE || h > MAX_SIDE || w.saturating_mul(h) > MAX_PIXELS {
+        return Err(Error::Format(format!(
+            "{format}: a {w} x {h} picture ({} pixels) is over neurite's cap of {MAX_PIXELS} pixels (4096 x 4096) and {MAX_SIDE} a side; scale it down first",
+            w.saturating_mul(h)
+        )));
+    }
+    Ok(())
+}
+
 impl GreyImage {
     /// A picture of `width x height` grey levels (0 black, 1 white), row by row.
     pub fn new(width: usize, height: usize, pixels: Vec<f32>) -> Result<GreyImage> {
@@ -163,17 +182,17 @@ pub fn input_side(features: usize) -> Result<usize> {
     Ok(side)
 }
 
-/// The median of the picture's border pixels: the paper's grey.
-fn border_median(img: &GreyImage) -> f32 {
-    let (w, h) = (img.width, img.height);
+/// The median of the border pixels of a `w`-wide picture: the paper's grey.
+fn border_median(pixels: &[f32], w: usize) -> f32 {
+    let h = pixels.len() / w;
     let mut border: Vec<f32> = Vec::with_capacity(2 * (w + h));
     for x in 0..w {
-        border.push(img.pixels[x]);
-        border.push(img.pixels[(h - 1) * w + x]);
+        border.push(pixels[x]);
+        border.push(pixels[(h - 1) * w + x]);
     }
     for y in 0..h {
-        border.push(img.pixels[y * w]);
-        border.push(img.pixels[y * w + w - 1]);
+        border.push(pixels[y * w]);
+        border.push(pixels[y * w + w - 1]);
     }
     border.sort_by(f32::total_cmp);
     border[border.len() / 2]
@@ -195,11 +214,12 @@ pub fn to_model_input(img: &GreyImage, side: usize, invert: Invert) -> Result<Ve
     let invert = match invert {
         Invert::Yes => true,
         Invert::No => false,
-        Invert::Auto => border_median(img) > 0.5,
+        Invert::Auto => border_median(&img.pixels, img.width) > 0.5,
     };
-    let ink: Vec<f32> = img.pixels.iter().map(|&p| if invert { 1.0 - p } else { p }).collect();
+    // One copy of the picture, worked on in place (a large photo is tens of megabytes).
+    let mut ink: Vec<f32> = img.pixels.iter().map(|&p| if invert { 1.0 - p } else { p }).collect();
     // The paper is the border's median: subtract it, then scale the strongest ink to 1.
-    let paper = border_median(&GreyImage { width: img.width, height: img.height, pixels: ink.clone() });
+    let paper = border_median(&ink, img.width);
     let strongest = ink.iter().fold(0.0f32, |m, &v| m.max(v));
     if strongest - paper < 0.05 {
         let hint = if invert { ", once inverted" } else { "" };
@@ -210,7 +230,7 @@ pub fn to_model_input(img: &GreyImage, side: usize, invert: Invert) -> Result<Ve
         )));
     }
     let scale = 1.0 / (strongest - paper);
-    let ink: Vec<f32> = ink.iter().map(|&v| ((v - paper) * scale).clamp(0.0, 1.0)).collect();
+    ink.iter_mut().for_each(|v| *v = ((*v - paper) * scale).clamp(0.0, 1.0));
     // The bounding box of the ink.
     let (w, h) = (img.width, img.height);
     let (mut x0, mut x1, mut y0, mut y1) = (w, 0, h, 0);
@@ -254,55 +274,96 @@ pub fn to_model_input(img: &GreyImage, side: usize, invert: Invert) -> Result<Ve
     Ok(out)
 }
 
+/// For each of `d` output pixels along an axis of `s` source pixels, the source pixels it
+/// covers and their weights (fractional pixels weighted by their overlap).
+fn area_weights(s: usize, d: usize) -> Vec<Vec<(usize, f32)>> {
+    let ratio = s as f64 / d as f64;
+    (0..d)
+        .map(|i| {
+            let (a, b) = (i as f64 * ratio, (i + 1) as f64 * ratio);
+            let mut ws = Vec::new();
+            let mut j = a.floor() as usize;
+            while (j as f64) < b && j < s {
+                let overlap = (b.min(j as f64 + 1.0) - a.max(j as f64)) / ratio;
+                if overlap > 0.0 {
+                    ws.push((j, overlap as f32));
+                }
+                j += 1;
+            }
+            ws
+        })
+        .collect()
+}
+
 /// Resizes `src` (`sw x sh`) to `dw x dh` by area averaging: each output pixel is the mean of
 /// the source area it covers, fractional pixels weighted by their overlap.
 fn resample(src: &[f32], sw: usize, sh: usize, dw: usize, dh: usize) -> Vec<f32> {
-    let weights = |s: usize, d: usize| -> Vec<Vec<(usize, f32)>> {
-        let ratio = s as f64 / d as f64;
-        (0..d)
-            .map(|i| {
-                let (a, b) = (i as f64 * ratio, (i + 1) as f64 * ratio);
-                let mut ws = Vec::new();
-                let mut j = a.floor() as usize;
-                while (j as f64) < b && j < s {
-                    let overlap = (b.min(j as f64 + 1.0) - a.max(j as f64)) / ratio;
-                    if overlap > 0.0 {
-                        ws.push((j, overlap as f32));
-                    }
-                    j += 1;
-                }
-                ws
-            })
-            .collect()
-    };
-    let (wx, wy) = (weights(sw, dw), weights(sh, dh));
-    // Rows first: sh x dw, then columns: dh x dw.
-    let mut rows = vec![0.0f32; sh * dw];
-    for y in 0..sh {
-        for (x, ws) in wx.iter().enumerate() {
-            rows[y * dw + x] = ws.iter().map(|&(j, w)| src[y * sw + j] * w).sum();
+    let mut area = AreaResize::new(sw, sh, dw, dh, 1);
+    for row in src.chunks_exact(sw) {
+        area.push_row(row);
+    }
+    area.finish()
+}
+
+/// Area resizing of a picture that arrives row by row (`channels` values a pixel,
+/// interleaved): each row is resized across as it comes, so that only the `sh x dw` partly
+/// resized rows are held, never the source picture.
+struct AreaResize {
+    wx: Vec<Vec<(usize, f32)>>,
+    wy: Vec<Vec<(usize, f32)>>,
+    channels: usize,
+    dw: usize,
+    rows: Vec<f32>,
+}
+
+impl AreaResize {
+    fn new(sw: usize, sh: usize, dw: usize, dh: usize, channels: usize) -> AreaResize {
+        AreaResize {
+            wx: area_weights(sw, dw),
+            wy: area_weights(sh, dh),
+            channels,
+            dw,
+            rows: Vec::with_capacity(sh * dw * channels),
         }
     }
-    let mut out = vec![0.0f32; dh * dw];
-    for (y, ws) in wy.iter().enumerate() {
-        for x in 0..dw {
-            out[y * dw + x] = ws.iter().map(|&(j, w)| rows[j * dw + x] * w).sum::<f32>().clamp(0.0, 1.0);
+
+    /// The next source row, `sw * channels` values.
+    fn push_row(&mut self, row: &[f32]) {
+        let c = self.channels;
+        for ws in &self.wx {
+            for ch in 0..c {
+                self.rows.push(ws.iter().map(|&(j, w)| row[j * c + ch] * w).sum());
+            }
         }
     }
-    out
+
+    /// The resized picture, `dh x dw x channels` values in 0..=1.
+    fn finish(self) -> Vec<f32> {
+        let (c, dw) = (self.channels, self.dw);
+        let mut out = Vec::with_capacity(self.wy.len() * dw * c);
+        for ws in &self.wy {
+            for i in 0..dw * c {
+                out.push(ws.iter().map(|&(j, w)| self.rows[j * dw * c + i] * w).sum::<f32>().clamp(0.0, 1.0));
+            }
+        }
+        out
+    }
 }
 
 /// Decodes a PNG or JPEG file (told apart by their signatures) into grey levels: colour
 /// through ITU-R 601 luma, transparency composed over white, 16-bit samples to 8. Pictures
 /// over [`MAX_SIDE`] pixels a side are refused before their pixels are decoded.
+/// Pictures over [`MAX_PIXELS`] are refused too, naming their size.
 pub fn decode(bytes: &[u8]) -> Result<GreyImage> {
-    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        decode_png(bytes)
-    } else if bytes.starts_with(&[0xff, 0xd8, 0xff]) {
-        decode_jpeg(bytes)
-    } else {
-        Err(Error::Format("not a PNG or JPEG picture".into()))
-    }
+    let mut pixels = Vec::new();
+    let (w, h) = each_row(bytes, false, &mut |w, h, row| {
+        // Exactly the picture's size, not a doubling Vec's (up to twice that at the cap).
+        if pixels.is_empty() {
+            pixels.reserve_exact(w * h);
+        }
+        pixels.extend_from_slice(row)
+    })?;
+    GreyImage::new(w, h, pixels)
 }
 
 /// Reads and decodes a picture file; errors name it.
@@ -339,26 +400,13 @@ pub fn decode_resized(bytes: &[u8], height: usize, width: usize, color: Color) -
     if height == 0 || width == 0 || height > MAX_SIDE || width > MAX_SIDE {
         return Err(Error::Value(format!("image: cannot resize to {height}x{width} pixels")));
     }
-    let (w, h, channels, pixels) = match color {
-        Color::Grey => {
-            let g = decode(bytes)?;
-            (g.width, g.height, 1, g.pixels)
-        }
-        Color::Rgb => decode_rgb(bytes)?,
-    };
-    if (w, h) == (width, height) {
-        return Ok(pixels);
-    }
-    if channels == 1 {
-        return Ok(resample(&pixels, w, h, width, height));
-    }
-    let planes: Vec<Vec<f32>> = (0..channels)
-        .map(|c| {
-            let plane: Vec<f32> = pixels.iter().skip(c).step_by(channels).copied().collect();
-            resample(&plane, w, h, width, height)
-        })
-        .collect();
-    Ok((0..width * height).flat_map(|i| planes.iter().map(move |p| p[i])).collect())
+    let channels = if color == Color::Rgb { 3 } else { 1 };
+    // Each row is resized across as it is decoded; the source picture is never held whole.
+    let mut area: Option<AreaResize> = None;
+    each_row(bytes, channels == 3, &mut |w, h, row| {
+        area.get_or_insert_with(|| AreaResize::new(w, h, width, height, channels)).push_row(row)
+    })?;
+    Ok(area.ok_or_else(|| Error::Format("the picture has no rows".into()))?.finish())
 }
 
 /// [`decode_resized`] on a file; errors name it.
@@ -370,67 +418,111 @@ pub fn load_resized(path: &std::path::Path, height: usize, width: usize, color: 
     })
 }
 
-/// Decodes to RGB in 0..=1: (width, height, 3, pixels).
-fn decode_rgb(bytes: &[u8]) -> Result<(usize, usize, usize, Vec<f32>)> {
+/// Calls `row(width, height, values)` with each row of a PNG or JPEG picture, top to
+/// bottom, as values in 0..=1: grey levels (ITU-R 601 luma), or RGB interleaved when `rgb`
+/// (a grey picture's level three times); transparency composed over white, 16-bit samples
+/// cut to 8. Returns the width and height. The size is checked ([`check_size`]) from the
+/// header before any pixel is decoded.
+fn each_row(bytes: &[u8], rgb: bool, row: &mut dyn FnMut(usize, usize, &[f32])) -> Result<(usize, usize)> {
     if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        let (w, h, color_type, data) = png_frame(bytes)?;
-        let level = |v: u8| f32::from(v) / 255.0;
-        let pixels: Vec<f32> = match color_type {
-            png::ColorType::Grayscale => data.iter().flat_map(|&g| [level(g); 3]).collect(),
-            png::ColorType::GrayscaleAlpha => {
-                data.chunks_exact(2).flat_map(|p| [over_white(level(p[0]), p[1]); 3]).collect()
-            }
-            png::ColorType::Rgb => data.iter().map(|&v| level(v)).collect(),
-            png::ColorType::Rgba => {
-                data.chunks_exact(4).flat_map(|p| [0, 1, 2].map(|c| over_white(level(p[c]), p[3]))).collect()
-            }
-            png::ColorType::Indexed => return Err(Error::Format("PNG: an indexed picture was not expanded".into())),
-        };
-        if pixels.len() != w * h * 3 {
-            return Err(Error::Format(format!("PNG: {} values for a {w} x {h} picture", pixels.len())));
-        }
-        Ok((w, h, 3, pixels))
+        png_rows(bytes, rgb, row)
     } else if bytes.starts_with(&[0xff, 0xd8, 0xff]) {
-        let (w, h, out) = jpeg_pixels(bytes, true)?;
-        Ok((w, h, 3, out.iter().map(|&v| f32::from(v) / 255.0).collect()))
+        let (w, h, samples) = jpeg_pixels(bytes, rgb)?;
+        let width = w * if rgb { 3 } else { 1 };
+        let mut values = vec![0.0f32; width];
+        for line in samples.chunks_exact(width) {
+            values.iter_mut().zip(line).for_each(|(v, &s)| *v = f32::from(s) / 255.0);
+            row(w, h, &values);
+        }
+        Ok((w, h))
     } else {
         Err(Error::Format("not a PNG or JPEG picture".into()))
     }
 }
 
-/// A PNG's first frame, 8 bits a sample (palettes, low bit depths and tRNS expanded, 16-bit
-/// samples cut to 8): width, height, colour type and samples.
-fn png_frame(bytes: &[u8]) -> Result<(usize, usize, png::ColorType, Vec<u8>)> {
+/// [`each_row`] for a PNG: 8 bits a sample (palettes, low bit depths and tRNS expanded,
+/// 16-bit samples cut to 8), decoded a row at a time (an interlaced picture, whose rows come
+/// in seven passes, whole).
+fn png_rows(bytes: &[u8], rgb: bool, row: &mut dyn FnMut(usize, usize, &[f32])) -> Result<(usize, usize)> {
     let err = |e: png::DecodingError| Error::Format(format!("PNG: {e}"));
     // The decoder allocates no more than this, whatever the header says.
-    let limits = png::Limits { bytes: 4 * MAX_SIDE * MAX_SIDE };
+    let limits = png::Limits { bytes: 4 * MAX_PIXELS };
     let mut decoder = png::Decoder::new_with_limits(std::io::Cursor::new(bytes), limits);
     decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
     let mut reader = decoder.read_info().map_err(err)?;
     let (w, h) = (reader.info().width as usize, reader.info().height as usize);
-    if w > MAX_SIDE || h > MAX_SIDE {
-        return Err(Error::Format(format!("PNG: a {w} x {h} picture is over {MAX_SIDE} pixels a side")));
+    check_size("PNG", w, h)?;
+    let (color_type, _) = reader.output_color_type();
+    let level = |v: u8| f32::from(v) / 255.0;
+    let mut values = Vec::with_capacity(w * if rgb { 3 } else { 1 });
+    let mut convert = |data: &[u8]| -> Result<()> {
+        values.clear();
+        match (color_type, rgb) {
+            (png::ColorType::Grayscale, false) => values.extend(data.iter().map(|&g| level(g))),
+            (png::ColorType::Grayscale, true) => values.extend(data.iter().flat_map(|&g| [level(g); 3])),
+            (png::ColorType::GrayscaleAlpha, false) => {
+                values.extend(data.chunks_exact(2).map(|p| over_white(level(p[0]), p[1])))
+            }
+            (png::ColorType::GrayscaleAlpha, true) => {
+                values.extend(data.chunks_exact(2).flat_map(|p| [over_white(level(p[0]), p[1]); 3]))
+            }
+            (png::ColorType::Rgb, false) => values.extend(data.chunks_exact(3).map(|p| luma(p[0], p[1], p[2]))),
+            (png::ColorType::Rgb, true) => values.extend(data.iter().map(|&v| level(v))),
+            (png::ColorType::Rgba, false) => {
+                values.extend(data.chunks_exact(4).map(|p| over_white(luma(p[0], p[1], p[2]), p[3])))
+            }
+            (png::ColorType::Rgba, true) => {
+                values.extend(data.chunks_exact(4).flat_map(|p| [0, 1, 2].map(|c| over_white(level(p[c]), p[3]))))
+            }
+            (png::ColorType::Indexed, _) => {
+                return Err(Error::Format("PNG: an indexed picture was not expanded".into()))
+            }
+        }
+        if values.len() != w * if rgb { 3 } else { 1 } {
+            return Err(Error::Format(format!("PNG: a row of {} values for a {w} x {h} picture", values.len())));
+        }
+        row(w, h, &values);
+        Ok(())
+    };
+    if reader.info().interlaced {
+        let size = reader.output_buffer_size().ok_or_else(|| Error::Format("PNG: the picture is too large".into()))?;
+        let mut buf = vec![0; size];
+        let info = reader.next_frame(&mut buf).map_err(err)?;
+        for line in buf[..info.buffer_size()].chunks_exact(info.line_size).take(h) {
+            convert(line)?;
+        }
+    } else {
+        for _ in 0..h {
+            let next = reader.next_row().map_err(err)?;
+            let data = next.ok_or_else(|| Error::Format(format!("PNG: the picture ends before its {h} rows")))?;
+            convert(data.data())?;
+        }
+        // One more: past the last row the decoder reads the rest of the image data and its
+        // checksums, as `next_frame` does, so that a file cut after its rows is refused.
+        if reader.next_row().map_err(err)?.is_some() {
+            return Err(Error::Format(format!("PNG: more than the {h} rows its header declares")));
+        }
     }
-    let size = reader.output_buffer_size().ok_or_else(|| Error::Format("PNG: the picture is too large".into()))?;
-    let mut buf = vec![0; size];
-    let info = reader.next_frame(&mut buf).map_err(err)?;
-    buf.truncate(info.buffer_size());
-    Ok((info.width as usize, info.height as usize, info.color_type, buf))
+    Ok((w, h))
 }
 
-/// A JPEG's samples as grey levels or RGB: width, height and bytes.
+/// A JPEG's samples as grey levels or RGB: width, height and bytes. A file that ends before
+/// its picture does (a truncated download) is an error: the decoder's strict mode refuses
+/// what it would otherwise fill with grey.
 fn jpeg_pixels(bytes: &[u8], rgb: bool) -> Result<(usize, usize, Vec<u8>)> {
     use zune_jpeg::zune_core::{colorspace::ColorSpace, options::DecoderOptions};
     let err = |e: zune_jpeg::errors::DecodeErrors| Error::Format(format!("JPEG: {e}"));
     let options = DecoderOptions::default()
         .jpeg_set_out_colorspace(if rgb { ColorSpace::RGB } else { ColorSpace::Luma })
         .set_max_width(MAX_SIDE)
-        .set_max_height(MAX_SIDE);
+        .set_max_height(MAX_SIDE)
+        .set_strict_mode(true);
     let mut decoder = zune_jpeg::JpegDecoder::new_with_options(std::io::Cursor::new(bytes), options);
     decoder.decode_headers().map_err(err)?;
     let info = decoder.info().ok_or_else(|| Error::Format("JPEG: no picture header".into()))?;
-    let size = decoder.output_buffer_size().ok_or_else(|| Error::Format("JPEG: the picture is too large".into()))?;
     let (w, h) = (usize::from(info.width), usize::from(info.height));
+    check_size("JPEG", w, h)?;
+    let size = decoder.output_buffer_size().ok_or_else(|| Error::Format("JPEG: the picture is too large".into()))?;
     if size != w * h * if rgb { 3 } else { 1 } {
         let what = if rgb {
             format!("bytes for a {w} x {h} RGB picture")
@@ -440,27 +532,15 @@ fn jpeg_pixels(bytes: &[u8], rgb: bool) -> Result<(usize, usize, Vec<u8>)> {
         return Err(Error::Format(format!("JPEG: {size} {what}")));
     }
     let mut out = vec![0u8; size];
-    decoder.decode_into(&mut out).map_err(err)?;
-    Ok((w, h, out))
-}
-
-fn decode_png(bytes: &[u8]) -> Result<GreyImage> {
-    let (w, h, color_type, data) = png_frame(bytes)?;
-    let pixels: Vec<f32> = match color_type {
-        png::ColorType::Grayscale => data.iter().map(|&g| f32::from(g) / 255.0).collect(),
-        png::ColorType::GrayscaleAlpha => {
-            data.chunks_exact(2).map(|p| over_white(f32::from(p[0]) / 255.0, p[1])).collect()
+    decoder.decode_into(&mut out).map_err(|e| {
+        let m = e.to_string();
+        if m.contains("Premature") || m.contains("Exhausted") {
+            Error::Format(format!("JPEG: the file ends before its {w} x {h} picture does (truncated?): {m}"))
+        } else {
+            err(e)
         }
-        png::ColorType::Rgb => data.chunks_exact(3).map(|p| luma(p[0], p[1], p[2])).collect(),
-        png::ColorType::Rgba => data.chunks_exact(4).map(|p| over_white(luma(p[0], p[1], p[2]), p[3])).collect(),
-        png::ColorType::Indexed => return Err(Error::Format("PNG: an indexed picture was not expanded".into())),
-    };
-    GreyImage::new(w, h, pixels)
-}
-
-fn decode_jpeg(bytes: &[u8]) -> Result<GreyImage> {
-    let (w, h, out) = jpeg_pixels(bytes, false)?;
-    GreyImage::new(w, h, out.iter().map(|&g| f32::from(g) / 255.0).collect())
+    })?;
+    Ok((w, h, out))
 }
 
 /// The notes' colour of a weight `v` scaled to [-1, 1] (clamped): red for negative, green

@@ -365,13 +365,45 @@ enum Role {
     Target,
 }
 
-/// The column's name for messages (`(unnamed)` for an empty header cell).
-fn shown(name: &str) -> &str {
+/// The column's name for messages (`(unnamed)` for an empty header cell), with its control
+/// characters escaped: a name comes from a stranger's file, and an escape sequence printed
+/// raw would reach the terminal (and could clear it).
+fn shown(name: &str) -> String {
     if name.is_empty() {
-        "(unnamed)"
+        "(unnamed)".into()
     } else {
-        name
+        escape_controls(name)
     }
+}
+
+/// `text` with every control character written as its Rust escape (`\u{1b}`, `\n`), the
+/// rest as it is. Every name or cell that a message quotes without `{:?}` passes through
+/// here; a class name printed to a terminal (`neurite predict`) should too.
+///
+/// ```
+/// use neurite::data::table::escape_controls;
+/// assert_eq!(escape_controls("cat\u{1b}[2J"), "cat\\u{1b}[2J");
+/// assert_eq!(escape_controls("chat noir"), "chat noir");
+/// ```
+pub fn escape_controls(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_string();
+    }
+    text.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
+}
+
+/// The most names a message lists: a header of 100,000 columns must not become a message of
+/// megabytes.
+const LISTED: usize = 20;
+
+/// Names for a message, `a, b, c`, escaped as [`shown`] does, cut after [`LISTED`] names
+/// with how many there are in all.
+pub(crate) fn listed<S: AsRef<str>>(names: &[S]) -> String {
+    let mut out = names.iter().take(LISTED).map(|n| shown(n.as_ref())).collect::<Vec<_>>().join(", ");
+    if names.len() > LISTED {
+        out.push_str(&format!(", ... ({} in all)", names.len()));
+    }
+    out
 }
 
 /// Class names and their numbers.
@@ -621,12 +653,7 @@ fn class_of(
     }
     Ok(match cx.known {
         Some((known, index)) => *index.get(text).ok_or_else(|| {
-            Error::Value(format!(
-                "{}: class {:?} is not one the model knows ({})",
-                at(),
-                excerpt(text),
-                known.join(", ")
-            ))
+            Error::Value(format!("{}: class {:?} is not one the model knows ({})", at(), excerpt(text), listed(known)))
         })?,
         None => match local.get(text) {
             Some(&c) => c,
@@ -884,27 +911,30 @@ fn parse(mut reader: impl Read, name: &str, options: &CsvOptions, known: Option<
         )));
     }
     let mut names = Vec::with_capacity(header.len());
+    let mut seen: HashMap<&str, usize> = HashMap::with_capacity(header.len());
     for (i, cell) in header.iter().enumerate() {
         let cell = std::str::from_utf8(cell.trim_ascii()).map_err(|_| {
             Error::Format(format!("{name}: line 1, column {}: the column's name is not UTF-8 text", i + 1))
         })?;
-        if let Some(j) = names.iter().position(|n: &String| n == cell) {
+        // A set, not a scan of the names so far: a header of 200,000 columns took a minute.
+        if let Some(&j) = seen.get(cell) {
             return Err(Error::Format(format!(
                 "{name}: line 1: columns {} and {} are both named {:?}",
                 j + 1,
                 i + 1,
-                cell
+                excerpt(cell)
             )));
         }
+        seen.insert(cell, i);
         names.push(cell.to_string());
     }
+    drop(seen);
     let target = names.iter().position(|n| *n == options.target);
-    let listed = || names.iter().map(|n| shown(n)).collect::<Vec<_>>().join(", ");
     if target.is_none() && known.is_none() {
         return Err(Error::Value(format!(
             "{name}: no column named {:?} to predict; the columns are: {}",
             options.target,
-            listed()
+            listed(&names)
         )));
     }
     // Each file column's role, and the feature columns in the model's order.
@@ -936,7 +966,7 @@ fn parse(mut reader: impl Read, name: &str, options: &CsvOptions, known: Option<
                     return Err(Error::Value(format!(
                         "{name}: column {:?} is not one the model was trained on (it takes {}, and {:?} as the target)",
                         shown(n),
-                        schema.columns.join(", "),
+                        listed(&schema.columns),
                         schema.target
                     )));
                 }
@@ -944,7 +974,7 @@ fn parse(mut reader: impl Read, name: &str, options: &CsvOptions, known: Option<
             if let Some(missing) = schema.columns.iter().find(|c| !names.contains(c)) {
                 return Err(Error::Value(format!(
                     "{name}: no column named {missing:?}, which the model takes; the columns are: {}",
-                    listed()
+                    listed(&names)
                 )));
             }
             (roles, schema.columns.clone())
@@ -1046,7 +1076,8 @@ fn number(cell: &[u8]) -> std::result::Result<f32, String> {
 }
 
 /// A cell's text for a message: its first 40 characters, and `...` when there were more (a
-/// mistaken column may hold whole paragraphs).
+/// mistaken column may hold whole paragraphs). Messages quote it with `{:?}`, which escapes
+/// control characters.
 fn excerpt(text: &str) -> String {
     let mut shown: String = text.chars().take(40).collect();
     if shown.len() < text.len() {
@@ -1300,6 +1331,35 @@ mod tests {
 
     fn message(csv: &str, options: &CsvOptions) -> String {
         read(csv, options).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn a_header_of_200000_columns_is_checked_in_linear_time() {
+        // Issue 26: the duplicate-name check compared each name with every earlier one (65 s).
+        let mut header: Vec<String> = (0..200_000).map(|i| format!("c{i}")).collect();
+        header.push("c7".into());
+        let text = format!("{}\n", header.join(","));
+        let start = std::time::Instant::now();
+        let err = message(&text, &CsvOptions::new("y"));
+        assert!(err.contains("columns 8 and 200001 are both named \"c7\""), "{err}");
+        assert!(start.elapsed() < std::time::Duration::from_secs(20), "{:?}", start.elapsed());
+    }
+
+    #[test]
+    fn messages_cut_long_lists_and_escape_control_characters() {
+        // 100,000 columns and no target: the message names the first few and the count.
+        let header: Vec<String> = (0..100_000).map(|i| format!("column{i}")).collect();
+        let err = message(&format!("{}\n1\n", header.join(",")), &CsvOptions::new("y"));
+        assert!(err.len() < 1000, "{} bytes", err.len());
+        assert!(err.contains("column0, column1,") && err.contains("... (100000 in all)"), "{err}");
+        // An escape sequence in a column name or a class name never reaches the terminal.
+        let err = message("\x1b[2J,b\n1,2\n", &CsvOptions::new("y"));
+        assert!(!err.contains('\x1b') && err.contains("\\u{1b}[2J"), "{err}");
+        let t = read("a,y\n1,p\n2,q\n", &CsvOptions::new("y")).unwrap();
+        let schema = TableSchema { classes: vec!["\x1b]0;owned\x07".into(), "q".into()], ..t.schema().clone() };
+        let err = Table::from_reader_with("a,y\n1,r\n".as_bytes(), "t.csv", &schema).unwrap_err().to_string();
+        assert!(!err.contains('\x1b') && !err.contains('\x07'), "{err}");
+        assert!(err.contains("\\u{1b}]0;owned\\u{7}, q"), "{err}");
     }
 
     #[test]

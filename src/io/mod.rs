@@ -20,6 +20,13 @@
 //! arithmetic on a declared size can overflow, and a damaged file is an error that says what
 //! is wrong, never a panic.
 //!
+//! Every reader's memory is bounded by its file: the tensors a file becomes (each reference
+//! to a shared storage or initializer counted again, every inflated zip entry counted) may
+//! not exceed a [`ReadBudget`] of [`EXPANSION`] times the file's size or the read cap
+//! ([`READ_CAP`], raised by [`set_read_cap`] or `NEURITE_READ_CAP_MIB`), whichever is
+//! larger; the check comes before the allocation. And every tensor a reader returns passes
+//! [`check_finite`]: a NaN or infinite weight is refused with the tensor's name.
+//!
 //! Every file is written to a temporary file beside its destination and renamed into place,
 //! so a crash never leaves a half-written model.
 
@@ -63,6 +70,110 @@ const FORMAT_KEY: &str = "neurite.format";
 const FORMAT_VERSION: &str = "2";
 /// Prefix of the optimiser's tensors.
 const OPTIMIZER_PREFIX: &str = "optimizer/";
+
+/// How many bytes of tensors a model file may become per byte of the file: f16 and bf16
+/// values double when read as f32, and a tensor may be shared by a layer or two (tied
+/// weights); more than that is a file built to exhaust memory (500 tensors viewing one
+/// storage, 100 layers on one initializer, a deflated entry of zeros).
+pub const EXPANSION: u64 = 4;
+
+/// The bytes of tensors any model file may become, whatever its size: 64 MiB, a 16-million
+/// parameter network, so that a small compressed file of a sparse model still reads.
+/// [`set_read_cap`] or the environment variable `NEURITE_READ_CAP_MIB` raise it.
+pub const READ_CAP: u64 = 64 << 20;
+
+/// The cap set by [`set_read_cap`] (0: none set).
+static READ_CAP_SET: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Raises (or lowers) the read cap of every later [`ReadBudget`] for this process: for a
+/// file that legitimately expands beyond [`EXPANSION`] times its size (a compressed `.npz`
+/// of mostly zeros larger than [`READ_CAP`]).
+pub fn set_read_cap(bytes: u64) {
+    READ_CAP_SET.store(bytes.max(1), std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The read cap in force: [`set_read_cap`]'s, else `NEURITE_READ_CAP_MIB`'s, else [`READ_CAP`].
+pub fn read_cap() -> u64 {
+    match READ_CAP_SET.load(std::sync::atomic::Ordering::Relaxed) {
+        0 => std::env::var("NEURITE_READ_CAP_MIB")
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map_or(READ_CAP, |mib| mib.saturating_mul(1 << 20)),
+        set => set,
+    }
+}
+
+/// What one model file may still allocate for its tensors: [`EXPANSION`] times the file's
+/// size or [`read_cap`], whichever is larger. A reader takes from it, before allocating,
+/// every inflated zip entry and every tensor it will build (a second reference to the same
+/// storage or initializer is taken again), so that the bytes held are bounded by the file.
+#[derive(Debug, Clone)]
+pub struct ReadBudget {
+    limit: u64,
+    left: u64,
+    file: u64,
+    /// The other files read for this one (an ONNX model's external data), counted once.
+    others: Vec<std::path::PathBuf>,
+}
+
+impl ReadBudget {
+    /// The budget of a file of `file_bytes` bytes.
+    pub fn for_file(file_bytes: u64) -> ReadBudget {
+        let limit = file_bytes.saturating_mul(EXPANSION).max(read_cap());
+        ReadBudget { limit, left: limit, file: file_bytes, others: Vec::new() }
+    }
+
+    /// Counts a second file of `bytes` bytes as part of this one (an ONNX model's external
+    /// data file), once however many tensors it holds: the budget grows by [`EXPANSION`]
+    /// times its size, less what the read cap already allowed.
+    pub(crate) fn add_file(&mut self, path: &Path, bytes: u64) {
+        if self.others.iter().any(|p| p == path) {
+            return;
+        }
+        self.others.push(path.to_path_buf());
+        self.file = self.file.saturating_add(bytes);
+        let limit = self.file.saturating_mul(EXPANSION).max(self.limit);
+        self.left = self.left.saturating_add(limit - self.limit);
+        self.limit = limit;
+    }
+
+    /// Takes `bytes` for `what` (a tensor or an archive entry, named), or says why not.
+    pub fn take(&mut self, bytes: u64, what: impl std::fmt::Display) -> Result<()> {
+        if bytes > self.left {
+            return Err(Error::Format(format!(
+                "{what} would take the tensors read from this {}-byte file past {} bytes ({EXPANSION} times the file or the read cap of {} bytes, \
+                 whichever is larger); a file that expands this much is refused (raise the cap with NEURITE_READ_CAP_MIB if the file is yours)",
+                self.file,
+                self.limit,
+                read_cap()
+            )));
+        }
+        self.left -= bytes;
+        Ok(())
+    }
+}
+
+/// Refuses a tensor holding NaN or an infinite value, naming it and the first such value:
+/// every reader's tensors pass through here ([`read_model`], [`model_from_bytes`],
+/// checkpoints), so a model with broken weights is refused when it is loaded, not used.
+pub fn check_finite(tensors: &[(String, Tensor)]) -> Result<()> {
+    for (name, t) in tensors {
+        let values = t.contiguous();
+        let values = values.as_slice().unwrap_or(&[]);
+        if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+            return Err(Error::Format(format!(
+                "tensor {name} (shape {}) holds {} at flat index {i}{}; a model's weights must be finite numbers",
+                shape_str(t.shape()),
+                values[i],
+                match values.iter().filter(|v| !v.is_finite()).count() {
+                    1 => String::new(),
+                    n => format!(" ({n} such values in all)"),
+                }
+            )));
+        }
+    }
+    Ok(())
+}
 
 /// How a compiled model was trained, stored with it so that training can go on.
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -125,8 +236,12 @@ fn model_parts(
 /// Loads a model saved by [`save_model`]: compiled, with its optimiser state, when it was
 /// saved compiled.
 pub fn load_model(path: &Path) -> Result<Sequential> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    model_from_bytes(&bytes).map_err(|e| e.context(path.display()))
+    // The file's bytes are dropped once its tensors are read, before the model is built.
+    let parts = {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        safetensors::from_bytes(&bytes)
+    };
+    parts.and_then(|(tensors, metadata)| model_from_parts(tensors, &metadata)).map_err(|e| e.context(path.display()))
 }
 
 /// A model from the bytes of a model file.
@@ -137,6 +252,7 @@ pub fn model_from_bytes(bytes: &[u8]) -> Result<Sequential> {
 
 /// A model from named tensors and metadata as [`model_parts`] gives them.
 fn model_from_parts(tensors: NamedTensors, metadata: &HashMap<String, String>) -> Result<Sequential> {
+    let tensors = checked(tensors)?;
     let architecture =
         metadata.get(ARCHITECTURE_KEY).ok_or_else(|| Error::Format("no neurite architecture in the file".into()))?;
     let (config, tensors) = match metadata.get(FORMAT_KEY).map(String::as_str) {
@@ -365,6 +481,9 @@ pub enum Format {
     Npy,
     /// An ONNX model.
     Onnx,
+    /// A pickled dict of NumPy arrays (`pickle.dump` of `{'W1': ..., 'b1': ...}`), as the
+    /// book behind note 001 ships its `sample_weight.pkl`.
+    Pickle,
 }
 
 impl Format {
@@ -393,37 +512,132 @@ impl Format {
         if bytes.first() == Some(&0x08) {
             return Ok(Format::Onnx);
         }
+        // A pickle of protocol 2 or later starts with PROTO (0x80) and its version.
+        if bytes.len() >= 2 && bytes[0] == 0x80 && (2..=5).contains(&bytes[1]) {
+            return Ok(Format::Pickle);
+        }
         Err(Error::Format(
-            "not a model file neurite reads (neurite or PyTorch safetensors, a torch.save .pt, NumPy .npz, ONNX)"
+            "not a model file neurite reads (neurite or PyTorch safetensors, a torch.save .pt, NumPy .npz, ONNX, a pickle of NumPy arrays)"
                 .into(),
         ))
     }
 }
 
 /// Reads a model from any format neurite knows ([`Format::detect`] tells which);
-/// `activations` are needed for the formats that do not record them.
+/// `activations` are needed for the formats that do not record them. An ONNX model that
+/// keeps its weights in external files needs its folder: [`read_model_in`].
 pub fn read_model(bytes: &[u8], activations: Activations) -> Result<Sequential> {
-    match Format::detect(bytes)? {
-        Format::Neurite => model_from_bytes(bytes),
-        Format::TorchSafetensors | Format::TorchPt => {
-            let (h, o) = activations.get("a PyTorch state_dict")?;
-            torch::model_from_state_dict(&torch::read_state_dict(bytes)?, h, o)
+    read_model_with(bytes, activations, None)
+}
+
+/// [`read_model`] for a file of the folder `dir`, where an ONNX model's external data files
+/// (`model.onnx.data`) are looked for.
+pub fn read_model_in(bytes: &[u8], activations: Activations, dir: &Path) -> Result<Sequential> {
+    read_model_with(bytes, activations, Some(dir))
+}
+
+fn read_model_with(bytes: &[u8], activations: Activations, dir: Option<&Path>) -> Result<Sequential> {
+    read_parts(bytes, activations, dir)?.build()
+}
+
+/// What a reader gives, before a model is built from it: apart, so that a caller can drop
+/// the file's bytes first ([`load_any`]).
+enum Parts {
+    /// neurite's own file: its tensors and metadata.
+    Neurite(NamedTensors, HashMap<String, String>),
+    /// A PyTorch state_dict, and the activations it does not record.
+    StateDict(NamedTensors, Activation, Activation),
+    /// Arrays `W1, b1, ...` (`.npz`, pickle), and the activations.
+    Arrays(NamedTensors, Activation, Activation),
+    /// Layers with their activations (ONNX).
+    Layers(Vec<NamedLayer>),
+}
+
+impl Parts {
+    fn build(self) -> Result<Sequential> {
+        match self {
+            Parts::Neurite(tensors, metadata) => model_from_parts(tensors, &metadata),
+            Parts::StateDict(tensors, h, o) => torch::model_from_state_dict(&tensors, h, o),
+            Parts::Arrays(arrays, h, o) => model_from_arrays(&arrays, h, o),
+            Parts::Layers(layers) => model_from_named_layers(layers),
         }
-        Format::Npz => {
-            let (h, o) = activations.get("a NumPy .npz of W1, b1, ...")?;
-            model_from_arrays(&npy::read_npz(bytes)?, h, o)
-        }
-        Format::Npy => Err(Error::Format(
-            "a .npy file holds one array; a network is an .npz of W1, b1, W2, b2, ... (np.savez)".into(),
-        )),
-        Format::Onnx => onnx::from_onnx(bytes),
     }
 }
 
-/// [`read_model`] on a file; errors name it.
+/// Reads `bytes` as the format [`Format::detect`] finds, within its [`ReadBudget`]; every
+/// reader's named tensors go through [`checked`] (neurite's own in [`model_from_parts`],
+/// ONNX's in [`model_from_named_layers`]).
+fn read_parts(bytes: &[u8], activations: Activations, dir: Option<&Path>) -> Result<Parts> {
+    let mut budget = ReadBudget::for_file(bytes.len() as u64);
+    Ok(match Format::detect(bytes)? {
+        Format::Neurite => {
+            let (tensors, metadata) = safetensors::from_bytes(bytes)?;
+            Parts::Neurite(tensors, metadata)
+        }
+        Format::TorchSafetensors | Format::TorchPt => {
+            let (h, o) = activations.get("a PyTorch state_dict")?;
+            Parts::StateDict(checked(torch::read_state_dict_within(bytes, &mut budget)?)?, h, o)
+        }
+        Format::Npz => {
+            let (h, o) = activations.get("a NumPy .npz of W1, b1, ...")?;
+            Parts::Arrays(checked(npy::read_npz_within(bytes, &mut budget)?)?, h, o)
+        }
+        Format::Pickle => {
+            let (h, o) = activations.get("a pickle of NumPy arrays W1, b1, ...")?;
+            Parts::Arrays(checked(pickle::numpy_arrays(bytes)?)?, h, o)
+        }
+        Format::Npy => {
+            return Err(Error::Format(
+                "a .npy file holds one array; a network is an .npz of W1, b1, W2, b2, ... (np.savez)".into(),
+            ))
+        }
+        Format::Onnx => Parts::Layers(onnx::read_layers(bytes, dir, &mut budget)?),
+    })
+}
+
+/// The one gate between the readers and the models: a reader's named tensors, refused when
+/// one holds NaN or an infinite value ([`check_finite`]).
+fn checked(tensors: NamedTensors) -> Result<NamedTensors> {
+    check_finite(&tensors)?;
+    Ok(tensors)
+}
+
+/// One layer as an importer read it, its tensors named as the file names them (an ONNX
+/// initializer's name).
+pub(crate) struct NamedLayer {
+    pub kernel: (String, Tensor),
+    pub bias: Option<(String, Tensor)>,
+    pub activation: Activation,
+}
+
+/// A model from layers read with their names, through [`checked`].
+pub(crate) fn model_from_named_layers(layers: Vec<NamedLayer>) -> Result<Sequential> {
+    let mut named = Vec::with_capacity(2 * layers.len());
+    let mut acts = Vec::with_capacity(layers.len());
+    for l in layers {
+        acts.push((l.activation, l.bias.is_some()));
+        named.push(l.kernel);
+        named.extend(l.bias);
+    }
+    let mut tensors = checked(named)?.into_iter();
+    let mut out = Vec::with_capacity(acts.len());
+    for (activation, has_bias) in acts {
+        let kernel = tensors.next().map(|(_, t)| t).ok_or_else(|| Error::Format("a layer without a kernel".into()))?;
+        let bias = if has_bias { tensors.next().map(|(_, t)| t) } else { None };
+        out.push((kernel, bias, activation));
+    }
+    sequential_from_layers(out)
+}
+
+/// [`read_model`] on a file (an ONNX model's external data is read from its folder); errors
+/// name it.
 pub fn load_any(path: &Path, activations: Activations) -> Result<Sequential> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    read_model(&bytes, activations).map_err(|e| match e {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    // The file's bytes are dropped once its tensors are read, before the model is built.
+    let parts = std::fs::read(path)
+        .map_err(|e| Error::io(path, e))
+        .and_then(|bytes| read_parts(&bytes, activations, Some(dir)));
+    parts.and_then(Parts::build).map_err(|e| match e {
         Error::Format(m) => Error::Format(format!("{}: {m}", path.display())),
         Error::Value(m) => Error::Value(format!("{}: {m}", path.display())),
         Error::Shape(m) => Error::Shape(format!("{}: {m}", path.display())),

@@ -4,8 +4,11 @@
 //!
 //! The header is a Python dict literal (`{'descr': '<f4', 'fortran_order': False, 'shape':
 //! (784, 50), }`); this reader parses exactly that grammar, checks that the data the shape
-//! declares is what the file holds, and refuses anything else (Fortran order, integer or
-//! structured dtypes, object arrays) with a message that names it. Nothing is evaluated.
+//! declares is what the file holds, and refuses anything else (integer or structured
+//! dtypes, object arrays) with a message that names it. Nothing is evaluated. An array in
+//! Fortran order (`fortran_order: True`, what NumPy writes for a transposed or
+//! `np.asfortranarray` array, such as the book's pretrained weights) is read as NumPy reads
+//! it: the same array, its data put into C order.
 //!
 //! ```
 //! use neurite::{io::npy, Tensor};
@@ -54,8 +57,13 @@ pub fn read_npy(bytes: &[u8]) -> Result<Tensor> {
         .ok_or_else(|| Error::Format(format!(".npy: the header declares {header_len} bytes, the file is shorter")))?;
     let header = std::str::from_utf8(header).map_err(|_| Error::Format(".npy: the header is not text".into()))?;
     let h = Header::parse(header)?;
-    let data = &bytes[start + header_len..];
-    let (size, big) = match h.descr.as_str() {
+    array_from_raw(&h.descr, &h.shape, h.fortran_order, &bytes[start + header_len..])
+}
+
+/// The array of dtype `descr` (`'<f4'`, `'>f8'`, ...) and `shape` whose values are `data`, in
+/// C or Fortran order, as f32 in C order: a `.npy` file's data, or a pickled `ndarray`'s.
+pub(crate) fn array_from_raw(descr: &str, shape: &[usize], fortran_order: bool, data: &[u8]) -> Result<Tensor> {
+    let (size, big) = match descr {
         "<f4" => (4, false),
         ">f4" => (4, true),
         "<f8" => (8, false),
@@ -66,30 +74,50 @@ pub fn read_npy(bytes: &[u8]) -> Result<Tensor> {
         )))
         }
     };
-    if h.fortran_order {
-        return Err(Error::Format(format!(
-            ".npy: the array of shape {} is in Fortran order; save it in C order (np.ascontiguousarray)",
-            shape_str(&h.shape)
-        )));
-    }
-    let numel = h.shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
+    let numel = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
     let needed = numel.and_then(|n| n.checked_mul(size));
-    let needed = needed.ok_or_else(|| Error::Format(format!(".npy: the shape {} overflows", shape_str(&h.shape))))?;
+    let needed = needed.ok_or_else(|| Error::Format(format!(".npy: the shape {} overflows", shape_str(shape))))?;
     if needed != data.len() {
         return Err(Error::Format(format!(
-            ".npy: the header ({} of {}) declares {needed} bytes of data, the file holds {}",
-            h.descr,
-            shape_str(&h.shape),
+            ".npy: the header ({descr} of {}) declares {needed} bytes of data, the file holds {}",
+            shape_str(shape),
             data.len()
         )));
     }
-    let values: Vec<f32> = match (size, big) {
-        (4, false) => data.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
-        (4, true) => data.chunks_exact(4).map(|b| f32::from_be_bytes([b[0], b[1], b[2], b[3]])).collect(),
-        (_, false) => data.chunks_exact(8).map(|b| f64::from_le_bytes(b.try_into().unwrap_or([0; 8])) as f32).collect(),
-        (_, true) => data.chunks_exact(8).map(|b| f64::from_be_bytes(b.try_into().unwrap_or([0; 8])) as f32).collect(),
+    let read = |i: usize| -> f32 {
+        let b = &data[i * size..(i + 1) * size];
+        match (size, big) {
+            (4, false) => f32::from_le_bytes([b[0], b[1], b[2], b[3]]),
+            (4, true) => f32::from_be_bytes([b[0], b[1], b[2], b[3]]),
+            (_, false) => f64::from_le_bytes(b.try_into().unwrap_or([0; 8])) as f32,
+            (_, true) => f64::from_be_bytes(b.try_into().unwrap_or([0; 8])) as f32,
+        }
     };
-    Tensor::from_vec(values, &h.shape)
+    let count = data.len() / size;
+    let values: Vec<f32> = if fortran_order && shape.len() > 1 {
+        // Fortran order: the first index varies fastest. Gather straight into C order, as
+        // NumPy gives the array, without a second copy.
+        let mut strides = vec![1usize; shape.len()];
+        for d in 1..shape.len() {
+            strides[d] = strides[d - 1] * shape[d - 1];
+        }
+        let mut values = Vec::with_capacity(count);
+        let mut index = vec![0usize; shape.len()];
+        for _ in 0..count {
+            values.push(read(index.iter().zip(&strides).map(|(i, s)| i * s).sum()));
+            for d in (0..index.len()).rev() {
+                index[d] += 1;
+                if index[d] < shape[d] {
+                    break;
+                }
+                index[d] = 0;
+            }
+        }
+        values
+    } else {
+        (0..count).map(read).collect()
+    };
+    Tensor::from_vec(values, shape)
 }
 
 /// The bytes of a `.npy` file (version 1.0, little-endian float32, C order) holding `t`.
@@ -117,18 +145,35 @@ pub fn npy_bytes(t: &Tensor) -> Vec<u8> {
 
 /// The named arrays of a `.npz` file's bytes, in the archive's order, named without the
 /// `.npy` suffix (as `np.load(...).files` names them).
+///
+/// Its memory is bounded by the file's [`ReadBudget`](super::ReadBudget): the entries'
+/// inflated sizes are taken from it before any is inflated (a 1.2 MB file of deflated
+/// zeros may declare a gigabyte within deflate's ratio), and each entry's bytes are
+/// dropped once its array is read, so that at most the arrays and one entry are held.
 pub fn read_npz(bytes: &[u8]) -> Result<Vec<(String, Tensor)>> {
+    read_npz_within(bytes, &mut super::ReadBudget::for_file(bytes.len() as u64))
+}
+
+/// [`read_npz`] within a budget shared with the rest of a model file's reading.
+pub(crate) fn read_npz_within(bytes: &[u8], budget: &mut super::ReadBudget) -> Result<Vec<(String, Tensor)>> {
     if !zip::is_zip(bytes) {
         return Err(Error::Format("not a .npz file (not a zip archive)".into()));
     }
     let archive = zip::Archive::new(bytes)?;
+    // An entry's bytes become at most as many bytes of f32 (float64 halves), so the declared
+    // sizes bound both.
+    for entry in archive.entries() {
+        budget
+            .take(entry.size(), format_args!(".npz: the entry {:?} ({} bytes inflated)", entry.name, entry.size()))?;
+    }
     let mut arrays = Vec::new();
     for entry in archive.entries() {
         let name = entry
             .name
             .strip_suffix(".npy")
             .ok_or_else(|| Error::Format(format!(".npz: the entry {:?} is not a .npy array", entry.name)))?;
-        let t = read_npy(&archive.read(entry)?).map_err(|e| match e {
+        let data = archive.read(entry)?;
+        let t = read_npy(&data).map_err(|e| match e {
             Error::Format(m) => Error::Format(format!("array {name}: {m}")),
             other => other,
         })?;
@@ -337,7 +382,6 @@ mod tests {
         let four = [0u8; 16];
         let cases = [
             ("{'descr': '<i8', 'fortran_order': False, 'shape': (2,), }", &four[..], "dtype \"<i8\" is not supported"),
-            ("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2), }", &four[..], "Fortran order"),
             ("{'descr': '<f4', 'fortran_order': False, 'shape': (5,), }", &four[..], "declares 20 bytes"),
             (
                 "{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296, 4294967296), }",
@@ -358,6 +402,30 @@ mod tests {
         for cut in 0..20 {
             assert!(read_npy(&npy_bytes(&Tensor::vector(&[1.0]))[..cut]).is_err());
         }
+    }
+
+    #[test]
+    fn fortran_order_is_read_into_c_order() {
+        // np.asfortranarray(np.arange(6).reshape(2, 3)) stores 0 3 1 4 2 5.
+        let data: Vec<u8> = [0f32, 3.0, 1.0, 4.0, 2.0, 5.0].iter().flat_map(|v| v.to_le_bytes()).collect();
+        let t = read_npy(&npy("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }", &data)).unwrap();
+        assert_eq!(t.to_vec(), [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
+        assert_eq!(t.shape(), &[2, 3]);
+        // 1-D and empty arrays are the same in both orders.
+        let t = read_npy(&npy("{'descr': '<f4', 'fortran_order': True, 'shape': (0, 3), }", &[])).unwrap();
+        assert_eq!(t.shape(), &[0, 3]);
+    }
+
+    #[test]
+    fn an_npz_that_would_inflate_past_its_budget_is_refused_before_inflating() {
+        // Issue 26: a 1.2 MB .npz within deflate's ratio declared 1.2 GB and took 6 GB. Here
+        // 100 KB that declare 100 MB (deflate could produce that much from them).
+        let mut bytes = zip::write_stored(&[("W1.npy".to_string(), vec![0x55; 100_000])]).unwrap();
+        let cd = bytes.len() - 22 - (46 + "W1.npy".len());
+        bytes[cd + 10] = 8;
+        bytes[cd + 24..cd + 28].copy_from_slice(&100_000_000u32.to_le_bytes());
+        let err = read_npz(&bytes).unwrap_err().to_string();
+        assert!(err.contains(".npz: the entry \"W1.npy\" (100000000 bytes inflated) would take"), "{err}");
     }
 
     #[test]

@@ -12,7 +12,15 @@
 //! `LeakyRelu`, `Elu`, `Softplus`, `Softmax`, `Identity` (and neurite's own step activation,
 //! `Greater` with 0 then `Cast`). Any other operator is an error that names it. The decoder is bounded by the file: every length is checked against the bytes
 //! that remain, and messages nest only as deep as the schema above (a subgraph attribute is
-//! skipped, not parsed).
+//! skipped, not parsed). An initializer that many nodes use is made into a tensor once and
+//! shared, and each layer takes its weights from the file's
+//! [`ReadBudget`](super::ReadBudget).
+//!
+//! Weights kept in an external data file (`model.onnx.data`, what `torch.onnx.export(...,
+//! dynamo=True)` writes by default) are read by [`load_onnx`] and [`super::load_any`] from
+//! the model's own folder only: the location must be a plain relative path (no absolute
+//! path, no `..`, no link that leads out of the folder), and its offset and length must lie
+//! inside the file; only that range is read.
 //!
 //! ```
 //! use neurite::{io::onnx, nn::{Activation, Dense}, train::Sequential};
@@ -27,7 +35,9 @@
 //! ```
 
 use std::collections::HashMap;
+use std::path::Path;
 
+use super::{NamedLayer, ReadBudget};
 use crate::error::{shape_str, Error, Result};
 use crate::nn::{Activation, LayerConfig, Mode};
 use crate::tensor::Tensor;
@@ -378,13 +388,26 @@ fn text(b: &[u8]) -> Result<String> {
     String::from_utf8(b.to_vec()).map_err(|_| bad("a name is not UTF-8"))
 }
 
-/// A decoded TensorProto: f32 values (from float, double or raw data) or int64 values.
+/// A decoded TensorProto: f32 values (from float, double or raw data) or int64 values. The
+/// f32 values are a [`Tensor`] made once, so that the layers that use one initializer share
+/// it instead of copying it per node.
 #[derive(Debug, Clone, Default)]
 struct TensorData {
     name: String,
     dims: Vec<usize>,
-    floats: Option<Vec<f32>>,
+    data_type: i64,
+    floats: Option<Tensor>,
     ints: Option<Vec<i64>>,
+    /// Where its data lies when the model keeps it in an external file.
+    external: Option<External>,
+}
+
+/// A tensor's `external_data`: a file of the model's folder and the byte range in it.
+#[derive(Debug, Clone, Default)]
+struct External {
+    location: String,
+    offset: u64,
+    length: Option<u64>,
 }
 
 /// Packed or unpacked repeated numbers of one field, appended to `out`.
@@ -411,31 +434,51 @@ fn numbers<T>(
     Ok(())
 }
 
+/// The values a tensor's repeated fields hold, before they are checked against its shape.
+#[derive(Default)]
+struct Repeated {
+    f32s: Vec<f32>,
+    f64s: Vec<f64>,
+    i64s: Vec<i64>,
+}
+
 fn parse_tensor(buf: &[u8]) -> Result<TensorData> {
     let mut t = TensorData::default();
     let mut dims: Vec<i64> = Vec::new();
-    let mut data_type = 0i64;
-    let (mut f32s, mut f64s, mut i64s, mut raw) = (Vec::new(), Vec::new(), Vec::new(), None);
+    let mut repeated = Repeated::default();
+    let mut raw = None;
+    let mut external: Option<Vec<(String, String)>> = None;
+    let mut location_external = false;
     for f in fields(buf) {
         match f? {
             (1, v) => numbers(v, &mut dims, |v| v as i64, 0, |_| 0)?,
-            (2, Value::Varint(v)) => data_type = v as i64,
-            (4, v) => numbers(v, &mut f32s, |v| v as u32 as f32, 4, |b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))?,
-            (7, v) => numbers(v, &mut i64s, |v| v as i64, 0, |_| 0)?,
+            (2, Value::Varint(v)) => t.data_type = v as i64,
+            (4, v) => numbers(
+                v,
+                &mut repeated.f32s,
+                |v| v as u32 as f32,
+                4,
+                |b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]),
+            )?,
+            (7, v) => numbers(v, &mut repeated.i64s, |v| v as i64, 0, |_| 0)?,
             (8, Value::Bytes(b)) => t.name = text(b)?,
             (9, Value::Bytes(b)) => raw = Some(b),
-            (10, v) => {
-                numbers(v, &mut f64s, f64::from_bits, 8, |b| f64::from_le_bytes(b.try_into().unwrap_or([0; 8])))?
+            (10, v) => numbers(v, &mut repeated.f64s, f64::from_bits, 8, |b| {
+                f64::from_le_bytes(b.try_into().unwrap_or([0; 8]))
+            })?,
+            // external_data: StringStringEntryProto { key = 1, value = 2 }.
+            (13, Value::Bytes(b)) => {
+                let (mut key, mut value) = (String::new(), String::new());
+                for f in fields(b) {
+                    match f? {
+                        (1, Value::Bytes(k)) => key = text(k)?,
+                        (2, Value::Bytes(v)) => value = text(v)?,
+                        _ => {}
+                    }
+                }
+                external.get_or_insert_with(Vec::new).push((key, value));
             }
-            (13, _) => {
-                return Err(bad(format!(
-                    "tensor {:?} keeps its data in an external file; save the model with the weights inside",
-                    t.name
-                )))
-            }
-            (14, Value::Varint(1)) => {
-                return Err(bad(format!("tensor {:?} keeps its data in an external file", t.name)))
-            }
+            (14, Value::Varint(1)) => location_external = true,
             _ => {}
         }
     }
@@ -443,38 +486,64 @@ fn parse_tensor(buf: &[u8]) -> Result<TensorData> {
         .iter()
         .map(|&d| usize::try_from(d).map_err(|_| bad(format!("tensor {:?} has a negative dimension {d}", t.name))))
         .collect::<Result<_>>()?;
+    if location_external || external.is_some() {
+        let entries = external.unwrap_or_default();
+        let get = |key: &str| entries.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+        let number = |key: &str| -> Result<Option<u64>> {
+            get(key)
+                .map(|v| {
+                    v.parse::<u64>()
+                        .map_err(|_| bad(format!("tensor {:?}: external data {key} {v:?} is not a number", t.name)))
+                })
+                .transpose()
+        };
+        let location = get("location")
+            .ok_or_else(|| bad(format!("tensor {:?} keeps its data in an external file but names none", t.name)))?;
+        t.external = Some(External {
+            location: location.to_string(),
+            offset: number("offset")?.unwrap_or(0),
+            length: number("length")?,
+        });
+        return Ok(t);
+    }
+    fill(&mut t, raw, repeated)?;
+    Ok(t)
+}
+
+/// Sets a tensor's values from its raw data or repeated fields, checked against its shape.
+fn fill(t: &mut TensorData, raw: Option<&[u8]>, repeated: Repeated) -> Result<()> {
     let numel = t.dims.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
     let numel = numel.ok_or_else(|| bad(format!("tensor {:?}: the shape {} overflows", t.name, shape_str(&t.dims))))?;
     let count_error = |have: usize| {
         bad(format!("tensor {:?} of shape {} has {have} values, it needs {numel}", t.name, shape_str(&t.dims)))
     };
-    match data_type {
+    match t.data_type {
         FLOAT => {
             let values: Vec<f32> = match raw {
                 Some(b) => b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
-                None => f32s,
+                None => repeated.f32s,
             };
             if values.len() != numel || raw.is_some_and(|b| b.len() % 4 != 0) {
                 return Err(count_error(values.len()));
             }
-            t.floats = Some(values);
+            t.floats = Some(Tensor::from_vec(values, &t.dims)?);
         }
         DOUBLE => {
             let values: Vec<f32> = match raw {
                 Some(b) => {
                     b.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().unwrap_or([0; 8])) as f32).collect()
                 }
-                None => f64s.iter().map(|&v| v as f32).collect(),
+                None => repeated.f64s.iter().map(|&v| v as f32).collect(),
             };
             if values.len() != numel || raw.is_some_and(|b| b.len() % 8 != 0) {
                 return Err(count_error(values.len()));
             }
-            t.floats = Some(values);
+            t.floats = Some(Tensor::from_vec(values, &t.dims)?);
         }
         INT64 => {
             let values: Vec<i64> = match raw {
                 Some(b) => b.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().unwrap_or([0; 8]))).collect(),
-                None => i64s,
+                None => repeated.i64s,
             };
             if values.len() != numel || raw.is_some_and(|b| b.len() % 8 != 0) {
                 return Err(count_error(values.len()));
@@ -488,7 +557,53 @@ fn parse_tensor(buf: &[u8]) -> Result<TensorData> {
             )))
         }
     }
-    Ok(t)
+    Ok(())
+}
+
+/// Reads an external tensor's data from the model's folder `dir`: the location must be a
+/// plain relative path inside it (no absolute path, no `..`, no link that leads out), and
+/// the byte range must lie inside the file. Only that range is read, and it is taken from
+/// the budget first.
+fn read_external(t: &mut TensorData, dir: Option<&Path>, budget: &mut ReadBudget) -> Result<()> {
+    let Some(ext) = t.external.take() else { return Ok(()) };
+    let name = t.name.clone();
+    let dir = dir.ok_or_else(|| {
+        bad(format!(
+            "tensor {name:?} keeps its data in the external file {:?}; read the model from its file (neurite import model.onnx) so that its folder is known",
+            ext.location
+        ))
+    })?;
+    let refuse = |why: &str| bad(format!("tensor {name:?}: the external data location {:?} {why}", ext.location));
+    let relative = Path::new(&ext.location);
+    if ext.location.is_empty() || relative.components().any(|c| !matches!(c, std::path::Component::Normal(_))) {
+        return Err(refuse("is not a plain path inside the model's folder (no absolute path, no '..')"));
+    }
+    let path = dir.join(relative);
+    let folder = dir.canonicalize().map_err(|e| Error::io(dir, e))?;
+    let real = path.canonicalize().map_err(|e| Error::io(&path, e))?;
+    if !real.starts_with(&folder) {
+        return Err(refuse("leads out of the model's folder (through a link)"));
+    }
+    let mut file = std::fs::File::open(&real).map_err(|e| Error::io(&path, e))?;
+    let size = file.metadata().map_err(|e| Error::io(&path, e))?.len();
+    let length = ext.length.unwrap_or(size.saturating_sub(ext.offset));
+    if ext.offset.checked_add(length).is_none_or(|end| end > size) {
+        return Err(bad(format!(
+            "tensor {name:?}: {length} bytes at offset {} lie beyond the end of {} ({size} bytes)",
+            ext.offset,
+            path.display()
+        )));
+    }
+    budget.add_file(&real, size);
+    budget.take(length, format_args!("ONNX: the external data of tensor {name:?} ({length} bytes)"))?;
+    use std::io::{Read, Seek, SeekFrom};
+    file.seek(SeekFrom::Start(ext.offset)).map_err(|e| Error::io(&path, e))?;
+    let mut raw = Vec::with_capacity(length as usize);
+    file.take(length).read_to_end(&mut raw).map_err(|e| Error::io(&path, e))?;
+    if raw.len() as u64 != length {
+        return Err(bad(format!("tensor {name:?}: {} ended after {} of {length} bytes", path.display(), raw.len())));
+    }
+    fill(t, Some(&raw), Repeated::default())
 }
 
 #[derive(Debug, Default)]
@@ -593,14 +708,26 @@ fn parse_value_info(buf: &[u8]) -> Result<(String, Vec<Option<u64>>)> {
 /// One dense layer being read: `x W + b`, then an activation.
 struct Layer {
     kernel: Tensor,
-    bias: Option<Tensor>,
+    /// The initializers' names, for messages about the values.
+    kernel_name: String,
+    bias: Option<(String, Tensor)>,
     activation: Option<Activation>,
 }
 
 /// The model an ONNX file describes, if it is an MLP of the operators listed in the module
 /// documentation; otherwise an error that names the first operator or construct neurite
-/// does not read.
+/// does not read. A model whose weights are in an external file is read by
+/// [`load_onnx`] (or [`super::load_any`]), which know its folder.
 pub fn from_onnx(bytes: &[u8]) -> Result<Sequential> {
+    let mut budget = ReadBudget::for_file(bytes.len() as u64);
+    super::model_from_named_layers(read_layers(bytes, None, &mut budget)?)
+}
+
+/// The layers of an ONNX model, each tensor named by its initializer, external data read
+/// from the folder `dir`. Each layer takes its kernel and bias from `budget` (an
+/// initializer that many nodes use is shared while reading, but each layer of the model
+/// will hold its own copy: 100 MatMul nodes on one 4 MB initializer asked for 1.66 GB).
+pub(crate) fn read_layers(bytes: &[u8], dir: Option<&Path>, budget: &mut ReadBudget) -> Result<Vec<NamedLayer>> {
     let mut graph = None;
     let mut opset = None;
     for f in fields(bytes) {
@@ -632,10 +759,12 @@ pub fn from_onnx(bytes: &[u8]) -> Result<Sequential> {
         match f? {
             (1, Value::Bytes(b)) => nodes.push(parse_node(b)?),
             (5, Value::Bytes(b)) => {
-                let t = parse_tensor(b)?;
-                if constants.insert(t.name.clone(), t.clone()).is_some() {
+                let mut t = parse_tensor(b)?;
+                read_external(&mut t, dir, budget)?;
+                if constants.contains_key(&t.name) {
                     return Err(bad(format!("the initializer {:?} appears twice", t.name)));
                 }
+                constants.insert(t.name.clone(), t);
             }
             (11, Value::Bytes(b)) => inputs.push(parse_value_info(b)?),
             (12, Value::Bytes(b)) => outputs.push(parse_value_info(b)?.0),
@@ -643,15 +772,19 @@ pub fn from_onnx(bytes: &[u8]) -> Result<Sequential> {
         }
     }
     // Constant nodes are initializers by another name.
-    nodes.retain(|n| {
+    let mut kept = Vec::with_capacity(nodes.len());
+    for mut n in nodes {
         if n.op == "Constant" && n.domain.is_empty() {
-            if let (Some(out), Some(t)) = (n.outputs.first(), n.attr("value").and_then(|a| a.t.clone())) {
+            let value = n.attributes.iter_mut().find(|a| a.name == "value").and_then(|a| a.t.take());
+            if let (Some(out), Some(mut t)) = (n.outputs.first(), value) {
+                read_external(&mut t, dir, budget)?;
                 constants.insert(out.clone(), t);
-                return false;
+                continue;
             }
         }
-        true
-    });
+        kept.push(n);
+    }
+    let nodes = kept;
     let real_inputs: Vec<_> = inputs.iter().filter(|(n, _)| !constants.contains_key(n)).collect();
     let [(input, input_dims)] = real_inputs.as_slice() else {
         return Err(bad(format!(
@@ -662,7 +795,9 @@ pub fn from_onnx(bytes: &[u8]) -> Result<Sequential> {
     let [output] = outputs.as_slice() else {
         return Err(bad(format!("the graph has {} outputs; neurite reads models of one output", outputs.len())));
     };
-    let weight = |name: &str, node: &Node| -> Result<Tensor> {
+    // A weight is the initializer's tensor itself (shared, not copied), taken from the
+    // budget once per use.
+    let weight = |name: &str, node: &Node, budget: &mut ReadBudget| -> Result<Tensor> {
         let t = constants.get(name).ok_or_else(|| {
             bad(format!(
                 "{}: its input {name:?} is not a constant weight; neurite reads MLPs with fixed weights",
@@ -673,7 +808,11 @@ pub fn from_onnx(bytes: &[u8]) -> Result<Sequential> {
             .floats
             .clone()
             .ok_or_else(|| bad(format!("{}: the weight {name:?} is not a float tensor", node.describe())))?;
-        Tensor::from_vec(values, &t.dims)
+        budget.take(
+            4 * values.size() as u64,
+            format_args!("ONNX: {} using the initializer {name:?} ({} values)", node.describe(), values.size()),
+        )?;
+        Ok(values)
     };
 
     let mut current = input.clone();
@@ -716,8 +855,8 @@ pub fn from_onnx(bytes: &[u8]) -> Result<Sequential> {
         match node.op.as_str() {
             "Identity" | "Dropout" => {}
             "Greater" => {
-                let zero = rest.first().and_then(|c| constants.get(c)).and_then(|t| t.floats.as_deref());
-                if zero != Some(&[0.0][..]) {
+                let zero = rest.first().and_then(|c| constants.get(c)).and_then(|t| t.floats.as_ref()).map(|t| t.to_vec());
+                if zero.as_deref() != Some(&[0.0][..]) {
                     return Err(bad(format!("{} compares with something other than the constant 0", node.describe())));
                 }
                 if layers.last().is_none_or(|l| l.activation.is_some()) {
@@ -750,7 +889,7 @@ pub fn from_onnx(bytes: &[u8]) -> Result<Sequential> {
                     return Err(bad(format!("{} transposes its input (transA=1)", node.describe())));
                 }
                 let b_name = rest.first().ok_or_else(|| bad(format!("{} has no weight", node.describe())))?;
-                let mut kernel = weight(b_name, node)?;
+                let mut kernel = weight(b_name, node, budget)?;
                 if kernel.ndim() != 2 {
                     return Err(bad(format!("{}: the weight has shape {}, not 2-D", node.describe(), shape_str(kernel.shape()))));
                 }
@@ -763,7 +902,7 @@ pub fn from_onnx(bytes: &[u8]) -> Result<Sequential> {
                 }
                 let bias = match rest.get(1).filter(|s| !s.is_empty()) {
                     Some(c) => {
-                        let b = weight(c, node)?;
+                        let b = weight(c, node, budget)?;
                         let units = kernel.shape()[1];
                         if b.size() != units || b.ndim() > 2 || (b.ndim() == 2 && b.shape()[1] != units) {
                             return Err(bad(format!(
@@ -773,30 +912,32 @@ pub fn from_onnx(bytes: &[u8]) -> Result<Sequential> {
                             )));
                         }
                         let beta = node.float_attr("beta", 1.0);
-                        Some(&b.reshape(&[units as isize])? * beta)
+                        Some((c.clone(), &b.reshape(&[units as isize])? * beta))
                     }
                     None => None,
                 };
-                layers.push(Layer { kernel, bias, activation: None });
+                layers.push(Layer { kernel, kernel_name: b_name.clone(), bias, activation: None });
             }
             "MatMul" => {
-                let kernel = weight(rest.first().ok_or_else(|| bad(format!("{} has one input", node.describe())))?, node)?;
+                let name = rest.first().ok_or_else(|| bad(format!("{} has one input", node.describe())))?;
+                let kernel = weight(name, node, budget)?;
                 if kernel.ndim() != 2 {
                     return Err(bad(format!("{}: the weight has shape {}, not 2-D", node.describe(), shape_str(kernel.shape()))));
                 }
-                layers.push(Layer { kernel, bias: None, activation: None });
+                layers.push(Layer { kernel, kernel_name: name.clone(), bias: None, activation: None });
             }
             "Add" => {
                 let layer = layers
                     .last_mut()
                     .filter(|l| l.bias.is_none() && l.activation.is_none())
                     .ok_or_else(|| bad(format!("{} does not add a bias right after a MatMul", node.describe())))?;
-                let b = weight(rest.first().ok_or_else(|| bad(format!("{} has one input", node.describe())))?, node)?;
+                let name = rest.first().ok_or_else(|| bad(format!("{} has one input", node.describe())))?;
+                let b = weight(name, node, budget)?;
                 let units = layer.kernel.shape()[1];
                 if b.size() != units || b.shape().last() != Some(&units) {
                     return Err(bad(format!("{}: a bias of shape {} for {units} outputs", node.describe(), shape_str(b.shape()))));
                 }
-                layer.bias = Some(b.reshape(&[units as isize])?);
+                layer.bias = Some((name.clone(), b.reshape(&[units as isize])?));
             }
             "Relu" => set_activation(&mut layers, Activation::Relu)?,
             "Sigmoid" => set_activation(&mut layers, Activation::Sigmoid)?,
@@ -838,15 +979,23 @@ pub fn from_onnx(bytes: &[u8]) -> Result<Sequential> {
             return Err(bad(format!("the input {input:?} has dimensions {dims:?} after the batch, the first layer takes {features} features")));
         }
     }
-    super::sequential_from_layers(
-        layers.into_iter().map(|l| (l.kernel, l.bias, l.activation.unwrap_or(Activation::Identity))).collect(),
-    )
+    Ok(layers
+        .into_iter()
+        .map(|l| NamedLayer {
+            kernel: (l.kernel_name, l.kernel),
+            bias: l.bias,
+            activation: l.activation.unwrap_or(Activation::Identity),
+        })
+        .collect())
 }
 
-/// Reads an ONNX file.
+/// Reads an ONNX file; tensors kept in external data files (`model.onnx.data`, as
+/// `torch.onnx.export(..., dynamo=True)` writes them) are read from its folder.
 pub fn load_onnx(path: &std::path::Path) -> Result<Sequential> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    from_onnx(&bytes).map_err(|e| match e {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut budget = ReadBudget::for_file(bytes.len() as u64);
+    read_layers(&bytes, Some(dir), &mut budget).and_then(super::model_from_named_layers).map_err(|e| match e {
         Error::Format(m) => Error::Format(format!("{}: {m}", path.display())),
         other => other,
     })
@@ -905,6 +1054,90 @@ mod tests {
         m.int(1, IR_VERSION).msg(7, graph);
         let err = from_onnx(&m.0).err().unwrap().to_string();
         assert!(err.contains("the operator Conv (Conv node \"conv1\") is not supported"), "{err}");
+    }
+
+    /// A model of `layers` MatMul nodes that all use the initializer "w" (`n` x `n`), whose
+    /// data is inside or, with `external`, in the file `external` names.
+    fn shared_matmuls(layers: usize, n: usize, external: Option<(&str, u64, u64)>) -> Vec<u8> {
+        let mut graph = Msg::default();
+        for i in 0..layers {
+            let from = if i == 0 { "input".to_string() } else { format!("h{i}") };
+            let to = if i + 1 == layers { "output".to_string() } else { format!("h{}", i + 1) };
+            graph.msg(1, node("MatMul", &format!("m{i}"), &[&from, "w"], &[&to], vec![]));
+        }
+        let w = match external {
+            None => tensor_proto("w", &[n, n], &vec![0.5; n * n]),
+            Some((location, offset, length)) => {
+                let mut t = Msg::default();
+                t.int(1, n as i64).int(1, n as i64).int(2, FLOAT).str(8, "w");
+                for (k, v) in
+                    [("location", location.to_string()), ("offset", offset.to_string()), ("length", length.to_string())]
+                {
+                    let mut entry = Msg::default();
+                    entry.str(1, k).str(2, &v);
+                    t.msg(13, entry);
+                }
+                t.int(14, 1);
+                t
+            }
+        };
+        graph.msg(5, w);
+        graph.msg(11, value_info("input", n));
+        graph.msg(12, value_info("output", n));
+        let mut m = Msg::default();
+        m.int(1, IR_VERSION).msg(7, graph);
+        m.0
+    }
+
+    #[test]
+    fn an_initializer_shared_by_many_nodes_is_counted_per_node() {
+        // Issue 26: 100 MatMul nodes on one 4 MB initializer took 1.66 GB (a copy per node).
+        // Here 100 nodes on 1 MB: refused before the layers are built.
+        let err = from_onnx(&shared_matmuls(100, 512, None)).err().unwrap().to_string();
+        assert!(err.contains("MatMul node \"m") && err.contains("using the initializer \"w\""), "{err}");
+        assert!(err.contains("4 times the file"), "{err}");
+        // Two layers on one initializer (tied weights) read.
+        let tied = from_onnx(&shared_matmuls(2, 512, None)).unwrap();
+        assert_eq!(tied.param_count(), 2 * 512 * 512);
+    }
+
+    #[test]
+    fn external_data_is_read_from_the_models_folder_only() {
+        let dir = std::env::temp_dir().join(format!("neurite-onnx-external-{}", std::process::id()));
+        let inside = dir.join("model");
+        std::fs::create_dir_all(&inside).unwrap();
+        let values: Vec<u8> = (0..4).flat_map(|i| (i as f32).to_le_bytes()).collect();
+        let mut data = vec![0xAB; 16];
+        data.extend_from_slice(&values);
+        std::fs::write(inside.join("model.onnx.data"), &data).unwrap();
+        std::fs::write(dir.join("secret.data"), &data).unwrap();
+        let load = |location: &str, offset: u64, length: u64| {
+            let path = inside.join("model.onnx");
+            std::fs::write(&path, shared_matmuls(1, 2, Some((location, offset, length)))).unwrap();
+            load_onnx(&path).map(|m| m.params().tensors().unwrap()[0].1.to_vec()).map_err(|e| e.to_string())
+        };
+        assert_eq!(load("model.onnx.data", 16, 16).unwrap(), [0.0, 1.0, 2.0, 3.0]);
+        for (location, offset, length, want) in [
+            ("../secret.data", 16, 16, "is not a plain path inside the model's folder"),
+            (dir.join("secret.data").to_str().unwrap(), 16, 16, "is not a plain path inside the model's folder"),
+            ("model.onnx.data", 8, 24, "has 6 values, it needs 4"),
+            ("model.onnx.data", 16, 1 << 40, "lie beyond the end of"),
+            ("model.onnx.data", u64::MAX, 16, "lie beyond the end of"),
+            ("missing.data", 0, 16, "missing.data"),
+        ] {
+            let err = load(location, offset, length).unwrap_err();
+            assert!(err.contains(want), "{location} {offset} {length}: {err}");
+        }
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(dir.join("secret.data"), inside.join("link.data")).unwrap();
+            let err = load("link.data", 16, 16).unwrap_err();
+            assert!(err.contains("leads out of the model's folder"), "{err}");
+        }
+        // Without a folder (bytes alone), a clear error.
+        let err = from_onnx(&shared_matmuls(1, 2, Some(("model.onnx.data", 16, 16)))).err().unwrap().to_string();
+        assert!(err.contains("keeps its data in the external file"), "{err}");
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]

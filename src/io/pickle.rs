@@ -9,9 +9,18 @@
 //! it records what they would build. Any other global or opcode is an error that names it.
 //! That is the promise of PyTorch's `torch.load(..., weights_only=True)`.
 //!
+//! The same machine reads the other pickle a learner is handed: the book behind note 001
+//! ships its network as `sample_weight.pkl`, `pickle.dump` of a dict of NumPy arrays
+//! (`W1, b1, ...`). [`numpy_arrays`] reads that with a second, separate allow-list of exactly
+//! what a pickled `ndarray` names: `numpy.core.multiarray._reconstruct` (or its NumPy 2
+//! spelling `numpy._core.multiarray._reconstruct`), `numpy.ndarray` and `numpy.dtype`. None
+//! is called: the machine records the array's shape, dtype, order and the bytes of its data
+//! (a slice of the file), and `npy.rs` turns them into a tensor.
+//!
 //! Every value lives in one arena and the stack, the memo and the containers hold indices
 //! into it, so memory grows with the number of opcodes read (each at least one byte of the
-//! file), never faster: a memo reference copies an index, not a value.
+//! file), never faster: a memo reference copies an index, not a value, and a string of bytes
+//! is a range of the file.
 
 use std::collections::HashMap;
 
@@ -66,28 +75,65 @@ enum Global {
     RebuildTensorV2,
     RebuildParameter,
     Storage(StorageType),
+    /// `numpy.core.multiarray._reconstruct`: an empty array that BUILD then fills.
+    Reconstruct,
+    /// `numpy.ndarray`, the class `_reconstruct` is given.
+    NdArray,
+    /// `numpy.dtype`.
+    Dtype,
+}
+
+/// Which allow-list a machine reads with: a PyTorch state_dict's or a dict of NumPy arrays'.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Allowed {
+    Torch,
+    NumPy,
 }
 
 #[derive(Debug)]
 enum Node {
     None,
-    Bool,
+    Bool(bool),
     Int(i64),
     Float,
     Str(String),
+    /// A string of bytes: where it lies in the pickle.
+    Bytes {
+        at: usize,
+        len: usize,
+    },
+    /// A `numpy.dtype`: its kind (`f4`) and, once built, its byte order (`<`).
+    Dtype {
+        kind: String,
+        order: Option<char>,
+    },
+    /// A `numpy.ndarray`: empty from `_reconstruct`, then its shape, dtype, order and data.
+    Array(Option<ArrayState>),
     Tuple(Vec<usize>),
     List(Vec<usize>),
     Dict(Vec<(usize, usize)>),
     Global(Global),
-    Storage { dtype: StorageType, key: String, numel: u64 },
-    Tensor { storage: usize, offset: u64, size: Vec<u64>, stride: Vec<u64> },
+    Storage {
+        dtype: StorageType,
+        key: String,
+        numel: u64,
+    },
+    Tensor {
+        storage: usize,
+        offset: u64,
+        size: Vec<u64>,
+        stride: Vec<u64>,
+    },
 }
 
 impl Node {
     fn kind(&self) -> &'static str {
         match self {
             Node::None => "None",
-            Node::Bool => "a bool",
+            Node::Bool(_) => "a bool",
+            Node::Bytes { .. } => "bytes",
+            Node::Dtype { .. } => "a NumPy dtype",
+            Node::Array(_) => "a NumPy array",
             Node::Int(_) => "an int",
             Node::Float => "a float",
             Node::Str(_) => "a string",
@@ -101,11 +147,25 @@ impl Node {
     }
 }
 
+/// What BUILD gives a pickled `ndarray`: `(version, shape, dtype, is_fortran, data)`.
+#[derive(Debug, Clone)]
+struct ArrayState {
+    shape: Vec<u64>,
+    dtype: usize,
+    fortran: bool,
+    data: (usize, usize),
+}
+
 fn bad(what: impl std::fmt::Display) -> Error {
     Error::Format(format!("PyTorch pickle: {what}"))
 }
 
+fn bad_numpy(what: impl std::fmt::Display) -> Error {
+    Error::Format(format!("pickle of NumPy arrays: {what}"))
+}
+
 struct Machine<'a> {
+    allowed: Allowed,
     data: &'a [u8],
     at: usize,
     nodes: Vec<Node>,
@@ -173,7 +233,31 @@ impl<'a> Machine<'a> {
         Ok(())
     }
 
+    /// `n` bytes of the pickle as a bytes node (no copy).
+    fn bytes(&mut self, n: usize) -> Result<()> {
+        let at = self.at;
+        self.take(n)?;
+        self.push(Node::Bytes { at, len: n });
+        Ok(())
+    }
+
     fn global(&mut self, module: &str, name: &str) -> Result<()> {
+        if self.allowed == Allowed::NumPy {
+            let g = match (module, name) {
+                ("numpy.core.multiarray" | "numpy._core.multiarray", "_reconstruct") => Global::Reconstruct,
+                ("numpy", "ndarray") => Global::NdArray,
+                ("numpy", "dtype") => Global::Dtype,
+                _ => {
+                    return Err(bad_numpy(format!(
+                        "refuses the global {module}.{name}: a dict of NumPy arrays needs only numpy.core.multiarray._reconstruct, \
+                         numpy.ndarray and numpy.dtype, and neurite never runs code from a file (pickle.dump with protocol 3 or 4 \
+                         writes only those; or save the arrays with np.savez)"
+                    )))
+                }
+            };
+            self.push(Node::Global(g));
+            return Ok(());
+        }
         let g = match (module, name) {
             ("collections", "OrderedDict") => Global::OrderedDict,
             ("torch._utils", "_rebuild_tensor_v2") => Global::RebuildTensorV2,
@@ -247,9 +331,69 @@ impl<'a> Machine<'a> {
                     n => return Err(bad(format!("a parameter is rebuilt from {}", n.kind()))),
                 }
             }
+            Node::Global(Global::Reconstruct) => {
+                // _reconstruct(numpy.ndarray, (0,), b'b'): an empty array of the class.
+                match args.as_slice() {
+                    [class, _, _] if matches!(self.nodes[*class], Node::Global(Global::NdArray)) => Node::Array(None),
+                    _ => return Err(bad_numpy("_reconstruct is not given numpy.ndarray")),
+                }
+            }
+            Node::Global(Global::Dtype) => {
+                // dtype('f4', False, True); the byte order comes with BUILD.
+                let kind =
+                    args.first().and_then(|&a| self.text(a)).ok_or_else(|| bad_numpy("a dtype without a name"))?;
+                Node::Dtype { kind, order: None }
+            }
             ref n => return Err(bad(format!("REDUCE calls {}, which neurite does not call", n.kind()))),
         };
         self.push(node);
+        Ok(())
+    }
+
+    /// A string or (Python 2's str) UTF-8 bytes, as text.
+    fn text(&self, id: usize) -> Option<String> {
+        match &self.nodes[id] {
+            Node::Str(s) => Some(s.clone()),
+            Node::Bytes { at, len } => std::str::from_utf8(&self.data[*at..*at + *len]).ok().map(str::to_string),
+            _ => None,
+        }
+    }
+
+    /// BUILD on a NumPy dtype (`(3, '<', None, None, None, -1, -1, 0)`) or array
+    /// (`(1, shape, dtype, is_fortran, data)`): records the state it sets.
+    fn build_numpy(&mut self, target: usize, state: usize) -> Result<()> {
+        let Node::Tuple(items) = &self.nodes[state] else {
+            return Err(bad_numpy(format!("BUILD with {}, not a tuple", self.nodes[state].kind())));
+        };
+        let items = items.clone();
+        match self.nodes[target] {
+            Node::Dtype { .. } => {
+                let order = items.get(1).and_then(|&o| self.text(o)).and_then(|o| o.chars().next());
+                if let Node::Dtype { order: slot, .. } = &mut self.nodes[target] {
+                    *slot = order;
+                }
+            }
+            Node::Array(_) => {
+                let [_, shape, dtype, fortran, data] = items.as_slice() else {
+                    return Err(bad_numpy(format!("an array's state has {} items, not 5", items.len())));
+                };
+                let shape = self.ints(*shape, "an array's shape").map_err(|e| bad_numpy(e.to_string()))?;
+                if !matches!(self.nodes[*dtype], Node::Dtype { .. }) {
+                    return Err(bad_numpy(format!("an array's dtype is {}", self.nodes[*dtype].kind())));
+                }
+                let Node::Bool(fortran) = self.nodes[*fortran] else {
+                    return Err(bad_numpy("an array's is_fortran is not a bool"));
+                };
+                let Node::Bytes { at, len } = self.nodes[*data] else {
+                    return Err(bad_numpy(format!(
+                        "an array's data is {}, not bytes (an array of Python objects?)",
+                        self.nodes[*data].kind()
+                    )));
+                };
+                self.nodes[target] = Node::Array(Some(ArrayState { shape, dtype: *dtype, fortran, data: (at, len) }));
+            }
+            ref n => return Err(bad_numpy(format!("BUILD on {}", n.kind()))),
+        }
         Ok(())
     }
 
@@ -318,8 +462,23 @@ impl<'a> Machine<'a> {
                 b']' => self.push(Node::List(Vec::new())),
                 b')' => self.push(Node::Tuple(Vec::new())),
                 b'N' => self.push(Node::None),
-                0x88 => self.push(Node::Bool),
-                0x89 => self.push(Node::Bool),
+                0x88 => self.push(Node::Bool(true)),
+                0x89 => self.push(Node::Bool(false)),
+                // Bytes: SHORT_BINBYTES, BINBYTES, BINBYTES8 (protocols 3 and 4), and
+                // Python 2's str, SHORT_BINSTRING and BINSTRING.
+                b'C' | b'U' => {
+                    let n = usize::from(self.u8()?);
+                    self.bytes(n)?
+                }
+                b'B' | b'T' => {
+                    let n = self.u32()? as usize;
+                    self.bytes(n)?
+                }
+                0x8e => {
+                    let b = self.take(8)?;
+                    let n = u64::from_le_bytes(b.try_into().unwrap_or([0xff; 8]));
+                    self.bytes(usize::try_from(n).unwrap_or(usize::MAX))?
+                }
                 b'K' => {
                     let v = self.u8()?;
                     self.push(Node::Int(i64::from(v)))
@@ -392,11 +551,14 @@ impl<'a> Machine<'a> {
                 b'R' => self.reduce()?,
                 b'b' => {
                     // BUILD sets attributes (an OrderedDict's `_metadata`): nothing a
-                    // state_dict's numbers depend on, so the state is dropped.
-                    let _state = self.pop()?;
+                    // state_dict's numbers depend on, so the state is dropped. A NumPy
+                    // dtype's or array's state is what it is, and is kept.
+                    let state = self.pop()?;
                     let target = self.top()?;
-                    if !matches!(self.nodes[target], Node::Dict(_) | Node::Tensor { .. }) {
-                        return Err(bad(format!("BUILD on {}", self.nodes[target].kind())));
+                    match self.nodes[target] {
+                        Node::Dict(_) | Node::Tensor { .. } => {}
+                        Node::Dtype { .. } | Node::Array(None) => self.build_numpy(target, state)?,
+                        ref n => return Err(bad(format!("BUILD on {}", n.kind()))),
                     }
                 }
                 b's' => {
@@ -448,9 +610,57 @@ impl<'a> Machine<'a> {
     }
 }
 
+fn machine(data: &[u8], allowed: Allowed) -> Machine<'_> {
+    Machine { allowed, data, at: 0, nodes: Vec::new(), stack: Vec::new(), marks: Vec::new(), memo: HashMap::new() }
+}
+
+/// The arrays of a pickled dict of NumPy float arrays (`pickle.dump({'W1': W1, ...})`), in
+/// the dict's order, as f32 in C order (a Fortran-ordered array's data is reordered as
+/// NumPy does). Each array's bytes are a part of the pickle, read once per reference: the
+/// file's [`ReadBudget`](super::ReadBudget) bounds an array that the memo names twice.
+pub(crate) fn numpy_arrays(data: &[u8]) -> Result<Vec<(String, crate::tensor::Tensor)>> {
+    let mut m = machine(data, Allowed::NumPy);
+    let root = m.run().map_err(|e| match e {
+        Error::Format(msg) => Error::Format(msg.replacen("PyTorch pickle", "pickle of NumPy arrays", 1)),
+        other => other,
+    })?;
+    let Node::Dict(entries) = &m.nodes[root] else {
+        return Err(bad_numpy(format!("the file holds {}, not a dict of arrays", m.nodes[root].kind())));
+    };
+    let mut budget = super::ReadBudget::for_file(data.len() as u64);
+    let mut out: Vec<(String, crate::tensor::Tensor)> = Vec::with_capacity(entries.len());
+    for &(k, v) in entries {
+        let name = m.text(k).ok_or_else(|| bad_numpy(format!("a key is {}, not a string", m.nodes[k].kind())))?;
+        let Node::Array(Some(a)) = &m.nodes[v] else {
+            return Err(bad_numpy(format!("{name:?} holds {}, not a NumPy array", m.nodes[v].kind())));
+        };
+        if out.iter().any(|(n, _)| *n == name) {
+            return Err(bad_numpy(format!("the key {name:?} appears twice")));
+        }
+        let Node::Dtype { kind, order } = &m.nodes[a.dtype] else {
+            return Err(bad_numpy(format!("array {name}: no dtype")));
+        };
+        // A one-byte or native type has order '|' or '='; a float's is '<' or '>'.
+        let descr = format!("{}{kind}", order.unwrap_or('<'));
+        let shape: Vec<usize> = a
+            .shape
+            .iter()
+            .map(|&d| usize::try_from(d).map_err(|_| bad_numpy(format!("array {name}: a dimension of {d}"))))
+            .collect::<Result<_>>()?;
+        let (at, len) = a.data;
+        budget.take(len as u64, format_args!("array {name} ({len} bytes)"))?;
+        let t = super::npy::array_from_raw(&descr, &shape, a.fortran, &data[at..at + len]).map_err(|e| match e {
+            Error::Format(msg) => bad_numpy(format!("array {name}: {}", msg.trim_start_matches(".npy: "))),
+            other => other,
+        })?;
+        out.push((name, t));
+    }
+    Ok(out)
+}
+
 /// The tensors of a pickled state_dict, in its order.
 pub(crate) fn state_dict(data: &[u8]) -> Result<Vec<TensorRef>> {
-    let mut m = Machine { data, at: 0, nodes: Vec::new(), stack: Vec::new(), marks: Vec::new(), memo: HashMap::new() };
+    let mut m = machine(data, Allowed::Torch);
     let root = m.run()?;
     let Node::Dict(entries) = &m.nodes[root] else {
         return Err(bad(format!(

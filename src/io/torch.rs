@@ -157,9 +157,19 @@ pub fn save_state_dict(model: &Sequential, path: &std::path::Path) -> Result<()>
 /// The tensors of a state_dict file, either format, in module order: a `.pt` file's own
 /// order, a safetensors file's keys in natural order (`2.weight` before `10.weight`), since
 /// safetensors sorts them by name.
+///
+/// A `.pt` file's memory is bounded by its [`ReadBudget`](super::ReadBudget): each storage's
+/// inflated size and each tensor's f32 values are taken from it before anything is read, a
+/// storage that many tensors view counted once as a storage and once per tensor (500
+/// tensors viewing one 4 MB storage of a 12 KB file asked for 2 GB).
 pub fn read_state_dict(bytes: &[u8]) -> Result<Vec<(String, Tensor)>> {
+    read_state_dict_within(bytes, &mut super::ReadBudget::for_file(bytes.len() as u64))
+}
+
+/// [`read_state_dict`] within a budget shared with the rest of a model file's reading.
+pub(crate) fn read_state_dict_within(bytes: &[u8], budget: &mut super::ReadBudget) -> Result<Vec<(String, Tensor)>> {
     if zip::is_zip(bytes) {
-        return read_pt(bytes);
+        return read_pt(bytes, budget);
     }
     let (mut tensors, _) = super::safetensors::from_bytes(bytes)?;
     tensors.sort_by_key(|(name, _)| natural_key(name));
@@ -186,7 +196,7 @@ fn natural_key(s: &str) -> Vec<(String, u128)> {
 }
 
 /// The tensors of a `torch.save` zip file, in the state_dict's order.
-fn read_pt(bytes: &[u8]) -> Result<Vec<(String, Tensor)>> {
+fn read_pt(bytes: &[u8], budget: &mut super::ReadBudget) -> Result<Vec<(String, Tensor)>> {
     let archive = zip::Archive::new(bytes)?;
     let pickles: Vec<_> = archive.entries().iter().filter(|e| e.name.ends_with("data.pkl")).collect();
     let [pkl] = pickles.as_slice() else {
@@ -209,19 +219,41 @@ fn read_pt(bytes: &[u8]) -> Result<Vec<(String, Tensor)>> {
         },
         None => false,
     };
+    budget.take(pkl.size(), format_args!("torch file: the pickle {} ({} bytes)", pkl.name, pkl.size()))?;
     let refs = pickle::state_dict(&archive.read(pkl)?)?;
-    let mut storages: std::collections::HashMap<String, Vec<u8>> = std::collections::HashMap::new();
-    let mut out = Vec::with_capacity(refs.len());
+    // What the tensors will take, before any storage is read: each storage once (as its
+    // bytes), each tensor once per reference (as f32), whatever views what.
+    let mut entries: std::collections::HashMap<&str, &zip::Entry> = std::collections::HashMap::new();
     for r in &refs {
-        if !storages.contains_key(&r.storage) {
+        if !entries.contains_key(r.storage.as_str()) {
             let name = format!("{prefix}data/{}", r.storage);
             let entry = archive
                 .find(&name)
                 .ok_or_else(|| Error::Format(format!("torch file: tensor {}'s storage {name} is missing", r.name)))?;
-            storages.insert(r.storage.clone(), archive.read(entry)?);
+            budget.take(entry.size(), format_args!("torch file: the storage {name} ({} bytes)", entry.size()))?;
+            entries.insert(&r.storage, entry);
         }
-        let data = &storages[&r.storage];
-        out.push((r.name.clone(), materialise(r, data, big_endian)?));
+        let numel = r.size.iter().try_fold(1u64, |n, &d| n.checked_mul(d)).unwrap_or(u64::MAX);
+        budget.take(
+            numel.saturating_mul(4),
+            format_args!("torch file: tensor {} ({numel} values of storage {})", r.name, r.storage),
+        )?;
+    }
+    // Each storage is inflated when a tensor first needs it and dropped after the last one
+    // that views it, so that the storages of a state_dict are not all held at once.
+    let last: std::collections::HashMap<&str, usize> =
+        refs.iter().enumerate().map(|(i, r)| (r.storage.as_str(), i)).collect();
+    let mut storages: std::collections::HashMap<&str, Vec<u8>> = std::collections::HashMap::new();
+    let mut out = Vec::with_capacity(refs.len());
+    for (i, r) in refs.iter().enumerate() {
+        let key = r.storage.as_str();
+        if !storages.contains_key(key) {
+            storages.insert(key, archive.read(entries[key])?);
+        }
+        out.push((r.name.clone(), materialise(r, &storages[key], big_endian)?));
+        if last.get(key) == Some(&i) {
+            storages.remove(key);
+        }
     }
     Ok(out)
 }
@@ -403,6 +435,62 @@ mod tests {
         assert!(materialise(&overflow, &data, false).is_err());
         let short = TensorRef { storage_numel: 7, ..r };
         assert!(materialise(&short, &data, false).unwrap_err().to_string().contains("declares 7 elements"));
+    }
+
+    /// A protocol-2 pickle of an OrderedDict of `n` tensors of `rows` x `cols`, every one a
+    /// view of storage "0" of `rows * cols` floats.
+    fn shared_storage_pickle(n: usize, rows: u32, cols: u32) -> Vec<u8> {
+        let text = |p: &mut Vec<u8>, s: &str| {
+            p.push(b'X');
+            p.extend_from_slice(&(s.len() as u32).to_le_bytes());
+            p.extend_from_slice(s.as_bytes());
+        };
+        let int = |p: &mut Vec<u8>, v: u32| {
+            p.push(b'J');
+            p.extend_from_slice(&v.to_le_bytes());
+        };
+        let mut p = b"\x80\x02ccollections\nOrderedDict\n)R(".to_vec();
+        for i in 0..n {
+            text(&mut p, &format!("{i}.weight"));
+            p.extend_from_slice(b"ctorch._utils\n_rebuild_tensor_v2\n((");
+            text(&mut p, "storage");
+            p.extend_from_slice(b"ctorch\nFloatStorage\n");
+            text(&mut p, "0");
+            text(&mut p, "cpu");
+            int(&mut p, rows * cols);
+            p.extend_from_slice(b"tQK\x00(");
+            int(&mut p, rows);
+            int(&mut p, cols);
+            p.extend_from_slice(b"t(");
+            int(&mut p, cols);
+            int(&mut p, 1);
+            p.extend_from_slice(b"t\x89)tR");
+        }
+        p.extend_from_slice(b"u.");
+        p
+    }
+
+    #[test]
+    fn tensors_that_share_one_storage_are_counted_per_reference() {
+        // Issue 26: 500 tensors viewing one 4 MB storage asked for 2 GB. Each reference is
+        // counted: the file is refused before any tensor is made.
+        let storage = vec![0u8; 4 * 1000 * 1000];
+        let pt = |n: usize| {
+            zip::write_stored(&[
+                ("m/data.pkl".to_string(), shared_storage_pickle(n, 1000, 1000)),
+                ("m/data/0".to_string(), storage.clone()),
+            ])
+            .unwrap()
+        };
+        let err = read_state_dict(&pt(500)).unwrap_err().to_string();
+        assert!(
+            err.contains("torch file: tensor ") && err.contains("past") && err.contains("4 times the file"),
+            "{err}"
+        );
+        // Two views of one storage (tied weights) are read.
+        let tied = read_state_dict(&pt(2)).unwrap();
+        assert_eq!(tied.len(), 2);
+        assert_eq!(tied[1].1.shape(), &[1000, 1000]);
     }
 
     #[test]

@@ -62,6 +62,14 @@ pub(crate) fn is_zip(bytes: &[u8]) -> bool {
     bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06")
 }
 
+impl Entry {
+    /// Its size once inflated, as its directory entry declares it (checked against
+    /// deflate's ratio, and [`Archive::read`] gives exactly this many bytes or an error).
+    pub(crate) fn size(&self) -> u64 {
+        self.size
+    }
+}
+
 impl<'a> Archive<'a> {
     /// Reads the central directory of the archive `bytes`.
     pub(crate) fn new(bytes: &'a [u8]) -> Result<Archive<'a>> {

@@ -13,6 +13,10 @@ use crate::train::History;
 const TRAINING: RGBColor = RGBColor(31, 119, 180);
 const VALIDATION: RGBColor = RGBColor(255, 127, 14);
 
+/// The largest magnitude drawn: a span of twice this, padded, is still finite, and larger
+/// than any loss an f32 model can report (3.4e38 is f32's largest).
+const LARGEST: f64 = 1e300;
+
 struct HistoryFigure<'a>(&'a History);
 
 impl HistoryFigure<'_> {
@@ -37,7 +41,9 @@ impl HistoryFigure<'_> {
         let ys = train.iter().chain(&val).map(|p| p.1).filter(|v| v.is_finite());
         let (lo, hi) = ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
         let (lo, hi) = if lo.is_finite() { (lo, hi) } else { (0.0, 1.0) };
-        let pad = ((hi - lo) * 0.08).max(1e-3);
+        // A margin of 8% of the span, never nothing: around a flat curve of 1e30 a fixed 1e-3
+        // would vanish in rounding and leave the axis no width.
+        let pad = ((hi - lo) * 0.08).max(hi.abs().max(lo.abs()) * 1e-6).max(1e-3);
         let mut chart = ChartBuilder::on(area)
             .caption(title, font(20))
             .margin(12)
@@ -114,5 +120,54 @@ pub fn history_chart(history: &History, path: &Path) -> Result<()> {
     if history.epochs.is_empty() {
         return Err(Error::Value(format!("{}: the history has no epochs to draw", path.display())));
     }
+    // The axis is laid out from the span of the values: losses of 1e308 and -1e308 made it
+    // infinite and plotters never finished. NaN and infinite values are left out of the
+    // curves; finite ones must keep the span finite.
+    for e in &history.epochs {
+        for name in ["loss", "accuracy", "val_loss", "val_accuracy"] {
+            if let Some(v) = e.get(name).filter(|v| v.is_finite() && v.abs() > LARGEST) {
+                return Err(Error::Value(format!(
+                    "{}: the {name} of epoch {} is {v:e}, beyond what a chart can draw (values within {LARGEST:e} either side of 0); the training diverged",
+                    path.display(),
+                    e.epoch
+                )));
+            }
+        }
+    }
     save(&HistoryFigure(history), path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::EpochLogs;
+
+    fn history(losses: &[f64]) -> History {
+        let epochs = losses
+            .iter()
+            .enumerate()
+            .map(|(i, &loss)| EpochLogs {
+                epoch: i + 1,
+                loss,
+                accuracy: None,
+                val_loss: None,
+                val_accuracy: None,
+                seconds: 0.0,
+            })
+            .collect();
+        History { epochs, ..Default::default() }
+    }
+
+    #[test]
+    fn losses_too_large_to_draw_are_refused_and_the_largest_drawable_are_drawn() {
+        let dir = std::env::temp_dir().join(format!("neurite-history-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // Issue 26: 1e308 and -1e308 made the axis infinite and the drawing never ended.
+        let err = history_chart(&history(&[1e308, -1e308]), &dir.join("h.svg")).unwrap_err().to_string();
+        assert!(err.contains("the loss of epoch 1 is 1e308, beyond what a chart can draw"), "{err}");
+        for losses in [&[LARGEST, -LARGEST][..], &[1e30, 1e30], &[f64::NAN, f64::INFINITY, 0.5], &[-LARGEST]] {
+            history_chart(&history(losses), &dir.join("h.svg")).unwrap();
+        }
+        std::fs::remove_dir_all(&dir).ok();
+    }
 }
