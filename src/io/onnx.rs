@@ -1082,8 +1082,8 @@ mod tests {
             }
         };
         graph.msg(5, w);
-        graph.msg(11, value_info("input", n));
-        graph.msg(12, value_info("output", n));
+        graph.msg(11, value_info("input", &[n]));
+        graph.msg(12, value_info("output", &[n]));
         let mut m = Msg::default();
         m.int(1, IR_VERSION).msg(7, graph);
         m.0
