@@ -50,6 +50,13 @@ impl Inner {
         &mut self.values
     }
 
+    /// All values, for an update of values that no recorded backward pass reads (a batch
+    /// normalisation's moving statistics, updated by its forward pass as in Keras): the version
+    /// stays, so that the backward passes recorded before are still valid.
+    pub(crate) fn untracked_values_mut(&mut self) -> &mut [f32] {
+        &mut self.values
+    }
+
     /// All values for an in-place update, and the version they will have meanwhile.
     pub(crate) fn values_mut_with_version(&mut self) -> (&mut [f32], u64) {
         self.version += 1;

@@ -131,6 +131,42 @@ struct Offsets {
     end: usize,
 }
 
+impl BatchNormalization {
+    /// The backward pass of inference mode, an affine map per feature: `dx = dy gamma /
+    /// sqrt(moving_variance + eps)`, `dgamma = sum dy xhat`, `dbeta = sum dy`, with `xhat` from
+    /// the moving statistics.
+    fn backward_inference(&self, b: BackwardRows<'_>) -> Result<()> {
+        let (c, o) = (self.features(), self.offsets());
+        let n = b.rows * super::layer::row_len(&self.input);
+        if b.params.len() != o.end || b.x.len() < n || b.dy.len() < n {
+            return Err(Error::Shape(format!("{}: buffers too small for {} rows", display_name(self), b.rows)));
+        }
+        let (mean, var) = (&b.params[o.mean..o.variance], &b.params[o.variance..o.end]);
+        let inv_std: Vec<f32> = var.iter().map(|v| 1.0 / (v + self.config.epsilon).sqrt()).collect();
+        if let Some(dp) = b.dparams {
+            dp.fill(0.0);
+            for (xr, gr) in b.x[..n].chunks_exact(c).zip(b.dy[..n].chunks_exact(c)) {
+                for j in 0..c {
+                    if let Some(g) = o.gamma {
+                        dp[g + j] += gr[j] * (xr[j] - mean[j]) * inv_std[j];
+                    }
+                    if let Some(be) = o.beta {
+                        dp[be + j] += gr[j];
+                    }
+                }
+            }
+        }
+        if let Some(dx) = b.dx {
+            for (dr, gr) in dx[..n].chunks_exact_mut(c).zip(b.dy[..n].chunks_exact(c)) {
+                for j in 0..c {
+                    dr[j] = gr[j] * o.gamma.map_or(1.0, |g| b.params[g + j]) * inv_std[j];
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Layer for BatchNormalization {
     fn class_name(&self) -> &'static str {
         "BatchNormalization"
@@ -289,11 +325,14 @@ impl Layer for BatchNormalization {
         let c = self.features();
         let o = self.offsets();
         let n = b.rows * super::layer::row_len(&self.input);
-        if b.cache.len() < n || b.stats.len() != 2 * c {
+        if !b.cache.is_empty() && (b.cache.len() < n || b.stats.len() != 2 * c) {
             return Err(Error::Value(format!(
                 "{}: the backward pass needs a forward pass in training mode",
                 display_name(self)
             )));
+        }
+        if b.cache.is_empty() {
+            return self.backward_inference(b);
         }
         let (dy, xhat) = (&b.dy[..n], &b.cache[..n]);
         let mut sum_dy = vec![0.0f64; c];

@@ -323,7 +323,7 @@ pub fn forward_var(layer: &dyn Layer, x: &Var, params: &[Var], mode: Mode, noise
         Some((s, range)) => {
             let mut guard = s.write()?;
             if mode == Mode::Training && !stats.is_empty() {
-                layer.update_state(&mut guard.values_mut()[range.clone()], &stats);
+                layer.update_state(&mut guard.untracked_values_mut()[range.clone()], &stats);
             }
             guard.version()
         }

@@ -1,0 +1,73 @@
+"""Writes tests/fixtures/layers_torch.json: batch normalisation's values and gradients computed
+by PyTorch in float64, in training and inference mode, and its moving statistics over several
+steps by Keras' rule, for tests/layers.rs to compare neurite's float32 arithmetic with.
+
+    python scripts/layer_fixtures.py      # needs torch and numpy
+
+Keras' BatchNormalization normalises a training batch by its mean and biased variance (as
+PyTorch does) and updates ``moving = moving * momentum + batch * (1 - momentum)`` with that
+biased variance (PyTorch's running_var takes the unbiased one, so the moving statistics are
+computed here by Keras' rule, in float64)."""
+
+import json
+import pathlib
+
+import numpy as np
+import torch
+
+torch.manual_seed(0)
+rng = np.random.default_rng(0)
+rows, features, eps, momentum = 8, 5, 1e-3, 0.99
+
+x = torch.tensor(rng.normal(1.5, 2.0, (rows, features)), dtype=torch.float64, requires_grad=True)
+gamma = torch.tensor(rng.uniform(0.5, 1.5, features), dtype=torch.float64, requires_grad=True)
+beta = torch.tensor(rng.normal(0.0, 0.5, features), dtype=torch.float64, requires_grad=True)
+dy = torch.tensor(rng.normal(0.0, 1.0, (rows, features)), dtype=torch.float64)
+
+# Training mode: the batch's statistics.
+y = torch.nn.functional.batch_norm(x, None, None, gamma, beta, training=True, eps=eps)
+(y * dy).sum().backward()
+train = {
+    "y": y.detach().numpy().ravel().tolist(),
+    "dx": x.grad.numpy().ravel().tolist(),
+    "dgamma": gamma.grad.numpy().tolist(),
+    "dbeta": beta.grad.numpy().tolist(),
+}
+
+# Inference mode: given moving statistics.
+moving_mean = rng.normal(1.0, 0.5, features)
+moving_var = rng.uniform(0.5, 3.0, features)
+x.grad = gamma.grad = beta.grad = None
+y = torch.nn.functional.batch_norm(
+    x, torch.tensor(moving_mean), torch.tensor(moving_var), gamma, beta, training=False, eps=eps
+)
+(y * dy).sum().backward()
+inference = {"y": y.detach().numpy().ravel().tolist(), "dx": x.grad.numpy().ravel().tolist()}
+
+# Moving statistics over three batches, by Keras' rule, from Keras' initial values (0 and 1).
+batches = [rng.normal(2.0, 3.0, (rows, features)) for _ in range(3)]
+mean, var = np.zeros(features), np.ones(features)
+for b in batches:
+    mean = mean * momentum + b.mean(axis=0) * (1 - momentum)
+    var = var * momentum + b.var(axis=0) * (1 - momentum)
+
+fixture = {
+    "rows": rows,
+    "features": features,
+    "epsilon": eps,
+    "momentum": momentum,
+    "x": x.detach().numpy().ravel().tolist(),
+    "gamma": gamma.detach().numpy().tolist(),
+    "beta": beta.detach().numpy().tolist(),
+    "dy": dy.numpy().ravel().tolist(),
+    "moving_mean": moving_mean.tolist(),
+    "moving_variance": moving_var.tolist(),
+    "training": train,
+    "inference": inference,
+    "batches": [b.ravel().tolist() for b in batches],
+    "moving_after": {"mean": mean.tolist(), "variance": var.tolist()},
+    "written_by": f"torch {torch.__version__}, numpy {np.__version__}",
+}
+out = pathlib.Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "layers_torch.json"
+out.write_text(json.dumps(fixture, indent=1) + "\n")
+print(f"wrote {out}")
