@@ -2,6 +2,7 @@
 //! models and training is the library's.
 
 mod bench;
+mod budget;
 mod convert;
 mod eval;
 mod logistic;
