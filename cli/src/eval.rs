@@ -7,6 +7,7 @@ use clap::Args;
 use serde_json::json;
 
 use crate::model::ModelArgs;
+use crate::paths;
 use crate::sources;
 use neurite::data::{self, BadImages, Dataset, DatasetName, ImageFolder, Schema, Task};
 use neurite::error::{Error, Result};
@@ -70,6 +71,22 @@ fn test_set(args: &EvalArgs, features: usize) -> Result<(DatasetName, Dataset)> 
             )))
         }
     };
+    // A --data that is not used, or not there, is an error: falling back to another copy
+    // (or to the bundled digits) would evaluate on data the user did not name.
+    if let Some(dir) = &args.data {
+        if name == DatasetName::Digits {
+            return Err(Error::Value(format!(
+                "--data {}: the digits are bundled with neurite and read from no folder; --data names a folder of IDX files for --dataset mnist or fashion-mnist",
+                dir.display()
+            )));
+        }
+        if !dir.is_dir() {
+            return Err(Error::Io(format!(
+                "--data {}: no such directory (it should hold {name}'s four IDX files)",
+                dir.display()
+            )));
+        }
+    }
     let (_, test) = data::load(name, args.data.as_deref())?;
     Ok((name, test))
 }
@@ -87,6 +104,11 @@ pub(crate) fn ensure_compiled(model: &mut Sequential, loss: Option<Loss>) -> Res
 
 /// Runs `neurite eval`.
 pub(crate) fn run(args: &EvalArgs) -> Result<()> {
+    if let Some(path) = &args.outputs {
+        let mut inputs = vec![("the model being evaluated", args.model.path()?.as_path())];
+        inputs.extend(args.csv.as_deref().map(|p| ("the table of --csv", p)));
+        paths::check_output("--outputs", path, &inputs)?;
+    }
     let mut model = args.model.load()?;
     if args.csv.is_some() || args.images.is_some() || model.schema().is_some() {
         return run_own(args, &mut model);
@@ -120,6 +142,18 @@ pub(crate) fn run(args: &EvalArgs) -> Result<()> {
 /// `neurite eval` of a model trained on a table or a folder of pictures, on a file or folder
 /// read the way its training data was.
 fn run_own(args: &EvalArgs, model: &mut Sequential) -> Result<()> {
+    if let Some((flag, value)) = [
+        ("--data", args.data.as_ref().map(|d| d.display().to_string())),
+        ("--dataset", args.dataset.map(|d| d.to_string())),
+    ]
+    .into_iter()
+    .find_map(|(flag, value)| Some((flag, value?)))
+    {
+        return Err(Error::Value(format!(
+            "{flag} {value} names an IDX data set, and {} was trained on your own data: evaluate it with --csv FILE or --images DIR",
+            args.model.path()?.display()
+        )));
+    }
     let data: Box<dyn Examples> = match (&args.csv, &args.images) {
         (Some(path), _) => {
             let table = sources::table_for(model, path)?;

@@ -7,6 +7,7 @@ mod convert;
 mod eval;
 mod logistic;
 mod model;
+mod paths;
 mod perceptron;
 mod pictures;
 mod playground;
