@@ -4,6 +4,7 @@
 mod bench;
 mod budget;
 mod convert;
+mod diverge;
 mod eval;
 mod logistic;
 mod model;
