@@ -210,9 +210,6 @@ fn check_values(args: &TrainArgs) -> Result<()> {
             "--epochs 0: a run of no epochs trains nothing (its scores would be the untrained model's); give at least 1".into(),
         ));
     }
-    if args.batch_size == 0 {
-        return Err(Error::Value("--batch-size 0: a step needs at least one example; give at least 1".into()));
-    }
     if args.checkpoint_every == Some(0) {
         return Err(Error::Value(
             "--checkpoint-every 0: checkpoints every N steps need N of at least 1; leave the flag out to checkpoint at the end of each epoch only".into(),
