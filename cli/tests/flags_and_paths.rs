@@ -78,6 +78,13 @@ fn sizes_past_memory_are_refused_before_anything_is_allocated() {
     );
     let err = refused(&["train", "--dataset", "digits", "--epochs", "100000000000000"]);
     assert!(err.contains("--epochs 100000000000000"), "{err}");
+    for command in ["logistic", "bench"] {
+        let err = refused(&[command, "--epochs", "100000000000000000"]);
+        assert!(
+            err.contains("--epochs 100000000000000000:") && err.contains("give fewer --epochs"),
+            "{command}: {err}"
+        );
+    }
     // A flag that sizes nothing for this gate.
     let err = refused(&["perceptron", "--gate", "and", "--hidden", "4"]);
     assert!(err.contains("--hidden 4 sizes the network that learns XOR"), "{err}");
