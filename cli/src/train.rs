@@ -466,6 +466,15 @@ pub(crate) const ARGUMENTS_FILE: &str = "arguments.json";
 /// Records `note` (the arguments as JSON) in the checkpoint directory `dir`, atomically.
 fn record_arguments(dir: &Path, note: &str) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::Io(format!("--checkpoint-dir {}: {e}", dir.display())))?;
+    // A run killed while writing them left its temporary file (`.arguments.json.<pid>.<n>.tmp`)
+    // beside them: nothing reads it, so it goes (as the checkpointer does with its own).
+    let prefix = format!(".{ARGUMENTS_FILE}.");
+    for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with(&prefix) && name.ends_with(".tmp") {
+            std::fs::remove_file(entry.path()).map_err(|e| Error::io(&entry.path(), e))?;
+        }
+    }
     neurite::io::write_atomic(&dir.join(ARGUMENTS_FILE), note.as_bytes())
 }
 

@@ -289,9 +289,18 @@ fn a_run_killed_before_its_first_checkpoint_resumes_from_its_beginning() {
     child.kill().unwrap();
     child.wait().unwrap();
     let early = !has_checkpoint(&ckpt);
+    // A temporary file of the arguments, as a kill in the middle of writing them leaves it:
+    // the next run removes it.
+    std::fs::write(ckpt.join(".arguments.json.1.0.tmp"), b"[\"train\", \"--ep").unwrap();
     let out = neurite(&["train", "--resume", arg(&ckpt), "--save", arg(&save), "--json"]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(params(&save), want, "--resume after a kill before the first checkpoint ({early})");
+    // --resume records nothing; the same command run again does, and cleans up.
+    let mut again = neurite(&RUN);
+    again.args(["--checkpoint-dir", arg(&ckpt), "--checkpoint-every", "25", "--save", arg(&save)]);
+    assert!(again.output().unwrap().status.success());
+    assert_eq!(leftovers(&ckpt), 0, "a killed write of the arguments left its temporary file");
+    assert_eq!(params(&save), want);
 }
 
 #[test]
