@@ -138,7 +138,9 @@ fn start(ckpt: &Path, save: &Path) -> Child {
 }
 
 fn start_run(run: &[&str], ckpt: &Path, save: &Path) -> Child {
-    let mut c = if has_checkpoint(ckpt) {
+    // Once the run has recorded its arguments, --resume continues it, from its checkpoint or,
+    // killed before the first, from its beginning.
+    let mut c = if has_checkpoint(ckpt) || has_arguments(ckpt) {
         neurite(&["train", "--resume", arg(ckpt), "--save", arg(save), "--json"])
     } else {
         let mut c = neurite(run);
