@@ -215,10 +215,12 @@ fn check_values(args: &TrainArgs) -> Result<()> {
             "--checkpoint-every 0: checkpoints every N steps need N of at least 1; leave the flag out to checkpoint at the end of each epoch only".into(),
         ));
     }
-    if args.loss() == Loss::BinaryCrossentropy && args.output_activation() == Activation::Softmax {
-        return Err(Error::Value(
-            "--loss binary_crossentropy scores each output as its own yes-or-no, but a softmax output (the default) makes the outputs one choice among them: use --loss sparse_categorical_crossentropy for classes, or --output-activation sigmoid with one output per yes-or-no".into(),
-        ));
+    // (With --init-from the output layer is the file's: checked once it is loaded.)
+    if args.init_from.is_none()
+        && args.loss() == Loss::BinaryCrossentropy
+        && args.output_activation() == Activation::Softmax
+    {
+        return Err(binary_crossentropy_on_softmax("--loss binary_crossentropy"));
     }
     if let Some(dir) = &args.data {
         let reads = if args.own.csv.is_some() {
@@ -239,6 +241,14 @@ fn check_values(args: &TrainArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Binary cross-entropy scores each output as its own yes-or-no; a softmax makes the outputs
+/// one choice among them, and the pair trains nonsense without an error.
+fn binary_crossentropy_on_softmax(what: &str) -> Error {
+    Error::Value(format!(
+        "{what} scores each output as its own yes-or-no, but a softmax output (the default) makes the outputs one choice among them: use --loss sparse_categorical_crossentropy for classes, or --output-activation sigmoid with one output per yes-or-no"
+    ))
 }
 
 /// Checks the output files before any work: each is a file that can be written, and none is
@@ -727,6 +737,10 @@ pub(crate) fn run(args: &TrainArgs, given: &ArgMatches, argv: &[String]) -> Resu
         }
         (None, None) => build_model(args, features, outputs)?,
     };
+    let last = model.layers().last().map(|l| l.activation_fn());
+    if model.loss() == Some(Loss::BinaryCrossentropy) && last == Some(Activation::Softmax) {
+        return Err(binary_crossentropy_on_softmax("the model's loss, binary_crossentropy,"));
+    }
     // The columns and their standardisation, or the pictures' size, and the class names go
     // into the model file (and its checkpoints), so that eval and predict read data the same way.
     model.set_schema(own.as_ref().map(OwnData::schema))?;
