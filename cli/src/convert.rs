@@ -120,7 +120,7 @@ pub(crate) fn run_import(args: &ImportArgs) -> Result<()> {
         });
         println!("{out}");
     } else {
-        println!("{}", model.summary());
+        println!("{}", crate::show::block(&model.summary()));
         println!("imported {} ({format:?}) into {}", args.input.display(), args.out.display());
     }
     Ok(())

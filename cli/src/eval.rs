@@ -8,6 +8,7 @@ use serde_json::json;
 
 use crate::model::ModelArgs;
 use crate::paths;
+use crate::show;
 use crate::sources;
 use neurite::data::{self, BadImages, Dataset, DatasetName, ImageFolder, Schema, Task};
 use neurite::error::{Error, Result};
@@ -133,7 +134,7 @@ pub(crate) fn run(args: &EvalArgs) -> Result<()> {
         println!("{out}");
     } else {
         println!("{name}: {} test images of {}x{}", test.len(), test.image_shape().0, test.image_shape().1);
-        println!("{}", model.summary());
+        println!("{}", show::block(&model.summary()));
         println!("test_loss={:.4} test_accuracy={:.4}", eval.loss, eval.accuracy);
     }
     Ok(())
@@ -198,7 +199,7 @@ fn run_own(args: &EvalArgs, model: &mut Sequential) -> Result<()> {
         out["test_r2"] = json!(r.r2);
         if !args.json {
             println!("{where_}: {} rows", data.len());
-            println!("{}", model.summary());
+            println!("{}", show::block(&model.summary()));
             println!("test_mse={:.6} test_rmse={:.6} test_mae={:.6} test_r2={:.4}", r.mse, r.rmse, r.mae, r.r2);
         }
     } else {
@@ -207,8 +208,9 @@ fn run_own(args: &EvalArgs, model: &mut Sequential) -> Result<()> {
         out["test_accuracy"] = json!(e.accuracy);
         if !args.json {
             let classes = model.schema().map(|s| s.class_names().join(", ")).unwrap_or_default();
+            let classes = show::name(&classes);
             println!("{where_}: {} examples; classes: {classes}", data.len());
-            println!("{}", model.summary());
+            println!("{}", show::block(&model.summary()));
             println!("test_loss={:.4} test_accuracy={:.4}", e.loss, e.accuracy);
         }
     }
@@ -239,7 +241,7 @@ pub(crate) fn run_summary(args: &SummaryArgs) -> Result<()> {
         });
         println!("{out}");
     } else {
-        println!("{}", model.summary());
+        println!("{}", show::block(&model.summary()));
         match (model.loss(), state) {
             (Some(loss), Some(s)) => println!(
                 "Compiled: loss {}, optimizer {} after {} steps (training can continue: train --init-from)",
@@ -252,17 +254,21 @@ pub(crate) fn run_summary(args: &SummaryArgs) -> Result<()> {
         match model.schema() {
             Some(Schema::Table(t)) => println!(
                 "Data: a table; columns {} (standardised), target {:?} ({}){}",
-                t.columns.join(", "),
+                show::name(&t.columns.join(", ")),
                 t.target,
                 t.task,
-                if t.classes.is_empty() { String::new() } else { format!("; classes {}", t.classes.join(", ")) }
+                if t.classes.is_empty() {
+                    String::new()
+                } else {
+                    format!("; classes {}", show::name(&t.classes.join(", ")))
+                }
             ),
             Some(Schema::Images(i)) => println!(
                 "Data: pictures resized to {}x{} {}; classes {}",
                 i.width,
                 i.height,
                 i.color,
-                i.classes.join(", ")
+                show::name(&i.classes.join(", "))
             ),
             None => {}
         }

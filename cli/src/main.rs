@@ -14,6 +14,7 @@ mod pictures;
 mod playground;
 mod plot;
 mod predict;
+mod show;
 mod sources;
 mod train;
 
@@ -99,7 +100,8 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e}");
+            // An error may quote a file's text (a column, a class, a layer's name).
+            eprintln!("error: {}", show::block(&e.to_string()));
             ExitCode::FAILURE
         }
     }

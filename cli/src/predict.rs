@@ -121,15 +121,16 @@ fn print_rows(args: &PredictArgs, model: &Sequential, key: &str, labels: &[Strin
         return;
     }
     for (v, r) in labels.iter().zip(&rows) {
-        let shown = if key == "row" { format!("row {v}") } else { v.clone() };
+        let shown = if key == "row" { format!("row {v}") } else { crate::show::name(v).into_owned() };
         if names.is_empty() {
             println!("{shown}: {}", r[0]);
         } else {
             let (_, name) = class_of(r, &names);
+            let name = crate::show::name(name);
             let values: Vec<String> = if r.len() == 1 {
-                vec![format!("{}:{:.4}", names.get(1).map_or("1", String::as_str), r[0])]
+                vec![format!("{}:{:.4}", crate::show::name(names.get(1).map_or("1", String::as_str)), r[0])]
             } else {
-                r.iter().zip(&names).map(|(p, n)| format!("{n}:{p:.4}")).collect()
+                r.iter().zip(&names).map(|(p, n)| format!("{}:{p:.4}", crate::show::name(n))).collect()
             };
             println!("{shown}: {name} ({what} {})", values.join(" "));
         }

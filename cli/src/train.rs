@@ -755,7 +755,7 @@ pub(crate) fn run(args: &TrainArgs, given: &ArgMatches, argv: &[String]) -> Resu
         )),
         (None, None) => {}
     }
-    say(&model.summary());
+    say(&crate::show::block(&model.summary()));
     let signal = StopSignal::new();
     handle_ctrl_c(signal.clone());
     let mut options = FitOptions::default()

@@ -242,3 +242,27 @@ fn divergence_is_diagnosed_for_every_optimiser() {
     // A sound learning rate is not stopped.
     ok(&["train", "--dataset", "digits", "--epochs", "3", "--optimizer", "adam", "--lr", "0.01"]);
 }
+
+#[test]
+fn names_from_files_reach_the_terminal_with_their_control_characters_escaped() {
+    // Fragile (issue 26): a class name from a CSV cell was printed raw, and an escape
+    // sequence in it cleared the terminal; a newline in it forged a line.
+    let dir = common::temp_dir("escapes");
+    let (csv, model) = (dir.join("t.csv"), dir.join("m.safetensors"));
+    let mut table = String::from("x,\u{1b}]0;title\u{7}label\n");
+    for i in 0..40 {
+        let class = if i % 2 == 0 { "\u{1b}[2Jcat" } else { "dog\nfit_seconds=0 forged" };
+        table.push_str(&format!("{},\"{class}\"\n", i % 2));
+    }
+    std::fs::write(&csv, table).unwrap();
+    let target = "\u{1b}]0;title\u{7}label";
+    let mut printed = ok(&["train", "--csv", s(&csv), "--target", target, "--epochs", "2", "--save", s(&model)]);
+    printed += &ok(&["eval", "--model", s(&model), "--csv", s(&csv)]);
+    printed += &ok(&["summary", "--model", s(&model)]);
+    printed += &ok(&["predict", "--model", s(&model), "--csv", s(&csv)]);
+    assert!(!printed.contains('\u{1b}') && !printed.contains('\u{7}'), "{printed:?}");
+    assert!(printed.contains("\\u{1b}[2Jcat"), "{printed}");
+    assert!(!printed.lines().any(|l| l.starts_with("fit_seconds=0 forged")), "{printed}");
+    let err = refused(&["eval", "--model", s(&model), "--csv", s(&dir.join("\u{1b}[2J.csv"))]);
+    assert!(!err.contains('\u{1b}'), "{err:?}");
+}
