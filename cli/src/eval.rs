@@ -42,9 +42,11 @@ pub(crate) struct EvalArgs {
     /// (DIR/<class>/*.png|jpg), resized as in training.
     #[arg(long, value_name = "DIR", conflicts_with_all = ["data", "dataset"])]
     pub(crate) images: Option<PathBuf>,
-    /// With --images: a picture that cannot be read is an error (fail) or left out (skip).
-    #[arg(long, default_value = "fail")]
-    pub(crate) bad_images: BadImages,
+    /// With --images: a picture that cannot be read is an error (fail) or left out (skip)
+    /// [default: fail].
+    // No clap default: given without --images it does nothing, and is refused.
+    #[arg(long, requires = "images")]
+    pub(crate) bad_images: Option<BadImages>,
     /// Print one JSON object and nothing else on stdout.
     #[arg(long)]
     pub(crate) json: bool,
@@ -168,7 +170,11 @@ fn run_own(args: &EvalArgs, model: &mut Sequential) -> Result<()> {
             Box::new(table)
         }
         (None, Some(dir)) => {
-            let folder = ImageFolder::open_with(dir, sources::image_schema(model, "--images")?, args.bad_images)?;
+            let folder = ImageFolder::open_with(
+                dir,
+                sources::image_schema(model, "--images")?,
+                args.bad_images.unwrap_or(BadImages::Fail),
+            )?;
             sources::warn_skipped(&folder);
             Box::new(folder)
         }

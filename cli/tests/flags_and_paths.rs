@@ -215,6 +215,16 @@ fn a_flag_that_does_nothing_here_is_an_error() {
     assert!(err.contains("the run being resumed trains on the bundled digits"), "{err}");
     let err = refused(&["train", "--init-from", s(&model), "--dataset", "digits", "--hidden", "16"]);
     assert!(err.contains("--hidden 16 does nothing with --init-from"), "{err}");
+    // predict reads a table's rows as they are: --invert does nothing there.
+    let (csv, table_model) = (dir.join("t.csv"), dir.join("t.safetensors"));
+    std::fs::write(&csv, "x,y\n1,a\n0,b\n1,a\n0,b\n1,a\n0,b\n").unwrap();
+    ok(&["train", "--csv", s(&csv), "--target", "y", "--epochs", "1", "--save", s(&table_model)]);
+    let err = refused(&["predict", "--model", s(&table_model), "--csv", s(&csv), "--invert", "yes"]);
+    assert!(err.contains("--invert yes does nothing here"), "{err}");
+    // eval --bad-images says how to read --images: the argument parser requires it.
+    let out = neurite(&["eval", "--model", s(&model), "--bad-images", "skip"]);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--images <DIR>"));
 }
 
 #[test]
