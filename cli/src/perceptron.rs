@@ -16,7 +16,8 @@ pub(crate) struct PerceptronArgs {
     /// Learning rate (the notes' eta).
     #[arg(long, default_value_t = 0.1, allow_negative_numbers = true)]
     lr: f32,
-    /// Passes over the four examples (the notes' niter).
+    /// Passes over the four examples (the notes' niter), at most 10,000,000: each epoch keeps
+    /// and prints its count of misclassified examples.
     #[arg(long, default_value_t = 10, allow_negative_numbers = true)]
     epochs: usize,
     /// Shuffle the examples each epoch with this seed (default: in order, as the notes);
@@ -28,6 +29,11 @@ pub(crate) struct PerceptronArgs {
     #[arg(long, allow_negative_numbers = true)]
     hidden: Option<usize>,
 }
+
+/// The most epochs the perceptron runs: it keeps and prints one count per epoch (8 bytes and
+/// a line each; ten million take about 4 s and 80 MB), and four examples settle in a few
+/// epochs, so more is a typing slip rather than a wish (1e9 took 8 GB and five minutes).
+const MAX_EPOCHS: usize = 10_000_000;
 
 /// Epochs of the network that learns XOR.
 const XOR_EPOCHS: usize = 500;
@@ -42,6 +48,12 @@ fn check(args: &PerceptronArgs) -> Result<()> {
         return Err(Error::Value(format!(
             "--hidden {h} sizes the network that learns XOR; --gate {} is learned by one perceptron, which has no hidden units",
             args.gate
+        )));
+    }
+    if args.epochs > MAX_EPOCHS {
+        return Err(Error::Value(format!(
+            "--epochs {}: the perceptron keeps and prints a count for every epoch, and runs at most {MAX_EPOCHS} (four examples settle within a few)",
+            args.epochs
         )));
     }
     // The perceptron keeps its misclassification count for every epoch.
