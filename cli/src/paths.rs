@@ -2,19 +2,30 @@
 //! name, never over one of its inputs or a checkpoint, and learns that a path cannot be
 //! written before it trains or converts anything, not after.
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use neurite::error::{Error, Result};
 
-/// The file `path` names, spelled canonically: the canonical path of the file when it exists
-/// (symbolic links followed), else its canonical directory joined with its name. `None` when
-/// its directory does not exist either.
+/// The file `path` names, spelled canonically: its longest existing ancestor's canonical path
+/// (symbolic links followed) joined with the components that do not exist yet, `.` dropped
+/// and `..` applied, so that a file a command is about to create in a folder it is about to
+/// create (a checkpoint directory) is compared too. `None` when nothing of it resolves.
 fn canonical(path: &Path) -> Option<PathBuf> {
-    if let Ok(p) = path.canonicalize() {
-        return Some(p);
+    let absolute = if path.is_absolute() { path.to_path_buf() } else { std::env::current_dir().ok()?.join(path) };
+    let parts: Vec<Component<'_>> = absolute.components().collect();
+    let (mut out, k) = (0..=parts.len())
+        .rev()
+        .find_map(|k| parts[..k].iter().collect::<PathBuf>().canonicalize().ok().map(|p| (p, k)))?;
+    for part in &parts[k..] {
+        match part {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::Normal(name) => out.push(name),
+            Component::CurDir | Component::RootDir | Component::Prefix(_) => {}
+        }
     }
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    Some(dir.canonicalize().ok()?.join(path.file_name()?))
+    Some(out)
 }
 
 /// Whether `a` and `b` name the same file: the same canonical path, or (both existing) the
@@ -73,6 +84,7 @@ mod tests {
         std::fs::write(&file, b"x").unwrap();
         assert!(same_file(&file, &dir.join("sub/../m.safetensors")));
         assert!(same_file(&dir.join("new"), &dir.join("sub/../new")), "not yet written, same name");
+        assert!(same_file(&dir.join("later/ck/f"), &dir.join("later/./ck/f")), "in a folder not yet made");
         assert!(!same_file(&file, &dir.join("other")));
         #[cfg(unix)]
         {

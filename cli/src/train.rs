@@ -655,9 +655,14 @@ pub(crate) fn run(args: &TrainArgs, given: &ArgMatches, argv: &[String]) -> Resu
     check_context(args, given)?;
     check_values(args)?;
     let typed_note = serde_json::to_string(argv).map_err(|e| Error::Value(format!("arguments: {e}")))?;
-    // Before anything else (reading the data can take minutes), so that a run killed at any
-    // moment leaves what `--resume` needs to start it again.
     if let Some(dir) = &args.checkpoint_dir {
+        // A command refused for its outputs or sizes records nothing (it would replace the
+        // arguments of the run the directory holds): those checks need only the flags.
+        check_outputs(args, dir)?;
+        let (features, classes) = data_lower_bounds(args);
+        check_memory(args, features, classes, Some(1))?;
+        // Then, before anything else (reading the data can take minutes), so that a run killed
+        // at any moment leaves what `--resume` needs to start it again.
         record_arguments(dir, &typed_note)?;
     }
     let (args, recorded_argv, resumed) = match continued(args, &typed_note)? {

@@ -136,7 +136,13 @@ fn save_never_replaces_the_checkpoint() {
     args.extend(["--save", s(&file)]);
     let err = refused(&args);
     assert!(err.contains("is the checkpoint of --checkpoint-dir"), "{err}");
+    assert!(!ckpt.exists(), "a refused command recorded its arguments");
     ok(&run);
+    // Refused later, in a directory that holds a run: that run's arguments stay.
+    let recorded = std::fs::read(ckpt.join("arguments.json")).unwrap();
+    let err = refused(&args);
+    assert!(err.contains("is the checkpoint of --checkpoint-dir"), "{err}");
+    assert_eq!(std::fs::read(ckpt.join("arguments.json")).unwrap(), recorded);
     let before = std::fs::read(&file).unwrap();
     let spelled = ckpt.join(".").join(neurite::io::CHECKPOINT_FILE);
     for save in [&file, &spelled] {
