@@ -86,14 +86,17 @@ pub(crate) struct TrainArgs {
     pub(crate) offline: bool,
     /// Write a checkpoint into DIR at the end of each epoch (and every N steps with
     /// --checkpoint-every), atomically, so that `--resume DIR` continues the run bit for bit.
+    /// The arguments are recorded there first; the same command run again continues the
+    /// run it checkpointed there.
     #[arg(long, value_name = "DIR")]
     pub(crate) checkpoint_dir: Option<PathBuf>,
     /// Also checkpoint every N steps (with --checkpoint-dir).
     #[arg(long, value_name = "N", requires = "checkpoint_dir", allow_negative_numbers = true)]
     pub(crate) checkpoint_every: Option<usize>,
-    /// Continue the run checkpointed in DIR with the arguments it recorded (flags given again
-    /// must agree with them, except --save, --json, --data, --offline, --checkpoint-every,
-    /// --plot and --history).
+    /// Continue the run checkpointed in DIR with the arguments it recorded, or start it over
+    /// if it was stopped before its first checkpoint (flags given again must agree with them,
+    /// except --save, --json, --data, --offline, --checkpoint-every, --plot and --history;
+    /// only the --save, --history and --plot given now are written).
     #[arg(long, value_name = "DIR", conflicts_with = "checkpoint_dir")]
     pub(crate) resume: Option<PathBuf>,
     /// Write the pictures of the run into this directory: loss and accuracy per epoch, the
