@@ -26,13 +26,17 @@ pub(crate) fn product(counts: &[usize]) -> u128 {
 }
 
 /// The memory a new allocation can take, in bytes, and where that number comes from.
-fn budget() -> (u128, String) {
-    if let Some(gib) = std::env::var("NEURITE_MEMORY_GIB").ok().and_then(|v| v.trim().parse::<f64>().ok()) {
-        if gib.is_finite() && gib >= 0.0 {
-            return ((gib * GIB) as u128, format!("NEURITE_MEMORY_GIB allows {gib:.1} GiB"));
-        }
+fn budget() -> Result<(u128, String)> {
+    if let Some(value) = std::env::var_os("NEURITE_MEMORY_GIB") {
+        let text = value.to_string_lossy();
+        return match text.trim().parse::<f64>() {
+            Ok(gib) if gib.is_finite() && gib >= 0.0 => {
+                Ok(((gib * GIB) as u128, format!("NEURITE_MEMORY_GIB allows {gib:.1} GiB")))
+            }
+            _ => Err(Error::Value(format!("NEURITE_MEMORY_GIB={text:?}: not a number of GiB such as 16 or 0.5"))),
+        };
     }
-    match available_memory() {
+    Ok(match available_memory() {
         Some(bytes) => (bytes, format!("{:.1} GiB of memory are available", bytes as f64 / GIB)),
         None => (
             UNKNOWN_MEMORY_CAP,
@@ -41,7 +45,7 @@ fn budget() -> (u128, String) {
                 UNKNOWN_MEMORY_CAP as f64 / GIB
             ),
         ),
-    }
+    })
 }
 
 /// Bytes of memory available to a new allocation (Linux's MemAvailable), when known.
@@ -56,7 +60,7 @@ fn available_memory() -> Option<u128> {
 /// values that ask for them (`--hidden 1000000000`), `what` says what they are for (`the
 /// parameters of a 2-1000000000-1 network`) and `remedy` what to change.
 pub(crate) fn check_fits(flags: &str, what: &str, bytes: u128, remedy: &str) -> Result<()> {
-    let (budget, source) = budget();
+    let (budget, source) = budget()?;
     if bytes <= budget {
         return Ok(());
     }

@@ -339,7 +339,8 @@ fn load_data(args: &TrainArgs, progress: bool) -> Result<(DatasetName, Dataset, 
 
 /// Refuses a model, batch or history that does not fit in memory before allocating it, with
 /// the numbers. `features` and `classes` are the data's, or lower bounds before it is read;
-/// `examples`, the training examples when known (a batch is never larger).
+/// `examples`, the training examples once known (a batch is never larger; before, one
+/// example of a batch is counted).
 fn check_memory(args: &TrainArgs, features: usize, classes: usize, examples: Option<usize>) -> Result<()> {
     let mut sizes = vec![features];
     sizes.extend(&args.hidden);
@@ -352,7 +353,11 @@ fn check_memory(args: &TrainArgs, features: usize, classes: usize, examples: Opt
     let param_bytes = params.saturating_mul(4 * buffers as u128);
     // A batch: its input rows and the next batch's (prefetched), and every layer's
     // activations and gradients.
-    let batch = examples.map_or(args.batch_size, |n| args.batch_size.min(n.max(1)));
+    let batch = examples.map_or(1, |n| args.batch_size.min(n.max(1)));
+    let batch_is = match examples {
+        Some(_) => format!("a batch of {batch}"),
+        None => "each example of a batch".to_string(),
+    };
     let width = sizes.iter().fold(0u128, |w, &s| w.saturating_add(2 * s as u128));
     let batch_bytes = budget::product(&[batch, 4]).saturating_mul(width);
     // The history keeps a record per epoch (a vector that may double as it grows).
@@ -368,7 +373,7 @@ fn check_memory(args: &TrainArgs, features: usize, classes: usize, examples: Opt
     budget::check_fits(
         &flags,
         &format!(
-            "training the {} network ({params} parameters) with {}: {:.1} GiB for the parameters and the optimiser, {:.1} GiB for a batch of {batch}, {:.1} GiB for the record of each epoch,",
+            "training the {} network ({params} parameters) with {}: {:.1} GiB for the parameters and the optimiser, {:.1} GiB for {batch_is}, {:.1} GiB for the records of the epochs,",
             layers.join("-"),
             args.optimizer.name(),
             gib(param_bytes),
@@ -663,7 +668,7 @@ pub(crate) fn run(args: &TrainArgs, given: &ArgMatches, argv: &[String]) -> Resu
         // arguments of the run the directory holds): those checks need only the flags.
         check_outputs(args, dir)?;
         let (features, classes) = data_lower_bounds(args);
-        check_memory(args, features, classes, Some(1))?;
+        check_memory(args, features, classes, None)?;
         // Then, before anything else (reading the data can take minutes), so that a run killed
         // at any moment leaves what `--resume` needs to start it again.
         record_arguments(dir, &typed_note)?;
@@ -685,7 +690,7 @@ pub(crate) fn run(args: &TrainArgs, given: &ArgMatches, argv: &[String]) -> Resu
     let note = serde_json::to_string(&recorded_argv).map_err(|e| Error::Value(format!("arguments: {e}")))?;
     if resumed.is_none() {
         let (features, classes) = data_lower_bounds(args);
-        check_memory(args, features, classes, Some(1))?;
+        check_memory(args, features, classes, None)?;
     }
     if (args.own.csv.is_some() || args.own.images.is_some()) && args.plot.is_some() {
         return Err(Error::Value(

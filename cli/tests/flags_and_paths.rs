@@ -79,6 +79,14 @@ fn sizes_past_memory_are_refused_before_anything_is_allocated() {
     );
     let err = refused(&["train", "--dataset", "digits", "--epochs", "100000000000000"]);
     assert!(err.contains("--epochs 100000000000000"), "{err}");
+    // A budget that is not a number is said, not ignored.
+    let out = Command::new(env!("CARGO_BIN_EXE_neurite"))
+        .args(["perceptron", "--gate", "xor", "--hidden", "4"])
+        .env("NEURITE_MEMORY_GIB", "lots")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("NEURITE_MEMORY_GIB=\"lots\": not a number of GiB"));
     for command in ["logistic", "bench"] {
         let err = refused(&[command, "--epochs", "100000000000000000"]);
         assert!(
