@@ -12,6 +12,7 @@ use neurite::teach::{most_telling_pixel, never_scores, DigitDetector, LogisticOp
 use neurite::train::Verbosity;
 
 use crate::budget;
+use crate::paths;
 use crate::pictures;
 
 /// Flags of `neurite logistic`.
@@ -67,6 +68,14 @@ pub(crate) fn run(args: &LogisticArgs) -> Result<()> {
         budget::product(&[args.epochs, models, 2 * std::mem::size_of::<neurite::train::EpochLogs>()]),
         "give fewer --epochs",
     )?;
+    // The outputs are checked before the data is read and the models trained.
+    if let Some(path) = &args.save {
+        paths::check_output("--save", path, &[])?;
+    }
+    if let Some(dir) = &args.plot {
+        std::fs::create_dir_all(dir).map_err(|e| Error::Io(format!("--plot {}: {e}", dir.display())))?;
+        paths::check_output("--plot", &dir.join("weights.png"), &[])?;
+    }
     let (train, test) = pictures::find_data(args.data.as_deref())?;
     let (h, w) = train.image_shape();
     println!("{}: {} training and {} test images of {h}x{w}", train.name(), train.len(), test.len());

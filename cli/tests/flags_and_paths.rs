@@ -176,6 +176,8 @@ fn a_directory_as_an_output_file_is_refused_before_training() {
         );
         assert!(!text.contains("Epoch 1/"), "it trained first: {text}");
     }
+    let err = refused(&["logistic", "--epochs", "1", "--save", s(&dir)]);
+    assert!(err.contains("--save") && err.contains("is a directory"), "{err}");
 }
 
 #[test]
