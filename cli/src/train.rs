@@ -429,15 +429,16 @@ pub(crate) fn build_model(args: &TrainArgs, features: usize, classes: usize) -> 
 }
 
 /// The model of `--init-from`, compiled: with the optimiser state it was saved with, or with
-/// the flags' optimiser and loss when the file has none. Also says which.
-fn continue_from(path: &std::path::Path, args: &TrainArgs) -> Result<(Sequential, String)> {
+/// the flags' optimiser and loss when the file has none. Also says which, and whether the
+/// file's optimiser continues.
+fn continue_from(path: &std::path::Path, args: &TrainArgs) -> Result<(Sequential, String, bool)> {
     let activations =
         neurite::io::Activations { hidden: Some(args.activation), output: Some(args.output_activation()) };
     let mut model = neurite::io::load_any(path, activations)?;
     set_threads(&mut model, args.threads)?;
     let note = match (model.loss(), model.optimizer_state()) {
         (Some(loss), Some(state)) => format!(
-            "continuing from {}: {} after {} steps, loss {} (the file's; --optimizer, --lr and --loss are ignored)",
+            "continuing from {}: {} after {} steps, loss {} (the file's)",
             path.display(),
             state.optimizer(),
             state.iterations(),
@@ -455,7 +456,8 @@ fn continue_from(path: &std::path::Path, args: &TrainArgs) -> Result<(Sequential
             )
         }
     };
-    Ok((model, note))
+    let kept = note.starts_with("continuing");
+    Ok((model, note, kept))
 }
 
 /// Uses `threads` threads, warning above the core count and refusing far above it.
@@ -729,7 +731,26 @@ pub(crate) fn run(args: &TrainArgs, given: &ArgMatches, argv: &[String]) -> Resu
             model
         }
         (None, Some(path)) => {
-            let (model, note) = continue_from(path, args)?;
+            let (model, note, kept) = continue_from(path, args)?;
+            // The file's optimiser and loss continue: flags that would choose others do
+            // nothing, and are refused.
+            let typed = |id: &str| {
+                given.try_contains_id(id).unwrap_or(false) && given.value_source(id) == Some(ValueSource::CommandLine)
+            };
+            if let Some(id) = ["optimizer", "lr", "loss"].into_iter().find(|id| kept && typed(id)) {
+                let value =
+                    given.get_raw(id).into_iter().flatten().map(|v| v.to_string_lossy()).collect::<Vec<_>>().join(",");
+                return Err(Error::Value(format!(
+                    "--{id} {value} does nothing with --init-from {}: the file's optimiser state and loss continue ({}); leave it out",
+                    path.display(),
+                    model.optimizer_state().map_or(String::new(), |s| format!(
+                        "{} after {} steps, loss {}",
+                        s.optimizer(),
+                        s.iterations(),
+                        model.loss().map_or("?", |l| l.name())
+                    ))
+                )));
+            }
             let (inputs, got) = (model.input_dim(), model.layers().last().map(|l| l.units()));
             let fits = match own.as_ref().map(OwnData::task) {
                 Some(Task::Regression) => got == Some(1),

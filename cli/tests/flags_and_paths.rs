@@ -232,6 +232,13 @@ fn a_flag_that_does_nothing_here_is_an_error() {
     assert!(err.contains("the run being resumed trains on the bundled digits"), "{err}");
     let err = refused(&["train", "--init-from", s(&model), "--dataset", "digits", "--hidden", "16"]);
     assert!(err.contains("--hidden 16 does nothing with --init-from"), "{err}");
+    // A model saved by train carries its optimiser state, which continues.
+    let err = refused(&["train", "--init-from", s(&model), "--dataset", "digits", "--lr", "0.5"]);
+    assert!(
+        err.contains("--lr 0.5 does nothing with --init-from")
+            && err.contains("continue (adam (lr 0.001) after 45 steps"),
+        "{err}"
+    );
     // predict reads a table's rows as they are: --invert does nothing there.
     let (csv, table_model) = (dir.join("t.csv"), dir.join("t.safetensors"));
     std::fs::write(&csv, "x,y\n1,a\n0,b\n1,a\n0,b\n1,a\n0,b\n").unwrap();
