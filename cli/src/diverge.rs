@@ -9,11 +9,15 @@
 //! almost right is not stopped by noise). The bound depends only on the losses of the run, so
 //! the same command stops at the same step every time.
 //!
-//! It is checked after each epoch, before that epoch's checkpoint, and at every step a
-//! checkpoint is written, before it: a diverged model is never checkpointed.
+//! It is checked after every step: past the bound, it asks the fit to stop after that step
+//! (the fit's stop signal), and refuses the moment the fit then reports, so the run ends
+//! with the diagnosis within a step instead of finishing its epoch. It is checked again
+//! after each epoch, before that epoch's checkpoint, and at every step a checkpoint is
+//! written, before it (it comes first among the callbacks): a diverged model is never
+//! checkpointed.
 
 use neurite::error::{Error, Result};
-use neurite::train::{BatchLogs, Callback, Control, EpochLogs, Moment, TrainingView};
+use neurite::train::{BatchLogs, Callback, Control, EpochLogs, Moment, StopSignal, TrainingView};
 use neurite::ParamStore;
 
 /// How many times the starting loss a run's loss may grow to before it counts as diverged.
@@ -33,13 +37,22 @@ pub(crate) struct DivergenceGuard {
     /// The epoch under way and the running loss after its latest step.
     epoch: usize,
     latest: Option<(usize, f64)>,
+    /// The fit's stop signal, raised after a step past the bound.
+    stop: Option<StopSignal>,
 }
 
 impl DivergenceGuard {
     /// A guard for a fit with learning rate `lr` and checkpoints every `every` steps;
     /// `first_epoch_loss` is the first epoch's loss of a resumed run, when it has one.
     pub(crate) fn new(lr: f32, every: Option<usize>, first_epoch_loss: Option<f64>) -> DivergenceGuard {
-        DivergenceGuard { lr, every, start: first_epoch_loss, epoch: 0, latest: None }
+        DivergenceGuard { lr, every, start: first_epoch_loss, epoch: 0, latest: None, stop: None }
+    }
+
+    /// Stops the fit through `signal` (the one given to its options) after the step whose
+    /// loss is past the bound.
+    pub(crate) fn stopping(mut self, signal: StopSignal) -> DivergenceGuard {
+        self.stop = Some(signal);
+        self
     }
 
     /// The bound on the loss, once the start is known.
@@ -74,6 +87,11 @@ impl Callback for DivergenceGuard {
             self.start = Some(logs.loss);
         }
         self.latest = Some((batch, logs.loss));
+        if let Some(stop) = &self.stop {
+            if self.check(batch, logs.loss).is_err() {
+                stop.raise();
+            }
+        }
     }
 
     fn on_epoch_end(&mut self, logs: &EpochLogs, _params: &ParamStore) -> Result<Control> {
@@ -112,6 +130,18 @@ mod tests {
         assert!(e.contains("epoch 1, step 5: the training diverged"), "{e}");
         assert!(e.contains("try a smaller learning rate (now 1000000000000000000000000000000)"), "{e}");
         assert!(g.check(4, f64::NAN).is_err(), "NaN is past any bound");
+    }
+
+    #[test]
+    fn a_step_past_the_bound_asks_the_fit_to_stop() {
+        let signal = StopSignal::new();
+        let mut g = DivergenceGuard::new(0.1, None, None).stopping(signal.clone());
+        g.on_epoch_begin(1);
+        g.on_batch_end(0, &logs(2.3));
+        g.on_batch_end(1, &logs(100.0));
+        assert!(!signal.is_raised());
+        g.on_batch_end(2, &logs(1e6));
+        assert!(signal.is_raised());
     }
 
     #[test]

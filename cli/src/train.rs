@@ -799,7 +799,7 @@ pub(crate) fn run(args: &TrainArgs, given: &ArgMatches, argv: &[String]) -> Resu
         .seed(args.seed)
         .validation_split(args.validation_split)
         .verbose(if args.json { Verbosity::Silent } else { Verbosity::ProgressBar })
-        .stop_on(signal);
+        .stop_on(signal.clone());
     let first_epoch_loss = progress.as_ref().and_then(|p| p.history.epochs.first()).map(|e| e.loss);
     if let Some(progress) = progress {
         say(&format!("resuming at epoch {}, step {}", progress.epoch, progress.steps_done));
@@ -814,7 +814,8 @@ pub(crate) fn run(args: &TrainArgs, given: &ArgMatches, argv: &[String]) -> Resu
     let mut on_interrupt = OnInterrupt { dir: checkpoint_dir.clone(), note, written: false };
     // First, so that a diverged model is refused before a checkpoint of it is written.
     let lr = model.optimizer_state().map_or(f32::NAN, |s| s.optimizer().lr());
-    let mut guard = DivergenceGuard::new(lr, checkpoints.as_ref().and(args.checkpoint_every), first_epoch_loss);
+    let mut guard =
+        DivergenceGuard::new(lr, checkpoints.as_ref().and(args.checkpoint_every), first_epoch_loss).stopping(signal);
     let mut callbacks: Vec<&mut dyn Callback> = vec![&mut guard];
     match checkpoints.as_mut() {
         Some(c) => callbacks.push(c),

@@ -273,6 +273,11 @@ fn divergence_is_diagnosed_for_every_optimiser() {
         // The same command stops at the same place.
         assert_eq!(refused(&args), err, "{optimizer}");
     }
+    // Stopped within a step of the divergence, before any checkpoint of it.
+    let ckpt = common::temp_dir("diverged").join("ckpt");
+    let err = refused(&["train", "--dataset", "digits", "--lr", "1e30", "--checkpoint-dir", s(&ckpt)]);
+    assert!(err.contains("epoch 1, step 2: the training diverged"), "{err}");
+    assert!(!ckpt.join(neurite::io::CHECKPOINT_FILE).exists(), "a diverged model was checkpointed");
     // A sound learning rate is not stopped.
     ok(&["train", "--dataset", "digits", "--epochs", "3", "--optimizer", "adam", "--lr", "0.01"]);
 }
