@@ -105,7 +105,9 @@ fn idle_connections_hold_a_bounded_number_of_threads_and_are_dropped_at_their_de
     let host = format!("127.0.0.1:{port}");
     let before = threads(pid);
     // Many connections that send half a request and wait: each used to hold a thread.
-    let idle: Vec<TcpStream> = (0..300)
+    // (120: three times what the workers and the queue hold, and within the listen backlog,
+    // so that connecting never waits for SYN retries on a loaded machine.)
+    let idle: Vec<TcpStream> = (0..120)
         .map(|_| {
             let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
             s.write_all(b"GET / HTTP/1.1\r\n").unwrap();
@@ -117,14 +119,18 @@ fn idle_connections_hold_a_bounded_number_of_threads_and_are_dropped_at_their_de
         assert!(now <= before + 2, "{before} threads before the idle connections, {now} with them");
     }
     // Those beyond the workers and the queue are told at once that the server is busy.
+    // (Within 5 s for them all: on a loaded machine a few connections are accepted late, and
+    // may find room in the queue by then; waiting for each would only make the test slow.)
     let mut busy = 0;
-    for mut s in idle.iter().take(300).skip(100) {
-        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    for mut s in idle.iter().skip(60) {
+        let left = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
+        s.set_read_timeout(Some(left)).unwrap();
         let mut answer = Vec::new();
         let _ = s.read_to_end(&mut answer);
         busy += usize::from(status(&answer) == "HTTP/1.1 503 Service Unavailable");
     }
-    assert!(busy >= 150, "{busy} of the last 200 idle connections were told the server is busy");
+    assert!(busy >= 50, "{busy} of the last 60 idle connections were told the server is busy");
     // The idle ones that reached a worker are dropped at the head's deadline (10 s), and the
     // server answers again.
     let started = Instant::now();
