@@ -245,6 +245,9 @@ fn a_flag_that_does_nothing_here_is_an_error() {
     ok(&["train", "--csv", s(&csv), "--target", "y", "--epochs", "1", "--save", s(&table_model)]);
     let err = refused(&["predict", "--model", s(&table_model), "--csv", s(&csv), "--invert", "yes"]);
     assert!(err.contains("--invert yes does nothing here"), "{err}");
+    // A model of a table is evaluated on a table: an IDX data set named for it is an error.
+    let err = refused(&["eval", "--model", s(&table_model), "--dataset", "digits"]);
+    assert!(err.contains("--dataset digits names an IDX data set"), "{err}");
     // eval --bad-images says how to read --images: the argument parser requires it.
     let out = neurite(&["eval", "--model", s(&model), "--bad-images", "skip"]);
     assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
