@@ -738,6 +738,28 @@ pub(crate) fn run(args: &TrainArgs, given: &ArgMatches, argv: &[String]) -> Resu
             let typed = |id: &str| {
                 given.try_contains_id(id).unwrap_or(false) && given.value_source(id) == Some(ValueSource::CommandLine)
             };
+            // Activations typed for a file that records its own (load_any used them only for
+            // formats that do not) did nothing unless they agree with the file's.
+            let layers = model.layers();
+            let hidden_differ =
+                layers.len() > 1 && layers[..layers.len() - 1].iter().any(|l| l.activation_fn() != args.activation);
+            let output_differs = layers.last().is_some_and(|l| Some(l.activation_fn()) != args.output_activation);
+            for (id, differs) in [("activation", hidden_differ), ("output_activation", output_differs)] {
+                if differs && typed(id) {
+                    let value = given
+                        .get_raw(id)
+                        .into_iter()
+                        .flatten()
+                        .map(|v| v.to_string_lossy())
+                        .collect::<Vec<_>>()
+                        .join(",");
+                    return Err(Error::Value(format!(
+                        "--{} {value} does nothing with --init-from {}: the file records its layers' activations; leave it out",
+                        id.replace('_', "-"),
+                        path.display()
+                    )));
+                }
+            }
             if let Some(id) = ["optimizer", "lr", "loss"].into_iter().find(|id| kept && typed(id)) {
                 let value =
                     given.get_raw(id).into_iter().flatten().map(|v| v.to_string_lossy()).collect::<Vec<_>>().join(",");

@@ -232,6 +232,10 @@ fn a_flag_that_does_nothing_here_is_an_error() {
     assert!(err.contains("the run being resumed trains on the bundled digits"), "{err}");
     let err = refused(&["train", "--init-from", s(&model), "--dataset", "digits", "--hidden", "16"]);
     assert!(err.contains("--hidden 16 does nothing with --init-from"), "{err}");
+    // ... and its activations (sigmoid, softmax here).
+    let err = refused(&["train", "--init-from", s(&model), "--dataset", "digits", "--activation", "relu"]);
+    assert!(err.contains("--activation relu does nothing with --init-from"), "{err}");
+    ok(&["train", "--init-from", s(&model), "--dataset", "digits", "--epochs", "1", "--activation", "sigmoid"]);
     // A model saved by train carries its optimiser state, which continues.
     let err = refused(&["train", "--init-from", s(&model), "--dataset", "digits", "--lr", "0.5"]);
     assert!(
