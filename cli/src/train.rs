@@ -72,8 +72,9 @@ pub(crate) struct TrainArgs {
     pub(crate) threads: Option<usize>,
     /// Start from this model file (train --save, import, or any format import reads) instead
     /// of new weights; its optimiser state, when it has one, continues. The layers come from
-    /// the file: --hidden and --init are then errors, and so are --optimizer, --lr and --loss
-    /// when the file's optimiser continues.
+    /// the file: --hidden and --init are then errors, and so are --activation and
+    /// --output-activation that differ from activations the file records, and --optimizer,
+    /// --lr and --loss when the file's optimiser continues.
     #[arg(long, value_name = "FILE")]
     pub(crate) init_from: Option<PathBuf>,
     /// Save the trained model (safetensors with the architecture) to this file.
