@@ -18,6 +18,7 @@ use std::time::Instant;
 use clap::Args;
 use serde_json::json;
 
+use crate::budget;
 use neurite::data::{mnist, Dataset, DatasetName};
 use neurite::error::{Error, Result};
 use neurite::kernels::dispatch::{self, Isa, ProductKernel};
@@ -254,6 +255,15 @@ pub(crate) fn run(args: &BenchArgs) -> Result<()> {
             dispatch::detected_isa()
         )));
     }
+    if args.epochs == 0 {
+        return Err(Error::Value("--epochs 0: the seed workload would time no epochs; give at least 1".into()));
+    }
+    budget::check_fits(
+        &format!("--epochs {}", args.epochs),
+        "the seed workload's record of every epoch",
+        budget::product(&[args.epochs, 2 * std::mem::size_of::<neurite::train::EpochLogs>()]),
+        "give fewer --epochs",
+    )?;
     dispatch::set_product_kernel(args.products);
     let threads = match args.threads {
         Some(0) => return Err(Error::Value("--threads 0: at least one thread is needed".into())),

@@ -6,6 +6,7 @@ use clap::Args;
 use serde_json::json;
 
 use crate::model::ModelArgs;
+use crate::paths;
 use neurite::error::{Error, Result};
 use neurite::io::{self, npy, onnx, torch, Activations};
 use neurite::nn::Activation;
@@ -55,6 +56,22 @@ pub(crate) fn run_export(args: &ExportArgs) -> Result<()> {
     if args.onnx.is_none() && args.pytorch.is_none() && args.npz.is_none() {
         return Err(Error::Value("export: say where: --onnx PATH, --pytorch PATH and/or --npz PATH".into()));
     }
+    // Every path is checked before the model is read: none may be the model itself, a
+    // directory, or another of the outputs (the second write would replace the first).
+    let model_path = args.model.path()?;
+    let model_is = if args.model.model.is_some() { "the model of --model" } else { "the model of --weights" };
+    let outputs = [
+        ("--onnx", "the file of --onnx", &args.onnx),
+        ("--pytorch", "the file of --pytorch", &args.pytorch),
+        ("--npz", "the file of --npz", &args.npz),
+    ];
+    let mut inputs: Vec<(&str, &std::path::Path)> = vec![(model_is, model_path.as_path())];
+    for (flag, is, path) in outputs {
+        if let Some(path) = path {
+            paths::check_output(flag, path, &inputs)?;
+            inputs.push((is, path));
+        }
+    }
     let model = args.model.load()?;
     let mut written = serde_json::Map::new();
     let mut lines = Vec::new();
@@ -87,6 +104,7 @@ pub(crate) fn run_export(args: &ExportArgs) -> Result<()> {
 
 /// Runs `neurite import`.
 pub(crate) fn run_import(args: &ImportArgs) -> Result<()> {
+    paths::check_output("--out", &args.out, &[("the file being imported", &args.input)])?;
     let bytes = std::fs::read(&args.input).map_err(|e| Error::io(&args.input, e))?;
     let format = io::Format::detect(&bytes).map_err(|e| in_file(&args.input, e))?;
     // Its folder, where an ONNX model's external data (`model.onnx.data`) is.
@@ -104,7 +122,7 @@ pub(crate) fn run_import(args: &ImportArgs) -> Result<()> {
         });
         println!("{out}");
     } else {
-        println!("{}", model.summary());
+        println!("{}", crate::show::block(&model.summary()));
         println!("imported {} ({format:?}) into {}", args.input.display(), args.out.display());
     }
     Ok(())

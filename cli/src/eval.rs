@@ -7,6 +7,8 @@ use clap::Args;
 use serde_json::json;
 
 use crate::model::ModelArgs;
+use crate::paths;
+use crate::show;
 use crate::sources;
 use neurite::data::{self, BadImages, Dataset, DatasetName, ImageFolder, Schema, Task};
 use neurite::error::{Error, Result};
@@ -40,9 +42,11 @@ pub(crate) struct EvalArgs {
     /// (DIR/<class>/*.png|jpg), resized as in training.
     #[arg(long, value_name = "DIR", conflicts_with_all = ["data", "dataset"])]
     pub(crate) images: Option<PathBuf>,
-    /// With --images: a picture that cannot be read is an error (fail) or left out (skip).
-    #[arg(long, default_value = "fail")]
-    pub(crate) bad_images: BadImages,
+    /// With --images: a picture that cannot be read is an error (fail) or left out (skip)
+    /// [default: fail].
+    // No clap default: given without --images it does nothing, and is refused.
+    #[arg(long, requires = "images")]
+    pub(crate) bad_images: Option<BadImages>,
     /// Print one JSON object and nothing else on stdout.
     #[arg(long)]
     pub(crate) json: bool,
@@ -70,6 +74,22 @@ fn test_set(args: &EvalArgs, features: usize) -> Result<(DatasetName, Dataset)> 
             )))
         }
     };
+    // A --data that is not used, or not there, is an error: falling back to another copy
+    // (or to the bundled digits) would evaluate on data the user did not name.
+    if let Some(dir) = &args.data {
+        if name == DatasetName::Digits {
+            return Err(Error::Value(format!(
+                "--data {}: the digits are bundled with neurite and read from no folder; --data names a folder of IDX files for --dataset mnist or fashion-mnist",
+                dir.display()
+            )));
+        }
+        if !dir.is_dir() {
+            return Err(Error::Io(format!(
+                "--data {}: no such directory (it should hold {name}'s four IDX files)",
+                dir.display()
+            )));
+        }
+    }
     let (_, test) = data::load(name, args.data.as_deref())?;
     Ok((name, test))
 }
@@ -87,6 +107,11 @@ pub(crate) fn ensure_compiled(model: &mut Sequential, loss: Option<Loss>) -> Res
 
 /// Runs `neurite eval`.
 pub(crate) fn run(args: &EvalArgs) -> Result<()> {
+    if let Some(path) = &args.outputs {
+        let mut inputs = vec![("the model being evaluated", args.model.path()?.as_path())];
+        inputs.extend(args.csv.as_deref().map(|p| ("the table of --csv", p)));
+        paths::check_output("--outputs", path, &inputs)?;
+    }
     let mut model = args.model.load()?;
     if args.csv.is_some() || args.images.is_some() || model.schema().is_some() {
         return run_own(args, &mut model);
@@ -111,7 +136,7 @@ pub(crate) fn run(args: &EvalArgs) -> Result<()> {
         println!("{out}");
     } else {
         println!("{name}: {} test images of {}x{}", test.len(), test.image_shape().0, test.image_shape().1);
-        println!("{}", model.summary());
+        println!("{}", show::block(&model.summary()));
         println!("test_loss={:.4} test_accuracy={:.4}", eval.loss, eval.accuracy);
     }
     Ok(())
@@ -120,6 +145,18 @@ pub(crate) fn run(args: &EvalArgs) -> Result<()> {
 /// `neurite eval` of a model trained on a table or a folder of pictures, on a file or folder
 /// read the way its training data was.
 fn run_own(args: &EvalArgs, model: &mut Sequential) -> Result<()> {
+    if let Some((flag, value)) = [
+        ("--data", args.data.as_ref().map(|d| d.display().to_string())),
+        ("--dataset", args.dataset.map(|d| d.to_string())),
+    ]
+    .into_iter()
+    .find_map(|(flag, value)| Some((flag, value?)))
+    {
+        return Err(Error::Value(format!(
+            "{flag} {value} names an IDX data set, and {} was trained on your own data: evaluate it with --csv FILE or --images DIR",
+            args.model.path()?.display()
+        )));
+    }
     let data: Box<dyn Examples> = match (&args.csv, &args.images) {
         (Some(path), _) => {
             let table = sources::table_for(model, path)?;
@@ -133,7 +170,11 @@ fn run_own(args: &EvalArgs, model: &mut Sequential) -> Result<()> {
             Box::new(table)
         }
         (None, Some(dir)) => {
-            let folder = ImageFolder::open_with(dir, sources::image_schema(model, "--images")?, args.bad_images)?;
+            let folder = ImageFolder::open_with(
+                dir,
+                sources::image_schema(model, "--images")?,
+                args.bad_images.unwrap_or(BadImages::Fail),
+            )?;
             sources::warn_skipped(&folder);
             Box::new(folder)
         }
@@ -164,7 +205,7 @@ fn run_own(args: &EvalArgs, model: &mut Sequential) -> Result<()> {
         out["test_r2"] = json!(r.r2);
         if !args.json {
             println!("{where_}: {} rows", data.len());
-            println!("{}", model.summary());
+            println!("{}", show::block(&model.summary()));
             println!("test_mse={:.6} test_rmse={:.6} test_mae={:.6} test_r2={:.4}", r.mse, r.rmse, r.mae, r.r2);
         }
     } else {
@@ -173,8 +214,9 @@ fn run_own(args: &EvalArgs, model: &mut Sequential) -> Result<()> {
         out["test_accuracy"] = json!(e.accuracy);
         if !args.json {
             let classes = model.schema().map(|s| s.class_names().join(", ")).unwrap_or_default();
+            let classes = show::name(&classes);
             println!("{where_}: {} examples; classes: {classes}", data.len());
-            println!("{}", model.summary());
+            println!("{}", show::block(&model.summary()));
             println!("test_loss={:.4} test_accuracy={:.4}", e.loss, e.accuracy);
         }
     }
@@ -205,7 +247,7 @@ pub(crate) fn run_summary(args: &SummaryArgs) -> Result<()> {
         });
         println!("{out}");
     } else {
-        println!("{}", model.summary());
+        println!("{}", show::block(&model.summary()));
         match (model.loss(), state) {
             (Some(loss), Some(s)) => println!(
                 "Compiled: loss {}, optimizer {} after {} steps (training can continue: train --init-from)",
@@ -218,17 +260,21 @@ pub(crate) fn run_summary(args: &SummaryArgs) -> Result<()> {
         match model.schema() {
             Some(Schema::Table(t)) => println!(
                 "Data: a table; columns {} (standardised), target {:?} ({}){}",
-                t.columns.join(", "),
+                show::name(&t.columns.join(", ")),
                 t.target,
                 t.task,
-                if t.classes.is_empty() { String::new() } else { format!("; classes {}", t.classes.join(", ")) }
+                if t.classes.is_empty() {
+                    String::new()
+                } else {
+                    format!("; classes {}", show::name(&t.classes.join(", ")))
+                }
             ),
             Some(Schema::Images(i)) => println!(
                 "Data: pictures resized to {}x{} {}; classes {}",
                 i.width,
                 i.height,
                 i.color,
-                i.classes.join(", ")
+                show::name(&i.classes.join(", "))
             ),
             None => {}
         }

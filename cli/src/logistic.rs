@@ -11,6 +11,8 @@ use neurite::plot;
 use neurite::teach::{most_telling_pixel, never_scores, DigitDetector, LogisticOptions, OneVsAll, Pixels};
 use neurite::train::Verbosity;
 
+use crate::budget;
+use crate::paths;
 use crate::pictures;
 
 /// Flags of `neurite logistic`.
@@ -54,6 +56,25 @@ pub(crate) struct LogisticArgs {
 pub(crate) fn run(args: &LogisticArgs) -> Result<()> {
     if !(args.lr.is_finite() && args.lr > 0.0) {
         return Err(Error::Value(format!("--lr must be a positive number, got {}", args.lr)));
+    }
+    if args.epochs == 0 {
+        return Err(Error::Value("--epochs 0: a run of no epochs trains nothing; give at least 1".into()));
+    }
+    // Each of the (up to ten) models keeps a record per epoch, before the data is read.
+    let models = if args.one_vs_all { 10 } else { 1 };
+    budget::check_fits(
+        &format!("--epochs {}", args.epochs),
+        "the record of every epoch",
+        budget::product(&[args.epochs, models, 2 * std::mem::size_of::<neurite::train::EpochLogs>()]),
+        "give fewer --epochs",
+    )?;
+    // The outputs are checked before the data is read and the models trained.
+    if let Some(path) = &args.save {
+        paths::check_output("--save", path, &[])?;
+    }
+    if let Some(dir) = &args.plot {
+        std::fs::create_dir_all(dir).map_err(|e| Error::Io(format!("--plot {}: {e}", dir.display())))?;
+        paths::check_output("--plot", &dir.join("weights.png"), &[])?;
     }
     let (train, test) = pictures::find_data(args.data.as_deref())?;
     let (h, w) = train.image_shape();

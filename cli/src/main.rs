@@ -2,15 +2,19 @@
 //! models and training is the library's.
 
 mod bench;
+mod budget;
 mod convert;
+mod diverge;
 mod eval;
 mod logistic;
 mod model;
+mod paths;
 mod perceptron;
 mod pictures;
 mod playground;
 mod plot;
 mod predict;
+mod show;
 mod sources;
 mod train;
 
@@ -96,7 +100,8 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e}");
+            // An error may quote a file's text (a column, a class, a layer's name).
+            eprintln!("error: {}", show::block(&e.to_string()));
             ExitCode::FAILURE
         }
     }

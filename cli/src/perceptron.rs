@@ -3,7 +3,8 @@
 
 use clap::Args;
 
-use neurite::error::Result;
+use crate::budget;
+use neurite::error::{Error, Result};
 use neurite::teach::{learn_xor, Gate, Perceptron, TruthTable};
 
 /// Flags of `neurite perceptron`: learning rate 0.1, 10 epochs, the examples in order.
@@ -15,20 +16,73 @@ pub(crate) struct PerceptronArgs {
     /// Learning rate (the notes' eta).
     #[arg(long, default_value_t = 0.1, allow_negative_numbers = true)]
     lr: f32,
-    /// Passes over the four examples (the notes' niter).
+    /// Passes over the four examples (the notes' niter), at most 10,000,000: each epoch keeps
+    /// and prints its count of misclassified examples.
     #[arg(long, default_value_t = 10, allow_negative_numbers = true)]
     epochs: usize,
     /// Shuffle the examples each epoch with this seed (default: in order, as the notes);
     /// also the seed of the XOR network's weights (default 0).
     #[arg(long, allow_negative_numbers = true)]
     seed: Option<u64>,
-    /// Hidden units of the network that learns XOR.
-    #[arg(long, default_value_t = 2, allow_negative_numbers = true)]
-    hidden: usize,
+    /// Hidden units of the network that learns XOR (only with --gate xor) [default: 2].
+    // No clap default: a value given for another gate is then seen, and refused.
+    #[arg(long, allow_negative_numbers = true)]
+    hidden: Option<usize>,
+}
+
+/// The most epochs the perceptron runs: it keeps and prints one count per epoch (8 bytes and
+/// a line each; ten million take about 4 s and 80 MB), and four examples settle in a few
+/// epochs, so more is a typing slip rather than a wish (1e9 took 8 GB and five minutes).
+const MAX_EPOCHS: usize = 10_000_000;
+
+/// Epochs of the network that learns XOR.
+const XOR_EPOCHS: usize = 500;
+
+/// Refuses flags that do nothing for this gate, and sizes that do not fit in memory, before
+/// anything is allocated.
+fn check(args: &PerceptronArgs) -> Result<()> {
+    if args.epochs == 0 {
+        return Err(Error::Value("--epochs 0: the perceptron learns nothing in no epochs; give at least 1".into()));
+    }
+    if let (Some(h), false) = (args.hidden, args.gate == Gate::Xor) {
+        return Err(Error::Value(format!(
+            "--hidden {h} sizes the network that learns XOR; --gate {} is learned by one perceptron, which has no hidden units",
+            args.gate
+        )));
+    }
+    if args.epochs > MAX_EPOCHS {
+        return Err(Error::Value(format!(
+            "--epochs {}: the perceptron keeps and prints a count for every epoch, and runs at most {MAX_EPOCHS} (four examples settle within a few)",
+            args.epochs
+        )));
+    }
+    // The perceptron keeps its misclassification count for every epoch.
+    budget::check_fits(
+        &format!("--epochs {}", args.epochs),
+        "the misclassifications kept for every epoch",
+        budget::product(&[args.epochs, std::mem::size_of::<usize>()]),
+        "give fewer --epochs",
+    )?;
+    if let Some(h) = args.hidden {
+        if h == 0 {
+            return Err(Error::Value("--hidden 0: the XOR network needs at least one hidden unit".into()));
+        }
+        // Per hidden unit: 4 parameters (2 weights in, a bias, a weight out), each with its
+        // gradient and Adam's two moments and a copy (5 floats), and its activation and
+        // gradient for the 4 examples (8 floats): 28 floats of 4 bytes.
+        budget::check_fits(
+            &format!("--hidden {h}"),
+            &format!("training the 2-{h}-1 network"),
+            budget::product(&[h, 28 * 4]),
+            "use fewer hidden units (2 to 8 learn XOR)",
+        )?;
+    }
+    Ok(())
 }
 
 /// Runs `neurite perceptron`.
 pub(crate) fn run(args: &PerceptronArgs) -> Result<()> {
+    check(args)?;
     let gate = args.gate;
     let x = Gate::inputs();
     let mut p = Perceptron::new(args.lr, args.epochs);
@@ -75,13 +129,13 @@ pub(crate) fn run(args: &PerceptronArgs) -> Result<()> {
         gate.fixed_truth_table()?
     );
     let seed = args.seed.unwrap_or(0);
-    let epochs = 500;
-    let (mut model, history) = learn_xor(args.hidden, seed, epochs)?;
+    let (epochs, hidden) = (XOR_EPOCHS, args.hidden.unwrap_or(2));
+    let (mut model, history) = learn_xor(hidden, seed, epochs)?;
     let outputs = model.predict(&x)?;
     let losses = history.get("loss");
     println!(
         "XOR learned by a 2-{}-1 network (tanh, sigmoid) with backpropagation: seed {seed}, {epochs} epochs of Adam on binary cross-entropy, loss {:.4} -> {:.4}",
-        args.hidden,
+        hidden,
         losses.first().copied().unwrap_or(f64::NAN),
         losses.last().copied().unwrap_or(f64::NAN)
     );

@@ -26,9 +26,12 @@ pub(crate) struct PredictArgs {
     #[arg(long, value_name = "FILE", conflicts_with = "images")]
     pub(crate) csv: Option<PathBuf>,
     /// Invert the pictures first: auto (when the border is light, i.e. dark ink on paper),
-    /// yes, or no. MNIST digits are light on dark.
-    #[arg(long, default_value = "auto")]
-    pub(crate) invert: Invert,
+    /// yes, or no. MNIST digits are light on dark. For an MNIST-style model only
+    /// [default: auto].
+    // No clap default: given for a table or a model of your own pictures (which are read as
+    // in training, never inverted), it does nothing, and is refused.
+    #[arg(long)]
+    pub(crate) invert: Option<Invert>,
     /// Print one JSON object and nothing else on stdout.
     #[arg(long)]
     pub(crate) json: bool,
@@ -37,6 +40,13 @@ pub(crate) struct PredictArgs {
 /// Runs `neurite predict`.
 pub(crate) fn run(args: &PredictArgs) -> Result<()> {
     let mut model = args.model.load()?;
+    if let (Some(invert), true) = (args.invert, args.csv.is_some() || model.schema().is_some()) {
+        let reads = if args.csv.is_some() { "the rows of --csv" } else { "pictures as the model was trained on them" };
+        return Err(neurite::Error::Value(format!(
+            "--invert {} does nothing here: predict reads {reads}, never inverted; leave it out",
+            format!("{invert:?}").to_lowercase()
+        )));
+    }
     if let Some(path) = &args.csv {
         return run_table(args, &mut model, path);
     }
@@ -47,7 +57,7 @@ pub(crate) fn run(args: &PredictArgs) -> Result<()> {
     let mut inputs = Vec::with_capacity(args.images.len() * side * side);
     for path in &args.images {
         let picture = image::load(path)?;
-        let input = image::to_model_input(&picture, side, args.invert).map_err(|e| {
+        let input = image::to_model_input(&picture, side, args.invert.unwrap_or(Invert::Auto)).map_err(|e| {
             neurite::Error::Value(format!(
                 "{}: {}",
                 path.display(),
@@ -75,7 +85,7 @@ pub(crate) fn run(args: &PredictArgs) -> Result<()> {
         for (path, r) in args.images.iter().zip(&rows) {
             let c = best(r);
             let values: Vec<String> = r.iter().enumerate().map(|(i, v)| format!("{i}:{v:.4}")).collect();
-            println!("{}: class {c} ({what} {})", path.display(), values.join(" "));
+            println!("{}: class {c} ({what} {})", crate::show::name(&path.display().to_string()), values.join(" "));
         }
     }
     Ok(())
@@ -121,15 +131,16 @@ fn print_rows(args: &PredictArgs, model: &Sequential, key: &str, labels: &[Strin
         return;
     }
     for (v, r) in labels.iter().zip(&rows) {
-        let shown = if key == "row" { format!("row {v}") } else { v.clone() };
+        let shown = if key == "row" { format!("row {v}") } else { crate::show::name(v).into_owned() };
         if names.is_empty() {
             println!("{shown}: {}", r[0]);
         } else {
             let (_, name) = class_of(r, &names);
+            let name = crate::show::name(name);
             let values: Vec<String> = if r.len() == 1 {
-                vec![format!("{}:{:.4}", names.get(1).map_or("1", String::as_str), r[0])]
+                vec![format!("{}:{:.4}", crate::show::name(names.get(1).map_or("1", String::as_str)), r[0])]
             } else {
-                r.iter().zip(&names).map(|(p, n)| format!("{n}:{p:.4}")).collect()
+                r.iter().zip(&names).map(|(p, n)| format!("{}:{p:.4}", crate::show::name(n))).collect()
             };
             println!("{shown}: {name} ({what} {})", values.join(" "));
         }

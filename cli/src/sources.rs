@@ -211,6 +211,7 @@ impl OwnData {
     pub(crate) fn describe(&self) -> String {
         let test = self.test().map_or(0, |t| t.len());
         let classes = self.schema().class_names().join(", ");
+        let classes = crate::show::name(&classes);
         match self {
             OwnData::Table(t, _) => match t.schema().task {
                 Task::Classification => format!(

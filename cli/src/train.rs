@@ -9,7 +9,10 @@ use clap::{ArgMatches, Args, CommandFactory, Parser};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::sources::{OwnData, OwnDataArgs};
+use crate::budget;
+use crate::diverge::DivergenceGuard;
+use crate::paths;
+use crate::sources::{self, OwnData, OwnDataArgs};
 use neurite::data::{self, mnist, Dataset, DatasetName, Task};
 use neurite::error::{Error, Result};
 use neurite::io::{self, Checkpointer};
@@ -80,8 +83,10 @@ pub(crate) struct TrainArgs {
     #[arg(long, allow_negative_numbers = true)]
     pub(crate) threads: Option<usize>,
     /// Start from this model file (train --save, import, or any format import reads) instead
-    /// of new weights; its optimiser state, when it has one, continues. The architecture
-    /// flags are then ignored.
+    /// of new weights; its optimiser state, when it has one, continues. The layers come from
+    /// the file: --hidden and --init are then errors, and so are --activation and
+    /// --output-activation that differ from activations the file records, and --optimizer,
+    /// --lr and --loss when the file's optimiser continues.
     #[arg(long, value_name = "FILE")]
     pub(crate) init_from: Option<PathBuf>,
     /// Save the trained model (safetensors with the architecture) to this file.
@@ -95,14 +100,17 @@ pub(crate) struct TrainArgs {
     pub(crate) offline: bool,
     /// Write a checkpoint into DIR at the end of each epoch (and every N steps with
     /// --checkpoint-every), atomically, so that `--resume DIR` continues the run bit for bit.
+    /// The arguments are recorded there first; the same command run again continues the
+    /// run it checkpointed there.
     #[arg(long, value_name = "DIR")]
     pub(crate) checkpoint_dir: Option<PathBuf>,
     /// Also checkpoint every N steps (with --checkpoint-dir).
     #[arg(long, value_name = "N", requires = "checkpoint_dir", allow_negative_numbers = true)]
     pub(crate) checkpoint_every: Option<usize>,
-    /// Continue the run checkpointed in DIR with the arguments it recorded (flags given again
-    /// must agree with them, except --save, --json, --data, --offline, --checkpoint-every,
-    /// --plot and --history).
+    /// Continue the run checkpointed in DIR with the arguments it recorded, or start it over
+    /// if it was stopped before its first checkpoint (flags given again must agree with them,
+    /// except --save, --json, --data, --offline, --checkpoint-every, --plot and --history;
+    /// only the --save, --history and --plot given now are written).
     #[arg(long, value_name = "DIR", conflicts_with = "checkpoint_dir")]
     pub(crate) resume: Option<PathBuf>,
     /// Write the pictures of the run into this directory: loss and accuracy per epoch, the
@@ -163,6 +171,132 @@ struct Recorded {
     args: TrainArgs,
 }
 
+/// Refuses flags typed where they do nothing: a flag that does not change the run is a
+/// mistake the user should hear about (`--target` without `--csv` trains on something else
+/// than they think). A `--resume`d run's flags were checked when it started, and flags
+/// typed again must equal them.
+fn check_context(args: &TrainArgs, given: &ArgMatches) -> Result<()> {
+    if args.resume.is_some() {
+        return Ok(());
+    }
+    let typed = |id: &str| {
+        given.try_contains_id(id).unwrap_or(false) && given.value_source(id) == Some(ValueSource::CommandLine)
+    };
+    let value = |id: &str| {
+        given.get_raw(id).map(|v| v.map(|s| s.to_string_lossy()).collect::<Vec<_>>().join(",")).unwrap_or_default()
+    };
+    let (csv, images) = (args.own.csv.is_some(), args.own.images.is_some());
+    let needs = [
+        ("target", csv, "--csv FILE (it names the table's column to predict)"),
+        ("task", csv, "--csv FILE (it says what the table's target column is)"),
+        ("delimiter", csv, "--csv FILE (it is the table's field separator)"),
+        ("test_csv", csv, "--csv FILE (its test rows have the training table's columns)"),
+        ("test_images", images, "--images DIR (its test pictures have the training folder's classes)"),
+    ];
+    for (id, present, needs) in needs {
+        if typed(id) && !present {
+            return Err(Error::Value(format!(
+                "--{} {} does nothing without {needs}; leave it out, or give that flag",
+                id.replace('_', "-"),
+                value(id)
+            )));
+        }
+    }
+    if let Some(path) = &args.init_from {
+        for id in ["hidden", "init"] {
+            if typed(id) {
+                return Err(Error::Value(format!(
+                    "--{id} {} does nothing with --init-from {}: the layers and their weights come from that file; leave it out",
+                    value(id),
+                    path.display()
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Refuses values that train nothing, or train something meaningless, with the flags named:
+/// for the command line's flags and for those a checkpoint recorded alike.
+fn check_values(args: &TrainArgs) -> Result<()> {
+    if args.hidden.contains(&0) {
+        return Err(Error::Value("--hidden: layer sizes must be at least 1".into()));
+    }
+    if args.epochs == 0 {
+        return Err(Error::Value(
+            "--epochs 0: a run of no epochs trains nothing (its scores would be the untrained model's); give at least 1".into(),
+        ));
+    }
+    if args.checkpoint_every == Some(0) {
+        return Err(Error::Value(
+            "--checkpoint-every 0: checkpoints every N steps need N of at least 1; leave the flag out to checkpoint at the end of each epoch only".into(),
+        ));
+    }
+    // (With --init-from the output layer is the file's: checked once it is loaded.)
+    if args.init_from.is_none()
+        && args.loss() == Loss::BinaryCrossentropy
+        && args.output_activation() == Activation::Softmax
+    {
+        return Err(binary_crossentropy_on_softmax("--loss binary_crossentropy"));
+    }
+    if let Some(dir) = &args.data {
+        let reads = if args.own.csv.is_some() {
+            Some("the table of --csv")
+        } else if args.own.images.is_some() {
+            Some("the pictures of --images")
+        } else if args.dataset == Some(DatasetName::Digits) {
+            Some("the bundled digits (--dataset digits)")
+        } else {
+            None
+        };
+        if let Some(reads) = reads {
+            let resumed = if args.resume.is_some() { "the run being resumed trains on" } else { "this run trains on" };
+            return Err(Error::Value(format!(
+                "--data {} names a folder of IDX files for mnist or fashion-mnist, and {resumed} {reads}: leave --data out",
+                dir.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Binary cross-entropy scores each output as its own yes-or-no; a softmax makes the outputs
+/// one choice among them, and the pair trains nonsense without an error.
+fn binary_crossentropy_on_softmax(what: &str) -> Error {
+    Error::Value(format!(
+        "{what} scores each output as its own yes-or-no, but a softmax output (the default) makes the outputs one choice among them: use --loss sparse_categorical_crossentropy for classes, or --output-activation sigmoid with one output per yes-or-no"
+    ))
+}
+
+/// Checks the output files before any work: each is a file that can be written, and none is
+/// the checkpoint, the recorded arguments, an input of the run, or another output.
+fn check_outputs(args: &TrainArgs, checkpoint_dir: &Path) -> Result<()> {
+    let checkpoint_is = match (&args.resume, &args.checkpoint_dir) {
+        (Some(_), _) => "the checkpoint of --resume",
+        (None, Some(_)) => "the checkpoint of --checkpoint-dir",
+        (None, None) => "the checkpoint a Ctrl-C writes",
+    };
+    let checkpoint =
+        if checkpoint_dir.is_file() { checkpoint_dir.to_path_buf() } else { checkpoint_dir.join(io::CHECKPOINT_FILE) };
+    let arguments = checkpoint_dir.join(ARGUMENTS_FILE);
+    let mut inputs: Vec<(&str, &Path)> =
+        vec![(checkpoint_is, &checkpoint), ("the recorded arguments of the checkpoint directory", &arguments)];
+    let files = [
+        ("the model of --init-from", &args.init_from),
+        ("the table of --csv", &args.own.csv),
+        ("the table of --test-csv", &args.own.test_csv),
+    ];
+    inputs.extend(files.iter().filter_map(|(is, p)| Some((*is, p.as_deref()?))));
+    if let Some(path) = &args.save {
+        paths::check_output("--save", path, &inputs)?;
+        inputs.push(("the file of --save", path));
+    }
+    if let Some(path) = &args.history {
+        paths::check_output("--history", path, &inputs)?;
+    }
+    Ok(())
+}
+
 /// Finds, downloads or falls back to the data, as the flags ask. A directory given with
 /// `--data` is used or is an error; the bundled digits stand in only when no flag named data.
 fn load_data(args: &TrainArgs, progress: bool) -> Result<(DatasetName, Dataset, Dataset)> {
@@ -217,53 +351,90 @@ fn load_data(args: &TrainArgs, progress: bool) -> Result<(DatasetName, Dataset, 
     }
 }
 
-/// Checks, before any training, that the file `path` can be written: its directory exists
-/// and takes a new file.
-fn check_writable(flag: &str, path: &Path) -> Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    if !dir.is_dir() {
-        return Err(Error::Io(format!("{flag} {}: the directory {} does not exist", path.display(), dir.display())));
-    }
-    let probe = dir.join(format!(".neurite-write-test-{}", std::process::id()));
-    std::fs::write(&probe, b"")
-        .map_err(|e| Error::Io(format!("{flag} {}: cannot write there: {e}", path.display())))?;
-    std::fs::remove_file(&probe).map_err(|e| Error::io(&probe, e))
-}
-
-/// Refuses a model that does not fit in memory before allocating it, with the numbers.
-fn check_memory(args: &TrainArgs, features: usize, classes: usize) -> Result<()> {
-    // Counted from the description, before any parameter exists.
-    let params = model_config(args, features, classes)?.param_count().ok();
+/// Refuses a model, batch or history that does not fit in memory before allocating it, with
+/// the numbers. `features` and `classes` are the data's, or lower bounds before it is read;
+/// `examples`, the training examples once known (a batch is never larger; before, one
+/// example of a batch is counted).
+fn check_memory(args: &TrainArgs, features: usize, classes: usize, examples: Option<usize>) -> Result<()> {
+    // Counted from the model's description, before any parameter exists: the values an
+    // example has at the input and after each layer, and the parameters.
+    let (_, config) = described_model(args, features, classes)?;
+    let sizes = config.widths()?;
+    let params = config.param_count().map_or(u128::MAX, |p| p as u128);
     // The parameters, their gradients, the optimiser's buffers, a copy when saving.
     let buffers = 3 + args.optimizer.slot_names().len();
-    let bytes = params.and_then(|p| p.checked_mul(4 * buffers));
-    let available = available_memory();
-    match (params, bytes, available) {
-        (None, ..) | (_, None, _) => Err(Error::Value(format!(
-            "--hidden {:?}: the model would have more parameters than can be counted",
-            args.hidden
-        ))),
-        (Some(p), Some(b), Some(a)) if b > a => Err(Error::Value(format!(
-            "the model has {p} parameters: training it with {} needs about {:.1} GiB, and {:.1} GiB of memory are available; use smaller --hidden layers",
-            args.optimizer.name(),
-            b as f64 / (1u64 << 30) as f64,
-            a as f64 / (1u64 << 30) as f64
-        ))),
-        _ => Ok(()),
+    let param_bytes = params.saturating_mul(4 * buffers as u128);
+    // A batch: its input rows and the next batch's (prefetched), and every layer's
+    // activations and gradients.
+    let batch = examples.map_or(1, |n| args.batch_size.min(n.max(1)));
+    let batch_is = match examples {
+        Some(_) => format!("a batch of {batch}"),
+        None => "each example of a batch".to_string(),
+    };
+    let width = sizes.iter().fold(0u128, |w, &s| w.saturating_add(2 * s as u128));
+    let batch_bytes = budget::product(&[batch, 4]).saturating_mul(width);
+    // The history keeps a record per epoch (a vector that may double as it grows).
+    let history_bytes = budget::product(&[args.epochs, 2 * std::mem::size_of::<neurite::train::EpochLogs>()]);
+    let total = param_bytes.saturating_add(batch_bytes).saturating_add(history_bytes);
+    let gib = |b: u128| b as f64 / (1u64 << 30) as f64;
+    let hidden: Vec<String> = args.hidden.iter().map(|h| h.to_string()).collect();
+    let mut flags = format!("--hidden {} --batch-size {} --epochs {}", hidden.join(","), args.batch_size, args.epochs);
+    if let (Some(size), Some(_)) = (args.own.image_size, &args.own.images) {
+        flags.push_str(&format!(" --image-size {}x{}", size.width, size.height));
     }
+    let layers: Vec<String> = sizes.iter().map(|s| s.to_string()).collect();
+    budget::check_fits(
+        &flags,
+        &format!(
+            "training the {} network ({params} parameters) with {}: {:.1} GiB for the parameters and the optimiser, {:.1} GiB for {batch_is}, {:.1} GiB for the records of the epochs,",
+            layers.join("-"),
+            args.optimizer.name(),
+            gib(param_bytes),
+            gib(batch_bytes),
+            gib(history_bytes)
+        ),
+        total,
+        "use smaller --hidden layers, --batch-size or --image-size, or fewer --epochs",
+    )
 }
 
-/// Bytes of memory available to a new allocation (Linux's MemAvailable), when known.
-fn available_memory() -> Option<usize> {
-    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
-    let kib: usize = line.split_whitespace().nth(1)?.parse().ok()?;
-    kib.checked_mul(1024)
+/// The features and classes of the data the flags name, as lower bounds known before it is
+/// read: the pictures' size and colour, the IDX images' size, two classes.
+fn data_lower_bounds(args: &TrainArgs) -> (usize, usize) {
+    if args.own.images.is_some() {
+        let size = args.own.image_size.unwrap_or(sources::ImageSize { width: 28, height: 28 });
+        let channels = args.own.color.unwrap_or(neurite::data::Color::Grey).channels();
+        return (size.width.saturating_mul(size.height).saturating_mul(channels), 2);
+    }
+    if args.own.csv.is_some() {
+        return (1, 1);
+    }
+    match args.dataset {
+        Some(DatasetName::Mnist | DatasetName::FashionMnist) => (784, 10),
+        // The digits, or MNIST with the digits as its fallback.
+        _ => (64, 10),
+    }
 }
 
 /// The model description the flags give, for examples of `features` values and `classes`
 /// outputs: the notes' MLP from --hidden and --activation, or --layers.
 pub(crate) fn model_config(args: &TrainArgs, features: usize, classes: usize) -> Result<ModelConfig> {
+    let (flag, config) = described_model(args, features, classes)?;
+    let units = match config.layers.last() {
+        Some(LayerConfig::Dense(d)) => d.units,
+        _ => return Err(Error::Value(format!("{flag}: the last layer must be Dense, the output"))),
+    };
+    if units != classes {
+        return Err(Error::Value(format!(
+            "{flag}: the last layer has {units} units, the data needs {classes} outputs"
+        )));
+    }
+    Ok(config)
+}
+
+/// The model the flags describe for examples of `features` values, with the flag that
+/// describes it; its output is not yet checked against the data.
+fn described_model(args: &TrainArgs, features: usize, classes: usize) -> Result<(&'static str, ModelConfig)> {
     let (flag, mut config) = match (&args.layers, &args.architecture) {
         (Some(spec), _) => {
             ("--layers", ModelConfig::parse_layers(&[features], spec, args.init).map_err(|e| e.context("--layers"))?)
@@ -275,14 +446,15 @@ pub(crate) fn model_config(args: &TrainArgs, features: usize, classes: usize) ->
             ("--architecture", config)
         }
         (None, None) => {
-            return Ok(ModelConfig::mlp(
+            let mlp = ModelConfig::mlp(
                 &[features],
                 &args.hidden,
                 args.activation,
                 classes,
                 args.output_activation(),
                 args.init,
-            ))
+            );
+            return Ok(("--hidden", mlp));
         }
     };
     match &config.input_shape {
@@ -294,16 +466,7 @@ pub(crate) fn model_config(args: &TrainArgs, features: usize, classes: usize) ->
         Some(_) => {}
         None => config.input_shape = Some(vec![features]),
     }
-    let units = match config.layers.last() {
-        Some(LayerConfig::Dense(d)) => d.units,
-        _ => return Err(Error::Value(format!("{flag}: the last layer must be Dense, the output"))),
-    };
-    if units != classes {
-        return Err(Error::Value(format!(
-            "{flag}: the last layer has {units} units, the data needs {classes} outputs"
-        )));
-    }
-    Ok(config)
+    Ok((flag, config))
 }
 
 /// The text of a small file, refused past `cap` bytes before it is read.
@@ -331,15 +494,16 @@ pub(crate) fn build_model(args: &TrainArgs, features: usize, classes: usize) -> 
 }
 
 /// The model of `--init-from`, compiled: with the optimiser state it was saved with, or with
-/// the flags' optimiser and loss when the file has none. Also says which.
-fn continue_from(path: &std::path::Path, args: &TrainArgs) -> Result<(Sequential, String)> {
+/// the flags' optimiser and loss when the file has none. Also says which, and whether the
+/// file's optimiser continues.
+fn continue_from(path: &std::path::Path, args: &TrainArgs) -> Result<(Sequential, String, bool)> {
     let activations =
         neurite::io::Activations { hidden: Some(args.activation), output: Some(args.output_activation()) };
     let mut model = neurite::io::load_any(path, activations)?;
     set_threads(&mut model, args.threads)?;
     let note = match (model.loss(), model.optimizer_state()) {
         (Some(loss), Some(state)) => format!(
-            "continuing from {}: {} after {} steps, loss {} (the file's; --optimizer, --lr and --loss are ignored)",
+            "continuing from {}: {} after {} steps, loss {} (the file's)",
             path.display(),
             state.optimizer(),
             state.iterations(),
@@ -357,7 +521,8 @@ fn continue_from(path: &std::path::Path, args: &TrainArgs) -> Result<(Sequential
             )
         }
     };
-    Ok((model, note))
+    let kept = note.starts_with("continuing");
+    Ok((model, note, kept))
 }
 
 /// Uses `threads` threads, warning above the core count and refusing far above it.
@@ -378,17 +543,99 @@ fn set_threads(model: &mut Sequential, threads: Option<usize>) -> Result<()> {
     model.set_threads(t)
 }
 
-/// The arguments to train with: the ones given, or for `--resume` the ones the checkpoint
-/// recorded (refusing flags given again that disagree), with the recorded command line.
-fn effective_args(args: &TrainArgs, given: &ArgMatches, argv: &[String]) -> Result<(TrainArgs, Vec<String>)> {
-    let Some(dir) = &args.resume else { return Ok((args.clone(), argv.to_vec())) };
-    let checkpoint = io::load_checkpoint(dir)?;
-    let note = checkpoint.note.ok_or_else(|| {
-        Error::Format(format!(
-            "{}: this checkpoint has no recorded arguments (was it written by neurite train?)",
-            dir.display()
-        ))
-    })?;
+/// The file in a checkpoint directory that records the run's arguments (a JSON list of the
+/// words after `train`), written before anything else so that `--resume` finds them even
+/// when the run was killed before its first checkpoint.
+pub(crate) const ARGUMENTS_FILE: &str = "arguments.json";
+
+/// Records `note` (the arguments as JSON) in the checkpoint directory `dir`, atomically.
+fn record_arguments(dir: &Path, note: &str) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::Io(format!("--checkpoint-dir {}: {e}", dir.display())))?;
+    // A run killed while writing them left its temporary file (`.arguments.json.<pid>.<n>.tmp`)
+    // beside them: nothing reads it, so it goes (as the checkpointer does with its own).
+    let prefix = format!(".{ARGUMENTS_FILE}.");
+    for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with(&prefix) && name.ends_with(".tmp") {
+            std::fs::remove_file(entry.path()).map_err(|e| Error::io(&entry.path(), e))?;
+        }
+    }
+    neurite::io::write_atomic(&dir.join(ARGUMENTS_FILE), note.as_bytes())
+}
+
+/// What `--resume DIR` continues: a checkpoint and the arguments recorded with it, or, for a
+/// run stopped before its first checkpoint, the arguments alone (the run starts over).
+fn resume_point(dir: &Path) -> Result<(String, Option<io::Checkpoint>)> {
+    if !dir.exists() {
+        return Err(Error::Io(format!("--resume {}: no such directory", dir.display())));
+    }
+    let arguments = match std::fs::read_to_string(dir.join(ARGUMENTS_FILE)) {
+        Ok(text) => Some(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound || dir.is_file() => None,
+        Err(e) => return Err(Error::io(&dir.join(ARGUMENTS_FILE), e)),
+    };
+    let has_checkpoint = dir.is_file() || dir.join(io::CHECKPOINT_FILE).is_file();
+    let checkpoint = if has_checkpoint { Some(io::load_checkpoint(dir)?) } else { None };
+    match (arguments, checkpoint) {
+        // The arguments file is written when a run starts, the checkpoint later: arguments
+        // that differ from the checkpoint's are a newer run's, stopped before its first
+        // checkpoint, which starts over (the older run's checkpoint is not its).
+        (Some(arguments), Some(c)) if c.note.as_deref() != Some(arguments.as_str()) => Ok((arguments, None)),
+        (_, Some(c)) => {
+            let note = c.note.clone().ok_or_else(|| {
+                Error::Format(format!(
+                    "{}: this checkpoint has no recorded arguments (was it written by neurite train?)",
+                    dir.display()
+                ))
+            })?;
+            Ok((note, Some(c)))
+        }
+        (Some(arguments), None) => Ok((arguments, None)),
+        (None, None) => Err(Error::Io(format!(
+            "--resume {}: neither a checkpoint ({}) nor the arguments of a run ({ARGUMENTS_FILE}) are there (was it written by neurite train --checkpoint-dir?)",
+            dir.display(),
+            io::CHECKPOINT_FILE
+        ))),
+    }
+}
+
+/// The checkpoint that the same command wrote in its `--checkpoint-dir` before it was
+/// stopped, which it continues (as Keras' BackupAndRestore does): a scheduler that restarts
+/// a preempted job with the same command gets the run it started, not a new one. A checkpoint
+/// of other arguments is not continued (the run starts over and replaces it).
+fn continued(args: &TrainArgs, note: &str) -> Result<Option<io::Checkpoint>> {
+    let Some(dir) = args.checkpoint_dir.as_deref().filter(|d| d.join(io::CHECKPOINT_FILE).is_file()) else {
+        return Ok(None);
+    };
+    let checkpoint = match io::load_checkpoint(dir) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("warning: the checkpoint in {} cannot be continued ({e}); the run starts over", dir.display());
+            return Ok(None);
+        }
+    };
+    if checkpoint.note.as_deref() != Some(note) {
+        return Ok(None);
+    }
+    eprintln!(
+        "continuing the run checkpointed in {} by the same command (remove that directory to start over)",
+        dir.display()
+    );
+    Ok(Some(checkpoint))
+}
+
+/// The arguments to train with: the ones given, or for `--resume` the ones the run recorded
+/// (refusing flags given again that disagree), with the recorded command line and the
+/// checkpoint to continue from (none: the run starts from its beginning). Output paths are
+/// only ever the present command's: a recorded `--save` or `--history` (which a file from
+/// someone else may carry) is never written.
+fn effective_args(
+    args: &TrainArgs,
+    given: &ArgMatches,
+    argv: &[String],
+) -> Result<(TrainArgs, Vec<String>, Option<io::Checkpoint>)> {
+    let Some(dir) = &args.resume else { return Ok((args.clone(), argv.to_vec(), None)) };
+    let (note, checkpoint) = resume_point(dir)?;
     let recorded_argv: Vec<String> = serde_json::from_str(&note)
         .map_err(|e| Error::Format(format!("{}: the recorded arguments are not valid: {e}", dir.display())))?;
     let recorded = Recorded::try_parse_from(&recorded_argv)
@@ -415,17 +662,33 @@ fn effective_args(args: &TrainArgs, given: &ArgMatches, argv: &[String]) -> Resu
             )));
         }
     }
+    // Outputs the recorded run named and this command does not: said, never written.
+    let outputs = [("--save", &recorded.save, &args.save), ("--history", &recorded.history, &args.history)];
+    for (flag, then, now) in outputs {
+        if let (Some(then), None) = (then, now) {
+            eprintln!(
+                "note: the run being resumed was started with {flag} {}; output paths come only from this command, so give {flag} again to write it",
+                then.display()
+            );
+        }
+    }
+    if let (Some(then), None) = (&recorded.plot, &args.plot) {
+        eprintln!(
+            "note: the run being resumed was started with --plot {}; output paths come only from this command, so give --plot again to draw it",
+            then.display()
+        );
+    }
     let mut effective = recorded;
     effective.resume = args.resume.clone();
     effective.checkpoint_dir = Some(dir.clone());
-    effective.save = args.save.clone().or(effective.save);
+    effective.save = args.save.clone();
+    effective.history = args.history.clone();
+    effective.plot = args.plot.clone();
     effective.json = args.json;
     effective.offline = args.offline;
     effective.data = args.data.clone().or(effective.data);
     effective.checkpoint_every = args.checkpoint_every.or(effective.checkpoint_every);
-    effective.plot = args.plot.clone().or(effective.plot);
-    effective.history = args.history.clone().or(effective.history);
-    Ok((effective, recorded_argv))
+    Ok((effective, recorded_argv, checkpoint))
 }
 
 fn to_json(args: &TrainArgs) -> Result<serde_json::Value> {
@@ -464,32 +727,46 @@ pub(crate) fn run(args: &TrainArgs, given: &ArgMatches, argv: &[String]) -> Resu
             "--plot and --json cannot go together: --json keeps stdout for the JSON object".into(),
         ));
     }
-    if args.hidden.contains(&0) {
-        return Err(Error::Value("--hidden: layer sizes must be at least 1".into()));
+    check_context(args, given)?;
+    check_values(args)?;
+    let typed_note = serde_json::to_string(argv).map_err(|e| Error::Value(format!("arguments: {e}")))?;
+    if let Some(dir) = &args.checkpoint_dir {
+        // A command refused for its outputs or sizes records nothing (it would replace the
+        // arguments of the run the directory holds): those checks need only the flags.
+        check_outputs(args, dir)?;
+        let (features, classes) = data_lower_bounds(args);
+        check_memory(args, features, classes, None)?;
+        // Then, before anything else (reading the data can take minutes), so that a run killed
+        // at any moment leaves what `--resume` needs to start it again.
+        record_arguments(dir, &typed_note)?;
     }
-    let (args, recorded_argv) = effective_args(args, given, argv)?;
+    let (args, recorded_argv, resumed) = match continued(args, &typed_note)? {
+        Some(checkpoint) => (args.clone(), argv.to_vec(), Some(checkpoint)),
+        None => effective_args(args, given, argv)?,
+    };
     let args = &args;
-    if let Some(path) = &args.save {
-        check_writable("--save", path)?;
-    }
-    if let Some(path) = &args.history {
-        check_writable("--history", path)?;
-    }
-    if let Some(dir) = &args.plot {
-        std::fs::create_dir_all(dir).map_err(|e| Error::Io(format!("--plot {}: {e}", dir.display())))?;
-        check_writable("--plot", &dir.join("loss.png"))?;
-    }
+    // What a checkpoint file recorded is checked like what was typed.
+    check_values(args)?;
     let explicit_checkpoints = args.checkpoint_dir.is_some();
     let checkpoint_dir = args.checkpoint_dir.clone().unwrap_or_else(default_checkpoint_dir);
+    check_outputs(args, &checkpoint_dir)?;
+    if let Some(dir) = &args.plot {
+        std::fs::create_dir_all(dir).map_err(|e| Error::Io(format!("--plot {}: {e}", dir.display())))?;
+        paths::check_output("--plot", &dir.join("loss.png"), &[])?;
+    }
     let note = serde_json::to_string(&recorded_argv).map_err(|e| Error::Value(format!("arguments: {e}")))?;
-    let started = std::time::Instant::now();
-    let own = OwnData::open(&args.own, args.seed)?;
-    let read_seconds = started.elapsed().as_secs_f64();
-    if own.is_some() && args.plot.is_some() {
+    if resumed.is_none() {
+        let (features, classes) = data_lower_bounds(args);
+        check_memory(args, features, classes, None)?;
+    }
+    if (args.own.csv.is_some() || args.own.images.is_some()) && args.plot.is_some() {
         return Err(Error::Value(
             "--plot draws MNIST-style pictures (weights as images, digits it gets wrong); with --csv or --images, write --history FILE and draw it with neurite plot history".into(),
         ));
     }
+    let started = std::time::Instant::now();
+    let own = OwnData::open(&args.own, args.seed)?;
+    let read_seconds = started.elapsed().as_secs_f64();
     let idx = match own {
         None => Some(load_data(args, !args.json)?),
         Some(_) => None,
@@ -500,7 +777,9 @@ pub(crate) fn run(args: &TrainArgs, given: &ArgMatches, argv: &[String]) -> Resu
         (None, None) => return Err(Error::Value("no data".into())),
     };
     let (features, outputs) = (train.features(), own.as_ref().map_or_else(|| train_classes(train), OwnData::outputs));
-    check_memory(args, features, outputs)?;
+    if resumed.is_none() {
+        check_memory(args, features, outputs, Some(train.len()))?;
+    }
     let say = |line: &str| {
         if args.json {
             eprintln!("{line}");
@@ -508,7 +787,6 @@ pub(crate) fn run(args: &TrainArgs, given: &ArgMatches, argv: &[String]) -> Resu
             println!("{line}");
         }
     };
-    let resumed = args.resume.as_ref().map(|dir| io::load_checkpoint(dir)).transpose()?;
     let mut progress = None;
     let mut model = match (resumed, &args.init_from) {
         (Some(c), _) => {
@@ -518,7 +796,48 @@ pub(crate) fn run(args: &TrainArgs, given: &ArgMatches, argv: &[String]) -> Resu
             model
         }
         (None, Some(path)) => {
-            let (model, note) = continue_from(path, args)?;
+            let (model, note, kept) = continue_from(path, args)?;
+            // The file's optimiser and loss continue: flags that would choose others do
+            // nothing, and are refused.
+            let typed = |id: &str| {
+                given.try_contains_id(id).unwrap_or(false) && given.value_source(id) == Some(ValueSource::CommandLine)
+            };
+            // Activations typed for a file that records its own (load_any used them only for
+            // formats that do not) did nothing unless they agree with the file's.
+            let dense = model.dense_layers();
+            let hidden_differ =
+                dense.len() > 1 && dense[..dense.len() - 1].iter().any(|l| l.activation_fn() != args.activation);
+            let output_differs = model.output_activation() != args.output_activation;
+            for (id, differs) in [("activation", hidden_differ), ("output_activation", output_differs)] {
+                if differs && typed(id) {
+                    let value = given
+                        .get_raw(id)
+                        .into_iter()
+                        .flatten()
+                        .map(|v| v.to_string_lossy())
+                        .collect::<Vec<_>>()
+                        .join(",");
+                    return Err(Error::Value(format!(
+                        "--{} {value} does nothing with --init-from {}: the file records its layers' activations; leave it out",
+                        id.replace('_', "-"),
+                        path.display()
+                    )));
+                }
+            }
+            if let Some(id) = ["optimizer", "lr", "loss"].into_iter().find(|id| kept && typed(id)) {
+                let value =
+                    given.get_raw(id).into_iter().flatten().map(|v| v.to_string_lossy()).collect::<Vec<_>>().join(",");
+                return Err(Error::Value(format!(
+                    "--{id} {value} does nothing with --init-from {}: the file's optimiser state and loss continue ({}); leave it out",
+                    path.display(),
+                    model.optimizer_state().map_or(String::new(), |s| format!(
+                        "{} after {} steps, loss {}",
+                        s.optimizer(),
+                        s.iterations(),
+                        model.loss().map_or("?", |l| l.name())
+                    ))
+                )));
+            }
             let (inputs, got) = (model.input_dim(), model.output_units());
             let fits = match own.as_ref().map(OwnData::task) {
                 Some(Task::Regression) => got == Some(1),
@@ -539,6 +858,10 @@ pub(crate) fn run(args: &TrainArgs, given: &ArgMatches, argv: &[String]) -> Resu
         }
         (None, None) => build_model(args, features, outputs)?,
     };
+    let last = model.output_activation();
+    if model.loss() == Some(Loss::BinaryCrossentropy) && last == Some(Activation::Softmax) {
+        return Err(binary_crossentropy_on_softmax("the model's loss, binary_crossentropy,"));
+    }
     // The columns and their standardisation, or the pictures' size, and the class names go
     // into the model file (and its checkpoints), so that eval and predict read data the same way.
     model.set_schema(own.as_ref().map(OwnData::schema))?;
@@ -553,7 +876,7 @@ pub(crate) fn run(args: &TrainArgs, given: &ArgMatches, argv: &[String]) -> Resu
         )),
         (None, None) => {}
     }
-    say(&model.summary());
+    say(&crate::show::block(&model.summary()));
     let signal = StopSignal::new();
     handle_ctrl_c(signal.clone());
     let mut options = FitOptions::default()
@@ -562,7 +885,8 @@ pub(crate) fn run(args: &TrainArgs, given: &ArgMatches, argv: &[String]) -> Resu
         .seed(args.seed)
         .validation_split(args.validation_split)
         .verbose(if args.json { Verbosity::Silent } else { Verbosity::ProgressBar })
-        .stop_on(signal);
+        .stop_on(signal.clone());
+    let first_epoch_loss = progress.as_ref().and_then(|p| p.history.epochs.first()).map(|e| e.loss);
     if let Some(progress) = progress {
         say(&format!("resuming at epoch {}, step {}", progress.epoch, progress.steps_done));
         options = options.resume(progress);
@@ -574,7 +898,11 @@ pub(crate) fn run(args: &TrainArgs, given: &ArgMatches, argv: &[String]) -> Resu
         None
     };
     let mut on_interrupt = OnInterrupt { dir: checkpoint_dir.clone(), note, written: false };
-    let mut callbacks: Vec<&mut dyn Callback> = Vec::new();
+    // First, so that a diverged model is refused before a checkpoint of it is written.
+    let lr = model.optimizer_state().map_or(f32::NAN, |s| s.optimizer().lr());
+    let mut guard =
+        DivergenceGuard::new(lr, checkpoints.as_ref().and(args.checkpoint_every), first_epoch_loss).stopping(signal);
+    let mut callbacks: Vec<&mut dyn Callback> = vec![&mut guard];
     match checkpoints.as_mut() {
         Some(c) => callbacks.push(c),
         None => callbacks.push(&mut on_interrupt),

@@ -148,9 +148,12 @@ fn bad_flags_are_rejected_with_a_message() {
 
 #[test]
 fn zero_epochs_and_more_threads_than_cores_are_reported_plainly() {
+    // No epochs trains nothing: an error, not the untrained model's scores with exit 0
+    // (issue 26, defect 16).
     let out = neurite(&["train", "--dataset", "digits", "--epochs", "0"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).contains("fit_seconds=0.00 "), "{}", stdout(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--epochs 0: a run of no epochs trains nothing"), "{}", stderr(&out));
+    assert!(!stdout(&out).contains("fit_seconds"), "{}", stdout(&out));
 
     let cores = neurite::train::Sequential::default_threads();
     let threads = (cores + 1).to_string();

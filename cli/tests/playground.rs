@@ -137,8 +137,41 @@ fn base64(text: &str) -> Vec<u8> {
     out
 }
 
+/// A port that was free a moment ago: chromedriver cannot be told to pick one and report it,
+/// so another process may take it before chromedriver binds it ([`start_chromedriver`]
+/// then tries another).
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Starts chromedriver and waits for it to answer, on a new port each try: one that another
+/// process took between [`free_port`] and chromedriver's bind makes chromedriver exit, and
+/// the next try takes another.
+fn start_chromedriver(agent: &ureq::Agent) -> (Process, String) {
+    for _ in 0..5 {
+        let port = free_port();
+        let mut process = Process(
+            Command::new("chromedriver")
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start chromedriver"),
+        );
+        let driver = format!("http://127.0.0.1:{port}");
+        let start = Instant::now();
+        loop {
+            if process.0.try_wait().unwrap().is_some() {
+                break; // the port was taken: try another
+            }
+            if agent.get(&format!("{driver}/status")).call().is_ok() {
+                return (process, driver);
+            }
+            assert!(start.elapsed() < Duration::from_secs(20), "chromedriver did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    panic!("chromedriver exited at once on five ports in a row");
 }
 
 /// Runs the neurite command and returns its stdout as JSON.
@@ -223,23 +256,9 @@ fn start(dir: &Path, downloads: &Path) -> Session {
         line.split_whitespace().find(|w| w.starts_with("http://")).unwrap_or_else(|| panic!("no address in {line:?}"));
     let url = url.to_string();
 
-    let port = free_port();
-    let driver_process = Process(
-        Command::new("chromedriver")
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start chromedriver"),
-    );
     let agent: ureq::Agent =
         ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(120))).build().into();
-    let driver = format!("http://127.0.0.1:{port}");
-    let start = Instant::now();
-    while agent.get(&format!("{driver}/status")).call().is_err() {
-        assert!(start.elapsed() < Duration::from_secs(20), "chromedriver did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let (driver_process, driver) = start_chromedriver(&agent);
     let profile = dir.join("profile");
     let capabilities = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": {
         "binary": which("chromium").unwrap_or_else(|| PathBuf::from("/usr/bin/chromium")),

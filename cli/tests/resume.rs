@@ -3,6 +3,10 @@
 //! that was never stopped; a kill in the middle of writing a checkpoint leaves the previous
 //! one intact.
 //!
+//! A run killed before its first checkpoint, even at the earliest moment (once it has
+//! recorded its arguments, the first thing it does), continues too: `--resume` starts it
+//! from its beginning, and so does the same command run again.
+//!
 //! The kills come at random moments (from a seeded generator, so the sequence can be
 //! replayed). Where they land changes what the test exercises, never its verdict: the final
 //! parameters are compared, whatever happened on the way.
@@ -11,7 +15,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use neurite::Rng;
 
@@ -79,6 +83,50 @@ fn reference_timed(dir: &Path, run: &[&str]) -> (Vec<f32>, Duration) {
     (params(&path), started.elapsed())
 }
 
+/// How long a child may take to reach the moment a test waits for: far more than any run
+/// here takes, so that only a child that is stuck, or exits without reaching it, fails.
+const DEADLINE: Duration = Duration::from_secs(300);
+
+/// What a wait for a child ended with.
+#[derive(Debug, PartialEq)]
+enum Waited {
+    /// `ready()` became true while the child ran.
+    Ready,
+    /// The child exited first.
+    Exited,
+}
+
+/// Polls `ready()` while `child` runs; fails the test after [`DEADLINE`] rather than hang.
+fn wait_for(child: &mut Child, what: &str, ready: impl Fn() -> bool) -> Waited {
+    let started = Instant::now();
+    loop {
+        if ready() {
+            return Waited::Ready;
+        }
+        if child.try_wait().unwrap().is_some() {
+            return Waited::Exited;
+        }
+        if started.elapsed() > DEADLINE {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what}: not after {DEADLINE:?}");
+        }
+        std::thread::yield_now();
+    }
+}
+
+/// Waits for `ready()`, failing the test (with the child's errors) if the child exits first.
+fn wait_while_running(child: &mut Child, what: &str, ready: impl Fn() -> bool) {
+    if wait_for(child, what, ready) == Waited::Exited {
+        let mut err = String::new();
+        if let Some(mut e) = child.stderr.take() {
+            use std::io::Read;
+            let _ = e.read_to_string(&mut err);
+        }
+        panic!("{what}: the run exited first ({:?}): {err}", child.wait().unwrap());
+    }
+}
+
 /// Whether a checkpoint exists in `dir`.
 fn has_checkpoint(dir: &Path) -> bool {
     dir.join(neurite::io::CHECKPOINT_FILE).is_file()
@@ -90,7 +138,9 @@ fn start(ckpt: &Path, save: &Path) -> Child {
 }
 
 fn start_run(run: &[&str], ckpt: &Path, save: &Path) -> Child {
-    let mut c = if has_checkpoint(ckpt) {
+    // Once the run has recorded its arguments, --resume continues it, from its checkpoint or,
+    // killed before the first, from its beginning.
+    let mut c = if has_checkpoint(ckpt) || has_arguments(ckpt) {
         neurite(&["train", "--resume", arg(ckpt), "--save", arg(save), "--json"])
     } else {
         let mut c = neurite(run);
@@ -146,7 +196,7 @@ fn a_kill_while_a_checkpoint_is_written_leaves_the_previous_one_intact() {
     // exists, the write is under way. A kill that comes just after the rename is retried.
     // First, a run that has written one checkpoint whole (killed once it has, mid-run).
     let mut child = start_run(&LARGE_RUN, &ckpt, &save);
-    while !has_checkpoint(&ckpt) && child.try_wait().unwrap().is_none() {}
+    wait_while_running(&mut child, "the first checkpoint", || has_checkpoint(&ckpt));
     let _ = child.kill();
     child.wait().unwrap();
     let mut attempts = 0;
@@ -166,7 +216,8 @@ fn a_kill_while_a_checkpoint_is_written_leaves_the_previous_one_intact() {
                 })
             })
         };
-        while !writing() && child.try_wait().unwrap().is_none() {}
+        // The run may end before a write is caught: then the next attempt resumes it.
+        wait_for(&mut child, "a checkpoint being written", writing);
         let _ = child.kill();
         child.wait().unwrap();
         if writing() && before.is_some() {
@@ -189,11 +240,9 @@ fn ctrl_c_writes_a_checkpoint_says_how_to_resume_and_exits_130() {
     let dir = common::temp_dir("ctrl-c");
     let want = reference(&dir, &RUN);
     let (ckpt, save) = (dir.join("ckpt"), dir.join("resumed.safetensors"));
-    let child = start(&ckpt, &save);
+    let mut child = start(&ckpt, &save);
     // Once the run has written its first checkpoint, it is training: interrupt it.
-    while !has_checkpoint(&ckpt) {
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_while_running(&mut child, "the first checkpoint", || has_checkpoint(&ckpt));
     let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
     assert!(status.success());
     let out = child.wait_with_output().unwrap();
@@ -223,4 +272,68 @@ fn resume_refuses_arguments_that_disagree_with_the_recorded_ones() {
     // but evaluate).
     let out = neurite(&["train", "--resume", arg(&ckpt), "--lr", "0.01", "--json"]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// The arguments file a run records before anything else.
+fn has_arguments(dir: &Path) -> bool {
+    dir.join("arguments.json").is_file()
+}
+
+#[test]
+fn a_run_killed_before_its_first_checkpoint_resumes_from_its_beginning() {
+    let dir = common::temp_dir("killed-early");
+    let want = reference(&dir, &RUN);
+    let (ckpt, save) = (dir.join("ckpt"), dir.join("resumed.safetensors"));
+    // Killed at the earliest moment it can leave anything: as soon as its arguments are
+    // recorded (before the data is read).
+    let mut child = start(&ckpt, &save);
+    wait_while_running(&mut child, "the recorded arguments", || has_arguments(&ckpt));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let early = !has_checkpoint(&ckpt);
+    // A temporary file of the arguments, as a kill in the middle of writing them leaves it:
+    // the next run removes it.
+    std::fs::write(ckpt.join(".arguments.json.1.0.tmp"), b"[\"train\", \"--ep").unwrap();
+    let out = neurite(&["train", "--resume", arg(&ckpt), "--save", arg(&save), "--json"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(params(&save), want, "--resume after a kill before the first checkpoint ({early})");
+    // --resume records nothing; the same command run again does, and cleans up.
+    let mut again = neurite(&RUN);
+    again.args(["--checkpoint-dir", arg(&ckpt), "--checkpoint-every", "25", "--save", arg(&save)]);
+    assert!(again.output().unwrap().status.success());
+    assert_eq!(leftovers(&ckpt), 0, "a killed write of the arguments left its temporary file");
+    assert_eq!(params(&save), want);
+}
+
+#[test]
+fn the_same_command_run_again_continues_a_killed_run() {
+    // A scheduler restarts a preempted job with the command it was given: the run continues,
+    // from any moment it was killed at (the earliest, then mid-run), to the same bits.
+    let dir = common::temp_dir("same-command");
+    let want = reference(&dir, &RUN);
+    let (ckpt, save) = (dir.join("ckpt"), dir.join("resumed.safetensors"));
+    let command = || {
+        let mut c = neurite(&RUN);
+        c.args(["--checkpoint-dir", arg(&ckpt), "--checkpoint-every", "25", "--save", arg(&save)]);
+        c.spawn().unwrap()
+    };
+    // Killed before it starts (nothing recorded), then at its earliest moment.
+    let mut child = command();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let mut child = command();
+    wait_while_running(&mut child, "the recorded arguments", || has_arguments(&ckpt));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // Then mid-run, once it has checkpointed.
+    let mut child = command();
+    if wait_for(&mut child, "a checkpoint", || has_checkpoint(&ckpt)) == Waited::Ready {
+        let _ = child.kill();
+    }
+    child.wait().unwrap();
+    let out = command().wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("continuing the run checkpointed in"), "{err}");
+    assert_eq!(params(&save), want);
 }

@@ -121,20 +121,43 @@ impl ModelConfig {
         ModelConfig::new(Some(input.to_vec()), layers)
     }
 
+    /// The number of values an example has at the input and after each layer, computed from
+    /// the shapes alone (what the command line's memory check multiplies by the batch).
+    pub fn widths(&self) -> Result<Vec<usize>> {
+        let size = |s: &[usize]| {
+            s.iter()
+                .try_fold(1usize, |n, &d| n.checked_mul(d))
+                .ok_or_else(|| Error::Value(format!("an example of shape {s:?} has too many values")))
+        };
+        let mut shape = self.first_shape()?;
+        let mut out = vec![size(&shape)?];
+        for (i, config) in self.layers.iter().enumerate() {
+            shape =
+                config.clone().into_layer().output_shape(&shape).map_err(|e| e.context(format!("layer {}", i + 1)))?;
+            out.push(size(&shape)?);
+        }
+        Ok(out)
+    }
+
+    /// The shape of an example: the description's input, or its first layer's.
+    fn first_shape(&self) -> Result<Vec<usize>> {
+        match (&self.input_shape, self.layers.first()) {
+            (Some(s), _) => Ok(s.clone()),
+            (None, Some(first)) => first
+                .clone()
+                .into_layer()
+                .declared_input()
+                .ok_or_else(|| Error::Value("the first layer does not say its input shape".into())),
+            (None, None) => Ok(vec![]),
+        }
+    }
+
     /// Number of parameter values the description makes, computed from the shapes alone
     /// (nothing is allocated): an error names the first layer whose shapes do not fit or whose
     /// parameters are too many to count. What a file's architecture claims is checked with this
     /// before any layer is built.
     pub fn param_count(&self) -> Result<usize> {
-        let mut shape = match (&self.input_shape, self.layers.first()) {
-            (Some(s), _) => s.clone(),
-            (None, Some(first)) => first
-                .clone()
-                .into_layer()
-                .declared_input()
-                .ok_or_else(|| Error::Value("the first layer does not say its input shape".into()))?,
-            (None, None) => return Ok(0),
-        };
+        let mut shape = self.first_shape()?;
         let mut total = 0usize;
         for (i, config) in self.layers.iter().enumerate() {
             let mut layer = config.clone().into_layer();
