@@ -478,23 +478,35 @@ impl Sequential {
 
     /// The layer table Keras prints: name and kind, output shape, parameter count, totals.
     pub fn summary(&self) -> String {
-        let rule = "_".repeat(72);
+        let rows: Vec<(String, String, usize, String)> = self
+            .layers
+            .iter()
+            .map(|layer| {
+                let name = format!("{} ({})", display_name(layer.as_ref()), layer.class_name());
+                let shape = layer.output_shape(layer.input_shape()).map(|o| batch_shape_str(&o)).unwrap_or_default();
+                let count = layer.param_specs().iter().map(|p| p.shape.iter().product::<usize>()).sum();
+                (name, shape, count, layer.activation().map(|a| a.to_string()).unwrap_or_default())
+            })
+            .collect();
+        // Keras' columns, widened for a long name or shape.
+        let name_w = rows.iter().map(|r| r.0.chars().count() + 1).fold(28, usize::max);
+        let shape_w = rows.iter().map(|r| r.1.chars().count() + 1).fold(18, usize::max);
+        let width = 72 + (name_w - 28) + (shape_w - 18);
+        let rule = "_".repeat(width);
         let mut s = format!("Model: \"{}\"\n{rule}\n", self.name);
-        s += &format!(" {:<28}{:<18}{:>12}  {:<12}\n", "Layer (type)", "Output Shape", "Param #", "Activation");
-        s += &format!("{}\n", "=".repeat(72));
-        for (i, layer) in self.layers.iter().enumerate() {
-            let name = format!("{} ({})", display_name(layer.as_ref()), layer.class_name());
-            let shape = layer.output_shape(layer.input_shape()).map(|o| batch_shape_str(&o)).unwrap_or_default();
-            let count: usize = layer.param_specs().iter().map(|p| p.shape.iter().product::<usize>()).sum();
-            let activation = layer.activation().map(|a| a.to_string()).unwrap_or_default();
-            s += &format!(" {:<28}{:<18}{:>12}  {:<12}", name, shape, thousands(count), activation).trim_end();
-            s += "\n";
-            if i + 1 < self.layers.len() {
+        s += &format!(
+            " {:<name_w$}{:<shape_w$}{:>12}  {:<12}\n",
+            "Layer (type)", "Output Shape", "Param #", "Activation"
+        );
+        s += &format!("{}\n", "=".repeat(width));
+        for (i, (name, shape, count, activation)) in rows.iter().enumerate() {
+            s += &format!(" {:<name_w$}{:<shape_w$}{:>12}  {:<12}\n", name, shape, thousands(*count), activation);
+            if i + 1 < rows.len() {
                 s += "\n";
             }
         }
         let (total, trainable) = (self.param_count(), self.trainable_count());
-        s += &format!("{}\n", "=".repeat(72));
+        s += &format!("{}\n", "=".repeat(width));
         s += &format!("Total params: {} ({})\n", thousands(total), memory_size(total * 4));
         s += &format!("Trainable params: {} ({})\n", thousands(trainable), memory_size(trainable * 4));
         s += &format!(
