@@ -36,8 +36,8 @@
 use std::fmt;
 use std::str::FromStr;
 
-use super::schema::Color;
 use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
 
 /// A picture as grey levels in 0..=1 (0 black, 1 white), row by row.
 #[derive(Debug, Clone, PartialEq)]
@@ -560,6 +560,48 @@ pub fn weight_colour(v: f32) -> [u8; 3] {
         [level, 0, 0]
     } else {
         [0, level, 0]
+    }
+}
+
+/// How pictures are read: as one grey level per pixel, or as red, green and blue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Color {
+    /// One value per pixel (ITU-R 601 luma of a colour picture).
+    Grey,
+    /// Three values per pixel, red, green, blue (a grey picture's level three times), as
+    /// Keras' `color_mode="rgb"` and PyTorch's `ImageFolder` read them.
+    #[default]
+    Rgb,
+}
+
+impl Color {
+    /// Values per pixel: 1 or 3.
+    pub fn channels(self) -> usize {
+        match self {
+            Color::Grey => 1,
+            Color::Rgb => 3,
+        }
+    }
+}
+
+impl std::str::FromStr for Color {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Color> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "grey" | "gray" | "grayscale" | "greyscale" | "l" => Ok(Color::Grey),
+            "rgb" | "colour" | "color" => Ok(Color::Rgb),
+            other => Err(Error::Value(format!("color: {other:?} is not grey or rgb"))),
+        }
+    }
+}
+
+impl std::fmt::Display for Color {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Color::Grey => "grey",
+            Color::Rgb => "rgb",
+        })
     }
 }
 

@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use super::image::Color;
+use super::image::MAX_SIDE;
 use crate::error::{Error, Result};
 
 /// What the target column holds, and so what the model learns.
@@ -34,48 +36,6 @@ impl std::fmt::Display for Task {
         f.write_str(match self {
             Task::Classification => "classification",
             Task::Regression => "regression",
-        })
-    }
-}
-
-/// How pictures are read: as one grey level per pixel, or as red, green and blue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Color {
-    /// One value per pixel (ITU-R 601 luma of a colour picture).
-    Grey,
-    /// Three values per pixel, red, green, blue (a grey picture's level three times), as
-    /// Keras' `color_mode="rgb"` and PyTorch's `ImageFolder` read them.
-    #[default]
-    Rgb,
-}
-
-impl Color {
-    /// Values per pixel: 1 or 3.
-    pub fn channels(self) -> usize {
-        match self {
-            Color::Grey => 1,
-            Color::Rgb => 3,
-        }
-    }
-}
-
-impl std::str::FromStr for Color {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Color> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "grey" | "gray" | "grayscale" | "greyscale" | "l" => Ok(Color::Grey),
-            "rgb" | "colour" | "color" => Ok(Color::Rgb),
-            other => Err(Error::Value(format!("color: {other:?} is not grey or rgb"))),
-        }
-    }
-}
-
-impl std::fmt::Display for Color {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Color::Grey => "grey",
-            Color::Rgb => "rgb",
         })
     }
 }
@@ -194,7 +154,7 @@ impl Schema {
                 }
             }
             Schema::Images(i) => {
-                let max = crate::data::image::MAX_SIDE;
+                let max = MAX_SIDE;
                 if i.height == 0 || i.width == 0 || i.height > max || i.width > max {
                     return Err(Error::Format(format!("pictures of {}x{} pixels", i.height, i.width)));
                 }

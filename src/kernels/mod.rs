@@ -8,6 +8,7 @@
 
 pub mod activation;
 pub mod dispatch;
+pub mod exp;
 pub mod matmul;
 pub mod reduce;
 pub mod softmax;

@@ -5,7 +5,7 @@
 
 use crate::simd_kernel;
 
-use super::activation::exp;
+use super::exp::exp;
 
 simd_kernel! {
     /// Softmax of each row of a row-major matrix with `cols` columns, in place.

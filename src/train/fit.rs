@@ -2,13 +2,14 @@
 //! checkpoint can be written, interruption and divergence. [`Sequential::fit_with`](
 //! super::Sequential::fit_with) checks its arguments, prepares the engine and runs this.
 
-use super::callbacks::{BatchLogs, Callback, Control, EpochLogs, FitInfo};
+use super::callbacks::{Callback, Control, FitInfo};
 use super::clock::Stopwatch;
 use super::engine::{Engine, StepSeed, Totals};
 use super::examples::Examples;
+use super::history::{BatchLogs, EpochLogs};
 use super::model_config::ModelConfig;
+use super::options::FitOptions;
 use super::progress::{FitProgress, Moment, StopSignal, TrainingView};
-use super::sequential::FitOptions;
 use crate::autograd::ParamStore;
 use crate::error::{Error, Result};
 use crate::nn::{Layer, Loss};

@@ -15,15 +15,16 @@ mod clock;
 mod engine;
 mod examples;
 mod fit;
+mod history;
 mod model_config;
+mod options;
 mod progress;
 mod sequential;
 
-pub use callbacks::{
-    epoch_line, progress_bar, BatchLogs, Callback, Control, EarlyStopping, EpochLogs, FitInfo, History, ProgressLogger,
-    Verbosity,
-};
+pub use callbacks::{epoch_line, progress_bar, Callback, Control, EarlyStopping, FitInfo, ProgressLogger, Verbosity};
 pub use examples::{Examples, SliceExamples, TargetKind, TensorExamples};
+pub use history::{BatchLogs, EpochLogs, History};
 pub use model_config::{ModelConfig, TrainingDefaults, DEFAULTS};
+pub use options::FitOptions;
 pub use progress::{FitPlan, FitProgress, Moment, StopSignal, TrainingView};
-pub use sequential::{Evaluation, FitOptions, Metric, RegressionScores, Sequential};
+pub use sequential::{Evaluation, Metric, RegressionScores, Sequential};

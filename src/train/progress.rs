@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::callbacks::History;
+use super::history::History;
 use super::model_config::ModelConfig;
 use crate::autograd::ParamStore;
 use crate::nn::Loss;

@@ -2,12 +2,14 @@
 //! `evaluate` and `predict`, its parameters in one [`ParamStore`] that the engine of
 //! [`super::engine`] trains in place, its architecture a [`ModelConfig`].
 
-use super::callbacks::{Callback, FitInfo, History, ProgressLogger, Verbosity};
+use super::callbacks::{Callback, FitInfo, ProgressLogger, Verbosity};
 use super::engine::{pool, Engine, StepSeed};
 use super::examples::{Examples, TargetKind, TensorExamples};
 use super::fit::{FitLoop, FitState};
+use super::history::History;
 use super::model_config::ModelConfig;
-use super::progress::{FitPlan, FitProgress, StopSignal};
+use super::options::FitOptions;
+use super::progress::{FitPlan, FitProgress};
 use crate::autograd::{ParamStore, Var};
 use crate::data::Schema;
 use crate::error::{shape_str, Error, Result};
@@ -23,99 +25,6 @@ pub enum Metric {
     /// Fraction of correct predictions (Keras picks the categorical, sparse or binary kind
     /// from the loss; so does neurite).
     Accuracy,
-}
-
-/// Options of [`Sequential::fit`], with Keras' defaults (1 epoch, batch 32, shuffled).
-#[derive(Debug, Clone, PartialEq)]
-pub struct FitOptions {
-    /// Passes over the training data.
-    pub epochs: usize,
-    /// Examples per gradient step (the last batch of an epoch may be smaller).
-    pub batch_size: usize,
-    /// Shuffle the examples before each epoch.
-    pub shuffle: bool,
-    /// Seed of the shuffling, so that a run can be repeated bit for bit.
-    pub seed: u64,
-    /// Fraction of the examples, taken from the end before any shuffling, held out for
-    /// validation (Keras' `validation_split`).
-    pub validation_split: f64,
-    /// What to print.
-    pub verbose: Verbosity,
-    /// Where to continue from (a checkpoint's progress): the fit goes on from that epoch and
-    /// step with that order of examples, that generator state and that history.
-    pub resume: Option<FitProgress>,
-    /// Raised, the fit stops after its current step (see [`StopSignal`]).
-    pub stop: Option<StopSignal>,
-}
-
-impl Default for FitOptions {
-    fn default() -> Self {
-        FitOptions {
-            epochs: 1,
-            batch_size: 32,
-            shuffle: true,
-            seed: 0,
-            validation_split: 0.0,
-            verbose: Verbosity::ProgressBar,
-            resume: None,
-            stop: None,
-        }
-    }
-}
-
-impl FitOptions {
-    /// Sets the number of epochs.
-    pub fn epochs(mut self, epochs: usize) -> Self {
-        self.epochs = epochs;
-        self
-    }
-    /// Sets the batch size.
-    pub fn batch_size(mut self, batch_size: usize) -> Self {
-        self.batch_size = batch_size;
-        self
-    }
-    /// Sets the shuffling seed.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = seed;
-        self
-    }
-    /// Turns shuffling on or off.
-    pub fn shuffle(mut self, shuffle: bool) -> Self {
-        self.shuffle = shuffle;
-        self
-    }
-    /// Holds out the last `fraction` of the examples for validation.
-    pub fn validation_split(mut self, fraction: f64) -> Self {
-        self.validation_split = fraction;
-        self
-    }
-    /// Sets what to print.
-    pub fn verbose(mut self, verbose: Verbosity) -> Self {
-        self.verbose = verbose;
-        self
-    }
-    /// Continues a fit from `progress` (a checkpoint's); the other options must be the ones
-    /// it was started with.
-    pub fn resume(mut self, progress: FitProgress) -> Self {
-        self.resume = Some(progress);
-        self
-    }
-    /// Stops the fit after the current step once `signal` is raised.
-    pub fn stop_on(mut self, signal: StopSignal) -> Self {
-        self.stop = Some(signal);
-        self
-    }
-
-    fn plan(&self, examples: usize) -> FitPlan {
-        FitPlan {
-            epochs: self.epochs,
-            batch_size: self.batch_size,
-            shuffle: self.shuffle,
-            seed: self.seed,
-            validation_split: self.validation_split,
-            examples,
-        }
-    }
 }
 
 /// Loss and accuracy of a model on some examples.
