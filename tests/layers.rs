@@ -378,3 +378,34 @@ fn bad_layer_settings_are_clear_errors_before_training() {
     let err = Sequential::from_config(&ModelConfig::new(Some(vec![usize::MAX, 4]), vec![]), 0).unwrap_err();
     assert!(err.to_string().contains("too many values"), "{err}");
 }
+
+#[test]
+fn a_model_file_whose_architecture_lies_is_refused_before_anything_is_built() {
+    // Issue 26, defect 1: `units` of 1e12 in the architecture aborted the process (a 3.1 PB
+    // allocation); 500,000 took 4.6 GB. The architecture is now counted against the tensors.
+    let mut model = Sequential::with_seed(0);
+    model.add(Dense::new(50).activation(Activation::Sigmoid).input_shape(784)).unwrap();
+    model.add(Dense::new(10).activation(Activation::Softmax)).unwrap();
+    let bytes = io::model_bytes(&model).unwrap();
+    let header_len = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header = std::str::from_utf8(&bytes[8..8 + header_len]).unwrap();
+    assert!(header.contains(r#"\"units\":50"#), "{header}");
+    // A last layer that lies, alone: counted against the tensors.
+    let forged = header.replace(r#"\"units\":10"#, r#"\"units\":100000000000"#);
+    let mut file = (forged.len() as u64).to_le_bytes().to_vec();
+    file.extend_from_slice(forged.as_bytes());
+    file.extend_from_slice(&bytes[8 + header_len..]);
+    let err = io::model_from_bytes(&file).unwrap_err().to_string();
+    assert!(err.contains("the architecture describes 5100000039250 parameter values, the file holds 39760"), "{err}");
+    // (The second layer records its 50 inputs, so the lie shows as shapes that do not chain.)
+    for (lie, says) in
+        [("1000000000000", "previous layer gives 1000000000000"), ("500000", "previous layer gives 500000")]
+    {
+        let forged = header.replace(r#"\"units\":50"#, &format!(r#"\"units\":{lie}"#));
+        let mut file = (forged.len() as u64).to_le_bytes().to_vec();
+        file.extend_from_slice(forged.as_bytes());
+        file.extend_from_slice(&bytes[8 + header_len..]);
+        let err = io::model_from_bytes(&file).unwrap_err().to_string();
+        assert!(err.contains("the architecture is not valid") && err.contains(says), "units {lie}: {err}");
+    }
+}

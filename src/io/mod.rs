@@ -267,9 +267,22 @@ fn model_from_parts(tensors: NamedTensors, metadata: &HashMap<String, String>) -
     if config.layers.is_empty() {
         return Err(Error::Format("the file describes no layers".into()));
     }
-    let mut model = Sequential::from_config(&config, 0)?;
     let (params, optimizer): (Vec<_>, Vec<_>) =
         tensors.into_iter().partition(|(n, _)| !n.starts_with(OPTIMIZER_PREFIX));
+    // The architecture is checked against the tensors before any layer is built: one that
+    // lies (`units` 1e12) would otherwise allocate what it says before any tensor is compared.
+    let held = params.iter().map(|(_, t)| t.size()).try_fold(0usize, usize::checked_add);
+    match (config.param_count(), held) {
+        (Ok(described), Some(held)) if described == held => {}
+        (Ok(described), held) => {
+            return Err(Error::Format(format!(
+                "the architecture describes {described} parameter values, the file holds {}",
+                held.map_or_else(|| "more than can be counted".to_string(), |h| h.to_string())
+            )))
+        }
+        (Err(e), _) => return Err(Error::Format(format!("the architecture is not valid: {e}"))),
+    }
+    let mut model = Sequential::from_config(&config, 0)?;
     let store = model.params();
     for info in store.infos() {
         let (_, value) = params
