@@ -8,17 +8,29 @@ const worker = new Worker("worker.js");
 
 // ---- Settings: the form, the address and `neurite train`'s flags are the same thing. ----
 
+// id: [query name, default]. The training defaults are filled in from the library's own
+// (train::DEFAULTS, through the module's nw_defaults) before the address is read; only the
+// data set the page opens on is the page's choice.
 const FIELDS = {
-  // id: [query name, default, parse]
-  dataset: ["data", "mnist", String],
-  hidden: ["hidden", "50", String],
-  activation: ["activation", "sigmoid", String],
-  optimizer: ["optimizer", "adam", String],
-  lr: ["lr", "", String],
-  "batch-size": ["batch_size", "32", String],
-  epochs: ["epochs", "10", String],
-  seed: ["seed", "0", String],
+  dataset: ["data", "mnist"],
+  hidden: ["hidden", null],
+  activation: ["activation", null],
+  optimizer: ["optimizer", null],
+  lr: ["lr", ""],
+  "batch-size": ["batch_size", null],
+  epochs: ["epochs", null],
+  seed: ["seed", null],
 };
+
+function takeDefaults(s) {
+  FIELDS.hidden[1] = s.hidden.join(",");
+  FIELDS.activation[1] = s.activation;
+  FIELDS.optimizer[1] = s.optimizer;
+  FIELDS.lr[1] = s.lr == null ? "" : String(s.lr);
+  FIELDS["batch-size"][1] = String(s.batch_size);
+  FIELDS.epochs[1] = String(s.epochs);
+  FIELDS.seed[1] = String(s.seed);
+}
 
 function readAddress() {
   const query = new URLSearchParams(location.search);
@@ -397,6 +409,10 @@ function saveFile({ bytes }) {
 
 worker.onmessage = ({ data }) => {
   switch (data.type) {
+    case "defaults":
+      takeDefaults(data.settings);
+      start();
+      break;
     case "info": {
       const info = data.info;
       $("summary").textContent = info.summary;
@@ -433,8 +449,12 @@ worker.onmessage = ({ data }) => {
   }
 };
 
-readAddress();
-clearDrawing();
-drawChart();
-dataset = $("dataset").value;
-worker.postMessage({ type: "init", settings: settings(), dataset });
+function start() {
+  readAddress();
+  clearDrawing();
+  drawChart();
+  dataset = $("dataset").value;
+  worker.postMessage({ type: "init", settings: settings(), dataset });
+}
+
+worker.postMessage({ type: "defaults" });

@@ -100,12 +100,21 @@ function loop() {
   tick.port2.postMessage(null);
 }
 
+async function instantiate() {
+  if (!wasm) {
+    const { instance } = await WebAssembly.instantiate(await fetchBytes("neurite.wasm"), {});
+    wasm = instance.exports;
+  }
+}
+
 const handlers = {
+  // The training defaults are the library's (train::DEFAULTS), asked of the module.
+  async defaults() {
+    await instantiate();
+    postMessage({ type: "defaults", settings: json(wasm.nw_defaults()) });
+  },
   async init({ settings, dataset }) {
-    if (!wasm) {
-      const { instance } = await WebAssembly.instantiate(await fetchBytes("neurite.wasm"), {});
-      wasm = instance.exports;
-    }
+    await instantiate();
     await loadData(dataset);
     configure(settings);
   },

@@ -159,6 +159,16 @@ pub extern "C" fn nw_load_digits() -> i32 {
     respond(|p| p.load_digits().map(|()| b"{}".to_vec()))
 }
 
+/// The training settings' defaults ([`Settings::default`], the library's
+/// [`neurite::train::DEFAULTS`]), as JSON: the page's form starts from them, so that the page,
+/// the command line and Python declare no defaults of their own.
+#[no_mangle]
+pub extern "C" fn nw_defaults() -> i32 {
+    respond(|_| {
+        json_bytes(&serde_json::to_value(Settings::default()).map_err(|e| neurite::Error::Value(e.to_string()))?)
+    })
+}
+
 /// New settings (JSON of [`Settings`]; absent fields take `neurite train`'s defaults): a new
 /// model. Answers [`Playground::info`].
 ///
