@@ -71,3 +71,30 @@ fixture = {
 out = pathlib.Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "layers_torch.json"
 out.write_text(json.dumps(fixture, indent=1) + "\n")
 print(f"wrote {out}")
+
+# A PyTorch model with batch normalisation, as PyTorch itself saves it (torch.save of the
+# state_dict, and safetensors' save_file, both with BatchNorm1d's int64 num_batches_tracked),
+# with its eval-mode outputs for fixed inputs: what neurite's importer must reproduce.
+from safetensors.torch import save_file  # noqa: E402
+
+net = torch.nn.Sequential(
+    torch.nn.Linear(6, 8), torch.nn.ReLU(), torch.nn.BatchNorm1d(8), torch.nn.Dropout(0.2),
+    torch.nn.Linear(8, 3), torch.nn.Softmax(dim=-1),
+)
+net.train()
+for _ in range(5):  # moves the running statistics off 0 and 1
+    net(torch.randn(16, 6) * 2 + 1)
+with torch.no_grad():
+    net[2].weight.uniform_(0.5, 1.5)
+    net[2].bias.uniform_(-0.5, 0.5)
+net.eval()
+fixtures = out.parent
+torch.save(net.state_dict(), fixtures / "torch_mlp_bn.pt")
+save_file(net.state_dict(), str(fixtures / "torch_mlp_bn.safetensors"))
+xs = torch.randn(5, 6)
+with torch.no_grad():
+    ys = net(xs)
+(fixtures / "torch_mlp_bn.json").write_text(
+    json.dumps({"x": xs.numpy().ravel().tolist(), "y": ys.numpy().ravel().tolist(), "written_by": f"torch {torch.__version__}"}) + "\n"
+)
+print("wrote torch_mlp_bn.pt, torch_mlp_bn.safetensors, torch_mlp_bn.json")

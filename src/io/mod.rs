@@ -269,39 +269,7 @@ fn model_from_parts(tensors: NamedTensors, metadata: &HashMap<String, String>) -
     }
     let (params, optimizer): (Vec<_>, Vec<_>) =
         tensors.into_iter().partition(|(n, _)| !n.starts_with(OPTIMIZER_PREFIX));
-    // The architecture is checked against the tensors before any layer is built: one that
-    // lies (`units` 1e12) would otherwise allocate what it says before any tensor is compared.
-    let held = params.iter().map(|(_, t)| t.size()).try_fold(0usize, usize::checked_add);
-    match (config.param_count(), held) {
-        (Ok(described), Some(held)) if described == held => {}
-        (Ok(described), held) => {
-            return Err(Error::Format(format!(
-                "the architecture describes {described} parameter values, the file holds {}",
-                held.map_or_else(|| "more than can be counted".to_string(), |h| h.to_string())
-            )))
-        }
-        (Err(e), _) => return Err(Error::Format(format!("the architecture is not valid: {e}"))),
-    }
-    let mut model = Sequential::from_config(&config, 0)?;
-    let store = model.params();
-    for info in store.infos() {
-        let (_, value) = params
-            .iter()
-            .find(|(n, _)| *n == info.name)
-            .ok_or_else(|| Error::Format(format!("tensor {} is missing", info.name)))?;
-        if value.shape() != info.shape.as_slice() {
-            return Err(Error::Format(format!(
-                "tensor {}: shape {} where the architecture needs {}",
-                info.name,
-                crate::error::shape_str(value.shape()),
-                crate::error::shape_str(&info.shape)
-            )));
-        }
-        store.set(&info.name, value)?;
-    }
-    if let Some(extra) = params.iter().find(|(n, _)| store.infos().iter().all(|i| i.name != *n)) {
-        return Err(Error::Format(format!("tensor {} belongs to no layer of the architecture", extra.0)));
-    }
+    let mut model = model_from_state(&config, &params)?;
     if let Some(training) = metadata.get(TRAINING_KEY) {
         let training: Training = serde_json::from_str(training)
             .map_err(|e| Error::Format(format!("the training record is not valid: {e}")))?;
@@ -317,6 +285,49 @@ fn model_from_parts(tensors: NamedTensors, metadata: &HashMap<String, String>) -
         let schema: crate::data::Schema =
             serde_json::from_str(data).map_err(|e| Error::Format(format!("the data description is not valid: {e}")))?;
         model.set_schema(Some(schema))?;
+    }
+    Ok(model)
+}
+
+/// A model from its description and its named tensors, each named as the model's store names
+/// it (`dense/kernel`, `batch_normalization/moving_mean`): where every reader ends once its
+/// format's names are mapped. The description is counted against the tensors before any
+/// layer is built (one that lies, `units` 1e12, would otherwise allocate what it says); then
+/// every tensor must be there, with its shape, and no other.
+pub fn model_from_state(config: &ModelConfig, tensors: &[(String, Tensor)]) -> Result<Sequential> {
+    if config.layers.is_empty() {
+        return Err(Error::Format("the file describes no layers".into()));
+    }
+    let held = tensors.iter().map(|(_, t)| t.size()).try_fold(0usize, usize::checked_add);
+    match (config.param_count(), held) {
+        (Ok(described), Some(held)) if described == held => {}
+        (Ok(described), held) => {
+            return Err(Error::Format(format!(
+                "the architecture describes {described} parameter values, the file holds {}",
+                held.map_or_else(|| "more than can be counted".to_string(), |h| h.to_string())
+            )))
+        }
+        (Err(e), _) => return Err(Error::Format(format!("the architecture is not valid: {e}"))),
+    }
+    let model = Sequential::from_config(config, 0)?;
+    let store = model.params();
+    for info in store.infos() {
+        let (_, value) = tensors
+            .iter()
+            .find(|(n, _)| *n == info.name)
+            .ok_or_else(|| Error::Format(format!("tensor {} is missing", info.name)))?;
+        if value.shape() != info.shape.as_slice() {
+            return Err(Error::Format(format!(
+                "tensor {}: shape {} where the architecture needs {}",
+                info.name,
+                crate::error::shape_str(value.shape()),
+                crate::error::shape_str(&info.shape)
+            )));
+        }
+        store.set(&info.name, value)?;
+    }
+    if let Some(extra) = tensors.iter().find(|(n, _)| store.infos().iter().all(|i| i.name != *n)) {
+        return Err(Error::Format(format!("tensor {} belongs to no layer of the architecture", extra.0)));
     }
     Ok(model)
 }
@@ -610,7 +621,7 @@ fn read_parts(bytes: &[u8], activations: Activations, dir: Option<&Path>) -> Res
 
 /// The one gate between the readers and the models: a reader's named tensors, refused when
 /// one holds NaN or an infinite value ([`check_finite`]).
-fn checked(tensors: NamedTensors) -> Result<NamedTensors> {
+pub(crate) fn checked(tensors: NamedTensors) -> Result<NamedTensors> {
     check_finite(&tensors)?;
     Ok(tensors)
 }

@@ -37,6 +37,9 @@ pub(crate) enum StorageType {
     F16,
     /// `torch.BFloat16Storage`.
     BF16,
+    /// `torch.LongStorage`: a batch normalisation's `num_batches_tracked` (read as f32, exact
+    /// below 2^24).
+    I64,
 }
 
 impl StorageType {
@@ -44,7 +47,7 @@ impl StorageType {
     pub(crate) fn size(self) -> usize {
         match self {
             StorageType::F32 => 4,
-            StorageType::F64 => 8,
+            StorageType::F64 | StorageType::I64 => 8,
             StorageType::F16 | StorageType::BF16 => 2,
         }
     }
@@ -266,6 +269,7 @@ impl<'a> Machine<'a> {
             ("torch", "DoubleStorage") => Global::Storage(StorageType::F64),
             ("torch", "HalfStorage") => Global::Storage(StorageType::F16),
             ("torch", "BFloat16Storage") => Global::Storage(StorageType::BF16),
+            ("torch", "LongStorage") => Global::Storage(StorageType::I64),
             ("torch", s) if s.ends_with("Storage") => {
                 return Err(bad(format!(
                     "a torch.{s} holds no floating-point numbers; neurite reads float32, float64, float16 and bfloat16 tensors"

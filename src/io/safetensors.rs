@@ -54,7 +54,7 @@ pub(crate) fn serialize(views: Vec<(String, TensorView<'_>)>, metadata: HashMap<
 pub(crate) type NamedTensors = Vec<(String, Tensor)>;
 
 /// The tensors (in the file's order of offsets) and the metadata of a safetensors file.
-/// Every tensor must be f32 or f64 (read as f32).
+/// Every tensor must be f32, f64 or i64 (read as f32).
 pub(crate) fn from_bytes(bytes: &[u8]) -> Result<(NamedTensors, HashMap<String, String>)> {
     let (_, meta) =
         SafeTensors::read_metadata(bytes).map_err(|e| Error::Format(format!("not a safetensors file: {e}")))?;
@@ -70,7 +70,13 @@ pub(crate) fn from_bytes(bytes: &[u8]) -> Result<(NamedTensors, HashMap<String, 
                 .chunks_exact(8)
                 .map(|b| f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as f32)
                 .collect(),
-            d => return Err(Error::Format(format!("tensor {name}: {d:?} values, neurite reads F32 and F64"))),
+            // A batch normalisation's `num_batches_tracked` (a count, exact in f32 below 2^24).
+            Dtype::I64 => view
+                .data()
+                .chunks_exact(8)
+                .map(|b| i64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as f32)
+                .collect(),
+            d => return Err(Error::Format(format!("tensor {name}: {d:?} values, neurite reads F32, F64 and I64"))),
         };
         tensors.push((name.to_string(), Tensor::from_vec(values, view.shape())?));
     }

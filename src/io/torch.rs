@@ -305,6 +305,8 @@ fn materialise(r: &TensorRef, data: &[u8], big_endian: bool) -> Result<Tensor> {
                 let bits = if be { u16::from_be_bytes([b[0], b[1]]) } else { u16::from_le_bytes([b[0], b[1]]) };
                 f32::from_bits(u32::from(bits) << 16)
             }
+            (StorageType::I64, false) => i64::from_le_bytes(b.try_into().unwrap_or([0; 8])) as f32,
+            (StorageType::I64, true) => i64::from_be_bytes(b.try_into().unwrap_or([0; 8])) as f32,
         }
     };
     let mut values = Vec::with_capacity(numel as usize);
@@ -341,54 +343,112 @@ fn f16_to_f32(h: u16) -> f32 {
     f32::from_bits(bits)
 }
 
-/// A model from a state_dict of `Linear` layers (in module order, weights (outputs, inputs)),
-/// with `hidden` after every layer but the last and `output` after the last. Keys are
-/// `<module>.weight` and `<module>.bias`; anything else (a batch norm's `running_mean`, ...)
-/// is an error, and so are layers whose sizes do not chain.
+/// A model from a state_dict of an `nn.Sequential` of `Linear` and `BatchNorm1d` modules (in
+/// module order), with `hidden` after every `Linear` but the last and `output` after the last;
+/// modules without parameters (activations, `Dropout`, `Flatten`) leave no keys and are not
+/// needed at inference. The names are mapped to the model's: `<m>.weight` of shape (outputs,
+/// inputs) transposed to `dense/kernel`, `<m>.bias` to `dense/bias`; a module with
+/// `running_mean` is a batch normalisation, its `weight`, `bias`, `running_mean`,
+/// `running_var` becoming `gamma`, `beta`, `moving_mean`, `moving_variance`
+/// (`num_batches_tracked` is dropped; epsilon and momentum, which a state_dict does not
+/// record, are PyTorch's defaults, 1e-5 and 0.1, Keras' momentum 0.9). Anything else, or
+/// layers whose sizes do not chain, is an error that names the key.
 pub fn model_from_state_dict(
     tensors: &[(String, Tensor)],
     hidden: Activation,
     output: Activation,
 ) -> Result<Sequential> {
-    let mut layers: Vec<(String, Option<Tensor>, Option<Tensor>)> = Vec::new();
+    // The keys of each module, in order.
+    let mut modules: Vec<(String, Vec<(&str, &Tensor)>)> = Vec::new();
     for (key, t) in tensors {
-        let (module, kind) = key
-            .rsplit_once('.')
-            .ok_or_else(|| Error::Format(format!("state_dict key {key:?} is not <module>.weight or <module>.bias")))?;
-        let at = match layers.iter().position(|l| l.0 == module) {
-            Some(i) => i,
-            None => {
-                layers.push((module.to_string(), None, None));
-                layers.len() - 1
+        let (module, kind) = key.rsplit_once('.').ok_or_else(|| {
+            Error::Format(format!("state_dict key {key:?} is not <module>.weight, .bias or a batch norm's statistic"))
+        })?;
+        if !["weight", "bias", "running_mean", "running_var", "num_batches_tracked"].contains(&kind) {
+            return Err(Error::Format(format!(
+                "state_dict key {key:?}: neurite reads Linear and BatchNorm1d modules (weight, bias, running_mean, running_var, num_batches_tracked), not {kind:?}"
+            )));
+        }
+        match modules.iter_mut().find(|m| m.0 == module) {
+            Some(m) if m.1.iter().any(|(k, _)| *k == kind) => {
+                return Err(Error::Format(format!("state_dict key {key:?} appears twice")))
             }
-        };
-        let slot = match kind {
-            "weight" => &mut layers[at].1,
-            "bias" => &mut layers[at].2,
-            _ => {
-                return Err(Error::Format(format!(
-                    "state_dict key {key:?}: neurite reads Linear layers (weight and bias), not {kind:?}"
-                )))
-            }
-        };
-        if slot.replace(t.clone()).is_some() {
-            return Err(Error::Format(format!("state_dict key {key:?} appears twice")));
+            Some(m) => m.1.push((kind, t)),
+            None => modules.push((module.to_string(), vec![(kind, t)])),
         }
     }
-    let count = layers.len();
-    let mut out = Vec::with_capacity(count);
-    for (i, (module, w, b)) in layers.into_iter().enumerate() {
-        let w = w.ok_or_else(|| Error::Format(format!("state_dict: module {module:?} has a bias but no weight")))?;
+    let linears = modules.iter().filter(|m| !m.1.iter().any(|(k, _)| *k == "running_mean")).count();
+    let (mut layers, mut named) = (Vec::new(), Vec::new());
+    let (mut dense, mut norms) = (0, 0);
+    let mut input = None;
+    for (module, keys) in &modules {
+        let get = |kind: &str| keys.iter().find(|(k, _)| *k == kind).map(|(_, t)| *t);
+        if let Some(mean) = get("running_mean") {
+            let name =
+                if norms == 0 { "batch_normalization".to_string() } else { format!("batch_normalization_{norms}") };
+            norms += 1;
+            let var = get("running_var").ok_or_else(|| {
+                Error::Format(format!("state_dict: module {module:?} has running_mean but no running_var"))
+            })?;
+            let affine = match (get("weight"), get("bias")) {
+                (Some(w), Some(b)) => Some((w, b)),
+                (None, None) => None,
+                _ => {
+                    return Err(Error::Format(format!(
+                        "state_dict: module {module:?} has a weight or a bias, not both"
+                    )))
+                }
+            };
+            if input.is_none() {
+                input = Some(mean.size());
+            }
+            if let Some((w, b)) = affine {
+                named.push((format!("{name}/gamma"), w.clone()));
+                named.push((format!("{name}/beta"), b.clone()));
+            }
+            named.push((format!("{name}/moving_mean"), mean.clone()));
+            named.push((format!("{name}/moving_variance"), var.clone()));
+            layers.push(LayerConfig::BatchNormalization(crate::nn::BatchNormalizationConfig {
+                momentum: 0.9,
+                epsilon: 1e-5,
+                center: affine.is_some(),
+                scale: affine.is_some(),
+                name: Some(name),
+            }));
+            continue;
+        }
+        let w = get("weight")
+            .ok_or_else(|| Error::Format(format!("state_dict: module {module:?} has a bias but no weight")))?;
         if w.ndim() != 2 {
             return Err(Error::Format(format!(
                 "state_dict: {module}.weight has shape {}; a Linear weight is (outputs, inputs)",
                 shape_str(w.shape())
             )));
         }
-        let activation = if i + 1 == count { output } else { hidden };
-        out.push((w.t()?.contiguous(), b, activation));
+        let name = if dense == 0 { "dense".to_string() } else { format!("dense_{dense}") };
+        dense += 1;
+        if input.is_none() {
+            input = Some(w.shape()[1]);
+        }
+        named.push((format!("{name}/kernel"), w.t()?.contiguous()));
+        if let Some(b) = get("bias") {
+            named.push((format!("{name}/bias"), b.clone()));
+        }
+        layers.push(LayerConfig::Dense(crate::nn::DenseConfig {
+            units: w.shape()[0],
+            input_dim: None,
+            activation: if dense == linears { output } else { hidden },
+            use_bias: get("bias").is_some(),
+            kernel_initializer: crate::nn::Initializer::GlorotUniform,
+            bias_initializer: crate::nn::Initializer::Zeros,
+            name: Some(name),
+        }));
     }
-    super::sequential_from_layers(out)
+    if dense == 0 {
+        return Err(Error::Format("the state_dict has no Linear layer".into()));
+    }
+    let config = crate::train::ModelConfig::new(input.map(|n| vec![n]), layers);
+    super::model_from_state(&config, &super::checked(named)?)
 }
 
 #[cfg(test)]
