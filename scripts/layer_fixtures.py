@@ -98,3 +98,8 @@ with torch.no_grad():
     json.dumps({"x": xs.numpy().ravel().tolist(), "y": ys.numpy().ravel().tolist(), "written_by": f"torch {torch.__version__}"}) + "\n"
 )
 print("wrote torch_mlp_bn.pt, torch_mlp_bn.safetensors, torch_mlp_bn.json")
+
+# The same network through PyTorch's ONNX exporter (the TorchScript one, dynamo=False: the
+# dynamo exporter needs onnxscript), in eval mode: Gemm, Relu, BatchNormalization, Gemm, Softmax.
+torch.onnx.export(net, (xs,), str(fixtures / "torch_mlp_bn.onnx"), dynamo=False, input_names=["input"], output_names=["output"])
+print("wrote torch_mlp_bn.onnx")

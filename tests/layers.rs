@@ -414,16 +414,25 @@ fn a_model_file_whose_architecture_lies_is_refused_before_anything_is_built() {
 fn a_pytorch_model_with_batch_normalization_imports_and_predicts_as_pytorch_does() {
     // nn.Sequential(Linear(6, 8), ReLU, BatchNorm1d(8), Dropout, Linear(8, 3), Softmax) in eval
     // mode, saved by torch.save and by safetensors' save_file (num_batches_tracked, int64,
-    // included), its outputs computed by PyTorch (scripts/layer_fixtures.py).
+    // included) and exported by torch.onnx.export, its outputs computed by PyTorch
+    // (scripts/layer_fixtures.py).
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
     let f: Value = serde_json::from_str(&std::fs::read_to_string(format!("{dir}/torch_mlp_bn.json")).unwrap()).unwrap();
     let x = Tensor::from_vec(floats(&f["x"]), &[5, 6]).unwrap();
     let acts = io::Activations { hidden: Some(Activation::Relu), output: Some(Activation::Softmax) };
-    for file in ["torch_mlp_bn.pt", "torch_mlp_bn.safetensors"] {
+    for file in ["torch_mlp_bn.pt", "torch_mlp_bn.safetensors", "torch_mlp_bn.onnx"] {
         let mut model = io::load_any(std::path::Path::new(&format!("{dir}/{file}")), acts).unwrap();
         let kinds: Vec<&str> = model.layers().iter().map(|l| l.class_name()).collect();
         assert_eq!(kinds, ["Dense", "BatchNormalization", "Dense"], "{file}");
         close(file, &model.predict(&x).unwrap().to_vec(), &floats(&f["y"]), 1e-5);
+        // Back through neurite's own ONNX export: the same predictions.
+        let again = io::read_model(&io::onnx::to_onnx(&model).unwrap(), io::Activations::default());
+        close(
+            &format!("{file}, ONNX round trip"),
+            &again.unwrap().predict(&x).unwrap().to_vec(),
+            &floats(&f["y"]),
+            1e-5,
+        );
         // And back: the state_dict neurite writes has PyTorch's keys for the same modules.
         let keys: Vec<String> = io::torch::state_dict(&model).unwrap().into_iter().map(|(k, _)| k).collect();
         assert_eq!(

@@ -628,29 +628,89 @@ pub(crate) fn checked(tensors: NamedTensors) -> Result<NamedTensors> {
 
 /// One layer as an importer read it, its tensors named as the file names them (an ONNX
 /// initializer's name).
-pub(crate) struct NamedLayer {
-    pub kernel: (String, Tensor),
-    pub bias: Option<(String, Tensor)>,
-    pub activation: Activation,
+pub(crate) enum NamedLayer {
+    /// A dense layer: kernel (inputs, outputs), bias, activation.
+    Dense { kernel: (String, Tensor), bias: Option<(String, Tensor)>, activation: Activation },
+    /// Batch normalisation at inference: scale, bias, mean, variance, and epsilon.
+    BatchNormalization { tensors: [(String, Tensor); 4], epsilon: f32 },
 }
 
-/// A model from layers read with their names, through [`checked`].
+/// A model from layers read with their names, through [`checked`] (so that a NaN is named by
+/// the file's name for it): a stack of dense layers through [`sequential_from_layers`], any
+/// other stack through a description and [`model_from_state`].
 pub(crate) fn model_from_named_layers(layers: Vec<NamedLayer>) -> Result<Sequential> {
     let mut named = Vec::with_capacity(2 * layers.len());
-    let mut acts = Vec::with_capacity(layers.len());
+    let mut kinds = Vec::with_capacity(layers.len());
     for l in layers {
-        acts.push((l.activation, l.bias.is_some()));
-        named.push(l.kernel);
-        named.extend(l.bias);
+        match l {
+            NamedLayer::Dense { kernel, bias, activation } => {
+                kinds.push((Some((activation, bias.is_some())), 0.0));
+                named.push(kernel);
+                named.extend(bias);
+            }
+            NamedLayer::BatchNormalization { tensors, epsilon } => {
+                kinds.push((None, epsilon));
+                named.extend(tensors);
+            }
+        }
     }
-    let mut tensors = checked(named)?.into_iter();
-    let mut out = Vec::with_capacity(acts.len());
-    for (activation, has_bias) in acts {
-        let kernel = tensors.next().map(|(_, t)| t).ok_or_else(|| Error::Format("a layer without a kernel".into()))?;
-        let bias = if has_bias { tensors.next().map(|(_, t)| t) } else { None };
-        out.push((kernel, bias, activation));
+    let mut tensors = checked(named)?.into_iter().map(|(_, t)| t);
+    let mut next = || tensors.next().ok_or_else(|| Error::Format("a layer without its tensors".into()));
+    if kinds.iter().all(|k| k.0.is_some()) {
+        let mut out = Vec::with_capacity(kinds.len());
+        for (activation, has_bias) in kinds.into_iter().filter_map(|k| k.0) {
+            let kernel = next()?;
+            let bias = if has_bias { Some(next()?) } else { None };
+            out.push((kernel, bias, activation));
+        }
+        return sequential_from_layers(out);
     }
-    sequential_from_layers(out)
+    let (mut layers, mut state, mut input) = (Vec::new(), Vec::new(), None);
+    let (mut dense, mut norms) = (0, 0);
+    for (kind, epsilon) in kinds {
+        match kind {
+            Some((activation, has_bias)) => {
+                let name = if dense == 0 { "dense".to_string() } else { format!("dense_{dense}") };
+                dense += 1;
+                let kernel = next()?;
+                if kernel.ndim() != 2 {
+                    return Err(Error::Shape(format!(
+                        "{name}: a kernel of shape {} is not 2-D",
+                        shape_str(kernel.shape())
+                    )));
+                }
+                input.get_or_insert(kernel.shape()[0]);
+                let units = kernel.shape()[1];
+                state.push((format!("{name}/kernel"), kernel));
+                if has_bias {
+                    state.push((format!("{name}/bias"), next()?));
+                }
+                layers.push(LayerConfig::Dense(DenseConfig {
+                    units,
+                    input_dim: None,
+                    activation,
+                    use_bias: has_bias,
+                    kernel_initializer: crate::nn::Initializer::GlorotUniform,
+                    bias_initializer: crate::nn::Initializer::Zeros,
+                    name: Some(name),
+                }));
+            }
+            None => {
+                let name =
+                    if norms == 0 { "batch_normalization".to_string() } else { format!("batch_normalization_{norms}") };
+                norms += 1;
+                for what in ["gamma", "beta", "moving_mean", "moving_variance"] {
+                    state.push((format!("{name}/{what}"), next()?));
+                }
+                layers.push(LayerConfig::BatchNormalization(crate::nn::BatchNormalizationConfig {
+                    epsilon,
+                    name: Some(name),
+                    ..Default::default()
+                }));
+            }
+        }
+    }
+    model_from_state(&ModelConfig::new(input.map(|n| vec![n]), layers), &state)
 }
 
 /// [`read_model`] on a file (an ONNX model's external data is read from its folder); errors

@@ -712,6 +712,14 @@ struct Layer {
     kernel_name: String,
     bias: Option<(String, Tensor)>,
     activation: Option<Activation>,
+    /// A BatchNormalization node after the layer (and its activation).
+    norm_after: Option<Norm>,
+}
+
+/// A BatchNormalization node: scale, bias, mean and variance (by initializer name) and epsilon.
+struct Norm {
+    tensors: [(String, Tensor); 4],
+    epsilon: f32,
 }
 
 /// The model an ONNX file describes, if it is an MLP of the operators listed in the module
@@ -837,9 +845,9 @@ pub(crate) fn read_layers(bytes: &[u8], dir: Option<&Path>, budget: &mut ReadBud
         let set_activation = |layers: &mut Vec<Layer>, a: Activation| -> Result<()> {
             let layer =
                 layers.last_mut().ok_or_else(|| bad(format!("{} comes before any linear layer", node.describe())))?;
-            if layer.activation.is_some() {
+            if layer.activation.is_some() || layer.norm_after.is_some() {
                 return Err(bad(format!(
-                    "{} follows another activation; neurite's layers have one each",
+                    "{} follows another activation or a BatchNormalization; neurite's dense layers have one activation each, before any normalisation",
                     node.describe()
                 )));
             }
@@ -859,7 +867,7 @@ pub(crate) fn read_layers(bytes: &[u8], dir: Option<&Path>, budget: &mut ReadBud
                 if zero.as_deref() != Some(&[0.0][..]) {
                     return Err(bad(format!("{} compares with something other than the constant 0", node.describe())));
                 }
-                if layers.last().is_none_or(|l| l.activation.is_some()) {
+                if layers.last().is_none_or(|l| l.activation.is_some() || l.norm_after.is_some()) {
                     return Err(bad(format!("{} does not follow a linear layer", node.describe())));
                 }
                 after_greater = true;
@@ -916,7 +924,7 @@ pub(crate) fn read_layers(bytes: &[u8], dir: Option<&Path>, budget: &mut ReadBud
                     }
                     None => None,
                 };
-                layers.push(Layer { kernel, kernel_name: b_name.clone(), bias, activation: None });
+                layers.push(Layer { kernel, kernel_name: b_name.clone(), bias, activation: None, norm_after: None });
             }
             "MatMul" => {
                 let name = rest.first().ok_or_else(|| bad(format!("{} has one input", node.describe())))?;
@@ -924,12 +932,12 @@ pub(crate) fn read_layers(bytes: &[u8], dir: Option<&Path>, budget: &mut ReadBud
                 if kernel.ndim() != 2 {
                     return Err(bad(format!("{}: the weight has shape {}, not 2-D", node.describe(), shape_str(kernel.shape()))));
                 }
-                layers.push(Layer { kernel, kernel_name: name.clone(), bias: None, activation: None });
+                layers.push(Layer { kernel, kernel_name: name.clone(), bias: None, activation: None, norm_after: None });
             }
             "Add" => {
                 let layer = layers
                     .last_mut()
-                    .filter(|l| l.bias.is_none() && l.activation.is_none())
+                    .filter(|l| l.bias.is_none() && l.activation.is_none() && l.norm_after.is_none())
                     .ok_or_else(|| bad(format!("{} does not add a bias right after a MatMul", node.describe())))?;
                 let name = rest.first().ok_or_else(|| bad(format!("{} has one input", node.describe())))?;
                 let b = weight(name, node, budget)?;
@@ -938,6 +946,31 @@ pub(crate) fn read_layers(bytes: &[u8], dir: Option<&Path>, budget: &mut ReadBud
                     return Err(bad(format!("{}: a bias of shape {} for {units} outputs", node.describe(), shape_str(b.shape()))));
                 }
                 layer.bias = Some((name.clone(), b.reshape(&[units as isize])?));
+            }
+            "BatchNormalization" => {
+                // Inference form: (x - mean) / sqrt(var + epsilon) * scale + bias, over the
+                // features of (batch, features) rows, after a dense layer.
+                if node.int_attr("training_mode", 0) != 0 || node.outputs.len() > 1 {
+                    return Err(bad(format!("{} is in training mode; neurite reads the inference form", node.describe())));
+                }
+                let layer = layers.last_mut().filter(|l| l.norm_after.is_none()).ok_or_else(|| {
+                    bad(format!("{} does not follow a dense layer (or follows another normalisation)", node.describe()))
+                })?;
+                let units = layer.kernel.shape()[1];
+                let mut get = |i: usize| -> Result<(String, Tensor)> {
+                    let name = rest.get(i).ok_or_else(|| bad(format!("{} has {} inputs, not 5", node.describe(), rest.len() + 1)))?;
+                    let t = weight(name, node, budget)?;
+                    if t.shape() != [units] {
+                        return Err(bad(format!(
+                            "{}: {name:?} has shape {} for {units} features",
+                            node.describe(),
+                            shape_str(t.shape())
+                        )));
+                    }
+                    Ok((name.clone(), t))
+                };
+                let tensors = [get(0)?, get(1)?, get(2)?, get(3)?];
+                layer.norm_after = Some(Norm { tensors, epsilon: node.float_attr("epsilon", 1e-5) });
             }
             "Relu" => set_activation(&mut layers, Activation::Relu)?,
             "Sigmoid" => set_activation(&mut layers, Activation::Sigmoid)?,
@@ -979,14 +1012,18 @@ pub(crate) fn read_layers(bytes: &[u8], dir: Option<&Path>, budget: &mut ReadBud
             return Err(bad(format!("the input {input:?} has dimensions {dims:?} after the batch, the first layer takes {features} features")));
         }
     }
-    Ok(layers
-        .into_iter()
-        .map(|l| NamedLayer {
+    let mut out = Vec::with_capacity(layers.len());
+    for l in layers {
+        out.push(NamedLayer::Dense {
             kernel: (l.kernel_name, l.kernel),
             bias: l.bias,
             activation: l.activation.unwrap_or(Activation::Identity),
-        })
-        .collect())
+        });
+        if let Some(n) = l.norm_after {
+            out.push(NamedLayer::BatchNormalization { tensors: n.tensors, epsilon: n.epsilon });
+        }
+    }
+    Ok(out)
 }
 
 /// Reads an ONNX file; tensors kept in external data files (`model.onnx.data`, as
