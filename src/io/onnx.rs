@@ -14,7 +14,7 @@
 //! that remain, and messages nest only as deep as the schema above (a subgraph attribute is
 //! skipped, not parsed). An initializer that many nodes use is made into a tensor once and
 //! shared, and each layer takes its weights from the file's
-//! [`ReadBudget`](super::ReadBudget).
+//! [`ReadBudget`].
 //!
 //! Weights kept in an external data file (`model.onnx.data`, what `torch.onnx.export(...,
 //! dynamo=True)` writes by default) are read by [`load_onnx`] and [`super::load_any`] from

@@ -6,7 +6,7 @@
 //! [`Layer`]; one line in `registry.rs` registers it. A layer says:
 //!
 //! * its output shape from its input shape, per example (`(None, 28, 28, 1)` is `[28, 28, 1]`);
-//! * its parameters ([`ParamSpec`]), created in the model's [`ParamStore`](crate::ParamStore)
+//! * its parameters ([`ParamSpec`]), created in the model's [`ParamStore`]
 //!   under Keras' names (`dense/kernel`, `batch_normalization/moving_mean`), trainable or not;
 //! * its forward and backward arithmetic on row buffers ([`ForwardRows`], [`BackwardRows`]),
 //!   in training or inference [`Mode`], with the random numbers it needs drawn from a
