@@ -441,3 +441,18 @@ fn a_pytorch_model_with_batch_normalization_imports_and_predicts_as_pytorch_does
         );
     }
 }
+
+#[test]
+fn a_state_dict_neurite_wrote_reads_back_with_its_epsilon() {
+    // PyTorch's state_dict keeps no epsilon; neurite's file says it in its metadata
+    // (`nn.BatchNorm1d(16, eps=0.001, momentum=0.01)`), and reading it back uses it: the same
+    // predictions, bit for bit, not those of PyTorch's default 1e-5.
+    let mut model = mixed_model(2, 1);
+    let p = model.params();
+    p.set("batch_normalization/moving_variance", &Tensor::full(&[16], 0.004)).unwrap();
+    let x = Tensor::uniform(&[7, 10], -1.0, 1.0, &mut Rng::new(6));
+    let bytes = io::torch::state_dict_bytes(&model).unwrap();
+    let acts = io::Activations { hidden: Some(Activation::Relu), output: Some(Activation::Softmax) };
+    let mut back = io::read_model(&bytes, acts).unwrap();
+    assert_eq!(back.predict(&x).unwrap().to_vec(), model.predict(&x).unwrap().to_vec());
+}

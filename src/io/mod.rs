@@ -569,8 +569,9 @@ fn read_model_with(bytes: &[u8], activations: Activations, dir: Option<&Path>) -
 enum Parts {
     /// neurite's own file: its tensors and metadata.
     Neurite(NamedTensors, HashMap<String, String>),
-    /// A PyTorch state_dict, and the activations it does not record.
-    StateDict(NamedTensors, Activation, Activation),
+    /// A PyTorch state_dict, the activations it does not record, and its batch
+    /// normalisations' epsilon and momentum when neurite wrote it (else PyTorch's defaults).
+    StateDict(NamedTensors, Activation, Activation, Vec<(f32, f32)>),
     /// Arrays `W1, b1, ...` (`.npz`, pickle), and the activations.
     Arrays(NamedTensors, Activation, Activation),
     /// Layers with their activations (ONNX).
@@ -581,7 +582,7 @@ impl Parts {
     fn build(self) -> Result<Sequential> {
         match self {
             Parts::Neurite(tensors, metadata) => model_from_parts(tensors, &metadata),
-            Parts::StateDict(tensors, h, o) => torch::model_from_state_dict(&tensors, h, o),
+            Parts::StateDict(tensors, h, o, norms) => torch::model_from_state_dict_with(&tensors, h, o, &norms),
             Parts::Arrays(arrays, h, o) => model_from_arrays(&arrays, h, o),
             Parts::Layers(layers) => model_from_named_layers(layers),
         }
@@ -598,9 +599,17 @@ fn read_parts(bytes: &[u8], activations: Activations, dir: Option<&Path>) -> Res
             let (tensors, metadata) = safetensors::from_bytes(bytes)?;
             Parts::Neurite(tensors, metadata)
         }
-        Format::TorchSafetensors | Format::TorchPt => {
+        format @ (Format::TorchSafetensors | Format::TorchPt) => {
             let (h, o) = activations.get("a PyTorch state_dict")?;
-            Parts::StateDict(checked(torch::read_state_dict_within(bytes, &mut budget)?)?, h, o)
+            // A state_dict neurite wrote names its modules, batch normalisations' epsilon and
+            // momentum included, in its metadata.
+            let norms = match format {
+                Format::TorchSafetensors => safetensors::metadata(bytes)?
+                    .get(torch::MODULES_KEY)
+                    .map_or_else(Vec::new, |m| torch::batch_norm_settings(m)),
+                _ => vec![],
+            };
+            Parts::StateDict(checked(torch::read_state_dict_within(bytes, &mut budget)?)?, h, o, norms)
         }
         Format::Npz => {
             let (h, o) = activations.get("a NumPy .npz of W1, b1, ...")?;

@@ -53,6 +53,13 @@ pub(crate) fn serialize(views: Vec<(String, TensorView<'_>)>, metadata: HashMap<
 /// Named tensors, in order.
 pub(crate) type NamedTensors = Vec<(String, Tensor)>;
 
+/// The metadata of a safetensors file (its header alone is read).
+pub(crate) fn metadata(bytes: &[u8]) -> Result<HashMap<String, String>> {
+    let (_, meta) =
+        SafeTensors::read_metadata(bytes).map_err(|e| Error::Format(format!("not a safetensors file: {e}")))?;
+    Ok(meta.metadata().clone().unwrap_or_default())
+}
+
 /// The tensors (in the file's order of offsets) and the metadata of a safetensors file.
 /// Every tensor must be f32, f64 or i64 (read as f32).
 pub(crate) fn from_bytes(bytes: &[u8]) -> Result<(NamedTensors, HashMap<String, String>)> {

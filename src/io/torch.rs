@@ -144,7 +144,7 @@ pub fn torch_modules(model: &Sequential) -> Result<String> {
 pub fn state_dict_bytes(model: &Sequential) -> Result<Vec<u8>> {
     let metadata = std::collections::HashMap::from([
         ("format".to_string(), "pt".to_string()),
-        ("neurite.torch_modules".to_string(), torch_modules(model)?),
+        (MODULES_KEY.to_string(), torch_modules(model)?),
     ]);
     super::safetensors::to_bytes(&state_dict(model)?, metadata)
 }
@@ -343,6 +343,25 @@ fn f16_to_f32(h: u16) -> f32 {
     f32::from_bits(bits)
 }
 
+/// The metadata key of the `nn.Sequential` a state_dict neurite writes is for.
+pub(crate) const MODULES_KEY: &str = "neurite.torch_modules";
+
+/// The `(epsilon, Keras momentum)` of each `nn.BatchNorm1d(..., eps=E, momentum=M)` in the
+/// Python of [`torch_modules`], in order.
+pub(crate) fn batch_norm_settings(modules: &str) -> Vec<(f32, f32)> {
+    modules
+        .split("nn.BatchNorm1d(")
+        .skip(1)
+        .map(|rest| {
+            let args = rest.split(')').next().unwrap_or("");
+            let value = |key: &str| -> Option<f32> {
+                args.split(',').map(str::trim).find_map(|a| a.strip_prefix(key)).and_then(|v| v.parse().ok())
+            };
+            (value("eps=").unwrap_or(1e-5), 1.0 - value("momentum=").unwrap_or(0.1))
+        })
+        .collect()
+}
+
 /// A model from a state_dict of an `nn.Sequential` of `Linear` and `BatchNorm1d` modules (in
 /// module order), with `hidden` after every `Linear` but the last and `output` after the last;
 /// modules without parameters (activations, `Dropout`, `Flatten`) leave no keys and are not
@@ -357,6 +376,17 @@ pub fn model_from_state_dict(
     tensors: &[(String, Tensor)],
     hidden: Activation,
     output: Activation,
+) -> Result<Sequential> {
+    model_from_state_dict_with(tensors, hidden, output, &[])
+}
+
+/// [`model_from_state_dict`] with each batch normalisation's `(epsilon, Keras momentum)`
+/// known (PyTorch's defaults for those not given).
+pub(crate) fn model_from_state_dict_with(
+    tensors: &[(String, Tensor)],
+    hidden: Activation,
+    output: Activation,
+    norm_settings: &[(f32, f32)],
 ) -> Result<Sequential> {
     // The keys of each module, in order.
     let mut modules: Vec<(String, Vec<(&str, &Tensor)>)> = Vec::new();
@@ -408,9 +438,10 @@ pub fn model_from_state_dict(
             }
             named.push((format!("{name}/moving_mean"), mean.clone()));
             named.push((format!("{name}/moving_variance"), var.clone()));
+            let (epsilon, momentum) = norm_settings.get(norms - 1).copied().unwrap_or((1e-5, 0.9));
             layers.push(LayerConfig::BatchNormalization(crate::nn::BatchNormalizationConfig {
-                momentum: 0.9,
-                epsilon: 1e-5,
+                momentum,
+                epsilon,
                 center: affine.is_some(),
                 scale: affine.is_some(),
                 name: Some(name),
