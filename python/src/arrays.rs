@@ -1,0 +1,220 @@
+//! The library's tensor (`neurite.Tensor`) and its activations on NumPy arrays.
+
+#[allow(unused_imports)]
+use super::*;
+
+/// Applies a named activation (`sigmoid`, `softmax`, `relu`, ...) to an array, the last axis
+/// being softmax's: the library's kernels, as the layers use them.
+#[pyfunction]
+pub(crate) fn activation<'py>(py: Python<'py>, name: &str, x: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let t = tensor_from_numpy("x", x)?;
+    let out = parse::<Activation>(name)?.forward(&t).map_err(py_err)?;
+    tensor_to_numpy(py, &out)
+}
+
+/// The derivative of a named activation, element by element.
+#[pyfunction]
+pub(crate) fn activation_derivative<'py>(
+    py: Python<'py>,
+    name: &str,
+    x: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let t = tensor_from_numpy("x", x)?;
+    let out = parse::<Activation>(name)?.derivative(&t).map_err(py_err)?;
+    tensor_to_numpy(py, &out)
+}
+
+/// Whether `x` would be read in place by fit, evaluate and predict (float32, C-contiguous,
+/// two axes) rather than converted.
+#[pyfunction]
+pub(crate) fn reads_in_place(x: &Bound<'_, PyAny>) -> PyResult<bool> {
+    Ok(f32_rows("x", x, None, "")?.1)
+}
+
+/// The library's n-d f32 tensor, with NumPy in and out (`Tensor(array)`, `numpy()`,
+/// `np.asarray(t)`), NumPy's broadcasting in `+ - * /` and comparisons, `@` and `dot` with
+/// NumPy's rules, and the notes' operations; each is the library's.
+#[pyclass(name = "Tensor", module = "neurite._neurite")]
+pub(crate) struct PyTensor {
+    t: Tensor,
+}
+
+/// The other operand of an arithmetic operator: a tensor, or anything NumPy makes numbers of.
+pub(crate) fn operand(other: &Bound<'_, PyAny>) -> PyResult<Tensor> {
+    if let Ok(t) = other.cast::<PyTensor>() {
+        return Ok(t.borrow().t.clone());
+    }
+    if let Ok(v) = other.extract::<f64>() {
+        return Ok(Tensor::scalar(v as f32));
+    }
+    tensor_from_numpy("operand", other)
+}
+
+pub(crate) fn wrap(t: neurite::Result<Tensor>) -> PyResult<PyTensor> {
+    t.map(|t| PyTensor { t }).map_err(py_err)
+}
+
+#[pymethods]
+impl PyTensor {
+    #[new]
+    fn new(data: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        Ok(PyTensor { t: tensor_from_numpy("Tensor", data)? })
+    }
+
+    /// The values as a float32 NumPy array.
+    fn numpy<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        tensor_to_numpy(py, &self.t)
+    }
+
+    #[pyo3(signature = (dtype = None, copy = None))]
+    fn __array__<'py>(
+        &self,
+        py: Python<'py>,
+        dtype: Option<Bound<'py, PyAny>>,
+        copy: Option<bool>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let _ = copy;
+        let array = tensor_to_numpy(py, &self.t)?;
+        match dtype {
+            Some(d) => array.call_method1("astype", (d,)),
+            None => Ok(array),
+        }
+    }
+
+    #[getter]
+    fn shape(&self) -> Vec<usize> {
+        self.t.shape().to_vec()
+    }
+
+    #[getter]
+    fn ndim(&self) -> usize {
+        self.t.ndim()
+    }
+
+    #[getter]
+    fn size(&self) -> usize {
+        self.t.size()
+    }
+
+    /// A new shape, one axis of which may be -1 (inferred).
+    #[pyo3(signature = (*shape))]
+    fn reshape(&self, shape: Vec<isize>) -> PyResult<PyTensor> {
+        wrap(self.t.reshape(&shape))
+    }
+
+    /// NumPy's `dot`: inner product, matrix-vector, matrix-matrix products.
+    fn dot(&self, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        wrap(self.t.dot(&operand(other)?))
+    }
+
+    fn __matmul__(&self, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        wrap(self.t.matmul(&operand(other)?))
+    }
+
+    fn __add__(&self, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        wrap(self.t.add(&operand(other)?))
+    }
+
+    fn __radd__(&self, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        wrap(operand(other)?.add(&self.t))
+    }
+
+    fn __sub__(&self, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        wrap(self.t.sub(&operand(other)?))
+    }
+
+    fn __rsub__(&self, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        wrap(operand(other)?.sub(&self.t))
+    }
+
+    fn __mul__(&self, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        wrap(self.t.mul(&operand(other)?))
+    }
+
+    fn __rmul__(&self, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        wrap(operand(other)?.mul(&self.t))
+    }
+
+    fn __truediv__(&self, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        wrap(self.t.div(&operand(other)?))
+    }
+
+    fn __gt__(&self, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        wrap(self.t.gt(&operand(other)?))
+    }
+
+    fn __lt__(&self, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        wrap(self.t.lt(&operand(other)?))
+    }
+
+    fn __neg__(&self) -> PyTensor {
+        PyTensor { t: self.t.neg() }
+    }
+
+    /// The sum of all values, or along `axis`.
+    #[pyo3(signature = (axis = None))]
+    fn sum(&self, axis: Option<isize>) -> PyResult<PyTensor> {
+        match axis {
+            None => Ok(PyTensor { t: self.t.sum() }),
+            Some(a) => wrap(self.t.sum_axis(a, false)),
+        }
+    }
+
+    /// The mean of all values, or along `axis`.
+    #[pyo3(signature = (axis = None))]
+    fn mean(&self, axis: Option<isize>) -> PyResult<PyTensor> {
+        match axis {
+            None => wrap(self.t.mean()),
+            Some(a) => wrap(self.t.mean_axis(a, false)),
+        }
+    }
+
+    /// The index of the largest value (flat), or those along `axis`.
+    #[pyo3(signature = (axis = None))]
+    fn argmax<'py>(&self, py: Python<'py>, axis: Option<isize>) -> PyResult<Bound<'py, PyAny>> {
+        match axis {
+            None => Ok(self.t.argmax().map_err(py_err)?.into_pyobject(py)?.into_any()),
+            Some(a) => Ok(PyArray1::from_vec(py, self.t.argmax_axis(a).map_err(py_err)?).into_any()),
+        }
+    }
+
+    fn exp(&self) -> PyTensor {
+        PyTensor { t: self.t.exp() }
+    }
+
+    fn log(&self) -> PyTensor {
+        PyTensor { t: self.t.log() }
+    }
+
+    fn sigmoid(&self) -> PyTensor {
+        PyTensor { t: self.t.sigmoid() }
+    }
+
+    fn tanh(&self) -> PyTensor {
+        PyTensor { t: self.t.tanh() }
+    }
+
+    fn relu(&self) -> PyTensor {
+        PyTensor { t: self.t.relu() }
+    }
+
+    /// Softmax along `axis` (the last by default), computed stably.
+    #[pyo3(signature = (axis = -1))]
+    fn softmax(&self, axis: isize) -> PyResult<PyTensor> {
+        wrap(self.t.softmax(axis))
+    }
+
+    /// The transpose of a matrix.
+    #[getter(T)]
+    fn transposed(&self) -> PyResult<PyTensor> {
+        wrap(self.t.t())
+    }
+
+    fn __len__(&self) -> usize {
+        self.t.shape().first().copied().unwrap_or(0)
+    }
+
+    fn __repr__(&self) -> String {
+        self.t.to_string()
+    }
+}
