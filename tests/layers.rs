@@ -456,3 +456,28 @@ fn a_state_dict_neurite_wrote_reads_back_with_its_epsilon() {
     let mut back = io::read_model(&bytes, acts).unwrap();
     assert_eq!(back.predict(&x).unwrap().to_vec(), model.predict(&x).unwrap().to_vec());
 }
+
+#[test]
+fn architectures_as_keras_writes_them_build_the_models_keras_builds() {
+    // Keras 3.15's own model.to_json() (scripts/keras_fixtures.py), counted as Keras counts them.
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+    let read =
+        |name: &str| io::keras::model_config_from_json(&std::fs::read_to_string(format!("{dir}/{name}")).unwrap());
+    let model = Sequential::from_config(&read("keras_mlp_bn.json").unwrap(), 0).unwrap();
+    assert_eq!((model.param_count(), model.trainable_count()), (204_554, 204_042));
+    let names: Vec<&str> = model.layers().iter().map(|l| l.name().unwrap()).collect();
+    assert_eq!(names, ["dense", "batch_normalization", "dropout", "dense_1"]);
+    let images = Sequential::from_config(&read("keras_flatten.json").unwrap(), 0).unwrap();
+    assert_eq!(images.param_count(), 50_880);
+    assert_eq!(images.input_shape(), Some(vec![28, 28]));
+    let dense = images.dense_layers();
+    assert_eq!(dense[0].activation_fn(), Activation::LEAKY_RELU);
+    assert_eq!(dense[0].config().kernel_initializer, neurite::nn::Initializer::HeNormal);
+    assert!(!dense[1].config().use_bias);
+    // What neurite cannot honour is named, not dropped.
+    let text = std::fs::read_to_string(format!("{dir}/keras_mlp_bn.json")).unwrap();
+    let err = io::keras::model_config_from_json(&text.replace("\"axis\": -1", "\"axis\": 1")).unwrap_err();
+    assert!(err.to_string().contains("axis is 1; neurite normalises the last axis"), "{err}");
+    let err = io::keras::model_config_from_json(&text.replace("\"Dropout\"", "\"SpatialDropout1D\"")).unwrap_err();
+    assert!(err.to_string().contains("neurite has no SpatialDropout1D layer"), "{err}");
+}

@@ -420,6 +420,11 @@ fn data_lower_bounds(args: &TrainArgs) -> (usize, usize) {
 /// outputs: the notes' MLP from --hidden and --activation, or --layers.
 pub(crate) fn model_config(args: &TrainArgs, features: usize, classes: usize) -> Result<ModelConfig> {
     let (flag, config) = described_model(args, features, classes)?;
+    if let Some(shape) = config.input_shape.as_ref().filter(|s| s.iter().product::<usize>() != features) {
+        return Err(Error::Shape(format!(
+            "{flag}: the model takes examples of shape {shape:?}, the data has {features} values an example"
+        )));
+    }
     let units = match config.layers.last() {
         Some(LayerConfig::Dense(d)) => d.units,
         _ => return Err(Error::Value(format!("{flag}: the last layer must be Dense, the output"))),
@@ -457,14 +462,9 @@ fn described_model(args: &TrainArgs, features: usize, classes: usize) -> Result<
             return Ok(("--hidden", mlp));
         }
     };
-    match &config.input_shape {
-        Some(shape) if shape.iter().product::<usize>() != features => {
-            return Err(Error::Shape(format!(
-                "{flag}: the model takes examples of shape {shape:?}, the data has {features} values an example"
-            )))
-        }
-        Some(_) => {}
-        None => config.input_shape = Some(vec![features]),
+    // An architecture's own input shape is kept (checked against the data once it is read).
+    if config.input_shape.is_none() {
+        config.input_shape = Some(vec![features]);
     }
     Ok((flag, config))
 }

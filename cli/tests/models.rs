@@ -240,3 +240,41 @@ fn an_mnist_model_reads_drawn_digits() {
     let text = ok(&["predict", "--model", s(&model), &fixture("seven.png")]);
     assert!(text.contains("seven.png: class 7 (probabilities 0:"), "{text}");
 }
+
+#[test]
+fn any_stack_of_layers_trains_from_the_shell_and_its_files_work_everywhere() {
+    // --layers: the compact description; the model file, summary, eval, export and import
+    // all take the batch normalisation and dropout it has.
+    let dir = common::temp_dir("layers-flag");
+    let model = dir.join("m.safetensors");
+    let spec = "dense:32:relu,batchnorm,dropout:0.2,dense:10:softmax";
+    let out = ok(&["train", "--dataset", "digits", "--layers", spec, "--epochs", "3", "--save", s(&model)]);
+    let trained: f64 = out.rsplit("test_accuracy=").next().unwrap().trim().parse().unwrap();
+    assert!(trained > 0.8, "{out}");
+    let summary = ok(&["summary", "--model", s(&model)]);
+    assert!(
+        summary.contains("batch_normalization (BatchNormalization)")
+            && summary.contains("Non-trainable params: 64 (256.00 B)"),
+        "{summary}"
+    );
+    let eval = ok(&["eval", "--model", s(&model), "--dataset", "digits"]);
+    assert!(eval.contains(&format!("test_accuracy={trained:.4}")), "{eval}\n{out}");
+    let (onnx, torch) = (dir.join("m.onnx"), dir.join("m_torch.safetensors"));
+    ok(&["export", "--model", s(&model), "--onnx", s(&onnx), "--pytorch", s(&torch)]);
+    for (file, extra) in [(&onnx, vec![]), (&torch, vec!["--activation", "relu", "--output", "softmax"])] {
+        let back = dir.join(format!("back-{}.safetensors", file.file_name().unwrap().to_string_lossy()));
+        let mut args = vec!["import", s(file), "--out", s(&back)];
+        args.extend(extra);
+        ok(&args);
+        let again = ok(&["eval", "--model", s(&back), "--dataset", "digits"]);
+        assert!(again.contains(&format!("test_accuracy={trained:.4}")), "{file:?}: {again}");
+    }
+    // A Keras architecture whose input is not the data's is refused before training.
+    let err = fails(&["train", "--dataset", "digits", "--architecture", &fixture("keras_mlp_bn.json")]);
+    assert!(err.contains("the model takes examples of shape [784], the data has 64 values an example"), "{err}");
+    let err = fails(&["train", "--dataset", "digits", "--layers", "dense:32:relu,dropout:1.5,dense:10:softmax"]);
+    assert!(err.contains("rate must be in [0, 1), got 1.5"), "{err}");
+    let err = fails(&["train", "--dataset", "digits", "--layers", "dense:32:relu,dense:7:softmax"]);
+    assert!(err.contains("the last layer has 7 units, the data needs 10 outputs"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -130,6 +130,9 @@ pub fn layer_config(class: &str, config: &Map<String, Value>) -> Result<LayerCon
             "beta_constraint",
             "gamma_constraint",
             "synchronized",
+            "renorm",
+            "renorm_clipping",
+            "renorm_momentum",
             "input_shape",
             "batch_input_shape",
             "batch_shape",
@@ -150,9 +153,13 @@ pub fn layer_config(class: &str, config: &Map<String, Value>) -> Result<LayerCon
             || key.ends_with("_constraint")
             || key == "noise_shape"
             || key == "lora_rank"
-            || key == "quantization_config";
+            || key == "quantization_config"
+            || key == "renorm_clipping";
         if must_be_null && !value.is_null() {
             return Err(bad(class, key, &format!("is {value}; neurite supports only null")));
+        }
+        if key == "renorm" && value.as_bool() != Some(false) {
+            return Err(bad(class, key, &format!("is {value}; neurite has no batch renormalisation")));
         }
     }
     let get_f32 = |key: &str, default: f32| -> Result<f32> {
