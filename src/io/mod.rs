@@ -413,6 +413,9 @@ pub fn sequential_from_layers(layers: Vec<(Tensor, Option<Tensor>, Activation)>)
 /// # Ok::<(), neurite::Error>(())
 /// ```
 pub fn model_from_arrays(arrays: &[(String, Tensor)], hidden: Activation, output: Activation) -> Result<Sequential> {
+    if arrays.iter().any(|(name, _)| name.contains('/')) {
+        return model_from_named_arrays(arrays, hidden, output);
+    }
     let mut weights: Vec<(usize, &Tensor)> = Vec::new();
     let mut biases: Vec<(usize, &Tensor)> = Vec::new();
     for (name, t) in arrays {
@@ -453,12 +456,10 @@ pub fn model_from_arrays(arrays: &[(String, Tensor)], hidden: Activation, output
 /// layer without a bias gets a zero one), for [`npy::npz_bytes`].
 pub fn model_to_arrays(model: &Sequential) -> Result<Vec<(String, Tensor)>> {
     let mut out = Vec::new();
-    if let Some(other) = model.layers().iter().find(|l| l.as_dense().is_none()) {
-        return Err(Error::Value(format!(
-            "the arrays W1, b1, W2, b2, ... describe a stack of dense layers; this model has a {} layer ({})",
-            other.class_name(),
-            other.name().unwrap_or_default()
-        )));
+    if model.layers().iter().any(|l| l.as_dense().is_none()) {
+        // Not a stack of dense layers: the arrays are named as the model's store names them
+        // (`dense/kernel`, `batch_normalization/moving_mean`), which model_from_arrays reads.
+        return model.params().tensors();
     }
     for (i, layer) in model.dense_layers().into_iter().enumerate() {
         let w = layer.weight().ok_or_else(|| Error::Value(format!("layer {} is not built", i + 1)))?.value();
@@ -467,6 +468,72 @@ pub fn model_to_arrays(model: &Sequential) -> Result<Vec<(String, Tensor)>> {
         out.push((format!("b{}", i + 1), b));
     }
     Ok(out)
+}
+
+/// A model from arrays named as a model's store names them (`dense/kernel`, `dense/bias`,
+/// `batch_normalization/gamma`, ..., in the model's order, as [`model_to_arrays`] writes a
+/// model that is not a stack of dense layers): each `<layer>/kernel` is a dense layer (`hidden`
+/// after each but the last, `output` after the last), each `<layer>/moving_mean` a batch
+/// normalisation (Keras' epsilon 1e-3 and momentum 0.99). Layers without weights (Dropout,
+/// Flatten) are not in the arrays and not needed at inference.
+fn model_from_named_arrays(arrays: &[(String, Tensor)], hidden: Activation, output: Activation) -> Result<Sequential> {
+    let mut layers: Vec<(String, Vec<&str>)> = Vec::new();
+    for (name, _) in arrays {
+        let (layer, what) = name
+            .rsplit_once('/')
+            .ok_or_else(|| Error::Format(format!("array {name:?} is not <layer>/<weight> like its neighbours")))?;
+        match layers.iter_mut().find(|l| l.0 == layer) {
+            Some(l) => l.1.push(what),
+            None => layers.push((layer.to_string(), vec![what])),
+        }
+    }
+    let count = layers.iter().filter(|l| l.1.contains(&"kernel")).count();
+    let get = |name: String| {
+        arrays
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, t)| t)
+            .ok_or_else(|| Error::Format(format!("array {name} is missing")))
+    };
+    let (mut configs, mut input, mut dense) = (Vec::new(), None, 0);
+    for (layer, weights) in &layers {
+        let mut sorted = weights.clone();
+        sorted.sort_unstable();
+        match sorted.as_slice() {
+            ["bias", "kernel"] | ["kernel"] => {
+                let kernel = get(format!("{layer}/kernel"))?;
+                if kernel.ndim() != 2 {
+                    return Err(Error::Format(format!("array {layer}/kernel has shape {}, not 2-D", shape_str(kernel.shape()))));
+                }
+                input.get_or_insert(kernel.shape()[0]);
+                dense += 1;
+                configs.push(LayerConfig::Dense(DenseConfig {
+                    units: kernel.shape()[1],
+                    input_dim: None,
+                    activation: if dense == count { output } else { hidden },
+                    use_bias: sorted.len() == 2,
+                    kernel_initializer: crate::nn::Initializer::GlorotUniform,
+                    bias_initializer: crate::nn::Initializer::Zeros,
+                    name: Some(layer.clone()),
+                }));
+            }
+            ["beta", "gamma", "moving_mean", "moving_variance"] | ["moving_mean", "moving_variance"] => {
+                input.get_or_insert(get(format!("{layer}/moving_mean"))?.size());
+                configs.push(LayerConfig::BatchNormalization(crate::nn::BatchNormalizationConfig {
+                    center: sorted.len() == 4,
+                    scale: sorted.len() == 4,
+                    name: Some(layer.clone()),
+                    ..Default::default()
+                }));
+            }
+            other => {
+                return Err(Error::Format(format!(
+                    "layer {layer}: arrays {other:?} are neither a dense layer's (kernel, bias) nor a batch normalisation's (gamma, beta, moving_mean, moving_variance)"
+                )))
+            }
+        }
+    }
+    model_from_state(&ModelConfig::new(input.map(|n| vec![n]), configs), arrays)
 }
 
 /// The activations a file format does not record (NumPy arrays, PyTorch state_dicts):
