@@ -6,16 +6,21 @@
 //! One step is not enough: Adam's bias correction one step late, a momentum buffer that is
 //! reset, or a step count that starts at 0 only show from the second step on.
 //!
-//! Each optimiser is driven twice: through [`OptimizerState::update`] (what the training
-//! engine's update and a checkpoint's state are made of) and through [`Optim`], the
-//! PyTorch-style driver over autograd parameters, which counts the steps itself.
+//! Each optimiser is driven three ways: through [`OptimizerState::update`] (what a
+//! checkpoint's state is made of), through [`Optim`], the PyTorch-style driver over autograd
+//! parameters, which counts the steps itself, and through the training engine
+//! (`Sequential::train_on_batch`, which counts the steps and updates by parameter ranges) on a
+//! quadratic: one linear Dense layer fitted with the mean squared error, PyTorch's autograd
+//! giving the gradients in the fixture.
 //!
 //! The tolerance, 1e-5 relative to each parameter (all are 1.5 to 4 in size), is float32
 //! rounding over eight steps with room to spare; the mutants it must catch move parameters by
 //! 1e-4 relative or more.
 
 use neurite::autograd::Var;
+use neurite::nn::{Dense, Loss};
 use neurite::optim::{Optim, Optimizer, OptimizerState};
+use neurite::train::{Sequential, TensorExamples};
 use neurite::Tensor;
 use serde::Deserialize;
 
@@ -23,6 +28,18 @@ use serde::Deserialize;
 struct Fixture {
     params0: Vec<f64>,
     grads: Vec<Vec<f64>>,
+    cases: Vec<Case>,
+    quadratic: Quadratic,
+}
+
+/// The engine's problem: `x` (4, 2), targets `y` (4, 3), the Dense layer's starting kernel
+/// (2, 3) and bias (3); the trajectories hold the kernel row by row, then the bias.
+#[derive(Deserialize)]
+struct Quadratic {
+    x: Vec<Vec<f64>>,
+    y: Vec<Vec<f64>>,
+    kernel: Vec<Vec<f64>>,
+    bias: Vec<f64>,
     cases: Vec<Case>,
 }
 
@@ -90,6 +107,33 @@ fn follows_the_fixture(name: &str) {
         eprintln!("{}: largest relative error {worst:.1e} (tolerance {RTOL:.0e})", case.name);
         assert_eq!(opt.state().iterations(), f.grads.len() as u64, "{}: Optim's step count", case.name);
     }
+
+    // The training engine on the quadratic.
+    let q = &f.quadratic;
+    let matrix = |rows: &[Vec<f64>]| {
+        let flat: Vec<f32> = rows.iter().flatten().map(|&v| v as f32).collect();
+        Tensor::from_vec(flat, &[rows.len(), rows[0].len()]).unwrap()
+    };
+    let (x, y) = (matrix(&q.x), matrix(&q.y));
+    let data = TensorExamples::new(&x, &y, None).unwrap();
+    let batch: Vec<u32> = (0..q.x.len() as u32).collect();
+    let cases: Vec<&Case> = q.cases.iter().filter(|c| c.optimizer.name() == name).collect();
+    assert!(!cases.is_empty(), "no quadratic case for {name}");
+    for case in cases {
+        let mut model = Sequential::with_seed(0);
+        model.add(Dense::new(q.bias.len()).input_shape(q.kernel.len())).unwrap();
+        model.compile(case.optimizer, Loss::MeanSquaredError, &[]).unwrap();
+        let names: Vec<String> = model.params().infos().into_iter().map(|i| i.name).collect();
+        assert_eq!(names, ["dense/kernel", "dense/bias"], "the store's order is the fixture's");
+        let start: Vec<f32> = q.kernel.iter().flatten().chain(&q.bias).map(|&v| v as f32).collect();
+        model.params().restore(&start).unwrap();
+        let mut worst = 0f64;
+        for step in 0..case.trajectory.len() {
+            model.train_on_batch(&data, &batch).unwrap();
+            worst = worst.max(check(case, "train_on_batch", step, &model.params().snapshot().unwrap()));
+        }
+        eprintln!("{} on the quadratic: largest relative error {worst:.1e} (tolerance {RTOL:.0e})", case.name);
+    }
 }
 
 #[test]
@@ -129,4 +173,6 @@ fn every_fixture_case_is_checked() {
     // Nesterov is there (it shares the "momentum" name).
     assert!(f.cases.iter().any(|c| matches!(c.optimizer, Optimizer::Sgd { nesterov: true, .. })));
     assert!(f.grads.len() >= 5 && f.cases.iter().all(|c| c.trajectory.len() == f.grads.len()));
+    let quadratic: Vec<&str> = f.quadratic.cases.iter().map(|c| c.optimizer.name()).collect();
+    assert_eq!(names, quadratic, "the same optimisers on the quadratic");
 }
