@@ -193,7 +193,7 @@ impl Layer for BatchNormalization {
                 super::layer::batch_shape_str(input)
             )));
         }
-        if !(0.0..=1.0).contains(&c.momentum) || !(c.epsilon > 0.0 && c.epsilon.is_finite()) {
+        if !((0.0..=1.0).contains(&c.momentum) && c.epsilon > 0.0 && c.epsilon.is_finite()) {
             return Err(Error::Value(format!(
                 "{}: momentum must be in [0, 1] and epsilon positive, got {} and {}",
                 display_name(self),
