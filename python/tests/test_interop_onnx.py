@@ -86,3 +86,10 @@ def test_the_non_default_parameters_matter_here():
         model = _model(activation, True, np.random.default_rng(7))
         outs.append(model.predict(np.random.default_rng(8).normal(0.0, 2.0, (32, 5)).astype(np.float32), verbose=0))
     assert np.abs(outs[0] - outs[1]).max() > 100 * TOLERANCE
+
+
+def test_every_activation_of_the_library_is_exported_here():
+    """A new activation joins ACTIVATIONS above, so that its export is run too."""
+    from neurite import activations
+
+    assert {a.split("(")[0] for a in ACTIVATIONS} == activations._NAMES
