@@ -432,7 +432,7 @@ fn list(dir: &Path, known: Option<&[String]>) -> Result<(Vec<String>, Vec<PathBu
                 Error::Value(format!(
                     "{}: class folder {name:?} is not one of the model's classes ({})",
                     dir.display(),
-                    super::table::listed(known)
+                    super::csv_parse::listed(known)
                 ))
             })?,
         };

@@ -25,6 +25,7 @@
 //! ```
 
 mod batches;
+mod csv_parse;
 mod dataset;
 mod decimal;
 pub mod digits;
@@ -33,6 +34,7 @@ pub mod idx;
 pub mod image;
 pub mod mnist;
 mod schema;
+mod standardise;
 pub mod table;
 
 use std::path::Path;
