@@ -402,7 +402,7 @@ fn a_model_file_whose_architecture_lies_is_refused_before_anything_is_built() {
     file.extend_from_slice(forged.as_bytes());
     file.extend_from_slice(&bytes[8 + header_len..]);
     let err = io::model_from_bytes(&file).unwrap_err().to_string();
-    assert!(err.contains("the architecture describes 5100000039250 parameter values, the file holds 39760"), "{err}");
+    assert!(err.contains("the architecture describes 5100000039250 parameter values, the file holds 39760 (dense/bias (50,), dense/kernel (784, 50), dense_1/bias (10,), dense_1/kernel (50, 10))"), "{err}");
     // (The second layer records its 50 inputs, so the lie shows as shapes that do not chain.)
     for (lie, says) in
         [("1000000000000", "previous layer gives 1000000000000"), ("500000", "previous layer gives 500000")]

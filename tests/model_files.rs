@@ -72,14 +72,18 @@ fn damaged_model_files_are_clear_errors() {
             file(r#"{"__metadata__":{"neurite.format":"2","neurite.architecture":"{\"layers\":5}"}}"#, &[]),
             "the architecture is not valid",
         ),
-        ("missing tensors", file(&with_metadata("", ""), &[]), "tensor dense/kernel is missing"),
+        (
+            "missing tensors",
+            file(&with_metadata("", ""), &[]),
+            "the architecture describes 26 parameter values, the file holds 0 (no tensor): tensors are missing",
+        ),
         (
             "a tensor of the wrong shape",
             file(
                 &with_metadata("", r#","dense/kernel":{"dtype":"F32","shape":[4,3],"data_offsets":[0,48]}"#),
                 &[0; 48],
             ),
-            "shape (4, 3) where the architecture needs (3, 4)",
+            "the architecture describes 26 parameter values, the file holds 12 (dense/kernel (4, 3))",
         ),
         (
             "integer values",

@@ -302,10 +302,16 @@ pub fn model_from_state(config: &ModelConfig, tensors: &[(String, Tensor)]) -> R
     match (config.param_count(), held) {
         (Ok(described), Some(held)) if described == held => {}
         (Ok(described), held) => {
+            let mut listed: Vec<String> =
+                tensors.iter().map(|(n, t)| format!("{n} {}", crate::error::shape_str(t.shape()))).collect();
+            listed.sort_unstable();
+            listed.truncate(6);
             return Err(Error::Format(format!(
-                "the architecture describes {described} parameter values, the file holds {}",
-                held.map_or_else(|| "more than can be counted".to_string(), |h| h.to_string())
-            )))
+                "the architecture describes {described} parameter values, the file holds {} ({}{}): tensors are missing, or the architecture does not describe them",
+                held.map_or_else(|| "more than can be counted".to_string(), |h| h.to_string()),
+                if listed.is_empty() { "no tensor".to_string() } else { listed.join(", ") },
+                if tensors.len() > 6 { format!(", ... {} tensors in all", tensors.len()) } else { String::new() }
+            )));
         }
         (Err(e), _) => return Err(Error::Format(format!("the architecture is not valid: {e}"))),
     }

@@ -61,7 +61,8 @@ pub(crate) fn metadata(bytes: &[u8]) -> Result<HashMap<String, String>> {
 }
 
 /// The tensors (in the file's order of offsets) and the metadata of a safetensors file.
-/// Every tensor must be f32, f64 or i64 (read as f32).
+/// Every tensor must be f32 or f64 (read as f32), but a batch normalisation's i64
+/// `num_batches_tracked`.
 pub(crate) fn from_bytes(bytes: &[u8]) -> Result<(NamedTensors, HashMap<String, String>)> {
     let (_, meta) =
         SafeTensors::read_metadata(bytes).map_err(|e| Error::Format(format!("not a safetensors file: {e}")))?;
@@ -77,13 +78,14 @@ pub(crate) fn from_bytes(bytes: &[u8]) -> Result<(NamedTensors, HashMap<String, 
                 .chunks_exact(8)
                 .map(|b| f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as f32)
                 .collect(),
-            // A batch normalisation's `num_batches_tracked` (a count, exact in f32 below 2^24).
-            Dtype::I64 => view
+            // A batch normalisation's `num_batches_tracked` (a count, exact in f32 below 2^24),
+            // the one integer tensor a state_dict of the layers neurite has holds.
+            Dtype::I64 if name.ends_with("num_batches_tracked") => view
                 .data()
                 .chunks_exact(8)
                 .map(|b| i64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as f32)
                 .collect(),
-            d => return Err(Error::Format(format!("tensor {name}: {d:?} values, neurite reads F32, F64 and I64"))),
+            d => return Err(Error::Format(format!("tensor {name}: {d:?} values, neurite reads F32 and F64"))),
         };
         tensors.push((name.to_string(), Tensor::from_vec(values, view.shape())?));
     }
