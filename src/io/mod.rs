@@ -264,9 +264,6 @@ fn model_from_parts(tensors: NamedTensors, metadata: &HashMap<String, String>) -
         Some("1") => version_1(architecture, tensors)?,
         other => return Err(Error::Format(format!("unsupported neurite format {other:?}"))),
     };
-    if config.layers.is_empty() {
-        return Err(Error::Format("the file describes no layers".into()));
-    }
     let (params, optimizer): (Vec<_>, Vec<_>) =
         tensors.into_iter().partition(|(n, _)| !n.starts_with(OPTIMIZER_PREFIX));
     let mut model = model_from_state(&config, &params)?;
@@ -752,7 +749,7 @@ pub(crate) fn model_from_named_layers(layers: Vec<NamedLayer>) -> Result<Sequent
     for (kind, epsilon) in kinds {
         match kind {
             Some((activation, has_bias)) => {
-                let name = if dense == 0 { "dense".to_string() } else { format!("dense_{dense}") };
+                let name = crate::nn::layer::numbered("dense", dense);
                 dense += 1;
                 let kernel = next()?;
                 if kernel.ndim() != 2 {
@@ -778,8 +775,7 @@ pub(crate) fn model_from_named_layers(layers: Vec<NamedLayer>) -> Result<Sequent
                 }));
             }
             None => {
-                let name =
-                    if norms == 0 { "batch_normalization".to_string() } else { format!("batch_normalization_{norms}") };
+                let name = crate::nn::layer::numbered("batch_normalization", norms);
                 norms += 1;
                 for what in ["gamma", "beta", "moving_mean", "moving_variance"] {
                     state.push((format!("{name}/{what}"), next()?));

@@ -414,8 +414,7 @@ pub(crate) fn model_from_state_dict_with(
     for (module, keys) in &modules {
         let get = |kind: &str| keys.iter().find(|(k, _)| *k == kind).map(|(_, t)| *t);
         if let Some(mean) = get("running_mean") {
-            let name =
-                if norms == 0 { "batch_normalization".to_string() } else { format!("batch_normalization_{norms}") };
+            let name = crate::nn::layer::numbered("batch_normalization", norms);
             norms += 1;
             let var = get("running_var").ok_or_else(|| {
                 Error::Format(format!("state_dict: module {module:?} has running_mean but no running_var"))
@@ -456,7 +455,7 @@ pub(crate) fn model_from_state_dict_with(
                 shape_str(w.shape())
             )));
         }
-        let name = if dense == 0 { "dense".to_string() } else { format!("dense_{dense}") };
+        let name = crate::nn::layer::numbered("dense", dense);
         dense += 1;
         if input.is_none() {
             input = Some(w.shape()[1]);

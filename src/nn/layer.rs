@@ -245,6 +245,16 @@ pub(crate) fn snake_case(class: &str) -> String {
     out
 }
 
+/// The name Keras gives the `k`-th layer of a kind in a model (from 0): `dense`, `dense_1`,
+/// `batch_normalization_2`.
+pub(crate) fn numbered(base: &str, k: usize) -> String {
+    if k == 0 {
+        base.to_string()
+    } else {
+        format!("{base}_{k}")
+    }
+}
+
 /// A layer's name for messages: its own, or its kind.
 pub(crate) fn display_name(layer: &dyn Layer) -> String {
     layer.name().map_or_else(|| layer.class_name().to_string(), str::to_string)

@@ -13,7 +13,7 @@ use super::progress::{FitPlan, FitProgress};
 use crate::autograd::{ParamStore, Var};
 use crate::data::Schema;
 use crate::error::{shape_str, Error, Result};
-use crate::nn::layer::{batch_shape_str, display_name, snake_case};
+use crate::nn::layer::{batch_shape_str, display_name, numbered, snake_case};
 use crate::nn::{Activation, Layer, Loss, Mode, Module, Noise};
 use crate::optim::{Optimizer, OptimizerState};
 use crate::rng::Rng;
@@ -272,7 +272,7 @@ impl Sequential {
         if layer.name().is_none() {
             let base = snake_case(layer.class_name());
             let count = self.layers.iter().filter(|l| l.class_name() == layer.class_name()).count();
-            layer.set_name(if count == 0 { base } else { format!("{base}_{count}") });
+            layer.set_name(numbered(&base, count));
         }
         let name = display_name(layer.as_ref());
         if self.layers.iter().any(|l| l.name() == Some(name.as_str())) {
