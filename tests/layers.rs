@@ -487,3 +487,23 @@ fn architectures_as_keras_writes_them_build_the_models_keras_builds() {
     let err = io::keras::model_config_from_json(&text.replace("\"Dropout\"", "\"SpatialDropout1D\"")).unwrap_err();
     assert!(err.to_string().contains("neurite has no SpatialDropout1D layer"), "{err}");
 }
+
+#[test]
+fn a_model_with_a_nan_weight_is_not_exported() {
+    // Issue 26, point 4: refused when loaded, imported or exported, naming the tensor.
+    let model = mixed_model(3, 1);
+    let mut gamma = model.params().get("batch_normalization/gamma").unwrap().to_vec();
+    gamma[5] = f32::NAN;
+    model.params().set("batch_normalization/gamma", &Tensor::vector(&gamma)).unwrap();
+    for err in [
+        io::onnx::to_onnx(&model).map(|_| ()).unwrap_err(),
+        io::torch::state_dict(&model).map(|_| ()).unwrap_err(),
+        io::model_to_arrays(&model).map(|_| ()).unwrap_err(),
+    ] {
+        let err = err.to_string();
+        assert!(
+            err.contains("export: tensor batch_normalization/gamma (shape (16,)) holds NaN at flat index 5"),
+            "{err}"
+        );
+    }
+}

@@ -175,6 +175,12 @@ pub fn check_finite(tensors: &[(String, Tensor)]) -> Result<()> {
     Ok(())
 }
 
+/// Refuses to export a model whose weights are not all finite, naming the tensor: another
+/// framework would run the NaN without a word. Every exporter (ONNX, PyTorch, NumPy) starts here.
+pub(crate) fn exportable(model: &Sequential) -> Result<()> {
+    check_finite(&model.params().tensors()?).map_err(|e| e.context("export"))
+}
+
 /// How a compiled model was trained, stored with it so that training can go on.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Training {
@@ -458,6 +464,7 @@ pub fn model_from_arrays(arrays: &[(String, Tensor)], hidden: Activation, output
 /// A model's parameters as the arrays `W1, b1, W2, b2, ...` of [`model_from_arrays`] (a
 /// layer without a bias gets a zero one), for [`npy::npz_bytes`].
 pub fn model_to_arrays(model: &Sequential) -> Result<Vec<(String, Tensor)>> {
+    exportable(model)?;
     let mut out = Vec::new();
     if model.layers().iter().any(|l| l.as_dense().is_none()) {
         // Not a stack of dense layers: the arrays are named as the model's store names them

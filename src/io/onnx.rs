@@ -177,6 +177,7 @@ fn value_info(name: &str, example: &[usize]) -> Msg {
 /// statistics, Flatten and Reshape as themselves; Dropout, the identity at inference, is left
 /// out.
 pub fn to_onnx(model: &Sequential) -> Result<Vec<u8>> {
+    super::exportable(model)?;
     let layers = model.layers();
     let input_shape = model.input_shape().ok_or_else(|| Error::Value("ONNX export: the model has no layers".into()))?;
     let params = model.params();

@@ -34,6 +34,7 @@ use crate::train::Sequential;
 /// # Ok::<(), neurite::Error>(())
 /// ```
 pub fn state_dict(model: &Sequential) -> Result<Vec<(String, Tensor)>> {
+    super::exportable(model)?;
     Ok(torch_layers(model)?.into_iter().flat_map(|m| m.tensors).collect())
 }
 
