@@ -141,26 +141,43 @@ fn fortran_arrays_numpy_pickles_and_onnx_external_data() {
 fn weights_that_are_not_finite_are_refused_by_every_reader() {
     let acts = Activations { hidden: Some(Activation::Tanh), output: Some(Activation::Softmax) };
     let model = small_model();
-    let mut bad = model.params().tensors().unwrap();
-    let (name, t) = &mut bad[2];
-    let mut v = t.to_vec();
-    v[7] = f32::NAN;
-    *t = Tensor::from_vec(v, t.shape()).unwrap();
-    let name = name.clone();
-    for (n, t) in &bad {
-        model.params().set(n, t).unwrap();
-    }
+    let tensors = model.params().tensors().unwrap();
+    let (name, t) = &tensors[2];
+    let original = t.to_vec()[7];
+    // The exporters refuse a NaN (tests/layers.rs), so each file is written from the finite model
+    // and the value's four bytes then replaced by a NaN's, as a damaged or hostile file has it.
+    let poisoned = |mut bytes: Vec<u8>| -> Vec<u8> {
+        let at = bytes.windows(4).position(|w| w == original.to_le_bytes()).expect("the value is in the file");
+        bytes[at..at + 4].copy_from_slice(&f32::NAN.to_le_bytes());
+        bytes
+    };
     let files = [
         (
             "neurite",
-            io::model_bytes(&model).unwrap(),
+            poisoned(io::model_bytes(&model).unwrap()),
             format!("tensor {name} (shape (6, 5)) holds NaN at flat index 7"),
         ),
-        ("onnx", onnx::to_onnx(&model).unwrap(), "holds NaN".to_string()),
-        ("torch", torch::state_dict_bytes(&model).unwrap(), "tensor 2.weight (shape (5, 6)) holds NaN".to_string()),
+        ("onnx", poisoned(onnx::to_onnx(&model).unwrap()), "holds NaN".to_string()),
+        (
+            "torch",
+            poisoned(torch::state_dict_bytes(&model).unwrap()),
+            "tensor 2.weight (shape (5, 6)) holds NaN".to_string(),
+        ),
         (
             "npz",
-            npy::npz_bytes(&io::model_to_arrays(&model).unwrap()).unwrap(),
+            // (A zip entry has a CRC: the array is poisoned before it is written.)
+            npy::npz_bytes(
+                &io::model_to_arrays(&model)
+                    .unwrap()
+                    .into_iter()
+                    .map(|(n, t)| {
+                        let v: Vec<f32> =
+                            t.to_vec().into_iter().map(|x| if x == original { f32::NAN } else { x }).collect();
+                        (n, Tensor::from_vec(v, t.shape()).unwrap())
+                    })
+                    .collect::<Vec<_>>(),
+            )
+            .unwrap(),
             "tensor W2 (shape (6, 5)) holds NaN".to_string(),
         ),
     ];
