@@ -258,7 +258,9 @@ impl Tensor {
             if d != 1 && s != expected {
                 return false;
             }
-            expected *= d;
+            // Saturating as `contiguous_strides` is: an empty tensor's other dimensions may
+            // multiply past usize (a file can declare (2, 0, 777713, 7.7e17)).
+            expected = expected.saturating_mul(d);
         }
         true
     }
