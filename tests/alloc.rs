@@ -21,11 +21,18 @@ struct Counting;
 static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
 static GEMM_ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
 
+thread_local! {
+    /// This thread's allocations outside the GEMM crates (the threads of pools dropped by
+    /// earlier models may still be exiting, and allocate as they do).
+    static THIS_THREAD: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
 fn count() {
     if neurite::kernels::matmul::inside_gemm() {
         GEMM_ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
     } else {
         ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        let _ = THIS_THREAD.try_with(|c| c.set(c.get() + 1));
     }
 }
 
@@ -104,4 +111,29 @@ fn training_steps_allocate_nothing_once_warm() {
     };
     let (short, long) = (count(6400), count(12800));
     assert!(long <= short, "2 epochs of 200 steps allocated {short} times, of 400 steps {long} times");
+
+    // A convnet (convolution, max pooling, dropout) on 8x8 images: its parts of a batch are
+    // fixed groups of rows, each with its buffers, allocated once. (One thread: on two, the
+    // thread pool's job queue takes a new block now and then, as in the fits above.)
+    let config = neurite::train::ModelConfig::parse_layers(
+        &[8, 8, 1],
+        "conv:6:3:relu,maxpool:2,conv:4:2:relu:same,flatten,dropout:0.2,dense:10:softmax",
+        neurite::nn::Initializer::GlorotUniform,
+    )
+    .unwrap();
+    let mut m = Sequential::from_config(&config, 0).unwrap();
+    m.set_threads(1).unwrap();
+    m.compile(Optimizer::adam(), Loss::SparseCategoricalCrossentropy, &[]).unwrap();
+    let mut rng = Rng::new(4);
+    let x = Tensor::rand(&[640, 8, 8, 1], &mut rng);
+    let y = Tensor::from_vec((0..640).map(|i| (i % 10) as f32).collect(), &[640]).unwrap();
+    let images = TensorExamples::new(&x, &y, Some(10)).unwrap();
+    let batch: Vec<u32> = (0..64).collect();
+    m.train_on_batch(&images, &batch).unwrap();
+    let before = THIS_THREAD.with(|c| c.get());
+    for _ in 0..100 {
+        m.train_on_batch(&images, &batch).unwrap();
+    }
+    let after = THIS_THREAD.with(|c| c.get());
+    assert_eq!(after - before, 0, "allocations in 100 training steps of a convnet");
 }

@@ -355,11 +355,23 @@ fn load_data(args: &TrainArgs, progress: bool) -> Result<(DatasetName, Dataset, 
 /// the numbers. `features` and `classes` are the data's, or lower bounds before it is read;
 /// `examples`, the training examples once known (a batch is never larger; before, one
 /// example of a batch is counted).
-fn check_memory(args: &TrainArgs, features: usize, classes: usize, examples: Option<usize>) -> Result<()> {
+fn check_memory(
+    args: &TrainArgs,
+    features: usize,
+    classes: usize,
+    image: Option<Vec<usize>>,
+    examples: Option<usize>,
+) -> Result<()> {
     // Counted from the model's description, before any parameter exists: the values an
     // example has at the input and after each layer, and the parameters.
-    let (_, config) = described_model(args, features, classes)?;
-    let sizes = config.widths()?;
+    let described = described_model(args, features, classes, image).and_then(|(_, c)| Ok((c.widths()?, c)));
+    let (sizes, config) = match described {
+        Ok(found) => found,
+        // Before the data is read its shape is a guess (the digits' 8x8 when MNIST may come):
+        // a model that does not fit the guess is checked again once the data is known.
+        Err(_) if examples.is_none() => return Ok(()),
+        Err(e) => return Err(e),
+    };
     let params = config.param_count().map_or(u128::MAX, |p| p as u128);
     // The parameters, their gradients, the optimiser's buffers, a copy when saving.
     let buffers = 3 + args.optimizer.slot_names().len();
@@ -400,26 +412,35 @@ fn check_memory(args: &TrainArgs, features: usize, classes: usize, examples: Opt
 
 /// The features and classes of the data the flags name, as lower bounds known before it is
 /// read: the pictures' size and colour, the IDX images' size, two classes.
-fn data_lower_bounds(args: &TrainArgs) -> (usize, usize) {
+fn data_lower_bounds(args: &TrainArgs) -> (usize, usize, Option<Vec<usize>>) {
     if args.own.images.is_some() {
         let size = args.own.image_size.unwrap_or(sources::ImageSize { width: 28, height: 28 });
         let channels = args.own.color.unwrap_or(neurite::data::Color::Grey).channels();
-        return (size.width.saturating_mul(size.height).saturating_mul(channels), 2);
+        let image = vec![size.height, size.width, channels];
+        return (size.width.saturating_mul(size.height).saturating_mul(channels), 2, Some(image));
     }
     if args.own.csv.is_some() {
-        return (1, 1);
+        return (1, 1, None);
     }
     match args.dataset {
-        Some(DatasetName::Mnist | DatasetName::FashionMnist) => (784, 10),
+        Some(DatasetName::Mnist | DatasetName::FashionMnist) => (784, 10, Some(vec![28, 28, 1])),
         // The digits, or MNIST with the digits as its fallback.
-        _ => (64, 10),
+        _ => (64, 10, Some(vec![8, 8, 1])),
     }
 }
 
 /// The model description the flags give, for examples of `features` values and `classes`
 /// outputs: the notes' MLP from --hidden and --activation, or --layers.
-pub(crate) fn model_config(args: &TrainArgs, features: usize, classes: usize) -> Result<ModelConfig> {
-    let (flag, config) = described_model(args, features, classes)?;
+///
+/// `image` is the data's example shape when it is pictures (`[28, 28, 1]` for MNIST): a
+/// `--layers` model that starts with a convolution or pooling layer takes its examples in it.
+pub(crate) fn model_config(
+    args: &TrainArgs,
+    features: usize,
+    classes: usize,
+    image: Option<Vec<usize>>,
+) -> Result<ModelConfig> {
+    let (flag, config) = described_model(args, features, classes, image)?;
     if let Some(shape) = config.input_shape.as_ref().filter(|s| s.iter().product::<usize>() != features) {
         return Err(Error::Shape(format!(
             "{flag}: the model takes examples of shape {shape:?}, the data has {features} values an example"
@@ -439,7 +460,12 @@ pub(crate) fn model_config(args: &TrainArgs, features: usize, classes: usize) ->
 
 /// The model the flags describe for examples of `features` values, with the flag that
 /// describes it; its output is not yet checked against the data.
-fn described_model(args: &TrainArgs, features: usize, classes: usize) -> Result<(&'static str, ModelConfig)> {
+fn described_model(
+    args: &TrainArgs,
+    features: usize,
+    classes: usize,
+    image: Option<Vec<usize>>,
+) -> Result<(&'static str, ModelConfig)> {
     let (flag, mut config) = match (&args.layers, &args.architecture) {
         (Some(spec), _) => {
             ("--layers", ModelConfig::parse_layers(&[features], spec, args.init).map_err(|e| e.context("--layers"))?)
@@ -462,6 +488,16 @@ fn described_model(args: &TrainArgs, features: usize, classes: usize) -> Result<
             return Ok(("--hidden", mlp));
         }
     };
+    if flag == "--layers" && config.takes_images() {
+        match image {
+            Some(shape) if shape.iter().product::<usize>() == features => config.input_shape = Some(shape),
+            _ => {
+                return Err(Error::Shape(format!(
+                    "--layers: the first layer reads images (height, width, channels); the data are rows of {features} values, not pictures"
+                )))
+            }
+        }
+    }
     // An architecture's own input shape is kept (checked against the data once it is read).
     if config.input_shape.is_none() {
         config.input_shape = Some(vec![features]);
@@ -482,8 +518,13 @@ fn read_capped(path: &Path, cap: u64) -> Result<String> {
 }
 
 /// Builds the model the flags describe, through the library's model description.
-pub(crate) fn build_model(args: &TrainArgs, features: usize, classes: usize) -> Result<Sequential> {
-    let mut model = Sequential::from_config(&model_config(args, features, classes)?, args.seed)?;
+pub(crate) fn build_model(
+    args: &TrainArgs,
+    features: usize,
+    classes: usize,
+    image: Option<Vec<usize>>,
+) -> Result<Sequential> {
+    let mut model = Sequential::from_config(&model_config(args, features, classes, image)?, args.seed)?;
     set_threads(&mut model, args.threads)?;
     let optimizer = match args.lr {
         Some(lr) => args.optimizer.learning_rate(lr),
@@ -734,8 +775,8 @@ pub(crate) fn run(args: &TrainArgs, given: &ArgMatches, argv: &[String]) -> Resu
         // A command refused for its outputs or sizes records nothing (it would replace the
         // arguments of the run the directory holds): those checks need only the flags.
         check_outputs(args, dir)?;
-        let (features, classes) = data_lower_bounds(args);
-        check_memory(args, features, classes, None)?;
+        let (features, classes, image) = data_lower_bounds(args);
+        check_memory(args, features, classes, image, None)?;
         // Then, before anything else (reading the data can take minutes), so that a run killed
         // at any moment leaves what `--resume` needs to start it again.
         record_arguments(dir, &typed_note)?;
@@ -756,8 +797,8 @@ pub(crate) fn run(args: &TrainArgs, given: &ArgMatches, argv: &[String]) -> Resu
     }
     let note = serde_json::to_string(&recorded_argv).map_err(|e| Error::Value(format!("arguments: {e}")))?;
     if resumed.is_none() {
-        let (features, classes) = data_lower_bounds(args);
-        check_memory(args, features, classes, None)?;
+        let (features, classes, image) = data_lower_bounds(args);
+        check_memory(args, features, classes, image, None)?;
     }
     if (args.own.csv.is_some() || args.own.images.is_some()) && args.plot.is_some() {
         return Err(Error::Value(
@@ -778,7 +819,7 @@ pub(crate) fn run(args: &TrainArgs, given: &ArgMatches, argv: &[String]) -> Resu
     };
     let (features, outputs) = (train.features(), own.as_ref().map_or_else(|| train_classes(train), OwnData::outputs));
     if resumed.is_none() {
-        check_memory(args, features, outputs, Some(train.len()))?;
+        check_memory(args, features, outputs, train.example_shape(), Some(train.len()))?;
     }
     let say = |line: &str| {
         if args.json {
@@ -856,7 +897,7 @@ pub(crate) fn run(args: &TrainArgs, given: &ArgMatches, argv: &[String]) -> Resu
             say(&note);
             model
         }
-        (None, None) => build_model(args, features, outputs)?,
+        (None, None) => build_model(args, features, outputs, train.example_shape())?,
     };
     let last = model.output_activation();
     if model.loss() == Some(Loss::BinaryCrossentropy) && last == Some(Activation::Softmax) {

@@ -31,8 +31,8 @@ use serde_json::{Map, Value};
 use crate::error::{Error, Result};
 use crate::nn::layer::snake_case;
 use crate::nn::{
-    Activation, BatchNormalizationConfig, DenseConfig, DropoutConfig, FlattenConfig, Initializer, LayerConfig,
-    ReshapeConfig,
+    Activation, BatchNormalizationConfig, Conv2DConfig, DenseConfig, DropoutConfig, FlattenConfig,
+    GlobalAveragePooling2DConfig, Initializer, LayerConfig, Padding, PoolingConfig, ReshapeConfig,
 };
 use crate::train::ModelConfig;
 
@@ -139,9 +139,36 @@ pub fn layer_config(class: &str, config: &Map<String, Value>) -> Result<LayerCon
         ],
         "Flatten" => &["data_format", "input_shape", "batch_input_shape", "batch_shape"],
         "Reshape" => &["target_shape", "input_shape", "batch_input_shape", "batch_shape"],
+        "Conv2D" => &[
+            "filters",
+            "kernel_size",
+            "strides",
+            "padding",
+            "data_format",
+            "dilation_rate",
+            "groups",
+            "activation",
+            "use_bias",
+            "kernel_initializer",
+            "bias_initializer",
+            "kernel_regularizer",
+            "bias_regularizer",
+            "activity_regularizer",
+            "kernel_constraint",
+            "bias_constraint",
+            "lora_rank",
+            "lora_alpha",
+            "input_shape",
+            "batch_input_shape",
+            "batch_shape",
+        ],
+        "MaxPooling2D" | "AveragePooling2D" => {
+            &["pool_size", "strides", "padding", "data_format", "input_shape", "batch_input_shape", "batch_shape"]
+        }
+        "GlobalAveragePooling2D" => &["data_format", "keepdims", "input_shape", "batch_input_shape", "batch_shape"],
         other => {
             return Err(Error::Value(format!(
-                "neurite has no {other} layer (it has Dense, Dropout, BatchNormalization, Flatten, Reshape)"
+                "neurite has no {other} layer (it has Dense, Dropout, BatchNormalization, Flatten, Reshape, Conv2D, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D)"
             )))
         }
     };
@@ -166,6 +193,49 @@ pub fn layer_config(class: &str, config: &Map<String, Value>) -> Result<LayerCon
         match config.get(key) {
             None | Some(Value::Null) => Ok(default),
             Some(v) => v.as_f64().map(|v| v as f32).ok_or_else(|| bad(class, key, "is not a number")),
+        }
+    };
+    if let Some(format) = config.get("data_format").and_then(Value::as_str) {
+        if format != "channels_last" {
+            return Err(bad(class, "data_format", &format!("is {format:?}; neurite's images are channels_last")));
+        }
+    }
+    // `kernel_size`, `strides`, `pool_size`, `dilation_rate`: one number, or one per axis.
+    let get_pair = |key: &str| -> Result<Option<[usize; 2]>> {
+        match config.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => {
+                let values: Option<Vec<usize>> = match v {
+                    Value::Array(a) => a.iter().map(|d| d.as_u64().and_then(|d| usize::try_from(d).ok())).collect(),
+                    other => other.as_u64().and_then(|d| usize::try_from(d).ok()).map(|d| vec![d]),
+                };
+                values
+                    .as_deref()
+                    .and_then(crate::nn::window_pair)
+                    .map(Some)
+                    .ok_or_else(|| bad(class, key, &format!("is {v}; expected a size or [height, width]")))
+            }
+        }
+    };
+    let get_padding = || -> Result<Padding> {
+        match config.get("padding").and_then(Value::as_str) {
+            None => Ok(Padding::Valid),
+            Some("valid") => Ok(Padding::Valid),
+            Some("same") => Ok(Padding::Same),
+            Some(other) => Err(bad(class, "padding", &format!("is {other:?}; neurite has \"valid\" and \"same\""))),
+        }
+    };
+    let image_input = || -> Option<Vec<usize>> {
+        match config
+            .get("input_shape")
+            .or_else(|| config.get("batch_input_shape"))
+            .or_else(|| config.get("batch_shape"))
+        {
+            Some(Value::Array(dims)) => {
+                let skip = usize::from(!config.contains_key("input_shape"));
+                dims.iter().skip(skip).map(|d| d.as_u64().and_then(|d| usize::try_from(d).ok())).collect()
+            }
+            _ => None,
         }
     };
     let get_bool = |key: &str, default: bool| -> Result<bool> {
@@ -268,6 +338,61 @@ pub fn layer_config(class: &str, config: &Map<String, Value>) -> Result<LayerCon
                 .ok_or_else(|| bad(class, "target_shape", "is not a list of sizes"))?;
             LayerConfig::Reshape(ReshapeConfig { target_shape, name })
         }
+        "Conv2D" => {
+            if get_pair("dilation_rate")?.is_some_and(|d| d != [1, 1]) {
+                return Err(bad(class, "dilation_rate", "is not 1; neurite has no dilated convolution"));
+            }
+            if config.get("groups").and_then(Value::as_u64).is_some_and(|g| g != 1) {
+                return Err(bad(class, "groups", "is not 1; neurite has no grouped convolution"));
+            }
+            let filters = config
+                .get("filters")
+                .and_then(Value::as_u64)
+                .filter(|&u| u > 0)
+                .and_then(|u| usize::try_from(u).ok())
+                .ok_or_else(|| bad(class, "filters", "is not a positive integer"))?;
+            LayerConfig::Conv2D(Conv2DConfig {
+                filters,
+                kernel_size: get_pair("kernel_size")?.ok_or_else(|| bad(class, "kernel_size", "is missing"))?,
+                strides: get_pair("strides")?.unwrap_or([1, 1]),
+                padding: get_padding()?,
+                activation: activation(class, config.get("activation"))?,
+                use_bias: get_bool("use_bias", true)?,
+                kernel_initializer: initializer(
+                    class,
+                    "kernel_initializer",
+                    config.get("kernel_initializer"),
+                    Initializer::GlorotUniform,
+                )?,
+                bias_initializer: initializer(
+                    class,
+                    "bias_initializer",
+                    config.get("bias_initializer"),
+                    Initializer::Zeros,
+                )?,
+                input_shape: image_input(),
+                name,
+            })
+        }
+        "MaxPooling2D" | "AveragePooling2D" => {
+            let pooling = PoolingConfig {
+                pool_size: get_pair("pool_size")?.unwrap_or([2, 2]),
+                strides: get_pair("strides")?,
+                padding: get_padding()?,
+                input_shape: image_input(),
+                name,
+            };
+            if class == "MaxPooling2D" {
+                LayerConfig::MaxPooling2D(pooling)
+            } else {
+                LayerConfig::AveragePooling2D(pooling)
+            }
+        }
+        "GlobalAveragePooling2D" => LayerConfig::GlobalAveragePooling2D(GlobalAveragePooling2DConfig {
+            keepdims: get_bool("keepdims", false)?,
+            input_shape: image_input(),
+            name,
+        }),
         _ => unreachable!("the kinds are matched above"),
     })
 }
@@ -300,6 +425,19 @@ pub fn to_keras_config(layer: &LayerConfig) -> Value {
         }),
         LayerConfig::Flatten(c) => serde_json::json!({"name": c.name}),
         LayerConfig::Reshape(c) => serde_json::json!({"name": c.name, "target_shape": c.target_shape}),
+        LayerConfig::Conv2D(c) => serde_json::json!({
+            "name": c.name, "filters": c.filters, "kernel_size": c.kernel_size, "strides": c.strides,
+            "padding": c.padding.name(), "data_format": "channels_last", "dilation_rate": [1, 1], "groups": 1,
+            "activation": c.activation.to_string(), "use_bias": c.use_bias,
+            "kernel_initializer": initializer(&c.kernel_initializer), "bias_initializer": initializer(&c.bias_initializer),
+        }),
+        LayerConfig::MaxPooling2D(c) | LayerConfig::AveragePooling2D(c) => serde_json::json!({
+            "name": c.name, "pool_size": c.pool_size, "strides": c.strides.unwrap_or(c.pool_size),
+            "padding": c.padding.name(), "data_format": "channels_last",
+        }),
+        LayerConfig::GlobalAveragePooling2D(c) => {
+            serde_json::json!({"name": c.name, "data_format": "channels_last", "keepdims": c.keepdims})
+        }
     }
 }
 

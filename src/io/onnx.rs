@@ -290,6 +290,12 @@ pub fn to_onnx(model: &Sequential) -> Result<Vec<u8>> {
             }
             // The identity at inference.
             LayerConfig::Dropout(_) => {}
+            LayerConfig::Conv2D(_)
+            | LayerConfig::MaxPooling2D(_)
+            | LayerConfig::AveragePooling2D(_)
+            | LayerConfig::GlobalAveragePooling2D(_) => {
+                return Err(Error::Value(format!("ONNX export of {} layers is not supported yet", layer.class_name())))
+            }
         }
     }
     if current != "output" {

@@ -107,6 +107,15 @@ fn torch_layers(model: &Sequential) -> Result<Vec<TorchLayer>> {
                 let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
                 (vec![format!("nn.Unflatten(1, ({},))", dims.join(", "))], vec![])
             }
+            LayerConfig::Conv2D(_)
+            | LayerConfig::MaxPooling2D(_)
+            | LayerConfig::AveragePooling2D(_)
+            | LayerConfig::GlobalAveragePooling2D(_) => {
+                return Err(Error::Value(format!(
+                    "layer {name}: PyTorch export of {} layers is not supported yet",
+                    layer.class_name()
+                )))
+            }
         };
         index += modules.len();
         out.push(TorchLayer { modules, tensors });

@@ -379,6 +379,20 @@ impl Activation {
         }
     }
 
+    /// Whether the derivative can be read from the output alone, so that a layer need not
+    /// keep it: ReLU's is `y > 0` (and the identity's is 1).
+    pub(crate) fn derivative_from_output(&self) -> bool {
+        matches!(self.definition().kind, Kind::Identity) || *self == Activation::Relu
+    }
+
+    /// Turns `g = dL/dy` into `dL/dx` in place from the output `y` alone, for an activation
+    /// whose [`Activation::derivative_from_output`] is true (ReLU: `g` where `y > 0`, else 0).
+    pub(crate) fn backward_from_output(&self, y: &[f32], g: &mut [f32]) {
+        if *self == Activation::Relu {
+            relu_mask(y, g);
+        }
+    }
+
     /// Turns `g = dL/dy` into `dL/dx` in place, from the output `y` and the `d` that
     /// [`Activation::forward_rows_keeping_derivative`] left.
     pub(crate) fn backward_rows(&self, y: &[f32], d: &[f32], g: &mut [f32], cols: usize) {
@@ -487,5 +501,14 @@ mod tests {
         Activation::Relu.forward_rows(&mut x, 3);
         assert!(x[0].is_nan());
         assert_eq!(&x[1..], &[0.0, 2.0]);
+    }
+}
+
+simd_kernel! {
+    /// ReLU's backward pass from its output: `g` where `y > 0`, else 0.
+    fn relu_mask(y: &[f32], g: &mut [f32]) {
+        for (g, &y) in g.iter_mut().zip(y) {
+            *g = if y > 0.0 { *g } else { 0.0 };
+        }
     }
 }

@@ -12,5 +12,6 @@ pub mod exp;
 pub mod matmul;
 pub mod reduce;
 pub mod softmax;
+pub mod window;
 
 pub use matmul::{gemm, MatLayout};

@@ -145,6 +145,9 @@ pub struct BackwardRows<'a> {
     /// entries of untrained ones are left 0), when they are wanted here (the engine computes
     /// a dense layer's weight gradient itself, by weight rows).
     pub dparams: Option<&'a mut [f32]>,
+    /// Scratch space, [`Layer::workspace_per_row`] values a row, kept by nobody (a
+    /// convolution's unfolded input gradient).
+    pub work: &'a mut [f32],
 }
 
 /// One layer kind: its configuration, shapes, parameters and arithmetic. See the module doc.
@@ -187,6 +190,10 @@ pub trait Layer: std::fmt::Debug + Send + Sync {
     }
     /// Values a row that the backward pass needs besides the input and the output.
     fn cache_per_row(&self, _mode: Mode) -> usize {
+        0
+    }
+    /// Scratch values a row that the backward pass needs (see [`BackwardRows::work`]).
+    fn workspace_per_row(&self) -> usize {
         0
     }
     /// Values for the whole batch (see [`ForwardRows::stats`]).
@@ -234,13 +241,20 @@ pub fn batch_shape_str(shape: &[usize]) -> String {
 
 /// `BatchNormalization` as `batch_normalization`: how Keras names layers and initialisers after
 /// their class.
+///
+/// Keras' two rules: an underscore before each capital that starts a lower-case run (not at
+/// the start), and between a lower-case letter and a capital; so `Conv2D` is `conv2d` and
+/// `MaxPooling2D` is `max_pooling2d`.
 pub(crate) fn snake_case(class: &str) -> String {
+    let c: Vec<char> = class.chars().collect();
     let mut out = String::new();
-    for (i, c) in class.chars().enumerate() {
-        if c.is_uppercase() && i > 0 {
+    for (i, &ch) in c.iter().enumerate() {
+        let starts_word = i > 0 && ch.is_ascii_uppercase() && c.get(i + 1).is_some_and(char::is_ascii_lowercase);
+        let after_lower = i > 0 && ch.is_ascii_uppercase() && c[i - 1].is_ascii_lowercase();
+        if starts_word || after_lower {
             out.push('_');
         }
-        out.extend(c.to_lowercase());
+        out.extend(ch.to_lowercase());
     }
     out
 }
@@ -358,6 +372,7 @@ pub fn forward_var(layer: &dyn Layer, x: &Var, params: &[Var], mode: Mode, noise
         let mut dy = g.contiguous().to_vec();
         let mut dx = vec![0.0; if x_needs_grad { rows * in_len } else { 0 }];
         let mut dparams = vec![0.0; values.len()];
+        let mut work = vec![0.0; rows * kept.workspace_per_row()];
         if kept.is_view(mode) {
             let n = dx.len();
             dx.copy_from_slice(&dy[..n]);
@@ -373,6 +388,7 @@ pub fn forward_var(layer: &dyn Layer, x: &Var, params: &[Var], mode: Mode, noise
                 dy_is_dz: false,
                 dx: x_needs_grad.then_some(&mut dx[..]),
                 dparams: Some(&mut dparams),
+                work: &mut work,
             })?;
         }
         let mut grads = vec![if x_needs_grad { Some(Tensor::from_vec(dx, &shape)?) } else { None }];

@@ -4,10 +4,13 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{BatchNormalizationConfig, DenseConfig, DropoutConfig, FlattenConfig, Layer, ReshapeConfig};
+use super::{
+    AveragePooling2D, BatchNormalizationConfig, Conv2DConfig, DenseConfig, DropoutConfig, FlattenConfig,
+    GlobalAveragePooling2DConfig, Layer, MaxPooling2D, PoolingConfig, ReshapeConfig,
+};
 
 macro_rules! layer_kinds {
-    ($($(#[$doc:meta])* $kind:ident($config:ty)),* $(,)?) => {
+    ($($(#[$doc:meta])* $kind:ident($config:ty) => $make:path),* $(,)?) => {
         /// One layer of a model as data: what model files, checkpoints, import and export
         /// read and write, and what every front end builds models from.
         #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -20,7 +23,7 @@ macro_rules! layer_kinds {
             /// The layer this configuration describes (parameters not yet created).
             pub fn into_layer(self) -> Box<dyn Layer> {
                 match self {
-                    $(LayerConfig::$kind(c) => Box::new(c.into_layer()),)*
+                    $(LayerConfig::$kind(c) => Box::new($make(c)),)*
                 }
             }
 
@@ -43,13 +46,35 @@ macro_rules! layer_kinds {
 
 layer_kinds! {
     /// A fully connected layer.
-    Dense(DenseConfig),
+    Dense(DenseConfig) => DenseConfig::into_layer,
     /// Inverted dropout while training, the identity at inference.
-    Dropout(DropoutConfig),
+    Dropout(DropoutConfig) => DropoutConfig::into_layer,
     /// Batch normalisation over the last axis.
-    BatchNormalization(BatchNormalizationConfig),
+    BatchNormalization(BatchNormalizationConfig) => BatchNormalizationConfig::into_layer,
     /// Each example's values as one row.
-    Flatten(FlattenConfig),
+    Flatten(FlattenConfig) => FlattenConfig::into_layer,
     /// Each example's values in another shape.
-    Reshape(ReshapeConfig),
+    Reshape(ReshapeConfig) => ReshapeConfig::into_layer,
+    /// A 2-D convolution over images, channels last.
+    Conv2D(Conv2DConfig) => Conv2DConfig::into_layer,
+    /// The largest value of each window, per channel.
+    MaxPooling2D(PoolingConfig) => MaxPooling2D::from_config,
+    /// The mean of each window, per channel.
+    AveragePooling2D(PoolingConfig) => AveragePooling2D::from_config,
+    /// The mean of each channel over the whole image.
+    GlobalAveragePooling2D(GlobalAveragePooling2DConfig) => GlobalAveragePooling2DConfig::into_layer,
+}
+
+impl LayerConfig {
+    /// Whether the layer reads images `(height, width, channels)`: a model that starts with
+    /// one takes its data as pictures, not flat rows.
+    pub fn takes_images(&self) -> bool {
+        matches!(
+            self,
+            LayerConfig::Conv2D(_)
+                | LayerConfig::MaxPooling2D(_)
+                | LayerConfig::AveragePooling2D(_)
+                | LayerConfig::GlobalAveragePooling2D(_)
+        )
+    }
 }

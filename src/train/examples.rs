@@ -50,6 +50,11 @@ pub trait Examples: Sync + sealed::Sealed {
     fn features(&self) -> usize;
     /// What the targets are.
     fn target_kind(&self) -> TargetKind;
+    /// The shape of one example when the source knows it: pictures `(height, width,
+    /// channels)`, tensors their shape after the first axis; None for rows of a table.
+    fn example_shape(&self) -> Option<Vec<usize>> {
+        None
+    }
     /// Called once with a training batch's examples before their features are gathered
     /// (by every thread, a range each): a source on disk reads them now, in parallel, so
     /// that the gathers copy from memory. Sources in memory have nothing to do.
@@ -86,7 +91,10 @@ pub trait Examples: Sync + sealed::Sealed {
 /// indices) or (n, width) (target rows).
 #[derive(Debug, Clone)]
 pub struct TensorExamples {
+    /// The inputs as rows (n, features).
     x: Tensor,
+    /// The shape of one example as given.
+    example: Vec<usize>,
     y: Tensor,
     kind: TargetKind,
     labels: Vec<u32>,
@@ -94,10 +102,12 @@ pub struct TensorExamples {
 
 impl TensorExamples {
     /// Pairs inputs with targets. With `classes` given, a 1-D `y` holds class indices below it.
+    /// `x` may have more than two axes (images `(n, height, width, channels)`): each example's
+    /// values are one row, and [`Examples::example_shape`] keeps its shape.
     pub fn new(x: &Tensor, y: &Tensor, classes: Option<usize>) -> Result<TensorExamples> {
-        if x.ndim() != 2 {
+        if x.ndim() < 2 {
             return Err(Error::Shape(format!(
-                "fit/evaluate: x must have shape (examples, features), got {}; reshape(&[-1, features]) first",
+                "fit/evaluate: x must have shape (examples, features...), got {}; reshape(&[-1, features]) first",
                 shape_str(x.shape())
             )));
         }
@@ -127,7 +137,10 @@ impl TensorExamples {
             (1, None) => (TargetKind::Dense { width: 1 }, vec![]),
             _ => (TargetKind::Dense { width: y.shape()[1] }, vec![]),
         };
-        Ok(TensorExamples { x: x.contiguous(), y: y.contiguous(), kind, labels })
+        let example = x.shape()[1..].to_vec();
+        let features = crate::tensor::shape::numel(&example);
+        let x = if x.ndim() == 2 { x.contiguous() } else { Tensor::from_vec(x.contiguous().to_vec(), &[n, features])? };
+        Ok(TensorExamples { x, example, y: y.contiguous(), kind, labels })
     }
 }
 
@@ -150,6 +163,10 @@ impl TensorExamples {
 impl Examples for TensorExamples {
     fn len(&self) -> usize {
         self.x.shape()[0]
+    }
+
+    fn example_shape(&self) -> Option<Vec<usize>> {
+        Some(self.example.clone())
     }
 
     fn features(&self) -> usize {
@@ -350,6 +367,11 @@ impl Examples for SliceExamples<'_> {
 /// A byte data set trains without ever holding f32 copies of its images: each batch is
 /// converted as it is gathered.
 impl Examples for crate::data::Dataset {
+    fn example_shape(&self) -> Option<Vec<usize>> {
+        let (h, w) = self.image_shape();
+        Some(vec![h, w, 1])
+    }
+
     fn len(&self) -> usize {
         crate::data::Dataset::len(self)
     }
@@ -429,6 +451,15 @@ impl Examples for crate::data::Table {
 impl Examples for crate::data::ImageFolder {
     fn len(&self) -> usize {
         crate::data::ImageFolder::len(self)
+    }
+
+    fn example_shape(&self) -> Option<Vec<usize>> {
+        let s = self.data_schema();
+        let s = match &s {
+            crate::data::Schema::Images(i) => i,
+            crate::data::Schema::Table(_) => return None,
+        };
+        Some(vec![s.height, s.width, s.color.channels()])
     }
 
     fn features(&self) -> usize {

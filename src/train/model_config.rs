@@ -9,9 +9,18 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::nn::{
-    Activation, BatchNormalizationConfig, DenseConfig, DropoutConfig, FlattenConfig, Initializer, LayerConfig,
-    ReshapeConfig,
+    Activation, BatchNormalizationConfig, Conv2DConfig, DenseConfig, DropoutConfig, FlattenConfig,
+    GlobalAveragePooling2DConfig, Initializer, LayerConfig, Padding, PoolingConfig, ReshapeConfig,
 };
+
+/// Keras' "Simple MNIST convnet" example as `--layers` text: Conv2D(32, 3x3, relu),
+/// MaxPooling2D(2), Conv2D(64, 3x3, relu), MaxPooling2D(2), Flatten, Dropout(0.5),
+/// Dense(10, softmax), on `(28, 28, 1)` images (34,826 parameters).
+pub const KERAS_CONVNET: &str =
+    "conv:32:3:relu,maxpool:2,conv:64:3:relu,maxpool:2,flatten,dropout:0.5,dense:10:softmax";
+
+/// The named architectures `--layers` accepts in place of a list.
+pub const PRESETS: &[(&str, &str)] = &[("keras-convnet", KERAS_CONVNET)];
 
 /// The settings the notes' program trains with, which the command line, the playground and
 /// Python start from: Dense(50, sigmoid), Dense(classes, softmax), Glorot-uniform kernels,
@@ -188,12 +197,13 @@ impl ModelConfig {
     /// # Ok::<(), neurite::Error>(())
     /// ```
     pub fn parse_layers(input: &[usize], text: &str, init: Initializer) -> Result<ModelConfig> {
+        let text = PRESETS.iter().find(|(name, _)| text.trim().eq_ignore_ascii_case(name)).map_or(text, |(_, t)| t);
         let mut layers = vec![];
         for (i, item) in text.split(',').map(str::trim).enumerate() {
             let fields: Vec<&str> = item.split(':').map(str::trim).collect();
             let bad = |why: &str| {
                 Error::Value(format!(
-                    "layer {} of {:?}: {item:?} {why} (dense:UNITS[:ACTIVATION], dropout:RATE, batchnorm[:MOMENTUM[:EPSILON]], flatten, reshape:D1xD2x...)",
+                    "layer {} of {:?}: {item:?} {why} (dense:UNITS[:ACTIVATION], dropout:RATE, batchnorm[:MOMENTUM[:EPSILON]], flatten, reshape:D1xD2x..., conv:FILTERS:K[xK][:ACTIVATION][:sSTRIDE][:same], maxpool[:K][:sSTRIDE][:same], avgpool[...], globalavgpool, or a preset: keras-convnet)",
                     i + 1,
                     cut(text, 200)
                 ))
@@ -247,11 +257,91 @@ impl ModelConfig {
                         .ok_or_else(|| bad("needs dimensions like 28x28x1"))?;
                     LayerConfig::Reshape(ReshapeConfig { target_shape, name: None })
                 }
+                ("conv" | "conv2d", [filters, kernel, rest @ ..]) => {
+                    let filters: usize = filters
+                        .parse()
+                        .ok()
+                        .filter(|&f| f > 0)
+                        .ok_or_else(|| bad("needs a number of filters of at least 1"))?;
+                    let kernel_size = size_pair(kernel).ok_or_else(|| bad("needs a kernel size like 3 or 3x5"))?;
+                    let mut c = Conv2DConfig {
+                        filters,
+                        kernel_size,
+                        strides: [1, 1],
+                        padding: Padding::Valid,
+                        activation: Activation::Identity,
+                        use_bias: true,
+                        kernel_initializer: init,
+                        bias_initializer: Initializer::Zeros,
+                        input_shape: None,
+                        name: None,
+                    };
+                    for field in rest {
+                        match window_option(field) {
+                            Some(WindowOption::Strides(s)) => c.strides = s,
+                            Some(WindowOption::Padding(p)) => c.padding = p,
+                            None => c.activation = field.parse::<Activation>().map_err(|e| bad(&e.to_string()))?,
+                        }
+                    }
+                    LayerConfig::Conv2D(c)
+                }
+                (kind @ ("maxpool" | "maxpooling2d" | "avgpool" | "averagepooling2d"), rest) if rest.len() <= 3 => {
+                    let mut c = PoolingConfig::default();
+                    for (j, field) in rest.iter().enumerate() {
+                        match window_option(field) {
+                            Some(WindowOption::Strides(s)) => c.strides = Some(s),
+                            Some(WindowOption::Padding(p)) => c.padding = p,
+                            None if j == 0 => {
+                                c.pool_size =
+                                    size_pair(field).ok_or_else(|| bad("needs a window size like 2 or 2x2"))?
+                            }
+                            None => {
+                                return Err(bad(&format!(
+                                    "has {field:?}, not a stride (s2) or a padding (same, valid)"
+                                )))
+                            }
+                        }
+                    }
+                    if kind.starts_with("max") {
+                        LayerConfig::MaxPooling2D(c)
+                    } else {
+                        LayerConfig::AveragePooling2D(c)
+                    }
+                }
+                ("globalavgpool" | "globalaveragepooling2d" | "gap", []) => {
+                    LayerConfig::GlobalAveragePooling2D(GlobalAveragePooling2DConfig::default())
+                }
                 _ => return Err(bad("is not a layer neurite knows, or has the wrong number of fields")),
             };
             layers.push(layer);
         }
         Ok(ModelConfig::new(Some(input.to_vec()), layers))
+    }
+
+    /// Whether the model's first layer reads images (a convolution or a pooling layer).
+    pub fn takes_images(&self) -> bool {
+        self.layers.first().is_some_and(LayerConfig::takes_images)
+    }
+}
+
+/// `3` as `[3, 3]`, `3x5` as `[3, 5]` (sizes of at least 1).
+fn size_pair(text: &str) -> Option<[usize; 2]> {
+    let values: Option<Vec<usize>> = text.split('x').map(|d| d.trim().parse().ok().filter(|&d| d > 0)).collect();
+    crate::nn::window_pair(&values?)
+}
+
+/// An option of a convolution or pooling layer in `--layers`.
+enum WindowOption {
+    Strides([usize; 2]),
+    Padding(Padding),
+}
+
+/// `s2` (or `s2x1`) as strides, `same` or `valid` as the padding; None for anything else.
+fn window_option(field: &str) -> Option<WindowOption> {
+    match field.to_ascii_lowercase().as_str() {
+        "same" => Some(WindowOption::Padding(Padding::Same)),
+        "valid" => Some(WindowOption::Padding(Padding::Valid)),
+        f => f.strip_prefix('s').and_then(size_pair).map(WindowOption::Strides),
     }
 }
 

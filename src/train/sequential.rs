@@ -480,6 +480,7 @@ impl Sequential {
     pub fn fit(&mut self, x: &Tensor, y: &Tensor, options: &FitOptions) -> Result<History> {
         let loss = self.compiled.as_ref().map(|c| c.loss).ok_or_else(not_compiled)?;
         let classes = self.classes_for(loss);
+        self.check_tensor_input(x, "fit")?;
         let data = TensorExamples::new(x, y, classes)?;
         self.fit_with(&data, None, options, &mut [])
     }
@@ -584,10 +585,11 @@ impl Sequential {
 
     /// Trains on one batch of examples `indices` of `data` (Keras' `train_on_batch`),
     /// returning the batch's loss and accuracy before the step. Buffers are kept between
-    /// calls.
+    /// calls, and nothing is allocated once they exist: the examples' row length and targets
+    /// are checked each call, their shape (an image model's) by `fit` and `evaluate`.
     pub fn train_on_batch(&mut self, data: &dyn Examples, indices: &[u32]) -> Result<Evaluation> {
         let loss = self.compiled.as_ref().map(|c| c.loss).ok_or_else(not_compiled)?;
-        self.check_data(data, loss)?;
+        self.check_rows(data, loss)?;
         let engine = ensure_engine(&mut self.engine, self.threads, &self.layers, &self.store, indices.len())?;
         let compiled = self.compiled.as_mut().ok_or_else(not_compiled)?;
         let (layers, state) = (&self.layers, &mut compiled.state);
@@ -603,6 +605,7 @@ impl Sequential {
     /// Loss and accuracy on tensors (`model.evaluate(x, y)`).
     pub fn evaluate(&mut self, x: &Tensor, y: &Tensor) -> Result<Evaluation> {
         let loss = self.compiled.as_ref().map(|c| c.loss).ok_or_else(not_compiled)?;
+        self.check_tensor_input(x, "evaluate")?;
         let data = TensorExamples::new(x, y, self.classes_for(loss))?;
         self.evaluate_with(&data)
     }
@@ -683,9 +686,11 @@ impl Sequential {
     /// The model's outputs for inputs of shape (n, features) (`model.predict(x)`).
     pub fn predict(&mut self, x: &Tensor) -> Result<Tensor> {
         let features = self.input_dim().ok_or_else(|| Error::Value("predict: the model has no layers".into()))?;
-        if x.ndim() != 2 || x.shape()[1] != features {
+        self.check_tensor_input(x, "predict")?;
+        if x.ndim() < 2 || x.shape()[1..].iter().product::<usize>() != features {
             return Err(Error::Shape(format!(
-                "predict: expected inputs of shape (n, {features}), got {}",
+                "predict: expected inputs of shape {}, got {}",
+                batch_shape_str(&self.input_shape().unwrap_or_default()),
                 shape_str(x.shape())
             )));
         }
@@ -696,6 +701,7 @@ impl Sequential {
     /// The model's outputs for every example of `data`, shape (n, outputs).
     pub fn predict_with(&mut self, data: &dyn Examples) -> Result<Tensor> {
         let out = self.output_units().ok_or_else(|| Error::Value("predict: no layers".into()))?;
+        self.check_shape(data, "predict")?;
         if Some(data.features()) != self.input_dim() {
             return Err(Error::Shape(format!(
                 "predict: the model takes {} features, the examples have {}",
@@ -750,7 +756,70 @@ impl Sequential {
         }
     }
 
+    /// Checks that examples of `data` have the model's input shape where it matters: a model
+    /// whose input is an image (or any shape of more than one axis) takes examples of that
+    /// shape (a trailing axis of 1 aside: MNIST's `(28, 28)` is `(28, 28, 1)`), never flat
+    /// rows; a model of flat inputs takes rows, or pictures it reads as rows.
+    fn check_shape(&self, data: &dyn Examples, what: &str) -> Result<()> {
+        let Some(want) = self.input_shape() else { return Ok(()) };
+        let squeeze = |s: &[usize]| -> Vec<usize> {
+            let mut s = s.to_vec();
+            while s.len() > 1 && s.last() == Some(&1) {
+                s.pop();
+            }
+            s
+        };
+        let got = data.example_shape();
+        let fits = match &got {
+            _ if want.len() <= 1 => true,
+            Some(got) => squeeze(got) == squeeze(&want),
+            None => false,
+        };
+        if fits {
+            return Ok(());
+        }
+        let first = self.layers.first().map_or_else(|| "the model".to_string(), |l| display_name(l.as_ref()));
+        Err(Error::Shape(match got {
+            Some(got) if got.len() == 1 => format!(
+                "{what}: the model's first layer ({first}) takes examples of shape {}, the data has flat rows of {} values; give it examples of that shape (x.reshape(-1, {})) or start the model with a Reshape",
+                batch_shape_str(&want),
+                got[0],
+                want.iter().map(usize::to_string).collect::<Vec<_>>().join(", ")
+            ),
+            Some(got) => format!(
+                "{what}: the model's first layer ({first}) takes examples of shape {}, the data's are {}",
+                batch_shape_str(&want),
+                batch_shape_str(&got)
+            ),
+            None => format!(
+                "{what}: the model's first layer ({first}) takes examples of shape {}, the data are rows of a table",
+                batch_shape_str(&want)
+            ),
+        }))
+    }
+
+    /// Checks tensor inputs of more than two axes against a model of flat inputs (the
+    /// reverse of [`Sequential::check_shape`]'s case): `(n, 28, 28, 1)` for a model of 784
+    /// inputs is a mistake Keras refuses too.
+    fn check_tensor_input(&self, x: &Tensor, what: &str) -> Result<()> {
+        match self.input_shape() {
+            Some(want) if want.len() == 1 && x.ndim() > 2 => Err(Error::Shape(format!(
+                "{what}: the model takes flat rows of shape {}, x has shape {}; reshape it to (-1, {}) or start the model with Flatten",
+                batch_shape_str(&want),
+                shape_str(x.shape()),
+                want[0]
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     fn check_data(&self, data: &dyn Examples, loss: Loss) -> Result<()> {
+        self.check_shape(data, "fit")?;
+        self.check_rows(data, loss)
+    }
+
+    /// The row length and targets of `data` against the model (without allocating).
+    fn check_rows(&self, data: &dyn Examples, loss: Loss) -> Result<()> {
         let features = self.input_dim().unwrap_or(0);
         if data.features() != features {
             return Err(Error::Shape(format!(

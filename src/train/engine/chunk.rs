@@ -11,6 +11,8 @@ use crate::train::examples::{Examples, TargetKind};
 
 pub(crate) struct Chunk {
     pub rows: usize,
+    /// The most rows the buffers hold.
+    pub capacity: usize,
     /// Which buffer each layer writes.
     pub buffers: Buffers,
     /// Training or inference.
@@ -36,6 +38,8 @@ pub(crate) struct Chunk {
     /// Per layer: the random numbers' key for these rows in the step in progress.
     pub noise: Vec<Noise>,
     pub scratch: Vec<f32>,
+    /// Scratch for the layers' backward passes (the largest [`Layer::workspace_per_row`]).
+    pub work: Vec<f32>,
     pub argmax: Vec<usize>,
     pub totals: Totals,
 }
@@ -66,6 +70,7 @@ impl Chunk {
         let last_buffer = buffers.widths.len().saturating_sub(1);
         Chunk {
             rows: 0,
+            capacity: rows,
             mode,
             x: if full_input { vec![0.0; rows * features] } else { vec![] },
             classes: vec![0; rows],
@@ -91,9 +96,25 @@ impl Chunk {
             noise: vec![Noise::default(); layers.len()],
             buffers,
             scratch: Vec::with_capacity(rows * out),
+            work: vec![
+                0.0;
+                if training { rows * layers.iter().map(|l| l.workspace_per_row()).max().unwrap_or(0) } else { 0 }
+            ],
             argmax: vec![0; rows],
             totals: Totals::default(),
         }
+    }
+
+    /// The values all its buffers hold.
+    pub(crate) fn values(&self) -> usize {
+        let sum = |v: &[Vec<f32>]| v.iter().map(Vec::len).sum::<usize>();
+        self.x.len()
+            + self.target_rows.len()
+            + sum(&self.acts)
+            + sum(&self.grads)
+            + sum(&self.caches)
+            + sum(&self.dparams)
+            + self.work.len()
     }
 
     /// The output buffer (the model's output, then `dL/dz` after the loss).
@@ -241,6 +262,7 @@ impl Chunk {
                 dy_is_dz: l == last,
                 dx,
                 dparams,
+                work: &mut self.work,
             })?;
         }
         Ok(())

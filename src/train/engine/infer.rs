@@ -3,7 +3,7 @@
 
 use super::chunk::{output_of, Chunk};
 use super::layout::Slot;
-use super::{pool, Totals, EVAL_ROWS};
+use super::{pool, Totals};
 use crate::error::{Error, Result};
 use crate::nn::{Layer, Loss};
 use crate::train::examples::Examples;
@@ -43,9 +43,10 @@ pub(crate) fn evaluate(
     indices: &[u32],
 ) -> Result<Totals> {
     let mut totals = Totals::default();
-    for group in indices.chunks(EVAL_ROWS * chunks.len()) {
-        let used = group.len().div_ceil(EVAL_ROWS);
-        pool::for_each_with_parts(&mut chunks[..used], group, EVAL_ROWS, |_, chunk, idx| {
+    let block = chunks.first().map_or(1, |c| c.capacity.max(1));
+    for group in indices.chunks(block * chunks.len()) {
+        let used = group.len().div_ceil(block);
+        pool::for_each_with_parts(&mut chunks[..used], group, block, |_, chunk, idx| {
             chunk.forward(layers, slots, params, Some(loss), data, idx)?;
             chunk.loss(layers, loss, data.target_kind(), idx.len())
         })?;
@@ -69,12 +70,13 @@ pub(crate) fn predict(
     if out.len() != n * width {
         return Err(Error::Shape(format!("predict: {} output slots for {n} x {width}", out.len())));
     }
-    let block = EVAL_ROWS * width.max(1);
+    let block_rows = chunks.first().map_or(1, |c| c.capacity.max(1));
+    let block = block_rows * width.max(1);
     let blocks = out.len().div_ceil(block);
     let per_thread = blocks.div_ceil(chunks.len()).max(1);
     let run = |chunk: &mut Chunk, block_index: usize, dst: &mut [f32]| -> Result<()> {
         let rows = dst.len() / width.max(1);
-        let start = block_index * EVAL_ROWS;
+        let start = block_index * block_rows;
         chunk.rows = rows;
         match data.input_rows(start, rows) {
             // f32 rows in memory: the first layer reads them where they are.

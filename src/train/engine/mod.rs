@@ -69,8 +69,19 @@ impl Totals {
     }
 }
 
-/// Rows evaluated per part: large enough for efficient GEMMs, small enough for the cache.
+/// Rows evaluated per part at most: large enough for efficient GEMMs, small enough for the
+/// cache.
 const EVAL_ROWS: usize = 256;
+
+/// The memory of one thread's evaluation buffers, which bounds its rows below [`EVAL_ROWS`]
+/// for models with large activations (a convnet's rows take about 0.4 MB each).
+const EVAL_BYTES: usize = 16 << 20;
+
+/// Rows per part of a training step for models whose first layer reads whole input rows
+/// (convolutional ones): a fixed number, so that every product, and every sum over parts,
+/// is the same whatever the thread count (the same seed gives the same bits on 1 or 16
+/// threads); threads take parts in turn.
+const ROW_GROUP: usize = 16;
 
 /// Buffers and threads for training and evaluating one model.
 pub(crate) struct Engine {
@@ -183,9 +194,15 @@ impl Engine {
         self.rest_bounds = layout.rest_bounds(t);
         self.ahead = Vec::with_capacity(batch);
         // A layer that couples the rows of a batch sees the whole batch in one part.
-        let parts = if layout.couples_rows { 1 } else { t.min(batch.max(1)) };
-        self.rows_per_chunk = batch.div_ceil(parts);
         let full_input = layout.first.is_none();
+        let parts = if layout.couples_rows {
+            1
+        } else if full_input {
+            batch.div_ceil(ROW_GROUP).max(1)
+        } else {
+            t.min(batch.max(1))
+        };
+        self.rows_per_chunk = batch.div_ceil(parts);
         self.chunks = if batch > 0 {
             (0..parts)
                 .map(|_| Chunk::new(layers, &layout.slots, self.rows_per_chunk, Mode::Training, full_input))
@@ -194,8 +211,9 @@ impl Engine {
             vec![]
         };
         if !fits || self.eval_chunks.is_empty() {
-            self.eval_chunks =
-                (0..t).map(|_| Chunk::new(layers, &layout.slots, EVAL_ROWS, Mode::Inference, true)).collect();
+            let per_row = Chunk::new(layers, &layout.slots, 1, Mode::Inference, true).values().max(1);
+            let rows = (EVAL_BYTES / (per_row * 4)).clamp(ROW_GROUP, EVAL_ROWS);
+            self.eval_chunks = (0..t).map(|_| Chunk::new(layers, &layout.slots, rows, Mode::Inference, true)).collect();
         }
         self.noise = vec![Noise::default(); layers.len()];
         self.batch = batch;

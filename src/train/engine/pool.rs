@@ -70,11 +70,19 @@ impl Pool {
     }
 }
 
+/// Whether parallel loops may spread: only on the threads of a model's pool (inside
+/// [`Pool::install`]). A model of one thread has no pool, and its loops stay on the calling
+/// thread rather than go to rayon's global pool.
+#[cfg(feature = "threads")]
+fn in_pool() -> bool {
+    rayon::current_thread_index().is_some()
+}
+
 /// `f(i, item)` for every item, in parallel when the build has threads (and there is more
 /// than one item). The first error wins.
 pub(crate) fn for_each<T: Send>(items: &mut [T], f: impl Fn(usize, &mut T) -> Result<()> + Sync + Send) -> Result<()> {
     #[cfg(feature = "threads")]
-    if items.len() > 1 {
+    if items.len() > 1 && in_pool() {
         return items.par_iter_mut().enumerate().map(|(i, t)| f(i, t)).collect();
     }
     items.iter_mut().enumerate().try_for_each(|(i, t)| f(i, t))
@@ -90,7 +98,7 @@ pub(crate) fn for_each_with_parts_mut<T: Send, E: Send>(
 ) -> Result<()> {
     let len = len.max(1);
     #[cfg(feature = "threads")]
-    if items.len() > 1 && data.len() > len {
+    if items.len() > 1 && data.len() > len && in_pool() {
         return items.par_iter_mut().zip(data.par_chunks_mut(len)).enumerate().map(|(i, (t, d))| f(i, t, d)).collect();
     }
     items.iter_mut().zip(data.chunks_mut(len)).enumerate().try_for_each(|(i, (t, d))| f(i, t, d))
@@ -105,7 +113,7 @@ pub(crate) fn for_each_with_parts<T: Send, E: Sync>(
 ) -> Result<()> {
     let len = len.max(1);
     #[cfg(feature = "threads")]
-    if items.len() > 1 && data.len() > len {
+    if items.len() > 1 && data.len() > len && in_pool() {
         return items.par_iter_mut().zip(data.par_chunks(len)).enumerate().map(|(i, (t, d))| f(i, t, d)).collect();
     }
     items.iter_mut().zip(data.chunks(len)).enumerate().try_for_each(|(i, (t, d))| f(i, t, d))
@@ -120,7 +128,7 @@ pub(crate) fn for_each_chunk_mut<E: Send>(
 ) -> Result<()> {
     let len = len.max(1);
     #[cfg(feature = "threads")]
-    if data.len() > len {
+    if data.len() > len && in_pool() {
         return data.par_chunks_mut(len).enumerate().map(|(i, d)| f(i, d)).collect();
     }
     data.chunks_mut(len).enumerate().try_for_each(|(i, d)| f(i, d))
@@ -129,11 +137,8 @@ pub(crate) fn for_each_chunk_mut<E: Send>(
 /// Runs `a` and `b`, at the same time when the build has threads.
 pub(crate) fn join<A: Send, B: Send>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B + Send) -> (A, B) {
     #[cfg(feature = "threads")]
-    {
-        rayon::join(a, b)
+    if in_pool() {
+        return rayon::join(a, b);
     }
-    #[cfg(not(feature = "threads"))]
-    {
-        (a(), b())
-    }
+    (a(), b())
 }

@@ -1,0 +1,225 @@
+//! The loops of convolution and pooling over one image, channels last: the window's
+//! geometry (where each output position reads, padding skipped), unfolding an image into a
+//! row per output position (`im2col`) and folding gradients back, and max and average
+//! pooling. Each loop is compiled for AVX-512, AVX2 and the baseline and chosen at run time,
+//! like every kernel here; the layers of [`crate::nn`] say what to compute, these how.
+
+use crate::simd_kernel;
+
+/// A window slid over one image: where each output position reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Window {
+    pub(crate) in_h: usize,
+    pub(crate) in_w: usize,
+    pub(crate) channels: usize,
+    pub(crate) k_h: usize,
+    pub(crate) k_w: usize,
+    pub(crate) s_h: usize,
+    pub(crate) s_w: usize,
+    /// Cells of padding before the image (top, left).
+    pub(crate) pad_top: usize,
+    pub(crate) pad_left: usize,
+    pub(crate) out_h: usize,
+    pub(crate) out_w: usize,
+}
+
+impl Window {
+    /// Values of one input image.
+    pub(crate) fn in_len(&self) -> usize {
+        self.in_h * self.in_w * self.channels
+    }
+
+    /// Output positions of one image.
+    pub(crate) fn positions(&self) -> usize {
+        self.out_h * self.out_w
+    }
+
+    /// Values of one window over all channels: a row of the unfolded image.
+    pub(crate) fn patch_len(&self) -> usize {
+        self.k_h * self.k_w * self.channels
+    }
+
+    /// The input rows (`ih`) a window at output row `oh` covers, clipped to the image, with
+    /// the offset of the first in the window (`kh`).
+    #[inline(always)]
+    pub(crate) fn rows_of(&self, oh: usize) -> (usize, std::ops::Range<usize>) {
+        let top = (oh * self.s_h) as isize - self.pad_top as isize;
+        let lo = top.max(0) as usize;
+        let hi = ((top + self.k_h as isize).max(0) as usize).min(self.in_h);
+        ((lo as isize - top) as usize, lo..hi.max(lo))
+    }
+
+    /// The same for columns.
+    #[inline(always)]
+    pub(crate) fn cols_of(&self, ow: usize) -> (usize, std::ops::Range<usize>) {
+        let left = (ow * self.s_w) as isize - self.pad_left as isize;
+        let lo = left.max(0) as usize;
+        let hi = ((left + self.k_w as isize).max(0) as usize).min(self.in_w);
+        ((lo as isize - left) as usize, lo..hi.max(lo))
+    }
+}
+
+simd_kernel! {
+    /// Unfolds one image `x` into `col`, a row of [`Window::patch_len`] values per output
+    /// position (zeros where the window leaves the image): `im2col`.
+    pub(crate) fn unfold(w: &Window, x: &[f32], col: &mut [f32]) {
+        let (c, k) = (w.channels, w.patch_len());
+        let row_len = w.k_w * c;
+        for oh in 0..w.out_h {
+            let (kh0, rows) = w.rows_of(oh);
+            for ow in 0..w.out_w {
+                let (kw0, cols) = w.cols_of(ow);
+                let dst = &mut col[(oh * w.out_w + ow) * k..][..k];
+                let whole = rows.len() == w.k_h && cols.len() == w.k_w;
+                if !whole {
+                    dst.fill(0.0);
+                }
+                for (i, ih) in rows.clone().enumerate() {
+                    let src = &x[(ih * w.in_w + cols.start) * c..(ih * w.in_w + cols.end) * c];
+                    let at = (kh0 + i) * row_len + kw0 * c;
+                    dst[at..at + src.len()].copy_from_slice(src);
+                }
+            }
+        }
+    }
+}
+
+simd_kernel! {
+    /// Adds the unfolded gradient `col` back onto the image's gradient `dx` (which it does
+    /// not clear): `col2im`, the transpose of [`Window::unfold`].
+    pub(crate) fn fold_add(w: &Window, col: &[f32], dx: &mut [f32]) {
+        let (c, k) = (w.channels, w.patch_len());
+        let row_len = w.k_w * c;
+        for oh in 0..w.out_h {
+            let (kh0, rows) = w.rows_of(oh);
+            for ow in 0..w.out_w {
+                let (kw0, cols) = w.cols_of(ow);
+                let src = &col[(oh * w.out_w + ow) * k..][..k];
+                for (i, ih) in rows.clone().enumerate() {
+                    let dst = &mut dx[(ih * w.in_w + cols.start) * c..(ih * w.in_w + cols.end) * c];
+                    let at = (kh0 + i) * row_len + kw0 * c;
+                    let n = dst.len();
+                    for (d, s) in dst.iter_mut().zip(&src[at..at + n]) {
+                        *d += s;
+                    }
+                }
+            }
+        }
+    }
+}
+
+simd_kernel! {
+    /// Max pooling of one image: `y` the largest value of each window per channel (a NaN
+    /// wins and stays), `arg` the input cell it came from (`ih * in_w + iw`, the first in the
+    /// window's order on ties), as a float (exact: images have fewer than 2^24 cells).
+    pub(crate) fn max_pool(w: &Window, x: &[f32], y: &mut [f32], arg: &mut [f32]) {
+        let c = w.channels;
+        for (p, (ys, args)) in y.chunks_exact_mut(c).zip(arg.chunks_exact_mut(c)).enumerate() {
+            let ((_, rows), (_, cols)) = (w.rows_of(p / w.out_w), w.cols_of(p % w.out_w));
+            let first = (rows.start * w.in_w + cols.start) * c;
+            ys.copy_from_slice(&x[first..first + c]);
+            args.fill((rows.start * w.in_w + cols.start) as f32);
+            for ih in rows {
+                for iw in cols.clone() {
+                    let cell = ih * w.in_w + iw;
+                    let xs = &x[cell * c..][..c];
+                    let at = cell as f32;
+                    for ((m, a), &v) in ys.iter_mut().zip(args.iter_mut()).zip(xs) {
+                        let take = (v > *m) | (v.is_nan() & !m.is_nan());
+                        *m = if take { v } else { *m };
+                        *a = if take { at } else { *a };
+                    }
+                }
+            }
+        }
+    }
+}
+
+simd_kernel! {
+    /// The backward pass of [`max_pool`]: each output's gradient added to the input cell its
+    /// value came from (`dx` is not cleared).
+    pub(crate) fn max_pool_backward(w: &Window, dy: &[f32], arg: &[f32], dx: &mut [f32]) {
+        let c = w.channels;
+        for (gs, args) in dy.chunks_exact(c).zip(arg.chunks_exact(c)) {
+            for (j, (&g, &a)) in gs.iter().zip(args).enumerate() {
+                dx[a as usize * c + j] += g;
+            }
+        }
+    }
+}
+
+simd_kernel! {
+    /// Average pooling of one image: each window's mean per channel over the cells it
+    /// covers (padding not counted).
+    pub(crate) fn average_pool(w: &Window, x: &[f32], y: &mut [f32]) {
+        let c = w.channels;
+        for (p, ys) in y.chunks_exact_mut(c).enumerate() {
+            let ((_, rows), (_, cols)) = (w.rows_of(p / w.out_w), w.cols_of(p % w.out_w));
+            let scale = 1.0 / (rows.len() * cols.len()) as f32;
+            ys.fill(0.0);
+            for ih in rows {
+                for iw in cols.clone() {
+                    for (m, &v) in ys.iter_mut().zip(&x[(ih * w.in_w + iw) * c..][..c]) {
+                        *m += v;
+                    }
+                }
+            }
+            ys.iter_mut().for_each(|v| *v *= scale);
+        }
+    }
+}
+
+simd_kernel! {
+    /// The backward pass of [`average_pool`] (`dx` is not cleared).
+    pub(crate) fn average_pool_backward(w: &Window, dy: &[f32], dx: &mut [f32]) {
+        let c = w.channels;
+        for (p, gs) in dy.chunks_exact(c).enumerate() {
+            let ((_, rows), (_, cols)) = (w.rows_of(p / w.out_w), w.cols_of(p % w.out_w));
+            let scale = 1.0 / (rows.len() * cols.len()) as f32;
+            for ih in rows {
+                for iw in cols.clone() {
+                    for (d, &g) in dx[(ih * w.in_w + iw) * c..][..c].iter_mut().zip(gs) {
+                        *d += g * scale;
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn window(input: [usize; 3], k: [usize; 2], s: [usize; 2], pad: [usize; 2], out: [usize; 2]) -> Window {
+        Window {
+            in_h: input[0],
+            in_w: input[1],
+            channels: input[2],
+            k_h: k[0],
+            k_w: k[1],
+            s_h: s[0],
+            s_w: s[1],
+            pad_top: pad[0],
+            pad_left: pad[1],
+            out_h: out[0],
+            out_w: out[1],
+        }
+    }
+
+    #[test]
+    fn unfold_and_fold_are_transposes() {
+        // 4x5x2, kernel 3x2, strides 2x1, `same`: 2x5 outputs, padding 1 on top, 0 left.
+        let w = window([4, 5, 2], [3, 2], [2, 1], [1, 0], [2, 5]);
+        let x: Vec<f32> = (0..w.in_len()).map(|i| i as f32 * 0.5 - 3.0).collect();
+        let mut col = vec![0.0; w.positions() * w.patch_len()];
+        unfold(&w, &x, &mut col);
+        let g: Vec<f32> = (0..col.len()).map(|i| ((i * 7) % 11) as f32 - 5.0).collect();
+        let mut dx = vec![0.0; x.len()];
+        fold_add(&w, &g, &mut dx);
+        // <unfold(x), g> == <x, fold(g)>
+        let a: f32 = col.iter().zip(&g).map(|(a, b)| a * b).sum();
+        let b: f32 = x.iter().zip(&dx).map(|(a, b)| a * b).sum();
+        assert!((a - b).abs() < 1e-3, "{a} vs {b}");
+    }
+}
