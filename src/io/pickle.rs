@@ -350,7 +350,7 @@ impl<'a> Machine<'a> {
                     _ => return Err(bad_numpy("_reconstruct is not given numpy.ndarray")),
                 }
             }
-            Node::Global(Global::FromBuffer) => self.from_buffer(&args)?,
+            Node::Global(Global::FromBuffer) => self.frombuffer_array(&args)?,
             Node::Global(Global::Dtype) => {
                 // dtype('f4', False, True); the byte order comes with BUILD.
                 let kind =
@@ -367,7 +367,7 @@ impl<'a> Machine<'a> {
     /// writes a C- or Fortran-contiguous array: the array it would make, recorded (its bytes
     /// are checked against its shape and dtype when it becomes a tensor, before anything is
     /// allocated for it).
-    fn from_buffer(&self, args: &[usize]) -> Result<Node> {
+    fn frombuffer_array(&self, args: &[usize]) -> Result<Node> {
         let [buffer, dtype, shape, order] = args else {
             return Err(bad_numpy(format!(
                 "_frombuffer takes 4 arguments (buffer, dtype, shape, order), got {}",
