@@ -18,8 +18,10 @@ pub enum Error {
     Format(String),
     /// Autograd misuse: backward on a non-scalar without a gradient, and similar.
     Autograd(String),
-    /// Training stopped before its end: divergence (a NaN or infinite loss or parameter), or
-    /// an interruption asked for by the caller (Ctrl-C). The message says where and what next.
+    /// Training stopped before its end: divergence (a NaN or infinite loss or parameter, or a
+    /// loss grown past [`DIVERGENCE_GROWTH`](crate::train::DIVERGENCE_GROWTH) times its start,
+    /// with any optimiser), or an interruption asked for by the caller (Ctrl-C). The message
+    /// says where, with which optimiser and learning rate, and what next.
     Stopped(String),
 }
 

@@ -89,7 +89,7 @@ fn the_any_model_corpus_replays() {
     use neurite::io::{read_model, Activations};
     use neurite::nn::Activation;
     let acts = Activations { hidden: Some(Activation::Relu), output: Some(Activation::Softmax) };
-    replay("any_model", (1020, 18), |b| read_model(b, acts).is_ok());
+    replay("any_model", (1025, 19), |b| read_model(b, acts).is_ok());
 }
 
 #[test]

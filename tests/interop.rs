@@ -115,10 +115,23 @@ fn numpy_networks_stored_and_compressed() {
 #[test]
 fn fortran_arrays_numpy_pickles_and_onnx_external_data() {
     let acts = Activations { hidden: Some(LEAKY), output: Some(Activation::Softmax) };
-    for name in ["numpy_net_fortran.npz", "numpy_net.pkl", "numpy_net_p4.pkl"] {
+    for name in ["numpy_net_fortran.npz", "numpy_net.pkl", "numpy_net_p4.pkl", "numpy_net_p5.pkl"] {
         assert_matches_torch(io::load_any(&fixture(name), acts).unwrap(), name);
     }
     assert_eq!(Format::detect(&bytes("numpy_net.pkl")).unwrap(), Format::Pickle);
+    // Protocol 5 (NumPy's `_frombuffer`, scripts/numpy_pickle5.py) reads to the same bits as
+    // the same arrays pickled with protocol 4 (`_reconstruct`).
+    let arrays = |name: &str| {
+        let model = io::read_model(&bytes(name), acts).unwrap();
+        io::model_to_arrays(&model)
+            .unwrap()
+            .into_iter()
+            .map(|(n, t)| (n, t.shape().to_vec(), t.to_vec()))
+            .collect::<Vec<_>>()
+    };
+    let p5 = arrays("numpy_net_p5.pkl");
+    assert!(!p5.is_empty());
+    assert_eq!(p5, arrays("numpy_net_p4.pkl"));
     // Protocol 2 from Python 3 spells bytes as a call of _codecs.encode: refused by name.
     let err = io::load_any(&fixture("numpy_net_p2.pkl"), acts).err().unwrap().to_string();
     assert!(err.contains("refuses the global _codecs.encode") && err.contains("numpy_net_p2.pkl"), "{err}");

@@ -4,7 +4,6 @@
 mod bench;
 mod budget;
 mod convert;
-mod diverge;
 mod eval;
 mod logistic;
 mod model;

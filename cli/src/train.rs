@@ -10,7 +10,6 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::budget;
-use crate::diverge::DivergenceGuard;
 use crate::paths;
 use crate::sources::{self, OwnData, OwnDataArgs};
 use neurite::data::{self, mnist, Dataset, DatasetName, Task};
@@ -926,8 +925,7 @@ pub(crate) fn run(args: &TrainArgs, given: &ArgMatches, argv: &[String]) -> Resu
         .seed(args.seed)
         .validation_split(args.validation_split)
         .verbose(if args.json { Verbosity::Silent } else { Verbosity::ProgressBar })
-        .stop_on(signal.clone());
-    let first_epoch_loss = progress.as_ref().and_then(|p| p.history.epochs.first()).map(|e| e.loss);
+        .stop_on(signal);
     if let Some(progress) = progress {
         say(&format!("resuming at epoch {}, step {}", progress.epoch, progress.steps_done));
         options = options.resume(progress);
@@ -939,11 +937,9 @@ pub(crate) fn run(args: &TrainArgs, given: &ArgMatches, argv: &[String]) -> Resu
         None
     };
     let mut on_interrupt = OnInterrupt { dir: checkpoint_dir.clone(), note, written: false };
-    // First, so that a diverged model is refused before a checkpoint of it is written.
-    let lr = model.optimizer_state().map_or(f32::NAN, |s| s.optimizer().lr());
-    let mut guard =
-        DivergenceGuard::new(lr, checkpoints.as_ref().and(args.checkpoint_every), first_epoch_loss).stopping(signal);
-    let mut callbacks: Vec<&mut dyn Callback> = vec![&mut guard];
+    // A diverging run (with any optimiser) is stopped by the fit itself, before a checkpoint
+    // of the diverged model is written (neurite::train's `diverge`).
+    let mut callbacks: Vec<&mut dyn Callback> = Vec::new();
     match checkpoints.as_mut() {
         Some(c) => callbacks.push(c),
         None => callbacks.push(&mut on_interrupt),

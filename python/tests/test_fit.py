@@ -1,10 +1,13 @@
 """Training on the bundled digits: Keras' API and History, the same numbers as `neurite
 train`, the same numbers whatever the input's dtype or layout, arrays read in place."""
 
+import _thread
+import io
 import json
+import signal
 import subprocess
+import sys
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -126,23 +129,95 @@ def test_verbose_lines(capsys):
     assert capsys.readouterr().out.startswith("45/45 - ")
 
 
-def test_fit_releases_the_gil():
+class GapWatcher(io.StringIO):
+    """Standard output for a fit with verbose=2 that tells whether another Python thread ran
+    while the fit was computing, with no clock: each epoch's line is written by the fit (the
+    only Python code it runs). Leaving a write, it wakes the other thread, then records that
+    thread's count as its last statement; entering the next write, a larger count means the
+    other thread ran between the two writes, while the fit was in Rust. A fit that held the
+    GIL there would leave the count unchanged at every line. Once that is seen, it presses
+    Ctrl-C so that the fit ends at once."""
+
+    def __init__(self):
+        super().__init__()
+        self.count = 0
+        self.left_at = None
+        self.lines = 0
+        self.seen_between = 0
+        self.wake = threading.Event()
+        self.done = False
+
+    def other_thread(self):
+        while True:
+            self.wake.wait()
+            self.wake.clear()
+            if self.done:
+                return
+            self.count += 1
+
+    def write(self, text):
+        if self.left_at is not None and self.count > self.left_at:
+            self.seen_between += 1
+            _thread.interrupt_main()
+        self.lines += 1
+        out = super().write(text)
+        self.wake.set()
+        self.left_at = self.count
+        return out
+
+
+def test_fit_releases_the_gil(monkeypatch):
+    # Python ignores SIGINT when started with it ignored (a job started with `&`), and then
+    # interrupt_main() does nothing: install the handler a terminal's Python has.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     (x, y), _ = digits()
     m = compiled(seed_model(200))
-    ticks = []
-    stop = threading.Event()
-
-    def count():
-        while not stop.is_set():
-            ticks.append(1)
-            time.sleep(0.001)
-
-    t = threading.Thread(target=count)
+    out = GapWatcher()
+    t = threading.Thread(target=out.other_thread)
     t.start()
-    before = len(ticks)
-    m.fit(x, y, epochs=100, verbose=0)
-    during = len(ticks) - before
-    stop.set()
-    t.join()
-    # A thread that held the GIL for the whole fit would let the counter move once or twice.
-    assert during > 10
+    monkeypatch.setattr(sys, "stdout", out)
+    try:
+        # Bounded, so that a fit holding the GIL fails the test instead of hanging it: then the
+        # other thread never runs between two lines, and all 300 epochs end normally.
+        with pytest.raises(KeyboardInterrupt):
+            m.fit(x, y, epochs=300, verbose=2)
+    finally:
+        monkeypatch.undo()
+        signal.signal(signal.SIGINT, previous)
+        out.done = True
+        out.wake.set()
+        t.join()
+    # Stopped at the first line after the other thread was seen running during the fit.
+    assert out.seen_between >= 1 and out.lines < 300, (out.seen_between, out.lines)
+    assert out.getvalue().count("Epoch ") == out.lines
+
+
+@pytest.mark.parametrize(
+    "optimizer, name",
+    [
+        (nt.optimizers.SGD(learning_rate=1e30), "sgd"),
+        (nt.optimizers.SGD(learning_rate=1e30, momentum=0.9), "momentum"),
+        (nt.optimizers.Adagrad(learning_rate=1e30), "adagrad"),
+        (nt.optimizers.RMSprop(learning_rate=1e30), "rmsprop"),
+        (nt.optimizers.Adam(learning_rate=1e30), "adam"),
+    ],
+)
+def test_a_diverging_fit_raises_with_the_diagnosis_for_every_optimizer(optimizer, name):
+    # Issue 26: Adam with a learning rate of 1e30 reached a loss of 1e31, finite, and fit
+    # returned as if all was well; SGD's overflow was caught. Both stop now, saying so.
+    (x, y), _ = digits()
+    model = seed_model()
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    with pytest.raises(RuntimeError) as stopped:
+        model.fit(x, y, epochs=5, verbose=0)
+    text = str(stopped.value)
+    assert "epoch 1, step " in text and f"the training diverged with {name}: " in text, text
+    assert "try a smaller learning rate (now 1000000000000000000000000000000)" in text, text
+    if name in ("adagrad", "rmsprop", "adam"):
+        assert "the loss grew to " in text, text
+    # The same fit stops at the same place.
+    again = seed_model()
+    again.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    with pytest.raises(RuntimeError, match="the training diverged") as second:
+        again.fit(x, y, epochs=5, verbose=0)
+    assert str(second.value) == text

@@ -13,9 +13,14 @@
 //! ships its network as `sample_weight.pkl`, `pickle.dump` of a dict of NumPy arrays
 //! (`W1, b1, ...`). [`numpy_arrays`] reads that with a second, separate allow-list of exactly
 //! what a pickled `ndarray` names: `numpy.core.multiarray._reconstruct` (or its NumPy 2
-//! spelling `numpy._core.multiarray._reconstruct`), `numpy.ndarray` and `numpy.dtype`. None
-//! is called: the machine records the array's shape, dtype, order and the bytes of its data
-//! (a slice of the file), and `npy.rs` turns them into a tensor.
+//! spelling `numpy._core.multiarray._reconstruct`), `numpy.ndarray` and `numpy.dtype`; and
+//! with protocol 5 (Python 3.8's `pickle.dump(..., protocol=5)`, Python 3.14's default),
+//! where NumPy pickles a contiguous array as `numpy.core.numeric._frombuffer(buffer, dtype,
+//! shape, order)` (or `numpy._core.numeric._frombuffer`), that one callable too, its buffer
+//! in the file (in-band: BYTEARRAY8 or bytes; an out-of-band buffer is not in the file and
+//! is refused). None is called: the machine records the array's shape, dtype, order and the
+//! bytes of its data (a slice of the file), and `npy.rs` turns them into a tensor after
+//! checking that the bytes are exactly what the shape and dtype need.
 //!
 //! Every value lives in one arena and the stack, the memo and the containers hold indices
 //! into it, so memory grows with the number of opcodes read (each at least one byte of the
@@ -84,6 +89,8 @@ enum Global {
     NdArray,
     /// `numpy.dtype`.
     Dtype,
+    /// `numpy.core.numeric._frombuffer(buffer, dtype, shape, order)`: protocol 5's array.
+    FromBuffer,
 }
 
 /// Which allow-list a machine reads with: a PyTorch state_dict's or a dict of NumPy arrays'.
@@ -250,11 +257,12 @@ impl<'a> Machine<'a> {
                 ("numpy.core.multiarray" | "numpy._core.multiarray", "_reconstruct") => Global::Reconstruct,
                 ("numpy", "ndarray") => Global::NdArray,
                 ("numpy", "dtype") => Global::Dtype,
+                ("numpy.core.numeric" | "numpy._core.numeric", "_frombuffer") => Global::FromBuffer,
                 _ => {
                     return Err(bad_numpy(format!(
                         "refuses the global {module}.{name}: a dict of NumPy arrays needs only numpy.core.multiarray._reconstruct, \
-                         numpy.ndarray and numpy.dtype, and neurite never runs code from a file (pickle.dump with protocol 3 or 4 \
-                         writes only those; or save the arrays with np.savez)"
+                         numpy.ndarray, numpy.dtype and (protocol 5) numpy.core.numeric._frombuffer, and neurite never runs \
+                         code from a file (pickle.dump with protocol 3, 4 or 5 writes only those; or save the arrays with np.savez)"
                     )))
                 }
             };
@@ -342,6 +350,7 @@ impl<'a> Machine<'a> {
                     _ => return Err(bad_numpy("_reconstruct is not given numpy.ndarray")),
                 }
             }
+            Node::Global(Global::FromBuffer) => self.frombuffer_array(&args)?,
             Node::Global(Global::Dtype) => {
                 // dtype('f4', False, True); the byte order comes with BUILD.
                 let kind =
@@ -352,6 +361,36 @@ impl<'a> Machine<'a> {
         };
         self.push(node);
         Ok(())
+    }
+
+    /// `_frombuffer(buffer, dtype, shape, order)`, as NumPy's protocol-5 `__reduce_ex__`
+    /// writes a C- or Fortran-contiguous array: the array it would make, recorded (its bytes
+    /// are checked against its shape and dtype when it becomes a tensor, before anything is
+    /// allocated for it).
+    fn frombuffer_array(&self, args: &[usize]) -> Result<Node> {
+        let [buffer, dtype, shape, order] = args else {
+            return Err(bad_numpy(format!(
+                "_frombuffer takes 4 arguments (buffer, dtype, shape, order), got {}",
+                args.len()
+            )));
+        };
+        let Node::Bytes { at, len } = self.nodes[*buffer] else {
+            return Err(bad_numpy(format!(
+                "_frombuffer is given {}, not the array's bytes",
+                self.nodes[*buffer].kind()
+            )));
+        };
+        if !matches!(self.nodes[*dtype], Node::Dtype { .. }) {
+            return Err(bad_numpy(format!("_frombuffer's dtype is {}", self.nodes[*dtype].kind())));
+        }
+        let shape = self.ints(*shape, "an array's shape").map_err(|e| bad_numpy(e.to_string()))?;
+        let fortran = match self.text(*order).as_deref() {
+            Some("C") => false,
+            Some("F") => true,
+            Some(o) => return Err(bad_numpy(format!("_frombuffer's order is {o:?}, not 'C' or 'F'"))),
+            None => return Err(bad_numpy(format!("_frombuffer's order is {}", self.nodes[*order].kind()))),
+        };
+        Ok(Node::Array(Some(ArrayState { shape, dtype: *dtype, fortran, data: (at, len) })))
     }
 
     /// A string or (Python 2's str) UTF-8 bytes, as text.
@@ -482,6 +521,20 @@ impl<'a> Machine<'a> {
                     let b = self.take(8)?;
                     let n = u64::from_le_bytes(b.try_into().unwrap_or([0xff; 8]));
                     self.bytes(usize::try_from(n).unwrap_or(usize::MAX))?
+                }
+                // BYTEARRAY8 (protocol 5): an in-band PickleBuffer, the data of a writable
+                // NumPy array that `_frombuffer` is given. Read as bytes (nothing mutates it).
+                0x96 if self.allowed == Allowed::NumPy => {
+                    let b = self.take(8)?;
+                    let n = u64::from_le_bytes(b.try_into().unwrap_or([0xff; 8]));
+                    self.bytes(usize::try_from(n).unwrap_or(usize::MAX))?
+                }
+                // NEXT_BUFFER, READONLY_BUFFER: a buffer handed to pickle.load out of band.
+                0x97 | 0x98 if self.allowed == Allowed::NumPy => {
+                    return Err(bad_numpy(
+                        "an array's data is an out-of-band buffer (pickle.dump with a buffer_callback), which is not in the \
+                         file: pickle the arrays without buffer_callback, or save them with np.savez",
+                    ))
                 }
                 b'K' => {
                     let v = self.u8()?;
@@ -770,5 +823,97 @@ mod tests {
         }
         p.push(b'.');
         assert!(state_dict(&p).unwrap_err().to_string().contains("a list, not a state_dict"));
+    }
+
+    /// `{"a": _frombuffer(<buffer>, dtype('f4'), <shape>, <order>)}` with protocol 5, as NumPy
+    /// writes it: `buffer` is the opcode and data of the buffer, `shape` the tuple's opcodes.
+    fn frombuffer(module: &str, buffer: &[u8], shape: &[u8], order: &str) -> Vec<u8> {
+        let mut p = b"\x80\x05}(\x8c\x01a\x8c".to_vec();
+        p.push(module.len() as u8);
+        p.extend_from_slice(module.as_bytes());
+        p.extend_from_slice(b"\x8c\x0b_frombuffer\x93(");
+        p.extend_from_slice(buffer);
+        p.extend_from_slice(b"\x8c\x05numpy\x8c\x05dtype\x93\x8c\x02f4\x89\x88\x87R");
+        p.extend_from_slice(b"(K\x03\x8c\x01<NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb");
+        p.extend_from_slice(shape);
+        p.push(0x8c);
+        p.push(order.len() as u8);
+        p.extend_from_slice(order.as_bytes());
+        p.extend_from_slice(b"tRu.");
+        p
+    }
+
+    /// A BYTEARRAY8 of `data`.
+    fn bytearray(data: &[u8]) -> Vec<u8> {
+        let mut b = vec![0x96];
+        b.extend_from_slice(&(data.len() as u64).to_le_bytes());
+        b.extend_from_slice(data);
+        b
+    }
+
+    #[test]
+    fn protocol_5_arrays_read_as_the_same_arrays_pickled_with_protocol_4() {
+        // Written by NumPy 2.4 (scripts/numpy_pickle5.py): every kind of array with protocol 5
+        // (`_frombuffer`, spelled `numpy.core.numeric` as NumPy 1 writes it), and protocol 4.
+        let p5 = numpy_arrays(include_bytes!("../../tests/fixtures/numpy_p5_mixed.pkl")).unwrap();
+        let p4 = numpy_arrays(include_bytes!("../../tests/fixtures/numpy_p5_mixed_p4.pkl")).unwrap();
+        let names: Vec<&str> = p5.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["c2", "f2", "f3", "be", "ro", "empty", "strided"]);
+        assert_eq!(p5.len(), p4.len());
+        for ((n5, t5), (n4, t4)) in p5.iter().zip(&p4) {
+            assert_eq!(n5, n4);
+            assert_eq!(t5.shape(), t4.shape(), "{n5}");
+            let bits = |t: &crate::tensor::Tensor| t.to_vec().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(t5), bits(t4), "{n5}");
+        }
+        // And they are NumPy's values, in C order: np.arange(24).reshape(2, 3, 4) stored in
+        // Fortran order, arange(5, dtype='>f4') / 7, the columns 0, 2, 4 of arange(20).reshape(4, 5).
+        let get = |name: &str| p5.iter().find(|(n, _)| n == name).map(|(_, t)| t.clone()).unwrap();
+        assert_eq!(get("f3").shape(), [2, 3, 4]);
+        assert_eq!(get("f3").to_vec(), (0..24).map(|i| i as f32).collect::<Vec<_>>());
+        assert_eq!(get("be").to_vec(), (0..5).map(|i| i as f32 / 7.0).collect::<Vec<_>>());
+        assert_eq!(get("empty").shape(), [0, 3]);
+        assert_eq!(get("strided").to_vec(), [0., 2., 4., 5., 7., 9., 10., 12., 14., 15., 17., 19.]);
+        assert_eq!(get("f2").shape(), [4, 3]);
+    }
+
+    #[test]
+    fn frombuffer_is_read_with_its_checks_and_nothing_else_is_called() {
+        let four = bytearray(&1.5f32.to_le_bytes());
+        let one = b"K\x01\x85";
+        for module in ["numpy._core.numeric", "numpy.core.numeric"] {
+            let a = numpy_arrays(&frombuffer(module, &four, one, "C")).unwrap();
+            assert_eq!((a[0].0.as_str(), a[0].1.to_vec()), ("a", vec![1.5]));
+            // In-band bytes (a read-only array) as well as a bytearray.
+            let bytes = [&b"C\x04"[..], &1.5f32.to_le_bytes()].concat();
+            assert_eq!(numpy_arrays(&frombuffer(module, &bytes, one, "F")).unwrap()[0].1.to_vec(), [1.5]);
+        }
+        // Sizes are checked before anything is allocated: a shape of 10^12 with 4 bytes.
+        let huge = b"\x8a\x06\x00\x10\xa5\xd4\xe8\x00\x85";
+        let err = numpy_arrays(&frombuffer("numpy._core.numeric", &four, huge, "C")).unwrap_err().to_string();
+        assert!(err.contains("declares 4000000000000 bytes of data, the file holds 4"), "{err}");
+        let two = b"K\x02\x85";
+        let err = numpy_arrays(&frombuffer("numpy._core.numeric", &four, two, "C")).unwrap_err().to_string();
+        assert!(err.contains("array a:") && err.contains("declares 8 bytes"), "{err}");
+        let err = numpy_arrays(&frombuffer("numpy._core.numeric", &four, one, "K")).unwrap_err().to_string();
+        assert!(err.contains("order is \"K\", not 'C' or 'F'"), "{err}");
+        let err = numpy_arrays(&frombuffer("numpy._core.numeric", b"K\x07", one, "C")).unwrap_err().to_string();
+        assert!(err.contains("_frombuffer is given an int, not the array's bytes"), "{err}");
+        // Only that callable of the module, and only for NumPy arrays.
+        let mut other = frombuffer("numpy._core.numeric", &four, one, "C");
+        let i = other.windows(11).position(|w| w == b"_frombuffer").unwrap();
+        other[i..i + 11].copy_from_slice(b"_fromfilexx");
+        let err = numpy_arrays(&other).unwrap_err().to_string();
+        assert!(err.contains("refuses the global numpy._core.numeric._fromfilexx"), "{err}");
+        let err = state_dict(&frombuffer("numpy._core.numeric", &four, one, "C")).unwrap_err().to_string();
+        assert!(err.contains("refuses the global numpy._core.numeric._frombuffer"), "{err}");
+        // An out-of-band buffer is not in the file.
+        let err = numpy_arrays(&frombuffer("numpy._core.numeric", b"\x97\x98", one, "C")).unwrap_err().to_string();
+        assert!(err.contains("out-of-band buffer"), "{err}");
+        // Every truncation of a real protocol-5 pickle is an error, not a panic.
+        let good = include_bytes!("../../tests/fixtures/numpy_p5_mixed.pkl");
+        for cut in 0..good.len() {
+            assert!(numpy_arrays(&good[..cut]).is_err(), "cut at {cut}");
+        }
     }
 }

@@ -4,6 +4,7 @@
 
 use super::callbacks::{Callback, Control, FitInfo};
 use super::clock::Stopwatch;
+use super::diverge;
 use super::engine::{Engine, StepSeed, Totals};
 use super::examples::Examples;
 use super::history::{BatchLogs, EpochLogs};
@@ -46,6 +47,10 @@ impl FitLoop<'_> {
     pub(crate) fn run(&self, state: &mut FitState<'_>, callbacks: &mut [&mut dyn Callback]) -> Result<()> {
         let every: Vec<Option<usize>> = callbacks.iter().map(|c| c.progress_every().filter(|&n| n > 0)).collect();
         let mut shuffle = Rng::from_state(state.progress.rng_state)?;
+        // A checkpoint written before the start was kept: its first epoch's loss stands in.
+        if state.progress.start_loss.is_none() {
+            state.progress.start_loss = state.progress.history.epochs.first().map(|e| e.loss).filter(|l| l.is_finite());
+        }
         for c in callbacks.iter_mut() {
             c.on_train_begin(&self.info);
         }
@@ -122,13 +127,18 @@ impl FitLoop<'_> {
                 for c in callbacks.iter_mut() {
                     c.on_batch_end(step, &logs);
                 }
+                // Divergence, before any callback sees a moment to checkpoint (see `diverge`).
                 if !t.loss_sum.is_finite() {
-                    return Err(Error::Stopped(format!(
-                        "epoch {epoch}, step {}: the loss became {}; try a smaller learning rate (now {})",
-                        step + 1,
-                        t.loss(),
-                        state.optimizer.optimizer().lr()
-                    )));
+                    let what = format!("the loss became {}", t.loss());
+                    return Err(diverge::diverged(epoch, step + 1, &state.optimizer.optimizer(), what));
+                }
+                let progress = &mut *state.progress;
+                if progress.start_loss.is_none() && logs.loss.is_finite() {
+                    progress.start_loss = Some(logs.loss);
+                }
+                if diverge::is_diverged(logs.loss, progress.start_loss) {
+                    let what = diverge::grown(logs.loss, progress.start_loss.unwrap_or(f64::NAN));
+                    return Err(diverge::diverged(epoch, step + 1, &state.optimizer.optimizer(), what));
                 }
                 if self.options.stop.as_ref().is_some_and(StopSignal::is_raised) {
                     drop(guard);
@@ -157,7 +167,7 @@ impl FitLoop<'_> {
         let order = &state.progress.order;
         let batch = &order[step * self.batch..((step + 1) * self.batch).min(order.len())];
         let next = order.get((step + 1) * self.batch..((step + 2) * self.batch).min(order.len())).unwrap_or(&[]);
-        let lr = state.optimizer.optimizer().lr();
+        let optimizer = state.optimizer.optimizer();
         state
             .engine
             .train_step(
@@ -172,10 +182,9 @@ impl FitLoop<'_> {
                 state.optimizer,
             )
             .map_err(|e| match e {
-                Error::Stopped(why) => Error::Stopped(format!(
-                    "epoch {epoch}, step {}: {why}; try a smaller learning rate (now {lr})",
-                    step + 1
-                )),
+                Error::Stopped(why) => {
+                    diverge::diverged(epoch, step + 1, &optimizer, why.strip_prefix(diverge::DIVERGED).unwrap_or(&why))
+                }
                 e => e.context(format!("epoch {epoch}, step {}", step + 1)),
             })
     }

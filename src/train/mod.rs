@@ -12,6 +12,7 @@
 
 mod callbacks;
 mod clock;
+mod diverge;
 mod engine;
 mod examples;
 mod fit;
@@ -22,6 +23,7 @@ mod progress;
 mod sequential;
 
 pub use callbacks::{epoch_line, progress_bar, Callback, Control, EarlyStopping, FitInfo, ProgressLogger, Verbosity};
+pub use diverge::GROWTH as DIVERGENCE_GROWTH;
 pub use examples::{Examples, SliceExamples, TargetKind, TensorExamples};
 pub use history::{BatchLogs, EpochLogs, History};
 pub use model_config::{ModelConfig, TrainingDefaults, DEFAULTS};

@@ -37,6 +37,12 @@ pub struct FitProgress {
     pub seen: usize,
     /// The epochs completed, with their logs.
     pub history: History,
+    /// The running loss after the fit's first step: the loss divergence is measured against
+    /// (see [`DIVERGENCE_GROWTH`](super::DIVERGENCE_GROWTH)). Kept here so that a resumed
+    /// fit has the bound of the fit it continues; a checkpoint written before it was kept
+    /// has none, and the first epoch's loss stands in.
+    #[serde(default)]
+    pub start_loss: Option<f64>,
     /// The plan: epochs, batch size, shuffling, seed and validation split of the fit, which a
     /// resumed fit must keep.
     pub plan: FitPlan,

@@ -528,6 +528,7 @@ impl Sequential {
                 correct: 0,
                 seen: 0,
                 history: History::default(),
+                start_loss: None,
                 plan,
             },
             Some(p) => {

@@ -368,7 +368,16 @@ impl Engine {
         let all = Ranges { start: 0, params, grads: &mut self.grads, s0, s1 };
         // The flat buffer is [first layer's weight | everything after it].
         let (first_w, rest) = all.split(layout.rest_start());
-        part_b.split_run(&mut self.parts, &self.first_bounds, &self.rest_bounds, first_w, rest)?;
+        part_b.split_run(&mut self.parts, &self.first_bounds, &self.rest_bounds, first_w, rest).map_err(
+            |e| match e {
+                // A diverged update: with the loss of the batch it followed.
+                Error::Stopped(why) => Error::Stopped(format!(
+                    "{why} after a batch whose loss was {:.4e} (the gradient was not finite, or the step too large)",
+                    totals.loss()
+                )),
+                e => e,
+            },
+        )?;
         // Within the capacity reserved by `prepare`: no allocation.
         self.ahead.extend_from_slice(part_b.next);
         self.ahead_data = data_address;

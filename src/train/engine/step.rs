@@ -293,7 +293,8 @@ impl PartB<'_> {
             Some(format!("{} became {bad}", name.replacen('/', "'s ", 1)))
         });
         Error::Stopped(format!(
-            "the training diverged: {} (the gradient was not finite, or the step too large)",
+            "{}{}",
+            crate::train::diverge::DIVERGED,
             found.unwrap_or_else(|| "a parameter became NaN or infinite".into())
         ))
     }
