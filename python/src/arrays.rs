@@ -131,9 +131,10 @@ impl PyTensor {
         }
     }
 
+    /// The shape, a tuple as NumPy's.
     #[getter]
-    fn shape(&self) -> Vec<usize> {
-        self.t.shape().to_vec()
+    fn shape<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        PyTuple::new(py, self.t.shape())
     }
 
     #[getter]
@@ -195,6 +196,42 @@ impl PyTensor {
 
     fn __lt__(&self, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
         wrap(self.t.lt(&operand(other)?))
+    }
+
+    fn __ge__(&self, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        wrap(self.t.ge(&operand(other)?))
+    }
+
+    fn __le__(&self, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        wrap(self.t.le(&operand(other)?))
+    }
+
+    /// Element by element, as NumPy's `==` (1 where equal, else 0; the library's tensors hold
+    /// float32). Something that is not numbers compares unequal to a tensor, as in NumPy.
+    fn __eq__(&self, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        let py = other.py();
+        match operand(other) {
+            Ok(o) => Ok(Py::new(py, wrap(self.t.eq_elem(&o))?)?.into_any()),
+            Err(_) => Ok(false.into_pyobject(py)?.to_owned().into_any().unbind()),
+        }
+    }
+
+    fn __ne__(&self, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        let py = other.py();
+        match operand(other) {
+            Ok(o) => Ok(Py::new(py, wrap(self.t.ne_elem(&o))?)?.into_any()),
+            Err(_) => Ok(true.into_pyobject(py)?.to_owned().into_any().unbind()),
+        }
+    }
+
+    /// The truth of a one-element tensor; more elements are ambiguous, as in NumPy.
+    fn __bool__(&self) -> PyResult<bool> {
+        match self.t.size() {
+            1 => Ok(self.t.to_vec()[0] != 0.0),
+            n => Err(value_err(format!(
+                "the truth value of a tensor with {n} elements is ambiguous: use (a == b).numpy().all() or .any()"
+            ))),
+        }
     }
 
     fn __neg__(&self) -> PyTensor {
@@ -264,7 +301,18 @@ impl PyTensor {
         self.t.shape().first().copied().unwrap_or(0)
     }
 
-    fn __repr__(&self) -> String {
-        self.t.to_string()
+    /// The values as NumPy prints them (up to 8 significant digits, `...` past 1000
+    /// values), in `tensor(...)`.
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let np = py.import("numpy")?;
+        let kwargs = PyDict::new(py);
+        kwargs.set_item("separator", ", ")?;
+        kwargs.set_item("prefix", "tensor(")?;
+        let text: String = np.call_method("array2string", (self.numpy(py)?,), Some(&kwargs))?.extract()?;
+        Ok(format!("tensor({text})"))
+    }
+
+    fn __str__(&self, py: Python<'_>) -> PyResult<String> {
+        self.__repr__(py)
     }
 }
