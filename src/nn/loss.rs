@@ -261,12 +261,18 @@ impl Loss {
             (true, Loss::CategoricalCrossentropy | Loss::SparseCategoricalCrossentropy) => Activation::Softmax,
             (true, Loss::BinaryCrossentropy) => Activation::Sigmoid,
             (true, _) => {
-                return Err(Error::Value(format!("{}: takes no logits (from_logits is for the cross-entropies)", self.name())))
+                return Err(Error::Value(format!(
+                    "{}: takes no logits (from_logits is for the cross-entropies)",
+                    self.name()
+                )))
             }
         };
         let shape = output.shape();
         let Some((&cols, lead)) = shape.split_last() else {
-            return Err(Error::Shape(format!("{}: expects outputs with at least one axis, got a 0-d tensor", self.name())));
+            return Err(Error::Shape(format!(
+                "{}: expects outputs with at least one axis, got a 0-d tensor",
+                self.name()
+            )));
         };
         if cols == 0 {
             return Err(Error::Shape(format!("{}: no outputs (shape {})", self.name(), shape_str(shape))));
