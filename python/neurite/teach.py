@@ -73,7 +73,7 @@ class Perceptron:
             raise ValueError(f"Perceptron: niter must be 0 or more, got {niter}")
         self.random_state = random_state
         self._core = None
-        self._labels = (-1, 1)
+        self._labels = np.array([-1, 1])
 
     # The book's names.
     eta = property(lambda self: self.rate, lambda self, v: setattr(self, "rate", v))
@@ -88,18 +88,19 @@ class Perceptron:
             raise ValueError(
                 f"Perceptron: targets must be two labels (1 and -1, or 0 and 1), got {labels.tolist()[:10]}"
             )
-        if set(labels.tolist()) <= {-1, 1}:
-            low, high = -1, 1
-        elif set(labels.tolist()) <= {0, 1}:
-            low, high = 0, 1
+        numeric = labels.dtype.kind in "biuf"
+        if numeric and set(labels.tolist()) <= {-1, 1}:
+            pair = np.array([-1, 1])
+        elif numeric and set(labels.tolist()) <= {0, 1}:
+            pair = np.array([0, 1])
         elif labels.size == 2:
-            low, high = labels.tolist()
+            pair = labels
         else:
             raise ValueError(f"Perceptron: one label {labels[0]!r} other than 0, 1 and -1: give both classes")
-        signs = np.where(y == high, 1.0, -1.0)
+        signs = np.where(y == pair[1], 1.0, -1.0)
         core = _neurite.Perceptron(self.rate, self.niter, self.random_state)
         core.fit(X, signs)
-        self._core, self._labels = core, (low, high)
+        self._core, self._labels = core, pair
         return self
 
     def _fitted(self):
@@ -124,7 +125,7 @@ class Perceptron:
     @property
     def classes_(self):
         """The two labels, the one for a negative net input first."""
-        return np.array(self._labels)
+        return self._labels.copy()
 
     def net_input(self, X):
         """``X . weight[1:] + weight[0]``."""
@@ -134,9 +135,7 @@ class Perceptron:
         """The label of each example: the larger label where the net input is at least 0, else
         the smaller (1 or -1 after 1/-1 targets, 1 or 0 after 0/1 targets), as integers."""
         signs = np.asarray(self._fitted().predict(X))
-        low, high = self._labels
-        out = np.where(signs > 0, high, low)
-        return out.astype(np.int64) if float(low).is_integer() and float(high).is_integer() else out
+        return self._labels[(signs > 0).astype(np.intp)]
 
     def __repr__(self):
         return f"Perceptron(rate={self.rate}, niter={self.niter})"
