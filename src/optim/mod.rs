@@ -368,18 +368,49 @@ simd_kernel! {
 }
 
 /// Nadam's momentum schedule at step `t` (from 1): `u_t = b1 (1 - 0.5 * 0.96^t)`, `u_{t+1}`,
-/// and the product `u_1 ... u_t`. Past `t = 1000` the factor `1 - 0.5 * 0.96^t` is 1 in f64
-/// (0.96^1000 is 2e-18), so the product is `b1^t` times at most a thousand factors: a few
-/// microseconds, on each of the few runs a step updates.
+/// and the product `P_t = u_1 ... u_t`, which Keras keeps as a variable and this computes from
+/// `t`: `b1^t` times the factors `1 - 0.5 * 0.96^i`. Past `i = 1000` a factor is 1 in f64
+/// (0.96^1000 is 2e-18), and once `b1^t` is below 1e-30 the product only ever meets `1 - P`,
+/// which is then 1 in f64 exactly, so it is 0 from there on: a few hundred multiplications at
+/// most, on each of the few runs a step updates, and two `powf` in the long run.
 fn nadam_schedule(beta1: f32, t: u64) -> (f64, f64, f64) {
     let b1 = beta1 as f64;
     let u = |i: u64| b1 * (1.0 - 0.5 * 0.96f64.powf(i as f64));
-    let (mut factors, mut decay) = (1.0f64, 1.0f64);
-    for _ in 0..t.min(1000) {
-        decay *= 0.96;
-        factors *= 1.0 - 0.5 * decay;
+    let b1t = b1.powf(t as f64);
+    let product = if b1t < 1e-30 {
+        0.0
+    } else {
+        let (mut factors, mut decay) = (1.0f64, 1.0f64);
+        for _ in 0..t.min(1000) {
+            decay *= 0.96;
+            factors *= 1.0 - 0.5 * decay;
+        }
+        b1t * factors
+    };
+    (u(t), u(t + 1), product)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::nadam_schedule;
+
+    /// The schedule against the running product Keras keeps, far past the 8 steps of the
+    /// trajectory fixture: where it matters (`1 - P_t` and `1 - P_t u_{t+1}`), within 1e-15.
+    #[test]
+    fn nadam_schedule_is_keras_running_product() {
+        for beta1 in [0.9f32, 0.99, 0.999] {
+            let b1 = beta1 as f64;
+            let mut product = 1.0f64;
+            for t in 1..=20_000u64 {
+                let u_t = b1 * (1.0 - 0.5 * 0.96f64.powf(t as f64));
+                product *= u_t;
+                let (u, u_next, p) = nadam_schedule(beta1, t);
+                assert_eq!(u, u_t);
+                assert!(((1.0 - p) - (1.0 - product)).abs() < 1e-15, "beta1 {beta1}, step {t}: {p} against {product}");
+                assert!(((1.0 - p * u_next) - (1.0 - product * u_next)).abs() < 1e-15, "beta1 {beta1}, step {t}");
+            }
+        }
     }
-    (u(t), u(t + 1), b1.powf(t as f64) * factors)
 }
 
 /// What an optimiser remembers: the step count and its state buffers (moments,
