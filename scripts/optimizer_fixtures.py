@@ -4,7 +4,7 @@ mean squared error, gradients by PyTorch's autograd: the training engine's path)
 float64 by PyTorch's torch.optim (or, for RMSprop, by Keras' published rule in NumPy), for
 tests/optimizer_trajectories.rs to compare neurite's float32 optimisers with, step by step.
 
-    /work/venv-ref/bin/python scripts/optimizer_fixtures.py      # needs torch and numpy
+    KERAS_BACKEND=torch /work/venv-ref/bin/python scripts/optimizer_fixtures.py   # torch, numpy (keras: Nadam's check)
 
 neurite follows Keras 3's update rules (keras/src/optimizers/*.py, update_step). Where PyTorch's
 rule differs, the fixture maps one onto the other exactly or does not use PyTorch:
@@ -22,6 +22,11 @@ rule differs, the fixture maps one onto the other exactly or does not use PyTorc
   constant or per-step scalar maps one onto the other. The trajectory is computed here in
   NumPy float64 by Keras' formula instead. That NumPy code is itself checked against PyTorch's
   RMSprop with eps = 0, where the two rules agree.
+- Nadam: PyTorch's NAdam schedules the momentum as b1 (1 - 0.5 * 0.96^(t * momentum_decay)),
+  Keras' as b1 (1 - 0.5 * 0.96^t); with momentum_decay = 1 the two rules are the same (eps
+  after the root of v / (1 - b2^t) in both). The trajectory is PyTorch's, and is checked here
+  against Keras 3's own Nadam on float64 variables when keras is installed (run with
+  KERAS_BACKEND=torch): they agree within 1e-10 relative.
 
 The hyper-parameters are the float32 values neurite holds (0.9 as float32 is 0.899999976), and
 the starting parameters and gradients are float32 numbers, so that the only difference from
@@ -160,6 +165,43 @@ def rmsprop(problem, lr, rho=0.9, momentum=0.0, eps=1e-7):
     return opt, "Keras' formula in NumPy (checked against torch.optim.RMSprop with eps = 0)", keras_rmsprop(problem, *args, opt["epsilon"])
 
 
+def keras_nadam(problem, opt):
+    """Keras 3's own Nadam.apply_gradients on a float64 variable, or None without keras."""
+    import os
+
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    try:
+        import keras
+    except ImportError:
+        return None
+    var = keras.Variable(problem.params0.copy(), dtype="float64")
+    o = keras.optimizers.Nadam(learning_rate=opt["learning_rate"], beta_1=opt["beta1"], beta_2=opt["beta2"], epsilon=opt["epsilon"])
+    out = []
+    for t in range(1, STEPS + 1):
+        p = torch.tensor(np.asarray(keras.ops.convert_to_numpy(var)), dtype=torch.float64)
+        g = problem.grad_torch(p, t).numpy()
+        o.apply_gradients([(keras.ops.convert_to_tensor(g, dtype="float64"), var)])
+        out.append(np.asarray(keras.ops.convert_to_numpy(var), dtype=np.float64).copy())
+    return out
+
+
+def nadam(problem, lr, beta1=0.9, beta2=0.999, eps=1e-7):
+    opt = {"name": "nadam", "learning_rate": f32(lr), "beta1": f32(beta1), "beta2": f32(beta2), "epsilon": f32(eps)}
+    traj = run_torch(
+        problem,
+        lambda ps: torch.optim.NAdam(
+            ps, lr=opt["learning_rate"], betas=(opt["beta1"], opt["beta2"]), eps=opt["epsilon"], momentum_decay=1.0, foreach=False
+        ),
+    )
+    by_keras = keras_nadam(problem, opt)
+    if by_keras is not None:
+        # 1e-10 apart: Keras' u_product starts from 0.96 ** t with 0.96 as a float32 constant.
+        np.testing.assert_allclose(by_keras, traj, rtol=1e-9)
+    else:
+        print("keras is not installed: Nadam's trajectory is not checked against Keras' own")
+    return opt, "torch.optim.NAdam (momentum_decay = 1: Keras' schedule), checked against keras.optimizers.Nadam", traj
+
+
 def cases(problem):
     return {
         "sgd": sgd(problem, 0.1),
@@ -171,6 +213,8 @@ def cases(problem):
         "rmsprop_momentum": rmsprop(problem, 0.01, rho=0.8, momentum=0.9),
         "adam": adam(problem, 0.01),
         "adam_b1_0.8_b2_0.99_eps_1e-5": adam(problem, 0.05, beta1=0.8, beta2=0.99, eps=1e-5),
+        "nadam": nadam(problem, 0.01),
+        "nadam_b1_0.8_b2_0.99_eps_1e-5": nadam(problem, 0.05, beta1=0.8, beta2=0.99, eps=1e-5),
     }
 
 

@@ -1,8 +1,9 @@
 //! Guards the optimisers' update rules over many steps: SGD (plain, momentum, Nesterov),
-//! AdaGrad, RMSprop (with and without momentum) and Adam, each run for eight steps over a fixed
-//! gradient sequence and compared after every step with the float64 trajectory that
+//! AdaGrad, RMSprop (with and without momentum), Adam and Nadam, each run for eight steps over
+//! a fixed gradient sequence and compared after every step with the float64 trajectory that
 //! `scripts/optimizer_fixtures.py` wrote from PyTorch's `torch.optim` (Keras' RMSprop rule in
-//! NumPy, as PyTorch cannot express it), mapped onto Keras 3's rules, which neurite follows.
+//! NumPy, as PyTorch cannot express it; Nadam's checked there against Keras' own Nadam), mapped
+//! onto Keras 3's rules, which neurite follows.
 //! One step is not enough: Adam's bias correction one step late, a momentum buffer that is
 //! reset, or a step count that starts at 0 only show from the second step on.
 //!
@@ -162,13 +163,20 @@ fn adam_follows_pytorch() {
     follows_the_fixture("adam");
 }
 
+/// Nadam's momentum schedule (`u_t`, `u_{t+1}` and their running product) shows from the
+/// first step, its bias correction of `v` from the second.
+#[test]
+fn nadam_follows_keras() {
+    follows_the_fixture("nadam");
+}
+
 /// Every case in the fixture belongs to one of the tests above, so none is silently unused.
 #[test]
 fn every_fixture_case_is_checked() {
     let f = fixture();
     let names: Vec<&str> = f.cases.iter().map(|c| c.optimizer.name()).collect();
     for name in &names {
-        assert!(["sgd", "momentum", "adagrad", "rmsprop", "adam"].contains(name), "unchecked case {name}");
+        assert!(["sgd", "momentum", "adagrad", "rmsprop", "adam", "nadam"].contains(name), "unchecked case {name}");
     }
     // Nesterov is there (it shares the "momentum" name).
     assert!(f.cases.iter().any(|c| matches!(c.optimizer, Optimizer::Sgd { nesterov: true, .. })));

@@ -55,7 +55,7 @@ pub(crate) struct TrainArgs {
     /// Weight initialiser: glorot_uniform, glorot_normal, he_uniform, he_normal, uniform, normal, zeros.
     #[arg(long, default_value = DEFAULTS.init.name())]
     pub(crate) init: Initializer,
-    /// sgd, momentum, nesterov, adagrad, rmsprop or adam (Keras' defaults).
+    /// sgd, momentum, nesterov, adagrad, rmsprop, adam or nadam (Keras' defaults).
     #[arg(long, default_value = DEFAULTS.optimizer)]
     pub(crate) optimizer: Optimizer,
     /// Learning rate (default: the optimiser's Keras default).

@@ -273,7 +273,7 @@ fn a_run_that_trains_nothing_or_nonsense_says_so() {
 #[test]
 fn divergence_is_diagnosed_for_every_optimiser() {
     // Defect 16: SGD's divergence was caught, Adam's (loss 1.6e31, finite) was not.
-    for optimizer in ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"] {
+    for optimizer in ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "nadam"] {
         let args = ["train", "--dataset", "digits", "--epochs", "3", "--optimizer", optimizer, "--lr", "1e30"];
         let err = refused(&args);
         assert!(err.contains("try a smaller learning rate"), "{optimizer}: {err}");

@@ -14,9 +14,10 @@ The notes' Keras program runs with ``import neurite as keras`` in place of
 
 This package holds no maths: layers, activations, losses, optimisers, data sets and file
 formats are the library's, reached through the extension module ``neurite._neurite``.
+``from neurite import keras`` gives the same things under Keras' module names.
 """
 
-from . import activations, callbacks, datasets, layers, losses, models, optimizers, plot, teach, utils
+from . import activations, callbacks, datasets, keras, layers, losses, models, optimizers, plot, teach, utils
 from ._neurite import Tensor, __version__
 from .callbacks import History
 from .layers import BatchNormalization, Dense, Dropout, Flatten, Input, Reshape
@@ -43,6 +44,7 @@ __all__ = [
     "activations",
     "callbacks",
     "datasets",
+    "keras",
     "layers",
     "load_model",
     "losses",

@@ -1,5 +1,5 @@
-"""Optimisers by name or as objects, with Keras' defaults (Adam: learning rate 0.001, beta1
-0.9, beta2 0.999, epsilon 1e-7). The update rules are the library's."""
+"""Optimisers by name or as objects, with Keras' defaults (Adam and Nadam: learning rate 0.001,
+beta1 0.9, beta2 0.999, epsilon 1e-7). The update rules are the library's."""
 
 
 class Optimizer:
@@ -33,6 +33,12 @@ class SGD(Optimizer):
 
 class Adam(Optimizer):
     _name = "adam"
+
+
+class Nadam(Optimizer):
+    """Adam with Nesterov momentum, Keras 3's rule (``optimizer="nadam"``)."""
+
+    _name = "nadam"
 
 
 class RMSprop(Optimizer):

@@ -3,25 +3,75 @@
 #[allow(unused_imports)]
 use super::*;
 
-/// Applies a named activation (`sigmoid`, `softmax`, `relu`, ...) to an array, the last axis
-/// being softmax's: the library's kernels, as the layers use them.
+/// A named activation with its parameter (`alpha` of leaky ReLU and ELU) when given.
+fn named_activation(name: &str, alpha: Option<f32>) -> PyResult<Activation> {
+    let activation = match (parse::<Activation>(name)?, alpha) {
+        (a, None) => a,
+        (Activation::LeakyRelu { .. }, Some(alpha)) => Activation::LeakyRelu { alpha },
+        (Activation::Elu { .. }, Some(alpha)) => Activation::Elu { alpha },
+        (a, Some(_)) => return Err(value_err(format!("{}: takes no alpha (leaky_relu and elu do)", a.name()))),
+    };
+    activation.validate().map_err(py_err)?;
+    Ok(activation)
+}
+
+/// Applies a named activation (`sigmoid`, `softmax`, `relu`, ...) to an array: the library's
+/// kernels, as the layers use them. `alpha` is leaky ReLU's slope or ELU's scale below zero;
+/// `axis` is softmax's (the last by default).
 #[pyfunction]
-pub(crate) fn activation<'py>(py: Python<'py>, name: &str, x: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+#[pyo3(signature = (name, x, alpha = None, axis = None))]
+pub(crate) fn activation<'py>(
+    py: Python<'py>,
+    name: &str,
+    x: &Bound<'py, PyAny>,
+    alpha: Option<f32>,
+    axis: Option<isize>,
+) -> PyResult<Bound<'py, PyAny>> {
     let t = tensor_from_numpy("x", x)?;
-    let out = parse::<Activation>(name)?.forward(&t).map_err(py_err)?;
-    tensor_to_numpy(py, &out)
+    let activation = named_activation(name, alpha)?;
+    let out = match (activation, axis) {
+        (Activation::Softmax, Some(axis)) => t.softmax(axis),
+        (_, Some(_)) => return Err(value_err(format!("{}: takes no axis (softmax does)", activation.name()))),
+        (_, None) => activation.forward(&t),
+    };
+    tensor_to_numpy(py, &out.map_err(py_err)?)
 }
 
 /// The derivative of a named activation, element by element.
 #[pyfunction]
+#[pyo3(signature = (name, x, alpha = None))]
 pub(crate) fn activation_derivative<'py>(
     py: Python<'py>,
     name: &str,
     x: &Bound<'py, PyAny>,
+    alpha: Option<f32>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let t = tensor_from_numpy("x", x)?;
-    let out = parse::<Activation>(name)?.derivative(&t).map_err(py_err)?;
+    let out = named_activation(name, alpha)?.derivative(&t).map_err(py_err)?;
     tensor_to_numpy(py, &out)
+}
+
+/// Each example's loss, as Keras' loss functions give it (`keras.losses.mean_squared_error(
+/// y_true, y_pred)`): the library's [`Loss::per_example`], float32, of `y_pred`'s shape without
+/// its last axis.
+#[pyfunction]
+#[pyo3(signature = (name, y_true, y_pred, from_logits = false))]
+pub(crate) fn loss_values<'py>(
+    py: Python<'py>,
+    name: &str,
+    y_true: &Bound<'py, PyAny>,
+    y_pred: &Bound<'py, PyAny>,
+    from_logits: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    let loss = parse::<Loss>(name)?;
+    let (target, output) = (tensor_from_numpy("y_true", y_true)?, tensor_from_numpy("y_pred", y_pred)?);
+    tensor_to_numpy(py, &loss.per_example(&output, &target, from_logits).map_err(py_err)?)
+}
+
+/// One-hot rows of `classes` columns for class indices: the library's `data::one_hot`.
+#[pyfunction]
+pub(crate) fn one_hot<'py>(py: Python<'py>, labels: Vec<u32>, classes: usize) -> PyResult<Bound<'py, PyAny>> {
+    tensor_to_numpy(py, &neurite::data::one_hot(&labels, classes).map_err(py_err)?)
 }
 
 /// Whether `x` would be read in place by fit, evaluate and predict (float32, C-contiguous,
@@ -81,9 +131,10 @@ impl PyTensor {
         }
     }
 
+    /// The shape, a tuple as NumPy's.
     #[getter]
-    fn shape(&self) -> Vec<usize> {
-        self.t.shape().to_vec()
+    fn shape<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        PyTuple::new(py, self.t.shape())
     }
 
     #[getter]
@@ -145,6 +196,42 @@ impl PyTensor {
 
     fn __lt__(&self, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
         wrap(self.t.lt(&operand(other)?))
+    }
+
+    fn __ge__(&self, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        wrap(self.t.ge(&operand(other)?))
+    }
+
+    fn __le__(&self, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        wrap(self.t.le(&operand(other)?))
+    }
+
+    /// Element by element, as NumPy's `==` (1 where equal, else 0; the library's tensors hold
+    /// float32). Something that is not numbers compares unequal to a tensor, as in NumPy.
+    fn __eq__(&self, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        let py = other.py();
+        match operand(other) {
+            Ok(o) => Ok(Py::new(py, wrap(self.t.eq_elem(&o))?)?.into_any()),
+            Err(_) => Ok(false.into_pyobject(py)?.to_owned().into_any().unbind()),
+        }
+    }
+
+    fn __ne__(&self, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        let py = other.py();
+        match operand(other) {
+            Ok(o) => Ok(Py::new(py, wrap(self.t.ne_elem(&o))?)?.into_any()),
+            Err(_) => Ok(true.into_pyobject(py)?.to_owned().into_any().unbind()),
+        }
+    }
+
+    /// The truth of a one-element tensor; more elements are ambiguous, as in NumPy.
+    fn __bool__(&self) -> PyResult<bool> {
+        match self.t.size() {
+            1 => Ok(self.t.to_vec()[0] != 0.0),
+            n => Err(value_err(format!(
+                "the truth value of a tensor with {n} elements is ambiguous: use (a == b).numpy().all() or .any()"
+            ))),
+        }
     }
 
     fn __neg__(&self) -> PyTensor {
@@ -214,7 +301,18 @@ impl PyTensor {
         self.t.shape().first().copied().unwrap_or(0)
     }
 
-    fn __repr__(&self) -> String {
-        self.t.to_string()
+    /// The values as NumPy prints them (up to 8 significant digits, `...` past 1000
+    /// values), in `tensor(...)`.
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let np = py.import("numpy")?;
+        let kwargs = PyDict::new(py);
+        kwargs.set_item("separator", ", ")?;
+        kwargs.set_item("prefix", "tensor(")?;
+        let text: String = np.call_method("array2string", (self.numpy(py)?,), Some(&kwargs))?.extract()?;
+        Ok(format!("tensor({text})"))
+    }
+
+    fn __str__(&self, py: Python<'_>) -> PyResult<String> {
+        self.__repr__(py)
     }
 }

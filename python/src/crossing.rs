@@ -150,7 +150,9 @@ pub(crate) fn tensor_from_numpy(what: &str, obj: &Bound<'_, PyAny>) -> PyResult<
     let np = obj.py().import("numpy")?;
     let kwargs = PyDict::new(obj.py());
     kwargs.set_item("dtype", np.getattr("float32")?)?;
-    let array = np.call_method("ascontiguousarray", (array,), Some(&kwargs))?;
+    // `asarray(order="C")` keeps a number 0-d, where `ascontiguousarray` makes it (1,).
+    kwargs.set_item("order", "C")?;
+    let array = np.call_method("asarray", (array,), Some(&kwargs))?;
     let array = array.extract::<numpy::PyReadonlyArrayDyn<f32>>()?;
     let values = array.as_slice().map_err(|e| value_err(format!("{what}: {e}")))?;
     Tensor::from_vec(values.to_vec(), array.shape()).map_err(py_err)

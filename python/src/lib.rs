@@ -24,7 +24,7 @@ use neurite::{Error, ParamStore, Tensor};
 use numpy::{PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyIndexError, PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList};
+use pyo3::types::{PyDict, PyList, PyTuple};
 
 mod arrays;
 mod crossing;
@@ -53,6 +53,11 @@ fn _neurite(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(load_model, m)?)?;
     m.add_function(wrap_pyfunction!(activation, m)?)?;
     m.add_function(wrap_pyfunction!(activation_derivative, m)?)?;
+    m.add_function(wrap_pyfunction!(loss_values, m)?)?;
+    m.add_function(wrap_pyfunction!(one_hot, m)?)?;
+    m.add_function(wrap_pyfunction!(gate_output, m)?)?;
+    m.add_function(wrap_pyfunction!(gate_weights, m)?)?;
+    m.add_function(wrap_pyfunction!(learn_xor, m)?)?;
     m.add_function(wrap_pyfunction!(reads_in_place, m)?)?;
     m.add_function(wrap_pyfunction!(load_idx_dataset, m)?)?;
     m.add_function(wrap_pyfunction!(load_digits, m)?)?;

@@ -10,6 +10,13 @@ pub(crate) struct Model {
     model: Sequential,
 }
 
+impl Model {
+    /// The library's model, as Python's `neurite.Sequential` wraps it (`models._from_core`).
+    pub(crate) fn wrapping(model: Sequential) -> Model {
+        Model { model }
+    }
+}
+
 pub(crate) fn parse<T: std::str::FromStr<Err = Error>>(text: &str) -> PyResult<T> {
     text.parse().map_err(py_err)
 }

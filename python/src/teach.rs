@@ -6,7 +6,8 @@ use super::*;
 
 /// The notes' Rosenblatt perceptron (note 003): weights `w_` (bias first), `fit` with
 /// targets 1 or -1, `errors_` per epoch, `net_input`, `predict`. The library's
-/// `teach::Perceptron`.
+/// `teach::Perceptron`; `neurite.teach.Perceptron` wraps it with note 003's names (`rate`,
+/// `niter`, `weight`, `errors`) and labels other than 1/-1.
 #[pyclass(module = "neurite._neurite")]
 pub(crate) struct Perceptron {
     inner: neurite::teach::Perceptron,
@@ -56,6 +57,35 @@ impl Perceptron {
     fn errors_(&self) -> Vec<usize> {
         self.inner.errors().to_vec()
     }
+}
+
+/// The output, 0 or 1, of a logic gate (`and`, `or`, `nand`, `xor`) for inputs `a` and `b`,
+/// computed as the library's `teach::Gate::fire` computes it: one perceptron with hand-set
+/// weights for AND, OR and NAND; for XOR the notes' two layers, `AND(NAND(a, b), OR(a, b))`.
+#[pyfunction]
+pub(crate) fn gate_output(name: &str, a: bool, b: bool) -> PyResult<u8> {
+    Ok(u8::from(parse::<neurite::teach::Gate>(name)?.fire(a, b).map_err(py_err)?))
+}
+
+/// The hand-set weights (bias first) of the perceptron computing a gate; XOR has none.
+#[pyfunction]
+pub(crate) fn gate_weights(name: &str) -> PyResult<Vec<f32>> {
+    Ok(parse::<neurite::teach::Gate>(name)?.perceptron().map_err(py_err)?.weights())
+}
+
+/// XOR learned by backpropagation: the library's `teach::learn_xor` (a 2-`hidden`-1 network of
+/// tanh and sigmoid, Adam on binary cross-entropy, full batch, one thread), the model
+/// `neurite perceptron --gate xor` trains, and its history ({'loss': [...], 'accuracy': [...]}).
+#[pyfunction]
+pub(crate) fn learn_xor(
+    py: Python<'_>,
+    hidden: usize,
+    seed: u64,
+    epochs: usize,
+) -> PyResult<(Model, std::collections::HashMap<String, Vec<f64>>)> {
+    let (model, history) = py.detach(|| neurite::teach::learn_xor(hidden, seed, epochs)).map_err(py_err)?;
+    let history = ["loss", "accuracy"].iter().map(|k| (k.to_string(), history.get(k))).collect();
+    Ok((Model::wrapping(model), history))
 }
 
 /// Images and labels from NumPy as the library's [`Dataset`] of grey levels, which the

@@ -13,8 +13,11 @@ def test_perceptron_learns_and_as_note_003_names_things():
     assert p.predict(x).tolist() == [-1, -1, -1, 1]
     assert p.w_.shape == (3,) and len(p.errors_) == 10 and p.errors_[-1] == 0
     np.testing.assert_allclose(p.net_input(x), x @ p.w_[1:] + p.w_[0], rtol=1e-6)
-    with pytest.raises(ValueError, match="targets must be 1 or -1"):
-        nt.teach.Perceptron().fit(x, np.array([0, 0, 0, 1]))
+    # 0/1 targets are the same two classes; predictions come back as 0/1 integers.
+    q = nt.teach.Perceptron(eta=0.1, n_iter=10).fit(x, np.array([0, 0, 0, 1]))
+    assert q.predict(x).tolist() == [0, 0, 0, 1] and q.w_.tolist() == p.w_.tolist()
+    with pytest.raises(ValueError, match="two labels"):
+        nt.teach.Perceptron().fit(x, np.array([0, 1, 2, 1]))
 
 
 def test_pictures_are_written(tmp_path):

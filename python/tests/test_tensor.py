@@ -9,11 +9,11 @@ import neurite as nt
 def test_numpy_in_and_out():
     a = np.arange(6, dtype=np.float64).reshape(2, 3)
     t = nt.tensor(a)
-    assert t.shape == [2, 3] and t.ndim == 2 and t.size == 6 and len(t) == 2
+    assert t.shape == (2, 3) and t.ndim == 2 and t.size == 6 and len(t) == 2
     out = np.asarray(t)
     assert out.dtype == np.float32 and out.tolist() == a.tolist()
     assert t.numpy().tolist() == a.tolist()
-    assert t.reshape(-1, 2).shape == [3, 2] and t.T.shape == [3, 2]
+    assert t.reshape(-1, 2).shape == (3, 2) and t.T.shape == (3, 2)
 
 
 def test_the_notes_dot_examples():

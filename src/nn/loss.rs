@@ -235,6 +235,93 @@ impl Loss {
         }
     }
 
+    /// The loss of each example, as Keras' loss functions give it (`keras.losses.
+    /// mean_squared_error(y_true, y_pred)` and the others): the last axis of `output` holds
+    /// one example's outputs, so the result has `output`'s shape without its last axis (a 0-d
+    /// tensor for a 1-d output). `target` has `output`'s shape, or for the sparse loss the
+    /// result's shape (class indices; a trailing axis of 1 is allowed). With `from_logits`,
+    /// `output` holds the logits of a softmax (the cross-entropies) or of a sigmoid (binary
+    /// cross-entropy), run through the fused, stable kernels. Each example's value is the row
+    /// function's, the one training uses; the batch mean of these is [`Loss::forward`]'s value.
+    ///
+    /// Unlike Keras, the cross-entropies take the probabilities as given: Keras first divides
+    /// each row by its sum, which changes nothing for a softmax's output.
+    ///
+    /// ```
+    /// use neurite::{nn::Loss, Tensor};
+    /// let y = Tensor::matrix([[0.0, 1.0], [0.0, 0.0]]);
+    /// let p = Tensor::matrix([[1.0, 1.0], [1.0, 0.0]]);
+    /// let mse = Loss::MeanSquaredError.per_example(&p, &y, false)?;
+    /// assert_eq!((mse.shape(), mse.to_vec()), (&[2][..], vec![0.5, 0.5]));
+    /// # Ok::<(), neurite::Error>(())
+    /// ```
+    pub fn per_example(&self, output: &Tensor, target: &Tensor, from_logits: bool) -> Result<Tensor> {
+        let activation = match (from_logits, self) {
+            (false, _) => Activation::Identity,
+            (true, Loss::CategoricalCrossentropy | Loss::SparseCategoricalCrossentropy) => Activation::Softmax,
+            (true, Loss::BinaryCrossentropy) => Activation::Sigmoid,
+            (true, _) => {
+                return Err(Error::Value(format!(
+                    "{}: takes no logits (from_logits is for the cross-entropies)",
+                    self.name()
+                )))
+            }
+        };
+        let shape = output.shape();
+        let Some((&cols, lead)) = shape.split_last() else {
+            return Err(Error::Shape(format!(
+                "{}: expects outputs with at least one axis, got a 0-d tensor",
+                self.name()
+            )));
+        };
+        if cols == 0 {
+            return Err(Error::Shape(format!("{}: no outputs (shape {})", self.name(), shape_str(shape))));
+        }
+        let rows: usize = lead.iter().product();
+        let values = output.contiguous().to_vec();
+        let labels: Vec<u32>;
+        let dense: Vec<f32>;
+        if self.takes_class_indices() {
+            let t = target.shape();
+            if !(t == lead || (t.split_last() == Some((&1, lead)))) {
+                return Err(Error::Shape(format!(
+                    "{}: class indices of shape {} for outputs of shape {} (expected shape {})",
+                    self.name(),
+                    shape_str(t),
+                    shape_str(shape),
+                    shape_str(lead)
+                )));
+            }
+            labels = class_indices(&target.reshape(&[rows as isize])?, rows)?;
+            dense = Vec::new();
+        } else {
+            if target.shape() != shape {
+                return Err(Error::Shape(format!(
+                    "{}: target of shape {} for an output of shape {}",
+                    self.name(),
+                    shape_str(target.shape()),
+                    shape_str(shape)
+                )));
+            }
+            dense = target.contiguous().to_vec();
+            labels = Vec::new();
+        }
+        let mut row = Vec::with_capacity(cols);
+        let mut scratch = Vec::new();
+        let mut out = Vec::with_capacity(rows);
+        for i in 0..rows {
+            row.clear();
+            row.extend_from_slice(&values[i * cols..(i + 1) * cols]);
+            let targets = if self.takes_class_indices() {
+                Targets::Classes(&labels[i..i + 1])
+            } else {
+                Targets::Dense(&dense[i * cols..(i + 1) * cols])
+            };
+            out.push(self.output_gradient_rows(activation, &mut row, &[], 1, targets, 1, &mut scratch)? as f32);
+        }
+        Tensor::from_vec(out, lead)
+    }
+
     /// The loss of `input` (the output, or the logits of a fused activation) as one autograd
     /// operation on the row function.
     fn rows_op(&self, input: &Var, activation: Activation, target: &Tensor) -> Result<Var> {

@@ -1,5 +1,5 @@
-//! Optimisers: plain gradient descent (SGD), momentum, AdaGrad, RMSprop and Adam, with the
-//! update rules and defaults of Keras 3.
+//! Optimisers: plain gradient descent (SGD), momentum, AdaGrad, RMSprop, Adam and Nadam, with
+//! the update rules and defaults of Keras 3.
 //!
 //! [`Optimizer`] names an algorithm and its hyperparameters; [`OptimizerState`] holds what it
 //! remembers between steps (moments, accumulators, the step count), explicitly, by name and
@@ -81,6 +81,22 @@ pub enum Optimizer {
         /// Added to the root of the second moment.
         epsilon: f32,
     },
+    /// Adam with Nesterov momentum (Dozat, 2016), Keras 3's rule: with the momentum schedule
+    /// `u_t = b1 (1 - 0.5 * 0.96^t)` and `P_t = u_1 ... u_t`, `m += (1 - b1)(g - m);
+    /// v += (1 - b2)(g^2 - v); m^ = u_{t+1} m / (1 - P_t u_{t+1}) + (1 - u_t) g / (1 - P_t);
+    /// w -= lr m^ / (sqrt(v / (1 - b2^t)) + eps)`. Keras defaults: lr 0.001, beta1 0.9, beta2
+    /// 0.999, eps 1e-7. `P_t` depends on the step alone, so it is computed from `t` rather
+    /// than kept (Keras keeps it as a variable): the state is Adam's `m` and `v`.
+    Nadam {
+        /// Learning rate.
+        learning_rate: f32,
+        /// Decay of the first moment (the largest momentum of the schedule).
+        beta1: f32,
+        /// Decay of the second moment.
+        beta2: f32,
+        /// Added to the root of the corrected second moment.
+        epsilon: f32,
+    },
 }
 
 impl Optimizer {
@@ -109,13 +125,19 @@ impl Optimizer {
         Optimizer::Adam { learning_rate: 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 }
     }
 
+    /// Nadam with Keras' defaults.
+    pub fn nadam() -> Optimizer {
+        Optimizer::Nadam { learning_rate: 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 }
+    }
+
     /// The same algorithm with another learning rate.
     pub fn learning_rate(mut self, lr: f32) -> Optimizer {
         match &mut self {
             Optimizer::Sgd { learning_rate, .. }
             | Optimizer::Adagrad { learning_rate, .. }
             | Optimizer::RmsProp { learning_rate, .. }
-            | Optimizer::Adam { learning_rate, .. } => *learning_rate = lr,
+            | Optimizer::Adam { learning_rate, .. }
+            | Optimizer::Nadam { learning_rate, .. } => *learning_rate = lr,
         }
         self
     }
@@ -126,7 +148,8 @@ impl Optimizer {
             Optimizer::Sgd { learning_rate, .. }
             | Optimizer::Adagrad { learning_rate, .. }
             | Optimizer::RmsProp { learning_rate, .. }
-            | Optimizer::Adam { learning_rate, .. } => learning_rate,
+            | Optimizer::Adam { learning_rate, .. }
+            | Optimizer::Nadam { learning_rate, .. } => learning_rate,
         }
     }
 
@@ -138,6 +161,7 @@ impl Optimizer {
             Optimizer::Adagrad { .. } => "adagrad",
             Optimizer::RmsProp { .. } => "rmsprop",
             Optimizer::Adam { .. } => "adam",
+            Optimizer::Nadam { .. } => "nadam",
         }
     }
 
@@ -172,7 +196,7 @@ impl Optimizer {
                 unit("momentum", momentum)?;
                 positive("epsilon", epsilon)
             }
-            Optimizer::Adam { beta1, beta2, epsilon, .. } => {
+            Optimizer::Adam { beta1, beta2, epsilon, .. } | Optimizer::Nadam { beta1, beta2, epsilon, .. } => {
                 unit("beta1", beta1)?;
                 unit("beta2", beta2)?;
                 positive("epsilon", epsilon)
@@ -202,7 +226,8 @@ impl fmt::Display for Optimizer {
 impl FromStr for Optimizer {
     type Err = Error;
 
-    /// `sgd`, `momentum`, `nesterov`, `adagrad`, `rmsprop`, `adam`, with Keras' defaults.
+    /// `sgd`, `momentum`, `nesterov`, `adagrad`, `rmsprop`, `adam`, `nadam`, with Keras'
+    /// defaults.
     fn from_str(s: &str) -> Result<Optimizer> {
         Ok(match s.trim().to_ascii_lowercase().as_str() {
             "sgd" | "gd" | "gradient_descent" => Optimizer::sgd(),
@@ -211,9 +236,10 @@ impl FromStr for Optimizer {
             "adagrad" => Optimizer::adagrad(),
             "rmsprop" => Optimizer::rmsprop(),
             "adam" => Optimizer::adam(),
+            "nadam" => Optimizer::nadam(),
             other => {
                 return Err(Error::Value(format!(
-                    "unknown optimizer {other:?}: expected sgd, momentum, nesterov, adagrad, rmsprop, adam"
+                    "unknown optimizer {other:?}: expected sgd, momentum, nesterov, adagrad, rmsprop, adam, nadam"
                 )))
             }
         })
@@ -223,7 +249,7 @@ impl FromStr for Optimizer {
 impl Optimizer {
     /// Names of the state buffers the algorithm keeps per parameter, in order (Keras'
     /// names): none for plain SGD, `momentum` for SGD with momentum, `accumulator` for
-    /// AdaGrad, `velocity` (and `momentum`) for RMSprop, `m` and `v` for Adam.
+    /// AdaGrad, `velocity` (and `momentum`) for RMSprop, `m` and `v` for Adam and Nadam.
     pub fn slot_names(&self) -> &'static [&'static str] {
         match *self {
             Optimizer::Sgd { momentum: 0.0, .. } => &[],
@@ -231,7 +257,7 @@ impl Optimizer {
             Optimizer::Adagrad { .. } => &["accumulator"],
             Optimizer::RmsProp { momentum: 0.0, .. } => &["velocity"],
             Optimizer::RmsProp { .. } => &["velocity", "momentum"],
-            Optimizer::Adam { .. } => &["m", "v"],
+            Optimizer::Adam { .. } | Optimizer::Nadam { .. } => &["m", "v"],
         }
     }
 
@@ -321,8 +347,69 @@ simd_kernel! {
                     bad |= u32::from(!p.is_finite());
                 }
             }
+            Optimizer::Nadam { learning_rate: lr, beta1, beta2, epsilon } => {
+                // The step's scalars in f64, once per step, as Keras computes them per step.
+                let (u_t, u_next, product) = nadam_schedule(beta1, t);
+                let c_m = (u_next / (1.0 - product * u_next)) as f32;
+                let c_g = ((1.0 - u_t) / (1.0 - product)) as f32;
+                let v_scale = (1.0 / (1.0 - (beta2 as f64).powf(t as f64))) as f32;
+                let (c1, c2) = (1.0 - beta1, 1.0 - beta2);
+                for (((p, &g), m), v) in param.iter_mut().zip(grad).zip(s0.iter_mut()).zip(s1.iter_mut()) {
+                    *m += (g - *m) * c1;
+                    *v += (g * g - *v) * c2;
+                    let m_hat = c_m * *m + c_g * g;
+                    *p -= lr * m_hat / ((*v * v_scale).sqrt() + epsilon);
+                    bad |= u32::from(!p.is_finite());
+                }
+            }
         }
         bad == 0
+    }
+}
+
+/// Nadam's momentum schedule at step `t` (from 1): `u_t = b1 (1 - 0.5 * 0.96^t)`, `u_{t+1}`,
+/// and the product `P_t = u_1 ... u_t`, which Keras keeps as a variable and this computes from
+/// `t`: `b1^t` times the factors `1 - 0.5 * 0.96^i`. Past `i = 1000` a factor is 1 in f64
+/// (0.96^1000 is 2e-18), and once `b1^t` is below 1e-30 the product only ever meets `1 - P`,
+/// which is then 1 in f64 exactly, so it is 0 from there on: a few hundred multiplications at
+/// most, on each of the few runs a step updates, and two `powf` in the long run.
+fn nadam_schedule(beta1: f32, t: u64) -> (f64, f64, f64) {
+    let b1 = beta1 as f64;
+    let u = |i: u64| b1 * (1.0 - 0.5 * 0.96f64.powf(i as f64));
+    let b1t = b1.powf(t as f64);
+    let product = if b1t < 1e-30 {
+        0.0
+    } else {
+        let (mut factors, mut decay) = (1.0f64, 1.0f64);
+        for _ in 0..t.min(1000) {
+            decay *= 0.96;
+            factors *= 1.0 - 0.5 * decay;
+        }
+        b1t * factors
+    };
+    (u(t), u(t + 1), product)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::nadam_schedule;
+
+    /// The schedule against the running product Keras keeps, far past the 8 steps of the
+    /// trajectory fixture: where it matters (`1 - P_t` and `1 - P_t u_{t+1}`), within 1e-15.
+    #[test]
+    fn nadam_schedule_is_keras_running_product() {
+        for beta1 in [0.9f32, 0.99, 0.999] {
+            let b1 = beta1 as f64;
+            let mut product = 1.0f64;
+            for t in 1..=20_000u64 {
+                let u_t = b1 * (1.0 - 0.5 * 0.96f64.powf(t as f64));
+                product *= u_t;
+                let (u, u_next, p) = nadam_schedule(beta1, t);
+                assert_eq!(u, u_t);
+                assert!(((1.0 - p) - (1.0 - product)).abs() < 1e-15, "beta1 {beta1}, step {t}: {p} against {product}");
+                assert!(((1.0 - p * u_next) - (1.0 - product * u_next)).abs() < 1e-15, "beta1 {beta1}, step {t}");
+            }
+        }
     }
 }
 

@@ -33,8 +33,9 @@ pub struct Perceptron {
 const WEIGHT: &str = "perceptron/weight";
 
 impl Perceptron {
-    /// A perceptron with learning rate `rate` (the notes' `eta`) trained for `epochs`
-    /// passes (`niter`), visiting the examples in order as the notes do.
+    /// A perceptron with learning rate `rate` (note 003's `rate`, the `eta` of the book it
+    /// cites) trained for `epochs` passes (note 003's `niter`), visiting the examples in
+    /// order as the notes do.
     pub fn new(rate: f32, epochs: usize) -> Perceptron {
         Perceptron { rate, epochs, seed: None, store: ParamStore::new(), errors: vec![] }
     }
