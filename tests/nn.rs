@@ -170,7 +170,7 @@ fn dense_layer_rejects_wrong_inputs_with_the_shapes() {
     let mut model = Sequential::new();
     model.add(layer).unwrap();
     let err = model.predict(&Tensor::zeros(&[1, 5])).unwrap_err().to_string();
-    assert!(err.contains("(n, 4)") && err.contains("(1, 5)"), "{err}");
+    assert!(err.contains("(None, 4)") && err.contains("(1, 5)"), "{err}");
 }
 
 #[test]

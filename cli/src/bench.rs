@@ -3,6 +3,9 @@
 //! * seed: the notes' model (784-50 sigmoid, 10 softmax, Adam, batch 32, 10 epochs);
 //! * wide: 784-1024-1024-10 ReLU, batch 256, 1 epoch;
 //! * inference: the seed model's forward pass over the 10,000 test images (median of 50);
+//! * convnet: Keras' "Simple MNIST convnet" (Conv2D 32 and 64, 3x3 ReLU, max pooling,
+//!   dropout 0.5, Dense 10; Adam, batch 128), one epoch of the 54,000 images Keras trains on
+//!   with `validation_split=0.1`;
 //! * products: the wide model's large products alone (its 1024x1024 layer's forward, weight
 //!   gradient and input gradient at batch 256), each split by rows over the threads.
 //!
@@ -23,9 +26,9 @@ use neurite::data::{mnist, Dataset, DatasetName};
 use neurite::error::{Error, Result};
 use neurite::kernels::dispatch::{self, Isa, ProductKernel};
 use neurite::kernels::{gemm, MatLayout};
-use neurite::nn::{Activation, Dense, Loss};
+use neurite::nn::{Activation, Dense, Initializer, Loss};
 use neurite::optim::Optimizer;
-use neurite::train::{FitOptions, Metric, Sequential, Verbosity};
+use neurite::train::{FitOptions, Metric, ModelConfig, Sequential, Verbosity, KERAS_CONVNET};
 
 /// Timed repetitions of the inference workload; the median is reported.
 const INFERENCE_REPS: usize = 50;
@@ -36,8 +39,8 @@ pub(crate) struct BenchArgs {
     /// Directory with MNIST's four IDX files (else $NEURITE_DATA, ./data/mnist, the cache).
     #[arg(long, value_name = "DIR")]
     pub(crate) data: Option<PathBuf>,
-    /// Which workloads: seed, wide, inference, products (comma separated; default all).
-    #[arg(long, value_delimiter = ',', default_value = "seed,wide,inference,products")]
+    /// Which workloads: seed, wide, inference, convnet, products (comma separated; default all).
+    #[arg(long, value_delimiter = ',', default_value = "seed,wide,inference,convnet,products")]
     pub(crate) workloads: Vec<String>,
     /// Threads (default: all cores).
     #[arg(long)]
@@ -158,6 +161,29 @@ fn train_flops(sizes: &[usize]) -> f64 {
     let macs: Vec<f64> = sizes.windows(2).map(|w| (w[0] * w[1]) as f64).collect();
     let total: f64 = macs.iter().sum();
     2.0 * (2.0 * total + (total - macs[0]))
+}
+
+/// Multiply-adds of each layer of a model for one example: a layer with a kernel does its
+/// kernel's size of them at each output position (a dense layer at one, a convolution at
+/// each of its output's positions); the others are not counted.
+fn model_macs(model: &Sequential) -> Result<Vec<f64>> {
+    let mut macs = vec![];
+    for layer in model.layers() {
+        let specs = layer.param_specs();
+        let Some(kernel) = specs.iter().find(|s| s.name == "kernel") else { continue };
+        let out = layer.output_shape(layer.input_shape())?;
+        let per_position = kernel.shape.last().copied().unwrap_or(1).max(1);
+        let positions = out.iter().product::<usize>() / per_position;
+        macs.push(positions as f64 * kernel.shape.iter().product::<usize>() as f64);
+    }
+    Ok(macs)
+}
+
+/// [`train_flops`] from a model's layers.
+fn model_train_flops(model: &Sequential) -> Result<f64> {
+    let macs = model_macs(model)?;
+    let total: f64 = macs.iter().sum();
+    Ok(2.0 * (2.0 * total + (total - macs.first().copied().unwrap_or(0.0))))
 }
 
 fn forward_flops(sizes: &[usize]) -> f64 {
@@ -352,6 +378,27 @@ pub(crate) fn run(args: &BenchArgs) -> Result<()> {
                 };
                 report(args, "inference", measured, peak_gflops);
             }
+            "convnet" => {
+                let (train, test) = mnist()?;
+                // Keras' validation_split=0.1 trains on the first 54,000 images.
+                let (train, _) = train.split_at(train.len() * 9 / 10)?;
+                let config = ModelConfig::parse_layers(&[28, 28, 1], KERAS_CONVNET, Initializer::GlorotUniform)?;
+                let mut m = Sequential::from_config(&config, 0)?;
+                if let Some(t) = args.threads {
+                    m.set_threads(t)?;
+                }
+                m.compile(Optimizer::adam(), Loss::SparseCategoricalCrossentropy, &[Metric::Accuracy])?;
+                let h = m.fit_with(&train, None, &quiet.clone().epochs(1).batch_size(128), &mut [])?;
+                let acc = m.evaluate_with(test)?.accuracy;
+                let measured = Measured {
+                    seconds: h.seconds(),
+                    examples: train.len(),
+                    flops: model_train_flops(&m)? * train.len() as f64,
+                    accuracy: Some(acc),
+                    threads: m.threads(),
+                };
+                report(args, "convnet", measured, peak_gflops);
+            }
             "products" => {
                 let (seconds, flops) = time_large_products(threads)?;
                 let measured = Measured { seconds, examples: 256, flops, accuracy: None, threads };
@@ -359,7 +406,7 @@ pub(crate) fn run(args: &BenchArgs) -> Result<()> {
             }
             other => {
                 return Err(Error::Value(format!(
-                    "unknown workload {other:?}: expected seed, wide, inference or products"
+                    "unknown workload {other:?}: expected seed, wide, inference, convnet or products"
                 )))
             }
         }

@@ -20,7 +20,18 @@ formats are the library's, reached through the extension module ``neurite._neuri
 from . import activations, callbacks, datasets, keras, layers, losses, models, optimizers, plot, teach, utils
 from ._neurite import Tensor, __version__
 from .callbacks import History
-from .layers import BatchNormalization, Dense, Dropout, Flatten, Input, Reshape
+from .layers import (
+    AveragePooling2D,
+    BatchNormalization,
+    Conv2D,
+    Dense,
+    Dropout,
+    Flatten,
+    GlobalAveragePooling2D,
+    Input,
+    MaxPooling2D,
+    Reshape,
+)
 from .models import Sequential, load_model
 
 
@@ -31,8 +42,12 @@ def tensor(data):
 
 
 __all__ = [
+    "AveragePooling2D",
     "BatchNormalization",
+    "Conv2D",
     "Dense",
+    "GlobalAveragePooling2D",
+    "MaxPooling2D",
     "Dropout",
     "Flatten",
     "Reshape",

@@ -1,5 +1,7 @@
 """Layers as Keras spells them: ``Input(shape=(784,))``, ``Dense``, ``Dropout``,
-``BatchNormalization``, ``Flatten`` and ``Reshape``, with Keras' arguments and defaults. A layer
+``BatchNormalization``, ``Flatten``, ``Reshape``, ``Conv2D``, ``MaxPooling2D``,
+``AveragePooling2D`` and ``GlobalAveragePooling2D`` (images channels last, ``(28, 28, 1)``),
+with Keras' arguments and defaults. A layer
 here is a description (Keras' class name and ``get_config()``); the layer itself (its weights,
 its forward and backward passes) is the library's, created from that description by the
 library's Keras adapter when the model knows its input shape.
@@ -217,9 +219,135 @@ class Reshape(Layer):
         return {"target_shape": list(self.target_shape)}
 
 
+def _pair(value, what):
+    """Keras' ``3`` or ``(3, 3)`` as ``[3, 3]``."""
+    try:
+        dims = [int(d) for d in value]
+    except TypeError:
+        dims = [int(value)] * 2
+    if len(dims) != 2 or any(d < 1 for d in dims):
+        raise ValueError(f"{what}: expected a size or (height, width) of at least 1, got {value!r}")
+    return dims
+
+
+def _channels_last(kind, data_format):
+    if data_format not in (None, "channels_last"):
+        raise ValueError(f"{kind}: neurite's images are channels_last, got data_format={data_format!r}")
+
+
+def _padding(kind, padding):
+    if str(padding).lower() not in ("valid", "same"):
+        raise ValueError(f"{kind}: padding must be 'valid' or 'same', got {padding!r}")
+    return str(padding).lower()
+
+
+class Conv2D(Layer):
+    """Keras' ``Conv2D(filters, kernel_size)``: ``filters`` kernels slid over images
+    ``(height, width, channels)`` with ``strides`` and ``"valid"`` or ``"same"`` padding, a
+    bias per filter and the activation. The kernel has Keras' shape
+    ``(kh, kw, in_channels, filters)``."""
+
+    def __init__(
+        self,
+        filters,
+        kernel_size,
+        strides=(1, 1),
+        padding="valid",
+        data_format=None,
+        dilation_rate=(1, 1),
+        groups=1,
+        activation=None,
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if int(filters) != filters or filters < 1:
+            raise ValueError(f"Conv2D: filters must be a positive integer, got {filters!r}")
+        _channels_last("Conv2D", data_format)
+        if _pair(dilation_rate, "Conv2D dilation_rate") != [1, 1]:
+            raise ValueError(f"Conv2D: neurite has no dilated convolution, got dilation_rate={dilation_rate!r}")
+        if groups != 1:
+            raise ValueError(f"Conv2D: neurite has no grouped convolution, got groups={groups!r}")
+        self.filters = int(filters)
+        self.kernel_size = tuple(_pair(kernel_size, "Conv2D kernel_size"))
+        self.strides = tuple(_pair(strides, "Conv2D strides"))
+        self.padding = _padding("Conv2D", padding)
+        self.activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = kernel_initializer
+        self.bias_initializer = bias_initializer
+
+    def _settings(self):
+        return {
+            "filters": self.filters,
+            "kernel_size": list(self.kernel_size),
+            "strides": list(self.strides),
+            "padding": self.padding,
+            "activation": self.activation,
+            "use_bias": self.use_bias,
+            "kernel_initializer": self.kernel_initializer,
+            "bias_initializer": self.bias_initializer,
+        }
+
+    def __repr__(self):
+        return f"Conv2D({self.filters}, kernel_size={self.kernel_size}, activation={self.activation!r})"
+
+
+class _Pooling2D(Layer):
+    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        kind = type(self).__name__
+        _channels_last(kind, data_format)
+        self.pool_size = tuple(_pair(pool_size, f"{kind} pool_size"))
+        self.strides = tuple(_pair(strides, f"{kind} strides")) if strides is not None else None
+        self.padding = _padding(kind, padding)
+
+    def _settings(self):
+        return {
+            "pool_size": list(self.pool_size),
+            "strides": list(self.strides or self.pool_size),
+            "padding": self.padding,
+        }
+
+
+class MaxPooling2D(_Pooling2D):
+    """Keras' ``MaxPooling2D(pool_size=(2, 2))``: each channel's largest value in every window
+    (strides default to the window's size)."""
+
+
+class AveragePooling2D(_Pooling2D):
+    """Keras' ``AveragePooling2D(pool_size=(2, 2))``: each channel's mean over every window
+    (with ``"same"`` padding, over the cells inside the image)."""
+
+
+class GlobalAveragePooling2D(Layer):
+    """Keras' ``GlobalAveragePooling2D()``: each channel's mean over the whole image,
+    ``(None, h, w, c)`` to ``(None, c)`` (``(None, 1, 1, c)`` with ``keepdims=True``)."""
+
+    def __init__(self, data_format=None, keepdims=False, **kwargs):
+        super().__init__(**kwargs)
+        _channels_last("GlobalAveragePooling2D", data_format)
+        self.keepdims = bool(keepdims)
+
+    def _settings(self):
+        return {"keepdims": self.keepdims}
+
+
 def deserialize(class_name, config):
     """The layer object of Keras' class name and ``get_config()``."""
-    kinds = {"Dense": Dense, "Dropout": Dropout, "BatchNormalization": BatchNormalization, "Flatten": Flatten, "Reshape": Reshape}
+    kinds = {
+        "Dense": Dense,
+        "Dropout": Dropout,
+        "BatchNormalization": BatchNormalization,
+        "Flatten": Flatten,
+        "Reshape": Reshape,
+        "Conv2D": Conv2D,
+        "MaxPooling2D": MaxPooling2D,
+        "AveragePooling2D": AveragePooling2D,
+        "GlobalAveragePooling2D": GlobalAveragePooling2D,
+    }
     if class_name not in kinds:
         raise ValueError(f"neurite has no {class_name} layer")
     return kinds[class_name](**config)

@@ -158,7 +158,16 @@ class Sequential:
         shaped as the model's input (``(n, 28, 28, 1)``) is viewed as rows, without a copy when
         it is C-contiguous."""
         shape = getattr(x, "shape", None)
-        if shape is None or len(shape) <= 2 or self._input_shape is None:
+        if shape is None or self._input_shape is None:
+            return x
+        if len(shape) == 2 and len(self._input_shape) > 1:
+            first = self._layers[0] if self._layers else None
+            raise ValueError(
+                f"{what}: the model's first layer ({getattr(first, 'name', None) or type(first).__name__}) takes examples of "
+                f"shape {self._input_shape}, got flat rows of shape {tuple(shape)}; reshape them, e.g. "
+                f"x.reshape(-1, {', '.join(str(d) for d in self._input_shape)})"
+            )
+        if len(shape) <= 2:
             return x
         if tuple(shape[1:]) != tuple(self._input_shape):
             raise ValueError(f"{what}: the model takes examples of shape {self._input_shape}, got an array of shape {tuple(shape)}")

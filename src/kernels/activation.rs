@@ -512,3 +512,17 @@ simd_kernel! {
         }
     }
 }
+
+simd_kernel! {
+    /// `y = relu(y + bias)` for every row of `y` (rows of `bias.len()` values): a
+    /// convolution's bias and ReLU in one pass over its output.
+    pub(crate) fn bias_relu_rows(y: &mut [f32], bias: &[f32]) {
+        for row in y.chunks_exact_mut(bias.len().max(1)) {
+            for (v, &b) in row.iter_mut().zip(bias) {
+                let z = *v + b;
+                // As ReLU itself: a NaN stays NaN.
+                *v = if z <= 0.0 { 0.0 } else { z };
+            }
+        }
+    }
+}

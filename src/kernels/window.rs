@@ -59,6 +59,22 @@ impl Window {
     }
 }
 
+/// `dst.copy_from_slice(src)`, with the short lengths of a window's row over few channels
+/// (a 3x3 kernel over one channel copies 3 values at a time) as fixed-size copies: a call to
+/// `memcpy` for each measured as much as the rest of the unfolding.
+#[inline(always)]
+fn copy_short(dst: &mut [f32], src: &[f32]) {
+    macro_rules! fixed {
+        ($($n:literal)*) => {
+            match src.len() {
+                $($n => dst[..$n].copy_from_slice(&src[..$n]),)*
+                _ => dst.copy_from_slice(src),
+            }
+        };
+    }
+    fixed!(1 2 3 4 5 6 7 8);
+}
+
 simd_kernel! {
     /// Unfolds one image `x` into `col`, a row of [`Window::patch_len`] values per output
     /// position (zeros where the window leaves the image): `im2col`.
@@ -77,7 +93,7 @@ simd_kernel! {
                 for (i, ih) in rows.clone().enumerate() {
                     let src = &x[(ih * w.in_w + cols.start) * c..(ih * w.in_w + cols.end) * c];
                     let at = (kh0 + i) * row_len + kw0 * c;
-                    dst[at..at + src.len()].copy_from_slice(src);
+                    copy_short(&mut dst[at..at + src.len()], src);
                 }
             }
         }
@@ -117,7 +133,7 @@ simd_kernel! {
         for (p, (ys, args)) in y.chunks_exact_mut(c).zip(arg.chunks_exact_mut(c)).enumerate() {
             let ((_, rows), (_, cols)) = (w.rows_of(p / w.out_w), w.cols_of(p % w.out_w));
             let first = (rows.start * w.in_w + cols.start) * c;
-            ys.copy_from_slice(&x[first..first + c]);
+            copy_short(ys, &x[first..first + c]);
             args.fill((rows.start * w.in_w + cols.start) as f32);
             for ih in rows {
                 for iw in cols.clone() {
@@ -143,6 +159,33 @@ simd_kernel! {
         for (gs, args) in dy.chunks_exact(c).zip(arg.chunks_exact(c)) {
             for (j, (&g, &a)) in gs.iter().zip(args).enumerate() {
                 dx[a as usize * c + j] += g;
+            }
+        }
+    }
+}
+
+simd_kernel! {
+    /// [`max_pool_backward`] for windows that do not overlap and need no padding (Keras'
+    /// default pooling: strides equal to the window): every value of `dx` is written once,
+    /// the gradient where the window's largest value was and 0 elsewhere, so `dx` needs no
+    /// clearing first.
+    pub(crate) fn max_pool_backward_tiled(w: &Window, dy: &[f32], arg: &[f32], dx: &mut [f32]) {
+        let c = w.channels;
+        for ih in 0..w.in_h {
+            let (oh, kh) = (ih / w.s_h, ih % w.s_h);
+            for iw in 0..w.in_w {
+                let (ow, kw) = (iw / w.s_w, iw % w.s_w);
+                let cell = ih * w.in_w + iw;
+                let d = &mut dx[cell * c..][..c];
+                if oh >= w.out_h || kh >= w.k_h || ow >= w.out_w || kw >= w.k_w {
+                    d.fill(0.0);
+                    continue;
+                }
+                let p = oh * w.out_w + ow;
+                let at = cell as f32;
+                for ((d, &g), &a) in d.iter_mut().zip(&dy[p * c..][..c]).zip(&arg[p * c..][..c]) {
+                    *d = if a == at { g } else { 0.0 };
+                }
             }
         }
     }

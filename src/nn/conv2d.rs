@@ -303,12 +303,16 @@ impl Layer for Conv2D {
             y,
             MatLayout::row_major(rows * p, filters),
         )?;
+        let act = self.config.activation;
+        if act == Activation::Relu && !bias.is_empty() {
+            crate::kernels::activation::bias_relu_rows(y, bias);
+            return Ok(());
+        }
         if !bias.is_empty() {
             for row in y.chunks_exact_mut(filters) {
                 reduce::add_assign(row, bias);
             }
         }
-        let act = self.config.activation;
         if self.keeps_derivative() {
             act.forward_rows_keeping_derivative(y, &mut deriv[..rows * out_len], filters);
         } else {

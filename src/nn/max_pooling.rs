@@ -15,7 +15,7 @@ use super::layer::{display_name, BackwardRows, ForwardRows, Layer, Mode};
 use super::window::{Padding, PoolingConfig, Window};
 use super::LayerConfig;
 use crate::error::{Error, Result};
-use crate::kernels::window::{max_pool, max_pool_backward};
+use crate::kernels::window::{max_pool, max_pool_backward, max_pool_backward_tiled};
 
 /// The max pooling layer (see the module doc).
 #[derive(Debug, Clone)]
@@ -133,10 +133,17 @@ impl Layer for MaxPooling2D {
             )));
         }
         let dx = &mut dx[..rows * in_len];
-        dx.fill(0.0);
+        let tiled = w.s_h >= w.k_h && w.s_w >= w.k_w && w.pad_top == 0 && w.pad_left == 0;
+        if !tiled {
+            dx.fill(0.0);
+        }
         let grads = b.dy[..rows * out_len].chunks_exact(out_len).zip(b.cache.chunks_exact(out_len));
         for (d, (g, arg)) in dx.chunks_exact_mut(in_len).zip(grads) {
-            max_pool_backward(w, g, arg, d);
+            if tiled {
+                max_pool_backward_tiled(w, g, arg, d);
+            } else {
+                max_pool_backward(w, g, arg, d);
+            }
         }
         Ok(())
     }

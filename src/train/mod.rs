@@ -26,7 +26,7 @@ pub use callbacks::{epoch_line, progress_bar, Callback, Control, EarlyStopping, 
 pub use diverge::GROWTH as DIVERGENCE_GROWTH;
 pub use examples::{Examples, SliceExamples, TargetKind, TensorExamples};
 pub use history::{BatchLogs, EpochLogs, History};
-pub use model_config::{ModelConfig, TrainingDefaults, DEFAULTS};
+pub use model_config::{ModelConfig, TrainingDefaults, DEFAULTS, KERAS_CONVNET, PRESETS};
 pub use options::FitOptions;
 pub use progress::{FitPlan, FitProgress, Moment, StopSignal, TrainingView};
 pub use sequential::{Evaluation, Metric, RegressionScores, Sequential};

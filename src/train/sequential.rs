@@ -770,11 +770,13 @@ impl Sequential {
             }
             s
         };
+        // Examples that do not know their shape (rows from a table, or rows a front end has
+        // checked already) are taken by their row length.
         let got = data.example_shape();
         let fits = match &got {
             _ if want.len() <= 1 => true,
             Some(got) => squeeze(got) == squeeze(&want),
-            None => false,
+            None => true,
         };
         if fits {
             return Ok(());
@@ -792,10 +794,7 @@ impl Sequential {
                 batch_shape_str(&want),
                 batch_shape_str(&got)
             ),
-            None => format!(
-                "{what}: the model's first layer ({first}) takes examples of shape {}, the data are rows of a table",
-                batch_shape_str(&want)
-            ),
+            None => unreachable!("examples without a shape are taken by their row length"),
         }))
     }
 
