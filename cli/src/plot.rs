@@ -122,6 +122,11 @@ pub(crate) fn run(args: &PlotArgs) -> Result<()> {
                     let values = crate::predict::picture_input(&model, path, None)?;
                     pictures::feature_maps(&model, &values, None, out)?;
                 }
+                None if model.schema().is_some() => {
+                    return Err(Error::Value(
+                        "the model was trained on your own pictures (train --images): give --image FILE to draw its feature maps for".into(),
+                    ))
+                }
                 None => {
                     let (_, test) = pictures::data_for(&model, data.as_deref())?;
                     pictures::layers(&model, &test, *index, out)?;

@@ -296,6 +296,8 @@ fn a_convnet_trained_on_rgb_pictures_predicts_an_rgb_picture() {
     let text = ok(&["plot", "feature-maps", s(&model), "--image", s(&test.join("red/0.png")), "--out", s(&dir)]);
     assert!(text.contains("(8 feature maps)"), "{text}");
     assert!(ok(&["plot", "filters", s(&model), "--out", s(&dir)]).contains("(24 filter images)"));
+    let err = fails(&["plot", "feature-maps", s(&model), "--out", s(&dir)]);
+    assert!(err.contains("--image FILE"), "{err}");
 
     // The same folder read in grey does not fit the RGB model: one message with both shapes.
     let err =
@@ -323,6 +325,17 @@ fn flat_rows_for_a_convnet_are_one_clear_error() {
     assert!(err.contains("conv2d") && err.contains("rows of 64 values"), "{err}");
     let err = fails(&["predict", "--model", s(&model), "--csv", s(&table)]);
     assert!(err.contains("not trained on a table"), "{err}");
+
+    // A convnet of colour images with no picture size in its file (built, not trained on a
+    // folder): predict cannot know how to read a picture for it, and says which shape it takes.
+    let mut rgb = neurite::train::Sequential::with_seed(0);
+    rgb.add(neurite::nn::Conv2D::new(2, 3).input_shape(&[6, 6, 3])).unwrap();
+    rgb.add(neurite::nn::GlobalAveragePooling2D::new()).unwrap();
+    rgb.add(neurite::nn::Dense::new(2).activation(neurite::nn::Activation::Softmax)).unwrap();
+    let built = dir.join("rgb.safetensors");
+    neurite::io::save_model(&rgb, &built).unwrap();
+    let err = fails(&["predict", "--model", s(&built), &fixture("seven.png")]);
+    assert!(err.contains("conv2d") && err.contains("(None, 6, 6, 3)"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }
 
