@@ -303,6 +303,26 @@ fn a_convnet_trained_on_rgb_pictures_predicts_an_rgb_picture() {
     let err =
         fails(&["train", "--images", s(&train), "--image-size", "8x8", "--init-from", s(&model), "--epochs", "1"]);
     assert!(err.contains("(None, 8, 8, 3)") && err.contains("(None, 8, 8, 1)") && err.contains("conv2d"), "{err}");
+
+    // The same folder in grey trains a convnet of (8, 8, 1), which reads a colour picture in grey.
+    let grey = dir.join("grey.safetensors");
+    json(&[
+        "train",
+        "--images",
+        s(&train),
+        "--image-size",
+        "8x8",
+        "--layers",
+        "conv:4:3,globalavgpool,dense:2:softmax",
+        "--epochs",
+        "2",
+        "--save",
+        s(&grey),
+        "--json",
+    ]);
+    assert_eq!(json(&["summary", "--model", s(&grey), "--json"])["input_shape"], serde_json::json!([8, 8, 1]));
+    let text = ok(&["predict", "--model", s(&grey), s(&test.join("red/1.png"))]);
+    assert!(text.contains("red/1.png: "), "{text}");
     std::fs::remove_dir_all(&dir).ok();
 }
 
