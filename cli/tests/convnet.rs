@@ -396,7 +396,7 @@ fn a_convnet_run_killed_at_random_moments_resumes_to_the_same_bits() {
     let want = params(&want_path);
     let (ckpt, save) = (dir.join("ckpt"), dir.join("resumed.safetensors"));
     let mut rng = neurite::Rng::new(27);
-    let mut kills = 0;
+    let (mut kills, mut after_checkpoint) = (0, 0);
     loop {
         let mut c = Command::new(env!("CARGO_BIN_EXE_neurite"));
         if ckpt.join("arguments.json").exists() || ckpt.join(neurite::io::CHECKPOINT_FILE).exists() {
@@ -412,6 +412,7 @@ fn a_convnet_run_killed_at_random_moments_resumes_to_the_same_bits() {
                 child.kill().unwrap(); // SIGKILL
                 child.wait().unwrap();
                 kills += 1;
+                after_checkpoint += usize::from(ckpt.join(neurite::io::CHECKPOINT_FILE).exists());
                 continue;
             }
         }
@@ -419,7 +420,7 @@ fn a_convnet_run_killed_at_random_moments_resumes_to_the_same_bits() {
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         break;
     }
-    eprintln!("{kills} kills in a run of {duration:?}");
+    eprintln!("{kills} kills ({after_checkpoint} once a checkpoint was written) in a run of {duration:?}");
     assert!(kills > 0, "the run ended before the first kill");
     assert_eq!(params(&save), want, "after {kills} kills");
     std::fs::remove_dir_all(&dir).ok();
