@@ -29,6 +29,33 @@ images = keras.Sequential(
     ]
 )
 (fixtures / "keras_flatten.json").write_text(images.to_json() + "\n")
+# Keras' "Simple MNIST convnet" example, as its page builds it, and a small convnet for the
+# bundled 8x8 digits (same padding, average and global pooling) that the CLI tests train.
+convnet = keras.Sequential(
+    [
+        keras.Input(shape=(28, 28, 1)),
+        layers.Conv2D(32, kernel_size=(3, 3), activation="relu"),
+        layers.MaxPooling2D(pool_size=(2, 2)),
+        layers.Conv2D(64, kernel_size=(3, 3), activation="relu"),
+        layers.MaxPooling2D(pool_size=(2, 2)),
+        layers.Flatten(),
+        layers.Dropout(0.5),
+        layers.Dense(10, activation="softmax"),
+    ]
+)
+(fixtures / "keras_convnet.json").write_text(convnet.to_json() + "\n")
+digits = keras.Sequential(
+    [
+        keras.Input(shape=(8, 8, 1)),
+        layers.Conv2D(8, 3, activation="relu", padding="same"),
+        layers.AveragePooling2D(2),
+        layers.Conv2D(16, 3, activation="relu"),
+        layers.GlobalAveragePooling2D(),
+        layers.Dense(10, activation="softmax"),
+    ]
+)
+(fixtures / "keras_convnet_digits.json").write_text(digits.to_json() + "\n")
+print(f"keras {keras.__version__}: wrote keras_convnet.json ({convnet.count_params()} parameters), keras_convnet_digits.json ({digits.count_params()})")
 print(f"keras {keras.__version__}: wrote keras_mlp_bn.json ({mlp.count_params()} parameters), keras_flatten.json ({images.count_params()})")
 
 # Keras' own BatchNormalization on the fixture's three batches.

@@ -102,3 +102,52 @@ fn weight_images_need_pixels_by_units() {
     // All-zero weights are black, not an error.
     plot::weight_images(&Tensor::zeros(&[9, 2]), (3, 3), &[], "zeros", &dir.join("z.png")).unwrap();
 }
+
+#[test]
+fn a_convnets_filters_and_feature_maps_are_drawn_one_panel_each() {
+    use neurite::nn::{AveragePooling2D, Conv2D, Flatten, GlobalAveragePooling2D, MaxPooling2D, Padding};
+    let dir = common::temp_dir("convnet-pictures");
+    let mut model = Sequential::with_seed(3);
+    model.add(Conv2D::new(5, 3).activation(Activation::Relu).padding(Padding::Same).input_shape(&[10, 12, 3])).unwrap();
+    model.add(MaxPooling2D::new(2)).unwrap();
+    model.add(Conv2D::new(7, 3).activation(Activation::Relu)).unwrap();
+    model.add(AveragePooling2D::new(2)).unwrap();
+    model.add(Flatten::new()).unwrap();
+    model.add(Dense::new(4).activation(Activation::Softmax)).unwrap();
+    // Three input channels: one image per filter and channel; the second layer's by name.
+    for ext in ["png", "svg"] {
+        let path = dir.join(format!("filters.{ext}"));
+        assert_eq!(plot::conv_filters(&model, None, &path).unwrap(), 5 * 3);
+        assert!(path.is_file());
+    }
+    let svg = std::fs::read_to_string(dir.join("filters.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("conv2d"), "{}", &svg[..100]);
+    assert_eq!(plot::conv_filters(&model, Some("conv2d_1"), &dir.join("f1.png")).unwrap(), 7 * 5);
+    let err = plot::conv_filters(&model, Some("dense"), &dir.join("f.png")).unwrap_err().to_string();
+    assert!(err.contains("no Conv2D layer named \"dense\"") && err.contains("conv2d, conv2d_1"), "{err}");
+    // Every conv and pooling layer: 5 + 5 + 7 + 7 maps, in PNG and SVG.
+    let image: Vec<f32> = (0..10 * 12 * 3).map(|i| (i % 17) as f32 / 16.0).collect();
+    assert_eq!(plot::feature_maps(&model, &image, Some(2), &dir.join("maps.png")).unwrap(), 24);
+    let (w, h) = png_size(&dir.join("maps.png"));
+    assert!(w >= 820 && h > 200, "{w}x{h}");
+    assert_eq!(plot::feature_maps(&model, &image, None, &dir.join("maps.svg")).unwrap(), 24);
+    let err = plot::feature_maps(&model, &image[1..], None, &dir.join("m.png")).unwrap_err().to_string();
+    assert!(err.contains("359"), "{err}");
+
+    // One input channel: one filter image per filter; global pooling ends the maps.
+    let mut grey = Sequential::with_seed(0);
+    grey.add(Conv2D::new(6, 3).input_shape(&[8, 8, 1])).unwrap();
+    grey.add(GlobalAveragePooling2D::new()).unwrap();
+    grey.add(Dense::new(2).activation(Activation::Softmax)).unwrap();
+    assert_eq!(plot::conv_filters(&grey, None, &dir.join("g.png")).unwrap(), 6);
+    assert_eq!(plot::feature_maps(&grey, &[0.25; 64], None, &dir.join("gm.png")).unwrap(), 6);
+
+    // A model of flat inputs has neither.
+    let mut mlp = Sequential::with_seed(0);
+    mlp.add(Dense::new(3).input_shape(4)).unwrap();
+    let err = plot::feature_maps(&mlp, &[0.0; 4], None, &dir.join("x.png")).unwrap_err().to_string();
+    assert!(err.contains("(None, 4)") && err.contains("not images"), "{err}");
+    let err = plot::conv_filters(&mlp, None, &dir.join("x.png")).unwrap_err().to_string();
+    assert!(err.contains("no Conv2D layer") && err.contains("Dense"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -239,6 +239,7 @@ pub(crate) fn run_summary(args: &SummaryArgs) -> Result<()> {
             "architecture": model.config(),
             "parameters": model.param_count(),
             "inputs": model.input_dim(),
+            "input_shape": model.input_shape(),
             "outputs": model.output_units(),
             "loss": model.loss().map(|l| l.name()),
             "optimizer": state.map(|s| s.optimizer()),

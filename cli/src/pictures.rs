@@ -87,8 +87,33 @@ pub(crate) fn history(history: &History, dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(paths)
 }
 
-/// `weights.png`: the first layer's units as images.
+/// Whether the model reads images (height, width, channels): a convnet.
+pub(crate) fn takes_images(model: &Sequential) -> bool {
+    model.input_shape().is_some_and(|s| s.len() == 3)
+}
+
+/// `filters.png`: the filters of the convolution layer named `layer` (the first when `None`).
+pub(crate) fn filters(model: &Sequential, layer: Option<&str>, dir: &Path) -> Result<PathBuf> {
+    let path = out_dir(dir)?.join("filters.png");
+    let count = plot::conv_filters(model, layer, &path)?;
+    println!("wrote {} ({count} filter images)", path.display());
+    Ok(path)
+}
+
+/// `feature_maps.png`: the feature maps of every convolution and pooling layer for one image
+/// (its values in the model's input shape).
+pub(crate) fn feature_maps(model: &Sequential, image: &[f32], label: Option<usize>, dir: &Path) -> Result<PathBuf> {
+    let path = out_dir(dir)?.join("feature_maps.png");
+    let count = plot::feature_maps(model, image, label, &path)?;
+    println!("wrote {} ({count} feature maps)", path.display());
+    Ok(path)
+}
+
+/// `weights.png`: the first layer's units as images; for a convnet, `filters.png`.
 pub(crate) fn weights(model: &Sequential, dir: &Path) -> Result<PathBuf> {
+    if takes_images(model) {
+        return filters(model, None, dir);
+    }
     let shape = image_shape(model.input_dim().unwrap_or(0))?;
     let path = out_dir(dir)?.join("weights.png");
     plot::first_layer_weights(model, shape, &path)?;
@@ -96,13 +121,17 @@ pub(crate) fn weights(model: &Sequential, dir: &Path) -> Result<PathBuf> {
     Ok(path)
 }
 
-/// `layers.png`: the activations of every layer for test image `index`.
+/// `layers.png`: the activations of every layer for test image `index`; for a convnet,
+/// `feature_maps.png`.
 pub(crate) fn layers(model: &Sequential, test: &Dataset, index: usize, dir: &Path) -> Result<PathBuf> {
     let image = test.image(index).ok_or_else(|| {
         Error::Index(format!("--index {index} is past the {} test images of {}", test.len(), test.name()))
     })?;
     let scale = f32::from(test.max_value());
     let pixels: Vec<f32> = image.iter().map(|&b| f32::from(b) / scale).collect();
+    if takes_images(model) {
+        return feature_maps(model, &pixels, Some(usize::from(test.labels()[index])), dir);
+    }
     let path = out_dir(dir)?.join("layers.png");
     plot::layers_picture(model, &pixels, test.image_shape(), Some(usize::from(test.labels()[index])), &path)?;
     wrote(&path);

@@ -48,6 +48,31 @@ enum PlotWhat {
         #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
         index: usize,
     },
+    /// The filters of a convolution layer of a saved model: one small image per filter and
+    /// input channel (per filter when the input has one channel), red negative, green
+    /// positive, black near zero.
+    Filters {
+        /// The model file (safetensors).
+        model: PathBuf,
+        /// Which Conv2D layer, by name (`neurite summary` lists them) [default: the first].
+        #[arg(long, value_name = "NAME")]
+        layer: Option<String>,
+    },
+    /// The feature maps of every convolution and pooling layer of a saved convnet for one
+    /// image: a test image (--index), or a picture file (--image) read as `predict` reads it.
+    FeatureMaps {
+        /// The model file (safetensors).
+        model: PathBuf,
+        /// Directory with MNIST (for a model of 28x28 inputs).
+        #[arg(long, value_name = "DIR", conflicts_with = "image")]
+        data: Option<PathBuf>,
+        /// Which test image.
+        #[arg(long, default_value_t = 0, allow_negative_numbers = true, conflicts_with = "image")]
+        index: usize,
+        /// A PNG or JPEG picture instead of a test image.
+        #[arg(long, value_name = "FILE")]
+        image: Option<PathBuf>,
+    },
     /// The test images a saved model gets wrong, and its confusion matrix.
     Errors {
         /// The model file (safetensors).
@@ -80,6 +105,33 @@ pub(crate) fn run(args: &PlotArgs) -> Result<()> {
             let model = neurite::io::load_model(model)?;
             let (_, test) = pictures::data_for(&model, data.as_deref())?;
             pictures::layers(&model, &test, *index, out)?;
+        }
+        PlotWhat::Filters { model, layer } => {
+            pictures::filters(&neurite::io::load_model(model)?, layer.as_deref(), out)?;
+        }
+        PlotWhat::FeatureMaps { model, data, index, image } => {
+            let model = neurite::io::load_model(model)?;
+            if !pictures::takes_images(&model) {
+                return Err(Error::Shape(format!(
+                    "the model takes examples of shape {}, not images (height, width, channels): it has no feature maps (neurite plot layers draws its activations)",
+                    neurite::nn::layer::batch_shape_str(&model.input_shape().unwrap_or_default())
+                )));
+            }
+            match image {
+                Some(path) => {
+                    let values = crate::predict::picture_input(&model, path, None)?;
+                    pictures::feature_maps(&model, &values, None, out)?;
+                }
+                None if model.schema().is_some() => {
+                    return Err(Error::Value(
+                        "the model was trained on your own pictures (train --images): give --image FILE to draw its feature maps for".into(),
+                    ))
+                }
+                None => {
+                    let (_, test) = pictures::data_for(&model, data.as_deref())?;
+                    pictures::layers(&model, &test, *index, out)?;
+                }
+            }
         }
         PlotWhat::Errors { model, data, max } => {
             let mut model = neurite::io::load_model(model)?;

@@ -1,7 +1,7 @@
 //! `neurite predict`: pictures in, classes and probabilities out. The pictures go through
 //! the library's `data::image::to_model_input`, the same preprocessing the web page uses.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 use serde_json::json;
@@ -9,6 +9,7 @@ use serde_json::json;
 use crate::model::ModelArgs;
 use neurite::data::image::{self, Invert};
 use neurite::error::Result;
+use neurite::nn::layer::batch_shape_str;
 use neurite::nn::Activation;
 use neurite::train::Sequential;
 use neurite::Tensor;
@@ -53,20 +54,11 @@ pub(crate) fn run(args: &PredictArgs) -> Result<()> {
     if model.schema().is_some() {
         return run_folder_model(args, &mut model);
     }
-    let side = image::input_side(model.input_dim().unwrap_or(0))?;
-    let mut inputs = Vec::with_capacity(args.images.len() * side * side);
+    let mut inputs = Vec::with_capacity(args.images.len() * model.input_dim().unwrap_or(0));
     for path in &args.images {
-        let picture = image::load(path)?;
-        let input = image::to_model_input(&picture, side, args.invert.unwrap_or(Invert::Auto)).map_err(|e| {
-            neurite::Error::Value(format!(
-                "{}: {}",
-                path.display(),
-                e.to_string().trim_start_matches("invalid value: ")
-            ))
-        })?;
-        inputs.extend(input);
+        inputs.extend(picture_input(&model, path, args.invert)?);
     }
-    let x = Tensor::from_vec(inputs, &[args.images.len(), side * side])?;
+    let x = examples(&model, inputs, args.images.len())?;
     let y = model.predict(&x)?;
     let classes = y.shape()[1];
     let softmax = model.output_activation() == Some(Activation::Softmax);
@@ -89,6 +81,51 @@ pub(crate) fn run(args: &PredictArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// One picture as the model's input values: resized and coloured as in training for a model
+/// of a folder of pictures, else (an MNIST-style model) centred, inverted as `invert` says
+/// and scaled to the model's square grey input, as the web page does.
+pub(crate) fn picture_input(model: &Sequential, path: &Path, invert: Option<Invert>) -> Result<Vec<f32>> {
+    if model.schema().is_some() {
+        let schema = crate::sources::image_schema(model, "predict")?;
+        return image::load_resized(path, schema.height, schema.width, schema.color);
+    }
+    let side = picture_side(model)?;
+    let picture = image::load(path)?;
+    image::to_model_input(&picture, side, invert.unwrap_or(Invert::Auto)).map_err(|e| {
+        neurite::Error::Value(format!("{}: {}", path.display(), e.to_string().trim_start_matches("invalid value: ")))
+    })
+}
+
+/// The side of the square grey pictures an MNIST-style model reads: from its input shape,
+/// `(28, 28, 1)` for a convnet, else the square root of its number of inputs (784 for an MLP).
+fn picture_side(model: &Sequential) -> Result<usize> {
+    let shape = model.input_shape().unwrap_or_default();
+    match shape[..] {
+        [h, w, 1] | [h, w] if h == w => Ok(h),
+        [_] | [] => image::input_side(model.input_dim().unwrap_or(0)),
+        _ => {
+            let first = model.layers().first().map_or("the model", |l| l.name().unwrap_or(l.class_name()));
+            Err(neurite::Error::Shape(format!(
+                "the model's first layer ({first}) takes examples of shape {}, not square grey pictures \
+                 (height, width, 1), and its file has no picture size or colour (a model trained with \
+                 train --images has them): predict cannot read pictures for it",
+                batch_shape_str(&shape)
+            )))
+        }
+    }
+}
+
+/// `n` examples' values as the model takes them: shape (n, height, width, channels) for a
+/// model whose input is an image (a convnet), (n, features) for one of flat inputs.
+fn examples(model: &Sequential, values: Vec<f32>, n: usize) -> Result<Tensor> {
+    let mut shape = vec![n];
+    match model.input_shape() {
+        Some(s) if s.len() > 1 => shape.extend(s),
+        _ => shape.push(values.len() / n.max(1)),
+    }
+    Tensor::from_vec(values, &shape)
 }
 
 /// The index of the largest value.
@@ -164,9 +201,9 @@ fn run_folder_model(args: &PredictArgs, model: &mut Sequential) -> Result<()> {
     let schema = crate::sources::image_schema(model, "predict")?.clone();
     let mut inputs = Vec::with_capacity(args.images.len() * schema.features());
     for path in &args.images {
-        inputs.extend(image::load_resized(path, schema.height, schema.width, schema.color)?);
+        inputs.extend(picture_input(model, path, None)?);
     }
-    let x = Tensor::from_vec(inputs, &[args.images.len(), schema.features()])?;
+    let x = examples(model, inputs, args.images.len())?;
     let y = model.predict(&x)?;
     let labels: Vec<String> = args.images.iter().map(|p| p.display().to_string()).collect();
     print_rows(args, model, "image", &labels, &y);

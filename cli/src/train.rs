@@ -42,11 +42,16 @@ pub(crate) struct TrainArgs {
     pub(crate) activation: Activation,
     /// Any stack of layers instead of --hidden and --activation, output layer included:
     /// `dense:256:relu,batchnorm,dropout:0.3,dense:10:softmax` (dense:UNITS[:ACTIVATION],
-    /// dropout:RATE, batchnorm[:MOMENTUM[:EPSILON]], flatten, reshape:D1xD2x...).
+    /// dropout:RATE, batchnorm[:MOMENTUM[:EPSILON]], flatten, reshape:D1xD2x...), or a
+    /// convnet on images (height, width, channels): conv:FILTERS:K[:ACTIVATION][:sN][:same]
+    /// (K 3 or 3x5, sN strides), maxpool[:K][:sN][:same], avgpool[:K][:sN][:same],
+    /// globalavgpool, as in `conv:32:3:relu,maxpool:2,flatten,dense:10:softmax`. The preset
+    /// `keras-convnet` is Keras' "Simple MNIST convnet" example (34,826 parameters).
     #[arg(long, value_name = "SPEC", conflicts_with_all = ["hidden", "activation", "output_activation"])]
     pub(crate) layers: Option<String>,
     /// The architecture from the JSON Keras' `model.to_json()` writes (a Sequential of Dense,
-    /// Dropout, BatchNormalization, Flatten, Reshape), instead of --hidden or --layers.
+    /// Dropout, BatchNormalization, Flatten, Reshape, Conv2D, MaxPooling2D, AveragePooling2D,
+    /// GlobalAveragePooling2D), instead of --hidden or --layers.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["hidden", "activation", "output_activation", "layers", "init"])]
     pub(crate) architecture: Option<PathBuf>,
     /// Activation of the output layer (default softmax; linear for --task regression).
@@ -439,10 +444,19 @@ pub(crate) fn model_config(
     classes: usize,
     image: Option<Vec<usize>>,
 ) -> Result<ModelConfig> {
-    let (flag, config) = described_model(args, features, classes, image)?;
+    let (flag, config) = described_model(args, features, classes, image.clone())?;
     if let Some(shape) = config.input_shape.as_ref().filter(|s| s.iter().product::<usize>() != features) {
+        let first = config.layers.first().map_or("dense".to_string(), |l| {
+            l.name().map_or_else(|| l.class_name().to_ascii_lowercase(), str::to_string)
+        });
+        let batch = neurite::nn::layer::batch_shape_str;
+        let data = match image {
+            Some(image) => format!("examples of shape {}", batch(&image)),
+            None => format!("rows of {features} values"),
+        };
         return Err(Error::Shape(format!(
-            "{flag}: the model takes examples of shape {shape:?}, the data has {features} values an example"
+            "{flag}: the model's first layer ({first}) takes examples of shape {}, the data has {data}",
+            batch(shape)
         )));
     }
     let units = match config.layers.last() {
@@ -491,9 +505,12 @@ fn described_model(
         match image {
             Some(shape) if shape.iter().product::<usize>() == features => config.input_shape = Some(shape),
             _ => {
+                let first = config.layers.first().map_or("conv2d".to_string(), |l| {
+                    l.name().map_or_else(|| l.class_name().to_ascii_lowercase(), str::to_string)
+                });
                 return Err(Error::Shape(format!(
-                    "--layers: the first layer reads images (height, width, channels); the data are rows of {features} values, not pictures"
-                )))
+                    "--layers: the first layer ({first}) reads images (height, width, channels); the data are rows of {features} values, not pictures"
+                )));
             }
         }
     }
@@ -879,6 +896,30 @@ pub(crate) fn run(args: &TrainArgs, given: &ArgMatches, argv: &[String]) -> Resu
                 )));
             }
             let (inputs, got) = (model.input_dim(), model.output_units());
+            // A model of images (a convnet) takes examples of its shape: say both shapes.
+            let want = model.input_shape().unwrap_or_default();
+            if want.len() > 1 {
+                let first = model.layers().first().map_or("the model", |l| l.name().unwrap_or(l.class_name()));
+                let shape = neurite::nn::layer::batch_shape_str;
+                match train.example_shape() {
+                    Some(have) if have.len() > 1 && inputs == Some(features) => {}
+                    Some(have) if have.len() > 1 => {
+                        return Err(Error::Shape(format!(
+                            "{}: the model's first layer ({first}) takes examples of shape {}; {name} has examples of shape {}",
+                            path.display(),
+                            shape(&want),
+                            shape(&have)
+                        )))
+                    }
+                    _ => {
+                        return Err(Error::Shape(format!(
+                            "{}: the model's first layer ({first}) takes images of shape {}; {name} has rows of {features} values, not pictures",
+                            path.display(),
+                            shape(&want)
+                        )))
+                    }
+                }
+            }
             let fits = match own.as_ref().map(OwnData::task) {
                 Some(Task::Regression) => got == Some(1),
                 _ => !got.is_some_and(|o| o > 1 && o < outputs),

@@ -1,7 +1,8 @@
 //! Pictures of what a network does (SPEC section 8, note 002): each activation with its
 //! derivative, loss and accuracy per epoch, learned weights as images in the notes'
-//! colours, the activations of every layer for one input, the images a model gets wrong
-//! and its confusion matrix.
+//! colours, the activations of every layer for one input, a convolution's filters and the
+//! feature maps of a convnet for one image, the images a model gets wrong and its confusion
+//! matrix.
 //!
 //! Every function draws to a path whose extension picks the format, `.png` or `.svg`, and
 //! writes the file atomically ([`crate::io::write_atomic`]). Text is rasterised from the
@@ -17,6 +18,7 @@
 //! ```
 
 mod activations;
+mod conv;
 mod errors;
 mod history;
 mod layers;
@@ -34,6 +36,7 @@ use crate::io::write_atomic;
 
 pub use crate::data::image::weight_colour;
 pub use activations::{activation_chart, activation_charts, activation_overview};
+pub use conv::{conv_filters, feature_maps};
 pub use errors::{confusion_chart, misclassified_grid};
 pub use history::history_chart;
 pub use layers::{layer_activations, layers_picture};
