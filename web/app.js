@@ -13,6 +13,7 @@ const worker = new Worker("worker.js");
 // data set the page opens on is the page's choice.
 const FIELDS = {
   dataset: ["data", "mnist"],
+  model: ["model", "mlp"],
   hidden: ["hidden", null],
   activation: ["activation", null],
   optimizer: ["optimizer", null],
@@ -48,6 +49,11 @@ function writeAddress() {
   history.replaceState(null, "", search ? `?${search}` : location.pathname);
 }
 
+// The convnet the page offers: `neurite train --layers keras-convnet`, Keras' "Simple MNIST
+// convnet" (34,826 parameters). One epoch on the shipped 5,000 pictures takes about a minute
+// in the page (BENCHMARKS.md), so the page trains the example itself rather than a smaller one.
+const CONVNET = "keras-convnet";
+
 function settings() {
   const s = {
     hidden: $("hidden").value.split(",").filter((v) => v.trim() !== "").map((v) => Number.parseInt(v, 10)),
@@ -58,7 +64,25 @@ function settings() {
     seed: Number.parseInt($("seed").value, 10),
   };
   if ($("lr").value.trim() !== "") s.lr = Number.parseFloat($("lr").value);
+  if ($("model").value === "convnet") s.layers = CONVNET;
   return s;
+}
+
+// The model the page opens on: one trained on all of MNIST and shipped with the page
+// (web/models/README.md says how each was made), when the data is MNIST and the form
+// describes that model; otherwise none, and the page starts from the settings' new weights.
+function shippedModel() {
+  if ($("dataset").value !== "mnist") return null;
+  if ($("model").value === "convnet") return "models/convnet.safetensors";
+  const mlp = $("hidden").value === FIELDS.hidden[1] && $("activation").value === FIELDS.activation[1];
+  return mlp ? "models/mlp.safetensors" : null;
+}
+
+// The MLP's own fields mean nothing for the convnet.
+function showModelFields() {
+  const convnet = $("model").value === "convnet";
+  $("hidden").disabled = convnet;
+  $("activation").disabled = convnet;
 }
 
 // ---- Status ----
@@ -178,7 +202,7 @@ function showPrediction({ result, error, ms }) {
   probabilities.dataset.class = String(result.class);
   drawBars(result.probabilities, result.class);
   drawGrey($("input"), result.input, result.side, result.side);
-  drawLayers(result.layers);
+  drawLayers(result.layers, result.shapes);
 }
 
 function drawBars(values, best) {
@@ -213,37 +237,86 @@ function drawGrey(canvas, values, width, height) {
   createImageBitmap(small).then((bitmap) => context.drawImage(bitmap, 0, 0, canvas.width, canvas.height));
 }
 
-function drawLayers(layers) {
+// The layers' class names, from the module's info (Conv2D, MaxPooling2D, Dense, ...).
+let layerNames = [];
+// A flat layer wider than this (a convnet's Flatten, its Dropout) is named, not drawn: its
+// values are the feature maps above it in one row.
+const MAX_CELLS = 256;
+
+// Each layer's output for the drawing: a feature map per channel for an image-shaped output
+// (height, width, channels, channels last), a cell per unit for a flat one.
+function drawLayers(layers, shapes) {
   const box = $("layers");
-  if (box.children.length !== layers.length || [...box.children].some((el, i) => el.dataset.units !== String(layers[i].length))) {
+  const key = (shape) => shape.join("x");
+  if (box.children.length !== layers.length || [...box.children].some((el, i) => el.dataset.shape !== key(shapes[i]))) {
     box.replaceChildren(
       ...layers.map((units, l) => {
+        const shape = shapes[l];
         const layer = document.createElement("div");
         layer.className = "layer";
         layer.id = `layer-${l + 1}`;
+        layer.dataset.shape = key(shape);
         layer.dataset.units = String(units.length);
         const title = document.createElement("div");
         title.className = "layer-title";
-        title.textContent = `layer ${l + 1}: ${units.length} units${l === layers.length - 1 ? " (output)" : ""}`;
-        const cells = document.createElement("div");
-        cells.className = "cells";
-        for (let u = 0; u < units.length; u++) {
-          const cell = document.createElement("span");
-          cell.className = "cell";
-          cells.append(cell);
+        const name = layerNames[l] ? `${layerNames[l]}, ` : "";
+        const output = l === layers.length - 1 ? " (output)" : "";
+        const body = document.createElement("div");
+        if (shape.length === 3) {
+          const [h, w, c] = shape;
+          title.textContent = `layer ${l + 1}: ${name}${c} feature maps of ${h}x${w}`;
+          body.className = "maps";
+          for (let ch = 0; ch < c; ch++) {
+            const canvas = document.createElement("canvas");
+            canvas.width = w;
+            canvas.height = h;
+            canvas.title = `channel ${ch}`;
+            body.append(canvas);
+          }
+        } else if (units.length > MAX_CELLS) {
+          title.textContent = `layer ${l + 1}: ${name}${units.length} values (the maps above, in one row)${output}`;
+        } else {
+          title.textContent = `layer ${l + 1}: ${name}${units.length} units${output}`;
+          body.className = "cells";
+          for (let u = 0; u < units.length; u++) {
+            const cell = document.createElement("span");
+            cell.className = "cell";
+            body.append(cell);
+          }
         }
-        layer.append(title, cells);
+        layer.append(title, body);
         return layer;
       }),
     );
   }
   layers.forEach((units, l) => {
+    const shape = shapes[l];
+    if (shape.length === 3) {
+      drawMaps(box.children[l].querySelectorAll("canvas"), units, shape);
+      return;
+    }
     const cells = box.children[l].querySelectorAll(".cell");
+    if (cells.length === 0) return;
     units.forEach((v, u) => {
       const g = Math.round(Math.max(0, Math.min(1, v)) * 255);
       cells[u].style.background = `rgb(${g},${g},${g})`;
       cells[u].title = `unit ${u}: ${v.toFixed(4)}`;
     });
+  });
+}
+
+// One grey picture per channel of a (height, width, channels) output, channels last; the
+// whole layer on one scale, black 0 (or below) to white its largest value.
+function drawMaps(canvases, values, [h, w, c]) {
+  const largest = values.reduce((m, v) => Math.max(m, v), 0);
+  const scale = largest > 0 ? 255 / largest : 0;
+  canvases.forEach((canvas, ch) => {
+    const picture = new ImageData(w, h);
+    for (let i = 0; i < h * w; i++) {
+      const g = Math.round(Math.max(0, values[i * c + ch]) * scale);
+      picture.data.set([g, g, g, 255], i * 4);
+    }
+    canvas.getContext("2d").putImageData(picture, 0, 0);
   });
 }
 
@@ -363,13 +436,16 @@ $("reset").addEventListener("click", () => {
 });
 
 let dataset = null;
+let kind = null; // the model select's value the worker last started
 $("settings").addEventListener("change", () => {
   writeAddress();
   resetRun();
-  if ($("dataset").value !== dataset) {
+  showModelFields();
+  if ($("dataset").value !== dataset || $("model").value !== kind) {
     dataset = $("dataset").value;
-    status("loading the data…", "loading");
-    worker.postMessage({ type: "init", settings: settings(), dataset });
+    kind = $("model").value;
+    status("loading…", "loading");
+    worker.postMessage({ type: "init", settings: settings(), dataset, shipped: shippedModel() });
   } else {
     worker.postMessage({ type: "configure", settings: settings() });
   }
@@ -416,6 +492,7 @@ worker.onmessage = ({ data }) => {
     case "info": {
       const info = data.info;
       $("summary").textContent = info.summary;
+      layerNames = info.layers.map((l) => l.class_name);
       const where = info.origin === "new" ? `new weights (seed ${info.settings.seed})` : info.origin;
       status(`ready: ${info.dataset} (${info.train_examples} training, ${info.test_examples} test examples), model from ${where}`, "ready");
       showBlank();
@@ -453,8 +530,10 @@ function start() {
   readAddress();
   clearDrawing();
   drawChart();
+  showModelFields();
   dataset = $("dataset").value;
-  worker.postMessage({ type: "init", settings: settings(), dataset });
+  kind = $("model").value;
+  worker.postMessage({ type: "init", settings: settings(), dataset, shipped: shippedModel() });
 }
 
 worker.postMessage({ type: "defaults" });

@@ -113,10 +113,18 @@ const handlers = {
     await instantiate();
     postMessage({ type: "defaults", settings: json(wasm.nw_defaults()) });
   },
-  async init({ settings, dataset }) {
+  // The data, the settings' model, and then the shipped trained one when the page names it
+  // (`shipped`, a path such as models/mlp.safetensors): Reset goes back to the new weights.
+  async init({ settings, dataset, shipped }) {
     await instantiate();
     await loadData(dataset);
-    configure(settings);
+    if (!shipped) {
+      configure(settings);
+      return;
+    }
+    const [ptr, len] = put(new TextEncoder().encode(JSON.stringify(settings)));
+    json(wasm.nw_configure(ptr, len));
+    handlers.loadModel({ bytes: await fetchBytes(shipped), name: `${shipped} (trained on MNIST)` });
   },
   configure({ settings }) {
     configure(settings);

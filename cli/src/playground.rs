@@ -45,6 +45,10 @@ const FILES: &[(&str, &str, &[u8])] = &[
     ("/style.css", "text/css; charset=utf-8", include_bytes!("../../web/style.css")),
     ("/neurite.wasm", "application/wasm", include_bytes!(concat!(env!("OUT_DIR"), "/neurite.wasm"))),
     ("/data/README.md", "text/markdown; charset=utf-8", include_bytes!("../../web/data/README.md")),
+    // The models the page opens on, trained on all of MNIST (web/models/README.md says how).
+    ("/models/README.md", "text/markdown; charset=utf-8", include_bytes!("../../web/models/README.md")),
+    ("/models/mlp.safetensors", "application/octet-stream", include_bytes!("../../web/models/mlp.safetensors")),
+    ("/models/convnet.safetensors", "application/octet-stream", include_bytes!("../../web/models/convnet.safetensors")),
     // gzip'd IDX files, served as they are (no Content-Encoding: the page reads the gzip).
     (
         "/data/train-images-idx3-ubyte.gz",

@@ -1,9 +1,12 @@
 //! The playground page in a real browser: `neurite playground` serves it, Debian's headless
 //! Chromium runs it under chromedriver (WebDriver over plain HTTP), and the test uses it as a
-//! learner would: trains one epoch in the page and checks the numbers against `neurite train`
-//! with one thread on the same data, downloads the page's model and evaluates it with `neurite
-//! eval`, loads a model trained by the command line, draws a 1 and a 0 as pointer strokes
-//! and compares the page's probabilities with `neurite predict` on the same picture.
+//! learner would: opens on the shipped trained MLP, resets it, trains one epoch in the page
+//! and checks the numbers against `neurite train` with one thread on the same data, downloads
+//! the page's model and evaluates it with `neurite eval`, loads a model trained by the command
+//! line, draws a 1 and a 0 as pointer strokes and compares the page's probabilities with
+//! `neurite predict` on the same picture; then picks the convnet, which opens trained too,
+//! checks its feature maps for a drawn 1, and trains it one epoch from new weights against
+//! `neurite train --layers keras-convnet --threads 1`.
 //!
 //! Needs `chromium` and `chromedriver` (Debian: `apt-get install chromium chromium-driver`):
 //! the build script marks the test ignored without them, and fails under CI (`NEURITE_CI`).
@@ -224,6 +227,24 @@ fn check_against_predict(model: &Path, png: &Path, class: u64, probabilities: &[
     }
 }
 
+/// The page's probabilities equal the library's for the same picture, to 1e-5: the
+/// preprocessing of `neurite predict` (`data::image::to_model_input`), then the model read
+/// from `model` on one example of its input shape.
+fn check_against_library(model: &Path, png: &Path, class: u64, probabilities: &[f64]) {
+    use neurite::data::image::{self, Invert};
+    let mut model = neurite::io::model_from_bytes(&std::fs::read(model).unwrap()).unwrap();
+    let shape = model.input_shape().unwrap();
+    let input = image::to_model_input(&image::load(png).unwrap(), 28, Invert::Auto).unwrap();
+    let batch: Vec<usize> = std::iter::once(1).chain(shape).collect();
+    let expected = model.predict(&neurite::Tensor::from_vec(input, &batch).unwrap()).unwrap().to_vec();
+    let best = expected.iter().enumerate().fold(0, |b, (i, &v)| if v > expected[b] { i } else { b });
+    assert_eq!(best as u64, class, "page class {class}, the library's {expected:?}");
+    assert_eq!(expected.len(), probabilities.len());
+    for (i, (a, b)) in probabilities.iter().zip(&expected).enumerate() {
+        assert!((a - *b as f64).abs() <= 1e-5, "class {i}: page {a}, the library {b}");
+    }
+}
+
 /// What a browser test runs: the server, chromedriver and a Chromium session on a fresh
 /// profile (killed and removed when dropped).
 struct Session {
@@ -284,6 +305,20 @@ fn the_page_draws_trains_and_exchanges_models_in_chromium() {
     // The command line's numbers for the same settings and data, on one thread.
     let data_dir = data.to_str().unwrap();
     let cli = neurite_json(&["train", "--data", data_dir, "--epochs", "1", "--threads", "1", "--seed", "3", "--json"]);
+    let cli_convnet = neurite_json(&[
+        "train",
+        "--data",
+        data_dir,
+        "--layers",
+        "keras-convnet",
+        "--epochs",
+        "1",
+        "--threads",
+        "1",
+        "--seed",
+        "3",
+        "--json",
+    ]);
     let model = dir.join("cli.safetensors");
     neurite_json(&[
         "train",
@@ -302,7 +337,7 @@ fn the_page_draws_trains_and_exchanges_models_in_chromium() {
     let (browser, url) = (&session.browser, &session.url);
     let screenshots = std::env::var_os("NEURITE_SCREENSHOTS").map(PathBuf::from);
 
-    // The settings come from the address.
+    // The settings come from the address; the page opens on the shipped trained MLP.
     browser.call("POST", "/url", Some(json!({"url": format!("{url}?epochs=1&seed=3")})));
     browser.wait_for(
         "the page to load",
@@ -313,28 +348,18 @@ fn the_page_draws_trains_and_exchanges_models_in_chromium() {
         browser.run("return [document.getElementById('epochs').value, document.getElementById('seed').value]"),
         json!(["1", "3"])
     );
+    let status = browser.run("return document.getElementById('status').textContent");
+    assert!(
+        status.as_str().unwrap().contains("models/mlp.safetensors"),
+        "the page opens on the shipped model: {status}"
+    );
+
+    // Reset: the settings' new weights, which the command line starts from too.
+    reset(browser);
 
     // One epoch in the page: the same numbers as `neurite train --threads 1`.
-    browser.click("#train");
-    browser.wait_for(
-        "an epoch of training",
-        "return document.getElementById('status').dataset.state === 'finished'",
-        Duration::from_secs(300),
-    );
-    let history: Value =
-        serde_json::from_str(browser.run("return document.getElementById('history').textContent").as_str().unwrap())
-            .unwrap();
-    let page = &history[0];
-    let cli_epoch = &cli["history"]["epochs"][0];
-    let (page_loss, cli_loss) = (page["logs"]["loss"].as_f64().unwrap(), cli_epoch["loss"].as_f64().unwrap());
-    println!("one epoch: page loss {page_loss} accuracy {} test accuracy {} ({} s in the page); neurite train loss {cli_loss} accuracy {} test accuracy {}",
-        page["logs"]["accuracy"], page["test_accuracy"], page["page_seconds"], cli_epoch["accuracy"], cli["test_accuracy"]);
-    // WebAssembly has no FMA and its own GEMM kernels, so the arithmetic rounds differently
-    // from the native build (relative differences of about 1e-7, see wasm/tests/wasm.rs);
-    // another seed or batch order moves the loss by 1e-3 or more.
-    assert!((page_loss - cli_loss).abs() / cli_loss < 1e-5, "epoch loss: page {page_loss}, neurite train {cli_loss}");
-    assert_eq!(page["logs"]["accuracy"], cli_epoch["accuracy"], "training accuracy");
-    assert_eq!(page["test_accuracy"], cli["test_accuracy"], "test accuracy");
+    let page = train_in_page(browser, Duration::from_secs(300));
+    check_epoch("the MLP", &page, &cli);
     let shown = browser.run("return document.getElementById('accuracy').textContent");
     let test_accuracy = cli["test_accuracy"].as_f64().unwrap();
     assert_eq!(shown, json!(format!("{:.2}%", test_accuracy * 100.0)), "the accuracy shown");
@@ -389,6 +414,104 @@ fn the_page_draws_trains_and_exchanges_models_in_chromium() {
     if let Some(dir) = &screenshots {
         browser.screenshot(&dir.join("playground.png"));
     }
+
+    // The convnet, chosen in the address: the page opens on the shipped trained one and shows
+    // every feature map of every convolution and pooling layer for the drawing.
+    browser.call("POST", "/url", Some(json!({"url": format!("{url}?model=convnet&epochs=1&seed=3")})));
+    browser.wait_for(
+        "the shipped convnet",
+        "const s = document.getElementById('status'); return s.dataset.state === 'ready' && s.textContent.includes('models/convnet.safetensors')",
+        Duration::from_secs(60),
+    );
+    let png = dir.join("one-convnet.png");
+    let (class, probabilities) = draw(browser, &one, &png);
+    assert_eq!(class, 1, "a drawn 1, the shipped convnet: probabilities {probabilities:?}");
+    // `neurite predict` reads pictures for flat-input models only (it refuses a convnet's
+    // (28, 28, 1) examples), so the library does what it does: the same preprocessing, and
+    // the model on the picture's shape.
+    check_against_library(&workspace.join("web/models/convnet.safetensors"), &png, class, &probabilities);
+    let layers = browser.run(
+        "return [...document.querySelectorAll('#layers .layer')].map((l) => [l.dataset.shape, l.querySelectorAll('canvas').length,          [...l.querySelectorAll('canvas')].some((c) => c.getContext('2d').getImageData(0, 0, c.width, c.height).data.some((v, i) => i % 4 !== 3 && v > 0))])",
+    );
+    assert_eq!(
+        layers,
+        json!([
+            ["26x26x32", 32, true],
+            ["13x13x32", 32, true],
+            ["11x11x64", 64, true],
+            ["5x5x64", 64, true],
+            ["1600", 0, false],
+            ["1600", 0, false],
+            ["10", 0, false]
+        ]),
+        "a feature map per channel of each convolution and pooling layer, not all black"
+    );
+    if let Some(dir) = &screenshots {
+        browser.screenshot(&dir.join("playground-convnet.png"));
+    }
+    // One epoch of the convnet in the page, from the new weights: `neurite train`'s numbers.
+    reset(browser);
+    let page = train_in_page(browser, Duration::from_secs(600));
+    check_epoch("the convnet", &page, &cli_convnet);
+}
+
+/// The models the page opens on (web/models, trained on all of MNIST by `neurite train`, see
+/// web/models/README.md) load and classify MNIST's 10,000 test digits (`neurite eval`).
+#[test]
+#[cfg_attr(not(mnist), ignore = "needs MNIST in $NEURITE_DATA or ../shared/data/mnist")]
+fn the_shipped_models_classify_mnist_test_digits() {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let mnist = common::mnist_dir();
+    for (name, least) in [("mlp", 0.96), ("convnet", 0.98)] {
+        let model = workspace.join(format!("web/models/{name}.safetensors"));
+        let model = model.to_str().unwrap();
+        let eval = neurite_json(&["eval", "--model", model, "--data", mnist.to_str().unwrap(), "--json"]);
+        let accuracy = eval["test_accuracy"].as_f64().unwrap();
+        println!("web/models/{name}.safetensors: test accuracy {accuracy} on MNIST's 10,000 test digits");
+        assert!(accuracy >= least, "{name}: test accuracy {accuracy} < {least}");
+    }
+}
+
+/// Clicks Reset and waits for the settings' new weights.
+fn reset(browser: &Browser) {
+    browser.click("#reset");
+    browser.wait_for(
+        "the new weights",
+        "const s = document.getElementById('status'); return s.dataset.state === 'ready' && s.textContent.includes('new weights')",
+        Duration::from_secs(20),
+    );
+}
+
+/// Clicks Train and returns the first epoch the page reports once the fit has finished.
+fn train_in_page(browser: &Browser, timeout: Duration) -> Value {
+    browser.click("#train");
+    browser.wait_for(
+        "an epoch of training",
+        "return document.getElementById('status').dataset.state === 'finished'",
+        timeout,
+    );
+    let history: Value =
+        serde_json::from_str(browser.run("return document.getElementById('history').textContent").as_str().unwrap())
+            .unwrap();
+    history[0].clone()
+}
+
+/// The page's first epoch has `neurite train --threads 1 --json`'s numbers: the loss to a
+/// relative 1e-5, the training and test accuracies exactly.
+fn check_epoch(what: &str, page: &Value, cli: &Value) {
+    let cli_epoch = &cli["history"]["epochs"][0];
+    let (page_loss, cli_loss) = (page["logs"]["loss"].as_f64().unwrap(), cli_epoch["loss"].as_f64().unwrap());
+    println!("{what}, one epoch: page loss {page_loss} accuracy {} test accuracy {} ({} s in the page); neurite train loss {cli_loss} accuracy {} test accuracy {}",
+        page["logs"]["accuracy"], page["test_accuracy"], page["page_seconds"], cli_epoch["accuracy"], cli["test_accuracy"]);
+    // WebAssembly has no FMA and its own GEMM kernels, so the arithmetic rounds differently
+    // from the native build (relative differences of about 1e-7, see wasm/tests/wasm.rs);
+    // another seed or batch order moves the loss by 1e-3 or more.
+    assert!(
+        (page_loss - cli_loss).abs() / cli_loss < 1e-5,
+        "{what}: epoch loss: page {page_loss}, neurite train {cli_loss}"
+    );
+    assert_eq!(page["logs"]["accuracy"], cli_epoch["accuracy"], "{what}: training accuracy");
+    assert_eq!(page["test_accuracy"], cli["test_accuracy"], "{what}: test accuracy");
 }
 
 fn which(program: &str) -> Option<PathBuf> {
@@ -416,7 +539,18 @@ fn measure_the_page() {
     let (browser, url) = (&session.browser, &session.url);
 
     // What the page downloads: the page, its script, style and worker, the module, the data.
-    let files = ["", "style.css", "app.js", "worker.js", "neurite.wasm"].into_iter().map(String::from).chain(
+    let files = [
+        "",
+        "style.css",
+        "app.js",
+        "worker.js",
+        "neurite.wasm",
+        "models/mlp.safetensors",
+        "models/convnet.safetensors",
+    ]
+    .into_iter()
+    .map(String::from)
+    .chain(
         [
             "train-images-idx3-ubyte.gz",
             "train-labels-idx1-ubyte.gz",
@@ -440,6 +574,7 @@ fn measure_the_page() {
         "return document.getElementById('status').dataset.state === 'ready'",
         Duration::from_secs(60),
     );
+    reset(browser);
     browser.click("#train");
     browser.wait_for(
         "5 epochs",
@@ -451,6 +586,25 @@ fn measure_the_page() {
             .unwrap();
     let seconds: Vec<f64> = history.as_array().unwrap().iter().map(|e| e["page_seconds"].as_f64().unwrap()).collect();
     println!("epoch seconds in the page: {seconds:?}; median {:.3}", median_p95(seconds.clone()).0);
+
+    // One epoch of the convnet (keras-convnet, batch 32) from its new weights.
+    browser.call("POST", "/url", Some(json!({"url": format!("{url}?model=convnet&epochs=1")})));
+    browser.wait_for(
+        "the page to load",
+        "return document.getElementById('status').dataset.state === 'ready'",
+        Duration::from_secs(60),
+    );
+    reset(browser);
+    let page = train_in_page(browser, Duration::from_secs(900));
+    println!("convnet: one epoch in the page: {} s; {page}", page["page_seconds"]);
+
+    // Back to the MLP for the latency.
+    browser.call("POST", "/url", Some(json!({"url": format!("{url}?epochs=5")})));
+    browser.wait_for(
+        "the page to load",
+        "return document.getElementById('status').dataset.state === 'ready'",
+        Duration::from_secs(60),
+    );
 
     // Latency while drawing: 20 zeros of 60 pointer moves each.
     browser.run("latencies.length = 0; moduleTimes.length = 0;");

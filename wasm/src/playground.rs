@@ -76,7 +76,16 @@ impl Settings {
     pub fn build(&self, features: usize, classes: usize) -> Result<Sequential> {
         let init: Initializer = parse("init", &self.init)?;
         let config = match &self.layers {
-            Some(spec) => ModelConfig::parse_layers(&[features], spec, init).map_err(|e| e.context("layers"))?,
+            Some(spec) => {
+                let mut config = ModelConfig::parse_layers(&[features], spec, init).map_err(|e| e.context("layers"))?;
+                if config.takes_images() {
+                    // As `neurite train` gives a convnet its data's pictures: the page's data
+                    // are square grey pictures (28x28 MNIST, 8x8 digits), one channel.
+                    let side = image::input_side(features).map_err(|e| e.context("layers"))?;
+                    config.input_shape = Some(vec![side, side, 1]);
+                }
+                config
+            }
             None => {
                 if self.hidden.contains(&0) {
                     return Err(Error::Value("hidden: layer sizes must be at least 1".into()));
@@ -234,11 +243,12 @@ impl Playground {
             .layers()
             .iter()
             .map(|l| {
-                let units: usize = l.output_shape(l.input_shape()).map_or(0, |s| s.iter().product());
+                let shape = l.output_shape(l.input_shape()).unwrap_or_default();
                 json!({
                     "class_name": l.class_name(),
                     "name": l.name(),
-                    "units": units,
+                    "units": shape.iter().product::<usize>(),
+                    "shape": shape,
                     "activation": l.activation().map_or_else(|| l.class_name().to_string(), |a| a.to_string()),
                 })
             })
@@ -315,8 +325,9 @@ impl Playground {
     }
 
     /// The model's answer to a drawing (RGBA pixels, `width` x `height`): the input it sees
-    /// after `neurite predict`'s preprocessing, every layer's output, the probabilities (the
-    /// last layer's) and the class.
+    /// after `neurite predict`'s preprocessing, every layer's output with its shape (`[50]`
+    /// for a dense layer, `[26, 26, 32]` for a convolution's feature maps, channels last), the
+    /// probabilities (the last layer's) and the class.
     pub fn predict(&self, rgba: &[u8], width: usize, height: usize) -> Result<Value> {
         let model = self.model()?;
         let side = image::input_side(model.input_dim().unwrap_or(0))?;
@@ -324,21 +335,25 @@ impl Playground {
         let input = image::to_model_input(&picture, side, Invert::Auto)?;
         let layers = model.layer_outputs(&input)?;
         let outputs: Vec<Vec<f32>> = layers.iter().map(|t| t.to_vec()).collect();
+        // One example's shape: the tensors carry no batch axis here (layer_outputs' one input).
+        let shapes: Vec<Vec<usize>> = layers.iter().map(|t| t.shape().to_vec()).collect();
         let last = outputs.last().cloned().unwrap_or_default();
         let class = last.iter().enumerate().fold(0, |b, (i, &v)| if v > last[b] { i } else { b });
-        Ok(json!({"side": side, "input": input, "layers": outputs, "probabilities": last, "class": class}))
+        Ok(
+            json!({"side": side, "input": input, "layers": outputs, "shapes": shapes, "probabilities": last, "class": class}),
+        )
     }
 
     /// The first layer's weights as one RGBA picture per unit in the notes' colours (each unit
-    /// on its own scale), stacked: `units` pictures of `side` x `side`.
+    /// on its own scale), stacked: `units` pictures of `side` x `side`. A model whose first
+    /// layer is not dense (a convnet, whose feature maps the page shows instead) has none:
+    /// `(0, 0, [])`.
     pub fn first_layer_pictures(&self) -> Result<(usize, usize, Vec<u8>)> {
         let model = self.model()?;
+        let Some(layer) = model.layers().first().and_then(|l| l.as_dense()) else {
+            return Ok((0, 0, Vec::new()));
+        };
         let side = image::input_side(model.input_dim().unwrap_or(0))?;
-        let layer = model
-            .dense_layers()
-            .into_iter()
-            .next()
-            .ok_or_else(|| Error::Value("the model has no dense layer".into()))?;
         let w = layer.weight().ok_or_else(|| Error::Value("the first layer is not built".into()))?.value();
         let (inputs, units) = (w.shape()[0], w.shape()[1]);
         let values = w.contiguous().to_vec();

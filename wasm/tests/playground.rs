@@ -8,6 +8,7 @@ use neurite::io;
 use neurite::train::{FitOptions, Verbosity};
 use neurite::Tensor;
 use neurite_wasm::{Playground, Settings};
+use serde_json::{json, Value};
 
 fn settings() -> Settings {
     Settings { hidden: vec![16], epochs: 3, batch_size: 50, seed: 7, ..Settings::default() }
@@ -120,4 +121,51 @@ fn model_files_go_out_and_back_in() {
     // The first layer's weights as pictures: 16 units of 8 x 8 RGBA.
     let (units, side, rgba) = other.first_layer_pictures().unwrap();
     assert_eq!((units, side, rgba.len()), (16, 8, 16 * 64 * 4));
+}
+
+/// A small convnet on the 8x8 digits, as the page builds it from `--layers` text.
+fn convnet() -> Settings {
+    Settings {
+        layers: Some("conv:4:3:relu,maxpool:2,flatten,dense:10:softmax".into()),
+        epochs: 2,
+        batch_size: 50,
+        seed: 5,
+        ..Settings::default()
+    }
+}
+
+#[test]
+fn a_convnet_trains_in_chunks_as_one_fit_and_shows_its_feature_maps() {
+    let (train, _) = Dataset::digits().unwrap();
+    let mut model = convnet().build(64, 10).unwrap();
+    assert_eq!(model.input_shape(), Some(vec![8, 8, 1]), "the pictures' shape, as `neurite train` gives it");
+    let options = FitOptions::default().epochs(2).batch_size(50).seed(5).verbose(Verbosity::Silent);
+    let whole: Vec<f64> = model.fit_with(&train, None, &options, &mut []).unwrap().get("loss");
+
+    let mut playground = Playground::new();
+    playground.load_digits().unwrap();
+    let info = playground.configure(convnet()).unwrap();
+    let shapes: Vec<Value> = info["layers"].as_array().unwrap().iter().map(|l| l["shape"].clone()).collect();
+    assert_eq!(shapes, [json!([6, 6, 4]), json!([3, 3, 4]), json!([36]), json!([10])]);
+    assert_eq!(train_in_chunks(&mut playground, 7), whole, "chunks of 7 steps");
+
+    // A drawing: every layer's output with its shape, the maps channels last.
+    let (w, h) = (40, 40);
+    let mut rgba = vec![0u8; w * h * 4];
+    for y in 5..35 {
+        for x in 18..22 {
+            rgba[(y * w + x) * 4..][..3].copy_from_slice(&[255, 255, 255]);
+        }
+    }
+    for p in rgba.chunks_exact_mut(4) {
+        p[3] = 255;
+    }
+    let answer = playground.predict(&rgba, w, h).unwrap();
+    assert_eq!(answer["shapes"], json!([[6, 6, 4], [3, 3, 4], [36], [10]]));
+    let layers = answer["layers"].as_array().unwrap();
+    assert_eq!(layers.iter().map(|l| l.as_array().unwrap().len()).collect::<Vec<_>>(), [144, 36, 36, 10]);
+    // Flatten keeps the pooled maps' order: channels last.
+    assert_eq!(layers[1], layers[2]);
+    // A convnet's first layer has no pictures of weights: the page shows its feature maps.
+    assert_eq!(playground.first_layer_pictures().unwrap(), (0, 0, vec![]));
 }
