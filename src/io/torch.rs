@@ -694,6 +694,12 @@ pub(crate) fn model_from_state_dict_with(
         }
         let w = get("weight")
             .ok_or_else(|| Error::Format(format!("state_dict: module {module:?} has a bias but no weight")))?;
+        if w.ndim() == 4 {
+            return Err(Error::Format(format!(
+                "state_dict: {module}.weight of shape {} is a Conv2d weight; a state_dict does not record a convnet's architecture: give it (neurite import --layers conv:...,flatten,dense:... --input-shape H,W,C; torch::model_from_state_dict_for)",
+                shape_str(w.shape())
+            )));
+        }
         if w.ndim() != 2 {
             return Err(Error::Format(format!(
                 "state_dict: {module}.weight has shape {}; a Linear weight is (outputs, inputs)",
