@@ -1,16 +1,26 @@
-//! ONNX, both ways, for multi-layer perceptrons.
+//! ONNX, both ways, for multi-layer perceptrons and convolutional networks.
 //!
 //! No well-kept Rust crate writes ONNX protobufs without a code generator and its build-time
-//! dependencies, and an MLP needs only a handful of messages, so they are written here by
-//! hand: the protobuf wire format is varints, fixed-width numbers and length-delimited
+//! dependencies, and these models need only a handful of messages, so they are written here
+//! by hand: the protobuf wire format is varints, fixed-width numbers and length-delimited
 //! fields. [`to_onnx`] writes opset 17 (IR version 8): per layer one `Gemm` (or `MatMul`
 //! without bias) and the activation's operator, a dynamic batch dimension named `batch`.
+//! Image layers are `Conv`, `MaxPool`, `AveragePool` and `GlobalAveragePool`, which take
+//! (N, C, H, W): the graph's input stays neurite's (N, H, W, C), a `Transpose` goes before
+//! the first image layer and another back before a `Flatten` or `Dense`, so that a Dense
+//! kernel in Keras' order applies unchanged.
 //!
 //! [`from_onnx`] reads the MLPs that `torch.onnx.export` (both exporters) and Keras through
 //! tf2onnx write: `Gemm`, or `MatMul` then `Add`, with constant weights, `Flatten` or
 //! `Reshape` before the first layer, and the activations `Relu`, `Sigmoid`, `Tanh`,
 //! `LeakyRelu`, `Elu`, `Softplus`, `Softmax`, `Identity` (and neurite's own step activation,
-//! `Greater` with 0 then `Cast`). Any other operator is an error that names it. The decoder is bounded by the file: every length is checked against the bytes
+//! `Greater` with 0 then `Cast`); and the convnets of both PyTorch exporters and neurite:
+//! `Conv` (weights (out, in, kh, kw) become Keras' (kh, kw, in, out)), `MaxPool`,
+//! `AveragePool`, `GlobalAveragePool` or `ReduceMean` over height and width, then `Flatten`
+//! or a `Reshape` to (batch, features), whose next `Gemm` gets its input rows taken from
+//! PyTorch's (c, h, w) order to neurite's (h, w, c). Padding must be none or `same`'s
+//! TensorFlow split; dilations, groups, `ceil_mode` and averages over padding are refused.
+//! Any other operator is an error that names it. The decoder is bounded by the file: every length is checked against the bytes
 //! that remain, and messages nest only as deep as the schema above (a subgraph attribute is
 //! skipped, not parsed). An initializer that many nodes use is made into a tensor once and
 //! shared, and each layer takes its weights from the file's
@@ -1486,10 +1496,12 @@ fn window_padding(
                 )));
             }
         }
-        other => return Err(bad(format!(
+        other => {
+            return Err(bad(format!(
             "{} has auto_pad {other}; neurite pads as Keras does (SAME_UPPER, or SAME_LOWER when the padding is even)",
             node.describe()
-        ))),
+        )))
+        }
     };
     if counts_padding && padding == Padding::Same && same_pads.iter().any(|&p| p != 0) {
         return Err(bad(format!(
