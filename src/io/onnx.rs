@@ -896,7 +896,7 @@ struct ConvLayer {
 
 /// One layer being read.
 enum Item {
-    Dense(Layer),
+    Dense(Box<Layer>),
     Conv(ConvLayer),
     Pool { max: bool, pool: [usize; 2], strides: [usize; 2], padding: Padding },
     GlobalAverage { keepdims: bool },
@@ -1285,7 +1285,13 @@ pub(crate) fn read_layers(bytes: &[u8], dir: Option<&Path>, budget: &mut ReadBud
                     }
                     None => None,
                 };
-                layers.push(Item::Dense(Layer { kernel, kernel_name: b_name.clone(), bias, activation: None, norm_after: None }));
+                layers.push(Item::Dense(Box::new(Layer {
+                    kernel,
+                    kernel_name: b_name.clone(),
+                    bias,
+                    activation: None,
+                    norm_after: None,
+                })));
             }
             "MatMul" => {
                 let name = rest.first().ok_or_else(|| bad(format!("{} has one input", node.describe())))?;
@@ -1294,7 +1300,7 @@ pub(crate) fn read_layers(bytes: &[u8], dir: Option<&Path>, budget: &mut ReadBud
                     return Err(bad(format!("{}: the weight has shape {}, not 2-D", node.describe(), shape_str(kernel.shape()))));
                 }
                 let kernel = rows_in_neurite_order(kernel, flattened_image.take(), node)?;
-                layers.push(Item::Dense(Layer { kernel, kernel_name: name.clone(), bias: None, activation: None, norm_after: None }));
+                layers.push(Item::Dense(Box::new(Layer { kernel, kernel_name: name.clone(), bias: None, activation: None, norm_after: None })));
             }
             "Add" => {
                 let layer = match layers.last_mut() {

@@ -492,7 +492,9 @@ pub fn model_from_state_dict_for(
     let shapes = Sequential::from_config(config, 0)?;
     // The tensors of each module, modules in order (safetensors sorts `0.bias` before
     // `0.weight`: within a module, tensors are found by kind).
-    let mut modules: Vec<(&str, Vec<(&str, &String, &Tensor)>)> = Vec::new();
+    // (module, [(kind, key, tensor)]).
+    type Module<'a> = (&'a str, Vec<(&'a str, &'a String, &'a Tensor)>);
+    let mut modules: Vec<Module> = Vec::new();
     for (key, t) in tensors {
         let (module, kind) = key.rsplit_once('.').unwrap_or(("", key.as_str()));
         if kind == "num_batches_tracked" {
