@@ -1027,7 +1027,10 @@ pub(crate) fn read_layers(bytes: &[u8], dir: Option<&Path>, budget: &mut ReadBud
     // The input's (d1, d2, d3) after the batch, when it is a fixed 4-D tensor.
     let input_4d = || -> Result<[usize; 3]> {
         match input_dims.as_slice() {
-            [_, Some(a), Some(b), Some(c)] => Ok([*a as usize, *b as usize, *c as usize]),
+            // An image's values must be countable (and each of its sizes a usize).
+            [_, Some(a), Some(b), Some(c)] if a.checked_mul(*b).and_then(|n| n.checked_mul(*c)).is_some_and(|n| n < 1 << 48) => {
+                Ok([*a as usize, *b as usize, *c as usize])
+            }
             _ => Err(bad(format!(
                 "the input {input:?} has dimensions {input_dims:?}; an image model's input is (batch, channels, height, width) with fixed sizes"
             ))),
@@ -1206,7 +1209,11 @@ pub(crate) fn read_layers(bytes: &[u8], dir: Option<&Path>, budget: &mut ReadBud
             }
             "Flatten" | "Reshape" if image.is_some() => {
                 let [h, w, c] = image.unwrap_or_default();
-                let features = (h * w * c) as i64;
+                let features = h
+                    .checked_mul(w)
+                    .and_then(|n| n.checked_mul(c))
+                    .and_then(|n| i64::try_from(n).ok())
+                    .ok_or_else(|| bad(format!("{}: an image of {h}x{w}x{c} values is too large", node.describe())))?;
                 if node.op == "Flatten" && node.int_attr("axis", 1) != 1 {
                     return Err(bad(format!("{} flattens from axis {}; neurite reads axis 1", node.describe(), node.int_attr("axis", 1))));
                 }
@@ -1544,11 +1551,11 @@ fn window_output(
 fn rows_in_neurite_order(kernel: Tensor, image: Option<[usize; 3]>, node: &Node) -> Result<Tensor> {
     let Some([h, w, c]) = image else { return Ok(kernel) };
     let (rows, units) = (kernel.shape()[0], kernel.shape()[1]);
-    if rows != h * w * c {
+    if Some(rows) != h.checked_mul(w).and_then(|n| n.checked_mul(c)) {
         return Err(bad(format!(
             "{}: the weight takes {rows} inputs, the flattened image ({h}x{w}x{c}) has {}",
             node.describe(),
-            h * w * c
+            (h as u128) * (w as u128) * (c as u128)
         )));
     }
     let chw = kernel.reshape(&[c as isize, h as isize, w as isize, units as isize])?;
@@ -1676,6 +1683,37 @@ mod tests {
         assert!(err.contains("count_include_pad=1"), "{err}");
         let err = pool("MaxPool", vec![attr_ints("pads", &[1, 1, 1, 1])]).unwrap_err();
         assert!(err.contains("the weight takes 9 inputs, the flattened image (5x5x1) has 25"), "{err}");
+    }
+
+    #[test]
+    fn damaged_convnet_files_are_errors_not_panics() {
+        use crate::nn::{AveragePooling2D, Conv2D, Flatten};
+        let mut m = Sequential::with_seed(2);
+        m.add(Conv2D::new(2, 2).strides(2, 1).padding(Padding::Same).input_shape(&[5, 4, 3])).unwrap();
+        m.add(AveragePooling2D::new(2).padding(Padding::Same)).unwrap();
+        m.add(Flatten::new()).unwrap();
+        m.add(Dense::new(2)).unwrap();
+        let bytes = to_onnx(&m).unwrap();
+        for cut in 0..bytes.len() {
+            let _ = from_onnx(&bytes[..cut]);
+        }
+        for i in 0..bytes.len() {
+            for flip in [0xff, 0x01, 0x40] {
+                let mut b = bytes.clone();
+                b[i] ^= flip;
+                let _ = from_onnx(&b);
+            }
+        }
+        // An input whose image sizes overflow when multiplied.
+        let mut graph = Msg::default();
+        graph.msg(1, node("GlobalAveragePool", "g", &["input"], &["h"], vec![]));
+        graph.msg(1, node("Flatten", "f", &["h"], &["output"], vec![]));
+        graph.msg(11, value_info("input", &[1 << 40, 1 << 40, 1 << 40]));
+        graph.msg(12, value_info("output", &[2]));
+        let mut big = Msg::default();
+        big.int(1, IR_VERSION).msg(7, graph);
+        let err = from_onnx(&big.0).err().unwrap().to_string();
+        assert!(err.contains("with fixed sizes"), "{err}");
     }
 
     #[test]

@@ -488,6 +488,22 @@ pub fn model_from_state_dict_for(
     config: &crate::train::ModelConfig,
     tensors: &[(String, Tensor)],
 ) -> Result<Sequential> {
+    // The architecture must describe as many values as the file holds before any layer is
+    // made (an architecture in a file's metadata could otherwise ask for any memory).
+    let held = tensors
+        .iter()
+        .filter(|(k, _)| !k.ends_with(".num_batches_tracked"))
+        .try_fold(0usize, |n, (_, t)| n.checked_add(t.size()));
+    match (config.param_count(), held) {
+        (Ok(described), Some(held)) if described == held => {}
+        (Ok(described), held) => {
+            return Err(Error::Format(format!(
+                "the architecture describes {described} parameter values, the state_dict holds {}",
+                held.map_or_else(|| "more than can be counted".to_string(), |h| h.to_string())
+            )))
+        }
+        (Err(e), _) => return Err(Error::Format(format!("the architecture is not valid: {e}"))),
+    }
     // The layers' shapes, from the architecture.
     let shapes = Sequential::from_config(config, 0)?;
     // The tensors of each module, modules in order (safetensors sorts `0.bias` before
