@@ -86,6 +86,14 @@ def check_export(directory):
 
         model.load_state_dict(load_file(os.path.join(directory, stem + ".safetensors")), strict=True)
         model.eval()
+        pt = os.path.join(directory, stem + ".pt")
+        if os.path.exists(pt):
+            # The zip neurite writes for torch.save's format, read as PyTorch reads untrusted files.
+            other = eval(modules, {"nn": nn, "torch": torch})
+            other.load_state_dict(torch.load(pt, weights_only=True), strict=True)
+            for a, b in zip(model.state_dict().values(), other.state_dict().values()):
+                assert torch.equal(a, b), f"{pt}: torch.load gives other tensors than the safetensors file"
+            print(f"{stem}.pt: torch.load(weights_only=True) + load_state_dict(strict=True): same tensors")
         x = np.load(os.path.join(directory, stem + ".input.npy"))
         want = np.load(os.path.join(directory, stem + ".output.npy"))
         with torch.no_grad():

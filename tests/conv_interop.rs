@@ -144,6 +144,19 @@ fn neurites_convnets_go_to_onnx_and_pytorch_and_back() {
             let mut fixed = onnx::load_onnx(&committed).unwrap();
             assert!(worst(&fixed.predict(&x).unwrap(), &want) < 1e-6, "{name}: the committed ONNX differs");
         }
+        // And as the zip torch.save writes (a .pt), with the architecture too.
+        let dir = std::env::temp_dir().join(format!("neurite-conv-pt-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let pt = dir.join("m.pt");
+        torch::save_state_dict(&model, &pt).unwrap();
+        let mut back = io::load_any(&pt, Activations::default()).unwrap();
+        assert_eq!(back.params().tensors().unwrap(), model.params().tensors().unwrap(), "{name}");
+        assert!(worst(&back.predict(&x).unwrap(), &want) < 1e-6, "{name}: .pt round trip");
+        if let Some(out) = &export_dir {
+            std::fs::create_dir_all(out).unwrap();
+            std::fs::copy(&pt, out.join(format!("{name}.pt"))).unwrap();
+        }
+        std::fs::remove_dir_all(&dir).ok();
         if let Some(dir) = &export_dir {
             std::fs::create_dir_all(dir).unwrap();
             std::fs::write(dir.join(format!("{name}.safetensors")), &bytes).unwrap();

@@ -19,7 +19,8 @@ pub(crate) struct ExportArgs {
     /// Write an ONNX model (opset 17, dynamic batch) that ONNX Runtime runs.
     #[arg(long, value_name = "PATH")]
     pub(crate) onnx: Option<PathBuf>,
-    /// Write a safetensors state_dict that torch.nn.Sequential(Linear, act, ...).load_state_dict takes.
+    /// Write a state_dict that the printed torch.nn.Sequential's load_state_dict takes: safetensors,
+    /// or torch.save's zip for a path ending in .pt or .pth.
     #[arg(long, value_name = "PATH")]
     pub(crate) pytorch: Option<PathBuf>,
     /// Write the arrays W1, b1, W2, b2, ... (W of shape (inputs, outputs)) as a NumPy .npz.

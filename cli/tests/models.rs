@@ -296,7 +296,12 @@ fn a_convnet_goes_to_onnx_and_pytorch_and_back_from_the_shell() {
         "nn.Sequential(nn.Conv2d(1, 4, (3, 3), stride=(1, 1)), nn.ReLU(), nn.MaxPool2d((2, 2), stride=(2, 2)), \
          nn.Flatten(), nn.Linear(36, 10), nn.Softmax(dim=-1))"
     );
-    for file in [&onnx, &torch] {
+    // A .pt path gets the zip torch.save writes (torch.load(weights_only=True) reads it:
+    // scripts/conv_interop_fixtures.py --check-export), with the architecture too.
+    let pt = dir.join("conv.pt");
+    ok(&["export", "--model", s(&model), "--pytorch", s(&pt)]);
+    assert!(std::fs::read(&pt).unwrap().starts_with(b"PK"));
+    for file in [&onnx, &torch, &pt] {
         let back = dir.join(format!("back-{}.safetensors", file.file_name().unwrap().to_string_lossy()));
         let imported = json(&["import", s(file), "--out", s(&back), "--json"]);
         assert_eq!(imported["parameters"], 4 * 9 + 4 + 36 * 10 + 10, "{file:?}");

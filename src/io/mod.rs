@@ -686,6 +686,10 @@ fn read_parts(bytes: &[u8], activations: Activations, dir: Option<&Path>) -> Res
                 .map_err(|e| Error::Format(format!("the state_dict's architecture is not valid: {e}")))?;
             Parts::TorchFor(checked(torch::read_state_dict_within(bytes, &mut budget)?)?, config)
         }
+        Format::TorchPt if torch::pt_architecture(bytes)?.is_some() => {
+            let config = torch::pt_architecture(bytes)?.unwrap_or_else(|| ModelConfig::new(None, vec![]));
+            Parts::TorchFor(checked(torch::read_state_dict_within(bytes, &mut budget)?)?, config)
+        }
         format @ (Format::TorchSafetensors | Format::TorchPt) => {
             let (h, o) = activations.get("a PyTorch state_dict")?;
             // A state_dict neurite wrote names its modules, batch normalisations' epsilon and

@@ -276,9 +276,86 @@ pub fn state_dict_bytes(model: &Sequential) -> Result<Vec<u8>> {
     super::safetensors::to_bytes(&state_dict(model)?, metadata)
 }
 
-/// Writes [`state_dict_bytes`] to `path`, atomically.
+/// Writes [`state_dict_bytes`] to `path`, atomically; a path ending in `.pt` or `.pth` gets
+/// [`pt_bytes`] instead, the zip that `torch.save(model.state_dict(), path)` writes.
 pub fn save_state_dict(model: &Sequential, path: &std::path::Path) -> Result<()> {
-    super::write_atomic(path, &state_dict_bytes(model)?)
+    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    let bytes = match ext.as_deref() {
+        Some("pt" | "pth") => pt_bytes(model)?,
+        _ => state_dict_bytes(model)?,
+    };
+    super::write_atomic(path, &bytes)
+}
+
+/// The entry of a `.pt` zip neurite writes that holds the model's architecture (neurite's
+/// JSON); PyTorch ignores records it does not know.
+pub(crate) const PT_ARCHITECTURE_ENTRY: &str = "archive/neurite_architecture.json";
+
+/// The architecture a `.pt` zip neurite wrote records ([`PT_ARCHITECTURE_ENTRY`]), if any.
+pub(crate) fn pt_architecture(bytes: &[u8]) -> Result<Option<crate::train::ModelConfig>> {
+    let archive = zip::Archive::new(bytes)?;
+    let Some(entry) = archive.entries().iter().find(|e| e.name.ends_with("/neurite_architecture.json")) else {
+        return Ok(None);
+    };
+    if entry.size() > bytes.len() as u64 {
+        return Err(Error::Format(format!("torch file: {} claims {} bytes", entry.name, entry.size())));
+    }
+    let text = archive.read(entry)?;
+    serde_json::from_slice(&text)
+        .map(Some)
+        .map_err(|e| Error::Format(format!("torch file: the architecture in {} is not valid: {e}", entry.name)))
+}
+
+/// The bytes of the zip `torch.save(model.state_dict(), path)` writes for [`state_dict`] (what
+/// `torch.load(path, weights_only=True)` reads): `archive/data.pkl`, a protocol-2 pickle of an
+/// `OrderedDict` of `torch._utils._rebuild_tensor_v2` calls on `FloatStorage`s,
+/// `archive/data/<i>` each tensor's little-endian f32 values, `archive/byteorder` and
+/// `archive/version`; and the architecture, so that `neurite import` needs no flags.
+pub fn pt_bytes(model: &Sequential) -> Result<Vec<u8>> {
+    let tensors = state_dict(model)?;
+    let architecture =
+        serde_json::to_string(&model.config()).map_err(|e| Error::Value(format!("the architecture as JSON: {e}")))?;
+    let mut p = b"\x80\x02ccollections\nOrderedDict\nq\x00)Rq\x01(".to_vec();
+    let text = |p: &mut Vec<u8>, s: &str| {
+        p.push(b'X');
+        p.extend_from_slice(&(s.len() as u32).to_le_bytes());
+        p.extend_from_slice(s.as_bytes());
+    };
+    let int = |p: &mut Vec<u8>, v: usize| -> Result<()> {
+        let v = i32::try_from(v)
+            .map_err(|_| Error::Value(format!("torch file: {v} does not fit the pickle's 32-bit integers")))?;
+        p.push(b'J');
+        p.extend_from_slice(&v.to_le_bytes());
+        Ok(())
+    };
+    let mut files = Vec::with_capacity(tensors.len() + 4);
+    for (i, (key, t)) in tensors.iter().enumerate() {
+        text(&mut p, key);
+        p.extend_from_slice(b"ctorch._utils\n_rebuild_tensor_v2\n((");
+        text(&mut p, "storage");
+        p.extend_from_slice(b"ctorch\nFloatStorage\n");
+        text(&mut p, &i.to_string());
+        text(&mut p, "cpu");
+        int(&mut p, t.size())?;
+        p.extend_from_slice(b"tQ");
+        int(&mut p, 0)?;
+        p.push(b'(');
+        for &d in t.shape() {
+            int(&mut p, d)?;
+        }
+        p.extend_from_slice(b"t(");
+        for s in crate::tensor::shape::contiguous_strides(t.shape()) {
+            int(&mut p, s)?;
+        }
+        p.extend_from_slice(b"t\x89ccollections\nOrderedDict\n)RtR");
+        files.push((format!("archive/data/{i}"), t.to_vec().iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>()));
+    }
+    p.extend_from_slice(b"u.");
+    files.insert(0, ("archive/data.pkl".to_string(), p));
+    files.insert(1, ("archive/byteorder".to_string(), b"little".to_vec()));
+    files.push(("archive/version".to_string(), b"3\n".to_vec()));
+    files.push((PT_ARCHITECTURE_ENTRY.to_string(), architecture.into_bytes()));
+    zip::write_stored(&files)
 }
 
 /// The tensors of a state_dict file, either format, in module order: a `.pt` file's own
