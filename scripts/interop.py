@@ -17,7 +17,18 @@ ONNX Runtime and NumPy, and every pair agrees on the 10,000 MNIST test images.
    nn.Sequential(Linear, Sigmoid, Linear, Softmax), NumPy must compute the same forward
    pass from the arrays; all must match neurite's own outputs.
 
-"Match" is a maximum absolute difference below 1e-5 on every output of every test image:
+3. The same for a convnet (issue 27, point 6). PyTorch trains Conv2d(1, 8, 3) ReLU,
+   MaxPool2d(2), Conv2d(8, 16, 3, padding=1) ReLU, AvgPool2d(2), Flatten, Linear(576, 10)
+   for one epoch on 12,000 images and saves it with both ONNX exporters (the dynamo one with
+   its .onnx.data beside the model) and torch.save; neurite imports each (the state_dict with
+   `--layers` and `--input-shape`, since it does not record the architecture) and must give
+   PyTorch's logits. neurite trains `conv:8:3:relu,maxpool:2,flatten,dense:10:softmax` and
+   exports it: ONNX Runtime (channels-last input) and the printed nn.Sequential loaded with
+   the state_dict (channels-first input) must give neurite's outputs, and both files must
+   import back to the same outputs.
+
+"Match" is a maximum absolute difference below 1e-5 on every output of every test image
+(for the logits of PyTorch's trained convnet, which reach tens, 1e-5 of their largest value):
 float32 sums of 784 products come out in a different order in each framework, which moves
 the last bits (measured differences are around 1e-6). Exits 1 if any comparison fails.
 """
@@ -62,14 +73,19 @@ def run(cmd):
 results = []
 
 
-def compare(what, a, b):
+def compare(what, a, b, relative=False):
+    """With `relative`, the difference is measured against the outputs' scale, max(1, max |a|):
+    a trained convnet's logits reach tens, where float32's spacing alone is a few 1e-6, and a
+    sum of hundreds of products in another order moves them by a few spacings."""
     a, b = np.asarray(a, np.float32), np.asarray(b, np.float32)
     assert a.shape == b.shape, f"{what}: shapes {a.shape} and {b.shape}"
     diff = float(np.abs(a - b).max())
     agree = float((a.argmax(1) == b.argmax(1)).mean())
-    ok = diff < TOLERANCE
+    scale = max(1.0, float(np.abs(a).max())) if relative else 1.0
+    ok = diff / scale < TOLERANCE
     results.append(ok)
-    print(f"{'ok  ' if ok else 'FAIL'} {what:<58} max |diff| = {diff:.2e}  same class: {agree:.4f}")
+    extra = f" (max |logit| {scale:.1f}: relative {diff / scale:.1e})" if relative else ""
+    print(f"{'ok  ' if ok else 'FAIL'} {what:<58} max |diff| = {diff:.2e}{extra}  same class: {agree:.4f}")
 
 
 def main():
@@ -166,8 +182,74 @@ def main():
         compare(f"neurite vs neurite after a round trip through {name}", mine, outputs)
         assert back["test_accuracy"] == result["test_accuracy"]
 
+    convnets(neurite, data, x_train, y_train, x_test, p, neurite_outputs)
+
     print(f"\n{sum(results)} passed, {len(results) - sum(results)} failed")
     sys.exit(0 if all(results) else 1)
+
+
+def convnets(neurite, data, x_train, y_train, x_test, p, neurite_outputs):
+    """Part 3: a convnet both ways."""
+    import onnx
+    import onnxruntime as ort
+    import torch
+    import torch.nn as nn
+    from safetensors.torch import load_file
+
+    print("\n== PyTorch trains a convnet, neurite imports it")
+    torch.manual_seed(0)
+    net = nn.Sequential(
+        nn.Conv2d(1, 8, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.AvgPool2d(2),
+        nn.Flatten(), nn.Linear(16 * 6 * 6, 10),
+    )
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    xt = torch.from_numpy(x_train[:12000].reshape(-1, 1, 28, 28))
+    yt = torch.from_numpy(y_train[:12000])
+    for i in torch.randperm(len(xt)).split(64):
+        opt.zero_grad()
+        nn.functional.cross_entropy(net(xt[i]), yt[i]).backward()
+        opt.step()
+    net.eval()
+    nchw = torch.from_numpy(x_test.reshape(-1, 1, 28, 28))
+    with torch.no_grad():
+        logits = net(nchw).numpy()
+    print(f"PyTorch convnet test accuracy {(logits.argmax(1) == idx_labels(data)).mean():.4f}")
+    torch.save(net.state_dict(), p("cnn.pt"))
+    torch.onnx.export(net, (nchw[:2],), p("cnn_legacy.onnx"), dynamo=False)
+    torch.onnx.export(net, (nchw[:2],), p("cnn_dynamo.onnx"))  # the defaults: weights in cnn_dynamo.onnx.data
+    print(f"dynamo exporter wrote cnn_dynamo.onnx.data: {os.path.exists(p('cnn_dynamo.onnx.data'))}")
+    spec = ["--layers", "conv:8:3:relu,maxpool:2,conv:16:3:relu:same,avgpool:2,flatten,dense:10", "--input-shape", "28,28,1"]
+    for name, flags in [("cnn_legacy.onnx", []), ("cnn_dynamo.onnx", []), ("cnn.pt", spec)]:
+        run([neurite, "import", p(name), *flags, "--out", p(name + ".neurite")])
+        outputs, _ = neurite_outputs(["--model", p(name + ".neurite")], name)
+        compare(f"PyTorch convnet logits vs neurite, imported from {name}", logits, outputs, relative=True)
+
+    print("\n== neurite trains a convnet, the others run its exports")
+    model = p("cnn.safetensors")
+    layers = "conv:8:3:relu,maxpool:2,flatten,dense:10:softmax"
+    line = run([neurite, "train", "--data", data, "--layers", layers, "--epochs", "1", "--save", model]).strip().splitlines()[-1]
+    print(f"neurite train --layers {layers}: {line}")
+    mine, result = neurite_outputs(["--model", model], "cnn")
+    exported = json.loads(run([neurite, "export", "--model", model, "--onnx", p("ncnn.onnx"), "--pytorch",
+                               p("ncnn.safetensors"), "--json"]))
+    onnx.checker.check_model(onnx.load(p("ncnn.onnx")), full_check=True)
+    session = ort.InferenceSession(p("ncnn.onnx"), providers=["CPUExecutionProvider"])
+    nhwc = x_test.reshape(-1, 28, 28, 1)
+    compare("neurite convnet vs ONNX Runtime (input N, H, W, C)", mine, session.run(None, {"input": nhwc})[0])
+    torch_net = eval(exported["torch_modules"], {"nn": nn})
+    torch_net.load_state_dict(load_file(p("ncnn.safetensors")))
+    torch_net.eval()
+    with torch.no_grad():
+        compare(f"neurite convnet vs PyTorch {exported['torch_modules'][:30]}... (N, C, H, W)", mine, torch_net(nchw).numpy())
+    for name in ["ncnn.onnx", "ncnn.safetensors"]:
+        run([neurite, "import", p(name), "--out", p(name + ".back")])
+        outputs, back = neurite_outputs(["--model", p(name + ".back")], name + ".back")
+        compare(f"neurite convnet vs itself after a round trip through {name}", mine, outputs)
+        assert back["test_accuracy"] == result["test_accuracy"]
+
+
+def idx_labels(data):
+    return idx(find(data, "t10k-labels-idx1-ubyte")).astype(np.int64)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,8 @@ pub(crate) struct ExportArgs {
     /// Write an ONNX model (opset 17, dynamic batch) that ONNX Runtime runs.
     #[arg(long, value_name = "PATH")]
     pub(crate) onnx: Option<PathBuf>,
-    /// Write a safetensors state_dict that torch.nn.Sequential(Linear, act, ...).load_state_dict takes.
+    /// Write a state_dict that the printed torch.nn.Sequential's load_state_dict takes: safetensors,
+    /// or torch.save's zip for a path ending in .pt or .pth.
     #[arg(long, value_name = "PATH")]
     pub(crate) pytorch: Option<PathBuf>,
     /// Write the arrays W1, b1, W2, b2, ... (W of shape (inputs, outputs)) as a NumPy .npz.
@@ -46,6 +47,15 @@ pub(crate) struct ImportArgs {
     /// Activation of the output layer, for files that do not record it.
     #[arg(long, alias = "output-activation")]
     pub(crate) output: Option<Activation>,
+    /// The architecture of a PyTorch state_dict that does not record it (a convnet saved by
+    /// torch.save), as train's --layers: "conv:8:3:relu,maxpool:2,flatten,dense:10". The
+    /// state_dict's tensors are taken in module order (Conv2d weights out x in x kH x kW, the
+    /// first Linear after a Flatten in PyTorch's channels-first order).
+    #[arg(long, value_name = "SPEC", requires = "input_shape")]
+    pub(crate) layers: Option<String>,
+    /// The input shape of --layers, e.g. 28,28,1 (height, width, channels).
+    #[arg(long, value_name = "H,W,C")]
+    pub(crate) input_shape: Option<String>,
     /// Print one JSON object and nothing else on stdout.
     #[arg(long)]
     pub(crate) json: bool,
@@ -109,8 +119,11 @@ pub(crate) fn run_import(args: &ImportArgs) -> Result<()> {
     let format = io::Format::detect(&bytes).map_err(|e| in_file(&args.input, e))?;
     // Its folder, where an ONNX model's external data (`model.onnx.data`) is.
     let dir = args.input.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-    let model = io::read_model_in(&bytes, Activations { hidden: args.activation, output: args.output }, dir)
-        .map_err(|e| in_file(&args.input, e))?;
+    let model = match &args.layers {
+        Some(spec) => state_dict_for(&bytes, format, spec, args.input_shape.as_deref().unwrap_or_default()),
+        None => io::read_model_in(&bytes, Activations { hidden: args.activation, output: args.output }, dir),
+    }
+    .map_err(|e| in_file(&args.input, e))?;
     io::save_model(&model, &args.out)?;
     if args.json {
         let out = json!({
@@ -126,6 +139,22 @@ pub(crate) fn run_import(args: &ImportArgs) -> Result<()> {
         println!("imported {} ({format:?}) into {}", args.input.display(), args.out.display());
     }
     Ok(())
+}
+
+/// A PyTorch state_dict read onto the architecture of `--layers` and `--input-shape`.
+fn state_dict_for(bytes: &[u8], format: io::Format, spec: &str, shape: &str) -> Result<neurite::train::Sequential> {
+    if !matches!(format, io::Format::TorchPt | io::Format::TorchSafetensors) {
+        return Err(Error::Value(format!(
+            "--layers describes a PyTorch state_dict's architecture; this file is {format:?}"
+        )));
+    }
+    let input = shape
+        .split(',')
+        .map(|d| d.trim().parse::<usize>().ok().filter(|&d| d > 0))
+        .collect::<Option<Vec<usize>>>()
+        .ok_or_else(|| Error::Value(format!("--input-shape {shape:?}: give sizes such as 28,28,1")))?;
+    let config = neurite::train::ModelConfig::parse_layers(&input, spec, neurite::nn::Initializer::GlorotUniform)?;
+    torch::model_from_state_dict_for(&config, &torch::read_state_dict(bytes)?)
 }
 
 fn in_file(path: &std::path::Path, e: Error) -> Error {

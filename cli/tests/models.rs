@@ -173,7 +173,7 @@ fn files_from_pytorch_numpy_and_onnx_import_and_bad_ones_are_clear_errors() {
             &["--activation", "relu", "--output", "softmax"][..],
             "torch.nn.modules.container.Sequential",
         ),
-        ("conv.onnx", &[][..], "the operator Conv"),
+        ("conv.onnx", &[][..], "the graph ends on a channels-first image"),
         ("fortran.npy", &[][..], "a .npy file holds one array"),
         ("seven.png", &[][..], "not a model file neurite reads"),
     ];
@@ -279,5 +279,57 @@ fn any_stack_of_layers_trains_from_the_shell_and_its_files_work_everywhere() {
     assert!(err.contains("rate must be in [0, 1), got 1.5"), "{err}");
     let err = fails(&["train", "--dataset", "digits", "--layers", "dense:32:relu,dense:7:softmax"]);
     assert!(err.contains("the last layer has 7 units, the data needs 10 outputs"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_convnet_goes_to_onnx_and_pytorch_and_back_from_the_shell() {
+    // Issue 27, point 6: a convnet trained on the 8x8 digits, exported to ONNX and to a
+    // PyTorch state_dict, imported back (no flags: neurite's state_dict records its
+    // architecture), evaluates to the same numbers.
+    let dir = common::temp_dir("convnet-exchange");
+    let model = dir.join("conv.safetensors");
+    let spec = "conv:4:3:relu,maxpool:2,flatten,dense:10:softmax";
+    ok(&["train", "--dataset", "digits", "--layers", spec, "--epochs", "2", "--threads", "1", "--save", s(&model)]);
+    let trained = json(&["eval", "--model", s(&model), "--dataset", "digits", "--threads", "1", "--json"]);
+    let (onnx, torch) = (dir.join("conv.onnx"), dir.join("conv_torch.safetensors"));
+    let written = json(&["export", "--model", s(&model), "--onnx", s(&onnx), "--pytorch", s(&torch), "--json"]);
+    assert_eq!(
+        written["torch_modules"],
+        "nn.Sequential(nn.Conv2d(1, 4, (3, 3), stride=(1, 1)), nn.ReLU(), nn.MaxPool2d((2, 2), stride=(2, 2)), \
+         nn.Flatten(), nn.Linear(36, 10), nn.Softmax(dim=-1))"
+    );
+    // A .pt path gets the zip torch.save writes (torch.load(weights_only=True) reads it:
+    // scripts/conv_interop_fixtures.py --check-export), with the architecture too.
+    let pt = dir.join("conv.pt");
+    ok(&["export", "--model", s(&model), "--pytorch", s(&pt)]);
+    assert!(std::fs::read(&pt).unwrap().starts_with(b"PK"));
+    for file in [&onnx, &torch, &pt] {
+        let back = dir.join(format!("back-{}.safetensors", file.file_name().unwrap().to_string_lossy()));
+        let imported = json(&["import", s(file), "--out", s(&back), "--json"]);
+        assert_eq!(imported["parameters"], 4 * 9 + 4 + 36 * 10 + 10, "{file:?}");
+        let again = json(&["eval", "--model", s(&back), "--dataset", "digits", "--threads", "1", "--json"]);
+        let ((l0, a0), (l1, a1)) = (numbers(&trained), numbers(&again));
+        assert_eq!(a1, a0, "{file:?}");
+        assert!((l1 - l0).abs() < 1e-6, "{file:?}: loss {l1} against {l0}");
+    }
+    // A convnet's state_dict that torch.save wrote does not record its architecture: --layers
+    // and --input-shape give it (tests/conv_interop.rs checks its outputs against PyTorch's).
+    let pt = fixture("conv_interop/a_state_dict.pt");
+    let back = dir.join("from_torch.safetensors");
+    let spec = "conv:4:3:relu,maxpool:2,conv:6:3:relu:same,avgpool:2,flatten,dense:5";
+    let imported = json(&["import", &pt, "--layers", spec, "--input-shape", "12,10,1", "--out", s(&back), "--json"]);
+    assert_eq!(imported["parameters"], (4 * 9 + 4) + (6 * 4 * 9 + 6) + (24 * 5 + 5));
+    let err = fails(&["import", &pt, "--layers", spec, "--input-shape", "14,10,1", "--out", s(&back)]);
+    assert!(err.contains("the architecture describes 447 parameter values, the state_dict holds 387"), "{err}");
+    // As many values in other shapes: the first tensor that differs is named.
+    let other = "conv:4:1x9:relu,maxpool:2,conv:6:3:relu:same,avgpool:2,flatten,dense:5";
+    let err = fails(&["import", &pt, "--layers", other, "--input-shape", "8,16,1", "--out", s(&back)]);
+    assert!(
+        err.contains("state_dict key \"0.weight\" has shape (4, 1, 3, 3); layer conv2d's weight is (4, 1, 1, 9)"),
+        "{err}"
+    );
+    let err = fails(&["import", &pt, "--activation", "relu", "--output", "linear", "--out", s(&back)]);
+    assert!(err.contains("a Conv2d weight") && err.contains("--layers"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }

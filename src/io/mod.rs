@@ -649,6 +649,8 @@ enum Parts {
     /// A PyTorch state_dict, the activations it does not record, and its batch
     /// normalisations' epsilon and momentum when neurite wrote it (else PyTorch's defaults).
     StateDict(NamedTensors, Activation, Activation, Vec<(f32, f32)>),
+    /// A PyTorch state_dict and the architecture it is for (neurite's export records it).
+    TorchFor(NamedTensors, ModelConfig),
     /// Arrays `W1, b1, ...` (`.npz`, pickle), and the activations.
     Arrays(NamedTensors, Activation, Activation),
     /// Layers with their activations (ONNX).
@@ -660,6 +662,7 @@ impl Parts {
         match self {
             Parts::Neurite(tensors, metadata) => model_from_parts(tensors, &metadata),
             Parts::StateDict(tensors, h, o, norms) => torch::model_from_state_dict_with(&tensors, h, o, &norms),
+            Parts::TorchFor(tensors, config) => torch::model_from_state_dict_for(&config, &tensors),
             Parts::Arrays(arrays, h, o) => model_from_arrays(&arrays, h, o),
             Parts::Layers(layers) => model_from_named_layers(layers),
         }
@@ -675,6 +678,17 @@ fn read_parts(bytes: &[u8], activations: Activations, dir: Option<&Path>) -> Res
         Format::Neurite => {
             let (tensors, metadata) = safetensors::from_bytes(bytes)?;
             Parts::Neurite(tensors, metadata)
+        }
+        Format::TorchSafetensors if safetensors::metadata(bytes)?.contains_key(torch::ARCHITECTURE_KEY) => {
+            // neurite wrote it, with the architecture: convolutions, pooling and activations.
+            let architecture = safetensors::metadata(bytes)?.remove(torch::ARCHITECTURE_KEY).unwrap_or_default();
+            let config: ModelConfig = serde_json::from_str(&architecture)
+                .map_err(|e| Error::Format(format!("the state_dict's architecture is not valid: {e}")))?;
+            Parts::TorchFor(checked(torch::read_state_dict_within(bytes, &mut budget)?)?, config)
+        }
+        Format::TorchPt if torch::pt_architecture(bytes)?.is_some() => {
+            let config = torch::pt_architecture(bytes)?.unwrap_or_else(|| ModelConfig::new(None, vec![]));
+            Parts::TorchFor(checked(torch::read_state_dict_within(bytes, &mut budget)?)?, config)
         }
         format @ (Format::TorchSafetensors | Format::TorchPt) => {
             let (h, o) = activations.get("a PyTorch state_dict")?;
@@ -715,10 +729,37 @@ pub(crate) fn checked(tensors: NamedTensors) -> Result<NamedTensors> {
 /// One layer as an importer read it, its tensors named as the file names them (an ONNX
 /// initializer's name).
 pub(crate) enum NamedLayer {
+    /// The model's input shape, when it is an image (height, width, channels); first if
+    /// present. Without it, the input is the first dense layer's rows.
+    Input(Vec<usize>),
     /// A dense layer: kernel (inputs, outputs), bias, activation.
     Dense { kernel: (String, Tensor), bias: Option<(String, Tensor)>, activation: Activation },
     /// Batch normalisation at inference: scale, bias, mean, variance, and epsilon.
     BatchNormalization { tensors: [(String, Tensor); 4], epsilon: f32 },
+    /// A convolution: kernel in Keras' (kh, kw, in, out) order, bias, window, activation.
+    Conv2D {
+        kernel: (String, Tensor),
+        bias: Option<(String, Tensor)>,
+        strides: [usize; 2],
+        padding: crate::nn::Padding,
+        activation: Activation,
+    },
+    /// Max (`max`) or average pooling.
+    Pooling2D { max: bool, pool: [usize; 2], strides: [usize; 2], padding: crate::nn::Padding },
+    /// The mean of each channel.
+    GlobalAveragePooling2D { keepdims: bool },
+    /// An image as one row (channels last, as neurite flattens).
+    Flatten,
+}
+
+/// A layer's kind and settings, its tensors taken out.
+enum Kind {
+    Dense(Activation, bool),
+    Norm(f32),
+    Conv(Activation, bool, [usize; 2], crate::nn::Padding),
+    Pool(bool, [usize; 2], [usize; 2], crate::nn::Padding),
+    Global(bool),
+    Flatten,
 }
 
 /// A model from layers read with their names, through [`checked`] (so that a NaN is named by
@@ -727,37 +768,55 @@ pub(crate) enum NamedLayer {
 pub(crate) fn model_from_named_layers(layers: Vec<NamedLayer>) -> Result<Sequential> {
     let mut named = Vec::with_capacity(2 * layers.len());
     let mut kinds = Vec::with_capacity(layers.len());
+    let mut input = None;
     for l in layers {
         match l {
+            NamedLayer::Input(shape) => input = Some(shape),
             NamedLayer::Dense { kernel, bias, activation } => {
-                kinds.push((Some((activation, bias.is_some())), 0.0));
+                kinds.push(Kind::Dense(activation, bias.is_some()));
                 named.push(kernel);
                 named.extend(bias);
             }
             NamedLayer::BatchNormalization { tensors, epsilon } => {
-                kinds.push((None, epsilon));
+                kinds.push(Kind::Norm(epsilon));
                 named.extend(tensors);
             }
+            NamedLayer::Conv2D { kernel, bias, strides, padding, activation } => {
+                kinds.push(Kind::Conv(activation, bias.is_some(), strides, padding));
+                named.push(kernel);
+                named.extend(bias);
+            }
+            NamedLayer::Pooling2D { max, pool, strides, padding } => {
+                kinds.push(Kind::Pool(max, pool, strides, padding))
+            }
+            NamedLayer::GlobalAveragePooling2D { keepdims } => kinds.push(Kind::Global(keepdims)),
+            NamedLayer::Flatten => kinds.push(Kind::Flatten),
         }
     }
     let mut tensors = checked(named)?.into_iter().map(|(_, t)| t);
     let mut next = || tensors.next().ok_or_else(|| Error::Format("a layer without its tensors".into()));
-    if kinds.iter().all(|k| k.0.is_some()) {
+    if input.is_none() && kinds.iter().all(|k| matches!(k, Kind::Dense(..))) {
         let mut out = Vec::with_capacity(kinds.len());
-        for (activation, has_bias) in kinds.into_iter().filter_map(|k| k.0) {
-            let kernel = next()?;
-            let bias = if has_bias { Some(next()?) } else { None };
-            out.push((kernel, bias, activation));
+        for kind in kinds {
+            if let Kind::Dense(activation, has_bias) = kind {
+                let kernel = next()?;
+                let bias = if has_bias { Some(next()?) } else { None };
+                out.push((kernel, bias, activation));
+            }
         }
         return sequential_from_layers(out);
     }
-    let (mut layers, mut state, mut input) = (Vec::new(), Vec::new(), None);
-    let (mut dense, mut norms) = (0, 0);
-    for (kind, epsilon) in kinds {
+    let (mut layers, mut state) = (Vec::new(), Vec::new());
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    let mut name_of = |base: &'static str| {
+        let k = counts.entry(base).or_insert(0);
+        *k += 1;
+        crate::nn::layer::numbered(base, *k - 1)
+    };
+    for kind in kinds {
         match kind {
-            Some((activation, has_bias)) => {
-                let name = crate::nn::layer::numbered("dense", dense);
-                dense += 1;
+            Kind::Dense(activation, has_bias) => {
+                let name = name_of("dense");
                 let kernel = next()?;
                 if kernel.ndim() != 2 {
                     return Err(Error::Shape(format!(
@@ -765,7 +824,7 @@ pub(crate) fn model_from_named_layers(layers: Vec<NamedLayer>) -> Result<Sequent
                         shape_str(kernel.shape())
                     )));
                 }
-                input.get_or_insert(kernel.shape()[0]);
+                input.get_or_insert(vec![kernel.shape()[0]]);
                 let units = kernel.shape()[1];
                 state.push((format!("{name}/kernel"), kernel));
                 if has_bias {
@@ -781,9 +840,8 @@ pub(crate) fn model_from_named_layers(layers: Vec<NamedLayer>) -> Result<Sequent
                     name: Some(name),
                 }));
             }
-            None => {
-                let name = crate::nn::layer::numbered("batch_normalization", norms);
-                norms += 1;
+            Kind::Norm(epsilon) => {
+                let name = name_of("batch_normalization");
                 for what in ["gamma", "beta", "moving_mean", "moving_variance"] {
                     state.push((format!("{name}/{what}"), next()?));
                 }
@@ -793,9 +851,62 @@ pub(crate) fn model_from_named_layers(layers: Vec<NamedLayer>) -> Result<Sequent
                     ..Default::default()
                 }));
             }
+            Kind::Conv(activation, use_bias, strides, padding) => {
+                let name = name_of("conv2d");
+                let kernel = next()?;
+                let &[kh, kw, _, filters] = kernel.shape() else {
+                    return Err(Error::Shape(format!(
+                        "{name}: a kernel of shape {} is not (height, width, in, out)",
+                        shape_str(kernel.shape())
+                    )));
+                };
+                state.push((format!("{name}/kernel"), kernel));
+                if use_bias {
+                    state.push((format!("{name}/bias"), next()?));
+                }
+                layers.push(LayerConfig::Conv2D(crate::nn::Conv2DConfig {
+                    filters,
+                    kernel_size: [kh, kw],
+                    strides,
+                    padding,
+                    activation,
+                    use_bias,
+                    kernel_initializer: crate::nn::Initializer::GlorotUniform,
+                    bias_initializer: crate::nn::Initializer::Zeros,
+                    input_shape: None,
+                    name: Some(name),
+                }));
+            }
+            Kind::Pool(max, pool_size, strides, padding) => {
+                let name = name_of(if max { "max_pooling2d" } else { "average_pooling2d" });
+                let config = crate::nn::PoolingConfig {
+                    pool_size,
+                    strides: Some(strides),
+                    padding,
+                    input_shape: None,
+                    name: Some(name),
+                };
+                layers.push(if max {
+                    LayerConfig::MaxPooling2D(config)
+                } else {
+                    LayerConfig::AveragePooling2D(config)
+                });
+            }
+            Kind::Global(keepdims) => {
+                let name = name_of("global_average_pooling2d");
+                layers.push(LayerConfig::GlobalAveragePooling2D(crate::nn::GlobalAveragePooling2DConfig {
+                    keepdims,
+                    input_shape: None,
+                    name: Some(name),
+                }));
+            }
+            Kind::Flatten => {
+                let name = name_of("flatten");
+                layers.push(LayerConfig::Flatten(crate::nn::FlattenConfig { name: Some(name) }));
+            }
         }
     }
-    model_from_state(&ModelConfig::new(input.map(|n| vec![n]), layers), &state)
+    model_from_state(&ModelConfig::new(input, layers), &state)
 }
 
 /// [`read_model`] on a file (an ONNX model's external data is read from its folder); errors

@@ -1,16 +1,26 @@
-//! ONNX, both ways, for multi-layer perceptrons.
+//! ONNX, both ways, for multi-layer perceptrons and convolutional networks.
 //!
 //! No well-kept Rust crate writes ONNX protobufs without a code generator and its build-time
-//! dependencies, and an MLP needs only a handful of messages, so they are written here by
-//! hand: the protobuf wire format is varints, fixed-width numbers and length-delimited
+//! dependencies, and these models need only a handful of messages, so they are written here
+//! by hand: the protobuf wire format is varints, fixed-width numbers and length-delimited
 //! fields. [`to_onnx`] writes opset 17 (IR version 8): per layer one `Gemm` (or `MatMul`
 //! without bias) and the activation's operator, a dynamic batch dimension named `batch`.
+//! Image layers are `Conv`, `MaxPool`, `AveragePool` and `GlobalAveragePool`, which take
+//! (N, C, H, W): the graph's input stays neurite's (N, H, W, C), a `Transpose` goes before
+//! the first image layer and another back before a `Flatten` or `Dense`, so that a Dense
+//! kernel in Keras' order applies unchanged.
 //!
 //! [`from_onnx`] reads the MLPs that `torch.onnx.export` (both exporters) and Keras through
 //! tf2onnx write: `Gemm`, or `MatMul` then `Add`, with constant weights, `Flatten` or
 //! `Reshape` before the first layer, and the activations `Relu`, `Sigmoid`, `Tanh`,
 //! `LeakyRelu`, `Elu`, `Softplus`, `Softmax`, `Identity` (and neurite's own step activation,
-//! `Greater` with 0 then `Cast`). Any other operator is an error that names it. The decoder is bounded by the file: every length is checked against the bytes
+//! `Greater` with 0 then `Cast`); and the convnets of both PyTorch exporters and neurite:
+//! `Conv` (weights (out, in, kh, kw) become Keras' (kh, kw, in, out)), `MaxPool`,
+//! `AveragePool`, `GlobalAveragePool` or `ReduceMean` over height and width, then `Flatten`
+//! or a `Reshape` to (batch, features), whose next `Gemm` gets its input rows taken from
+//! PyTorch's (c, h, w) order to neurite's (h, w, c). Padding must be none or `same`'s
+//! TensorFlow split; dilations, groups, `ceil_mode` and averages over padding are refused.
+//! Any other operator is an error that names it. The decoder is bounded by the file: every length is checked against the bytes
 //! that remain, and messages nest only as deep as the schema above (a subgraph attribute is
 //! skipped, not parsed). An initializer that many nodes use is made into a tensor once and
 //! shared, and each layer takes its weights from the file's
@@ -39,7 +49,7 @@ use std::path::Path;
 
 use super::{NamedLayer, ReadBudget};
 use crate::error::{shape_str, Error, Result};
-use crate::nn::{Activation, LayerConfig, Mode};
+use crate::nn::{Activation, LayerConfig, Mode, Padding};
 use crate::tensor::Tensor;
 use crate::train::Sequential;
 
@@ -55,6 +65,7 @@ const DOUBLE: i64 = 11;
 /// AttributeProto types.
 const ATTR_FLOAT: i64 = 1;
 const ATTR_INT: i64 = 2;
+const ATTR_INTS: i64 = 7;
 
 fn bad(what: impl std::fmt::Display) -> Error {
     Error::Format(format!("ONNX: {what}"))
@@ -141,6 +152,16 @@ fn attr_int(name: &str, v: i64) -> Msg {
     a
 }
 
+fn attr_ints(name: &str, values: &[i64]) -> Msg {
+    let mut a = Msg::default();
+    a.str(1, name);
+    for &v in values {
+        a.int(8, v);
+    }
+    a.int(20, ATTR_INTS);
+    a
+}
+
 /// An int64 tensor (a Reshape's target shape).
 fn tensor_proto_i64(name: &str, values: &[i64]) -> Msg {
     let mut t = Msg::default();
@@ -184,13 +205,41 @@ pub fn to_onnx(model: &Sequential) -> Result<Vec<u8>> {
     let mut graph = Msg::default();
     let mut initializers = Vec::new();
     let mut current = "input".to_string();
-    // The last layer that computes something writes `output`.
+    // The last layer that computes something writes `output`, unless its result is an image
+    // in ONNX's channels-first order: then a final Transpose does.
     let last = layers.iter().rposition(|l| !l.is_view(Mode::Inference)).unwrap_or(0);
+    let ends_channels_first = layers.get(last).is_some_and(|l| match l.config() {
+        LayerConfig::GlobalAveragePooling2D(c) => c.keepdims,
+        c => c.takes_images(),
+    });
+    // Whether the tensor in `current` is an image in ONNX's (N, C, H, W) order; neurite's and
+    // the graph's input are (N, H, W, C).
+    let mut channels_first = false;
     for (i, layer) in layers.iter().enumerate() {
         let name = layer.name().map_or_else(|| format!("layer_{i}"), str::to_string);
-        let out = if i == last { "output".to_string() } else { format!("{name}/output") };
+        let out = if i == last && !ends_channels_first { "output".to_string() } else { format!("{name}/output") };
         let get = |what: &str| params.get(&format!("{name}/{what}"));
-        match layer.config() {
+        let config = layer.config();
+        // Image layers work channels first, every other layer on neurite's order.
+        let wants_channels_first = config.takes_images();
+        let is_max = matches!(config, LayerConfig::MaxPooling2D(_));
+        if wants_channels_first != channels_first && !matches!(config, LayerConfig::Dropout(_)) {
+            let (perm, to) = if wants_channels_first { ([0, 3, 1, 2], "nchw") } else { ([0, 2, 3, 1], "nhwc") };
+            let transposed = format!("{name}/input_{to}");
+            graph.msg(
+                1,
+                node(
+                    "Transpose",
+                    &format!("{name}/Transpose"),
+                    &[&current],
+                    &[&transposed],
+                    vec![attr_ints("perm", &perm)],
+                ),
+            );
+            current = transposed;
+            channels_first = wants_channels_first;
+        }
+        match config {
             LayerConfig::Dense(c) => {
                 let kernel = get("kernel")?;
                 let w_name = format!("{name}/kernel");
@@ -198,7 +247,10 @@ pub fn to_onnx(model: &Sequential) -> Result<Vec<u8>> {
                 let activation = c.activation;
                 let linear_out =
                     if activation == Activation::Identity { out.clone() } else { format!("{name}/linear") };
-                if c.use_bias {
+                // Gemm takes (batch, features); a dense layer over the last axis of a larger
+                // input is MatMul (which broadcasts) then Add.
+                let flat = layer.input_shape().len() == 1;
+                if c.use_bias && flat {
                     let b_name = format!("{name}/bias");
                     let b = get("bias")?;
                     initializers.push(tensor_proto(&b_name, b.shape(), &b.to_vec()));
@@ -206,36 +258,84 @@ pub fn to_onnx(model: &Sequential) -> Result<Vec<u8>> {
                         1,
                         node("Gemm", &format!("{name}/Gemm"), &[&current, &w_name, &b_name], &[&linear_out], vec![]),
                     );
+                } else if c.use_bias {
+                    let b_name = format!("{name}/bias");
+                    let b = get("bias")?;
+                    initializers.push(tensor_proto(&b_name, b.shape(), &b.to_vec()));
+                    let product = format!("{name}/product");
+                    graph.msg(1, node("MatMul", &format!("{name}/MatMul"), &[&current, &w_name], &[&product], vec![]));
+                    graph.msg(1, node("Add", &format!("{name}/Add"), &[&product, &b_name], &[&linear_out], vec![]));
                 } else {
                     graph.msg(
                         1,
                         node("MatMul", &format!("{name}/MatMul"), &[&current, &w_name], &[&linear_out], vec![]),
                     );
                 }
-                let act = |op: &str, attrs: Vec<Msg>| node(op, &format!("{name}/{op}"), &[&linear_out], &[&out], attrs);
-                let act_node = match activation {
-                    Activation::Identity => None,
-                    Activation::Sigmoid => Some(act("Sigmoid", vec![])),
-                    Activation::Tanh => Some(act("Tanh", vec![])),
-                    Activation::Relu => Some(act("Relu", vec![])),
-                    Activation::Softplus => Some(act("Softplus", vec![])),
-                    Activation::LeakyRelu { alpha } => Some(act("LeakyRelu", vec![attr_float("alpha", alpha)])),
-                    Activation::Elu { alpha } => Some(act("Elu", vec![attr_float("alpha", alpha)])),
-                    Activation::Softmax => Some(act("Softmax", vec![attr_int("axis", -1)])),
-                    Activation::Step => {
-                        // 1 where x > 0, else 0: Greater, then Cast to float.
-                        let zero = format!("{name}/zero");
-                        initializers.push(tensor_proto(&zero, &[], &[0.0]));
-                        let mask = format!("{name}/positive");
-                        graph.msg(
-                            1,
-                            node("Greater", &format!("{name}/Greater"), &[&linear_out, &zero], &[&mask], vec![]),
-                        );
-                        Some(node("Cast", &format!("{name}/Cast"), &[&mask], &[&out], vec![attr_int("to", FLOAT)]))
-                    }
+                activation_nodes(&mut graph, &mut initializers, &name, activation, [&linear_out, &out], -1);
+                current = out;
+            }
+            LayerConfig::Conv2D(c) => {
+                let window = crate::nn::window_plan(&name, layer.input_shape(), c.kernel_size, c.strides, c.padding)?;
+                // Keras' (kh, kw, in, out) as ONNX's (out, in, kh, kw).
+                let kernel = get("kernel")?.permute(&[3, 2, 0, 1])?.contiguous();
+                let w_name = format!("{name}/kernel");
+                initializers.push(tensor_proto(&w_name, kernel.shape(), &kernel.to_vec()));
+                let mut inputs = vec![current.clone(), w_name];
+                if c.use_bias {
+                    let b_name = format!("{name}/bias");
+                    let b = get("bias")?;
+                    initializers.push(tensor_proto(&b_name, b.shape(), &b.to_vec()));
+                    inputs.push(b_name);
+                }
+                let linear_out =
+                    if c.activation == Activation::Identity { out.clone() } else { format!("{name}/linear") };
+                let mut attrs = window_attributes(&window);
+                attrs.push(attr_ints("dilations", &[1, 1]));
+                attrs.push(attr_int("group", 1));
+                let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+                graph.msg(1, node("Conv", &format!("{name}/Conv"), &inputs, &[&linear_out], attrs));
+                // Channels are axis 1 here (a softmax is over them).
+                activation_nodes(&mut graph, &mut initializers, &name, c.activation, [&linear_out, &out], 1);
+                current = out;
+            }
+            LayerConfig::MaxPooling2D(c) | LayerConfig::AveragePooling2D(c) => {
+                let window = c.window(&name, layer.input_shape())?;
+                let mut attrs = window_attributes(&window);
+                let op = if is_max {
+                    "MaxPool"
+                } else {
+                    // Keras averages over the image's cells only, never the padding.
+                    attrs.push(attr_int("count_include_pad", 0));
+                    "AveragePool"
                 };
-                if let Some(n) = act_node {
-                    graph.msg(1, n);
+                attrs.push(attr_int("ceil_mode", 0));
+                graph.msg(1, node(op, &format!("{name}/{op}"), &[&current], &[&out], attrs));
+                current = out;
+            }
+            LayerConfig::GlobalAveragePooling2D(c) => {
+                if c.keepdims {
+                    graph.msg(
+                        1,
+                        node("GlobalAveragePool", &format!("{name}/GlobalAveragePool"), &[&current], &[&out], vec![]),
+                    );
+                } else {
+                    // (N, C, 1, 1), then (N, C).
+                    let pooled = format!("{name}/pooled");
+                    graph.msg(
+                        1,
+                        node(
+                            "GlobalAveragePool",
+                            &format!("{name}/GlobalAveragePool"),
+                            &[&current],
+                            &[&pooled],
+                            vec![],
+                        ),
+                    );
+                    graph.msg(
+                        1,
+                        node("Flatten", &format!("{name}/Flatten"), &[&pooled], &[&out], vec![attr_int("axis", 1)]),
+                    );
+                    channels_first = false;
                 }
                 current = out;
             }
@@ -280,6 +380,8 @@ pub fn to_onnx(model: &Sequential) -> Result<Vec<u8>> {
             LayerConfig::Flatten(_) | LayerConfig::Reshape(_)
                 if layer.output_shape(layer.input_shape())? == layer.input_shape() => {}
             LayerConfig::Flatten(_) | LayerConfig::Reshape(_) => {
+                // The input is in neurite's order here (transposed back above, if it was an
+                // image), so a following Dense's kernel applies unchanged.
                 let target: Vec<i64> = std::iter::once(-1)
                     .chain(layer.output_shape(layer.input_shape())?.iter().map(|&d| d as i64))
                     .collect();
@@ -290,13 +392,14 @@ pub fn to_onnx(model: &Sequential) -> Result<Vec<u8>> {
             }
             // The identity at inference.
             LayerConfig::Dropout(_) => {}
-            LayerConfig::Conv2D(_)
-            | LayerConfig::MaxPooling2D(_)
-            | LayerConfig::AveragePooling2D(_)
-            | LayerConfig::GlobalAveragePooling2D(_) => {
-                return Err(Error::Value(format!("ONNX export of {} layers is not supported yet", layer.class_name())))
-            }
         }
+    }
+    if ends_channels_first && channels_first {
+        graph.msg(
+            1,
+            node("Transpose", "output/Transpose", &[&current], &["output"], vec![attr_ints("perm", &[0, 2, 3, 1])]),
+        );
+        current = "output".to_string();
     }
     if current != "output" {
         return Err(Error::Value("ONNX export: the model computes nothing (every layer is a view)".into()));
@@ -312,6 +415,55 @@ pub fn to_onnx(model: &Sequential) -> Result<Vec<u8>> {
     let mut m = Msg::default();
     m.int(1, IR_VERSION).str(2, "neurite").str(3, env!("CARGO_PKG_VERSION")).msg(7, graph).msg(8, opset);
     Ok(m.0)
+}
+
+/// A window's `kernel_shape`, `strides` and `pads` (top, left, bottom, right: TensorFlow's
+/// split of `same` padding, the smaller half before, written out).
+fn window_attributes(w: &crate::kernels::window::Window) -> Vec<Msg> {
+    let after = |out: usize, s: usize, k: usize, size: usize, before: usize| {
+        ((out - 1) * s + k).saturating_sub(size).saturating_sub(before) as i64
+    };
+    let bottom = after(w.out_h, w.s_h, w.k_h, w.in_h, w.pad_top);
+    let right = after(w.out_w, w.s_w, w.k_w, w.in_w, w.pad_left);
+    vec![
+        attr_ints("kernel_shape", &[w.k_h as i64, w.k_w as i64]),
+        attr_ints("strides", &[w.s_h as i64, w.s_w as i64]),
+        attr_ints("pads", &[w.pad_top as i64, w.pad_left as i64, bottom, right]),
+    ]
+}
+
+/// The nodes of `activation` from `from` to `to` (none for the identity, where `from` is
+/// `to`); a softmax is over `axis`.
+fn activation_nodes(
+    graph: &mut Msg,
+    initializers: &mut Vec<Msg>,
+    name: &str,
+    activation: Activation,
+    [from, to]: [&str; 2],
+    axis: i64,
+) {
+    let act = |op: &str, attrs: Vec<Msg>| node(op, &format!("{name}/{op}"), &[from], &[to], attrs);
+    let act_node = match activation {
+        Activation::Identity => None,
+        Activation::Sigmoid => Some(act("Sigmoid", vec![])),
+        Activation::Tanh => Some(act("Tanh", vec![])),
+        Activation::Relu => Some(act("Relu", vec![])),
+        Activation::Softplus => Some(act("Softplus", vec![])),
+        Activation::LeakyRelu { alpha } => Some(act("LeakyRelu", vec![attr_float("alpha", alpha)])),
+        Activation::Elu { alpha } => Some(act("Elu", vec![attr_float("alpha", alpha)])),
+        Activation::Softmax => Some(act("Softmax", vec![attr_int("axis", axis)])),
+        Activation::Step => {
+            // 1 where x > 0, else 0: Greater, then Cast to float.
+            let zero = format!("{name}/zero");
+            initializers.push(tensor_proto(&zero, &[], &[0.0]));
+            let mask = format!("{name}/positive");
+            graph.msg(1, node("Greater", &format!("{name}/Greater"), &[from, &zero], &[&mask], vec![]));
+            Some(node("Cast", &format!("{name}/Cast"), &[&mask], &[to], vec![attr_int("to", FLOAT)]))
+        }
+    };
+    if let Some(n) = act_node {
+        graph.msg(1, n);
+    }
 }
 
 /// Writes `model` as an ONNX file, atomically.
@@ -618,6 +770,8 @@ struct Attribute {
     name: String,
     f: Option<f32>,
     i: Option<i64>,
+    s: Option<String>,
+    ints: Vec<i64>,
     t: Option<TensorData>,
 }
 
@@ -637,6 +791,12 @@ impl Node {
     }
     fn int_attr(&self, name: &str, default: i64) -> i64 {
         self.attr(name).and_then(|a| a.i).unwrap_or(default)
+    }
+    fn ints_attr(&self, name: &str) -> Vec<i64> {
+        self.attr(name).map(|a| a.ints.clone()).unwrap_or_default()
+    }
+    fn str_attr(&self, name: &str) -> Option<&str> {
+        self.attr(name).and_then(|a| a.s.as_deref())
     }
     fn float_attr(&self, name: &str, default: f32) -> f32 {
         self.attr(name).and_then(|a| a.f).unwrap_or(default)
@@ -666,6 +826,8 @@ fn parse_node(buf: &[u8]) -> Result<Node> {
                         (1, Value::Bytes(b)) => a.name = text(b)?,
                         (2, Value::Fixed32(v)) => a.f = Some(f32::from_bits(v)),
                         (3, Value::Varint(v)) => a.i = Some(v as i64),
+                        (4, Value::Bytes(b)) => a.s = Some(text(b)?),
+                        (8, v) => numbers(v, &mut a.ints, |v| v as i64, 0, |_| 0)?,
                         (5, Value::Bytes(b)) => a.t = Some(parse_tensor(b)?),
                         _ => {}
                     }
@@ -721,6 +883,24 @@ struct Layer {
     activation: Option<Activation>,
     /// A BatchNormalization node after the layer (and its activation).
     norm_after: Option<Norm>,
+}
+
+/// A convolution being read: its kernel already in Keras' (kh, kw, in, out) order.
+struct ConvLayer {
+    kernel: (String, Tensor),
+    bias: Option<(String, Tensor)>,
+    strides: [usize; 2],
+    padding: Padding,
+    activation: Option<Activation>,
+}
+
+/// One layer being read.
+enum Item {
+    Dense(Box<Layer>),
+    Conv(ConvLayer),
+    Pool { max: bool, pool: [usize; 2], strides: [usize; 2], padding: Padding },
+    GlobalAverage { keepdims: bool },
+    Flatten,
 }
 
 /// A BatchNormalization node: scale, bias, mean and variance (by initializer name) and epsilon.
@@ -831,10 +1011,31 @@ pub(crate) fn read_layers(bytes: &[u8], dir: Option<&Path>, budget: &mut ReadBud
     };
 
     let mut current = input.clone();
-    let mut layers: Vec<Layer> = Vec::new();
+    let mut layers: Vec<Item> = Vec::new();
     let mut flattened_to: Option<i64> = None;
     // neurite's step activation is written as Greater(x, 0) then Cast(to=float).
     let mut after_greater = false;
+    // The image in `current` as neurite's (height, width, channels), and whether ONNX holds
+    // it channels first; the model's input when it is an image.
+    let mut image: Option<[usize; 3]> = None;
+    let mut channels_first = false;
+    let mut input_image: Option<[usize; 3]> = None;
+    // A flattening of a channels-first image (h, w, c): the next dense layer's input rows are
+    // in (c, h, w) order and are put in neurite's (h, w, c) order.
+    let mut flattened_image: Option<[usize; 3]> = None;
+    let batch = input_dims.first().copied().flatten();
+    // The input's (d1, d2, d3) after the batch, when it is a fixed 4-D tensor.
+    let input_4d = || -> Result<[usize; 3]> {
+        match input_dims.as_slice() {
+            // An image's values must be countable (and each of its sizes a usize).
+            [_, Some(a), Some(b), Some(c)] if a.checked_mul(*b).and_then(|n| n.checked_mul(*c)).is_some_and(|n| n < 1 << 48) => {
+                Ok([*a as usize, *b as usize, *c as usize])
+            }
+            _ => Err(bad(format!(
+                "the input {input:?} has dimensions {input_dims:?}; an image model's input is (batch, channels, height, width) with fixed sizes"
+            ))),
+        }
+    };
     for node in &nodes {
         if !node.domain.is_empty() && node.domain != "ai.onnx" {
             return Err(bad(format!("{} of domain {:?} is not supported", node.describe(), node.domain)));
@@ -844,22 +1045,32 @@ pub(crate) fn read_layers(bytes: &[u8], dir: Option<&Path>, budget: &mut ReadBud
         };
         if *first != current {
             return Err(bad(format!(
-                "{} does not continue the chain from the input (it reads {first:?}, the chain is at {current:?}); neurite reads sequential MLPs",
+                "{} does not continue the chain from the input (it reads {first:?}, the chain is at {current:?}); neurite reads sequential models",
                 node.describe()
             )));
         }
         let out = node.outputs.first().ok_or_else(|| bad(format!("{} has no output", node.describe())))?.clone();
-        let set_activation = |layers: &mut Vec<Layer>, a: Activation| -> Result<()> {
-            let layer =
-                layers.last_mut().ok_or_else(|| bad(format!("{} comes before any linear layer", node.describe())))?;
-            if layer.activation.is_some() || layer.norm_after.is_some() {
-                return Err(bad(format!(
-                    "{} follows another activation or a BatchNormalization; neurite's dense layers have one activation each, before any normalisation",
+        let set_activation = |layers: &mut Vec<Item>, a: Activation| -> Result<()> {
+            let follows = || {
+                bad(format!(
+                    "{} follows another activation or a BatchNormalization; neurite's layers have one activation each, before any normalisation",
                     node.describe()
-                )));
+                ))
+            };
+            match layers.last_mut() {
+                None => Err(bad(format!("{} comes before any linear layer", node.describe()))),
+                Some(Item::Dense(l)) if l.activation.is_some() || l.norm_after.is_some() => Err(follows()),
+                Some(Item::Dense(l)) => {
+                    l.activation = Some(a);
+                    Ok(())
+                }
+                Some(Item::Conv(c)) if c.activation.is_some() => Err(follows()),
+                Some(Item::Conv(c)) => {
+                    c.activation = Some(a);
+                    Ok(())
+                }
+                Some(_) => Err(bad(format!("{} does not follow a linear or convolution layer", node.describe()))),
             }
-            layer.activation = Some(a);
-            Ok(())
         };
         if after_greater && node.op != "Cast" {
             return Err(bad(format!(
@@ -867,14 +1078,127 @@ pub(crate) fn read_layers(bytes: &[u8], dir: Option<&Path>, budget: &mut ReadBud
                 node.describe()
             )));
         }
+        // The first image operator makes the input an image: channels first as PyTorch
+        // exports, or channels last then a Transpose as neurite exports.
+        let image_op = matches!(
+            node.op.as_str(),
+            "Conv" | "MaxPool" | "AveragePool" | "GlobalAveragePool" | "ReduceMean" | "Transpose"
+        );
+        if image_op && layers.is_empty() && image.is_none() && input_image.is_none() {
+            let [a, b, c] = input_4d()?;
+            let shape = if node.op == "Transpose" { [a, b, c] } else { [b, c, a] };
+            input_image = Some(shape);
+            image = Some(shape);
+            channels_first = node.op != "Transpose";
+        }
         match node.op.as_str() {
             "Identity" | "Dropout" => {}
+            "Transpose" => {
+                let perm = node.ints_attr("perm");
+                match (image, perm.as_slice(), channels_first) {
+                    (Some(_), [0, 3, 1, 2], false) => channels_first = true,
+                    (Some(_), [0, 2, 3, 1], true) => channels_first = false,
+                    _ => {
+                        return Err(bad(format!(
+                            "{} permutes {perm:?}; neurite reads the transposes between channels-last and channels-first images",
+                            node.describe()
+                        )))
+                    }
+                }
+            }
+            "Conv" => {
+                let [h, w, c] = image_channels_first(image, channels_first, node)?;
+                let w_name = rest.first().ok_or_else(|| bad(format!("{} has no weight", node.describe())))?;
+                let kernel = weight(w_name, node, budget)?;
+                let &[filters, inputs, kh, kw] = kernel.shape() else {
+                    return Err(bad(format!(
+                        "{}: the weight has shape {}, not (out, in, height, width)",
+                        node.describe(),
+                        shape_str(kernel.shape())
+                    )));
+                };
+                if node.int_attr("group", 1) != 1 {
+                    return Err(bad(format!("{} is a grouped convolution (group={}); neurite's Conv2D has one group", node.describe(), node.int_attr("group", 1))));
+                }
+                if inputs != c {
+                    return Err(bad(format!("{}: the weight takes {inputs} channels, the image has {c}", node.describe())));
+                }
+                let shape = node.ints_attr("kernel_shape");
+                if !shape.is_empty() && shape != [kh as i64, kw as i64] {
+                    return Err(bad(format!("{}: kernel_shape {shape:?} is not the weight's {kh}x{kw}", node.describe())));
+                }
+                let strides = window_strides(node)?;
+                let padding = window_padding(node, [h, w], [kh, kw], strides, false)?;
+                let [out_h, out_w] = window_output(node, [h, w], [kh, kw], strides, padding)?;
+                let bias = match rest.get(1).filter(|s| !s.is_empty()) {
+                    Some(b_name) => {
+                        let b = weight(b_name, node, budget)?;
+                        if b.shape() != [filters] {
+                            return Err(bad(format!("{}: a bias of shape {} for {filters} filters", node.describe(), shape_str(b.shape()))));
+                        }
+                        Some((b_name.clone(), b))
+                    }
+                    None => None,
+                };
+                // ONNX's (out, in, kh, kw) as Keras' (kh, kw, in, out).
+                let kernel = kernel.permute(&[2, 3, 1, 0])?.contiguous();
+                layers.push(Item::Conv(ConvLayer { kernel: (w_name.clone(), kernel), bias, strides, padding, activation: None }));
+                image = Some([out_h, out_w, filters]);
+            }
+            "MaxPool" | "AveragePool" => {
+                let [h, w, c] = image_channels_first(image, channels_first, node)?;
+                if node.outputs.len() > 1 {
+                    return Err(bad(format!("{} also returns the indices; neurite reads the pooled values only", node.describe())));
+                }
+                if node.int_attr("ceil_mode", 0) != 0 {
+                    return Err(bad(format!("{} rounds its output size up (ceil_mode=1); neurite's pooling rounds down as Keras does", node.describe())));
+                }
+                let &[kh, kw] = node.ints_attr("kernel_shape").as_slice() else {
+                    return Err(bad(format!("{} has no 2-D kernel_shape", node.describe())));
+                };
+                let kernel = [usize::try_from(kh).unwrap_or(0), usize::try_from(kw).unwrap_or(0)];
+                let strides = window_strides(node)?;
+                let max = node.op == "MaxPool";
+                let padding = window_padding(node, [h, w], kernel, strides, !max && node.int_attr("count_include_pad", 0) != 0)?;
+                let [out_h, out_w] = window_output(node, [h, w], kernel, strides, padding)?;
+                layers.push(Item::Pool { max, pool: kernel, strides, padding });
+                image = Some([out_h, out_w, c]);
+            }
+            "GlobalAveragePool" => {
+                let [_, _, c] = image_channels_first(image, channels_first, node)?;
+                layers.push(Item::GlobalAverage { keepdims: true });
+                image = Some([1, 1, c]);
+            }
+            "ReduceMean" if image.is_some() => {
+                let [_, _, c] = image.unwrap_or_default();
+                // The axes: an attribute before opset 18, an input from 18.
+                let axes = match rest.first() {
+                    Some(a) => constants.get(a).and_then(|t| t.ints.clone()).unwrap_or_default(),
+                    None => node.ints_attr("axes"),
+                };
+                let mut axes: Vec<i64> = axes.iter().map(|&a| if a < 0 { a + 4 } else { a }).collect();
+                axes.sort_unstable();
+                let spatial: [i64; 2] = if channels_first { [2, 3] } else { [1, 2] };
+                if axes != spatial {
+                    return Err(bad(format!(
+                        "{} averages over the axes {axes:?}; neurite reads the mean over the image's height and width (global average pooling)",
+                        node.describe()
+                    )));
+                }
+                if node.int_attr("keepdims", 1) != 0 {
+                    layers.push(Item::GlobalAverage { keepdims: true });
+                    image = Some([1, 1, c]);
+                } else {
+                    layers.push(Item::GlobalAverage { keepdims: false });
+                    image = None;
+                }
+            }
             "Greater" => {
                 let zero = rest.first().and_then(|c| constants.get(c)).and_then(|t| t.floats.as_ref()).map(|t| t.to_vec());
                 if zero.as_deref() != Some(&[0.0][..]) {
                     return Err(bad(format!("{} compares with something other than the constant 0", node.describe())));
                 }
-                if layers.last().is_none_or(|l| l.activation.is_some() || l.norm_after.is_some()) {
+                if !matches!(layers.last(), Some(Item::Dense(l)) if l.activation.is_none() && l.norm_after.is_none()) {
                     return Err(bad(format!("{} does not follow a linear layer", node.describe())));
                 }
                 after_greater = true;
@@ -882,6 +1206,39 @@ pub(crate) fn read_layers(bytes: &[u8], dir: Option<&Path>, budget: &mut ReadBud
             "Cast" if after_greater && node.int_attr("to", 0) == FLOAT => {
                 after_greater = false;
                 set_activation(&mut layers, Activation::Step)?
+            }
+            "Flatten" | "Reshape" if image.is_some() => {
+                let [h, w, c] = image.unwrap_or_default();
+                let features = h
+                    .checked_mul(w)
+                    .and_then(|n| n.checked_mul(c))
+                    .and_then(|n| i64::try_from(n).ok())
+                    .ok_or_else(|| bad(format!("{}: an image of {h}x{w}x{c} values is too large", node.describe())))?;
+                if node.op == "Flatten" && node.int_attr("axis", 1) != 1 {
+                    return Err(bad(format!("{} flattens from axis {}; neurite reads axis 1", node.describe(), node.int_attr("axis", 1))));
+                }
+                if node.op == "Reshape" {
+                    let shape = rest.first().and_then(|s| constants.get(s)).and_then(|t| t.ints.clone());
+                    let keeps_batch = |b: i64| b == -1 || b == 0 || batch.is_some_and(|n| n as i64 == b);
+                    if !matches!(shape.as_deref(), Some(&[b, k]) if keeps_batch(b) && (k == features || k == -1)) {
+                        return Err(bad(format!(
+                            "{} reshapes an image of {features} values to {shape:?}; neurite reads a flattening to (batch, features)",
+                            node.describe()
+                        )));
+                    }
+                }
+                if let Some(Item::GlobalAverage { keepdims: keepdims @ true }) = layers.last_mut() {
+                    // Global pooling then Flatten (PyTorch's AdaptiveAvgPool2d(1), Flatten) is
+                    // Keras' GlobalAveragePooling2D.
+                    *keepdims = false;
+                } else {
+                    if channels_first {
+                        flattened_image = Some([h, w, c]);
+                    }
+                    layers.push(Item::Flatten);
+                }
+                image = None;
+                channels_first = false;
             }
             "Flatten" | "Reshape" if layers.is_empty() => {
                 if node.op == "Flatten" && node.int_attr("axis", 1) != 1 {
@@ -899,6 +1256,9 @@ pub(crate) fn read_layers(bytes: &[u8], dir: Option<&Path>, budget: &mut ReadBud
                     }
                 }
             }
+            "Gemm" | "MatMul" if image.is_some() => {
+                return Err(bad(format!("{} multiplies an image; neurite reads a Flatten before the first dense layer after images", node.describe())))
+            }
             "Gemm" => {
                 if node.int_attr("transA", 0) != 0 {
                     return Err(bad(format!("{} transposes its input (transA=1)", node.describe())));
@@ -915,6 +1275,7 @@ pub(crate) fn read_layers(bytes: &[u8], dir: Option<&Path>, budget: &mut ReadBud
                 if alpha != 1.0 {
                     kernel = &kernel * alpha;
                 }
+                let kernel = rows_in_neurite_order(kernel, flattened_image.take(), node)?;
                 let bias = match rest.get(1).filter(|s| !s.is_empty()) {
                     Some(c) => {
                         let b = weight(c, node, budget)?;
@@ -931,7 +1292,13 @@ pub(crate) fn read_layers(bytes: &[u8], dir: Option<&Path>, budget: &mut ReadBud
                     }
                     None => None,
                 };
-                layers.push(Layer { kernel, kernel_name: b_name.clone(), bias, activation: None, norm_after: None });
+                layers.push(Item::Dense(Box::new(Layer {
+                    kernel,
+                    kernel_name: b_name.clone(),
+                    bias,
+                    activation: None,
+                    norm_after: None,
+                })));
             }
             "MatMul" => {
                 let name = rest.first().ok_or_else(|| bad(format!("{} has one input", node.describe())))?;
@@ -939,13 +1306,14 @@ pub(crate) fn read_layers(bytes: &[u8], dir: Option<&Path>, budget: &mut ReadBud
                 if kernel.ndim() != 2 {
                     return Err(bad(format!("{}: the weight has shape {}, not 2-D", node.describe(), shape_str(kernel.shape()))));
                 }
-                layers.push(Layer { kernel, kernel_name: name.clone(), bias: None, activation: None, norm_after: None });
+                let kernel = rows_in_neurite_order(kernel, flattened_image.take(), node)?;
+                layers.push(Item::Dense(Box::new(Layer { kernel, kernel_name: name.clone(), bias: None, activation: None, norm_after: None })));
             }
             "Add" => {
-                let layer = layers
-                    .last_mut()
-                    .filter(|l| l.bias.is_none() && l.activation.is_none() && l.norm_after.is_none())
-                    .ok_or_else(|| bad(format!("{} does not add a bias right after a MatMul", node.describe())))?;
+                let layer = match layers.last_mut() {
+                    Some(Item::Dense(l)) if l.bias.is_none() && l.activation.is_none() && l.norm_after.is_none() => l,
+                    _ => return Err(bad(format!("{} does not add a bias right after a MatMul", node.describe()))),
+                };
                 let name = rest.first().ok_or_else(|| bad(format!("{} has one input", node.describe())))?;
                 let b = weight(name, node, budget)?;
                 let units = layer.kernel.shape()[1];
@@ -960,9 +1328,15 @@ pub(crate) fn read_layers(bytes: &[u8], dir: Option<&Path>, budget: &mut ReadBud
                 if node.int_attr("training_mode", 0) != 0 || node.outputs.len() > 1 {
                     return Err(bad(format!("{} is in training mode; neurite reads the inference form", node.describe())));
                 }
-                let layer = layers.last_mut().filter(|l| l.norm_after.is_none()).ok_or_else(|| {
-                    bad(format!("{} does not follow a dense layer (or follows another normalisation)", node.describe()))
-                })?;
+                let layer = match layers.last_mut() {
+                    Some(Item::Dense(l)) if l.norm_after.is_none() => l,
+                    _ => {
+                        return Err(bad(format!(
+                            "{} does not follow a dense layer (or follows another normalisation)",
+                            node.describe()
+                        )))
+                    }
+                };
                 let units = layer.kernel.shape()[1];
                 let mut get = |i: usize| -> Result<(String, Tensor)> {
                     let name = rest.get(i).ok_or_else(|| bad(format!("{} has {} inputs, not 5", node.describe(), rest.len() + 1)))?;
@@ -987,17 +1361,24 @@ pub(crate) fn read_layers(bytes: &[u8], dir: Option<&Path>, budget: &mut ReadBud
             "Elu" => set_activation(&mut layers, Activation::Elu { alpha: node.float_attr("alpha", 1.0) })?,
             "Softmax" => {
                 // Before opset 13 Softmax flattens from `axis` (default 1); from 13 it works on
-                // `axis` (default -1). On (batch, classes) both mean the last axis.
+                // `axis` (default -1). On (batch, classes) both mean the last axis; on an
+                // image, neurite's softmax is over the channels.
                 let axis = node.int_attr("axis", if opset >= 13 { -1 } else { 1 });
-                if axis != -1 && axis != 1 {
+                let over_classes = match image {
+                    None => axis == -1 || axis == 1,
+                    Some(_) if channels_first => axis == 1 || axis == -3,
+                    Some(_) => axis == -1 || axis == 3,
+                };
+                if !over_classes {
                     return Err(bad(format!("{} is over axis {axis}; neurite's softmax is over the classes", node.describe())));
                 }
                 set_activation(&mut layers, Activation::Softmax)?
             }
             op => {
                 return Err(bad(format!(
-                    "the operator {op} ({}) is not supported; neurite reads MLPs made of Gemm, MatMul, Add, Flatten, Reshape, \
-                     Relu, Sigmoid, Tanh, LeakyRelu, Elu, Softplus, Softmax and Identity",
+                    "the operator {op} ({}) is not supported; neurite reads models made of Gemm, MatMul, Add, Conv, MaxPool, \
+                     AveragePool, GlobalAveragePool, Flatten, Reshape, Transpose, BatchNormalization, Relu, Sigmoid, Tanh, \
+                     LeakyRelu, Elu, Softplus, Softmax and Identity",
                     node.describe()
                 )))
             }
@@ -1007,30 +1388,178 @@ pub(crate) fn read_layers(bytes: &[u8], dir: Option<&Path>, budget: &mut ReadBud
     if current != *output {
         return Err(bad(format!("the graph's output {output:?} is not the end of the layer chain ({current:?})")));
     }
-    let first = layers.first().ok_or_else(|| bad("the graph has no Gemm or MatMul layer"))?;
-    let features = first.kernel.shape()[0];
-    if let Some(k) = flattened_to.filter(|&k| k as usize != features) {
-        return Err(bad(format!("the input is flattened to {k} features, the first layer takes {features}")));
+    if image.is_some() && channels_first && !matches!(layers.last(), Some(Item::GlobalAverage { .. })) {
+        return Err(bad(
+            "the graph ends on a channels-first image; neurite's images are channels last (end with a Flatten, or Transpose to (N, H, W, C))",
+        ));
     }
-    let static_dims: Option<Vec<u64>> = input_dims.iter().skip(1).copied().collect();
-    if let Some(dims) = static_dims.filter(|d| !d.is_empty()) {
-        let n = dims.iter().try_fold(1u64, |n, &d| n.checked_mul(d));
-        if n != Some(features as u64) {
-            return Err(bad(format!("the input {input:?} has dimensions {dims:?} after the batch, the first layer takes {features} features")));
+    let input_shape = match input_image {
+        Some(shape) => shape.to_vec(),
+        None => {
+            let first = layers.iter().find_map(|l| if let Item::Dense(d) = l { Some(d) } else { None });
+            let first = first.ok_or_else(|| bad("the graph has no Gemm or MatMul layer"))?;
+            let features = first.kernel.shape()[0];
+            if let Some(k) = flattened_to.filter(|&k| k as usize != features) {
+                return Err(bad(format!("the input is flattened to {k} features, the first layer takes {features}")));
+            }
+            let static_dims: Option<Vec<u64>> = input_dims.iter().skip(1).copied().collect();
+            if let Some(dims) = static_dims.filter(|d| !d.is_empty()) {
+                let n = dims.iter().try_fold(1u64, |n, &d| n.checked_mul(d));
+                if n != Some(features as u64) {
+                    return Err(bad(format!("the input {input:?} has dimensions {dims:?} after the batch, the first layer takes {features} features")));
+                }
+            }
+            vec![features]
         }
+    };
+    let mut out = Vec::with_capacity(layers.len() + 1);
+    if input_image.is_some() {
+        out.push(NamedLayer::Input(input_shape));
     }
-    let mut out = Vec::with_capacity(layers.len());
-    for l in layers {
-        out.push(NamedLayer::Dense {
-            kernel: (l.kernel_name, l.kernel),
-            bias: l.bias,
-            activation: l.activation.unwrap_or(Activation::Identity),
-        });
-        if let Some(n) = l.norm_after {
-            out.push(NamedLayer::BatchNormalization { tensors: n.tensors, epsilon: n.epsilon });
+    for item in layers {
+        match item {
+            Item::Dense(l) => {
+                out.push(NamedLayer::Dense {
+                    kernel: (l.kernel_name, l.kernel),
+                    bias: l.bias,
+                    activation: l.activation.unwrap_or(Activation::Identity),
+                });
+                if let Some(n) = l.norm_after {
+                    out.push(NamedLayer::BatchNormalization { tensors: n.tensors, epsilon: n.epsilon });
+                }
+            }
+            Item::Conv(c) => out.push(NamedLayer::Conv2D {
+                kernel: c.kernel,
+                bias: c.bias,
+                strides: c.strides,
+                padding: c.padding,
+                activation: c.activation.unwrap_or(Activation::Identity),
+            }),
+            Item::Pool { max, pool, strides, padding } => {
+                out.push(NamedLayer::Pooling2D { max, pool, strides, padding })
+            }
+            Item::GlobalAverage { keepdims } => out.push(NamedLayer::GlobalAveragePooling2D { keepdims }),
+            Item::Flatten => out.push(NamedLayer::Flatten),
         }
     }
     Ok(out)
+}
+
+/// The image a window operator reads, (height, width, channels), which must be channels
+/// first (ONNX's order).
+fn image_channels_first(image: Option<[usize; 3]>, channels_first: bool, node: &Node) -> Result<[usize; 3]> {
+    match image {
+        Some(shape) if channels_first => Ok(shape),
+        Some(_) => {
+            Err(bad(format!("{} reads a channels-last image; ONNX's {} takes (N, C, H, W)", node.describe(), node.op)))
+        }
+        None => {
+            Err(bad(format!("{} does not read an image (it follows a flattening or a dense layer)", node.describe())))
+        }
+    }
+}
+
+/// A window operator's strides (1 by default) with its dilations checked (all 1).
+fn window_strides(node: &Node) -> Result<[usize; 2]> {
+    let dilations = node.ints_attr("dilations");
+    if dilations.iter().any(|&d| d != 1) {
+        return Err(bad(format!("{} is dilated ({dilations:?}); neurite's windows are not", node.describe())));
+    }
+    match node.ints_attr("strides").as_slice() {
+        [] => Ok([1, 1]),
+        &[h, w] if h > 0 && w > 0 => Ok([h as usize, w as usize]),
+        other => Err(bad(format!("{}: strides {other:?} are not two positive numbers", node.describe()))),
+    }
+}
+
+/// A window operator's padding as Keras': none (`valid`), or TensorFlow's split of `same`
+/// (the smaller half before); any other padding is an error that gives both. With
+/// `counts_padding` (an AveragePool with count_include_pad=1), padding is an error too, since
+/// Keras averages over the image's cells only.
+fn window_padding(
+    node: &Node,
+    size: [usize; 2],
+    kernel: [usize; 2],
+    strides: [usize; 2],
+    counts_padding: bool,
+) -> Result<Padding> {
+    // TensorFlow's `same`: (before, after) per axis.
+    let same: Vec<[usize; 2]> = (0..2)
+        .map(|a| {
+            let out = size[a].div_ceil(strides[a]);
+            let total = ((out.max(1) - 1) * strides[a] + kernel[a]).saturating_sub(size[a]);
+            [total / 2, total - total / 2]
+        })
+        .collect();
+    let same_pads = [same[0][0], same[1][0], same[0][1], same[1][1]].map(|p| p as i64);
+    let padding = match node.str_attr("auto_pad").unwrap_or("NOTSET") {
+        "VALID" => Padding::Valid,
+        "SAME_UPPER" => Padding::Same,
+        "SAME_LOWER" if same.iter().all(|[b, a]| b == a) => Padding::Same,
+        "NOTSET" | "" => {
+            let pads = node.ints_attr("pads");
+            if pads.is_empty() || pads.iter().all(|&p| p == 0) {
+                Padding::Valid
+            } else if pads == same_pads {
+                Padding::Same
+            } else {
+                return Err(bad(format!(
+                    "{} pads {pads:?} (top, left, bottom, right); neurite pads as Keras does: none, or `same` padding, which here is {same_pads:?}",
+                    node.describe()
+                )));
+            }
+        }
+        other => {
+            return Err(bad(format!(
+            "{} has auto_pad {other}; neurite pads as Keras does (SAME_UPPER, or SAME_LOWER when the padding is even)",
+            node.describe()
+        )))
+        }
+    };
+    if counts_padding && padding == Padding::Same && same_pads.iter().any(|&p| p != 0) {
+        return Err(bad(format!(
+            "{} averages over its padding (count_include_pad=1); Keras' AveragePooling2D averages over the image's cells only",
+            node.describe()
+        )));
+    }
+    Ok(padding)
+}
+
+/// The output's (height, width) of a window operator, or an error when the window does not fit.
+fn window_output(
+    node: &Node,
+    size: [usize; 2],
+    kernel: [usize; 2],
+    strides: [usize; 2],
+    padding: Padding,
+) -> Result<[usize; 2]> {
+    match (padding.output_size(size[0], kernel[0], strides[0]), padding.output_size(size[1], kernel[1], strides[1])) {
+        (Some(h), Some(w)) => Ok([h, w]),
+        _ => Err(bad(format!(
+            "{}: a {}x{} window does not fit in a {}x{} image",
+            node.describe(),
+            kernel[0],
+            kernel[1],
+            size[0],
+            size[1]
+        ))),
+    }
+}
+
+/// A dense kernel (inputs, outputs) whose input rows follow a flattened channels-first image
+/// `(h, w, c)`, with its rows put in neurite's channels-last order.
+fn rows_in_neurite_order(kernel: Tensor, image: Option<[usize; 3]>, node: &Node) -> Result<Tensor> {
+    let Some([h, w, c]) = image else { return Ok(kernel) };
+    let (rows, units) = (kernel.shape()[0], kernel.shape()[1]);
+    if Some(rows) != h.checked_mul(w).and_then(|n| n.checked_mul(c)) {
+        return Err(bad(format!(
+            "{}: the weight takes {rows} inputs, the flattened image ({h}x{w}x{c}) has {}",
+            node.describe(),
+            (h as u128) * (w as u128) * (c as u128)
+        )));
+    }
+    let chw = kernel.reshape(&[c as isize, h as isize, w as isize, units as isize])?;
+    chw.permute(&[1, 2, 0, 3])?.contiguous().reshape(&[rows as isize, units as isize])
 }
 
 /// Reads an ONNX file; tensors kept in external data files (`model.onnx.data`, as
@@ -1090,14 +1619,118 @@ mod tests {
     #[test]
     fn unsupported_operators_are_named() {
         let mut graph = Msg::default();
-        graph.msg(1, node("Conv", "conv1", &["input", "w"], &["output"], vec![]));
+        graph.msg(1, node("LSTM", "lstm1", &["input", "w"], &["output"], vec![]));
         graph.msg(5, tensor_proto("w", &[1, 1, 3, 3], &[0.0; 9]));
         graph.msg(11, value_info("input", &[4]));
         graph.msg(12, value_info("output", &[4]));
         let mut m = Msg::default();
         m.int(1, IR_VERSION).msg(7, graph);
         let err = from_onnx(&m.0).err().unwrap().to_string();
-        assert!(err.contains("the operator Conv (Conv node \"conv1\") is not supported"), "{err}");
+        assert!(err.contains("the operator LSTM (LSTM node \"lstm1\") is not supported"), "{err}");
+    }
+
+    /// A graph of one window operator on (batch, 1, 5, 5) images, then Flatten, then a Gemm.
+    fn one_window(op: &str, attrs: Vec<Msg>) -> Vec<u8> {
+        let mut graph = Msg::default();
+        let mut inputs = vec!["input"];
+        if op == "Conv" {
+            inputs.push("w");
+            graph.msg(5, tensor_proto("w", &[1, 1, 3, 3], &[0.5; 9]));
+        }
+        graph.msg(1, node(op, "window", &inputs, &["h"], attrs));
+        graph.msg(1, node("Flatten", "flat", &["h"], &["f"], vec![attr_int("axis", 1)]));
+        graph.msg(1, node("Gemm", "dense", &["f", "g"], &["output"], vec![]));
+        // 5x5 images give at most 25 features; the Gemm's rows follow the window's output.
+        graph.msg(5, tensor_proto("g", &[9, 2], &[0.25; 18]));
+        graph.msg(11, value_info("input", &[1, 5, 5]));
+        graph.msg(12, value_info("output", &[2]));
+        let mut m = Msg::default();
+        m.int(1, IR_VERSION).msg(7, graph);
+        m.0
+    }
+
+    #[test]
+    fn window_operators_that_do_not_map_are_named() {
+        let conv = |extra: Vec<Msg>| {
+            let mut attrs = vec![attr_ints("kernel_shape", &[3, 3])];
+            attrs.extend(extra);
+            from_onnx(&one_window("Conv", attrs)).map(|m| m.summary()).map_err(|e| e.to_string())
+        };
+        // 5x5, 3x3 kernel, valid: 3x3 outputs, 9 features. Reads.
+        assert!(conv(vec![]).is_ok(), "{:?}", conv(vec![]));
+        assert!(conv(vec![attr_ints("dilations", &[1, 1]), attr_int("group", 1)]).is_ok());
+        for (attrs, want) in [
+            (vec![attr_ints("dilations", &[2, 2])], "is dilated"),
+            (vec![attr_int("group", 2)], "grouped convolution"),
+            (vec![attr_ints("pads", &[0, 0, 1, 1])], "neurite pads as Keras does"),
+        ] {
+            let err = conv(attrs).unwrap_err();
+            assert!(err.contains(want) && err.contains("Conv node \"window\""), "{err}");
+        }
+        let pool = |op: &str, extra: Vec<Msg>| {
+            let mut attrs = vec![attr_ints("kernel_shape", &[3, 3]), attr_ints("strides", &[1, 1])];
+            attrs.extend(extra);
+            from_onnx(&one_window(op, attrs)).map(|m| m.summary()).map_err(|e| e.to_string())
+        };
+        assert!(pool("MaxPool", vec![]).is_ok());
+        assert!(pool("AveragePool", vec![attr_int("count_include_pad", 1)]).is_ok(), "no padding, nothing to count");
+        let err = pool("MaxPool", vec![attr_int("ceil_mode", 1)]).unwrap_err();
+        assert!(err.contains("ceil_mode=1"), "{err}");
+        // `same` 3x3 on 5x5 pads 1 all round: 25 features, not the Gemm's 9, but the padding
+        // is refused first when the average would count it.
+        let err =
+            pool("AveragePool", vec![attr_ints("pads", &[1, 1, 1, 1]), attr_int("count_include_pad", 1)]).unwrap_err();
+        assert!(err.contains("count_include_pad=1"), "{err}");
+        let err = pool("MaxPool", vec![attr_ints("pads", &[1, 1, 1, 1])]).unwrap_err();
+        assert!(err.contains("the weight takes 9 inputs, the flattened image (5x5x1) has 25"), "{err}");
+    }
+
+    #[test]
+    fn damaged_convnet_files_are_errors_not_panics() {
+        use crate::nn::{AveragePooling2D, Conv2D, Flatten};
+        let mut m = Sequential::with_seed(2);
+        m.add(Conv2D::new(2, 2).strides(2, 1).padding(Padding::Same).input_shape(&[5, 4, 3])).unwrap();
+        m.add(AveragePooling2D::new(2).padding(Padding::Same)).unwrap();
+        m.add(Flatten::new()).unwrap();
+        m.add(Dense::new(2)).unwrap();
+        let bytes = to_onnx(&m).unwrap();
+        for cut in 0..bytes.len() {
+            let _ = from_onnx(&bytes[..cut]);
+        }
+        for i in 0..bytes.len() {
+            for flip in [0xff, 0x01, 0x40] {
+                let mut b = bytes.clone();
+                b[i] ^= flip;
+                let _ = from_onnx(&b);
+            }
+        }
+        // An input whose image sizes overflow when multiplied.
+        let mut graph = Msg::default();
+        graph.msg(1, node("GlobalAveragePool", "g", &["input"], &["h"], vec![]));
+        graph.msg(1, node("Flatten", "f", &["h"], &["output"], vec![]));
+        graph.msg(11, value_info("input", &[1 << 40, 1 << 40, 1 << 40]));
+        graph.msg(12, value_info("output", &[2]));
+        let mut big = Msg::default();
+        big.int(1, IR_VERSION).msg(7, graph);
+        let err = from_onnx(&big.0).err().unwrap().to_string();
+        assert!(err.contains("with fixed sizes"), "{err}");
+    }
+
+    #[test]
+    fn a_convnet_round_trips_with_the_channel_order_handled() {
+        use crate::nn::{Conv2D, Flatten, MaxPooling2D};
+        let mut m = Sequential::with_seed(4);
+        m.add(Conv2D::new(3, 3).padding(Padding::Same).activation(Activation::Relu).input_shape(&[6, 5, 2])).unwrap();
+        m.add(MaxPooling2D::new(2)).unwrap();
+        m.add(Flatten::new()).unwrap();
+        m.add(Dense::new(4).activation(Activation::Softmax)).unwrap();
+        let back = from_onnx(&to_onnx(&m).unwrap()).unwrap();
+        assert_eq!(back.config().layers.len(), 4);
+        assert_eq!(
+            back.params().tensors().unwrap().iter().map(|t| t.1.clone()).collect::<Vec<_>>(),
+            m.params().tensors().unwrap().iter().map(|t| t.1.clone()).collect::<Vec<_>>()
+        );
+        assert_eq!(back.input_shape().unwrap(), [6, 5, 2]);
     }
 
     /// A model of `layers` MatMul nodes that all use the initializer "w" (`n` x `n`), whose

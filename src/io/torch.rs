@@ -54,20 +54,116 @@ fn torch_layers(model: &Sequential) -> Result<Vec<TorchLayer>> {
     let params = model.params();
     let mut out = Vec::new();
     let mut index = 0;
+    // A flattened image (h, w, c): the next Linear takes PyTorch's channels-first rows.
+    let mut flattened_image: Option<[usize; 3]> = None;
     for layer in model.layers() {
         let name = layer.name().unwrap_or_default().to_string();
         let get = |what: &str| params.get(&format!("{name}/{what}"));
         let input = layer.input_shape().to_vec();
-        let (modules, tensors) = match layer.config() {
+        let config = layer.config();
+        if flattened_image.is_some() && !matches!(config, LayerConfig::Dense(_) | LayerConfig::Dropout(_)) {
+            return Err(Error::Value(format!(
+                "layer {name}: PyTorch export reads a Linear right after a Flatten of an image (PyTorch flattens channels first), not a {}",
+                layer.class_name()
+            )));
+        }
+        // The index of the module that holds the layer's tensors, counted from `index`.
+        let mut at = 0;
+        let (modules, tensors) = match config {
+            LayerConfig::Dense(_) if input.len() != 1 => {
+                return Err(Error::Value(format!(
+                    "layer {name}: a dense layer over an input of {} is not a torch.nn.Linear of channels-first images",
+                    shape_str(&input)
+                )))
+            }
             LayerConfig::Dense(c) => {
-                let mut tensors = vec![(format!("{index}.weight"), get("kernel")?.t()?.contiguous())];
+                let kernel = get("kernel")?;
+                let weight = match flattened_image.take() {
+                    // neurite's rows are (h, w, c), PyTorch's columns (c, h, w).
+                    Some([h, w, ch]) => kernel
+                        .reshape(&[h as isize, w as isize, ch as isize, c.units as isize])?
+                        .permute(&[3, 2, 0, 1])?
+                        .contiguous()
+                        .reshape(&[c.units as isize, (h * w * ch) as isize])?,
+                    None => kernel.t()?.contiguous(),
+                };
+                let mut tensors = vec![(format!("{index}.weight"), weight)];
                 if c.use_bias {
                     tensors.push((format!("{index}.bias"), get("bias")?));
                 }
                 let bias = if c.use_bias { "" } else { ", bias=False" };
-                let mut modules = vec![format!("nn.Linear({}, {}{bias})", c.input_dim.unwrap_or(0), c.units)];
+                let mut modules = vec![format!("nn.Linear({}, {}{bias})", input[0], c.units)];
                 modules.extend(module(c.activation)?);
                 (modules, tensors)
+            }
+            LayerConfig::Conv2D(c) => {
+                let window = crate::nn::window_plan(&name, &input, c.kernel_size, c.strides, c.padding)?;
+                let [top, left, bottom, right] = pads(&window);
+                let mut modules = vec![];
+                let padding = if top == bottom && left == right {
+                    if top == 0 && left == 0 {
+                        String::new()
+                    } else {
+                        format!(", padding=({top}, {left})")
+                    }
+                } else {
+                    // TensorFlow's uneven `same` split, as its own module.
+                    modules.push(format!("nn.ZeroPad2d(({left}, {right}, {top}, {bottom}))"));
+                    at = 1;
+                    String::new()
+                };
+                let bias = if c.use_bias { "" } else { ", bias=False" };
+                modules.push(format!(
+                    "nn.Conv2d({}, {}, ({}, {}), stride=({}, {}){padding}{bias})",
+                    window.channels, c.filters, c.kernel_size[0], c.kernel_size[1], c.strides[0], c.strides[1]
+                ));
+                // Keras' (kh, kw, in, out) as PyTorch's (out, in, kh, kw).
+                let mut tensors =
+                    vec![(format!("{}.weight", index + at), get("kernel")?.permute(&[3, 2, 0, 1])?.contiguous())];
+                if c.use_bias {
+                    tensors.push((format!("{}.bias", index + at), get("bias")?));
+                }
+                match c.activation {
+                    // Over the channels, axis 1 of (N, C, H, W).
+                    Activation::Softmax => modules.push("nn.Softmax(dim=1)".into()),
+                    a => modules.extend(module(a)?),
+                }
+                (modules, tensors)
+            }
+            LayerConfig::MaxPooling2D(c) | LayerConfig::AveragePooling2D(c) => {
+                let max = matches!(layer.config(), LayerConfig::MaxPooling2D(_));
+                let window = c.window(&name, &input)?;
+                let [top, left, bottom, right] = pads(&window);
+                let mut modules = vec![];
+                let even = top == bottom && left == right;
+                if !even && !max {
+                    return Err(Error::Value(format!(
+                        "layer {name}: `same` padding of {top}, {left}, {bottom}, {right} cells (top, left, bottom, right) is uneven; PyTorch's AvgPool2d pads evenly, and an average that leaves the padding out cannot be written otherwise"
+                    )));
+                }
+                if !even {
+                    // Padding a max never wins: -inf cells, as their own module.
+                    modules.push(format!("nn.ConstantPad2d(({left}, {right}, {top}, {bottom}), float('-inf'))"));
+                }
+                let (k, s) = (c.pool_size, c.strides.unwrap_or(c.pool_size));
+                let padding =
+                    if !even || (top == 0 && left == 0) { String::new() } else { format!(", padding=({top}, {left})") };
+                let module = if max {
+                    format!("nn.MaxPool2d(({}, {}), stride=({}, {}){padding})", k[0], k[1], s[0], s[1])
+                } else {
+                    // Keras averages over the image's cells only.
+                    let count = if padding.is_empty() { "" } else { ", count_include_pad=False" };
+                    format!("nn.AvgPool2d(({}, {}), stride=({}, {}){padding}{count})", k[0], k[1], s[0], s[1])
+                };
+                modules.push(module);
+                (modules, vec![])
+            }
+            LayerConfig::GlobalAveragePooling2D(c) => {
+                let mut modules = vec!["nn.AdaptiveAvgPool2d(1)".to_string()];
+                if !c.keepdims {
+                    modules.push("nn.Flatten()".into());
+                }
+                (modules, vec![])
             }
             LayerConfig::Dropout(c) => (vec![format!("nn.Dropout(p={})", c.rate)], vec![]),
             LayerConfig::BatchNormalization(c) => {
@@ -95,6 +191,11 @@ fn torch_layers(model: &Sequential) -> Result<Vec<TorchLayer>> {
                 tensors.push((format!("{index}.running_var"), get("moving_variance")?));
                 (modules, tensors)
             }
+            LayerConfig::Flatten(_) if input.len() == 3 => {
+                // Channels first in PyTorch: the next Linear's columns are permuted to match.
+                flattened_image = Some([input[0], input[1], input[2]]);
+                (vec!["nn.Flatten()".into()], vec![])
+            }
             LayerConfig::Flatten(_) if input.len() > 1 => {
                 return Err(Error::Value(format!(
                     "layer {name}: PyTorch flattens channels first; exporting a Flatten of {} is not supported yet",
@@ -104,23 +205,36 @@ fn torch_layers(model: &Sequential) -> Result<Vec<TorchLayer>> {
             LayerConfig::Flatten(_) => (vec!["nn.Flatten()".into()], vec![]),
             LayerConfig::Reshape(_) => {
                 let shape = layer.output_shape(&input)?;
+                if shape.len() > 1 {
+                    return Err(Error::Value(format!(
+                        "layer {name}: PyTorch's images are channels first; exporting a Reshape to {} is not supported yet",
+                        shape_str(&shape)
+                    )));
+                }
                 let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
                 (vec![format!("nn.Unflatten(1, ({},))", dims.join(", "))], vec![])
-            }
-            LayerConfig::Conv2D(_)
-            | LayerConfig::MaxPooling2D(_)
-            | LayerConfig::AveragePooling2D(_)
-            | LayerConfig::GlobalAveragePooling2D(_) => {
-                return Err(Error::Value(format!(
-                    "layer {name}: PyTorch export of {} layers is not supported yet",
-                    layer.class_name()
-                )))
             }
         };
         index += modules.len();
         out.push(TorchLayer { modules, tensors });
     }
+    if flattened_image.is_some() {
+        return Err(Error::Value("PyTorch export: the model ends on a Flatten of an image".into()));
+    }
     Ok(out)
+}
+
+/// A window's padding (top, left, bottom, right): TensorFlow's split of `same`.
+pub(super) fn pads(w: &crate::kernels::window::Window) -> [usize; 4] {
+    let after = |out: usize, s: usize, k: usize, size: usize, before: usize| {
+        ((out - 1) * s + k).saturating_sub(size).saturating_sub(before)
+    };
+    [
+        w.pad_top,
+        w.pad_left,
+        after(w.out_h, w.s_h, w.k_h, w.in_h, w.pad_top),
+        after(w.out_w, w.s_w, w.k_w, w.in_w, w.pad_left),
+    ]
 }
 
 /// PyTorch's module for an activation (None for the identity).
@@ -152,16 +266,96 @@ pub fn torch_modules(model: &Sequential) -> Result<String> {
 /// reads), with the Python of the matching `nn.Sequential` in its metadata
 /// (`neurite.torch_modules`).
 pub fn state_dict_bytes(model: &Sequential) -> Result<Vec<u8>> {
+    let architecture =
+        serde_json::to_string(&model.config()).map_err(|e| Error::Value(format!("the architecture as JSON: {e}")))?;
     let metadata = std::collections::HashMap::from([
         ("format".to_string(), "pt".to_string()),
         (MODULES_KEY.to_string(), torch_modules(model)?),
+        (ARCHITECTURE_KEY.to_string(), architecture),
     ]);
     super::safetensors::to_bytes(&state_dict(model)?, metadata)
 }
 
-/// Writes [`state_dict_bytes`] to `path`, atomically.
+/// Writes [`state_dict_bytes`] to `path`, atomically; a path ending in `.pt` or `.pth` gets
+/// [`pt_bytes`] instead, the zip that `torch.save(model.state_dict(), path)` writes.
 pub fn save_state_dict(model: &Sequential, path: &std::path::Path) -> Result<()> {
-    super::write_atomic(path, &state_dict_bytes(model)?)
+    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    let bytes = match ext.as_deref() {
+        Some("pt" | "pth") => pt_bytes(model)?,
+        _ => state_dict_bytes(model)?,
+    };
+    super::write_atomic(path, &bytes)
+}
+
+/// The entry of a `.pt` zip neurite writes that holds the model's architecture (neurite's
+/// JSON); PyTorch ignores records it does not know.
+pub(crate) const PT_ARCHITECTURE_ENTRY: &str = "archive/neurite_architecture.json";
+
+/// The architecture a `.pt` zip neurite wrote records ([`PT_ARCHITECTURE_ENTRY`]), if any.
+pub(crate) fn pt_architecture(bytes: &[u8]) -> Result<Option<crate::train::ModelConfig>> {
+    let archive = zip::Archive::new(bytes)?;
+    let Some(entry) = archive.entries().iter().find(|e| e.name.ends_with("/neurite_architecture.json")) else {
+        return Ok(None);
+    };
+    if entry.size() > bytes.len() as u64 {
+        return Err(Error::Format(format!("torch file: {} claims {} bytes", entry.name, entry.size())));
+    }
+    let text = archive.read(entry)?;
+    serde_json::from_slice(&text)
+        .map(Some)
+        .map_err(|e| Error::Format(format!("torch file: the architecture in {} is not valid: {e}", entry.name)))
+}
+
+/// The bytes of the zip `torch.save(model.state_dict(), path)` writes for [`state_dict`] (what
+/// `torch.load(path, weights_only=True)` reads): `archive/data.pkl`, a protocol-2 pickle of an
+/// `OrderedDict` of `torch._utils._rebuild_tensor_v2` calls on `FloatStorage`s,
+/// `archive/data/<i>` each tensor's little-endian f32 values, `archive/byteorder` and
+/// `archive/version`; and the architecture, so that `neurite import` needs no flags.
+pub fn pt_bytes(model: &Sequential) -> Result<Vec<u8>> {
+    let tensors = state_dict(model)?;
+    let architecture =
+        serde_json::to_string(&model.config()).map_err(|e| Error::Value(format!("the architecture as JSON: {e}")))?;
+    let mut p = b"\x80\x02ccollections\nOrderedDict\nq\x00)Rq\x01(".to_vec();
+    let text = |p: &mut Vec<u8>, s: &str| {
+        p.push(b'X');
+        p.extend_from_slice(&(s.len() as u32).to_le_bytes());
+        p.extend_from_slice(s.as_bytes());
+    };
+    let int = |p: &mut Vec<u8>, v: usize| -> Result<()> {
+        let v = i32::try_from(v)
+            .map_err(|_| Error::Value(format!("torch file: {v} does not fit the pickle's 32-bit integers")))?;
+        p.push(b'J');
+        p.extend_from_slice(&v.to_le_bytes());
+        Ok(())
+    };
+    let mut files = Vec::with_capacity(tensors.len() + 4);
+    for (i, (key, t)) in tensors.iter().enumerate() {
+        text(&mut p, key);
+        p.extend_from_slice(b"ctorch._utils\n_rebuild_tensor_v2\n((");
+        text(&mut p, "storage");
+        p.extend_from_slice(b"ctorch\nFloatStorage\n");
+        text(&mut p, &i.to_string());
+        text(&mut p, "cpu");
+        int(&mut p, t.size())?;
+        p.extend_from_slice(b"tQ");
+        int(&mut p, 0)?;
+        p.push(b'(');
+        for &d in t.shape() {
+            int(&mut p, d)?;
+        }
+        p.extend_from_slice(b"t(");
+        for s in crate::tensor::shape::contiguous_strides(t.shape()) {
+            int(&mut p, s)?;
+        }
+        p.extend_from_slice(b"t\x89ccollections\nOrderedDict\n)RtR");
+        files.push((format!("archive/data/{i}"), t.to_vec().iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>()));
+    }
+    p.extend_from_slice(b"u.");
+    files.insert(0, ("archive/data.pkl".to_string(), p));
+    files.insert(1, ("archive/byteorder".to_string(), b"little".to_vec()));
+    files.push(("archive/version".to_string(), b"3\n".to_vec()));
+    files.push((PT_ARCHITECTURE_ENTRY.to_string(), architecture.into_bytes()));
+    zip::write_stored(&files)
 }
 
 /// The tensors of a state_dict file, either format, in module order: a `.pt` file's own
@@ -355,6 +549,142 @@ fn f16_to_f32(h: u16) -> f32 {
 
 /// The metadata key of the `nn.Sequential` a state_dict neurite writes is for.
 pub(crate) const MODULES_KEY: &str = "neurite.torch_modules";
+/// The metadata key of the model's architecture (neurite's JSON) in a state_dict neurite
+/// writes, so that importing it needs no flags, convolutions and pooling included.
+pub(crate) const ARCHITECTURE_KEY: &str = "neurite.torch_architecture";
+
+/// A model of the architecture `config` from the state_dict of the `nn.Sequential` that
+/// [`torch_modules`] prints for it (what neurite's export writes, or PyTorch's
+/// `torch.save(model.state_dict())` of that network), its tensors in module order:
+/// `Linear` weights (outputs, inputs) transposed, and the first `Linear` after a `Flatten`
+/// of an image taken from PyTorch's channels-first order (c, h, w) to neurite's (h, w, c);
+/// `Conv2d` weights (out, in, kh, kw) as Keras' (kh, kw, in, out); `BatchNorm1d`'s
+/// `weight`, `bias`, `running_mean`, `running_var` (`num_batches_tracked` skipped). A
+/// tensor of the wrong shape, a missing one or one too many is an error that names it.
+pub fn model_from_state_dict_for(
+    config: &crate::train::ModelConfig,
+    tensors: &[(String, Tensor)],
+) -> Result<Sequential> {
+    // The architecture must describe as many values as the file holds before any layer is
+    // made (an architecture in a file's metadata could otherwise ask for any memory).
+    let held = tensors
+        .iter()
+        .filter(|(k, _)| !k.ends_with(".num_batches_tracked"))
+        .try_fold(0usize, |n, (_, t)| n.checked_add(t.size()));
+    match (config.param_count(), held) {
+        (Ok(described), Some(held)) if described == held => {}
+        (Ok(described), held) => {
+            return Err(Error::Format(format!(
+                "the architecture describes {described} parameter values, the state_dict holds {}",
+                held.map_or_else(|| "more than can be counted".to_string(), |h| h.to_string())
+            )))
+        }
+        (Err(e), _) => return Err(Error::Format(format!("the architecture is not valid: {e}"))),
+    }
+    // The layers' shapes, from the architecture.
+    let shapes = Sequential::from_config(config, 0)?;
+    // The tensors of each module, modules in order (safetensors sorts `0.bias` before
+    // `0.weight`: within a module, tensors are found by kind).
+    // (module, [(kind, key, tensor)]).
+    type Module<'a> = (&'a str, Vec<(&'a str, &'a String, &'a Tensor)>);
+    let mut modules: Vec<Module> = Vec::new();
+    for (key, t) in tensors {
+        let (module, kind) = key.rsplit_once('.').unwrap_or(("", key.as_str()));
+        if kind == "num_batches_tracked" {
+            continue;
+        }
+        match modules.last_mut() {
+            Some((m, kinds)) if *m == module => kinds.push((kind, key, t)),
+            _ => modules.push((module, vec![(kind, key, t)])),
+        }
+    }
+    let mut given = modules.into_iter();
+    let mut state = Vec::new();
+    let mut flattened_image: Option<[usize; 3]> = None;
+    for layer in shapes.layers() {
+        let name = layer.name().unwrap_or_default().to_string();
+        let input = layer.input_shape().to_vec();
+        if !matches!(
+            layer.config(),
+            LayerConfig::Dense(_) | LayerConfig::Conv2D(_) | LayerConfig::BatchNormalization(_)
+        ) {
+            if let LayerConfig::Flatten(_) = layer.config() {
+                if input.len() == 3 {
+                    flattened_image = Some([input[0], input[1], input[2]]);
+                }
+            }
+            continue;
+        }
+        let (module, mut kinds) = given.next().ok_or_else(|| {
+            Error::Format(format!("the state_dict ends before layer {name} ({})", layer.class_name()))
+        })?;
+        let mut take = |what: &str, shape: &[usize]| -> Result<Tensor> {
+            let at = kinds.iter().position(|(k, _, _)| *k == what).ok_or_else(|| {
+                Error::Format(format!(
+                    "state_dict: module {module:?} has no {what} for layer {name} ({})",
+                    shape_str(shape)
+                ))
+            })?;
+            let (_, key, t) = kinds.remove(at);
+            if t.shape() != shape {
+                return Err(Error::Format(format!(
+                    "state_dict key {key:?} has shape {}; layer {name}'s {what} is {}",
+                    shape_str(t.shape()),
+                    shape_str(shape)
+                )));
+            }
+            Ok(t.clone())
+        };
+        match layer.config() {
+            LayerConfig::Dense(c) => {
+                let features: usize = input.iter().product();
+                let w = take("weight", &[c.units, features])?;
+                let kernel = match flattened_image.take() {
+                    Some([h, wd, ch]) => w
+                        .reshape(&[c.units as isize, ch as isize, h as isize, wd as isize])?
+                        .permute(&[2, 3, 1, 0])?
+                        .contiguous()
+                        .reshape(&[features as isize, c.units as isize])?,
+                    None => w.t()?.contiguous(),
+                };
+                state.push((format!("{name}/kernel"), kernel));
+                if c.use_bias {
+                    state.push((format!("{name}/bias"), take("bias", &[c.units])?));
+                }
+            }
+            LayerConfig::Conv2D(c) => {
+                let channels = input.last().copied().unwrap_or(0);
+                let [kh, kw] = c.kernel_size;
+                let w = take("weight", &[c.filters, channels, kh, kw])?;
+                state.push((format!("{name}/kernel"), w.permute(&[2, 3, 1, 0])?.contiguous()));
+                if c.use_bias {
+                    state.push((format!("{name}/bias"), take("bias", &[c.filters])?));
+                }
+            }
+            LayerConfig::BatchNormalization(c) => {
+                let features = [input.last().copied().unwrap_or(0)];
+                if c.scale {
+                    state.push((format!("{name}/gamma"), take("weight", &features)?));
+                }
+                if c.center {
+                    state.push((format!("{name}/beta"), take("bias", &features)?));
+                }
+                state.push((format!("{name}/moving_mean"), take("running_mean", &features)?));
+                state.push((format!("{name}/moving_variance"), take("running_var", &features)?));
+            }
+            _ => {}
+        }
+        if let Some((_, key, _)) = kinds.first() {
+            return Err(Error::Format(format!("state_dict key {key:?} is not a tensor of layer {name}")));
+        }
+    }
+    if let Some((module, _)) = given.next() {
+        return Err(Error::Format(format!(
+            "state_dict module {module:?} is left over: the architecture has no layer for it"
+        )));
+    }
+    super::model_from_state(config, &super::checked(state)?)
+}
 
 /// The `(epsilon, Keras momentum)` of each `nn.BatchNorm1d(..., eps=E, momentum=M)` in the
 /// Python of [`torch_modules`], in order.
@@ -459,6 +789,12 @@ pub(crate) fn model_from_state_dict_with(
         }
         let w = get("weight")
             .ok_or_else(|| Error::Format(format!("state_dict: module {module:?} has a bias but no weight")))?;
+        if w.ndim() == 4 {
+            return Err(Error::Format(format!(
+                "state_dict: {module}.weight of shape {} is a Conv2d weight; a state_dict does not record a convnet's architecture: give it (neurite import --layers conv:...,flatten,dense:... --input-shape H,W,C; torch::model_from_state_dict_for)",
+                shape_str(w.shape())
+            )));
+        }
         if w.ndim() != 2 {
             return Err(Error::Format(format!(
                 "state_dict: {module}.weight has shape {}; a Linear weight is (outputs, inputs)",

@@ -50,6 +50,7 @@ pub use max_pooling::MaxPooling2D;
 pub use registry::LayerConfig;
 pub use reshape::{Reshape, ReshapeConfig};
 pub(crate) use window::pair as window_pair;
+pub(crate) use window::plan as window_plan;
 pub use window::{Padding, PoolingConfig};
 
 use crate::autograd::Var;
