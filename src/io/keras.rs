@@ -238,6 +238,22 @@ pub fn layer_config(class: &str, config: &Map<String, Value>) -> Result<LayerCon
             _ => None,
         }
     };
+    // `units`, `filters`: a size of at least 1.
+    let positive = |key: &str| -> Result<usize> {
+        config
+            .get(key)
+            .and_then(Value::as_u64)
+            .filter(|&u| u > 0)
+            .and_then(|u| usize::try_from(u).ok())
+            .ok_or_else(|| bad(class, key, "is not a positive integer"))
+    };
+    // A layer's kernel and bias initialisers, Keras' defaults when absent.
+    let kernel_and_bias = || -> Result<(Initializer, Initializer)> {
+        Ok((
+            initializer(class, "kernel_initializer", config.get("kernel_initializer"), Initializer::GlorotUniform)?,
+            initializer(class, "bias_initializer", config.get("bias_initializer"), Initializer::Zeros)?,
+        ))
+    };
     let get_bool = |key: &str, default: bool| -> Result<bool> {
         match config.get(key) {
             None | Some(Value::Null) => Ok(default),
@@ -246,12 +262,8 @@ pub fn layer_config(class: &str, config: &Map<String, Value>) -> Result<LayerCon
     };
     Ok(match class {
         "Dense" => {
-            let units = config
-                .get("units")
-                .and_then(Value::as_u64)
-                .filter(|&u| u > 0)
-                .and_then(|u| usize::try_from(u).ok())
-                .ok_or_else(|| bad(class, "units", "is not a positive integer"))?;
+            let units = positive("units")?;
+            let (kernel_initializer, bias_initializer) = kernel_and_bias()?;
             let input_dim = match config.get("input_dim") {
                 Some(Value::Number(n)) => Some(
                     n.as_u64()
@@ -273,18 +285,8 @@ pub fn layer_config(class: &str, config: &Map<String, Value>) -> Result<LayerCon
                 input_dim,
                 activation: activation(class, config.get("activation"))?,
                 use_bias: get_bool("use_bias", true)?,
-                kernel_initializer: initializer(
-                    class,
-                    "kernel_initializer",
-                    config.get("kernel_initializer"),
-                    Initializer::GlorotUniform,
-                )?,
-                bias_initializer: initializer(
-                    class,
-                    "bias_initializer",
-                    config.get("bias_initializer"),
-                    Initializer::Zeros,
-                )?,
+                kernel_initializer,
+                bias_initializer,
                 name,
             })
         }
@@ -345,12 +347,8 @@ pub fn layer_config(class: &str, config: &Map<String, Value>) -> Result<LayerCon
             if config.get("groups").and_then(Value::as_u64).is_some_and(|g| g != 1) {
                 return Err(bad(class, "groups", "is not 1; neurite has no grouped convolution"));
             }
-            let filters = config
-                .get("filters")
-                .and_then(Value::as_u64)
-                .filter(|&u| u > 0)
-                .and_then(|u| usize::try_from(u).ok())
-                .ok_or_else(|| bad(class, "filters", "is not a positive integer"))?;
+            let filters = positive("filters")?;
+            let (kernel_initializer, bias_initializer) = kernel_and_bias()?;
             LayerConfig::Conv2D(Conv2DConfig {
                 filters,
                 kernel_size: get_pair("kernel_size")?.ok_or_else(|| bad(class, "kernel_size", "is missing"))?,
@@ -358,18 +356,8 @@ pub fn layer_config(class: &str, config: &Map<String, Value>) -> Result<LayerCon
                 padding: get_padding()?,
                 activation: activation(class, config.get("activation"))?,
                 use_bias: get_bool("use_bias", true)?,
-                kernel_initializer: initializer(
-                    class,
-                    "kernel_initializer",
-                    config.get("kernel_initializer"),
-                    Initializer::GlorotUniform,
-                )?,
-                bias_initializer: initializer(
-                    class,
-                    "bias_initializer",
-                    config.get("bias_initializer"),
-                    Initializer::Zeros,
-                )?,
+                kernel_initializer,
+                bias_initializer,
                 input_shape: image_input(),
                 name,
             })

@@ -43,20 +43,25 @@ impl Window {
     /// the offset of the first in the window (`kh`).
     #[inline(always)]
     pub(crate) fn rows_of(&self, oh: usize) -> (usize, std::ops::Range<usize>) {
-        let top = (oh * self.s_h) as isize - self.pad_top as isize;
-        let lo = top.max(0) as usize;
-        let hi = ((top + self.k_h as isize).max(0) as usize).min(self.in_h);
-        ((lo as isize - top) as usize, lo..hi.max(lo))
+        span(oh, self.s_h, self.pad_top, self.k_h, self.in_h)
     }
 
     /// The same for columns.
     #[inline(always)]
     pub(crate) fn cols_of(&self, ow: usize) -> (usize, std::ops::Range<usize>) {
-        let left = (ow * self.s_w) as isize - self.pad_left as isize;
-        let lo = left.max(0) as usize;
-        let hi = ((left + self.k_w as isize).max(0) as usize).min(self.in_w);
-        ((lo as isize - left) as usize, lo..hi.max(lo))
+        span(ow, self.s_w, self.pad_left, self.k_w, self.in_w)
     }
+}
+
+/// Along one axis: the cells `0..size` that the window of `kernel` cells at output `out`
+/// (moved by `stride`, after `pad` cells of padding) covers, and the offset of the first in the
+/// window.
+#[inline(always)]
+fn span(out: usize, stride: usize, pad: usize, kernel: usize, size: usize) -> (usize, std::ops::Range<usize>) {
+    let start = (out * stride) as isize - pad as isize;
+    let lo = start.max(0) as usize;
+    let hi = ((start + kernel as isize).max(0) as usize).min(size);
+    ((lo as isize - start) as usize, lo..hi.max(lo))
 }
 
 /// `dst.copy_from_slice(src)`, with the short lengths of a window's row over few channels

@@ -770,31 +770,30 @@ impl Sequential {
             }
             s
         };
-        // Examples that do not know their shape (rows from a table, or rows a front end has
-        // checked already) are taken by their row length.
-        let got = data.example_shape();
-        let fits = match &got {
-            _ if want.len() <= 1 => true,
-            Some(got) => squeeze(got) == squeeze(&want),
-            None => true,
-        };
-        if fits {
+        // A model of flat inputs takes any examples of its row length; examples that do not
+        // know their shape (rows from a table, or rows a front end has checked already) are
+        // taken by their row length too.
+        if want.len() <= 1 {
+            return Ok(());
+        }
+        let Some(got) = data.example_shape() else { return Ok(()) };
+        if squeeze(&got) == squeeze(&want) {
             return Ok(());
         }
         let first = self.layers.first().map_or_else(|| "the model".to_string(), |l| display_name(l.as_ref()));
-        Err(Error::Shape(match got {
-            Some(got) if got.len() == 1 => format!(
+        Err(Error::Shape(if got.len() == 1 {
+            format!(
                 "{what}: the model's first layer ({first}) takes examples of shape {}, the data has flat rows of {} values; give it examples of that shape (x.reshape(-1, {})) or start the model with a Reshape",
                 batch_shape_str(&want),
                 got[0],
                 want.iter().map(usize::to_string).collect::<Vec<_>>().join(", ")
-            ),
-            Some(got) => format!(
+            )
+        } else {
+            format!(
                 "{what}: the model's first layer ({first}) takes examples of shape {}, the data's are {}",
                 batch_shape_str(&want),
                 batch_shape_str(&got)
-            ),
-            None => unreachable!("examples without a shape are taken by their row length"),
+            )
         }))
     }
 
