@@ -5,7 +5,8 @@
 //! arrays in and out, neurite's errors as Python exceptions, the GIL released while training
 //! and Ctrl-C turned into a clean stop. One file a job: `crossing.rs` (arrays and errors),
 //! `interrupt.rs` (the GIL and Ctrl-C), `model.rs` (the Keras model), `arrays.rs` (the tensor
-//! and the activations on arrays), `datasets.rs`, `teach.rs` (the notes' teaching models).
+//! and the activations on arrays), `datasets.rs`, `teach.rs` (the notes' teaching models), `torch.rs` (the autograd
+//! variable, generator, optimiser and state_dict files under `neurite.torch`).
 
 use std::path::PathBuf;
 use std::sync::{mpsc, Mutex};
@@ -32,6 +33,7 @@ mod datasets;
 mod interrupt;
 mod model;
 mod teach;
+mod torch;
 
 use arrays::*;
 use crossing::*;
@@ -39,6 +41,7 @@ use datasets::*;
 use interrupt::*;
 use model::*;
 use teach::*;
+use torch::*;
 
 /// The extension module.
 #[pymodule]
@@ -61,6 +64,12 @@ fn _neurite(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(reads_in_place, m)?)?;
     m.add_function(wrap_pyfunction!(load_idx_dataset, m)?)?;
     m.add_function(wrap_pyfunction!(load_digits, m)?)?;
+    m.add_class::<PyVar>()?;
+    m.add_class::<PyGenerator>()?;
+    m.add_class::<PyOptim>()?;
+    m.add_function(wrap_pyfunction!(set_grad_enabled, m)?)?;
+    m.add_function(wrap_pyfunction!(is_grad_enabled, m)?)?;
+    m.add_function(wrap_pyfunction!(read_state_dict, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

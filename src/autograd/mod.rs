@@ -71,6 +71,13 @@ pub fn no_grad<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
+/// Turns graph recording on this thread on or off, returning the previous setting: the
+/// function behind `torch.set_grad_enabled` and a `with torch.no_grad():` block that a front
+/// end enters and leaves in two calls (prefer [`no_grad`] in Rust, which restores it itself).
+pub fn set_grad_enabled(enabled: bool) -> bool {
+    GRAD_ENABLED.with(|g| g.replace(enabled))
+}
+
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// The guard of a lock of a `Var`. A lock is poisoned only when a thread panics while holding
@@ -226,6 +233,23 @@ impl Var {
     /// The accumulated gradient of a leaf after `backward` (None before, or after `zero_grad`).
     pub fn grad(&self) -> Option<Tensor> {
         unpoisoned(self.0.grad.lock()).clone()
+    }
+
+    /// Replaces the accumulated gradient (PyTorch's `p.grad = g`, `p.grad.zero_()`); `None`
+    /// clears it. A gradient must have the variable's shape.
+    pub fn set_grad(&self, grad: Option<Tensor>) -> Result<()> {
+        if let Some(g) = &grad {
+            let shape = self.shape();
+            if g.shape() != shape.as_slice() {
+                return Err(Error::Shape(format!(
+                    "set_grad: a gradient of shape {} for a variable of shape {}",
+                    shape_str(g.shape()),
+                    shape_str(&shape)
+                )));
+            }
+        }
+        *unpoisoned(self.0.grad.lock()) = grad.map(|g| g.contiguous());
+        Ok(())
     }
 
     /// Clears the accumulated gradient (PyTorch's `zero_grad(set_to_none=True)`).
