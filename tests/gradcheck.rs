@@ -251,3 +251,24 @@ fn a_wrong_rule_is_caught_by_gradcheck() {
     // With explicit tolerances too.
     assert!(!gradcheck(square_with_a_wrong_rule(1.0), &x, 1e-2, 1e-3, 1e-2).unwrap().passed());
 }
+
+#[test]
+fn gradcheck_linear_with_and_without_bias() {
+    // PyTorch's layout: the weight is (out, in); inputs of 2 and 3 dimensions.
+    check(|v| v[0].linear(&v[1], Some(&v[2])), &[input(&[4, 3], 60), input(&[5, 3], 61), input(&[5], 62)]);
+    check(|v| v[0].linear(&v[1], None), &[input(&[2, 4, 3], 63), input(&[2, 3], 64)]);
+    // A weight viewed transposed (strides (1, in)) is read in place, with the same values.
+    let w = input(&[3, 5], 65);
+    let x = input(&[4, 3], 66);
+    let viewed = x.linear(&w.t().unwrap(), None).unwrap();
+    assert!(viewed.allclose(&x.matmul(&w).unwrap(), 1e-6, 1e-6));
+}
+
+#[test]
+fn linear_backward_skips_inputs_without_gradients() {
+    let x = Var::constant(input(&[4, 3], 67));
+    let w = Var::parameter(input(&[2, 3], 68));
+    let y = x.linear(&w, None).unwrap().sum().unwrap();
+    y.backward().unwrap();
+    assert!(x.grad().is_none() && w.grad().is_some());
+}

@@ -7,7 +7,9 @@
 #   from torch import nn, optim                    ->  from neurite.torch import nn, optim
 #   from torch.utils.data import DataLoader, ...   ->  from neurite.torch.utils.data import ...
 #
-# Usage: python torch_mnist_mlp.py [MNIST_DIR] [OUT_DIR]   (set USE_TORCH=1 to run PyTorch)
+# Usage: python torch_mnist_mlp.py [MNIST_DIR] [OUT_DIR]
+# scripts/torch_mlp_side_by_side.py makes the PyTorch original by swapping the three import
+# lines back, and times both.
 import gzip
 import os
 import sys
@@ -15,14 +17,9 @@ import time
 
 import numpy as np
 
-if os.environ.get("USE_TORCH") == "1":
-    import torch
-    from torch import nn, optim
-    from torch.utils.data import DataLoader, TensorDataset
-else:
-    import neurite.torch as torch
-    from neurite.torch import nn, optim
-    from neurite.torch.utils.data import DataLoader, TensorDataset
+import neurite.torch as torch
+from neurite.torch import nn, optim
+from neurite.torch.utils.data import DataLoader, TensorDataset
 
 data_dir = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("NEURITE_DATA", "../shared/data/mnist")
 out_dir = sys.argv[2] if len(sys.argv) > 2 else "."
@@ -107,5 +104,5 @@ print("restored model agrees:", same)
 torch.onnx.export(model, torch.randn(1, 784), os.path.join(out_dir, "mlp.onnx"),
                   input_names=["input"], output_names=["logits"],
                   dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
-print(f"RESULT framework={'pytorch-' + torch.__version__ if os.environ.get('USE_TORCH') == '1' else 'neurite.torch'} "
-      f"threads={torch.get_num_threads()} fit_seconds={fit_seconds:.2f} test_accuracy={accuracy:.4f}")
+print(f"RESULT torch={torch.__version__} threads={torch.get_num_threads()} fit_seconds={fit_seconds:.2f} "
+      f"test_accuracy={accuracy:.4f}")

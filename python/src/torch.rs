@@ -228,6 +228,11 @@ impl PyVar {
     fn matmul(&self, other: &PyVar) -> PyResult<PyVar> {
         ok(self.var.matmul(&other.var))
     }
+    /// PyTorch's `linear`: `self W^T + b`, `W` of shape (out, in); one operation.
+    #[pyo3(signature = (weight, bias = None))]
+    fn linear(&self, weight: &PyVar, bias: Option<&PyVar>) -> PyResult<PyVar> {
+        ok(self.var.linear(&weight.var, bias.map(|b| &b.var)))
+    }
     fn sum(&self) -> PyResult<PyVar> {
         ok(self.var.sum())
     }

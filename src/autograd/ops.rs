@@ -40,6 +40,8 @@ pub enum Op {
     Activation(Var, Activation, Option<Tensor>),
     LogSoftmax(Var, usize),
     MatMul(Var, Var),
+    /// PyTorch's `linear`: input, weight (out, in), optional bias.
+    Linear(Var, Var, Option<Var>),
     Sum(Var),
     SumAxis(Var, usize, bool),
     Mean(Var),
@@ -85,6 +87,7 @@ impl Op {
             Activation(_, a, _) => a.name(),
             LogSoftmax(..) => "log_softmax",
             MatMul(..) => "matmul",
+            Linear(..) => "linear",
             Sum(..) => "sum",
             SumAxis(..) => "sum_axis",
             Mean(..) => "mean",
@@ -118,6 +121,11 @@ impl Op {
                 vec![a.clone(), b.clone()]
             }
             Where(_, a, b) => vec![a.clone(), b.clone()],
+            Linear(x, w, b) => {
+                let mut v = vec![x.clone(), w.clone()];
+                v.extend(b.iter().cloned());
+                v
+            }
             AddScalar(a, _)
             | MulScalar(a, _)
             | PowScalar(a, _)
@@ -215,7 +223,8 @@ impl Op {
                 one(Tensor::from_parts(grad, g.shape()))
             }
             LogSoftmax(_, axis) => one(rows_backward(out, g, *axis, sm::log_softmax_grad)?),
-            MatMul(a, b) => matmul_backward(g, &a.value(), &b.value()),
+            MatMul(a, b) => matmul_backward(g, &a.value(), &b.value(), [a.requires_grad(), b.requires_grad()]),
+            Linear(x, w, b) => linear_backward(g, x, w, b.as_ref()),
             Sum(a) => one(Tensor::full(&a.shape(), g.item()?)),
             Mean(a) => {
                 let shape = a.shape();
@@ -299,7 +308,9 @@ fn rows_backward(out: &Tensor, g: &Tensor, axis: usize, kernel: impl Fn(&[f32], 
 
 /// Gradients of `a.matmul(b)`: `g b^T` and `a^T g`, with 1-D operands promoted as in the
 /// forward pass and batch broadcasting summed away.
-fn matmul_backward(g: &Tensor, a: &Tensor, b: &Tensor) -> Result<Vec<Option<Tensor>>> {
+/// The gradients of `matmul`, each computed only where `needed` (an input that needs no
+/// gradient, such as a batch of data, costs no product).
+fn matmul_backward(g: &Tensor, a: &Tensor, b: &Tensor, needed: [bool; 2]) -> Result<Vec<Option<Tensor>>> {
     if a.ndim() == 1 && b.ndim() == 1 {
         let s = g.item()?;
         return Ok(vec![Some(b * s), Some(a * s)]);
@@ -317,12 +328,46 @@ fn matmul_backward(g: &Tensor, a: &Tensor, b: &Tensor) -> Result<Vec<Option<Tens
     } else {
         b.clone()
     };
-    let ga = g2.matmul(&b2.transpose(-1, -2)?)?;
-    let gb = a2.transpose(-1, -2)?.matmul(&g2)?;
-    let ga = crate::tensor::sum_to_shape(&ga, a2.shape())?;
-    let gb = crate::tensor::sum_to_shape(&gb, b2.shape())?;
     let back = |t: Tensor, shape: &[usize]| t.reshape(&shape.iter().map(|&d| d as isize).collect::<Vec<_>>());
-    Ok(vec![Some(back(ga, a.shape())?), Some(back(gb, b.shape())?)])
+    let ga = if needed[0] {
+        let ga = crate::tensor::sum_to_shape(&g2.matmul(&b2.transpose(-1, -2)?)?, a2.shape())?;
+        Some(back(ga, a.shape())?)
+    } else {
+        None
+    };
+    let gb = if needed[1] {
+        let gb = crate::tensor::sum_to_shape(&a2.transpose(-1, -2)?.matmul(&g2)?, b2.shape())?;
+        Some(back(gb, b.shape())?)
+    } else {
+        None
+    };
+    Ok(vec![ga, gb])
+}
+
+/// The gradients of `linear`, each only where its input needs one: `dx = g W`,
+/// `dW = g^T x` (the rows of `x` and `g` read in place), `db` the column sums of `g`.
+fn linear_backward(g: &Tensor, x: &Var, w: &Var, b: Option<&Var>) -> Result<Vec<Option<Tensor>>> {
+    let (wv, xv) = (w.value(), x.value());
+    let (out_f, in_f) = (wv.shape()[0], wv.shape()[1]);
+    let rows = g.size() / out_f.max(1);
+    let g2 = g.contiguous().reshape(&[rows as isize, out_f as isize])?;
+    let dx = if x.requires_grad() {
+        let shape: Vec<isize> = xv.shape().iter().map(|&d| d as isize).collect();
+        Some(g2.matmul(&wv)?.reshape(&shape)?)
+    } else {
+        None
+    };
+    let dw = if w.requires_grad() {
+        let x2 = xv.contiguous().reshape(&[rows as isize, in_f as isize])?;
+        Some(g2.t()?.matmul(&x2)?)
+    } else {
+        None
+    };
+    let mut grads = vec![dx, dw];
+    if let Some(b) = b {
+        grads.push(if b.requires_grad() { Some(g2.sum_axis(0, false)?) } else { None });
+    }
+    Ok(grads)
 }
 
 /// Broadcasts the gradient of a reduction along `axis` back over that axis.
@@ -532,6 +577,13 @@ impl Var {
     /// Matrix product with PyTorch's `matmul` rules.
     pub fn matmul(&self, other: &Var) -> Result<Var> {
         Ok(Var::from_op(self.value().matmul(&other.value())?, Op::MatMul(self.clone(), other.clone())))
+    }
+
+    /// PyTorch's `linear`, `x W^T + b` with `W` of shape (out, in) ([`Tensor::linear`]): one
+    /// operation in the graph, whose backward pass computes only the gradients needed.
+    pub fn linear(&self, weight: &Var, bias: Option<&Var>) -> Result<Var> {
+        let value = self.value().linear(&weight.value(), bias.map(Var::value).as_ref())?;
+        Ok(Var::from_op(value, Op::Linear(self.clone(), weight.clone(), bias.cloned())))
     }
 
     /// NumPy's `dot`, built from differentiable pieces (matmul, reshape, permute).

@@ -104,6 +104,56 @@ impl Tensor {
         }
     }
 
+    /// PyTorch's `linear`: `self W^T + b` for `self` of shape `(..., in)`, `weight` of shape
+    /// `(out, in)` (PyTorch's layout, read in place through its strides) and `bias` of shape
+    /// `(out,)`: one product, the bias written first and the product added to it.
+    ///
+    /// ```
+    /// use neurite::Tensor;
+    /// let x = Tensor::matrix([[1.0, 2.0]]);
+    /// let w = Tensor::matrix([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]);
+    /// let y = x.linear(&w, Some(&Tensor::vector(&[0.5, 0.5, 0.5])))?;
+    /// assert_eq!(y.to_vec(), vec![1.5, 2.5, 3.5]);
+    /// # Ok::<(), neurite::Error>(())
+    /// ```
+    pub fn linear(&self, weight: &Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
+        let (out_f, in_f) = match weight.shape() {
+            [o, i] => (*o, *i),
+            other => {
+                return Err(Error::Shape(format!("linear: the weight must be 2-D (out, in), got {}", shape_str(other))))
+            }
+        };
+        if self.ndim() == 0 || self.shape[self.ndim() - 1] != in_f {
+            return Err(Error::Shape(format!(
+                "linear: inputs of shape {} do not fit a weight of shape {} (inputs need {in_f} features in their last axis)",
+                shape_str(&self.shape),
+                shape_str(weight.shape())
+            )));
+        }
+        if let Some(b) = bias {
+            if b.shape() != [out_f] {
+                return Err(Error::Shape(format!(
+                    "linear: a bias of shape {} for a weight of shape {} (it needs ({out_f},))",
+                    shape_str(b.shape()),
+                    shape_str(weight.shape())
+                )));
+            }
+        }
+        let x = self.contiguous();
+        let rows = x.size() / in_f.max(1);
+        let mut out = match bias {
+            Some(b) => b.contiguous().to_vec().repeat(rows),
+            None => vec![0.0; rows * out_f],
+        };
+        let (wd, ws, woff) = weight.raw();
+        let w_t = MatLayout { rows: in_f, cols: out_f, row_stride: ws[1], col_stride: ws[0], offset: woff };
+        let beta = if bias.is_some() { 1.0 } else { 0.0 };
+        gemm(1.0, x.raw().0, MatLayout::row_major(rows, in_f), wd, w_t, beta, &mut out, MatLayout::row_major(rows, out_f))?;
+        let mut shape = self.shape[..self.ndim() - 1].to_vec();
+        shape.push(out_f);
+        Ok(Tensor::from_parts(out, &shape))
+    }
+
     /// PyTorch's `matmul`: 1-D operands are promoted to matrices (and the added dimension
     /// removed afterwards); for more than two dimensions the leading ones are batch
     /// dimensions and broadcast.

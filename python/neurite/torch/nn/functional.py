@@ -64,7 +64,10 @@ def log_softmax(input, dim=None, dtype=None):
 
 
 def linear(input, weight, bias=None):
-    """``input @ weight.T + bias``, PyTorch's layout: ``weight`` is (out, in)."""
+    """``input @ weight.T + bias``, PyTorch's layout: ``weight`` is (out, in). One operation
+    of the library (the weight read in place, the bias added in the product)."""
+    if weight.ndim == 2 and input.ndim >= 1 and (bias is None or bias.ndim == 1):
+        return Tensor._wrap(input._v().linear(weight._v(), None if bias is None else bias._v()), float32)
     out = input @ weight.t()
     return out if bias is None else out + bias
 
