@@ -174,3 +174,22 @@ def test_indexing_writes_outside_the_graph():
     w = torch.zeros(2, requires_grad=True)
     with pytest.raises(RuntimeError, match="leaf Variable"):
         w[0] = 1.0
+
+
+def test_torchvision_mnist_with_transforms_batches_as_item_by_item(mnist_dir, monkeypatch):
+    from neurite.torchvision import datasets, transforms
+
+    tf = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.1307,), (0.3081,))])
+    ds = datasets.MNIST(str(mnist_dir), train=False, transform=tf)
+    assert len(ds) == 10000
+    x, y = ds[0]
+    assert x.shape == (1, 28, 28) and x.dtype == torch.float32 and isinstance(y, int)
+    raw = datasets.MNIST(str(mnist_dir), train=False)[0][0]
+    assert raw.dtype == torch.uint8 and raw.shape == (28, 28)
+    assert torch.allclose(x, (raw.float() / 255.0 - 0.1307).view(1, 28, 28) / 0.3081, atol=1e-6)
+    batched = next(iter(DataLoader(ds, batch_size=5)))
+    one_by_one = next(iter(DataLoader(ds, batch_size=5, collate_fn=torch.utils.data.default_collate)))
+    assert torch.allclose(batched[0], one_by_one[0]) and torch.equal(batched[1], one_by_one[1])
+    monkeypatch.delenv("NEURITE_DATA", raising=False)
+    with pytest.raises(RuntimeError, match="download=True"):
+        datasets.MNIST(str(mnist_dir / "nowhere"), train=True)

@@ -442,7 +442,8 @@ class Tensor:
 
         return tensor_repr(self)
 
-    __str__ = __repr__
+    def __str__(self):
+        return self.__repr__()
 
     def __reduce__(self):
         return (_rebuild, (self.detach().numpy(), self._dtype.name, self.requires_grad))
@@ -580,6 +581,22 @@ class Tensor:
         if self._var is None:
             return self
         return Tensor._wrap(self._var.detach() if self._var.requires_grad else self._var, self._dtype)
+
+    @property
+    def data(self):
+        """The values without the graph (PyTorch's older spelling of ``detach()``)."""
+        return self.detach()
+
+    @data.setter
+    def data(self, value):
+        value = _tensor_of(value)
+        if tuple(value.shape) != tuple(self.shape):
+            raise RuntimeError(f"data: a tensor of shape {tuple(value.shape)} for one of shape {tuple(self.shape)} (neurite.torch keeps shapes)")
+        prev = _neurite.set_grad_enabled(False)
+        try:
+            self._var.set_value(value._cast(self._dtype)._v())
+        finally:
+            _neurite.set_grad_enabled(prev)
 
     def detach_(self):
         if self._var is not None and self._var.requires_grad:

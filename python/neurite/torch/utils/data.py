@@ -138,6 +138,9 @@ class DataLoader:
                 yield self.dataset[i]
             return
         fast = isinstance(self.dataset, TensorDataset) and self.collate_fn is None
+        # A dataset that can gather a whole batch itself (neurite.torchvision's MNIST with
+        # ToTensor/Normalize) does, giving what item-by-item collation would give.
+        batched = self.collate_fn is None and hasattr(self.dataset, "_batch")
         bs = self.batch_size
         for start in range(0, n, bs):
             stop = min(start + bs, n)
@@ -150,6 +153,10 @@ class DataLoader:
                     idx = order[start:stop]
                     yield [Tensor._wrap(t._v().index_select(0, idx), t.dtype) for t in self.dataset.tensors]
             else:
-                idx = order[start:stop] if order is not None else range(start, stop)
+                idx = order[start:stop] if order is not None else list(range(start, stop))
+                batch = self.dataset._batch(idx) if batched else None
+                if batch is not None:
+                    yield list(batch)
+                    continue
                 batch = [self.dataset[i] for i in idx]
                 yield (self.collate_fn or default_collate)(batch)
