@@ -28,6 +28,7 @@ from ._tensor import (
     Tensor,
     _as_array,
     _from_array,
+    _new_shape,
     _shape_args,
     _tensor_of,
     _Var,
@@ -100,7 +101,7 @@ def from_numpy(array):
 
 def _filled(value, size, dtype, device, requires_grad, default=float32):
     _creation_kwargs(dtype, device, requires_grad)
-    shape = list(_shape_args(size))
+    shape = list(_new_shape(size))
     dt = dtype or default
     if dt._kind == "foreign":
         return _from_array(np.full(shape, value, dtype=dt._np), dt)
@@ -153,6 +154,8 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     whole = builtins.all(isinstance(a, (builtins.int, np.integer)) and not isinstance(a, builtins.bool) for a in args)
     dt = dtype or (int64 if whole else float32)
     count = builtins.max(0, math.ceil((end - start) / step))
+    if count > 2**34:
+        raise RuntimeError(f"arange({start}, {end}, {step}) would hold {count} values: more than neurite.torch allocates (2**34)")
     if whole or dt._kind != "float":
         arr = np.arange(start, end, step, dtype=np.float64)[:count]
         return _from_array(arr.astype(dt._np), dt, requires_grad)
@@ -178,13 +181,13 @@ def _gen(generator):
 
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
     _creation_kwargs(dtype, device, requires_grad)
-    t = Tensor._wrap(_gen(generator).uniform(list(_shape_args(size)), 0.0, 1.0), float32)
+    t = Tensor._wrap(_gen(generator).uniform(list(_new_shape(size)), 0.0, 1.0), float32)
     return t.requires_grad_() if requires_grad else t
 
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
     _creation_kwargs(dtype, device, requires_grad)
-    t = Tensor._wrap(_gen(generator).randn(list(_shape_args(size))), float32)
+    t = Tensor._wrap(_gen(generator).randn(list(_new_shape(size))), float32)
     return t.requires_grad_() if requires_grad else t
 
 
@@ -194,7 +197,7 @@ def randint(low, high=None, size=None, generator=None, dtype=None, device=None, 
         low, high = 0, low
     if size is None:
         raise TypeError("randint() missing required argument 'size'")
-    return Tensor._wrap(_gen(generator).randint(list(_shape_args((size,))), builtins.int(low), builtins.int(high)), dtype or int64)
+    return Tensor._wrap(_gen(generator).randint(list(_new_shape((size,))), builtins.int(low), builtins.int(high)), dtype or int64)
 
 
 def randperm(n, generator=None, dtype=None, device=None):

@@ -1168,7 +1168,7 @@ class Tensor:
         return self.expand(*other.shape)
 
     def repeat(self, *sizes):
-        sizes = _shape_args(sizes)
+        sizes = _new_shape(sizes)
         out = self.view(*([1] * (len(sizes) - self.ndim) + list(self.shape)))
         for d, r in enumerate(sizes):
             if r != 1:
@@ -1176,6 +1176,8 @@ class Tensor:
         return out
 
     def chunk(self, chunks, dim=0):
+        if chunks <= 0:
+            raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
         size = self.shape[_normalize_dim(dim, self.ndim)]
         return self.split(math.ceil(size / chunks), dim)
 
@@ -1358,7 +1360,17 @@ def _unsupported(what):
 def _shape_args(shape):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list, Size)):
         shape = tuple(shape[0])
-    return tuple(int(s) for s in shape)
+    shape = tuple(int(s) for s in shape)
+    return shape
+
+
+def _new_shape(shape):
+    """A shape for a new tensor: no negative sizes (checked before anything is allocated)."""
+    shape = _shape_args(shape)
+    for d in shape:
+        if d < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {d}: {list(shape)}")
+    return shape
 
 
 def _tensor_of(x, like_dtype=None):

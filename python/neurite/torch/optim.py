@@ -42,9 +42,13 @@ class Optimizer:
 
     def _engine(self, i):
         group = self.param_groups[i]
-        spec = self._json(group)
         params = group["params"]
-        key = (spec, tuple(id(p._var) for p in params))
+        # The group as it is now (a scheduler may have changed its lr, a user its params).
+        snapshot = ([(k, v) for k, v in group.items() if k != "params"], [p._var.id for p in params])
+        if self._built_with[i] is not None and self._built_with[i][2] == snapshot:
+            return self._engines[i]
+        spec = self._json(group)
+        key = (spec, tuple(id(p._var) for p in params), snapshot)
         if self._built_with[i] != key:
             if self._engines[i] is not None and self._built_with[i][1] == key[1]:
                 # Only a hyperparameter moved (a scheduler's lr): keep the moments.

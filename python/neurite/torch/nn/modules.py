@@ -49,6 +49,8 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input):
+        if not input.is_floating_point():
+            raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {input.dtype.name.capitalize()} and Float (convert the input with .float())")
         if input.shape[-1] != self.in_features:
             raise RuntimeError(
                 f"mat1 and mat2 shapes cannot be multiplied ({'x'.join(str(d) for d in input.shape[:-1]) or 1}x"
