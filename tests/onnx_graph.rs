@@ -128,8 +128,32 @@ fn elementwise() -> Case {
     }
 }
 
+fn layers() -> Case {
+    let params: Named = vec![("fc.weight".into(), param(&[6, 2], 9))];
+    let p: Vec<Var> = params.iter().map(|(_, v)| v.clone()).collect();
+    Case {
+        name: "layers",
+        params,
+        forward: Box::new(move |x| {
+            let x = &x[0]; // (B, 2, 3)
+            let rows = x.shape()[0];
+            // Layers run as one custom operation that ONNX can still express: Flatten, and
+            // Dropout at inference.
+            let value = x.value().reshape(&[rows as isize, 6]).unwrap();
+            let flat = Var::custom("Flatten", vec![x.clone()], value, Arc::new(|g, _| Ok(vec![Some(g.clone())])));
+            let kept =
+                Var::custom("Dropout", vec![flat.clone()], flat.value(), Arc::new(|g, _| Ok(vec![Some(g.clone())])));
+            let y = kept.matmul(&p[0]).unwrap();
+            let step = y.step().unwrap();
+            let linear = y.activate(neurite::nn::Activation::Identity).unwrap();
+            vec![("y".into(), linear.add(&step).unwrap())]
+        }),
+        inputs: vec![("x", vec![2, 3])],
+    }
+}
+
 fn cases() -> Vec<Case> {
-    vec![mlp(), mixed(), elementwise()]
+    vec![mlp(), mixed(), elementwise(), layers()]
 }
 
 /// Exports a case traced at batch 5 and writes it with two cases (batch 5 and 3) to `dir`.
@@ -346,6 +370,15 @@ fn every_operation_of_the_mixed_graphs_is_written() {
 }
 
 #[test]
+fn flatten_and_dropout_layers_step_and_identity_are_written() {
+    let dir = temp_dir("layers");
+    let s = structure(&write_case(&layers(), &dir));
+    assert_eq!(s.ops, ["Reshape", "Identity", "MatMul", "Identity", "Greater", "Cast", "Add"]);
+    assert_eq!(s.output_dims, [["batch", "2"]]);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
 fn a_fixed_batch_has_no_symbolic_axis() {
     let x = input(&[2, 3], 1);
     let y = x.reshape(&[3, 2]).unwrap().relu().unwrap();
@@ -468,7 +501,12 @@ fn onnx_runtime_agrees_with_neurite() {
         );
     }
     let Some(python) = std::env::var_os("NEURITE_PYTHON") else {
-        eprintln!("SKIPPED the ONNX Runtime check: set NEURITE_PYTHON to a Python with onnx and onnxruntime");
+        // Straight to stderr, past the test harness's capture, so that the skip shows.
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED the ONNX Runtime check: set NEURITE_PYTHON to a Python with onnx and onnxruntime"
+        );
         std::fs::remove_dir_all(&dir).ok();
         return;
     };
@@ -476,6 +514,6 @@ fn onnx_runtime_agrees_with_neurite() {
     let out = std::process::Command::new(python).arg(script).arg(&dir).output().unwrap();
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "ONNX Runtime disagrees:\n{text}");
-    assert!(text.contains("ok: 3 models, 6 cases"), "{text}");
+    assert!(text.contains("ok: 4 models, 8 cases"), "{text}");
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -126,7 +126,12 @@ fn a_state_dict_pytorch_saved_is_read_with_exact_values() {
 #[test]
 fn pytorch_loads_what_neurite_saves() {
     let Some(python) = std::env::var_os("NEURITE_TORCH_PYTHON") else {
-        eprintln!("SKIPPED pytorch_loads_what_neurite_saves: set NEURITE_TORCH_PYTHON to a Python with torch");
+        // Straight to stderr, past the test harness's capture, so that the skip shows.
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED pytorch_loads_what_neurite_saves: set NEURITE_TORCH_PYTHON to a Python with torch"
+        );
         return;
     };
     let dir = std::env::temp_dir().join(format!("neurite-torch-load-{}", std::process::id()));
