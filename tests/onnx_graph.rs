@@ -517,3 +517,43 @@ fn onnx_runtime_agrees_with_neurite() {
     assert!(text.contains("ok: 4 models, 8 cases"), "{text}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn odd_shapes_are_written_or_refused_without_panicking() {
+    let try_export = |x: &Var, y: Var, dynamic: bool| {
+        io::graph_to_onnx(&[("x".into(), x.clone())], &[("y".into(), y)], &[], dynamic)
+    };
+    // A batch of one, of none, a 0-d input.
+    for shape in [vec![1, 3], vec![0, 3], vec![1, 1], vec![3, 1]] {
+        let x = input(&shape, 1);
+        for dynamic in [true, false] {
+            let outs = vec![
+                x.reshape(&[-1]).unwrap(),
+                x.unsqueeze(0).unwrap(),
+                x.unsqueeze(2).unwrap().squeeze_axis(2).unwrap(),
+                x.t().unwrap().reshape(&[-1]).unwrap(),
+                x.sum_axis(0, false).unwrap(),
+                x.sum().unwrap(),
+                x.matmul(&x.t().unwrap()).unwrap(),
+                x.t().unwrap().matmul(&x).unwrap(),
+                Var::cat(&[&x, &x], 0).unwrap(),
+                x.narrow(1, 0, 1).unwrap(),
+            ];
+            for y in outs {
+                let _ = try_export(&x, y, dynamic).map(|b| assert!(!b.is_empty()));
+            }
+        }
+    }
+    let scalar = input(&[], 1);
+    let msg = try_export(&scalar, scalar.exp().unwrap(), true).unwrap_err().to_string();
+    assert!(msg.contains("0-d"), "{msg}");
+    try_export(&scalar, scalar.exp().unwrap(), false).unwrap();
+    // Inputs of two batch sizes cannot share one dynamic batch.
+    let (a, b) = (input(&[2, 3], 1), input(&[4, 3], 2));
+    let y = a.sum().unwrap().add(&b.sum().unwrap()).unwrap();
+    let msg =
+        io::graph_to_onnx(&[("a".into(), a), ("b".into(), b)], &[("y".into(), y)], &[], true).unwrap_err().to_string();
+    assert!(msg.contains("batch of 4"), "{msg}");
+    // No outputs.
+    assert!(io::graph_to_onnx(&[], &[], &[], true).is_err());
+}
