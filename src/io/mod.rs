@@ -10,8 +10,13 @@
 //! * [`npy`]: NumPy's `.npy` and `.npz`; a network stored as arrays `W1, b1, W2, b2, ...`
 //!   ([`model_from_arrays`], [`model_to_arrays`]);
 //! * [`torch`]: PyTorch state_dicts, as safetensors and as `torch.save`'s `.pt` files (read
-//!   by `pickle.rs`, a pickle machine that calls nothing, from `zip.rs`'s archives);
-//! * [`onnx`]: ONNX models, written and read by hand-written protobuf messages;
+//!   by `pickle.rs`, a pickle machine that calls nothing, from `zip.rs`'s archives); any
+//!   named tensors, f32 or int64, as the file `torch.save(state_dict)` writes
+//!   ([`state_dict_to_pt_bytes`], [`save_state_dict_pt`]) and back
+//!   ([`read_state_dict_values`]);
+//! * [`onnx`]: ONNX models, written and read by hand-written protobuf messages; a graph
+//!   that neurite's autograd recorded, as the model `torch.onnx.export` writes
+//!   ([`graph_to_onnx`], [`save_graph_onnx`]);
 //! * [`keras`]: Keras' JSON descriptions of models (`model.to_json()`) and layers, read into a
 //!   [`ModelConfig`].
 //!
@@ -52,6 +57,10 @@ use safetensors::NamedTensors;
 pub use checkpoint::{checkpoint_from_bytes, load_checkpoint, Checkpoint, Checkpointer, CHECKPOINT_FILE};
 
 pub use crate::fs::write_atomic;
+pub use onnx::{graph_to_onnx, save_graph_onnx};
+pub use torch::{
+    load_state_dict_values, read_state_dict_values, save_state_dict_pt, state_dict_to_pt_bytes, TorchValue,
+};
 
 /// The metadata key holding the architecture.
 const ARCHITECTURE_KEY: &str = "neurite.architecture";

@@ -26,6 +26,10 @@
 //! shared, and each layer takes its weights from the file's
 //! [`ReadBudget`].
 //!
+//! [`graph_to_onnx`] writes, with the same messages and opset, any graph that neurite's
+//! autograd recorded (what `neurite.torch`'s `torch.onnx.export` traces), one operator per
+//! recorded operation.
+//!
 //! Weights kept in an external data file (`model.onnx.data`, what `torch.onnx.export(...,
 //! dynamo=True)` writes by default) are read by [`load_onnx`] and [`super::load_any`] from
 //! the model's own folder only: the location must be a plain relative path (no absolute
@@ -46,6 +50,10 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+
+mod graph;
+
+pub use graph::{graph_to_onnx, save_graph_onnx};
 
 use super::{NamedLayer, ReadBudget};
 use crate::error::{shape_str, Error, Result};
@@ -113,16 +121,21 @@ impl Msg {
     }
 }
 
-/// A TensorProto of f32 values (raw little-endian data).
-fn tensor_proto(name: &str, dims: &[usize], values: &[f32]) -> Msg {
+/// A TensorProto of `data_type` elements whose little-endian bytes are `raw`.
+fn tensor_proto_raw(name: &str, dims: &[usize], data_type: i64, raw: &[u8]) -> Msg {
     let mut t = Msg::default();
     for &d in dims {
         t.int(1, d as i64);
     }
-    t.int(2, FLOAT);
+    t.int(2, data_type);
     t.str(8, name);
-    t.bytes(9, &values.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>());
+    t.bytes(9, raw);
     t
+}
+
+/// A TensorProto of f32 values (raw little-endian data).
+fn tensor_proto(name: &str, dims: &[usize], values: &[f32]) -> Msg {
+    tensor_proto_raw(name, dims, FLOAT, &values.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>())
 }
 
 fn node(op: &str, name: &str, inputs: &[&str], outputs: &[&str], attributes: Vec<Msg>) -> Msg {
@@ -162,25 +175,28 @@ fn attr_ints(name: &str, values: &[i64]) -> Msg {
     a
 }
 
-/// An int64 tensor (a Reshape's target shape).
+/// A 1-D int64 tensor (a Reshape's target shape).
 fn tensor_proto_i64(name: &str, values: &[i64]) -> Msg {
-    let mut t = Msg::default();
-    t.int(1, values.len() as i64);
-    t.int(2, INT64);
-    t.str(8, name);
-    t.bytes(9, &values.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>());
-    t
+    tensor_proto_raw(name, &[values.len()], INT64, &values.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>())
 }
 
-/// A float tensor's ValueInfoProto: the batch dimension symbolic, the others fixed.
-fn value_info(name: &str, example: &[usize]) -> Msg {
-    let mut batch = Msg::default();
-    batch.str(2, "batch");
+/// One dimension of a ValueInfoProto's shape.
+enum Dim<'a> {
+    /// A fixed size.
+    Fixed(usize),
+    /// A size named, not fixed (`batch`).
+    Symbolic(&'a str),
+}
+
+/// A float tensor's ValueInfoProto with these dimensions.
+fn value_info_dims(name: &str, dims: &[Dim]) -> Msg {
     let mut shape = Msg::default();
-    shape.msg(1, batch);
-    for &d in example {
+    for d in dims {
         let mut dim = Msg::default();
-        dim.int(1, d as i64);
+        match d {
+            Dim::Fixed(n) => dim.int(1, *n as i64),
+            Dim::Symbolic(s) => dim.str(2, s),
+        };
         shape.msg(1, dim);
     }
     let mut tensor = Msg::default();
@@ -190,6 +206,23 @@ fn value_info(name: &str, example: &[usize]) -> Msg {
     let mut v = Msg::default();
     v.str(1, name).msg(2, ty);
     v
+}
+
+/// A float tensor's ValueInfoProto: the batch dimension symbolic, the others fixed.
+fn value_info(name: &str, example: &[usize]) -> Msg {
+    let dims: Vec<Dim> =
+        std::iter::once(Dim::Symbolic("batch")).chain(example.iter().map(|&d| Dim::Fixed(d))).collect();
+    value_info_dims(name, &dims)
+}
+
+/// The bytes of a ModelProto holding `graph`, at [`OPSET`] and its IR version, produced by
+/// neurite.
+fn model_proto(graph: Msg) -> Vec<u8> {
+    let mut opset = Msg::default();
+    opset.str(1, "").int(2, OPSET);
+    let mut m = Msg::default();
+    m.int(1, IR_VERSION).str(2, "neurite").str(3, env!("CARGO_PKG_VERSION")).msg(7, graph).msg(8, opset);
+    m.0
 }
 
 /// The bytes of an ONNX model computing `model`'s outputs (in inference mode) from an input
@@ -410,11 +443,7 @@ pub fn to_onnx(model: &Sequential) -> Result<Vec<u8>> {
     }
     graph.msg(11, value_info("input", &input_shape));
     graph.msg(12, value_info("output", &model.output_shape().unwrap_or_default()));
-    let mut opset = Msg::default();
-    opset.str(1, "").int(2, OPSET);
-    let mut m = Msg::default();
-    m.int(1, IR_VERSION).str(2, "neurite").str(3, env!("CARGO_PKG_VERSION")).msg(7, graph).msg(8, opset);
-    Ok(m.0)
+    Ok(model_proto(graph))
 }
 
 /// A window's `kernel_shape`, `strides` and `pads` (top, left, bottom, right: TensorFlow's

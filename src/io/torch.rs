@@ -12,6 +12,14 @@
 //!
 //! A `.pt` file is a zip: `<name>/data.pkl` (the pickle, read by `io/pickle.rs`, which
 //! calls nothing), `<name>/data/<key>` (each storage's raw bytes) and `<name>/byteorder`.
+//!
+//! Any named tensors, not only a neurite model's, are written as that zip by
+//! [`state_dict_to_pt_bytes`] and [`save_state_dict_pt`] (what `neurite.torch.save(
+//! model.state_dict(), path)` calls): f32 tensors as `FloatStorage`s and int64 ones (a
+//! `BatchNorm1d`'s `num_batches_tracked`) as `LongStorage`s, 0-d tensors included, each a
+//! [`TorchValue`]. [`read_state_dict_values`] reads such a file, or PyTorch's, back with the
+//! integers exact; [`read_state_dict`], which gives f32 tensors for models, reads an int64
+//! tensor as the nearest f32 values (exact up to 2^24).
 
 use super::pickle::{self, StorageType, TensorRef};
 use super::zip;
@@ -307,55 +315,190 @@ pub(crate) fn pt_architecture(bytes: &[u8]) -> Result<Option<crate::train::Model
 }
 
 /// The bytes of the zip `torch.save(model.state_dict(), path)` writes for [`state_dict`] (what
-/// `torch.load(path, weights_only=True)` reads): `archive/data.pkl`, a protocol-2 pickle of an
-/// `OrderedDict` of `torch._utils._rebuild_tensor_v2` calls on `FloatStorage`s,
-/// `archive/data/<i>` each tensor's little-endian f32 values, `archive/byteorder` and
-/// `archive/version`; and the architecture, so that `neurite import` needs no flags.
+/// `torch.load(path, weights_only=True)` reads): [`state_dict_to_pt_bytes`] of its tensors
+/// with the architecture, so that `neurite import` needs no flags.
 pub fn pt_bytes(model: &Sequential) -> Result<Vec<u8>> {
-    let tensors = state_dict(model)?;
+    let tensors: Vec<(String, TorchValue)> =
+        state_dict(model)?.into_iter().map(|(k, t)| (k, TorchValue::F32(t))).collect();
     let architecture =
         serde_json::to_string(&model.config()).map_err(|e| Error::Value(format!("the architecture as JSON: {e}")))?;
+    state_dict_to_pt_bytes(&tensors, Some(&architecture))
+}
+
+/// One entry of a state_dict as `torch.save` writes it and [`read_state_dict_values`] reads
+/// it: f32 values (a `FloatStorage`), or 64-bit integers (a `LongStorage`, what a
+/// `BatchNorm1d`'s `num_batches_tracked` is: a 0-d int64 tensor). Either may be 0-d (shape
+/// `()`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum TorchValue {
+    /// A float tensor (`torch.float32`).
+    F32(Tensor),
+    /// An integer tensor (`torch.int64`): its shape and its values, row-major.
+    I64 {
+        /// The shape (`vec![]` for a 0-d tensor).
+        shape: Vec<usize>,
+        /// The values, as many as the shape holds.
+        values: Vec<i64>,
+    },
+}
+
+impl TorchValue {
+    /// The tensor's shape.
+    pub fn shape(&self) -> &[usize] {
+        match self {
+            TorchValue::F32(t) => t.shape(),
+            TorchValue::I64 { shape, .. } => shape,
+        }
+    }
+
+    /// PyTorch's name for its element type: `float32` or `int64`.
+    pub fn dtype(&self) -> &'static str {
+        match self {
+            TorchValue::F32(_) => "float32",
+            TorchValue::I64 { .. } => "int64",
+        }
+    }
+
+    /// The values as f32 (integers rounded to the nearest f32, exact up to 2^24 in size).
+    pub fn to_f32(&self) -> Result<Tensor> {
+        match self {
+            TorchValue::F32(t) => Ok(t.clone()),
+            TorchValue::I64 { shape, values } => Tensor::from_vec(values.iter().map(|&v| v as f32).collect(), shape),
+        }
+    }
+}
+
+impl From<Tensor> for TorchValue {
+    fn from(t: Tensor) -> TorchValue {
+        TorchValue::F32(t)
+    }
+}
+
+/// The bytes of the zip that `torch.save(state_dict, path)` writes for the named tensors
+/// `tensors`, in their order (what `torch.load(path, weights_only=True)` reads back as an
+/// `OrderedDict` of tensors): `archive/data.pkl`, a protocol-2 pickle of an `OrderedDict` of
+/// `torch._utils._rebuild_tensor_v2` calls on `FloatStorage`s (f32) and `LongStorage`s
+/// (int64), `archive/data/<i>` each tensor's little-endian values, `archive/byteorder` and
+/// `archive/version`; with `architecture`, neurite's JSON description of the model in
+/// `archive/neurite_architecture.json` too (PyTorch ignores it). Tensors of any shape are
+/// written, 0-d ones (shape `()`) included, and any values (PyTorch saves NaN as it is).
+///
+/// A key that appears twice, an int64 tensor whose values do not fill its shape, or a
+/// tensor too large for the pickle's 32-bit sizes (2^31 elements) is an error naming it.
+///
+/// ```
+/// use neurite::{io::torch::{self, TorchValue}, tensor::Tensor};
+/// let tensors = vec![
+///     ("0.weight".to_string(), TorchValue::F32(Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2])?)),
+///     ("1.num_batches_tracked".to_string(), TorchValue::I64 { shape: vec![], values: vec![7] }),
+/// ];
+/// let bytes = torch::state_dict_to_pt_bytes(&tensors, None)?;
+/// assert_eq!(torch::read_state_dict_values(&bytes)?, tensors);
+/// # Ok::<(), neurite::Error>(())
+/// ```
+pub fn state_dict_to_pt_bytes(tensors: &[(String, TorchValue)], architecture: Option<&str>) -> Result<Vec<u8>> {
     let mut p = b"\x80\x02ccollections\nOrderedDict\nq\x00)Rq\x01(".to_vec();
-    let text = |p: &mut Vec<u8>, s: &str| {
+    let text = |p: &mut Vec<u8>, s: &str| -> Result<()> {
+        let len = u32::try_from(s.len())
+            .map_err(|_| Error::Value(format!("torch file: a key of {} bytes is too long", s.len())))?;
         p.push(b'X');
-        p.extend_from_slice(&(s.len() as u32).to_le_bytes());
+        p.extend_from_slice(&len.to_le_bytes());
         p.extend_from_slice(s.as_bytes());
+        Ok(())
     };
-    let int = |p: &mut Vec<u8>, v: usize| -> Result<()> {
-        let v = i32::try_from(v)
-            .map_err(|_| Error::Value(format!("torch file: {v} does not fit the pickle's 32-bit integers")))?;
+    let int = |p: &mut Vec<u8>, v: usize, key: &str| -> Result<()> {
+        let v = i32::try_from(v).map_err(|_| {
+            Error::Value(format!("torch file: tensor {key}: {v} does not fit the pickle's 32-bit integers"))
+        })?;
         p.push(b'J');
         p.extend_from_slice(&v.to_le_bytes());
         Ok(())
     };
+    let mut seen = std::collections::HashSet::with_capacity(tensors.len());
     let mut files = Vec::with_capacity(tensors.len() + 4);
     for (i, (key, t)) in tensors.iter().enumerate() {
-        text(&mut p, key);
+        if !seen.insert(key.as_str()) {
+            return Err(Error::Value(format!("torch file: the key {key:?} appears twice in the state_dict")));
+        }
+        let shape = t.shape();
+        let numel = shape
+            .iter()
+            .try_fold(1usize, |n, &d| n.checked_mul(d))
+            .ok_or_else(|| Error::Shape(format!("torch file: tensor {key}: shape {} overflows", shape_str(shape))))?;
+        let (storage, data): (&[u8], Vec<u8>) = match t {
+            TorchValue::F32(t) => (b"FloatStorage", t.to_vec().iter().flat_map(|x| x.to_le_bytes()).collect()),
+            TorchValue::I64 { shape, values } => {
+                if values.len() != numel {
+                    return Err(Error::Shape(format!(
+                        "torch file: int64 tensor {key} of shape {} needs {numel} values, it has {}",
+                        shape_str(shape),
+                        values.len()
+                    )));
+                }
+                (b"LongStorage", values.iter().flat_map(|x| x.to_le_bytes()).collect())
+            }
+        };
+        text(&mut p, key)?;
         p.extend_from_slice(b"ctorch._utils\n_rebuild_tensor_v2\n((");
-        text(&mut p, "storage");
-        p.extend_from_slice(b"ctorch\nFloatStorage\n");
-        text(&mut p, &i.to_string());
-        text(&mut p, "cpu");
-        int(&mut p, t.size())?;
+        text(&mut p, "storage")?;
+        p.extend_from_slice(b"ctorch\n");
+        p.extend_from_slice(storage);
+        p.push(b'\n');
+        text(&mut p, &i.to_string())?;
+        text(&mut p, "cpu")?;
+        int(&mut p, numel, key)?;
         p.extend_from_slice(b"tQ");
-        int(&mut p, 0)?;
+        int(&mut p, 0, key)?;
         p.push(b'(');
-        for &d in t.shape() {
-            int(&mut p, d)?;
+        for &d in shape {
+            int(&mut p, d, key)?;
         }
         p.extend_from_slice(b"t(");
-        for s in crate::tensor::shape::contiguous_strides(t.shape()) {
-            int(&mut p, s)?;
+        for s in crate::tensor::shape::contiguous_strides(shape) {
+            int(&mut p, s, key)?;
         }
         p.extend_from_slice(b"t\x89ccollections\nOrderedDict\n)RtR");
-        files.push((format!("archive/data/{i}"), t.to_vec().iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>()));
+        files.push((format!("archive/data/{i}"), data));
     }
     p.extend_from_slice(b"u.");
     files.insert(0, ("archive/data.pkl".to_string(), p));
     files.insert(1, ("archive/byteorder".to_string(), b"little".to_vec()));
     files.push(("archive/version".to_string(), b"3\n".to_vec()));
-    files.push((PT_ARCHITECTURE_ENTRY.to_string(), architecture.into_bytes()));
+    if let Some(architecture) = architecture {
+        files.push((PT_ARCHITECTURE_ENTRY.to_string(), architecture.as_bytes().to_vec()));
+    }
     zip::write_stored(&files)
+}
+
+/// Writes [`state_dict_to_pt_bytes`] to `path` atomically (a temporary file beside it,
+/// renamed into place), whatever its extension: what `neurite.torch.save(state_dict, path)`
+/// does. Errors name the path.
+pub fn save_state_dict_pt(
+    tensors: &[(String, TorchValue)],
+    architecture: Option<&str>,
+    path: &std::path::Path,
+) -> Result<()> {
+    let bytes = state_dict_to_pt_bytes(tensors, architecture).map_err(|e| e.context(path.display()))?;
+    super::write_atomic(path, &bytes)
+}
+
+/// The tensors of a state_dict file, either format, as they are stored: like
+/// [`read_state_dict`], but an int64 tensor of a `.pt` file (a `LongStorage`, such as
+/// `num_batches_tracked`) comes back as [`TorchValue::I64`] with its exact values instead of
+/// f32; every other storage type (float32, float64, float16, bfloat16) and every safetensors
+/// tensor is read as [`TorchValue::F32`]. Bounded by the file as [`read_state_dict`] is.
+pub fn read_state_dict_values(bytes: &[u8]) -> Result<Vec<(String, TorchValue)>> {
+    let mut budget = super::ReadBudget::for_file(bytes.len() as u64);
+    if zip::is_zip(bytes) {
+        return read_pt(bytes, &mut budget, true);
+    }
+    Ok(read_state_dict_within(bytes, &mut budget)?.into_iter().map(|(k, t)| (k, TorchValue::F32(t))).collect())
+}
+
+/// [`read_state_dict_values`] of the file at `path`; errors name it.
+pub fn load_state_dict_values(path: &std::path::Path) -> Result<Vec<(String, TorchValue)>> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    read_state_dict_values(&bytes).map_err(|e| e.context(path.display()))
 }
 
 /// The tensors of a state_dict file, either format, in module order: a `.pt` file's own
@@ -373,7 +516,7 @@ pub fn read_state_dict(bytes: &[u8]) -> Result<Vec<(String, Tensor)>> {
 /// [`read_state_dict`] within a budget shared with the rest of a model file's reading.
 pub(crate) fn read_state_dict_within(bytes: &[u8], budget: &mut super::ReadBudget) -> Result<Vec<(String, Tensor)>> {
     if zip::is_zip(bytes) {
-        return read_pt(bytes, budget);
+        return read_pt(bytes, budget, false)?.into_iter().map(|(k, v)| v.to_f32().map(|t| (k, t))).collect();
     }
     let (mut tensors, _) = super::safetensors::from_bytes(bytes)?;
     tensors.sort_by_key(|(name, _)| natural_key(name));
@@ -399,8 +542,9 @@ fn natural_key(s: &str) -> Vec<(String, u128)> {
     parts
 }
 
-/// The tensors of a `torch.save` zip file, in the state_dict's order.
-fn read_pt(bytes: &[u8], budget: &mut super::ReadBudget) -> Result<Vec<(String, Tensor)>> {
+/// The tensors of a `torch.save` zip file, in the state_dict's order: every storage as f32,
+/// or, with `exact_integers`, a `LongStorage` as its int64 values.
+fn read_pt(bytes: &[u8], budget: &mut super::ReadBudget, exact_integers: bool) -> Result<Vec<(String, TorchValue)>> {
     let archive = zip::Archive::new(bytes)?;
     let pickles: Vec<_> = archive.entries().iter().filter(|e| e.name.ends_with("data.pkl")).collect();
     let [pkl] = pickles.as_slice() else {
@@ -438,8 +582,9 @@ fn read_pt(bytes: &[u8], budget: &mut super::ReadBudget) -> Result<Vec<(String, 
             entries.insert(&r.storage, entry);
         }
         let numel = r.size.iter().try_fold(1u64, |n, &d| n.checked_mul(d)).unwrap_or(u64::MAX);
+        let esize = if exact_integers && r.dtype == StorageType::I64 { 8 } else { 4 };
         budget.take(
-            numel.saturating_mul(4),
+            numel.saturating_mul(esize),
             format_args!("torch file: tensor {} ({numel} values of storage {})", r.name, r.storage),
         )?;
     }
@@ -454,7 +599,20 @@ fn read_pt(bytes: &[u8], budget: &mut super::ReadBudget) -> Result<Vec<(String, 
         if !storages.contains_key(key) {
             storages.insert(key, archive.read(entries[key])?);
         }
-        out.push((r.name.clone(), materialise(r, &storages[key], big_endian)?));
+        let value = if exact_integers && r.dtype == StorageType::I64 {
+            let (shape, values) = materialise_with(r, &storages[key], |b| {
+                let b: [u8; 8] = b.try_into().unwrap_or([0; 8]);
+                if big_endian {
+                    i64::from_be_bytes(b)
+                } else {
+                    i64::from_le_bytes(b)
+                }
+            })?;
+            TorchValue::I64 { shape, values }
+        } else {
+            TorchValue::F32(materialise(r, &storages[key], big_endian)?)
+        };
+        out.push((r.name.clone(), value));
         if last.get(key) == Some(&i) {
             storages.remove(key);
         }
@@ -466,6 +624,27 @@ fn read_pt(bytes: &[u8], budget: &mut super::ReadBudget) -> Result<Vec<(String, 
 /// Every index is checked against the storage, and the tensor may not hold more elements
 /// than its storage (a stride-0 view of a tiny storage could otherwise ask for gigabytes).
 fn materialise(r: &TensorRef, data: &[u8], big_endian: bool) -> Result<Tensor> {
+    let (shape, values) = materialise_with(r, data, |b| match (r.dtype, big_endian) {
+        (StorageType::F32, false) => f32::from_le_bytes([b[0], b[1], b[2], b[3]]),
+        (StorageType::F32, true) => f32::from_be_bytes([b[0], b[1], b[2], b[3]]),
+        (StorageType::F64, false) => f64::from_le_bytes(b.try_into().unwrap_or([0; 8])) as f32,
+        (StorageType::F64, true) => f64::from_be_bytes(b.try_into().unwrap_or([0; 8])) as f32,
+        (StorageType::F16, be) => {
+            f16_to_f32(if be { u16::from_be_bytes([b[0], b[1]]) } else { u16::from_le_bytes([b[0], b[1]]) })
+        }
+        (StorageType::BF16, be) => {
+            let bits = if be { u16::from_be_bytes([b[0], b[1]]) } else { u16::from_le_bytes([b[0], b[1]]) };
+            f32::from_bits(u32::from(bits) << 16)
+        }
+        (StorageType::I64, false) => i64::from_le_bytes(b.try_into().unwrap_or([0; 8])) as f32,
+        (StorageType::I64, true) => i64::from_be_bytes(b.try_into().unwrap_or([0; 8])) as f32,
+    })?;
+    Tensor::from_vec(values, &shape)
+}
+
+/// The shape and the values (each element's bytes given to `read`) of the tensor a
+/// reference describes, walked with its strides; the checks of [`materialise`].
+fn materialise_with<T>(r: &TensorRef, data: &[u8], read: impl Fn(&[u8]) -> T) -> Result<(Vec<usize>, Vec<T>)> {
     let esize = r.dtype.size() as u64;
     let err = |why: String| Error::Format(format!("torch file: tensor {}: {why}", r.name));
     if r.storage_numel.checked_mul(esize) != Some(data.len() as u64) {
@@ -494,30 +673,12 @@ fn materialise(r: &TensorRef, data: &[u8], big_endian: bool) -> Result<Tensor> {
         }
     }
     let shape: Vec<usize> = r.size.iter().map(|&d| d as usize).collect();
-    let read = |i: u64| -> f32 {
-        let at = (i * esize) as usize;
-        let b = &data[at..at + esize as usize];
-        match (r.dtype, big_endian) {
-            (StorageType::F32, false) => f32::from_le_bytes([b[0], b[1], b[2], b[3]]),
-            (StorageType::F32, true) => f32::from_be_bytes([b[0], b[1], b[2], b[3]]),
-            (StorageType::F64, false) => f64::from_le_bytes(b.try_into().unwrap_or([0; 8])) as f32,
-            (StorageType::F64, true) => f64::from_be_bytes(b.try_into().unwrap_or([0; 8])) as f32,
-            (StorageType::F16, be) => {
-                f16_to_f32(if be { u16::from_be_bytes([b[0], b[1]]) } else { u16::from_le_bytes([b[0], b[1]]) })
-            }
-            (StorageType::BF16, be) => {
-                let bits = if be { u16::from_be_bytes([b[0], b[1]]) } else { u16::from_le_bytes([b[0], b[1]]) };
-                f32::from_bits(u32::from(bits) << 16)
-            }
-            (StorageType::I64, false) => i64::from_le_bytes(b.try_into().unwrap_or([0; 8])) as f32,
-            (StorageType::I64, true) => i64::from_be_bytes(b.try_into().unwrap_or([0; 8])) as f32,
-        }
-    };
     let mut values = Vec::with_capacity(numel as usize);
     let mut index = vec![0u64; shape.len()];
     for _ in 0..numel {
         let at = r.offset + index.iter().zip(&r.stride).map(|(i, s)| i * s).sum::<u64>();
-        values.push(read(at));
+        let at = (at * esize) as usize;
+        values.push(read(&data[at..at + esize as usize]));
         for d in (0..index.len()).rev() {
             index[d] += 1;
             if index[d] < r.size[d] {
@@ -526,7 +687,7 @@ fn materialise(r: &TensorRef, data: &[u8], big_endian: bool) -> Result<Tensor> {
             index[d] = 0;
         }
     }
-    Tensor::from_vec(values, &shape)
+    Ok((shape, values))
 }
 
 /// IEEE half precision to single.
