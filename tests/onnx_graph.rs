@@ -69,6 +69,29 @@ fn mlp() -> Case {
     }
 }
 
+/// The same network as neurite.torch's `nn.Linear` runs it: one `linear` operation per layer
+/// (ONNX's Gemm), and a 3-d input through a linear layer without bias (Transpose, MatMul).
+fn linear() -> Case {
+    let params: Named = vec![
+        ("fc1.weight".into(), param(&[8, 4], 11)),
+        ("fc1.bias".into(), param(&[8], 12)),
+        ("fc2.weight".into(), param(&[3, 8], 13)),
+        ("proj.weight".into(), param(&[2, 4], 14)),
+    ];
+    let p: Vec<Var> = params.iter().map(|(_, v)| v.clone()).collect();
+    Case {
+        name: "linear",
+        params,
+        forward: Box::new(move |x| {
+            let h = x[0].linear(&p[0], Some(&p[1])).unwrap().relu().unwrap();
+            let logits = h.linear(&p[2], None).unwrap();
+            let projected = x[1].linear(&p[3], None).unwrap();
+            vec![("logits".into(), logits), ("projected".into(), projected)]
+        }),
+        inputs: vec![("x", vec![4]), ("seq", vec![5, 4])],
+    }
+}
+
 fn mixed() -> Case {
     let params: Named = vec![("w".into(), param(&[2, 4], 5)), ("scale".into(), param(&[4], 6))];
     let p: Vec<Var> = params.iter().map(|(_, v)| v.clone()).collect();
@@ -153,7 +176,7 @@ fn layers() -> Case {
 }
 
 fn cases() -> Vec<Case> {
-    vec![mlp(), mixed(), elementwise(), layers()]
+    vec![mlp(), linear(), mixed(), elementwise(), layers()]
 }
 
 /// Exports a case traced at batch 5 and writes it with two cases (batch 5 and 3) to `dir`.
@@ -514,7 +537,7 @@ fn onnx_runtime_agrees_with_neurite() {
     let out = std::process::Command::new(python).arg(script).arg(&dir).output().unwrap();
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "ONNX Runtime disagrees:\n{text}");
-    assert!(text.contains("ok: 4 models, 8 cases"), "{text}");
+    assert!(text.contains("ok: 5 models, 10 cases"), "{text}");
     std::fs::remove_dir_all(&dir).ok();
 }
 

@@ -69,7 +69,9 @@ fn _neurite(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyOptim>()?;
     m.add_function(wrap_pyfunction!(set_grad_enabled, m)?)?;
     m.add_function(wrap_pyfunction!(is_grad_enabled, m)?)?;
-    m.add_function(wrap_pyfunction!(read_state_dict, m)?)?;
+    m.add_function(wrap_pyfunction!(save_state_dict, m)?)?;
+    m.add_function(wrap_pyfunction!(load_state_dict, m)?)?;
+    m.add_function(wrap_pyfunction!(export_onnx_graph, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

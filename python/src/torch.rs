@@ -486,13 +486,57 @@ impl PyOptim {
     }
 }
 
-/// The named tensors of a state_dict file (PyTorch's zip, or safetensors), in file order,
-/// as float32 arrays.
+/// Writes a state_dict as `torch.save` does (PyTorch's zip, which `torch.load(path,
+/// weights_only=True)` reads), atomically: `entries` are (name, variable, "float32" | "int64").
 #[pyfunction]
-pub(crate) fn read_state_dict<'py>(py: Python<'py>, path: PathBuf) -> PyResult<Vec<(String, Bound<'py, PyAny>)>> {
-    let bytes = std::fs::read(&path).map_err(|e| PyOSError::new_err(format!("{}: {e}", path.display())))?;
-    let tensors = py
-        .detach(|| io::torch::read_state_dict(&bytes))
-        .map_err(|e| py_err(neurite::Error::Format(format!("{}: {e}", path.display()))))?;
-    tensors.into_iter().map(|(name, t)| Ok((name, tensor_to_numpy(py, &t)?))).collect()
+pub(crate) fn save_state_dict(py: Python<'_>, path: PathBuf, entries: Vec<(String, PyRef<'_, PyVar>, String)>) -> PyResult<()> {
+    let mut tensors = Vec::with_capacity(entries.len());
+    for (name, var, kind) in &entries {
+        let value = var.var.value();
+        let value = match kind.as_str() {
+            "int64" => io::TorchValue::I64 {
+                shape: value.shape().to_vec(),
+                values: value.to_vec().iter().map(|&v| v as i64).collect(),
+            },
+            _ => io::TorchValue::F32(value),
+        };
+        tensors.push((name.clone(), value));
+    }
+    py.detach(|| io::save_state_dict_pt(&tensors, None, &path)).map_err(py_err)
+}
+
+/// The named tensors of a state_dict file (PyTorch's zip, or safetensors), in file order:
+/// (name, array, "float32" | "int64"), integer tensors exact as int64 arrays.
+#[pyfunction]
+pub(crate) fn load_state_dict<'py>(py: Python<'py>, path: PathBuf) -> PyResult<Vec<(String, Bound<'py, PyAny>, &'static str)>> {
+    let tensors = py.detach(|| io::load_state_dict_values(&path)).map_err(py_err)?;
+    let mut out = Vec::with_capacity(tensors.len());
+    for (name, value) in tensors {
+        match value {
+            io::TorchValue::F32(t) => out.push((name, tensor_to_numpy(py, &t)?, "float32")),
+            io::TorchValue::I64 { shape, values } => {
+                let array = PyArray1::from_vec(py, values).reshape(shape)?.into_any();
+                out.push((name, array, "int64"));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Writes the graph that computed `outputs` from `inputs` as an ONNX file, atomically: the
+/// library's traced export ([`io::save_graph_onnx`]), parameters as initializers by name.
+#[pyfunction]
+pub(crate) fn export_onnx_graph(
+    py: Python<'_>,
+    path: PathBuf,
+    inputs: Vec<(String, PyRef<'_, PyVar>)>,
+    outputs: Vec<(String, PyRef<'_, PyVar>)>,
+    parameters: Vec<(String, PyRef<'_, PyVar>)>,
+    dynamic_batch: bool,
+) -> PyResult<()> {
+    let named = |list: &[(String, PyRef<'_, PyVar>)]| -> Vec<(String, Var)> {
+        list.iter().map(|(n, v)| (n.clone(), v.var.clone())).collect()
+    };
+    let (inputs, outputs, parameters) = (named(&inputs), named(&outputs), named(&parameters));
+    py.detach(|| io::save_graph_onnx(&inputs, &outputs, &parameters, dynamic_batch, &path)).map_err(py_err)
 }

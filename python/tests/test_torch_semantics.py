@@ -153,8 +153,8 @@ def test_dataloader_over_a_plain_dataset_collates():
 
 
 def test_unsupported_features_say_so():
-    with pytest.raises(TypeError, match="maximize"):
-        optim.SGD([nn.Parameter(torch.zeros(1))], lr=0.1, maximize=True)
+    with pytest.raises(TypeError, match="differentiable"):
+        optim.SGD([nn.Parameter(torch.zeros(1))], lr=0.1, differentiable=True)
     with pytest.raises(RuntimeError, match="CPU only"):
         torch.zeros(1).cuda()
     with pytest.raises(TypeError, match="weight"):

@@ -52,7 +52,7 @@ class Optimizer:
         if self._built_with[i] != key:
             if self._engines[i] is not None and self._built_with[i][1] == key[1]:
                 # Only a hyperparameter moved (a scheduler's lr): keep the moments.
-                self._engines[i].set_hyperparameters(spec)
+                self._engines[i].set_optimizer(spec)
             else:
                 self._engines[i] = _neurite.Optim(spec, [p._var for p in params])
             self._built_with[i] = key
@@ -116,21 +116,21 @@ class SGD(Optimizer):
     Nesterov)."""
 
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *, maximize=False, foreach=None, differentiable=False, fused=None):
-        _unsupported("SGD", maximize=maximize, differentiable=differentiable)
+        _unsupported("SGD", differentiable=differentiable)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
-        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov))
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov, maximize=maximize))
 
     def _json(self, g):
-        return json.dumps({"name": "torch_sgd", "lr": g["lr"], "momentum": g["momentum"], "dampening": g["dampening"], "weight_decay": g["weight_decay"], "nesterov": g["nesterov"]})
+        return json.dumps({"name": "torch_sgd", "lr": g["lr"], "momentum": g["momentum"], "dampening": g["dampening"], "weight_decay": g["weight_decay"], "nesterov": g["nesterov"], "maximize": g["maximize"]})
 
 
 class Adam(Optimizer):
     """PyTorch's Adam: ``p -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps)``."""
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *, foreach=None, maximize=False, capturable=False, differentiable=False, fused=None):
-        _unsupported("Adam", maximize=maximize, differentiable=differentiable)
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad))
+        _unsupported("Adam", differentiable=differentiable)
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize))
 
     def _check(self, g):
         super()._check(g)
@@ -143,9 +143,7 @@ class Adam(Optimizer):
     _decoupled = False
 
     def _json(self, g):
-        b1, b2 = g["betas"]
-        name = "torch_adamw" if self._decoupled else "torch_adam"
-        return json.dumps({"name": name, "lr": g["lr"], "beta1": b1, "beta2": b2, "eps": g["eps"], "weight_decay": g["weight_decay"], "amsgrad": g["amsgrad"]})
+        return json.dumps({"name": "torch_adam", "lr": g["lr"], "betas": list(g["betas"]), "eps": g["eps"], "weight_decay": g["weight_decay"], "amsgrad": g["amsgrad"], "maximize": g["maximize"], "decoupled_weight_decay": self._decoupled})
 
 
 class AdamW(Adam):
@@ -162,22 +160,22 @@ class RMSprop(Optimizer):
     momentum as PyTorch)."""
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False, capturable=False, foreach=None, maximize=False, differentiable=False):
-        _unsupported("RMSprop", maximize=maximize, differentiable=differentiable)
-        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum, centered=centered))
+        _unsupported("RMSprop", differentiable=differentiable)
+        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum, centered=centered, maximize=maximize))
 
     def _json(self, g):
-        return json.dumps({"name": "torch_rmsprop", "lr": g["lr"], "alpha": g["alpha"], "eps": g["eps"], "weight_decay": g["weight_decay"], "momentum": g["momentum"], "centered": g["centered"]})
+        return json.dumps({"name": "torch_rmsprop", "lr": g["lr"], "alpha": g["alpha"], "eps": g["eps"], "weight_decay": g["weight_decay"], "momentum": g["momentum"], "centered": g["centered"], "maximize": g["maximize"]})
 
 
 class Adagrad(Optimizer):
     """``acc += g^2; p -= lr/(1 + (t-1) lr_decay) * g / (sqrt(acc) + eps)``."""
 
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10, foreach=None, *, maximize=False, differentiable=False, fused=None):
-        _unsupported("Adagrad", maximize=maximize, differentiable=differentiable)
-        super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay, initial_accumulator_value=initial_accumulator_value, eps=eps))
+        _unsupported("Adagrad", differentiable=differentiable)
+        super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay, initial_accumulator_value=initial_accumulator_value, eps=eps, maximize=maximize))
 
     def _json(self, g):
-        return json.dumps({"name": "torch_adagrad", "lr": g["lr"], "lr_decay": g["lr_decay"], "weight_decay": g["weight_decay"], "initial_accumulator_value": g["initial_accumulator_value"], "eps": g["eps"]})
+        return json.dumps({"name": "torch_adagrad", "lr": g["lr"], "lr_decay": g["lr_decay"], "weight_decay": g["weight_decay"], "initial_accumulator_value": g["initial_accumulator_value"], "eps": g["eps"], "maximize": g["maximize"]})
 
 
 class _LRScheduler:

@@ -1,6 +1,6 @@
 """``torch.save`` and ``torch.load`` of state_dicts, in PyTorch's own file format (the zip
-``torch.save`` writes, which ``torch.load(path, weights_only=True)`` reads) or safetensors
-(by the ``.safetensors`` suffix), written and read by the library (``neurite::io::torch``)."""
+``torch.save`` writes, which ``torch.load(path, weights_only=True)`` reads; ``load`` also reads
+safetensors files), written and read by the library (``neurite::io::torch``)."""
 
 import os
 from collections import OrderedDict
@@ -32,8 +32,7 @@ def _flat_tensors(obj, what):
 
 
 def save(obj, f, pickle_module=None, pickle_protocol=2, _use_new_zipfile_serialization=True):
-    """Writes a state_dict (a dict of tensors) to ``f`` atomically: PyTorch's zip format, or
-    safetensors when the name ends in ``.safetensors``."""
+    """Writes a state_dict (a dict of tensors) to ``f`` atomically, in PyTorch's zip format."""
     if not isinstance(f, (str, os.PathLike)):
         raise TypeError("torch.save: neurite.torch writes to a path (str or os.PathLike), not a file object")
     tensors = _flat_tensors(obj, str(f))

@@ -459,6 +459,28 @@ impl Exporter {
                         .or_else(|| moved(bb, |j| (j + 2 != nb).then(|| out_n + j - nb))),
                 })
             }
+            Op::Linear(input, _, bias) => {
+                let x_n = input.shape().len();
+                if x_n == 2 {
+                    // ONNX's Gemm is PyTorch's linear on a batch: A B^T + C.
+                    let mut inputs = vec![x, names[1].as_str()];
+                    if bias.is_some() {
+                        inputs.push(names[2].as_str());
+                    }
+                    self.add_node("Gemm", &inputs, &[out], vec![attr_int("transB", 1)]);
+                } else {
+                    let w_t = self.fresh("weight_t");
+                    self.add_node("Transpose", &[&names[1]], &[&w_t], vec![attr_ints("perm", &[1, 0])]);
+                    if bias.is_some() {
+                        let product = self.fresh("linear");
+                        self.add_node("MatMul", &[x, &w_t], &[&product], vec![]);
+                        self.add_node("Add", &[&product, &names[2]], &[out], vec![]);
+                    } else {
+                        self.add_node("MatMul", &[x, &w_t], &[out], vec![]);
+                    }
+                }
+                Ok(moved(xb, |i| (i + 1 < x_n).then_some(i)))
+            }
             Op::Sum(_) | Op::Mean(_) | Op::Max(_) => {
                 let onnx = match op {
                     Op::Sum(_) => "ReduceSum",
