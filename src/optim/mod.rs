@@ -641,7 +641,7 @@ impl Optimizer {
             Optimizer::RmsProp { momentum: 0.0, .. } => &["velocity"],
             Optimizer::RmsProp { .. } => &["velocity", "momentum"],
             Optimizer::Adam { .. } | Optimizer::Nadam { .. } => &["m", "v"],
-            Optimizer::TorchSgd { momentum, .. } if momentum == 0.0 => &[],
+            Optimizer::TorchSgd { momentum: 0.0, .. } => &[],
             Optimizer::TorchSgd { .. } => &["momentum_buffer"],
             Optimizer::TorchAdam { amsgrad: false, .. } => &["exp_avg", "exp_avg_sq"],
             Optimizer::TorchAdam { amsgrad: true, .. } => &["exp_avg", "exp_avg_sq", "max_exp_avg_sq"],

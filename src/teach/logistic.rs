@@ -319,9 +319,7 @@ fn per_model(optimizer: Optimizer, classes: usize) -> Optimizer {
         Optimizer::Sgd { .. } => optimizer.learning_rate(optimizer.lr() * classes as f32),
         // PyTorch's SGD too (its momentum buffer is linear in the gradient), unless a weight
         // decay adds a term the mean does not scale.
-        Optimizer::TorchSgd { weight_decay, .. } if weight_decay == 0.0 => {
-            optimizer.learning_rate(optimizer.lr() * classes as f32)
-        }
+        Optimizer::TorchSgd { weight_decay: 0.0, .. } => optimizer.learning_rate(optimizer.lr() * classes as f32),
         adaptive => adaptive,
     }
 }
