@@ -336,7 +336,8 @@ fn keras_variants_are_unchanged() {
 
 /// The training engine (`Sequential::train_on_batch`, which updates by parameter ranges and
 /// passes up to three state buffers) and `Optim` over the same model's autograd parameters
-/// take the same steps with PyTorch's rules, three buffers included.
+/// take the same steps with PyTorch's rules, three buffers included; a model saved with its
+/// optimiser state resumes with the same bits.
 #[test]
 fn the_engine_takes_the_same_steps_as_optim() {
     use neurite::nn::{Activation, Dense, Loss, Module};
@@ -383,5 +384,12 @@ fn the_engine_takes_the_same_steps_as_optim() {
         assert!(diff <= 1e-4 * moved, "{json}: the paths differ by {diff} of a move of {moved}");
         let state = engine.optimizer_state().unwrap();
         assert_eq!(state.tensors().unwrap().len(), 4 * optimizer.slot_names().len(), "{json}");
+
+        // Saved with its optimiser state and read back: the same state, the same next step.
+        let mut back = neurite::io::model_from_bytes(&neurite::io::model_bytes(&engine).unwrap()).unwrap();
+        assert_eq!(back.optimizer_state(), engine.optimizer_state(), "{json}: the saved state");
+        engine.train_on_batch(&data, &batch).unwrap();
+        back.train_on_batch(&data, &batch).unwrap();
+        assert_eq!(back.params().snapshot().unwrap(), engine.params().snapshot().unwrap(), "{json}: resumed");
     }
 }
