@@ -82,7 +82,8 @@ use crate::tensor::Tensor;
 ///
 /// (AdamW must say `"weight_decay": 0.01` and `"decoupled_weight_decay": true`, its two
 /// differences from Adam: as in PyTorch 2.x, where `AdamW` is `Adam` with
-/// `decoupled_weight_decay=True`.) Numbers are float64. PyTorch's `foreach`, `fused`,
+/// `decoupled_weight_decay=True`.) Numbers are float64; an integer is taken for one
+/// (`"weight_decay": 0`, as Python's `json.dumps` writes PyTorch's `0`). PyTorch's `foreach`, `fused`,
 /// `capturable` and `differentiable` choose how PyTorch computes, not what: they have no field
 /// here, and a field this does not know is ignored, so send only these. [`Optimizer::validate`]
 /// (run by [`Optim::new`]) rejects what PyTorch's constructors reject.
@@ -1223,7 +1224,9 @@ impl Optim {
 
     /// Sets the learning rate for the next steps, keeping the state (a scheduler's change of
     /// `param_groups[0]["lr"]`). A rate the optimiser rejects (negative, not finite) makes the
-    /// next [`Optim::step`] fail, naming it.
+    /// next [`Optim::step`] fail, naming it. A PyTorch rule keeps the float64 of this float32
+    /// (0.001 becomes 0.0010000000475), so a step then differs from PyTorch's by that
+    /// rounding of the rate, 3e-8 relative at most.
     pub fn set_learning_rate(&mut self, lr: f32) {
         self.state.set_learning_rate(lr);
     }
