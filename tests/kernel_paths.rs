@@ -65,8 +65,10 @@ fn products_agree(path: (Isa, ProductKernel)) {
 }
 
 /// Every activation's values and gradients (through autograd, which runs the same row
-/// kernels as the layers), the fused softmax cross-entropy and Adam's update, over lengths
-/// whose tails are not whole vectors, at the current level.
+/// kernels as the layers), the fused softmax cross-entropy, Adam's update and PyTorch's
+/// update rules (each of their buffer layouts, with weight decay, AMSGrad, AdamW, centred
+/// RMSprop, Adagrad's decaying rate), over lengths whose tails are not whole vectors, at the
+/// current level.
 fn elementwise() -> Vec<f32> {
     let mut rng = Rng::new(1);
     let x = Tensor::uniform(&[103, 10], -6.0, 6.0, &mut rng);
@@ -94,7 +96,39 @@ fn elementwise() -> Vec<f32> {
         adam.update(0, &mut params, &grad).unwrap();
     }
     out.extend(params);
+    for optimizer in torch_optimizers() {
+        let mut params = x.to_vec();
+        let mut state = OptimizerState::for_params(optimizer, vec![("p".into(), vec![1030])]).unwrap();
+        for _ in 0..3 {
+            state.begin_step();
+            state.update(0, &mut params, &grad).unwrap();
+        }
+        out.extend(params);
+        for (_, buffer) in state.tensors().unwrap() {
+            out.extend(buffer.to_vec());
+        }
+    }
     out
+}
+
+/// PyTorch's rules, so that every loop of their update runs: SGD plain and with Nesterov
+/// momentum and weight decay; Adam with AMSGrad and L2, AdamW; RMSprop in its four buffer
+/// layouts; Adagrad with a decaying rate.
+fn torch_optimizers() -> Vec<Optimizer> {
+    [
+        r#"{"name": "torch_sgd", "lr": 0.1}"#,
+        r#"{"name": "torch_sgd", "lr": 0.1, "momentum": 0.9, "nesterov": true, "weight_decay": 0.01}"#,
+        r#"{"name": "torch_adam", "lr": 0.01, "amsgrad": true, "weight_decay": 0.1}"#,
+        r#"{"name": "torch_adam", "lr": 0.01, "weight_decay": 0.01, "decoupled_weight_decay": true, "maximize": true}"#,
+        r#"{"name": "torch_rmsprop"}"#,
+        r#"{"name": "torch_rmsprop", "momentum": 0.9}"#,
+        r#"{"name": "torch_rmsprop", "centered": true}"#,
+        r#"{"name": "torch_rmsprop", "momentum": 0.9, "centered": true, "weight_decay": 0.05}"#,
+        r#"{"name": "torch_adagrad", "lr_decay": 0.1, "initial_accumulator_value": 0.1}"#,
+    ]
+    .into_iter()
+    .map(|json| serde_json::from_str(json).unwrap())
+    .collect()
 }
 
 /// A 300-64-10 model (the first layer's forward product has a long inner dimension, so by

@@ -1,5 +1,18 @@
 //! Optimisers: plain gradient descent (SGD), momentum, AdaGrad, RMSprop, Adam and Nadam, with
-//! the update rules and defaults of Keras 3.
+//! the update rules and defaults of Keras 3; and SGD, Adam (AdamW), RMSprop and Adagrad with
+//! the update rules and defaults of PyTorch's `torch.optim` (the `Torch*` variants).
+//!
+//! The two families differ in more than their defaults: Keras' RMSprop and AdaGrad add epsilon
+//! under the square root, PyTorch's outside it; Keras' momentum SGD keeps `momentum v - lr g`,
+//! PyTorch's keeps the (dampened) sum of gradients, starts it at the first gradient and
+//! multiplies by the learning rate last; PyTorch adds weight decay to the gradient (or, for
+//! AdamW, decays the parameters), offers `maximize`, AMSGrad, centred RMSprop and a decaying
+//! AdaGrad rate. Each `Torch*` variant follows `torch/optim/*.py`'s single-tensor path (the
+//! one PyTorch takes on a CPU) operation by operation, in float32, with the per-step scalars
+//! (bias corrections, the decayed rate) in float64 as Python computes them; its
+//! hyperparameters are float64, as Python's floats, so that `1 - beta2` is what PyTorch
+//! multiplies by. Their field names are PyTorch's keyword arguments: see [`Optimizer`] for the
+//! JSON each takes.
 //!
 //! [`Optimizer`] names an algorithm and its hyperparameters; [`OptimizerState`] holds what it
 //! remembers between steps (moments, accumulators, the step count), explicitly, by name and
@@ -21,6 +34,24 @@
 //! assert!((w.value().item()? - 3.0).abs() < 1e-2);
 //! # Ok::<(), neurite::Error>(())
 //! ```
+//!
+//! The same with PyTorch's Adam, built from the JSON that `neurite.torch` sends (every field
+//! but the name may be left out: PyTorch's default is taken):
+//!
+//! ```
+//! use neurite::{autograd::Var, optim::{Optim, Optimizer}, Tensor};
+//! let adam: Optimizer = serde_json::from_str(r#"{"name": "torch_adam", "lr": 0.1}"#).unwrap();
+//! assert_eq!((adam.name(), adam.lr(), adam.slot_names()), ("torch_adam", 0.1, &["exp_avg", "exp_avg_sq"][..]));
+//! let w = Var::parameter(Tensor::scalar(0.0));
+//! let mut opt = Optim::new(adam, vec![w.clone()])?;
+//! for _ in 0..200 {
+//!     opt.zero_grad();
+//!     w.add_scalar(-3.0)?.powf(2.0)?.backward()?;
+//!     opt.step()?;
+//! }
+//! assert!((w.value().item()? - 3.0).abs() < 1e-2);
+//! # Ok::<(), neurite::Error>(())
+//! ```
 
 use std::fmt;
 use std::str::FromStr;
@@ -33,6 +64,43 @@ use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
 /// An optimisation algorithm with its hyperparameters.
+///
+/// Serialised (checkpoints, JSON) with its variant's name in a `"name"` field. The Keras
+/// variants are `sgd`, `adagrad`, `rms_prop`, `adam`, `nadam`, with every field given.
+///
+/// The PyTorch variants take PyTorch's keyword arguments under PyTorch's names, and any field
+/// left out takes PyTorch's default (so `{"name": "torch_adam"}` is `torch.optim.Adam`'s
+/// defaults). The JSON for each of `torch.optim`'s classes, with those defaults written out:
+///
+/// | PyTorch | JSON |
+/// |---|---|
+/// | `SGD` | `{"name": "torch_sgd", "lr": 0.001, "momentum": 0.0, "dampening": 0.0, "weight_decay": 0.0, "nesterov": false, "maximize": false}` |
+/// | `Adam` | `{"name": "torch_adam", "lr": 0.001, "betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 0.0, "amsgrad": false, "maximize": false, "decoupled_weight_decay": false}` |
+/// | `AdamW` | `{"name": "torch_adam", "lr": 0.001, "betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 0.01, "amsgrad": false, "maximize": false, "decoupled_weight_decay": true}` |
+/// | `RMSprop` | `{"name": "torch_rmsprop", "lr": 0.01, "alpha": 0.99, "eps": 1e-8, "weight_decay": 0.0, "momentum": 0.0, "centered": false, "maximize": false}` |
+/// | `Adagrad` | `{"name": "torch_adagrad", "lr": 0.01, "lr_decay": 0.0, "weight_decay": 0.0, "initial_accumulator_value": 0.0, "eps": 1e-10, "maximize": false}` |
+///
+/// (AdamW must say `"weight_decay": 0.01` and `"decoupled_weight_decay": true`, its two
+/// differences from Adam: as in PyTorch 2.x, where `AdamW` is `Adam` with
+/// `decoupled_weight_decay=True`.) Numbers are float64; an integer is taken for one
+/// (`"weight_decay": 0`, as Python's `json.dumps` writes PyTorch's `0`). PyTorch's `foreach`, `fused`,
+/// `capturable` and `differentiable` choose how PyTorch computes, not what: they have no field
+/// here, and a field this does not know is ignored, so send only these. [`Optimizer::validate`]
+/// (run by [`Optim::new`]) rejects what PyTorch's constructors reject.
+///
+/// ```
+/// use neurite::optim::Optimizer;
+/// let json = r#"{"name": "torch_sgd", "lr": 0.1, "momentum": 0.9, "nesterov": true}"#;
+/// let sgd: Optimizer = serde_json::from_str(json).unwrap();
+/// assert_eq!(
+///     sgd,
+///     Optimizer::TorchSgd { lr: 0.1, momentum: 0.9, dampening: 0.0, weight_decay: 0.0, nesterov: true, maximize: false }
+/// );
+/// assert_eq!(sgd.slot_names(), ["momentum_buffer"]);
+/// // Nesterov needs zero dampening, as in PyTorch.
+/// let bad: Optimizer = serde_json::from_str(r#"{"name": "torch_sgd", "lr": 0.1, "momentum": 0.9, "dampening": 0.5, "nesterov": true}"#).unwrap();
+/// assert!(bad.validate().is_err());
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "name", rename_all = "snake_case")]
 pub enum Optimizer {
@@ -97,6 +165,148 @@ pub enum Optimizer {
         /// Added to the root of the corrected second moment.
         epsilon: f32,
     },
+    /// PyTorch's `torch.optim.SGD`: `g = grad + weight_decay p` (`-grad` when maximising);
+    /// with a momentum, `buf = g` at a parameter's first step and `buf = momentum buf +
+    /// (1 - dampening) g` after, and the step is `buf` (Nesterov: `g + momentum buf`);
+    /// `p -= lr step`. PyTorch's defaults: lr 0.001, everything else 0 or false. State:
+    /// `momentum_buffer` (with a momentum).
+    TorchSgd {
+        /// Learning rate.
+        #[serde(default = "torch_default::sgd_lr")]
+        lr: f64,
+        /// Momentum factor (0: none, and no buffer).
+        #[serde(default)]
+        momentum: f64,
+        /// Dampening of the gradient's share of the momentum buffer.
+        #[serde(default)]
+        dampening: f64,
+        /// L2 penalty, added to the gradient.
+        #[serde(default)]
+        weight_decay: f64,
+        /// Nesterov momentum (needs a momentum and no dampening).
+        #[serde(default)]
+        nesterov: bool,
+        /// Ascends instead of descending.
+        #[serde(default)]
+        maximize: bool,
+    },
+    /// PyTorch's `torch.optim.Adam` and `AdamW`: `g = grad + weight_decay p` (Adam) or
+    /// `p *= 1 - lr weight_decay` (AdamW: `decoupled_weight_decay`); `m = lerp(m, g, 1 - b1)`;
+    /// `v = b2 v + (1 - b2) g^2` (AMSGrad: `v_max = max(v_max, v)`, used for `v` below);
+    /// `p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)`, `t` the parameter's
+    /// own step count. PyTorch's defaults: lr 0.001, betas (0.9, 0.999), eps 1e-8, weight
+    /// decay 0 (AdamW's: 0.01). State: `exp_avg`, `exp_avg_sq`, and `max_exp_avg_sq` with
+    /// AMSGrad.
+    TorchAdam {
+        /// Learning rate.
+        #[serde(default = "torch_default::adam_lr")]
+        lr: f64,
+        /// Decays of the first and second moments.
+        #[serde(default = "torch_default::betas")]
+        betas: (f64, f64),
+        /// Added to the corrected root of the second moment.
+        #[serde(default = "torch_default::adam_eps")]
+        eps: f64,
+        /// L2 penalty added to the gradient, or with `decoupled_weight_decay` the decay
+        /// rate of the parameters.
+        #[serde(default)]
+        weight_decay: f64,
+        /// AMSGrad: divides by the largest second moment so far.
+        #[serde(default)]
+        amsgrad: bool,
+        /// Ascends instead of descending.
+        #[serde(default)]
+        maximize: bool,
+        /// AdamW: the weight decay multiplies the parameters instead of entering the
+        /// gradient.
+        #[serde(default)]
+        decoupled_weight_decay: bool,
+    },
+    /// PyTorch's `torch.optim.RMSprop`: `g = grad + weight_decay p`; `v = alpha v +
+    /// (1 - alpha) g^2`; `avg = sqrt(v) + eps` (centred: `gavg = lerp(gavg, g, 1 - alpha)`,
+    /// `avg = sqrt(v - gavg^2) + eps`); with a momentum `buf = momentum buf + g / avg;
+    /// p -= lr buf`, without `p -= lr g / avg`. PyTorch's defaults: lr 0.01, alpha 0.99, eps
+    /// 1e-8, the rest 0 or false. State: `square_avg`, then `momentum_buffer` with a momentum,
+    /// then `grad_avg` when centred.
+    #[serde(rename = "torch_rmsprop")]
+    TorchRmsProp {
+        /// Learning rate.
+        #[serde(default = "torch_default::rmsprop_lr")]
+        lr: f64,
+        /// Decay of the squared-gradient average.
+        #[serde(default = "torch_default::alpha")]
+        alpha: f64,
+        /// Added to the root of the average.
+        #[serde(default = "torch_default::rmsprop_eps")]
+        eps: f64,
+        /// L2 penalty, added to the gradient.
+        #[serde(default)]
+        weight_decay: f64,
+        /// Momentum of the step (0: none, and no buffer).
+        #[serde(default)]
+        momentum: f64,
+        /// Divides by the variance rather than the second moment.
+        #[serde(default)]
+        centered: bool,
+        /// Ascends instead of descending.
+        #[serde(default)]
+        maximize: bool,
+    },
+    /// PyTorch's `torch.optim.Adagrad`: `g = grad + weight_decay p`; `sum += g^2`;
+    /// `p -= lr / (1 + (t - 1) lr_decay) * g / (sqrt(sum) + eps)`, `t` the parameter's own
+    /// step count. PyTorch's defaults: lr 0.01, eps 1e-10, the rest 0 or false. State: `sum`,
+    /// starting at `initial_accumulator_value`.
+    TorchAdagrad {
+        /// Learning rate.
+        #[serde(default = "torch_default::adagrad_lr")]
+        lr: f64,
+        /// Decay of the learning rate with the step count.
+        #[serde(default)]
+        lr_decay: f64,
+        /// L2 penalty, added to the gradient.
+        #[serde(default)]
+        weight_decay: f64,
+        /// Starting value of the sum of squared gradients.
+        #[serde(default)]
+        initial_accumulator_value: f64,
+        /// Added to the root of the sum.
+        #[serde(default = "torch_default::adagrad_eps")]
+        eps: f64,
+        /// Ascends instead of descending.
+        #[serde(default)]
+        maximize: bool,
+    },
+}
+
+/// PyTorch's defaults, for the fields of the `Torch*` variants that JSON leaves out.
+mod torch_default {
+    pub(super) fn sgd_lr() -> f64 {
+        1e-3
+    }
+    pub(super) fn adam_lr() -> f64 {
+        1e-3
+    }
+    pub(super) fn betas() -> (f64, f64) {
+        (0.9, 0.999)
+    }
+    pub(super) fn adam_eps() -> f64 {
+        1e-8
+    }
+    pub(super) fn rmsprop_lr() -> f64 {
+        1e-2
+    }
+    pub(super) fn alpha() -> f64 {
+        0.99
+    }
+    pub(super) fn rmsprop_eps() -> f64 {
+        1e-8
+    }
+    pub(super) fn adagrad_lr() -> f64 {
+        1e-2
+    }
+    pub(super) fn adagrad_eps() -> f64 {
+        1e-10
+    }
 }
 
 impl Optimizer {
@@ -130,19 +340,90 @@ impl Optimizer {
         Optimizer::Nadam { learning_rate: 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 }
     }
 
+    /// PyTorch's `torch.optim.SGD` with its defaults (learning rate 0.001, no momentum).
+    pub fn torch_sgd() -> Optimizer {
+        Optimizer::TorchSgd {
+            lr: torch_default::sgd_lr(),
+            momentum: 0.0,
+            dampening: 0.0,
+            weight_decay: 0.0,
+            nesterov: false,
+            maximize: false,
+        }
+    }
+
+    /// PyTorch's `torch.optim.Adam` with its defaults.
+    pub fn torch_adam() -> Optimizer {
+        Optimizer::TorchAdam {
+            lr: torch_default::adam_lr(),
+            betas: torch_default::betas(),
+            eps: torch_default::adam_eps(),
+            weight_decay: 0.0,
+            amsgrad: false,
+            maximize: false,
+            decoupled_weight_decay: false,
+        }
+    }
+
+    /// PyTorch's `torch.optim.AdamW` with its defaults (Adam's, with a decoupled weight decay
+    /// of 0.01).
+    pub fn torch_adamw() -> Optimizer {
+        match Optimizer::torch_adam() {
+            Optimizer::TorchAdam { lr, betas, eps, amsgrad, maximize, .. } => Optimizer::TorchAdam {
+                lr,
+                betas,
+                eps,
+                weight_decay: 0.01,
+                amsgrad,
+                maximize,
+                decoupled_weight_decay: true,
+            },
+            other => other,
+        }
+    }
+
+    /// PyTorch's `torch.optim.RMSprop` with its defaults.
+    pub fn torch_rmsprop() -> Optimizer {
+        Optimizer::TorchRmsProp {
+            lr: torch_default::rmsprop_lr(),
+            alpha: torch_default::alpha(),
+            eps: torch_default::rmsprop_eps(),
+            weight_decay: 0.0,
+            momentum: 0.0,
+            centered: false,
+            maximize: false,
+        }
+    }
+
+    /// PyTorch's `torch.optim.Adagrad` with its defaults.
+    pub fn torch_adagrad() -> Optimizer {
+        Optimizer::TorchAdagrad {
+            lr: torch_default::adagrad_lr(),
+            lr_decay: 0.0,
+            weight_decay: 0.0,
+            initial_accumulator_value: 0.0,
+            eps: torch_default::adagrad_eps(),
+            maximize: false,
+        }
+    }
+
     /// The same algorithm with another learning rate.
-    pub fn learning_rate(mut self, lr: f32) -> Optimizer {
+    pub fn learning_rate(mut self, new: f32) -> Optimizer {
         match &mut self {
             Optimizer::Sgd { learning_rate, .. }
             | Optimizer::Adagrad { learning_rate, .. }
             | Optimizer::RmsProp { learning_rate, .. }
             | Optimizer::Adam { learning_rate, .. }
-            | Optimizer::Nadam { learning_rate, .. } => *learning_rate = lr,
+            | Optimizer::Nadam { learning_rate, .. } => *learning_rate = new,
+            Optimizer::TorchSgd { lr, .. }
+            | Optimizer::TorchAdam { lr, .. }
+            | Optimizer::TorchRmsProp { lr, .. }
+            | Optimizer::TorchAdagrad { lr, .. } => *lr = f64::from(new),
         }
         self
     }
 
-    /// The learning rate.
+    /// The learning rate (a PyTorch variant's float64 rate, rounded to float32).
     pub fn lr(&self) -> f32 {
         match *self {
             Optimizer::Sgd { learning_rate, .. }
@@ -150,10 +431,28 @@ impl Optimizer {
             | Optimizer::RmsProp { learning_rate, .. }
             | Optimizer::Adam { learning_rate, .. }
             | Optimizer::Nadam { learning_rate, .. } => learning_rate,
+            Optimizer::TorchSgd { lr, .. }
+            | Optimizer::TorchAdam { lr, .. }
+            | Optimizer::TorchRmsProp { lr, .. }
+            | Optimizer::TorchAdagrad { lr, .. } => lr as f32,
         }
     }
 
-    /// The Keras name.
+    /// Whether this is one of PyTorch's rules (a `Torch*` variant), whose step counts are
+    /// per parameter.
+    pub fn is_torch(&self) -> bool {
+        matches!(
+            self,
+            Optimizer::TorchSgd { .. }
+                | Optimizer::TorchAdam { .. }
+                | Optimizer::TorchRmsProp { .. }
+                | Optimizer::TorchAdagrad { .. }
+        )
+    }
+
+    /// The Keras name; for the PyTorch variants, the JSON name (`torch_sgd`, `torch_adam`,
+    /// `torch_rmsprop`, `torch_adagrad`), and `torch_adamw` for Adam with decoupled weight
+    /// decay.
     pub fn name(&self) -> &'static str {
         match self {
             Optimizer::Sgd { momentum, .. } if *momentum > 0.0 => "momentum",
@@ -162,11 +461,24 @@ impl Optimizer {
             Optimizer::RmsProp { .. } => "rmsprop",
             Optimizer::Adam { .. } => "adam",
             Optimizer::Nadam { .. } => "nadam",
+            Optimizer::TorchSgd { .. } => "torch_sgd",
+            Optimizer::TorchAdam { decoupled_weight_decay: true, .. } => "torch_adamw",
+            Optimizer::TorchAdam { .. } => "torch_adam",
+            Optimizer::TorchRmsProp { .. } => "torch_rmsprop",
+            Optimizer::TorchAdagrad { .. } => "torch_adagrad",
         }
     }
 
     /// Checks the hyperparameters (positive, finite learning rate; decays in [0, 1); ...).
+    /// The PyTorch variants are checked as PyTorch's constructors check them, and every
+    /// value must be finite: learning rate, weight decay, momentum, epsilon, `lr_decay` and
+    /// `initial_accumulator_value` >= 0 (a learning rate of 0 is allowed, as a scheduler's
+    /// warm-up starts there); betas in [0, 1); RMSprop's alpha and SGD's dampening in [0, 1];
+    /// Nesterov with a momentum and no dampening.
     pub fn validate(&self) -> Result<()> {
+        if self.is_torch() {
+            return self.validate_torch();
+        }
         let lr = self.lr();
         if !(lr.is_finite() && lr > 0.0) {
             return Err(Error::Value(format!("{}: learning rate must be a positive number, got {lr}", self.name())));
@@ -201,6 +513,66 @@ impl Optimizer {
                 unit("beta2", beta2)?;
                 positive("epsilon", epsilon)
             }
+            Optimizer::TorchSgd { .. }
+            | Optimizer::TorchAdam { .. }
+            | Optimizer::TorchRmsProp { .. }
+            | Optimizer::TorchAdagrad { .. } => self.validate_torch(),
+        }
+    }
+
+    /// [`Optimizer::validate`] for the PyTorch variants (the Keras ones pass).
+    fn validate_torch(&self) -> Result<()> {
+        let name = self.name();
+        let at_least_0 = |field: &str, v: f64| {
+            if v.is_finite() && v >= 0.0 {
+                Ok(())
+            } else {
+                Err(Error::Value(format!("{name}: {field} must be a number >= 0, got {v}")))
+            }
+        };
+        let within = |field: &str, v: f64, closed: bool| {
+            if v >= 0.0 && (v < 1.0 || (closed && v == 1.0)) {
+                Ok(())
+            } else {
+                let end = if closed { "]" } else { ")" };
+                Err(Error::Value(format!("{name}: {field} must be in [0, 1{end}, got {v}")))
+            }
+        };
+        match *self {
+            Optimizer::TorchSgd { lr, momentum, dampening, weight_decay, nesterov, .. } => {
+                at_least_0("lr", lr)?;
+                at_least_0("momentum", momentum)?;
+                within("dampening", dampening, true)?;
+                at_least_0("weight_decay", weight_decay)?;
+                if nesterov && (momentum <= 0.0 || dampening != 0.0) {
+                    return Err(Error::Value(format!(
+                        "{name}: Nesterov momentum requires a momentum and zero dampening, got momentum {momentum} and dampening {dampening}"
+                    )));
+                }
+                Ok(())
+            }
+            Optimizer::TorchAdam { lr, betas, eps, weight_decay, .. } => {
+                at_least_0("lr", lr)?;
+                within("betas[0]", betas.0, false)?;
+                within("betas[1]", betas.1, false)?;
+                at_least_0("eps", eps)?;
+                at_least_0("weight_decay", weight_decay)
+            }
+            Optimizer::TorchRmsProp { lr, alpha, eps, weight_decay, momentum, .. } => {
+                at_least_0("lr", lr)?;
+                within("alpha", alpha, true)?;
+                at_least_0("eps", eps)?;
+                at_least_0("weight_decay", weight_decay)?;
+                at_least_0("momentum", momentum)
+            }
+            Optimizer::TorchAdagrad { lr, lr_decay, weight_decay, initial_accumulator_value, eps, .. } => {
+                at_least_0("lr", lr)?;
+                at_least_0("lr_decay", lr_decay)?;
+                at_least_0("weight_decay", weight_decay)?;
+                at_least_0("initial_accumulator_value", initial_accumulator_value)?;
+                at_least_0("eps", eps)
+            }
+            _ => Ok(()),
         }
     }
 
@@ -212,6 +584,7 @@ impl Optimizer {
     fn initial_value(&self) -> f32 {
         match *self {
             Optimizer::Adagrad { initial_accumulator, .. } => initial_accumulator,
+            Optimizer::TorchAdagrad { initial_accumulator_value, .. } => initial_accumulator_value as f32,
             _ => 0.0,
         }
     }
@@ -227,7 +600,8 @@ impl FromStr for Optimizer {
     type Err = Error;
 
     /// `sgd`, `momentum`, `nesterov`, `adagrad`, `rmsprop`, `adam`, `nadam`, with Keras'
-    /// defaults.
+    /// defaults; `torch_sgd`, `torch_adam`, `torch_adamw`, `torch_rmsprop`, `torch_adagrad`,
+    /// with PyTorch's.
     fn from_str(s: &str) -> Result<Optimizer> {
         Ok(match s.trim().to_ascii_lowercase().as_str() {
             "sgd" | "gd" | "gradient_descent" => Optimizer::sgd(),
@@ -237,9 +611,15 @@ impl FromStr for Optimizer {
             "rmsprop" => Optimizer::rmsprop(),
             "adam" => Optimizer::adam(),
             "nadam" => Optimizer::nadam(),
+            "torch_sgd" => Optimizer::torch_sgd(),
+            "torch_adam" => Optimizer::torch_adam(),
+            "torch_adamw" => Optimizer::torch_adamw(),
+            "torch_rmsprop" => Optimizer::torch_rmsprop(),
+            "torch_adagrad" => Optimizer::torch_adagrad(),
             other => {
                 return Err(Error::Value(format!(
-                    "unknown optimizer {other:?}: expected sgd, momentum, nesterov, adagrad, rmsprop, adam, nadam"
+                    "unknown optimizer {other:?}: expected sgd, momentum, nesterov, adagrad, rmsprop, adam, nadam, \
+                     torch_sgd, torch_adam, torch_adamw, torch_rmsprop, torch_adagrad"
                 )))
             }
         })
@@ -250,6 +630,10 @@ impl Optimizer {
     /// Names of the state buffers the algorithm keeps per parameter, in order (Keras'
     /// names): none for plain SGD, `momentum` for SGD with momentum, `accumulator` for
     /// AdaGrad, `velocity` (and `momentum`) for RMSprop, `m` and `v` for Adam and Nadam.
+    /// The PyTorch variants use the keys of PyTorch's `state_dict()`: `momentum_buffer` for
+    /// SGD with a momentum; `exp_avg`, `exp_avg_sq` (and `max_exp_avg_sq` with AMSGrad) for
+    /// Adam; `square_avg` (then `momentum_buffer` with a momentum, then `grad_avg` when
+    /// centred) for RMSprop; `sum` for Adagrad. At most three.
     pub fn slot_names(&self) -> &'static [&'static str] {
         match *self {
             Optimizer::Sgd { momentum: 0.0, .. } => &[],
@@ -258,14 +642,26 @@ impl Optimizer {
             Optimizer::RmsProp { momentum: 0.0, .. } => &["velocity"],
             Optimizer::RmsProp { .. } => &["velocity", "momentum"],
             Optimizer::Adam { .. } | Optimizer::Nadam { .. } => &["m", "v"],
+            Optimizer::TorchSgd { momentum: 0.0, .. } => &[],
+            Optimizer::TorchSgd { .. } => &["momentum_buffer"],
+            Optimizer::TorchAdam { amsgrad: false, .. } => &["exp_avg", "exp_avg_sq"],
+            Optimizer::TorchAdam { amsgrad: true, .. } => &["exp_avg", "exp_avg_sq", "max_exp_avg_sq"],
+            Optimizer::TorchRmsProp { momentum, centered, .. } => match (momentum > 0.0, centered) {
+                (false, false) => &["square_avg"],
+                (true, false) => &["square_avg", "momentum_buffer"],
+                (false, true) => &["square_avg", "grad_avg"],
+                (true, true) => &["square_avg", "momentum_buffer", "grad_avg"],
+            },
+            Optimizer::TorchAdagrad { .. } => &["sum"],
         }
     }
 
     /// One update of a run of parameter values in place: the whole algorithm, in one
-    /// vectorisable pass. `t` is the step number (from 1); `s0` and `s1` are this run's part
-    /// of the algorithm's state buffers (empty where it keeps fewer). Every slice the
-    /// algorithm uses must be as long as `param`. Returns whether every updated value is
-    /// finite (a NaN or an infinity means the training diverged).
+    /// vectorisable pass. `t` is the step number (from 1; for the PyTorch variants, the
+    /// parameter's own); `s0`, `s1` and `s2` are this run's part of the algorithm's state
+    /// buffers (empty where it keeps fewer). Every slice the algorithm uses must be as long
+    /// as `param`. Returns whether every updated value is finite (a NaN or an infinity means
+    /// the training diverged).
     pub(crate) fn apply(
         &self,
         t: u64,
@@ -273,19 +669,25 @@ impl Optimizer {
         grad: &[f32],
         s0: &mut [f32],
         s1: &mut [f32],
+        s2: &mut [f32],
     ) -> Result<bool> {
         let n = param.len();
         let slots = self.slots();
-        if grad.len() != n || (slots > 0 && s0.len() != n) || (slots > 1 && s1.len() != n) {
+        if grad.len() != n
+            || (slots > 0 && s0.len() != n)
+            || (slots > 1 && s1.len() != n)
+            || (slots > 2 && s2.len() != n)
+        {
             return Err(Error::Shape(format!(
-                "{}: an update of {n} values with {} gradients and state buffers of {} and {} ({slots} needed)",
+                "{}: an update of {n} values with {} gradients and state buffers of {}, {} and {} ({slots} needed)",
                 self.name(),
                 grad.len(),
                 s0.len(),
-                s1.len()
+                s1.len(),
+                s2.len()
             )));
         }
-        Ok(apply_update(*self, t, param, grad, s0, s1))
+        Ok(apply_update(*self, t, param, grad, s0, s1, s2))
     }
 }
 
@@ -293,7 +695,8 @@ simd_kernel! {
     /// The body of [`Optimizer::apply`], compiled for several instruction sets. Returns whether
     /// every updated value is finite: checked in the same pass, while each value is in a
     /// register, so that a diverging step is caught at once at no measurable cost.
-    fn apply_update(optimizer: Optimizer, t: u64, param: &mut [f32], grad: &[f32], s0: &mut [f32], s1: &mut [f32]) -> bool {
+    #[allow(clippy::too_many_arguments)]
+    fn apply_update(optimizer: Optimizer, t: u64, param: &mut [f32], grad: &[f32], s0: &mut [f32], s1: &mut [f32], s2: &mut [f32]) -> bool {
         // Not-finite flags, or-ed as integers: a reduction that vectorises.
         let mut bad = 0u32;
         match optimizer {
@@ -362,8 +765,162 @@ simd_kernel! {
                     bad |= u32::from(!p.is_finite());
                 }
             }
+            // PyTorch's rules. Each line is one of PyTorch's tensor operations on float32,
+            // in its order and association (`add(x, alpha=a)` is `self + a x`,
+            // `addcmul(x, y, value=a)` is `self + a x y`, `addcdiv(x, y, value=a)` is
+            // `self + a x / y`), with float64 scalars rounded to float32 where PyTorch hands
+            // them to the operation. `-lr x` is added as `-= lr x`, which rounds the same.
+            Optimizer::TorchSgd { lr, momentum, dampening, weight_decay, nesterov, maximize } => {
+                let (lr, wd, sign) = (lr as f32, weight_decay as f32, if maximize { -1.0f32 } else { 1.0 });
+                let (mu, keep) = (momentum as f32, (1.0 - dampening) as f32);
+                if momentum == 0.0 {
+                    for (p, &g) in param.iter_mut().zip(grad) {
+                        let g = torch_grad(sign * g, *p, wd);
+                        *p -= lr * g;
+                        bad |= u32::from(!p.is_finite());
+                    }
+                } else {
+                    // The buffer is the first gradient itself at a parameter's first step.
+                    let first = t <= 1;
+                    for ((p, &g), buf) in param.iter_mut().zip(grad).zip(s0.iter_mut()) {
+                        let g = torch_grad(sign * g, *p, wd);
+                        *buf = if first { g } else { *buf * mu + keep * g };
+                        let step = if nesterov { g + mu * *buf } else { *buf };
+                        *p -= lr * step;
+                        bad |= u32::from(!p.is_finite());
+                    }
+                }
+            }
+            Optimizer::TorchAdam { lr, betas: (beta1, beta2), eps, weight_decay, amsgrad, maximize, decoupled_weight_decay } => {
+                let step = t as f64;
+                let step_size = (lr / (1.0 - beta1.powf(step))) as f32;
+                let root_bc2 = (1.0 - beta2.powf(step)).sqrt() as f32;
+                let (w1, b2, c2, eps) = ((1.0 - beta1) as f32, beta2 as f32, (1.0 - beta2) as f32, eps as f32);
+                let sign = if maximize { -1.0f32 } else { 1.0 };
+                // L2 in the gradient, or AdamW's decay of the parameter (1 where there is none).
+                let (wd, decay) = match (decoupled_weight_decay, weight_decay != 0.0) {
+                    (true, true) => (0.0, (1.0 - lr * weight_decay) as f32),
+                    _ => (weight_decay as f32, 1.0),
+                };
+                if amsgrad {
+                    for ((((p, &g), m), v), v_max) in
+                        param.iter_mut().zip(grad).zip(s0.iter_mut()).zip(s1.iter_mut()).zip(s2.iter_mut())
+                    {
+                        *p *= decay;
+                        let g = torch_grad(sign * g, *p, wd);
+                        *m = torch_lerp(*m, g, w1);
+                        *v = *v * b2 + c2 * g * g;
+                        *v_max = torch_maximum(*v_max, *v);
+                        *p -= step_size * *m / (v_max.sqrt() / root_bc2 + eps);
+                        bad |= u32::from(!p.is_finite());
+                    }
+                } else {
+                    for (((p, &g), m), v) in param.iter_mut().zip(grad).zip(s0.iter_mut()).zip(s1.iter_mut()) {
+                        *p *= decay;
+                        let g = torch_grad(sign * g, *p, wd);
+                        *m = torch_lerp(*m, g, w1);
+                        *v = *v * b2 + c2 * g * g;
+                        *p -= step_size * *m / (v.sqrt() / root_bc2 + eps);
+                        bad |= u32::from(!p.is_finite());
+                    }
+                }
+            }
+            Optimizer::TorchRmsProp { lr, alpha, eps, weight_decay, momentum, centered, maximize } => {
+                let (lr, eps, wd, mu) = (lr as f32, eps as f32, weight_decay as f32, momentum as f32);
+                let (a, c) = (alpha as f32, (1.0 - alpha) as f32);
+                let sign = if maximize { -1.0f32 } else { 1.0 };
+                // The buffers after `square_avg`: `momentum_buffer`, then `grad_avg`.
+                let (bufs, gavgs): (&mut [f32], &mut [f32]) = match (momentum > 0.0, centered) {
+                    (true, true) => (s1, s2),
+                    (true, false) => (s1, &mut []),
+                    (false, true) => (&mut [], s1),
+                    (false, false) => (&mut [], &mut []),
+                };
+                match (momentum > 0.0, centered) {
+                    (false, false) => {
+                        for ((p, &g), v) in param.iter_mut().zip(grad).zip(s0.iter_mut()) {
+                            let g = torch_grad(sign * g, *p, wd);
+                            *v = *v * a + c * g * g;
+                            *p -= lr * g / (v.sqrt() + eps);
+                            bad |= u32::from(!p.is_finite());
+                        }
+                    }
+                    (true, false) => {
+                        for (((p, &g), v), buf) in param.iter_mut().zip(grad).zip(s0.iter_mut()).zip(bufs.iter_mut()) {
+                            let g = torch_grad(sign * g, *p, wd);
+                            *v = *v * a + c * g * g;
+                            *buf = *buf * mu + g / (v.sqrt() + eps);
+                            *p -= lr * *buf;
+                            bad |= u32::from(!p.is_finite());
+                        }
+                    }
+                    (false, true) => {
+                        for (((p, &g), v), gavg) in param.iter_mut().zip(grad).zip(s0.iter_mut()).zip(gavgs.iter_mut()) {
+                            let g = torch_grad(sign * g, *p, wd);
+                            *v = *v * a + c * g * g;
+                            *gavg = torch_lerp(*gavg, g, c);
+                            *p -= lr * g / ((*v - *gavg * *gavg).sqrt() + eps);
+                            bad |= u32::from(!p.is_finite());
+                        }
+                    }
+                    (true, true) => {
+                        for ((((p, &g), v), buf), gavg) in
+                            param.iter_mut().zip(grad).zip(s0.iter_mut()).zip(bufs.iter_mut()).zip(gavgs.iter_mut())
+                        {
+                            let g = torch_grad(sign * g, *p, wd);
+                            *v = *v * a + c * g * g;
+                            *gavg = torch_lerp(*gavg, g, c);
+                            *buf = *buf * mu + g / ((*v - *gavg * *gavg).sqrt() + eps);
+                            *p -= lr * *buf;
+                            bad |= u32::from(!p.is_finite());
+                        }
+                    }
+                }
+            }
+            Optimizer::TorchAdagrad { lr, lr_decay, weight_decay, eps, maximize, .. } => {
+                let clr = (lr / (1.0 + (t as f64 - 1.0) * lr_decay)) as f32;
+                let (wd, eps, sign) = (weight_decay as f32, eps as f32, if maximize { -1.0f32 } else { 1.0 });
+                for ((p, &g), sum) in param.iter_mut().zip(grad).zip(s0.iter_mut()) {
+                    let g = torch_grad(sign * g, *p, wd);
+                    *sum += g * g;
+                    *p -= clr * g / (sum.sqrt() + eps);
+                    bad |= u32::from(!p.is_finite());
+                }
+            }
         }
         bad == 0
+    }
+}
+
+/// PyTorch's `grad.add(param, alpha=weight_decay)`, which it only does for a weight decay
+/// other than 0 (`0 * param` would turn an infinite parameter's gradient into a NaN).
+#[inline(always)]
+fn torch_grad(g: f32, p: f32, weight_decay: f32) -> f32 {
+    if weight_decay != 0.0 {
+        g + weight_decay * p
+    } else {
+        g
+    }
+}
+
+/// PyTorch's `lerp(start, end, weight)` on a CPU: from the nearer end, so that a weight of 1
+/// gives `end` exactly.
+#[inline(always)]
+fn torch_lerp(start: f32, end: f32, weight: f32) -> f32 {
+    if weight.abs() < 0.5 {
+        start + weight * (end - start)
+    } else {
+        end - (end - start) * (1.0 - weight)
+    }
+}
+
+/// `torch.maximum`: a NaN wins.
+#[inline(always)]
+fn torch_maximum(a: f32, b: f32) -> f32 {
+    if a.is_nan() || b.is_nan() {
+        f32::NAN
+    } else {
+        a.max(b)
     }
 }
 
@@ -554,18 +1111,32 @@ impl OptimizerState {
         Ok(())
     }
 
-    /// The state buffers as two slices (empty where the algorithm keeps fewer), for a caller
-    /// that splits them into ranges.
-    pub(crate) fn slots_mut(&mut self) -> (&mut [f32], &mut [f32]) {
+    /// The state buffers as three slices (empty where the algorithm keeps fewer), for a
+    /// caller that splits them into ranges.
+    pub(crate) fn slots_mut(&mut self) -> (&mut [f32], &mut [f32], &mut [f32]) {
         match self.slots.as_mut_slice() {
-            [] => (&mut [], &mut []),
-            [a] => (a.as_mut_slice(), &mut []),
-            [a, b, ..] => (a.as_mut_slice(), b.as_mut_slice()),
+            [] => (&mut [], &mut [], &mut []),
+            [a] => (a.as_mut_slice(), &mut [], &mut []),
+            [a, b] => (a.as_mut_slice(), b.as_mut_slice(), &mut []),
+            [a, b, c, ..] => (a.as_mut_slice(), b.as_mut_slice(), c.as_mut_slice()),
         }
     }
 
-    /// Updates parameter number `index` in place from its gradient.
+    /// Sets the learning rate, keeping the state (what a learning-rate schedule does between
+    /// steps). The next update rejects a rate [`Optimizer::validate`] rejects.
+    pub fn set_learning_rate(&mut self, lr: f32) {
+        self.optimizer = self.optimizer.learning_rate(lr);
+    }
+
+    /// Updates parameter number `index` in place from its gradient, at the step number
+    /// [`OptimizerState::step_number`].
     pub fn update(&mut self, index: usize, param: &mut [f32], grad: &[f32]) -> Result<()> {
+        self.update_at(index, self.step_number(), param, grad)
+    }
+
+    /// [`OptimizerState::update`] at step number `t` (from 1): the parameter's own count,
+    /// for PyTorch's rules.
+    pub(crate) fn update_at(&mut self, index: usize, t: u64, param: &mut [f32], grad: &[f32]) -> Result<()> {
         let size = self.params.get(index).map(|(_, s)| s.iter().product::<usize>()).ok_or_else(|| {
             Error::Index(format!("optimizer: parameter {index} is unknown (state for {})", self.params.len()))
         })?;
@@ -578,8 +1149,8 @@ impl OptimizerState {
         }
         self.validate()?;
         let start: usize = self.params[..index].iter().map(|(_, s)| s.iter().product::<usize>()).sum();
-        let (t, optimizer) = (self.step_number(), self.optimizer);
-        let (s0, s1) = self.slots_mut();
+        let optimizer = self.optimizer;
+        let (s0, s1, s2) = self.slots_mut();
         let part = |s: &mut [f32]| -> std::ops::Range<usize> {
             if s.is_empty() {
                 0..0
@@ -587,36 +1158,83 @@ impl OptimizerState {
                 start..start + size
             }
         };
-        let (r0, r1) = (part(s0), part(s1));
-        optimizer.apply(t, param, grad, &mut s0[r0], &mut s1[r1])?;
+        let (r0, r1, r2) = (part(s0), part(s1), part(s2));
+        optimizer.apply(t, param, grad, &mut s0[r0], &mut s1[r1], &mut s2[r2])?;
         Ok(())
     }
 }
 
 /// PyTorch's `torch.optim` object: an optimiser over a list of autograd parameters.
 /// `step()` applies each parameter's accumulated `.grad()`; `zero_grad()` clears them.
+///
+/// A parameter whose `.grad()` is `None` is left alone, its state untouched, as PyTorch does.
+/// Step counts: a Keras rule ([`Optimizer::Adam`], ...) counts the optimiser's steps, as
+/// Keras' `iterations` does; a PyTorch rule ([`Optimizer::TorchAdam`], ...) counts each
+/// parameter's own updates, as PyTorch's `state[p]["step"]` does, so that a parameter first
+/// given a gradient at the fifth `step()` starts Adam's bias correction (and SGD's momentum
+/// buffer) there. When every parameter has a gradient at every step the two agree.
+///
+/// ```
+/// use neurite::{autograd::Var, optim::{Optim, Optimizer}, Tensor};
+/// let (a, b) = (Var::parameter(Tensor::scalar(1.0)), Var::parameter(Tensor::scalar(1.0)));
+/// let mut opt = Optim::new(Optimizer::torch_sgd().learning_rate(0.5), vec![a.clone(), b.clone()])?;
+/// a.mul_scalar(2.0)?.backward()?; // only `a` has a gradient (2)
+/// opt.step()?;
+/// assert_eq!((a.value().item()?, b.value().item()?), (0.0, 1.0));
+/// assert_eq!(opt.step_counts(), [1, 0]);
+/// opt.set_learning_rate(0.25); // a scheduler's change, kept by later steps
+/// assert_eq!(opt.learning_rate(), 0.25);
+/// # Ok::<(), neurite::Error>(())
+/// ```
 pub struct Optim {
     state: OptimizerState,
     params: Vec<Var>,
+    /// How many updates each parameter has had.
+    steps: Vec<u64>,
 }
 
 impl Optim {
     /// An optimiser for `params` (a model's `parameters()`).
     pub fn new(optimizer: Optimizer, params: Vec<Var>) -> Result<Optim> {
         let names = params.iter().enumerate().map(|(i, p)| (i.to_string(), p.shape())).collect();
-        Ok(Optim { state: OptimizerState::for_params(optimizer, names)?, params })
+        let steps = vec![0; params.len()];
+        Ok(Optim { state: OptimizerState::for_params(optimizer, names)?, params, steps })
     }
 
     /// One update of every parameter that has a gradient.
     pub fn step(&mut self) -> Result<()> {
         self.state.begin_step();
+        let per_parameter = self.state.optimizer().is_torch();
         for (i, p) in self.params.iter().enumerate() {
             let Some(grad) = p.grad() else { continue };
             let grad = grad.contiguous();
+            let count = self.steps[i] + 1;
+            let t = if per_parameter { count } else { self.state.step_number() };
             let state = &mut self.state;
-            p.update_in_place(|value| state.update(i, value, grad.as_slice().unwrap_or(&[])))??;
+            p.update_in_place(|value| state.update_at(i, t, value, grad.as_slice().unwrap_or(&[])))??;
+            self.steps[i] = count;
         }
         Ok(())
+    }
+
+    /// The learning rate (PyTorch's `param_groups[0]["lr"]`).
+    pub fn learning_rate(&self) -> f32 {
+        self.state.optimizer().lr()
+    }
+
+    /// Sets the learning rate for the next steps, keeping the state (a scheduler's change of
+    /// `param_groups[0]["lr"]`). A rate the optimiser rejects (negative, not finite) makes the
+    /// next [`Optim::step`] fail, naming it. A PyTorch rule keeps the float64 of this float32
+    /// (0.001 becomes 0.0010000000475), so a step then differs from PyTorch's by that
+    /// rounding of the rate, 3e-8 relative at most.
+    pub fn set_learning_rate(&mut self, lr: f32) {
+        self.state.set_learning_rate(lr);
+    }
+
+    /// How many updates each parameter has had (in the order of `params`): PyTorch's
+    /// `state[p]["step"]`. A parameter skipped for having no gradient is not counted.
+    pub fn step_counts(&self) -> &[u64] {
+        &self.steps
     }
 
     /// Clears every parameter's gradient.

@@ -317,6 +317,9 @@ pub fn predicted_classes(model: &mut Sequential, data: &dyn Examples) -> Result<
 fn per_model(optimizer: Optimizer, classes: usize) -> Optimizer {
     match optimizer {
         Optimizer::Sgd { .. } => optimizer.learning_rate(optimizer.lr() * classes as f32),
+        // PyTorch's SGD too (its momentum buffer is linear in the gradient), unless a weight
+        // decay adds a term the mean does not scale.
+        Optimizer::TorchSgd { weight_decay: 0.0, .. } => optimizer.learning_rate(optimizer.lr() * classes as f32),
         adaptive => adaptive,
     }
 }

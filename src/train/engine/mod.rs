@@ -364,8 +364,8 @@ impl Engine {
         if !part_b.next.is_empty() {
             data.stage(part_b.next)?;
         }
-        let (s0, s1) = state.slots_mut();
-        let all = Ranges { start: 0, params, grads: &mut self.grads, s0, s1 };
+        let (s0, s1, s2) = state.slots_mut();
+        let all = Ranges { start: 0, params, grads: &mut self.grads, s0, s1, s2 };
         // The flat buffer is [first layer's weight | everything after it].
         let (first_w, rest) = all.split(layout.rest_start());
         part_b.split_run(&mut self.parts, &self.first_bounds, &self.rest_bounds, first_w, rest).map_err(

@@ -149,6 +149,7 @@ pub(crate) struct Ranges<'a> {
     pub grads: &'a mut [f32],
     pub s0: &'a mut [f32],
     pub s1: &'a mut [f32],
+    pub s2: &'a mut [f32],
 }
 
 impl<'a> Ranges<'a> {
@@ -158,9 +159,10 @@ impl<'a> Ranges<'a> {
         let (g0, g1) = self.grads.split_at_mut(n);
         let (a0, a1) = if self.s0.is_empty() { (&mut [][..], &mut [][..]) } else { self.s0.split_at_mut(n) };
         let (b0, b1) = if self.s1.is_empty() { (&mut [][..], &mut [][..]) } else { self.s1.split_at_mut(n) };
+        let (c0, c1) = if self.s2.is_empty() { (&mut [][..], &mut [][..]) } else { self.s2.split_at_mut(n) };
         (
-            Ranges { start: self.start, params: p0, grads: g0, s0: a0, s1: b0 },
-            Ranges { start: self.start + n, params: p1, grads: g1, s0: a1, s1: b1 },
+            Ranges { start: self.start, params: p0, grads: g0, s0: a0, s1: b0, s2: c0 },
+            Ranges { start: self.start + n, params: p1, grads: g1, s0: a1, s1: b1, s2: c1 },
         )
     }
 }
@@ -177,7 +179,7 @@ impl PartB<'_> {
         self.data.prefetch_feature_range(self.next, part.first, part.count);
         let delta = &self.first_delta[..self.batch * layer.units()];
         layer.weight_gradient(part.inputs(self.batch), delta, first.grads, false)?;
-        if !self.optimizer.apply(self.step, first.params, first.grads, first.s0, first.s1)? {
+        if !self.optimizer.apply(self.step, first.params, first.grads, first.s0, first.s1, first.s2)? {
             return Err(self.diverged(first.start, first.params));
         }
         self.run_rest(rest)?;
@@ -242,14 +244,15 @@ impl PartB<'_> {
         }
         // The optimiser, on the trained parameters of the range (one run for a stack of
         // dense layers).
-        let Ranges { params, grads, s0, s1, .. } = r;
+        let Ranges { params, grads, s0, s1, s2, .. } = r;
         let mut run = |lo: usize, hi: usize| -> Result<()> {
             let (a, b) = (lo - start, hi - start);
-            let (s0r, s1r): (&mut [f32], &mut [f32]) = (
+            let (s0r, s1r, s2r): (&mut [f32], &mut [f32], &mut [f32]) = (
                 if s0.is_empty() { &mut [] } else { &mut s0[a..b] },
                 if s1.is_empty() { &mut [] } else { &mut s1[a..b] },
+                if s2.is_empty() { &mut [] } else { &mut s2[a..b] },
             );
-            if !self.optimizer.apply(self.step, &mut params[a..b], &grads[a..b], s0r, s1r)? {
+            if !self.optimizer.apply(self.step, &mut params[a..b], &grads[a..b], s0r, s1r, s2r)? {
                 return Err(self.diverged(lo, &params[a..b]));
             }
             Ok(())
