@@ -16,9 +16,11 @@ and must pass.
 """
 
 import argparse
+import json
 import os
 import pathlib
 import sys
+import tempfile
 import time
 
 import nbformat
@@ -57,17 +59,31 @@ def missing_modules(nb):
     return missing
 
 
+def this_python_kernel(folder):
+    """A kernel spec, ``neurite-tutorials``, that runs ipykernel in this very Python (the one
+    with the extension just built), put first on JUPYTER_PATH: a ``python3`` spec elsewhere
+    (~/.local/share/jupyter) could name another interpreter."""
+    spec = pathlib.Path(folder) / "kernels" / "neurite-tutorials"
+    spec.mkdir(parents=True)
+    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    (spec / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "neurite tutorials", "language": "python"}))
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(p for p in [str(folder), os.environ.get("JUPYTER_PATH", "")] if p)
+    return "neurite-tutorials"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("notebooks", nargs="*", type=pathlib.Path)
     parser.add_argument("--timeout", type=int, default=120, help="seconds allowed to one cell (default 120)")
-    parser.add_argument("--kernel", default="python3", help="the Jupyter kernel to run them in (default python3)")
+    parser.add_argument("--kernel", help="the Jupyter kernel to run them in (default: this Python's ipykernel)")
     parser.add_argument("--write", action="store_true", help="store the outputs in the notebook files")
     args = parser.parse_args()
     notebooks = args.notebooks or sorted((ROOT / "docs" / "tutorials").glob("*.ipynb"))
     if not notebooks:
         sys.exit("run_notebooks: no notebooks found in docs/tutorials")
     os.environ["NEURITE_DATA"] = str(mnist_dir())
+    specs = tempfile.TemporaryDirectory(prefix="neurite-kernel-")
+    kernel = args.kernel or this_python_kernel(specs.name)
 
     failed, skipped, total = [], 0, 0.0
     for path in notebooks:
@@ -80,7 +96,7 @@ def main():
         client = NotebookClient(
             nb,
             timeout=args.timeout,
-            kernel_name=args.kernel,
+            kernel_name=kernel,
             resources={"metadata": {"path": str(path.resolve().parent)}},
         )
         start = time.perf_counter()
@@ -103,6 +119,7 @@ def main():
     print(f"{ran - len(failed)}/{ran} notebooks ran in {total:.1f} s" + (f", {skipped} skipped" if skipped else ""))
     for path, e in failed:
         print(f"\n== {path}\n{e}", file=sys.stderr)
+    specs.cleanup()
     sys.exit(1 if failed else 0)
 
 
