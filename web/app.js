@@ -6,6 +6,102 @@
 const $ = (id) => document.getElementById(id);
 const worker = new Worker("worker.js");
 
+// ---- Language: English by default, Korean when the browser prefers it (its first language,
+// navigator.languages[0], starts with "ko"). The page's words are marked in index.html with
+// data-i18n (text), data-i18n-html (text with markup), data-i18n-title, -placeholder and
+// -aria-label; the status messages go through say(). ----
+
+const KOREAN = {
+  title: "neurite 놀이터",
+  intro: "숫자를 그리면 모든 층이 어떻게 답하는지 볼 수 있습니다. <code>neurite train</code>을 실행하는 바로 그 라이브러리로, 여기 브라우저 안에서 신경망을 학습시켜 보세요.",
+  draw: "그리기",
+  "drawing-area": "그리기 영역: 숫자를 그리세요",
+  clear: "지우기",
+  prediction: "예측:",
+  "model-sees": "모델이 보는 그림",
+  "model-input": "모델의 입력",
+  probabilities: "확률",
+  "every-layer": "모든 층",
+  "every-layer-help": "칸 하나는 그린 그림에 대한 뉴런 하나의 출력입니다(검정 0, 흰색 1). 작은 그림 하나는 합성곱 층이나 풀링 층의 채널 하나(특징 맵)입니다(검정 0, 흰색은 그 층의 최댓값).",
+  weights: "첫 층의 가중치",
+  show: "보기",
+  "weights-help": "은닉 뉴런마다 찾는 모양: 초록은 양수, 빨강은 음수, 검정은 0 근처.",
+  train: "학습",
+  data: "데이터",
+  "data-mnist": "MNIST 일부 (5,000 + 1,000)",
+  "data-digits": "내장된 8x8 숫자",
+  model: "모델",
+  "model-mlp": "MLP (노트의 신경망)",
+  "model-convnet": "합성곱 신경망 (Keras의 MNIST 예제)",
+  hidden: "은닉층 크기",
+  activation: "활성화 함수",
+  optimiser: "옵티마이저",
+  lr: "학습률",
+  default: "기본값",
+  "batch-size": "배치 크기",
+  epochs: "에포크",
+  seed: "시드",
+  "train-button": "학습",
+  pause: "일시정지",
+  step: "한 단계",
+  reset: "초기화",
+  "reset-title": "설정대로 학습 전의 가중치에서 다시 시작",
+  "test-accuracy": "시험 정확도:",
+  chart: "손실과 정확도 그래프",
+  "th-epoch": "에포크",
+  "th-loss": "손실",
+  "th-accuracy": "정확도",
+  "th-test-loss": "시험 손실",
+  "th-test-accuracy": "시험 정확도",
+  "th-seconds": "초",
+  "model-file": "모델 파일",
+  drop: "<code>neurite train --save</code>로 만든 파일을 페이지 아무 곳에나 끌어다 놓거나",
+  "model-file-input": "모델 파일",
+  "opens-on": "페이지는 MNIST 전체로 이미 학습된 모델로 열립니다(<a href=\"models/README.md\">models/README.md</a> 참고). 초기화를 누르면 학습 전의 가중치에서 시작합니다.",
+  download: "이 모델 내려받기",
+  footer: "이 페이지의 모든 것은 여러분 컴퓨터의 <code>neurite playground</code> 서버에서 옵니다. MNIST: Yann LeCun, Corinna Cortes, Christopher J. C. Burges (CC BY-SA 3.0); <a href=\"data/README.md\">data/README.md</a> 참고.",
+};
+
+// Status messages: [English, Korean].
+const MESSAGES = {
+  loading: ["loading…", "불러오는 중…"],
+  reading: [(name) => `reading ${name}…`, (name) => `${name} 읽는 중…`],
+  training: ["training…", "학습 중…"],
+  finished: ["finished", "끝남"],
+  paused: ["paused", "일시정지됨"],
+  ready: [
+    (d, train, test, where) => `ready: ${d} (${train} training, ${test} test examples), model from ${where}`,
+    (d, train, test, where) => `준비됨: ${d} (학습 예제 ${train}개, 시험 예제 ${test}개), 모델: ${where}`,
+  ],
+  "new-weights": [(seed) => `new weights (seed ${seed})`, (seed) => `새 가중치 (시드 ${seed})`],
+  error: [(what, message) => `error (${what}): ${message}`, (what, message) => `오류 (${what}): ${message}`],
+};
+
+const LANGUAGE = ((navigator.languages && navigator.languages[0]) || navigator.language || "en")
+  .toLowerCase()
+  .startsWith("ko")
+  ? "ko"
+  : "en";
+
+function say(key, ...args) {
+  const text = MESSAGES[key][LANGUAGE === "ko" ? 1 : 0];
+  return typeof text === "function" ? text(...args) : text;
+}
+
+function translatePage() {
+  if (LANGUAGE !== "ko") return;
+  document.documentElement.lang = "ko";
+  for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = KOREAN[el.dataset.i18n];
+  for (const el of document.querySelectorAll("[data-i18n-html]")) el.innerHTML = KOREAN[el.dataset.i18nHtml];
+  for (const attr of ["title", "placeholder", "aria-label"]) {
+    const data = `i18n${attr.split("-").map((w) => w[0].toUpperCase() + w.slice(1)).join("")}`;
+    for (const el of document.querySelectorAll(`[data-i18n-${attr}]`)) el.setAttribute(attr, KOREAN[el.dataset[data]]);
+  }
+  $("status").textContent = say("loading");
+}
+
+translatePage();
+
 // ---- Settings: the form, the address and `neurite train`'s flags are the same thing. ----
 
 // id: [query name, default]. The training defaults are filled in from the library's own
@@ -444,7 +540,7 @@ $("settings").addEventListener("change", () => {
   if ($("dataset").value !== dataset || $("model").value !== kind) {
     dataset = $("dataset").value;
     kind = $("model").value;
-    status("loading…", "loading");
+    status(say("loading"), "loading");
     worker.postMessage({ type: "init", settings: settings(), dataset, shipped: shippedModel() });
   } else {
     worker.postMessage({ type: "configure", settings: settings() });
@@ -456,7 +552,7 @@ $("settings").addEventListener("submit", (event) => event.preventDefault());
 
 async function loadModelFile(file) {
   resetRun();
-  status(`reading ${file.name}…`, "loading");
+  status(say("reading", file.name), "loading");
   worker.postMessage({ type: "loadModel", bytes: new Uint8Array(await file.arrayBuffer()), name: file.name });
 }
 
@@ -493,8 +589,8 @@ worker.onmessage = ({ data }) => {
       const info = data.info;
       $("summary").textContent = info.summary;
       layerNames = info.layers.map((l) => l.class_name);
-      const where = info.origin === "new" ? `new weights (seed ${info.settings.seed})` : info.origin;
-      status(`ready: ${info.dataset} (${info.train_examples} training, ${info.test_examples} test examples), model from ${where}`, "ready");
+      const where = info.origin === "new" ? say("new-weights", info.settings.seed) : info.origin;
+      status(say("ready", info.dataset, info.train_examples, info.test_examples, where), "ready");
       showBlank();
       askPrediction();
       break;
@@ -503,13 +599,13 @@ worker.onmessage = ({ data }) => {
       drawWeights(data);
       break;
     case "running":
-      status("training…", "training");
+      status(say("training"), "training");
       break;
     case "progress":
       onProgress(data);
       break;
     case "stopped":
-      status(data.finished ? "finished" : "paused", data.finished ? "finished" : "paused");
+      status(say(data.finished ? "finished" : "paused"), data.finished ? "finished" : "paused");
       break;
     case "prediction":
       inFlight = false;
@@ -521,7 +617,7 @@ worker.onmessage = ({ data }) => {
       break;
     case "error":
       if (data.what === "predict") inFlight = false;
-      status(`error (${data.what}): ${data.message}`, "error");
+      status(say("error", data.what, data.message), "error");
       break;
   }
 };

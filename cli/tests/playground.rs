@@ -10,6 +10,7 @@
 //!
 //! Needs `chromium` and `chromedriver` (Debian: `apt-get install chromium chromium-driver`):
 //! the build script marks the test ignored without them, and fails under CI (`NEURITE_CI`).
+//! A browser asking for Korean gets the page's words in Korean (web/app.js's dictionary).
 //! `NEURITE_SCREENSHOTS=DIR` also saves screenshots of the page there.
 
 mod common;
@@ -261,8 +262,15 @@ impl Drop for Session {
     }
 }
 
-/// Starts the server, chromedriver and a headless Chromium that downloads into `downloads`.
+/// Starts the server, chromedriver and a headless Chromium that downloads into `downloads`,
+/// its language English.
 fn start(dir: &Path, downloads: &Path) -> Session {
+    start_in(dir, downloads, "en-US")
+}
+
+/// [`start`] with the browser's preferred language `language` (`--lang` and
+/// `intl.accept_languages`, which set `navigator.languages`).
+fn start_in(dir: &Path, downloads: &Path, language: &str) -> Session {
     // The server, on a port the system chooses; it prints its address.
     let mut server = Process(
         Command::new(env!("CARGO_BIN_EXE_neurite"))
@@ -285,8 +293,10 @@ fn start(dir: &Path, downloads: &Path) -> Session {
         "binary": which("chromium").unwrap_or_else(|| PathBuf::from("/usr/bin/chromium")),
         "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", "--window-size=1400,1000", format!("--user-data-dir={}", profile.display())],
-        "prefs": {"download.default_directory": downloads.to_str().unwrap(), "download.prompt_for_download": false}
+                 "--disable-dev-shm-usage", "--window-size=1400,1000", format!("--user-data-dir={}", profile.display()),
+                 format!("--lang={language}"), format!("--accept-lang={language}")],
+        "prefs": {"download.default_directory": downloads.to_str().unwrap(), "download.prompt_for_download": false,
+                  "intl.accept_languages": language}
     }}}});
     let session = Browser { base: driver.clone(), agent: agent.clone() }.call("POST", "/session", Some(capabilities));
     let id = session["sessionId"].as_str().expect("a session").to_string();
@@ -347,6 +357,11 @@ fn the_page_draws_trains_and_exchanges_models_in_chromium() {
     assert_eq!(
         browser.run("return [document.getElementById('epochs').value, document.getElementById('seed').value]"),
         json!(["1", "3"])
+    );
+    // An English browser gets the page's English words.
+    assert_eq!(
+        browser.run("return [document.documentElement.lang, document.getElementById('train').textContent]"),
+        json!(["en", "Train"])
     );
     let status = browser.run("return document.getElementById('status').textContent");
     assert!(
@@ -453,6 +468,38 @@ fn the_page_draws_trains_and_exchanges_models_in_chromium() {
     reset(browser);
     let page = train_in_page(browser, Duration::from_secs(600));
     check_epoch("the convnet", &page, &cli_convnet);
+}
+
+/// A browser whose first language is Korean gets the page's words in Korean (web/app.js's
+/// dictionary): the labels, the buttons and the status line.
+#[test]
+#[cfg_attr(not(browser), ignore = "needs chromium and chromedriver (apt-get install chromium chromium-driver)")]
+fn the_page_speaks_korean_to_a_korean_browser() {
+    let dir = common::temp_dir("playground-ko");
+    let downloads = dir.join("downloads");
+    std::fs::create_dir_all(&downloads).unwrap();
+    let session = start_in(&dir, &downloads, "ko-KR");
+    let (browser, url) = (&session.browser, &session.url);
+    browser.call("POST", "/url", Some(json!({"url": url})));
+    browser.wait_for(
+        "the page to load",
+        "return document.getElementById('status').dataset.state === 'ready'",
+        Duration::from_secs(60),
+    );
+    let seen = browser.run(
+        "return [navigator.languages[0], document.documentElement.lang, document.getElementById('train').textContent, \
+         document.getElementById('clear').textContent, document.querySelector('[data-i18n=\"hidden\"]').textContent, \
+         document.getElementById('status').textContent, document.title]",
+    );
+    let seen = seen.as_array().expect("an array").clone();
+    assert!(seen[0].as_str().unwrap().starts_with("ko"), "navigator.languages: {seen:?}");
+    assert_eq!(seen[1..5], [json!("ko"), json!("학습"), json!("지우기"), json!("은닉층 크기")], "{seen:?}");
+    let status = seen[5].as_str().unwrap();
+    assert!(status.starts_with("준비됨") && status.contains("models/mlp.safetensors"), "status: {status}");
+    assert_eq!(seen[6], json!("neurite 놀이터"));
+    if let Some(dir) = std::env::var_os("NEURITE_SCREENSHOTS").map(PathBuf::from) {
+        browser.screenshot(&dir.join("playground-ko.png"));
+    }
 }
 
 /// The models the page opens on (web/models, trained on all of MNIST by `neurite train`, see

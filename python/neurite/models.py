@@ -3,11 +3,14 @@ library's engine with the GIL released; float32 C-contiguous arrays are read whe
 are, other dtypes and layouts are converted once. Ctrl-C stops ``fit`` after its current
 step and raises ``KeyboardInterrupt``, leaving the weights as trained so far."""
 
+import html
 import json
 import math
 import os
 import sys
 import time
+
+import numpy as np
 
 from . import _neurite, losses, optimizers, utils
 from .callbacks import BackupAndRestore, History
@@ -358,6 +361,40 @@ class Sequential:
             if format is None:
                 raise ValueError(f"export: say format='onnx', 'torch' or 'npz' for {os.fspath(filepath)!r}")
         self._built("export").export(os.fspath(filepath), format)
+
+    def _repr_html_(self):
+        """Keras' summary as an HTML table (Jupyter displays a model this way): each layer's
+        name and type, output shape, parameter count and activation, then the totals as
+        ``summary()`` gives them."""
+        esc = html.escape
+        head = f"<b>Model: &quot;{esc(self.name)}&quot;</b>"
+        if self._core is None:
+            rows = "".join(f"<tr><td>{esc(repr(layer))}</td><td>?</td><td>?</td><td></td></tr>" for layer in self._layers)
+            note = "<p>not built yet: its input shape is not known</p>"
+        else:
+            rows = []
+            for layer, (name, class_name, config, _input, output, _count) in zip(self._layers, self._core.layers()):
+                params = sum(int(np.asarray(w).size) for w in layer.get_weights())
+                shape = "(" + ", ".join(["None", *map(str, output)]) + ")"
+                activation = json.loads(config).get("activation") or ""
+                rows.append(
+                    f"<tr><td>{esc(name)} ({esc(class_name)})</td><td>{esc(shape)}</td>"
+                    f'<td style="text-align:right">{params:,}</td><td>{esc(str(activation))}</td></tr>'
+                )
+            rows = "".join(rows)
+            totals = [
+                line.strip()
+                for line in self._core.summary().splitlines()
+                if line.strip().startswith(("Total params", "Trainable params", "Non-trainable params"))
+            ]
+            note = "<p>" + "<br>".join(esc(line) for line in totals) + "</p>"
+        table = (
+            '<table class="neurite-summary"><thead><tr><th style="text-align:left">Layer (type)</th>'
+            '<th style="text-align:left">Output Shape</th><th style="text-align:right">Param #</th>'
+            '<th style="text-align:left">Activation</th></tr></thead>'
+            f"<tbody>{rows}</tbody></table>"
+        )
+        return f"<div>{head}{table}{note}</div>"
 
     def __repr__(self):
         return f"<neurite Sequential {self.name!r}: {', '.join(map(repr, self._layers))}>"

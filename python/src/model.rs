@@ -292,6 +292,20 @@ impl Model {
         neurite::plot::first_layer_weights(&self.model, (height, width), &path).map_err(py_err)
     }
 
+    /// Draws the kernels of the `Conv2D` layer named `layer` (the first when `None`);
+    /// returns how many images it drew.
+    #[pyo3(signature = (path, layer = None))]
+    fn plot_conv_filters(&self, path: PathBuf, layer: Option<String>) -> PyResult<usize> {
+        neurite::plot::conv_filters(&self.model, layer.as_deref(), &path).map_err(py_err)
+    }
+
+    /// Draws one image (its values in the model's input shape, 0 to 1) and the feature maps
+    /// of every convolution and pooling layer; returns how many feature maps it drew.
+    #[pyo3(signature = (path, image, label = None))]
+    fn plot_feature_maps(&self, path: PathBuf, image: Vec<f32>, label: Option<usize>) -> PyResult<usize> {
+        neurite::plot::feature_maps(&self.model, &image, label, &path).map_err(py_err)
+    }
+
     fn __repr__(&self) -> String {
         format!("<neurite model: {} layers, {} parameters>", self.model.layers().len(), self.model.param_count())
     }
