@@ -484,6 +484,22 @@ impl PyOptim {
     fn zero_grad(&self) {
         self.optim.zero_grad();
     }
+
+    /// Takes a group's new hyperparameters, keeping the state (a scheduler's learning rate).
+    /// Only the learning rate may change while training; anything else is refused by name.
+    fn set_optimizer(&mut self, optimizer_json: &str) -> PyResult<()> {
+        let new: Optimizer = serde_json::from_str(optimizer_json)
+            .map_err(|e| value_err(format!("optimizer {optimizer_json}: {e}")))?;
+        new.validate().map_err(py_err)?;
+        let lr = new.lr();
+        if self.optim.state().optimizer().learning_rate(lr) != new.learning_rate(lr) {
+            return Err(pyo3::exceptions::PyTypeError::new_err(format!(
+                "changing an optimizer's hyperparameters other than lr after its first step is not supported in neurite.torch (now {optimizer_json})"
+            )));
+        }
+        self.optim.set_learning_rate(lr);
+        Ok(())
+    }
 }
 
 /// Writes a state_dict as `torch.save` does (PyTorch's zip, which `torch.load(path,
