@@ -27,10 +27,11 @@ def main():
     data = sys.argv[1]
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 2
     source = EXAMPLE.read_text(encoding="utf-8")
-    original = source
+    lines = source.split("\n")
     for ours, theirs in SWAPS:
-        assert source.count(ours) == 1, ours
-        original = original.replace(ours, theirs)
+        assert lines.count(ours) == 1, ours
+        lines[lines.index(ours)] = theirs
+    original = "\n".join(lines)
     assert "neurite" not in original.split("import numpy as np", 1)[1], "the PyTorch program must not use neurite"
     work = pathlib.Path(tempfile.mkdtemp())
     (work / "torch_program.py").write_text(original, encoding="utf-8")
