@@ -488,8 +488,8 @@ impl PyOptim {
     /// Takes a group's new hyperparameters, keeping the state (a scheduler's learning rate).
     /// Only the learning rate may change while training; anything else is refused by name.
     fn set_optimizer(&mut self, optimizer_json: &str) -> PyResult<()> {
-        let new: Optimizer = serde_json::from_str(optimizer_json)
-            .map_err(|e| value_err(format!("optimizer {optimizer_json}: {e}")))?;
+        let new: Optimizer =
+            serde_json::from_str(optimizer_json).map_err(|e| value_err(format!("optimizer {optimizer_json}: {e}")))?;
         new.validate().map_err(py_err)?;
         let lr = new.lr();
         if self.optim.state().optimizer().learning_rate(lr) != new.learning_rate(lr) {
@@ -505,7 +505,11 @@ impl PyOptim {
 /// Writes a state_dict as `torch.save` does (PyTorch's zip, which `torch.load(path,
 /// weights_only=True)` reads), atomically: `entries` are (name, variable, "float32" | "int64").
 #[pyfunction]
-pub(crate) fn save_state_dict(py: Python<'_>, path: PathBuf, entries: Vec<(String, PyRef<'_, PyVar>, String)>) -> PyResult<()> {
+pub(crate) fn save_state_dict(
+    py: Python<'_>,
+    path: PathBuf,
+    entries: Vec<(String, PyRef<'_, PyVar>, String)>,
+) -> PyResult<()> {
     let mut tensors = Vec::with_capacity(entries.len());
     for (name, var, kind) in &entries {
         let value = var.var.value();
@@ -524,7 +528,10 @@ pub(crate) fn save_state_dict(py: Python<'_>, path: PathBuf, entries: Vec<(Strin
 /// The named tensors of a state_dict file (PyTorch's zip, or safetensors), in file order:
 /// (name, array, "float32" | "int64"), integer tensors exact as int64 arrays.
 #[pyfunction]
-pub(crate) fn load_state_dict<'py>(py: Python<'py>, path: PathBuf) -> PyResult<Vec<(String, Bound<'py, PyAny>, &'static str)>> {
+pub(crate) fn load_state_dict<'py>(
+    py: Python<'py>,
+    path: PathBuf,
+) -> PyResult<Vec<(String, Bound<'py, PyAny>, &'static str)>> {
     let tensors = py.detach(|| io::load_state_dict_values(&path)).map_err(py_err)?;
     let mut out = Vec::with_capacity(tensors.len());
     for (name, value) in tensors {

@@ -148,7 +148,16 @@ impl Tensor {
         let (wd, ws, woff) = weight.raw();
         let w_t = MatLayout { rows: in_f, cols: out_f, row_stride: ws[1], col_stride: ws[0], offset: woff };
         let beta = if bias.is_some() { 1.0 } else { 0.0 };
-        gemm(1.0, x.raw().0, MatLayout::row_major(rows, in_f), wd, w_t, beta, &mut out, MatLayout::row_major(rows, out_f))?;
+        gemm(
+            1.0,
+            x.raw().0,
+            MatLayout::row_major(rows, in_f),
+            wd,
+            w_t,
+            beta,
+            &mut out,
+            MatLayout::row_major(rows, out_f),
+        )?;
         let mut shape = self.shape[..self.ndim() - 1].to_vec();
         shape.push(out_f);
         Ok(Tensor::from_parts(out, &shape))

@@ -176,13 +176,28 @@ impl Tensor {
     /// The slices at `indices` along `axis`, gathered into a new tensor (`x[idx]`).
     pub fn index_select(&self, axis: isize, indices: &[usize]) -> Result<Tensor> {
         let a = normalize_axis("index_select", axis, self.ndim())?;
-        let slices = indices.iter().map(|&i| self.narrow(a as isize, i, 1)).collect::<Result<Vec<_>>>()?;
-        if slices.is_empty() {
-            let mut shape = self.shape.clone();
-            shape[a] = 0;
-            return Ok(Tensor::zeros(&shape));
+        let n = self.shape[a];
+        if let Some(&bad) = indices.iter().find(|&&i| i >= n) {
+            return Err(Error::Index(format!(
+                "index_select: index {bad} is out of range for axis {a} of shape {}",
+                shape_str(&self.shape)
+            )));
         }
-        let refs: Vec<&Tensor> = slices.iter().collect();
-        Tensor::cat(&refs, a as isize)
+        // Whole runs copied at once: the rows of a batch gathered from a data set are one
+        // copy each (a view is made contiguous first).
+        let src = self.contiguous();
+        let data = src.as_slice().unwrap_or(&[]);
+        let outer: usize = self.shape[..a].iter().product();
+        let inner: usize = self.shape[a + 1..].iter().product();
+        let mut out = Vec::with_capacity(outer * indices.len() * inner);
+        for o in 0..outer {
+            let base = o * n * inner;
+            for &i in indices {
+                out.extend_from_slice(&data[base + i * inner..base + (i + 1) * inner]);
+            }
+        }
+        let mut shape = self.shape.clone();
+        shape[a] = indices.len();
+        Ok(Tensor::from_parts(out, &shape))
     }
 }
