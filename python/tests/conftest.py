@@ -1,6 +1,7 @@
 """Shared fixtures: where MNIST is (the repository's convention: ../shared/data/mnist beside
 the clone, or $NEURITE_DATA) and the neurite command, as cargo builds it for this run."""
 
+import importlib.machinery
 import json
 import os
 import pathlib
@@ -17,6 +18,30 @@ def _ci():
     set to anything but "" or "0" (NEURITE_CI=true and NEURITE_CI=yes count, as any value
     does for the Rust build scripts)."""
     return os.environ.get("NEURITE_CI", "") not in ("", "0")
+
+
+def pytest_sessionstart(session):
+    """Refuses to test a stale extension: a checkout that ran `maturin develop` before the
+    extension was built for the stable ABI still holds `_neurite.cpython-3XX-....so` beside the
+    new `_neurite.abi3.so`, and Python imports its own version's name first, so the tests
+    would run the old build. One `_neurite` extension per package directory, or a usage error
+    naming the others."""
+    try:
+        import neurite._neurite as extension
+    except ImportError:
+        return  # the tests' own imports report it
+    loaded = pathlib.Path(extension.__file__).resolve()
+    others = sorted(
+        p.name
+        for p in loaded.parent.glob("_neurite.*")
+        if p.resolve() != loaded and any(p.name.endswith(s) for s in importlib.machinery.EXTENSION_SUFFIXES)
+    )
+    if others:
+        raise pytest.UsageError(
+            f"{loaded.parent} holds more than one build of the extension: {loaded.name} (the one Python "
+            f"imports) and {', '.join(others)}. Delete the stale one (an interpreter-specific name left by "
+            f"a maturin develop from before the abi3 build) and rebuild."
+        )
 
 
 def _mnist_dir():
