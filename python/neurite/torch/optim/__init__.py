@@ -4,7 +4,7 @@ parameter) over the parameters' accumulated ``.grad``."""
 
 import json
 
-from .. import _neurite
+from ... import _neurite
 
 
 class Optimizer:
@@ -69,7 +69,7 @@ class Optimizer:
     def step(self, closure=None):
         loss = None
         if closure is not None:
-            from . import enable_grad
+            from .. import enable_grad
 
             with enable_grad():
                 loss = closure()
@@ -178,36 +178,4 @@ class Adagrad(Optimizer):
         return json.dumps({"name": "torch_adagrad", "lr": g["lr"], "lr_decay": g["lr_decay"], "weight_decay": g["weight_decay"], "initial_accumulator_value": g["initial_accumulator_value"], "eps": g["eps"], "maximize": g["maximize"]})
 
 
-class _LRScheduler:
-    def __init__(self, optimizer, last_epoch=-1):
-        self.optimizer = optimizer
-        self.base_lrs = [g["lr"] for g in optimizer.param_groups]
-        self.last_epoch = 0
-
-    def get_last_lr(self):
-        return [g["lr"] for g in self.optimizer.param_groups]
-
-    def step(self):
-        self.last_epoch += 1
-        for g, base in zip(self.optimizer.param_groups, self.base_lrs):
-            g["lr"] = self._lr(base, self.last_epoch)
-
-
-class lr_scheduler:
-    """``torch.optim.lr_scheduler``: StepLR and ExponentialLR."""
-
-    class StepLR(_LRScheduler):
-        def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
-            super().__init__(optimizer, last_epoch)
-            self.step_size, self.gamma = step_size, gamma
-
-        def _lr(self, base, epoch):
-            return base * self.gamma ** (epoch // self.step_size)
-
-    class ExponentialLR(_LRScheduler):
-        def __init__(self, optimizer, gamma, last_epoch=-1):
-            super().__init__(optimizer, last_epoch)
-            self.gamma = gamma
-
-        def _lr(self, base, epoch):
-            return base * self.gamma**epoch
+from . import lr_scheduler  # noqa: E402  (torch.optim.lr_scheduler)
