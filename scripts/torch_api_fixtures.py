@@ -35,6 +35,11 @@ Y = np.array([2, 0, 3], dtype=np.int64)
 T01 = (rng.uniform(size=(3, 4)) > 0.5).astype(np.float32)
 PROBS = np.exp(B) / np.exp(B).sum(1, keepdims=True)
 X8 = f32(8, 4)
+X4 = f32(2, 3, 7, 6)
+W4 = f32(4, 3, 3, 3, low=-0.5, high=0.5)
+B4 = f32(4)
+WL = f32(5, 4 * 3 * 3, low=-0.5, high=0.5)
+BL = f32(5)
 Y8 = rng.integers(0, 3, size=8).astype(np.int64)
 
 COMMON = {"a": A, "b": B}
@@ -87,6 +92,14 @@ CASES = [
     ("l1", "out = nn.L1Loss()(a, b)", COMMON),
     ("bce", "out = nn.BCELoss()(a.sigmoid(), t) + F.binary_cross_entropy(b.sigmoid(), t, reduction='sum')", {**COMMON, "t": T01}),
     ("bce_logits", "out = nn.BCEWithLogitsLoss()(a, t) + F.binary_cross_entropy_with_logits(b, t, reduction='sum')", {**COMMON, "t": T01}),
+    ("conv2d", "out = F.conv2d(x4, w4, b4)", {"x4": X4, "w4": W4, "b4": B4}),
+    ("conv2d_padding_stride", "out = torch.cat([F.conv2d(x4, w4, b4, padding=1).flatten(), F.conv2d(x4, w4, None, stride=2).flatten()])", {"x4": X4, "w4": W4, "b4": B4}),
+    ("max_pool2d", "out = torch.cat([F.max_pool2d(x4, 2).flatten(), nn.MaxPool2d(3, stride=2)(x4).flatten()])", {"x4": X4}),
+    (
+        "small_cnn",
+        "h = F.max_pool2d(F.relu(F.conv2d(x4[:, :, :6, :6], w4, b4, padding=1)), 2)\nout = F.log_softmax(F.linear(h.flatten(1), wl, bl), dim=1)",
+        {"x4": X4, "w4": W4, "b4": B4, "wl": WL, "bl": BL},
+    ),
     (
         "batchnorm_train",
         "bn = nn.BatchNorm1d(4)\nwith torch.no_grad():\n    bn.weight.copy_(torch.tensor([1.0, 0.5, 2.0, -1.0]))\n    bn.bias.copy_(torch.tensor([0.0, 0.1, -0.2, 0.3]))\n"

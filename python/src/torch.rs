@@ -233,6 +233,21 @@ impl PyVar {
     fn linear(&self, weight: &PyVar, bias: Option<&PyVar>) -> PyResult<PyVar> {
         ok(self.var.linear(&weight.var, bias.map(|b| &b.var)))
     }
+    /// Runs a layer of the library (its configuration as Keras' JSON, `{"class_name":
+    /// "Conv2D", "config": {...}}`, built for examples of `input_shape`) on `self`, a batch,
+    /// with `params` in the layer's order: one autograd operation whose forward and backward
+    /// passes are the layer's own row functions (`nn::forward_var`).
+    #[pyo3(signature = (config_json, input_shape, params, training))]
+    fn layer(&self, config_json: &str, input_shape: Vec<usize>, params: Vec<PyRef<'_, PyVar>>, training: bool) -> PyResult<PyVar> {
+        let config: neurite::nn::LayerConfig =
+            serde_json::from_str(config_json).map_err(|e| value_err(format!("layer {config_json}: {e}")))?;
+        let mut layer = config.into_layer();
+        layer.build(&input_shape).map_err(torch_err)?;
+        let params: Vec<Var> = params.iter().map(|p| p.var.clone()).collect();
+        let mode = if training { neurite::nn::Mode::Training } else { neurite::nn::Mode::Inference };
+        let noise = neurite::nn::Noise::new(0, 0, 0);
+        ok(neurite::nn::forward_var(layer.as_ref(), &self.var, &params, mode, noise))
+    }
     fn sum(&self) -> PyResult<PyVar> {
         ok(self.var.sum())
     }

@@ -193,3 +193,26 @@ def test_torchvision_mnist_with_transforms_batches_as_item_by_item(mnist_dir, mo
     monkeypatch.delenv("NEURITE_DATA", raising=False)
     with pytest.raises(RuntimeError, match="download=True"):
         datasets.MNIST(str(mnist_dir / "nowhere"), train=True)
+
+
+def test_a_small_convnet_trains_and_says_what_it_cannot_do():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(4 * 4 * 4, 2))
+    x = torch.randn(16, 1, 8, 8)
+    y = (x.mean(dim=(1, 2, 3)) > 0).long()
+    opt = optim.Adam(model.parameters(), lr=0.01)
+    losses = []
+    for _ in range(30):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.5 * losses[0]
+    assert model[0].weight.shape == (4, 1, 3, 3) and "Conv2d(1, 4, kernel_size=(3, 3)" in repr(model)
+    with pytest.raises(TypeError, match=r"padding=\(2, 2\)"):
+        nn.Conv2d(1, 4, 3, padding=2)
+    with pytest.raises(RuntimeError, match="channels"):
+        nn.Conv2d(3, 4, 3)(torch.zeros(1, 1, 8, 8))
+    with pytest.raises(ValueError, match="Conv2D"):
+        torch.onnx.export(model, torch.zeros(2, 1, 8, 8), "never-written.onnx")

@@ -298,17 +298,38 @@ pub fn forward_var(layer: &dyn Layer, x: &Var, params: &[Var], mode: Mode, noise
     if specs.len() != params.len() {
         return Err(Error::Value(format!("{name}: {} parameters given for {}", params.len(), specs.len())));
     }
-    // The layer's parameters are one run of its store.
-    let store: Option<(ParamStore, std::ops::Range<usize>)> = match params.first() {
-        None => None,
-        Some(first) => {
-            let (store, index) = first
-                .store_slot()
-                .ok_or_else(|| Error::Value(format!("{name}: its parameters are not in a parameter store")))?;
+    // The layer's parameters are one run of its store, or (PyTorch-style modules of
+    // `neurite.torch`) variables of their own, read once here.
+    let store: Option<(ParamStore, std::ops::Range<usize>)> = match params.first().map(Var::store_slot) {
+        None | Some(None) => None,
+        Some(Some((store, index))) => {
             let start = store.info(index)?.offset;
             let end = start + specs.iter().map(|s| numel(&s.shape)).sum::<usize>();
             Some((store.clone(), start..end))
         }
+    };
+    let owned: Option<Vec<f32>> = match (&store, params.is_empty()) {
+        (None, false) => {
+            let mut values = Vec::with_capacity(specs.iter().map(|s| numel(&s.shape)).sum());
+            for (p, spec) in params.iter().zip(&specs) {
+                let v = p.value();
+                if v.shape() != spec.shape.as_slice() {
+                    return Err(Error::Shape(format!(
+                        "{name}: a parameter of shape {} where the layer needs {}",
+                        shape_str(v.shape()),
+                        shape_str(&spec.shape)
+                    )));
+                }
+                values.extend_from_slice(&v.contiguous().to_vec());
+            }
+            if layer.stats_len() != 0 && mode == Mode::Training {
+                return Err(Error::Value(format!(
+                    "{name}: a layer with moving statistics trains on parameters of a store only"
+                )));
+            }
+            Some(values)
+        }
+        _ => None,
     };
     let x_value = x.value().contiguous();
     let x_data = x_value.as_slice().unwrap_or(&[]).to_vec();
@@ -317,16 +338,17 @@ pub fn forward_var(layer: &dyn Layer, x: &Var, params: &[Var], mode: Mode, noise
     let mut y = vec![0.0; rows * out_len];
     let mut cache = vec![0.0; rows * layer.cache_per_row(mode)];
     let mut stats = vec![0.0; layer.stats_len()];
-    let read_params = |store: &Option<(ParamStore, std::ops::Range<usize>)>| -> Result<(Vec<f32>, u64)> {
-        match store {
-            Some((s, range)) => {
+    let read_params = |store: &Option<(ParamStore, std::ops::Range<usize>)>, owned: &Option<Vec<f32>>| -> Result<(Vec<f32>, u64)> {
+        match (store, owned) {
+            (Some((s, range)), _) => {
                 let guard = s.read()?;
                 Ok((guard.values()[range.clone()].to_vec(), guard.version()))
             }
-            None => Ok((vec![], 0)),
+            (None, Some(values)) => Ok((values.clone(), 0)),
+            (None, None) => Ok((vec![], 0)),
         }
     };
-    let (values, _) = read_params(&store)?;
+    let (values, _) = read_params(&store, &owned)?;
     layer.forward_rows(ForwardRows {
         mode,
         params: &values,
@@ -361,7 +383,7 @@ pub fn forward_var(layer: &dyn Layer, x: &Var, params: &[Var], mode: Mode, noise
     let x_needs_grad = x.requires_grad();
     let param_shapes: Vec<Vec<usize>> = specs.iter().map(|s| s.shape.clone()).collect();
     let backward = move |g: &Tensor, out: &Tensor| -> Result<Vec<Option<Tensor>>> {
-        let (values, now) = read_params(&store)?;
+        let (values, now) = read_params(&store, &owned)?;
         if now != version {
             return Err(Error::Autograd(format!(
                 "{}: its parameters were changed in place after the forward pass (an optimiser step before backward?); run the forward pass again",

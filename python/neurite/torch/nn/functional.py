@@ -198,3 +198,79 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     if weight is not None:
         loss = loss * weight
     return _reduce(loss, reduction, "binary_cross_entropy_with_logits")
+
+
+def _pair(v, name):
+    if isinstance(v, int):
+        return (v, v)
+    if isinstance(v, (tuple, list)) and len(v) == 2:
+        return (int(v[0]), int(v[1]))
+    raise TypeError(f"{name}: expected an int or a pair of ints, got {v!r}")
+
+
+def _images(input, name, channels=None):
+    if input.ndim != 4:
+        raise RuntimeError(f"{name}: expected a 4-D input (N, C, H, W), got shape {tuple(input.shape)} (neurite.torch takes batches)")
+    if channels is not None and input.shape[1] != channels:
+        raise RuntimeError(
+            f"{name}: expected input{tuple(input.shape)} to have {channels} channels, but got {input.shape[1]} channels instead"
+        )
+    if not input.is_floating_point():
+        raise RuntimeError(f"{name}: expected a floating point input, got {input.dtype}")
+
+
+def _window_padding(padding, kernel, stride, name):
+    """Keras' padding the library's window layers take for PyTorch's: 0 is `valid`; `k // 2`
+    on each side of an odd kernel with stride 1 (and PyTorch's "same") is `same`."""
+    if padding == "valid":
+        return "valid"
+    if padding == "same":
+        if stride != (1, 1):
+            raise ValueError(f"{name}: padding='same' is not supported for strided convolutions")
+        padding = (kernel[0] // 2, kernel[1] // 2)
+    pad = _pair(padding, name)
+    if pad == (0, 0):
+        return "valid"
+    if stride == (1, 1) and all(k % 2 == 1 and p == k // 2 for k, p in zip(kernel, pad)):
+        return "same"
+    raise TypeError(
+        f"{name}: padding={padding!r} with kernel {kernel} and stride {stride} is not supported in neurite.torch "
+        "(0, or kernel_size // 2 of an odd kernel at stride 1)"
+    )
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """PyTorch's ``conv2d`` on (N, C, H, W) batches with weights (out, in, kh, kw): the
+    library's Conv2D layer (its im2col and products, channels last) run as one autograd
+    operation between two permutes."""
+    import json
+
+    if dilation not in (1, (1, 1)) or groups != 1:
+        _unsupported("conv2d", "dilation and groups other than 1")
+    _images(input, "conv2d", weight.shape[1])
+    out_c, _, kh, kw = weight.shape
+    stride = _pair(stride, "conv2d")
+    pad = _window_padding(padding, (kh, kw), stride, "conv2d")
+    config = {"class_name": "Conv2D", "config": {"filters": out_c, "kernel_size": [kh, kw], "strides": list(stride),
+                                                 "padding": pad, "use_bias": bias is not None}}
+    n, c, h, w = input.shape
+    params = [weight.permute(2, 3, 1, 0)._v()] + ([] if bias is None else [bias._v()])
+    y = input.permute(0, 2, 3, 1)._v().layer(json.dumps(config), [h, w, c], params, False)
+    return Tensor._wrap(y, float32).permute(0, 3, 1, 2)
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """PyTorch's ``max_pool2d`` on (N, C, H, W) batches: the library's MaxPooling2D layer."""
+    import json
+
+    if dilation not in (1, (1, 1)) or ceil_mode or return_indices:
+        _unsupported("max_pool2d", "dilation, ceil_mode and return_indices")
+    _images(input, "max_pool2d")
+    kernel = _pair(kernel_size, "max_pool2d")
+    stride = kernel if stride is None else _pair(stride, "max_pool2d")
+    if _pair(padding, "max_pool2d") != (0, 0):
+        _unsupported("max_pool2d", f"padding={padding!r}")
+    config = {"class_name": "MaxPooling2D", "config": {"pool_size": list(kernel), "strides": list(stride), "padding": "valid"}}
+    n, c, h, w = input.shape
+    y = input.permute(0, 2, 3, 1)._v().layer(json.dumps(config), [h, w, c], [], False)
+    return Tensor._wrap(y, input.dtype).permute(0, 3, 1, 2)

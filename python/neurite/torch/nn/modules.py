@@ -62,6 +62,58 @@ class Linear(Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
 
+class Conv2d(Module):
+    """A 2-D convolution over (N, C, H, W) batches, PyTorch's weights (out, in, kh, kw) and
+    initialisation; run by the library's Conv2D layer (padding 0, or kernel_size // 2 of an
+    odd kernel at stride 1)."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
+        super().__init__()
+        if padding_mode != "zeros":
+            raise TypeError(f"Conv2d(padding_mode={padding_mode!r}) is not supported in neurite.torch")
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size = F._pair(kernel_size, "Conv2d")
+        self.stride = F._pair(stride, "Conv2d")
+        self.padding = padding if isinstance(padding, str) else F._pair(padding, "Conv2d")
+        self.dilation, self.groups = F._pair(dilation, "Conv2d"), groups
+        F._window_padding(self.padding, self.kernel_size, self.stride, "Conv2d")
+        if self.dilation != (1, 1) or groups != 1:
+            raise TypeError("Conv2d: dilation and groups other than 1 are not supported in neurite.torch")
+        self.weight = Parameter(_empty(out_channels, in_channels, *self.kernel_size))
+        if bias:
+            self.bias = Parameter(_empty(out_channels))
+        else:
+            self.register_parameter("bias", None)
+        fan_in = in_channels * self.kernel_size[0] * self.kernel_size[1]
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if bias:
+            init.uniform_(self.bias, -1 / math.sqrt(fan_in), 1 / math.sqrt(fan_in))
+
+    def forward(self, input):
+        return F.conv2d(input, self.weight, self.bias, self.stride, self.padding)
+
+    def extra_repr(self):
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding not in ((0, 0), "valid"):
+            s += f", padding={self.padding}"
+        if self.bias is None:
+            s += ", bias=False"
+        return s
+
+
+class MaxPool2d(Module):
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
+        super().__init__()
+        self.kernel_size, self.stride, self.padding = kernel_size, stride if stride is not None else kernel_size, padding
+        self.dilation, self.return_indices, self.ceil_mode = dilation, return_indices, ceil_mode
+
+    def forward(self, input):
+        return F.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode, self.return_indices)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, dilation={self.dilation}, ceil_mode={self.ceil_mode}"
+
+
 def _activation(name, fn, extra=None):
     def forward(self, input):
         return fn(self, input)
