@@ -280,6 +280,8 @@ fn gradcheck_layer_on_parameters_outside_a_store() {
     use neurite::nn::{forward_var, Conv2D, Layer, Mode, Noise, Padding};
     let mut layer = Conv2D::new(2, 3).strides(1, 1).padding(Padding::Same);
     layer.build(&[5, 4, 3]).unwrap();
-    let f = move |v: &[Var]| forward_var(&layer, &v[0], &[v[1].clone(), v[2].clone()], Mode::Inference, Noise::new(0, 0, 0));
+    let f = move |v: &[Var]| {
+        forward_var(&layer, &v[0], &[v[1].clone(), v[2].clone()], Mode::Inference, Noise::new(0, 0, 0))
+    };
     check(f, &[input(&[2, 5, 4, 3], 70), input(&[3, 3, 3, 2], 71), input(&[2], 72)]);
 }

@@ -238,7 +238,13 @@ impl PyVar {
     /// with `params` in the layer's order: one autograd operation whose forward and backward
     /// passes are the layer's own row functions (`nn::forward_var`).
     #[pyo3(signature = (config_json, input_shape, params, training))]
-    fn layer(&self, config_json: &str, input_shape: Vec<usize>, params: Vec<PyRef<'_, PyVar>>, training: bool) -> PyResult<PyVar> {
+    fn layer(
+        &self,
+        config_json: &str,
+        input_shape: Vec<usize>,
+        params: Vec<PyRef<'_, PyVar>>,
+        training: bool,
+    ) -> PyResult<PyVar> {
         let config: neurite::nn::LayerConfig =
             serde_json::from_str(config_json).map_err(|e| value_err(format!("layer {config_json}: {e}")))?;
         let mut layer = config.into_layer();

@@ -338,16 +338,17 @@ pub fn forward_var(layer: &dyn Layer, x: &Var, params: &[Var], mode: Mode, noise
     let mut y = vec![0.0; rows * out_len];
     let mut cache = vec![0.0; rows * layer.cache_per_row(mode)];
     let mut stats = vec![0.0; layer.stats_len()];
-    let read_params = |store: &Option<(ParamStore, std::ops::Range<usize>)>, owned: &Option<Vec<f32>>| -> Result<(Vec<f32>, u64)> {
-        match (store, owned) {
-            (Some((s, range)), _) => {
-                let guard = s.read()?;
-                Ok((guard.values()[range.clone()].to_vec(), guard.version()))
+    let read_params =
+        |store: &Option<(ParamStore, std::ops::Range<usize>)>, owned: &Option<Vec<f32>>| -> Result<(Vec<f32>, u64)> {
+            match (store, owned) {
+                (Some((s, range)), _) => {
+                    let guard = s.read()?;
+                    Ok((guard.values()[range.clone()].to_vec(), guard.version()))
+                }
+                (None, Some(values)) => Ok((values.clone(), 0)),
+                (None, None) => Ok((vec![], 0)),
             }
-            (None, Some(values)) => Ok((values.clone(), 0)),
-            (None, None) => Ok((vec![], 0)),
-        }
-    };
+        };
     let (values, _) = read_params(&store, &owned)?;
     layer.forward_rows(ForwardRows {
         mode,
