@@ -214,5 +214,21 @@ def test_a_small_convnet_trains_and_says_what_it_cannot_do():
         nn.Conv2d(1, 4, 3, padding=2)
     with pytest.raises(RuntimeError, match="channels"):
         nn.Conv2d(3, 4, 3)(torch.zeros(1, 1, 8, 8))
-    with pytest.raises(ValueError, match="Conv2D"):
-        torch.onnx.export(model, torch.zeros(2, 1, 8, 8), "never-written.onnx")
+
+
+
+def test_a_convnet_exports_to_onnx_that_onnx_runtime_runs(tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(4, 6, 3, stride=2), nn.Flatten(), nn.Linear(6 * 3 * 3, 10)
+    )
+    model.eval()
+    x = torch.randn(5, 1, 16, 16)
+    with torch.no_grad():
+        want = model(x).numpy()
+    path = tmp_path / "cnn.onnx"
+    torch.onnx.export(model, torch.randn(1, 1, 16, 16), str(path), input_names=["input"], output_names=["out"],
+                      dynamic_axes={"input": {0: "batch"}, "out": {0: "batch"}})
+    (got,) = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"input": x.numpy()})
+    assert got.shape == (5, 10) and np.abs(got - want).max() < 1e-5

@@ -165,7 +165,19 @@ impl Var {
     /// `torch.autograd.Function`: `backward` receives the gradient of the output and
     /// returns one gradient per input (`None` where an input needs none).
     pub fn custom(name: &'static str, inputs: Vec<Var>, value: Tensor, backward: BackwardFn) -> Var {
-        Var::from_op(value, Op::Custom { name, inputs, backward })
+        Var::from_op(value, Op::Custom { name, inputs, backward, described: None })
+    }
+
+    /// [`Var::custom`] with a description an exporter can read (a layer's configuration as
+    /// JSON: the traced ONNX export writes a convolution or a pooling from it).
+    pub fn custom_described(
+        name: &'static str,
+        inputs: Vec<Var>,
+        value: Tensor,
+        backward: BackwardFn,
+        described: String,
+    ) -> Var {
+        Var::from_op(value, Op::Custom { name, inputs, backward, described: Some(described.into()) })
     }
 
     /// The current value (a cheap handle on shared storage; a copy for a parameter that

@@ -60,6 +60,9 @@ pub enum Op {
         name: &'static str,
         inputs: Vec<Var>,
         backward: BackwardFn,
+        /// What the operation is, for an exporter: a layer's configuration as JSON (`None`
+        /// for a function defined only by its value and backward rule).
+        described: Option<std::sync::Arc<str>>,
     },
 }
 

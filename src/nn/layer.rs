@@ -425,5 +425,9 @@ pub fn forward_var(layer: &dyn Layer, x: &Var, params: &[Var], mode: Mode, noise
     };
     let mut inputs = vec![x.clone()];
     inputs.extend(params.iter().cloned());
-    Ok(Var::custom(layer.class_name(), inputs, value, Arc::new(backward)))
+    // The configuration goes with the operation, so that an exporter of the traced graph can
+    // write the layer (its JSON is short; a layer's row functions dwarf writing it).
+    let described = serde_json::to_string(&layer.config())
+        .map_err(|e| Error::Value(format!("{name}: its configuration as JSON: {e}")))?;
+    Ok(Var::custom_described(layer.class_name(), inputs, value, Arc::new(backward), described))
 }

@@ -9,7 +9,7 @@ use super::{
 };
 use crate::autograd::{Op, Var};
 use crate::error::{shape_str, Error, Result};
-use crate::nn::Activation;
+use crate::nn::{Activation, LayerConfig};
 
 /// ONNX's element type number of booleans.
 const BOOL: i64 = 9;
@@ -559,7 +559,10 @@ impl Exporter {
                 self.add_node("Where", &[&name, x, &names[1]], &[out], vec![]);
                 Ok(elementwise(self))
             }
-            Op::Custom { name, inputs, .. } => match (name.to_ascii_lowercase().as_str(), inputs.as_slice()) {
+            Op::Custom { name, inputs, described, .. } => match (name.to_ascii_lowercase().as_str(), inputs.as_slice()) {
+                ("conv2d" | "maxpooling2d", [input, ..]) if described.is_some() => {
+                    self.window_layer(name, described.as_deref().unwrap_or(""), input, &names, out, xb)
+                }
                 ("dropout", [input, ..]) => {
                     if input.value() != v.value() {
                         return Err(refuse(
@@ -577,6 +580,58 @@ impl Exporter {
                 )),
             },
         }
+    }
+
+    /// A convolution or a max pooling the library ran channels last (`(N, H, W, C)`, a kernel
+    /// `(kh, kw, in, out)`): ONNX's `Conv` or `MaxPool`, which are channels first, between two
+    /// `Transpose`s (and the kernel transposed to `(out, in, kh, kw)`). The window's geometry
+    /// comes from the layer's configuration recorded with the operation.
+    fn window_layer(
+        &mut self,
+        op: &str,
+        described: &str,
+        input: &Var,
+        names: &[String],
+        out: &str,
+        xb: Batch,
+    ) -> Result<Batch> {
+        let config: LayerConfig = serde_json::from_str(described)
+            .map_err(|e| refuse(op, &format!("its recorded configuration is not readable ({e})")))?;
+        let shape = input.shape();
+        if shape.len() != 4 {
+            return Err(refuse(op, "an input that is not a batch of images"));
+        }
+        let image = &shape[1..];
+        let nchw = self.fresh("nchw");
+        self.add_node("Transpose", &[&names[0]], &[&nchw], vec![attr_ints("perm", &[0, 3, 1, 2])]);
+        let result = self.fresh("nchw_out");
+        match &config {
+            LayerConfig::Conv2D(c) => {
+                if c.activation != Activation::Identity {
+                    return Err(refuse(op, "a convolution with its activation inside"));
+                }
+                let window = crate::nn::window_plan(op, image, c.kernel_size, c.strides, c.padding)?;
+                let kernel = self.fresh("kernel_oihw");
+                self.add_node("Transpose", &[&names[1]], &[&kernel], vec![attr_ints("perm", &[3, 2, 0, 1])]);
+                let mut inputs = vec![nchw.as_str(), kernel.as_str()];
+                if let Some(bias) = names.get(2) {
+                    inputs.push(bias);
+                }
+                let mut attrs = super::window_attributes(&window);
+                attrs.push(attr_ints("dilations", &[1, 1]));
+                attrs.push(attr_int("group", 1));
+                self.add_node("Conv", &inputs, &[&result], attrs);
+            }
+            LayerConfig::MaxPooling2D(c) => {
+                let window = c.window(op, image)?;
+                let mut attrs = super::window_attributes(&window);
+                attrs.push(attr_int("ceil_mode", 0));
+                self.add_node("MaxPool", &[&nchw], &[&result], attrs);
+            }
+            _ => return Err(refuse(op, "a layer this exporter does not write")),
+        }
+        self.add_node("Transpose", &[&result], &[out], vec![attr_ints("perm", &[0, 2, 3, 1])]);
+        Ok(xb)
     }
 
     /// A reshape of `x` (shape `from`, batch `b`) to `to`: `Squeeze` or `Unsqueeze` where it
