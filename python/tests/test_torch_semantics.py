@@ -57,6 +57,8 @@ def test_autograd_leaf_rules_and_no_grad():
     assert w.grad is None
     with pytest.raises(RuntimeError, match="leaf Variable"):
         w.add_(1)
+    with pytest.raises(RuntimeError, match="leaf Variable"):
+        w += 1  # as add_: outside no_grad a leaf that requires grad is not changed in place
     assert not w.detach().requires_grad
     with pytest.raises(RuntimeError, match="requires grad"):
         w.numpy()

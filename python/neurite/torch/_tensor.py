@@ -1271,6 +1271,8 @@ class Tensor:
         return self
 
     def _inplace(self, fn):
+        """Runs `fn` (the out-of-place operation) and makes its result this tensor's value."""
+        self._check_leaf_inplace()
         if self._var is not None and self._var.requires_grad and not self._var.is_leaf and _neurite.is_grad_enabled():
             return self._assign(fn())
         prev = _neurite.set_grad_enabled(False) if self._var is not None and self._var.requires_grad else None
@@ -1285,48 +1287,38 @@ class Tensor:
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
 
     def add_(self, other, alpha=1):
-        self._check_leaf_inplace()
         return self._inplace(lambda: self.add(other, alpha))
 
     def sub_(self, other, alpha=1):
-        self._check_leaf_inplace()
         return self._inplace(lambda: self.sub(other, alpha))
 
     def mul_(self, other):
-        self._check_leaf_inplace()
         return self._inplace(lambda: self * other)
 
     def div_(self, other):
-        self._check_leaf_inplace()
         return self._inplace(lambda: self / other)
 
     def pow_(self, other):
-        self._check_leaf_inplace()
         return self._inplace(lambda: self**other)
 
     def clamp_(self, min=None, max=None):
-        self._check_leaf_inplace()
         return self._inplace(lambda: self.clamp(min, max))
 
     clip_ = clamp_
 
     def relu_(self):
-        self._check_leaf_inplace()
         return self._inplace(lambda: self.relu())
 
     def masked_fill_(self, mask, value):
-        self._check_leaf_inplace()
         return self._inplace(lambda: self.masked_fill(mask, value))
 
     def zero_(self):
         return self.fill_(0)
 
     def fill_(self, value):
-        self._check_leaf_inplace()
         return self._inplace(lambda: Tensor._wrap(_Var.full(list(self.shape), float(value)), self._dtype))
 
     def copy_(self, src):
-        self._check_leaf_inplace()
         return self._inplace(lambda: _tensor_of(src)._cast(self._dtype).detach())
 
     def normal_(self, mean=0.0, std=1.0, generator=None):
