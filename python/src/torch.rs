@@ -341,17 +341,6 @@ impl PyVar {
         })))
     }
 
-    /// The smallest value, or along `axis`: the values, without gradient (`min` with a
-    /// gradient is `-max(-x)` in the Python layer).
-    #[pyo3(signature = (axis = None, keepdim = false))]
-    fn min_values(&self, axis: Option<isize>, keepdim: bool) -> PyResult<PyVar> {
-        let v = self.var.value();
-        constant(match axis {
-            None => v.min(),
-            Some(axis) => v.min_axis(axis, keepdim),
-        })
-    }
-
     /// The flat index of the largest (or smallest) value, or the indices along `axis`
     /// (first of equal values, as NumPy and PyTorch).
     #[pyo3(signature = (axis = None, smallest = false))]
@@ -499,11 +488,6 @@ impl PyOptim {
     fn step(&mut self, py: Python<'_>) -> PyResult<()> {
         let optim = &mut self.optim;
         py.detach(|| optim.step()).map_err(py_err)
-    }
-
-    /// Clears every parameter's gradient.
-    fn zero_grad(&self) {
-        self.optim.zero_grad();
     }
 
     /// Takes a group's new hyperparameters, keeping the state (a scheduler's learning rate).

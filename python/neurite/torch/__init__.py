@@ -27,6 +27,7 @@ from ._tensor import (
     Size,
     Tensor,
     _as_array,
+    _check_device,
     _from_array,
     _new_shape,
     _shape_args,
@@ -63,11 +64,10 @@ def _check_dtype(dt):
         raise TypeError(f"dtype must be a neurite.torch dtype (torch.float32, torch.int64, ...), got {dt!r}")
 
 
-def _creation_kwargs(dtype, device, requires_grad):
+def _check_creation(dtype, device):
+    """A dtype argument must be a neurite.torch dtype, a device the CPU."""
     _check_dtype(dtype)
-    if device is not None:
-        globals()["device"](device)
-    return dtype
+    _check_device(device)
 
 
 # -- creating tensors -------------------------------------------------------------------------
@@ -76,7 +76,7 @@ def _creation_kwargs(dtype, device, requires_grad):
 def tensor(data, dtype=None, device=None, requires_grad=False):
     """A new tensor holding a copy of ``data`` (numbers, nested lists, an array or a tensor):
     float32 for floats, int64 for integers, bool for bools, unless ``dtype`` says."""
-    _creation_kwargs(dtype, device, requires_grad)
+    _check_creation(dtype, device)
     arr = _as_array(data, dtype)
     if arr.dtype == object:
         raise TypeError(f"could not convert {type(data).__name__} to a tensor (ragged or non-numeric data)")
@@ -100,7 +100,7 @@ def from_numpy(array):
 
 
 def _filled(value, size, dtype, device, requires_grad, default=float32):
-    _creation_kwargs(dtype, device, requires_grad)
+    _check_creation(dtype, device)
     shape = list(_new_shape(size))
     dt = dtype or default
     if dt._kind == "foreign":
@@ -145,7 +145,7 @@ def empty_like(t, dtype=None, device=None, requires_grad=False):
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
     """``arange(5)``, ``arange(1, 4)``, ``arange(0, 1, 0.25)``: int64 when every argument is
     an integer, else float32."""
-    _creation_kwargs(dtype, device, requires_grad)
+    _check_creation(dtype, device)
     if end is None:
         start, end = 0, start
     if step == 0:
@@ -164,14 +164,14 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
 
 
 def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
-    _creation_kwargs(dtype, device, requires_grad)
+    _check_creation(dtype, device)
     t = Tensor._wrap(_Var.linspace(builtins.float(start), builtins.float(end), builtins.int(steps)), float32)
     t = t if dtype is None else t.to(dtype)
     return t.requires_grad_() if requires_grad else t
 
 
 def eye(n, m=None, dtype=None, device=None, requires_grad=False):
-    _creation_kwargs(dtype, device, requires_grad)
+    _check_creation(dtype, device)
     return _from_array(np.eye(n, m, dtype=np.float32), dtype or float32, requires_grad)
 
 
@@ -180,19 +180,19 @@ def _gen(generator):
 
 
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
-    _creation_kwargs(dtype, device, requires_grad)
+    _check_creation(dtype, device)
     t = Tensor._wrap(_gen(generator).uniform(list(_new_shape(size)), 0.0, 1.0), float32)
     return t.requires_grad_() if requires_grad else t
 
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
-    _creation_kwargs(dtype, device, requires_grad)
+    _check_creation(dtype, device)
     t = Tensor._wrap(_gen(generator).randn(list(_new_shape(size))), float32)
     return t.requires_grad_() if requires_grad else t
 
 
 def randint(low, high=None, size=None, generator=None, dtype=None, device=None, requires_grad=False):
-    _creation_kwargs(dtype, device, requires_grad)
+    _check_creation(dtype, device)
     if high is None:
         low, high = 0, low
     if size is None:
@@ -201,7 +201,7 @@ def randint(low, high=None, size=None, generator=None, dtype=None, device=None, 
 
 
 def randperm(n, generator=None, dtype=None, device=None):
-    _creation_kwargs(dtype, device, False)
+    _check_creation(dtype, device)
     return _from_array(np.asarray(_gen(generator).randperm(builtins.int(n)), dtype=np.int64), dtype or int64)
 
 
@@ -258,8 +258,8 @@ for _name in (
     "sort", "argsort", "unique", "flatten", "unflatten", "squeeze", "unsqueeze", "permute", "transpose", "t",
     "reshape", "narrow", "index_select", "gather", "masked_select", "masked_fill", "nonzero", "chunk", "split",
     "matmul", "mm", "dot", "add", "sub", "mul", "multiply", "div", "divide", "true_divide", "pow", "eq", "ne", "gt",
-    "ge", "lt", "le", "equal", "allclose", "isclose", "maximum", "minimum", "neg", "reciprocal", "logical_not",
-    "numel", "clone", "detach", "swapaxes",
+    "ge", "lt", "le", "equal", "allclose", "isclose", "maximum", "minimum", "reciprocal", "logical_not",
+    "clone", "detach", "swapaxes",
 ):
     globals()[_name] = _method(_name)
 del _name

@@ -17,7 +17,7 @@ def export(model, args, f, export_params=True, verbose=False, training=None, inp
         raise TypeError("torch.onnx.export(export_params=False) is not supported in neurite.torch")
     inputs = list(args) if isinstance(args, (tuple, list)) else [args]
     inputs = [_tensor_of(x) for x in inputs]
-    input_names = list(input_names or [f"input{'' if i == 0 else i}" if i else "input" for i in range(len(inputs))])
+    input_names = list(input_names or ["input" if i == 0 else f"input{i}" for i in range(len(inputs))])
     was_training = getattr(model, "training", False)
     if hasattr(model, "eval"):
         model.eval()

@@ -45,17 +45,16 @@ class Optimizer:
         params = group["params"]
         # The group as it is now (a scheduler may have changed its lr, a user its params).
         snapshot = ([(k, v) for k, v in group.items() if k != "params"], [p._var.id for p in params])
-        if self._built_with[i] is not None and self._built_with[i][2] == snapshot:
+        built = self._built_with[i]
+        if built == snapshot:
             return self._engines[i]
         spec = self._json(group)
-        key = (spec, tuple(id(p._var) for p in params), snapshot)
-        if self._built_with[i] != key:
-            if self._engines[i] is not None and self._built_with[i][1] == key[1]:
-                # Only a hyperparameter moved (a scheduler's lr): keep the moments.
-                self._engines[i].set_optimizer(spec)
-            else:
-                self._engines[i] = _neurite.Optim(spec, [p._var for p in params])
-            self._built_with[i] = key
+        if built is not None and built[1] == snapshot[1]:
+            # Only a hyperparameter moved (a scheduler's lr): keep the moments.
+            self._engines[i].set_optimizer(spec)
+        else:
+            self._engines[i] = _neurite.Optim(spec, [p._var for p in params])
+        self._built_with[i] = snapshot
         return self._engines[i]
 
     def zero_grad(self, set_to_none=True):
