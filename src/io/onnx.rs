@@ -322,27 +322,16 @@ pub fn to_onnx(model: &Sequential) -> Result<Vec<u8>> {
                 }
                 let linear_out =
                     if c.activation == Activation::Identity { out.clone() } else { format!("{name}/linear") };
-                let mut attrs = window_attributes(&window);
-                attrs.push(attr_ints("dilations", &[1, 1]));
-                attrs.push(attr_int("group", 1));
                 let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
-                graph.msg(1, node("Conv", &format!("{name}/Conv"), &inputs, &[&linear_out], attrs));
+                graph.msg(1, node("Conv", &format!("{name}/Conv"), &inputs, &[&linear_out], conv_attributes(&window)));
                 // Channels are axis 1 here (a softmax is over them).
                 activation_nodes(&mut graph, &mut initializers, &name, c.activation, [&linear_out, &out], 1);
                 current = out;
             }
             LayerConfig::MaxPooling2D(c) | LayerConfig::AveragePooling2D(c) => {
                 let window = c.window(&name, layer.input_shape())?;
-                let mut attrs = window_attributes(&window);
-                let op = if is_max {
-                    "MaxPool"
-                } else {
-                    // Keras averages over the image's cells only, never the padding.
-                    attrs.push(attr_int("count_include_pad", 0));
-                    "AveragePool"
-                };
-                attrs.push(attr_int("ceil_mode", 0));
-                graph.msg(1, node(op, &format!("{name}/{op}"), &[&current], &[&out], attrs));
+                let op = if is_max { "MaxPool" } else { "AveragePool" };
+                graph.msg(1, node(op, &format!("{name}/{op}"), &[&current], &[&out], pool_attributes(&window, is_max)));
                 current = out;
             }
             LayerConfig::GlobalAveragePooling2D(c) => {
@@ -459,6 +448,26 @@ fn window_attributes(w: &crate::kernels::window::Window) -> Vec<Msg> {
         attr_ints("strides", &[w.s_h as i64, w.s_w as i64]),
         attr_ints("pads", &[w.pad_top as i64, w.pad_left as i64, bottom, right]),
     ]
+}
+
+/// ONNX's `Conv` attributes for a window: [`window_attributes`], no dilation, one group.
+fn conv_attributes(w: &crate::kernels::window::Window) -> Vec<Msg> {
+    let mut attrs = window_attributes(w);
+    attrs.push(attr_ints("dilations", &[1, 1]));
+    attrs.push(attr_int("group", 1));
+    attrs
+}
+
+/// ONNX's `MaxPool` (or `AveragePool`) attributes for a window: [`window_attributes`], windows
+/// only where they start inside the image (`ceil_mode` 0), and for an average Keras' division
+/// by the image's cells alone, never the padding.
+fn pool_attributes(w: &crate::kernels::window::Window, max: bool) -> Vec<Msg> {
+    let mut attrs = window_attributes(w);
+    if !max {
+        attrs.push(attr_int("count_include_pad", 0));
+    }
+    attrs.push(attr_int("ceil_mode", 0));
+    attrs
 }
 
 /// The nodes of `activation` from `from` to `to` (none for the identity, where `from` is

@@ -617,16 +617,11 @@ impl Exporter {
                 if let Some(bias) = names.get(2) {
                     inputs.push(bias);
                 }
-                let mut attrs = super::window_attributes(&window);
-                attrs.push(attr_ints("dilations", &[1, 1]));
-                attrs.push(attr_int("group", 1));
-                self.add_node("Conv", &inputs, &[&result], attrs);
+                self.add_node("Conv", &inputs, &[&result], super::conv_attributes(&window));
             }
             LayerConfig::MaxPooling2D(c) => {
                 let window = c.window(op, image)?;
-                let mut attrs = super::window_attributes(&window);
-                attrs.push(attr_int("ceil_mode", 0));
-                self.add_node("MaxPool", &[&nchw], &[&result], attrs);
+                self.add_node("MaxPool", &[&nchw], &[&result], super::pool_attributes(&window, true));
             }
             _ => return Err(refuse(op, "a layer this exporter does not write")),
         }
