@@ -12,6 +12,7 @@ pub mod exp;
 pub mod matmul;
 pub mod reduce;
 pub mod softmax;
+pub mod sparse;
 pub mod window;
 
 pub use matmul::{gemm, MatLayout};

@@ -1,0 +1,686 @@
+//! Products whose left operand is mostly exact zeros: pixels (four in five of an MNIST image
+//! are 0), one-hot features, the outputs of ReLU. Only the nonzero entries are multiplied,
+//! which the GEMM crates cannot do: on the notes' model this is a fifth of the arithmetic of
+//! the first layer's two products (see BENCHMARKS.md, issue 25).
+//!
+//! The order of the arithmetic is fixed and does not depend on where the zeros are: every
+//! output is a chain of fused multiply-adds over the inner dimension in increasing order,
+//! starting from 0 (or from the output's old value when accumulating). A zero term adds
+//! exactly nothing to such a chain (`fma(0, w, acc) == acc` for finite `w`), so skipping it
+//! gives the same bits as not skipping it, and the answer is the same on AVX2 and AVX-512.
+//! Both kernels need FMA: on other machines (the baseline level, WebAssembly) they decline
+//! and the caller uses the GEMM crates.
+//!
+//! Both first list the nonzero entries of a group of rows of `x` in a tile of its columns
+//! (branch-free: a compare and a compress per 16 values), so that the multiply-adds run over
+//! lists whose lengths are known instead of testing every entry, each output chained in
+//! registers and written once.
+
+use super::dispatch::{isa, Isa};
+use crate::simd_kernel;
+
+/// Columns of `x` listed at once: a tile of the other operand's rows for one block of
+/// columns (128 x 64 floats) fits in the first-level cache.
+const TILE: usize = 128;
+
+/// Rows of `x` listed at once (a column's rows are the bits of a `u32`; the lists live on
+/// the stack, about 40 KB).
+const GROUP: usize = 32;
+
+/// Whether these kernels run on this machine at the current instruction-set level.
+pub fn available() -> bool {
+    cfg!(target_arch = "x86_64") && isa() >= Isa::Avx2
+}
+
+/// The operands of one product: `x` is `rows x count`, row `i` starting at `x[i * stride]`.
+#[derive(Clone, Copy)]
+struct Shape {
+    rows: usize,
+    stride: usize,
+    count: usize,
+    n: usize,
+}
+
+impl Shape {
+    /// Whether slices of these lengths hold the operands (`other`: `count x n` or `rows x n`,
+    /// `out`: the other one).
+    fn fits(&self, x: usize, other: usize, out: usize, other_rows: usize, out_rows: usize) -> bool {
+        let x_needed = if self.rows == 0 { 0 } else { (self.rows - 1) * self.stride + self.count };
+        self.stride >= self.count && x >= x_needed && other == other_rows * self.n && out == out_rows * self.n
+    }
+}
+
+/// The fraction of columns where both rows of a pair of rows of `x` (`rows x count`, rows
+/// `stride` apart) are exactly 0, over up to 4 pairs spread over the rows: the kernels
+/// multiply pairs of rows over the columns where either is not 0, so this is the share of
+/// the work they skip. Pixels are 0 in the same places from image to image (81% of an MNIST
+/// image, about 70% of a pair); random zeros are not (60% zeros leave 36% for a pair).
+pub fn paired_zero_fraction(x: &[f32], rows: usize, stride: usize, count: usize) -> f32 {
+    if rows < 2 || count == 0 {
+        return 0.0;
+    }
+    let step = (rows / 2).div_ceil(4) * 2;
+    let (mut both, mut seen) = (0usize, 0usize);
+    for i in (0..rows - 1).step_by(step) {
+        let (Some(a), Some(b)) =
+            (x.get(i * stride..i * stride + count), x.get((i + 1) * stride..(i + 1) * stride + count))
+        else {
+            break;
+        };
+        both += count_both_zero(a, b) as usize;
+        seen += count;
+    }
+    both as f32 / seen.max(1) as f32
+}
+
+simd_kernel! {
+    /// How many positions are 0 in both `a` and `b`.
+    fn count_both_zero(a: &[f32], b: &[f32]) -> u32 {
+        let mut both = 0u32;
+        for (&p, &q) in a.iter().zip(b) {
+            both += u32::from(p == 0.0 && q == 0.0);
+        }
+        both
+    }
+}
+
+/// Whether [`product`] is the faster way to multiply this `x` by a matrix of `n` columns on
+/// this machine, as measured on MNIST's pixels and on random zeros (BENCHMARKS.md, issue 25):
+/// when at least 55% of a pair of rows' columns are both 0 and `n` is at most 512 (wider
+/// products reuse each loaded row of `x` enough for the GEMM crates to win).
+pub fn suits_product(x: &[f32], rows: usize, stride: usize, count: usize, n: usize) -> bool {
+    available() && n <= 512 && count >= 16 && paired_zero_fraction(x, rows, stride, count) >= 0.55
+}
+
+/// Whether [`transposed_product`] is the faster way to compute this `x^T delta` (`n` columns):
+/// as [`suits_product`], for `n` from 64 (on the seed model's 50 columns the GEMM crates were
+/// faster).
+pub fn suits_transposed_product(x: &[f32], rows: usize, stride: usize, count: usize, n: usize) -> bool {
+    available() && (64..=512).contains(&n) && rows >= 16 && paired_zero_fraction(x, rows, stride, count) >= 0.55
+}
+
+/// `out (=, or += with accumulate) x w`: `x` is `rows x count` (row `i` at `x[i * stride]`),
+/// `w` is `count x n` and `out` is `rows x n`, both row-major. Each output is the chain
+/// `acc = fma(x[i, k], w[k, j], acc)` over `k` in increasing order. Returns false, having
+/// done nothing, when this machine has no such kernel or the slices do not hold the shapes
+/// (the caller then runs its GEMM, which reports the shapes).
+///
+/// ```
+/// use neurite::kernels::sparse;
+/// let x = [0.0, 2.0, 0.0, 1.0]; // 2 x 2
+/// let w = [1.0, 2.0, 3.0, 4.0]; // 2 x 2
+/// let mut out = [0.0; 4];
+/// if sparse::product(&x, 2, 2, 2, &w, 2, &mut out, false) {
+///     assert_eq!(out, [6.0, 8.0, 3.0, 4.0]);
+/// }
+/// ```
+#[allow(clippy::too_many_arguments)]
+pub fn product(
+    x: &[f32],
+    rows: usize,
+    stride: usize,
+    count: usize,
+    w: &[f32],
+    n: usize,
+    out: &mut [f32],
+    accumulate: bool,
+) -> bool {
+    let shape = Shape { rows, stride, count, n };
+    if !available() || !shape.fits(x.len(), w.len(), out.len(), count, rows) {
+        return false;
+    }
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: the level's features are present (`isa()` never exceeds what was detected),
+    // and `fits` checked that every index the kernels touch is inside its slice.
+    unsafe {
+        let (x, w, out) = (x.as_ptr(), w.as_ptr(), out.as_mut_ptr());
+        if isa() == Isa::Avx512 {
+            avx512::product(x, shape, w, out, accumulate);
+        } else {
+            avx2::product(x, shape, w, out, accumulate);
+        }
+    }
+    true
+}
+
+/// `grad (=, or += with accumulate) x^T delta`: `x` is `rows x count` (row `i` at
+/// `x[i * stride]`), `delta` is `rows x n` and `grad` is `count x n`, both row-major. Each
+/// output is the chain `acc = fma(x[i, k], delta[i, j], acc)` over `i` in increasing order.
+/// This is a dense layer's weight gradient, for the weight rows of `x`'s columns. Returns
+/// false as [`product`] does.
+///
+/// ```
+/// use neurite::kernels::sparse;
+/// let x = [0.0, 2.0, 0.0, 1.0]; // 2 x 2
+/// let delta = [1.0, 2.0, 3.0, 4.0]; // 2 x 2
+/// let mut grad = [0.0; 4];
+/// if sparse::transposed_product(&x, 2, 2, 2, &delta, 2, &mut grad, false) {
+///     assert_eq!(grad, [0.0, 0.0, 5.0, 8.0]);
+/// }
+/// ```
+#[allow(clippy::too_many_arguments)]
+pub fn transposed_product(
+    x: &[f32],
+    rows: usize,
+    stride: usize,
+    count: usize,
+    delta: &[f32],
+    n: usize,
+    grad: &mut [f32],
+    accumulate: bool,
+) -> bool {
+    let shape = Shape { rows, stride, count, n };
+    if !available() || !shape.fits(x.len(), delta.len(), grad.len(), rows, count) {
+        return false;
+    }
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: as in `product`.
+    unsafe {
+        let (x, delta, grad) = (x.as_ptr(), delta.as_ptr(), grad.as_mut_ptr());
+        if isa() == Isa::Avx512 {
+            avx512::transposed_product(x, shape, delta, grad, accumulate);
+        } else {
+            avx2::transposed_product(x, shape, delta, grad, accumulate);
+        }
+    }
+    true
+}
+
+#[cfg(target_arch = "x86_64")]
+/// Runs `$call` for each block of at most four vectors of `LANES` columns of a row of `$n`
+/// values, with `$j0` its first column, `$last` the lanes of its last vector, and `$nv` a
+/// constant: its number of vectors.
+macro_rules! for_blocks {
+    ($n:expr, |$j0:ident, $last:ident, $nv:ident| $call:expr) => {{
+        let n = $n;
+        let mut $j0 = 0;
+        while $j0 < n {
+            let cols = (n - $j0).min(4 * LANES);
+            let vectors = cols.div_ceil(LANES);
+            let $last = cols - (vectors - 1) * LANES;
+            match vectors {
+                4 => {
+                    const $nv: usize = 4;
+                    $call
+                }
+                3 => {
+                    const $nv: usize = 3;
+                    $call
+                }
+                2 => {
+                    const $nv: usize = 2;
+                    $call
+                }
+                _ => {
+                    const $nv: usize = 1;
+                    $call
+                }
+            }
+            $j0 += cols;
+        }
+    }};
+}
+
+/// The two kernels, written once over a level's vector operations (`$lanes` floats per
+/// vector, four vectors per block of columns). Both take `x` by groups of [`GROUP`] rows
+/// and tiles of [`TILE`] columns, list the nonzero columns of each row of the tile once, and
+/// keep their other operand's block in the first-level cache while they use the lists.
+#[cfg(target_arch = "x86_64")]
+macro_rules! kernels {
+    ($features:literal, $lanes:expr) => {
+        /// Floats per vector.
+        const LANES: usize = $lanes;
+
+        /// Lists for a group of rows in one tile of columns, as offsets from the tile's
+        /// first column or from the group's first row (each list with room for the 16 slots
+        /// a compress writes).
+        struct Lists<const L: usize> {
+            lists: [[u32; super::TILE + 16]; L],
+            counts: [usize; L],
+        }
+
+        impl<const L: usize> Lists<L> {
+            fn new() -> Lists<L> {
+                Lists { lists: [[0; super::TILE + 16]; L], counts: [0; L] }
+            }
+
+            fn get(&self, i: usize) -> &[u32] {
+                &self.lists[i][..self.counts[i]]
+            }
+        }
+
+        /// The mask of the nonzero columns `c..c + 16` (below `len`) of row `r` of the group
+        /// at `x` (0 for a row past `rows`).
+        #[target_feature(enable = $features)]
+        unsafe fn row_mask(x: *const f32, stride: usize, rows: usize, r: usize, c: usize, len: usize) -> u16 {
+            if r >= rows {
+                return 0;
+            }
+            nonzero16(x.add(r * stride + c), (len - c).min(16))
+        }
+
+        /// For each pair of rows `2p, 2p + 1` of the group at `x` (`rows` of them), the
+        /// columns `0..len` where either is not 0, into `lists.get(p)`.
+        #[target_feature(enable = $features)]
+        unsafe fn list_row_pairs(
+            x: *const f32,
+            stride: usize,
+            rows: usize,
+            len: usize,
+            lists: &mut Lists<{ super::GROUP / 2 }>,
+        ) {
+            for p in 0..rows.div_ceil(2) {
+                let list = lists.lists[p].as_mut_ptr();
+                let (mut found, mut c) = (0, 0);
+                while c < len {
+                    let mask = row_mask(x, stride, rows, 2 * p, c, len) | row_mask(x, stride, rows, 2 * p + 1, c, len);
+                    found += compress16(mask, c as u32, list.add(found));
+                    c += 16;
+                }
+                lists.counts[p] = found;
+            }
+        }
+
+        /// For each pair of columns `2q, 2q + 1` of the tile at `x` (`len` of them), the rows
+        /// of the group (`rows` of them) where either is not 0, in increasing order, into
+        /// `lists.get(q)`: each row's nonzero columns set bits of a mask per column first.
+        #[target_feature(enable = $features)]
+        unsafe fn list_column_pairs(
+            x: *const f32,
+            stride: usize,
+            rows: usize,
+            len: usize,
+            lists: &mut Lists<{ super::TILE / 2 }>,
+        ) {
+            let mut column_rows = [0u32; super::TILE + 1];
+            let mut scratch = [0u32; super::TILE + 16];
+            for r in 0..rows {
+                let (mut found, mut c) = (0, 0);
+                while c < len {
+                    found +=
+                        compress16(row_mask(x, stride, rows, r, c, len), c as u32, scratch.as_mut_ptr().add(found));
+                    c += 16;
+                }
+                for &k in &scratch[..found] {
+                    column_rows[k as usize] |= 1 << r;
+                }
+            }
+            for q in 0..len.div_ceil(2) {
+                let mask = column_rows[2 * q] | column_rows[2 * q + 1];
+                let list = lists.lists[q].as_mut_ptr();
+                let low = compress16(mask as u16, 0, list);
+                lists.counts[q] = low + compress16((mask >> 16) as u16, 16, list.add(low));
+            }
+        }
+
+        /// One block of `NV` vectors of columns `j0..` (`last` lanes in the last vector) of two
+        /// output rows `o0`, `o1`: from their old values or 0, the chains over the listed
+        /// columns `k` of `x0[k] w[k, :]` and `x1[k] w[k, :]` (a listed 0 adds exactly 0),
+        /// then the stores. `x1 == x0` and `o1 == o0` for a single row.
+        #[target_feature(enable = $features)]
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn pair_block<const NV: usize>(
+            x0: *const f32,
+            x1: *const f32,
+            x_step: usize,
+            list: &[u32],
+            b: *const f32,
+            b_step: usize,
+            j0: usize,
+            last: usize,
+            o0: *mut f32,
+            o1: *mut f32,
+            from_zero: bool,
+        ) {
+            let lanes = |v: usize| if v + 1 == NV { last } else { LANES };
+            let (mut acc0, mut acc1) = ([zero(); NV], [zero(); NV]);
+            if !from_zero {
+                for v in 0..NV {
+                    acc0[v] = load(o0.add(j0 + v * LANES), lanes(v));
+                    acc1[v] = load(o1.add(j0 + v * LANES), lanes(v));
+                }
+            }
+            for &k in list {
+                let k = k as usize;
+                let (s0, s1) = (splat(*x0.add(k * x_step)), splat(*x1.add(k * x_step)));
+                let row = b.add(k * b_step + j0);
+                for v in 0..NV {
+                    let bv = load(row.add(v * LANES), lanes(v));
+                    acc0[v] = fma(s0, bv, acc0[v]);
+                    acc1[v] = fma(s1, bv, acc1[v]);
+                }
+            }
+            // The second row first: for a single row the first's store is the one that counts.
+            for v in 0..NV {
+                store(o1.add(j0 + v * LANES), acc1[v], lanes(v));
+                store(o0.add(j0 + v * LANES), acc0[v], lanes(v));
+            }
+        }
+
+        /// See [`super::product`]: pairs of rows of `x`, over the columns where either is not 0.
+        #[target_feature(enable = $features)]
+        pub(super) unsafe fn product(x: *const f32, s: super::Shape, w: *const f32, out: *mut f32, accumulate: bool) {
+            let mut lists = Lists::<{ super::GROUP / 2 }>::new();
+            for g0 in (0..s.rows).step_by(super::GROUP) {
+                let group = (s.rows - g0).min(super::GROUP);
+                for k0 in (0..s.count).step_by(super::TILE) {
+                    let len = (s.count - k0).min(super::TILE);
+                    let xg = x.add(g0 * s.stride + k0);
+                    list_row_pairs(xg, s.stride, group, len, &mut lists);
+                    let from_zero = k0 == 0 && !accumulate;
+                    let wt = w.add(k0 * s.n);
+                    for_blocks!(s.n, |j0, last, NV| {
+                        for p in 0..group.div_ceil(2) {
+                            let r1 = (2 * p + 1).min(group - 1);
+                            let (x0, x1) = (xg.add(2 * p * s.stride), xg.add(r1 * s.stride));
+                            let (o0, o1) = (out.add((g0 + 2 * p) * s.n), out.add((g0 + r1) * s.n));
+                            pair_block::<NV>(x0, x1, 1, lists.get(p), wt, s.n, j0, last, o0, o1, from_zero);
+                        }
+                    });
+                }
+            }
+            if s.count == 0 && !accumulate {
+                std::ptr::write_bytes(out, 0, s.rows * s.n);
+            }
+        }
+
+        /// See [`super::transposed_product`]: pairs of columns of `x` (rows of the gradient),
+        /// over the rows where either is not 0.
+        #[target_feature(enable = $features)]
+        pub(super) unsafe fn transposed_product(
+            x: *const f32,
+            s: super::Shape,
+            delta: *const f32,
+            grad: *mut f32,
+            accumulate: bool,
+        ) {
+            let mut lists = Lists::<{ super::TILE / 2 }>::new();
+            for g0 in (0..s.rows).step_by(super::GROUP) {
+                let group = (s.rows - g0).min(super::GROUP);
+                let from_zero = g0 == 0 && !accumulate;
+                for k0 in (0..s.count).step_by(super::TILE) {
+                    let len = (s.count - k0).min(super::TILE);
+                    let xg = x.add(g0 * s.stride + k0);
+                    list_column_pairs(xg, s.stride, group, len, &mut lists);
+                    let dg = delta.add(g0 * s.n);
+                    for_blocks!(s.n, |j0, last, NV| {
+                        for q in 0..len.div_ceil(2) {
+                            let t1 = (2 * q + 1).min(len - 1);
+                            let (x0, x1) = (xg.add(2 * q), xg.add(t1));
+                            let (o0, o1) = (grad.add((k0 + 2 * q) * s.n), grad.add((k0 + t1) * s.n));
+                            pair_block::<NV>(x0, x1, s.stride, lists.get(q), dg, s.n, j0, last, o0, o1, from_zero);
+                        }
+                    });
+                }
+            }
+            if s.rows == 0 && !accumulate {
+                std::ptr::write_bytes(grad, 0, s.count * s.n);
+            }
+        }
+    };
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use std::arch::x86_64::*;
+
+    type V = __m512;
+
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,bmi1,bmi2,popcnt")]
+    unsafe fn zero() -> V {
+        _mm512_setzero_ps()
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,bmi1,bmi2,popcnt")]
+    unsafe fn splat(x: f32) -> V {
+        _mm512_set1_ps(x)
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,bmi1,bmi2,popcnt")]
+    unsafe fn fma(a: V, b: V, c: V) -> V {
+        _mm512_fmadd_ps(a, b, c)
+    }
+
+    /// The first `lanes` floats at `p` (the others 0, not read).
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,bmi1,bmi2,popcnt")]
+    unsafe fn load(p: *const f32, lanes: usize) -> V {
+        if lanes == 16 {
+            _mm512_loadu_ps(p)
+        } else {
+            _mm512_maskz_loadu_ps(((1u32 << lanes) - 1) as u16, p)
+        }
+    }
+
+    /// Writes the first `lanes` floats of `v` at `p`.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,bmi1,bmi2,popcnt")]
+    unsafe fn store(p: *mut f32, v: V, lanes: usize) {
+        if lanes == 16 {
+            _mm512_storeu_ps(p, v)
+        } else {
+            _mm512_mask_storeu_ps(p, ((1u32 << lanes) - 1) as u16, v)
+        }
+    }
+
+    /// Bit `t` set where the float `p[t]` (`t < len <= 16`) is not 0 (NaN included).
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,bmi1,bmi2,popcnt")]
+    unsafe fn nonzero16(p: *const f32, len: usize) -> u16 {
+        _mm512_cmp_ps_mask::<_CMP_NEQ_UQ>(load(p, len), _mm512_setzero_ps())
+    }
+
+    /// Writes `base + t` for each bit `t` of `mask`, in order, at `out` (16 slots written),
+    /// and returns how many bits there were.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,bmi1,bmi2,popcnt")]
+    unsafe fn compress16(mask: u16, base: u32, out: *mut u32) -> usize {
+        let iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        let columns = _mm512_add_epi32(_mm512_set1_epi32(base as i32), iota);
+        _mm512_storeu_si512(out.cast(), _mm512_maskz_compress_epi32(mask, columns));
+        mask.count_ones() as usize
+    }
+
+    kernels!("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,bmi1,bmi2,popcnt", 16);
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use std::arch::x86_64::*;
+
+    type V = __m256;
+
+    #[inline]
+    #[target_feature(enable = "avx2,fma,bmi1,bmi2,popcnt")]
+    unsafe fn zero() -> V {
+        _mm256_setzero_ps()
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx2,fma,bmi1,bmi2,popcnt")]
+    unsafe fn splat(x: f32) -> V {
+        _mm256_set1_ps(x)
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx2,fma,bmi1,bmi2,popcnt")]
+    unsafe fn fma(a: V, b: V, c: V) -> V {
+        _mm256_fmadd_ps(a, b, c)
+    }
+
+    /// A mask selecting the first `lanes` of eight.
+    #[inline]
+    #[target_feature(enable = "avx2,fma,bmi1,bmi2,popcnt")]
+    unsafe fn lane_mask(lanes: usize) -> __m256i {
+        _mm256_cmpgt_epi32(_mm256_set1_epi32(lanes as i32), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
+    }
+
+    /// The first `lanes` floats at `p` (the others 0, not read).
+    #[inline]
+    #[target_feature(enable = "avx2,fma,bmi1,bmi2,popcnt")]
+    unsafe fn load(p: *const f32, lanes: usize) -> V {
+        if lanes == 8 {
+            _mm256_loadu_ps(p)
+        } else {
+            _mm256_maskload_ps(p, lane_mask(lanes))
+        }
+    }
+
+    /// Writes the first `lanes` floats of `v` at `p`.
+    #[inline]
+    #[target_feature(enable = "avx2,fma,bmi1,bmi2,popcnt")]
+    unsafe fn store(p: *mut f32, v: V, lanes: usize) {
+        if lanes == 8 {
+            _mm256_storeu_ps(p, v)
+        } else {
+            _mm256_maskstore_ps(p, lane_mask(lanes), v)
+        }
+    }
+
+    /// Bit `t` set where the float `p[t]` (`t < len <= 16`) is not 0 (NaN included).
+    #[inline]
+    #[target_feature(enable = "avx2,fma,bmi1,bmi2,popcnt")]
+    unsafe fn nonzero16(p: *const f32, len: usize) -> u16 {
+        let z = _mm256_setzero_ps();
+        let lo = _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_NEQ_UQ>(load(p, len.min(8)), z)) as u16;
+        if len <= 8 {
+            return lo & ((1u32 << len) - 1) as u16;
+        }
+        let hi = _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_NEQ_UQ>(load(p.add(8), len - 8), z)) as u16;
+        lo | ((hi & ((1u32 << (len - 8)) - 1) as u16) << 8)
+    }
+
+    /// Writes `base + t` for each bit `t` of the 8-bit `mask`, in order, at `out` (8 slots
+    /// written), and returns how many bits there were: the bit positions gathered as bytes
+    /// by `pext`, then widened.
+    #[inline]
+    #[target_feature(enable = "avx2,fma,bmi1,bmi2,popcnt")]
+    unsafe fn compress8(mask: u8, base: u32, out: *mut u32) -> usize {
+        let spread = _pdep_u64(mask as u64, 0x0101_0101_0101_0101) * 0xff;
+        let positions = _pext_u64(0x0706_0504_0302_0100, spread);
+        let wide = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(positions as i64));
+        _mm256_storeu_si256(out.cast(), _mm256_add_epi32(wide, _mm256_set1_epi32(base as i32)));
+        mask.count_ones() as usize
+    }
+
+    /// As [`compress8`] for 16 bits (16 slots written).
+    #[inline]
+    #[target_feature(enable = "avx2,fma,bmi1,bmi2,popcnt")]
+    unsafe fn compress16(mask: u16, base: u32, out: *mut u32) -> usize {
+        let low = compress8(mask as u8, base, out);
+        low + compress8((mask >> 8) as u8, base + 8, out.add(low))
+    }
+
+    kernels!("avx2,fma,bmi1,bmi2,popcnt", 8);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Rng;
+
+    /// Each output as the documented chain of fused multiply-adds, zeros included.
+    fn chain_product(x: &[f32], rows: usize, stride: usize, count: usize, w: &[f32], n: usize, out: &mut [f32]) {
+        for i in 0..rows {
+            for j in 0..n {
+                let mut acc = out[i * n + j];
+                for k in 0..count {
+                    acc = x[i * stride + k].mul_add(w[k * n + j], acc);
+                }
+                out[i * n + j] = acc;
+            }
+        }
+    }
+
+    fn chain_transposed(x: &[f32], rows: usize, stride: usize, count: usize, d: &[f32], n: usize, g: &mut [f32]) {
+        for k in 0..count {
+            for j in 0..n {
+                let mut acc = g[k * n + j];
+                for i in 0..rows {
+                    acc = x[i * stride + k].mul_add(d[i * n + j], acc);
+                }
+                g[k * n + j] = acc;
+            }
+        }
+    }
+
+    /// Random values with about `zeros` of them exactly 0 (some negative zeros too).
+    fn sparse_values(len: usize, zeros: f32, rng: &mut Rng) -> Vec<f32> {
+        (0..len)
+            .map(|_| {
+                let u = rng.next_f32();
+                if u < zeros / 2.0 {
+                    0.0
+                } else if u < zeros {
+                    -0.0
+                } else {
+                    rng.uniform(-1.0, 1.0)
+                }
+            })
+            .collect()
+    }
+
+    /// The same bits as the chain that does not skip zeros (at this machine's level; every
+    /// level is crossed in `tests/kernel_paths.rs`, which may change the process-wide level),
+    /// for widths around the vector sizes and inner dimensions across the list's tile.
+    #[test]
+    fn skipping_zeros_gives_the_chain_bit_for_bit() {
+        if !available() {
+            eprintln!("skipped: no AVX2 with FMA here");
+            return;
+        }
+        let mut rng = Rng::new(11);
+        for &(rows, count, n, stride_extra) in &[
+            (1, 1, 1, 0),
+            (3, 17, 7, 2),
+            (32, 392, 50, 392),
+            (5, 100, 64, 0),
+            (4, 33, 65, 1),
+            (2, 1030, 10, 0),
+            (70, 300, 33, 5),
+            (7, 20, 130, 3),
+        ] {
+            let stride = count + stride_extra;
+            for zeros in [0.0, 0.8, 1.0] {
+                let x = sparse_values(rows * stride, zeros, &mut rng);
+                let w = sparse_values(count * n, 0.0, &mut rng);
+                let d = sparse_values(rows * n, 0.0, &mut rng);
+                let old_out = sparse_values(rows * n, 0.0, &mut rng);
+                let old_grad = sparse_values(count * n, 0.0, &mut rng);
+                for accumulate in [false, true] {
+                    let mut want = if accumulate { old_out.clone() } else { vec![0.0; rows * n] };
+                    chain_product(&x, rows, stride, count, &w, n, &mut want);
+                    let mut want_g = if accumulate { old_grad.clone() } else { vec![0.0; count * n] };
+                    chain_transposed(&x, rows, stride, count, &d, n, &mut want_g);
+                    let mut got = old_out.clone();
+                    assert!(product(&x, rows, stride, count, &w, n, &mut got, accumulate));
+                    let mut got_g = old_grad.clone();
+                    assert!(transposed_product(&x, rows, stride, count, &d, n, &mut got_g, accumulate));
+                    let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+                    let case = format!("rows {rows} count {count} n {n} zeros {zeros} accumulate {accumulate}");
+                    assert_eq!(bits(&got), bits(&want), "product, {case}");
+                    assert_eq!(bits(&got_g), bits(&want_g), "transposed product, {case}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn wrong_lengths_decline() {
+        let mut out = [0.0; 4];
+        assert!(!product(&[1.0; 3], 2, 2, 2, &[1.0; 4], 2, &mut out, false));
+        assert!(!transposed_product(&[1.0; 4], 2, 2, 2, &[1.0; 3], 2, &mut out, false));
+        assert!(!product(&[1.0; 4], 2, 1, 2, &[1.0; 4], 2, &mut out, false), "a stride below the count");
+        assert_eq!(out, [0.0; 4]);
+    }
+
+    #[test]
+    fn paired_zero_fraction_counts_columns_zero_in_both_rows() {
+        let x = [0.0, 1.0, 0.0, 7.0, 0.0, 0.0, 5.0, 7.0];
+        assert_eq!(paired_zero_fraction(&x, 2, 4, 3), 1.0 / 3.0);
+        assert_eq!(paired_zero_fraction(&x, 1, 4, 3), 0.0);
+    }
+}
