@@ -93,10 +93,15 @@ pub fn suits_product(x: &[f32], rows: usize, stride: usize, count: usize, n: usi
 }
 
 /// Whether [`transposed_product`] is the faster way to compute this `x^T delta` (`n` columns):
-/// as [`suits_product`], for `n` from 64 (on the seed model's 50 columns the GEMM crates were
-/// faster).
+/// as [`suits_product`], except for many rows (more than [`GROUP`]) times fewer than 64
+/// columns, where the GEMM crates measured faster (256 MNIST rows x 50 columns: 191 against
+/// 163 us; 32 rows: 11.0 against 13.0 us).
 pub fn suits_transposed_product(x: &[f32], rows: usize, stride: usize, count: usize, n: usize) -> bool {
-    available() && (64..=512).contains(&n) && rows >= 16 && paired_zero_fraction(x, rows, stride, count) >= 0.55
+    available()
+        && n <= 512
+        && (rows <= GROUP || n >= 64)
+        && rows >= 8
+        && paired_zero_fraction(x, rows, stride, count) >= 0.55
 }
 
 /// `out (=, or += with accumulate) x w`: `x` is `rows x count` (row `i` at `x[i * stride]`),
@@ -426,63 +431,51 @@ mod avx512 {
 
     type V = __m512;
 
-    #[inline]
-    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,bmi1,bmi2,popcnt")]
+    #[inline(always)]
     unsafe fn zero() -> V {
         _mm512_setzero_ps()
     }
 
-    #[inline]
-    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,bmi1,bmi2,popcnt")]
+    #[inline(always)]
     unsafe fn splat(x: f32) -> V {
         _mm512_set1_ps(x)
     }
 
-    #[inline]
-    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,bmi1,bmi2,popcnt")]
+    #[inline(always)]
     unsafe fn fma(a: V, b: V, c: V) -> V {
         _mm512_fmadd_ps(a, b, c)
     }
 
     /// The first `lanes` floats at `p` (the others 0, not read).
-    #[inline]
-    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,bmi1,bmi2,popcnt")]
+    #[inline(always)]
     unsafe fn load(p: *const f32, lanes: usize) -> V {
         if lanes == 16 {
             _mm512_loadu_ps(p)
         } else {
-            _mm512_maskz_loadu_ps(((1u32 << lanes) - 1) as u16, p)
+            _mm512_maskz_loadu_ps(_cvtu32_mask16((1u32 << lanes) - 1), p)
         }
     }
 
     /// Writes the first `lanes` floats of `v` at `p`.
-    #[inline]
-    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,bmi1,bmi2,popcnt")]
+    #[inline(always)]
     unsafe fn store(p: *mut f32, v: V, lanes: usize) {
         if lanes == 16 {
             _mm512_storeu_ps(p, v)
         } else {
-            _mm512_mask_storeu_ps(p, ((1u32 << lanes) - 1) as u16, v)
+            _mm512_mask_storeu_ps(p, _cvtu32_mask16((1u32 << lanes) - 1), v)
         }
     }
 
     /// Bit `t` set where the float `p[t]` (`t < len <= 16`) is not 0 (NaN included).
-    #[inline]
-    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,bmi1,bmi2,popcnt")]
+    #[inline(always)]
     unsafe fn nonzero16(p: *const f32, len: usize) -> u16 {
-        _mm512_cmp_ps_mask::<_CMP_NEQ_UQ>(load(p, len), _mm512_setzero_ps())
+        _cvtmask16_u32(_mm512_cmp_ps_mask::<_CMP_NEQ_UQ>(load(p, len), _mm512_setzero_ps())) as u16
     }
 
-    /// Writes `base + t` for each bit `t` of `mask`, in order, at `out` (16 slots written),
-    /// and returns how many bits there were.
-    #[inline]
-    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,bmi1,bmi2,popcnt")]
-    unsafe fn compress16(mask: u16, base: u32, out: *mut u32) -> usize {
-        let iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-        let columns = _mm512_add_epi32(_mm512_set1_epi32(base as i32), iota);
-        _mm512_storeu_si512(out.cast(), _mm512_maskz_compress_epi32(mask, columns));
-        mask.count_ones() as usize
-    }
+    // The compress instruction (`vpcompressd`) makes LLVM fail to compile the kernels
+    // without optimisation (as rustdoc builds release doctests: "Cannot emit physreg copy
+    // instruction"); the AVX2 level's `pext` does the same at about the same speed.
+    use super::avx2::compress16;
 
     kernels!("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,bmi1,bmi2,popcnt", 16);
 }
@@ -569,7 +562,7 @@ mod avx2 {
     /// As [`compress8`] for 16 bits (16 slots written).
     #[inline]
     #[target_feature(enable = "avx2,fma,bmi1,bmi2,popcnt")]
-    unsafe fn compress16(mask: u16, base: u32, out: *mut u32) -> usize {
+    pub(super) unsafe fn compress16(mask: u16, base: u32, out: *mut u32) -> usize {
         let low = compress8(mask as u8, base, out);
         low + compress8((mask >> 8) as u8, base + 8, out.add(low))
     }
