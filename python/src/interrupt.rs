@@ -97,7 +97,7 @@ impl Callback for Printer<'_> {
 
     fn on_batch_end(&mut self, batch: usize, logs: &BatchLogs) {
         let done = batch + 1;
-        if self.verbose == 1 && (done % (self.steps / 20).max(1) == 0 || done == self.steps) {
+        if self.verbose == 1 && (done.is_multiple_of((self.steps / 20).max(1)) || done == self.steps) {
             print_py(&format!("\r{}", progress_bar(done, self.steps, logs)));
             (self.poke)();
         }

@@ -462,7 +462,7 @@ impl<'a> Machine<'a> {
     }
 
     fn set_items(&mut self, pairs: Vec<usize>) -> Result<()> {
-        if pairs.len() % 2 != 0 {
+        if !pairs.len().is_multiple_of(2) {
             return Err(bad("SETITEMS with an odd number of items"));
         }
         let target = self.top()?;

@@ -366,7 +366,7 @@ impl Dense {
         activate: Activate<'_>,
     ) -> Result<()> {
         let units = self.config.units;
-        if z.len() % units.max(1) != 0
+        if !z.len().is_multiple_of(units.max(1))
             || bias.is_some_and(|b| b.len() != units)
             || self.config.use_bias != bias.is_some()
         {
@@ -515,7 +515,7 @@ impl Dense {
         accumulate: bool,
     ) -> Result<()> {
         let units = self.config.units;
-        if delta.len() % units.max(1) != 0 || columns.end > units || grad_b.len() != columns.len() {
+        if !delta.len().is_multiple_of(units.max(1)) || columns.end > units || grad_b.len() != columns.len() {
             return Err(Error::Shape(format!(
                 "{}: bias entries {columns:?} of {units} into a buffer of {} from {} deltas",
                 self.display_name(),

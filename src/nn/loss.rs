@@ -127,7 +127,7 @@ impl Loss {
         batch_rows: usize,
         scratch: &mut Vec<f32>,
     ) -> Result<f64> {
-        if rows == 0 || buf.is_empty() || buf.len() % rows != 0 || batch_rows < rows {
+        if rows == 0 || buf.is_empty() || !buf.len().is_multiple_of(rows) || batch_rows < rows {
             return Err(Error::Shape(format!(
                 "{}: {} outputs do not split into {rows} rows of a batch of {batch_rows}",
                 self.name(),

@@ -74,7 +74,7 @@ pub fn infer_shape(op: &str, from: &[usize], request: &[isize]) -> Result<Vec<us
     }
     let mut out: Vec<usize> = request.iter().map(|&d| d.max(0) as usize).collect();
     if let Some(i) = infer_at {
-        if known == 0 || total % known != 0 {
+        if known == 0 || !total.is_multiple_of(known) {
             return Err(Error::Shape(format!(
                 "{op}: cannot reshape a tensor of shape {} ({total} elements) into {request:?}",
                 shape_str(from)

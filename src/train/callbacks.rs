@@ -251,7 +251,7 @@ impl Callback for ProgressLogger {
         // Redraw about 20 times per epoch: formatting the line costs more than a step.
         let every = (self.steps / 20).max(1);
         let done = batch + 1;
-        if self.live && (done % every == 0 || done == self.steps) {
+        if self.live && (done.is_multiple_of(every) || done == self.steps) {
             let mut err = std::io::stderr().lock();
             // A progress display has nowhere to report its own failure to write.
             let _ = write!(err, "\r{}", progress_bar(done, self.steps, running));

@@ -244,7 +244,7 @@ impl<'a> SliceExamples<'a> {
     /// Inputs alone (for `predict_with`): `x` holds rows of `features` values, one after the
     /// other. Errors when `features` is 0 or `x` is not a whole number of rows.
     pub fn new(x: &'a [f32], features: usize) -> Result<SliceExamples<'a>> {
-        if features == 0 || x.len() % features != 0 {
+        if features == 0 || !x.len().is_multiple_of(features) {
             return Err(Error::Shape(format!("{} input values do not make rows of {features} features", x.len())));
         }
         Ok(SliceExamples { x, rows: x.len() / features, features, targets: Targets::None })

@@ -149,7 +149,7 @@ impl FitLoop<'_> {
                         self.steps
                     )));
                 }
-                reporting = every.iter().flatten().any(|n| state.progress.steps_done % n == 0);
+                reporting = every.iter().flatten().any(|n| state.progress.steps_done.is_multiple_of(*n));
             }
             drop(guard);
             if reporting {
@@ -230,7 +230,7 @@ impl FitLoop<'_> {
         callbacks
             .iter_mut()
             .zip(every)
-            .filter(|(_, n)| moment != Moment::Step || n.is_some_and(|n| progress.steps_done % n == 0))
+            .filter(|(_, n)| moment != Moment::Step || n.is_some_and(|n| progress.steps_done.is_multiple_of(n)))
             .try_for_each(|(c, _)| c.on_progress(&view))
     }
 }

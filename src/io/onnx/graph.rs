@@ -679,7 +679,7 @@ impl Exporter {
                 found = Some((k, Some((k, d / batch))));
                 break;
             }
-            if prefix <= before && next >= through && before % prefix == 0 && next % through == 0 {
+            if prefix <= before && next >= through && before.is_multiple_of(prefix) && next.is_multiple_of(through) {
                 found = Some((k, (prefix == before).then_some((k, d / batch))));
                 break;
             }
