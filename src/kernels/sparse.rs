@@ -93,15 +93,10 @@ pub fn suits_product(x: &[f32], rows: usize, stride: usize, count: usize, n: usi
 }
 
 /// Whether [`transposed_product`] is the faster way to compute this `x^T delta` (`n` columns):
-/// as [`suits_product`], except for many rows (more than [`GROUP`]) times fewer than 64
-/// columns, where the GEMM crates measured faster (256 MNIST rows x 50 columns: 191 against
-/// 163 us; 32 rows: 11.0 against 13.0 us).
+/// as for [`suits_product`] (on MNIST's pixels: 6.7 against 12.4 us for the seed model's
+/// halves, 113 against 159 us for 256 rows).
 pub fn suits_transposed_product(x: &[f32], rows: usize, stride: usize, count: usize, n: usize) -> bool {
-    available()
-        && n <= 512
-        && (rows <= GROUP || n >= 64)
-        && rows >= 8
-        && paired_zero_fraction(x, rows, stride, count) >= 0.55
+    available() && n <= 512 && rows >= 8 && paired_zero_fraction(x, rows, stride, count) >= 0.55
 }
 
 /// `out (=, or += with accumulate) x w`: `x` is `rows x count` (row `i` at `x[i * stride]`),
@@ -288,7 +283,8 @@ macro_rules! kernels {
 
         /// For each pair of columns `2q, 2q + 1` of the tile at `x` (`len` of them), the rows
         /// of the group (`rows` of them) where either is not 0, in increasing order, into
-        /// `lists.get(q)`: each row's nonzero columns set bits of a mask per column first.
+        /// `lists.get(q)`: a mask of rows per column first (bit `r` for row `r`), 16 columns
+        /// at a time.
         #[target_feature(enable = $features)]
         unsafe fn list_column_pairs(
             x: *const f32,
@@ -297,18 +293,11 @@ macro_rules! kernels {
             len: usize,
             lists: &mut Lists<{ super::TILE / 2 }>,
         ) {
-            let mut column_rows = [0u32; super::TILE + 1];
-            let mut scratch = [0u32; super::TILE + 16];
-            for r in 0..rows {
-                let (mut found, mut c) = (0, 0);
-                while c < len {
-                    found +=
-                        compress16(row_mask(x, stride, rows, r, c, len), c as u32, scratch.as_mut_ptr().add(found));
-                    c += 16;
-                }
-                for &k in &scratch[..found] {
-                    column_rows[k as usize] |= 1 << r;
-                }
+            let mut column_rows = [0u32; super::TILE + 16];
+            let mut c = 0;
+            while c < len {
+                column_rows16(x.add(c), stride, rows, (len - c).min(16), column_rows.as_mut_ptr().add(c));
+                c += 16;
             }
             for q in 0..len.div_ceil(2) {
                 let mask = column_rows[2 * q] | column_rows[2 * q + 1];
@@ -475,7 +464,7 @@ mod avx512 {
     // The compress instruction (`vpcompressd`) makes LLVM fail to compile the kernels
     // without optimisation (as rustdoc builds release doctests: "Cannot emit physreg copy
     // instruction"); the AVX2 level's `pext` does the same at about the same speed.
-    use super::avx2::compress16;
+    use super::avx2::{column_rows16, compress16};
 
     kernels!("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,bmi1,bmi2,popcnt", 16);
 }
@@ -557,6 +546,29 @@ mod avx2 {
         let wide = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(positions as i64));
         _mm256_storeu_si256(out.cast(), _mm256_add_epi32(wide, _mm256_set1_epi32(base as i32)));
         mask.count_ones() as usize
+    }
+
+    /// For the columns `0..len` (`len <= 16`) of `rows` rows (`rows <= 32`) starting at `x`,
+    /// each column's mask of rows that are not 0 there (bit `r` for row `r`), into `out` (16
+    /// slots written): a compare per row and eight columns, whose all-ones lanes select the
+    /// row's bit.
+    #[inline]
+    #[target_feature(enable = "avx2,fma,bmi1,bmi2,popcnt")]
+    pub(super) unsafe fn column_rows16(x: *const f32, stride: usize, rows: usize, len: usize, out: *mut u32) {
+        let z = _mm256_setzero_ps();
+        let (mut low, mut high) = (_mm256_setzero_si256(), _mm256_setzero_si256());
+        for r in 0..rows {
+            let row = x.add(r * stride);
+            let bit = _mm256_set1_epi32((1u32 << r) as i32);
+            let lo = _mm256_castps_si256(_mm256_cmp_ps::<_CMP_NEQ_UQ>(load(row, len.min(8)), z));
+            low = _mm256_or_si256(low, _mm256_and_si256(lo, bit));
+            if len > 8 {
+                let hi = _mm256_castps_si256(_mm256_cmp_ps::<_CMP_NEQ_UQ>(load(row.add(8), len - 8), z));
+                high = _mm256_or_si256(high, _mm256_and_si256(hi, bit));
+            }
+        }
+        _mm256_storeu_si256(out.cast(), low);
+        _mm256_storeu_si256(out.add(8).cast(), high);
     }
 
     /// As [`compress8`] for 16 bits (16 slots written).

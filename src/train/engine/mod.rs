@@ -11,7 +11,8 @@
 //! * [`step`]: the three phases of a step (the first layer by input features, the rest by
 //!   examples, the gradients and the optimiser by parameters);
 //! * [`infer`]: evaluation and prediction by blocks of rows;
-//! * [`pool`]: the threads (or the calling thread alone, without the `threads` feature).
+//! * [`pool`]: the threads (or the calling thread alone, without the `threads` feature), and
+//!   `team`, the threads themselves.
 //!
 //! When the model starts with a dense layer (after views such as Flatten), its weight rows,
 //! their optimiser moments and the pixels that multiply them stay in one core's cache from
@@ -27,6 +28,8 @@ mod infer;
 mod layout;
 pub(crate) mod pool;
 mod step;
+#[cfg(feature = "threads")]
+mod team;
 
 use chunk::Chunk;
 use layout::Layout;

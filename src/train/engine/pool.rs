@@ -1,18 +1,18 @@
-//! The engine's threads: a rayon pool of its own with the `threads` feature, the calling
-//! thread alone without it (WebAssembly in a browser). Every parallel loop of the engine goes
+//! The engine's threads: a team of its own ([`super::team`]) with the `threads` feature, the
+//! calling thread alone without it (WebAssembly in a browser). Every parallel loop of the engine goes
 //! through these few functions, so that the rest is written once for both.
 
 use crate::error::{Error, Result};
 
 #[cfg(feature = "threads")]
-use rayon::prelude::*;
+use super::team::{self, Team};
 
 /// The threads a model trains and predicts on (a cheap handle: clones share the threads).
 #[derive(Clone)]
 pub(crate) struct Pool {
     threads: usize,
     #[cfg(feature = "threads")]
-    pool: Option<std::sync::Arc<rayon::ThreadPool>>,
+    team: Option<std::sync::Arc<Team>>,
 }
 
 /// How many threads a new model uses: the cores this process may use (1 when the system
@@ -31,17 +31,14 @@ impl Pool {
         let threads = threads.max(1);
         #[cfg(feature = "threads")]
         {
-            let pool = if threads > 1 {
-                let pool = rayon::ThreadPoolBuilder::new()
-                    .num_threads(threads)
-                    .thread_name(|i| format!("neurite-{i}"))
-                    .build()
-                    .map_err(|e| Error::Value(format!("could not start {threads} threads: {e}")))?;
-                Some(std::sync::Arc::new(pool))
+            let team = if threads > 1 {
+                let team =
+                    Team::new(threads).map_err(|e| Error::Value(format!("could not start {threads} threads: {e}")))?;
+                Some(std::sync::Arc::new(team))
             } else {
                 None
             };
-            Ok(Pool { threads, pool })
+            Ok(Pool { threads, team })
         }
         #[cfg(not(feature = "threads"))]
         {
@@ -59,33 +56,47 @@ impl Pool {
         self.threads
     }
 
-    /// Runs `f` on the pool's threads, so that the parallel loops inside it do not enter the
-    /// pool anew each time.
+    /// Runs `f` on this thread as a member of the pool's team, so that the parallel loops
+    /// inside it use the pool's threads.
     pub(crate) fn install<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
         #[cfg(feature = "threads")]
-        if let Some(pool) = &self.pool {
-            return pool.install(f);
+        if let Some(team) = &self.team {
+            return team.enter(f);
         }
         f()
     }
 }
 
-/// Whether parallel loops may spread: only on the threads of a model's pool (inside
-/// [`Pool::install`]). A model of one thread has no pool, and its loops stay on the calling
-/// thread rather than go to rayon's global pool.
-#[cfg(feature = "threads")]
+/// Whether parallel loops may spread: only on a model's threads (inside [`Pool::install`], or
+/// on its helpers). A model of one thread has no helpers, and its loops stay on the calling
+/// thread.
 fn in_pool() -> bool {
-    rayon::current_thread_index().is_some()
+    #[cfg(feature = "threads")]
+    {
+        team::in_team()
+    }
+    #[cfg(not(feature = "threads"))]
+    {
+        false
+    }
+}
+
+/// `f(first + i, item)` for every item, halving the slice between `join`s; the error of the
+/// lowest index wins.
+fn halve<T: Send>(items: &mut [T], first: usize, f: &(impl Fn(usize, &mut T) -> Result<()> + Sync)) -> Result<()> {
+    if items.len() <= 1 || !in_pool() {
+        return items.iter_mut().enumerate().try_for_each(|(i, t)| f(first + i, t));
+    }
+    let mid = items.len() / 2;
+    let (left, right) = items.split_at_mut(mid);
+    let (a, b) = join(|| halve(left, first, f), || halve(right, first + mid, f));
+    a.and(b)
 }
 
 /// `f(i, item)` for every item, in parallel when the build has threads (and there is more
-/// than one item). The first error wins.
+/// than one item). The first error (by index) wins.
 pub(crate) fn for_each<T: Send>(items: &mut [T], f: impl Fn(usize, &mut T) -> Result<()> + Sync + Send) -> Result<()> {
-    #[cfg(feature = "threads")]
-    if items.len() > 1 && in_pool() {
-        return items.par_iter_mut().enumerate().map(|(i, t)| f(i, t)).collect();
-    }
-    items.iter_mut().enumerate().try_for_each(|(i, t)| f(i, t))
+    halve(items, 0, &f)
 }
 
 /// `f(i, item, part)` for each item with the `i`-th part of `data` cut into parts of `len`
@@ -97,11 +108,38 @@ pub(crate) fn for_each_with_parts_mut<T: Send, E: Send>(
     f: impl Fn(usize, &mut T, &mut [E]) -> Result<()> + Sync + Send,
 ) -> Result<()> {
     let len = len.max(1);
-    #[cfg(feature = "threads")]
-    if items.len() > 1 && data.len() > len && in_pool() {
-        return items.par_iter_mut().zip(data.par_chunks_mut(len)).enumerate().map(|(i, (t, d))| f(i, t, d)).collect();
+    let mut pairs = PairsMut { items, data, len };
+    halve_pairs(&mut pairs, 0, &f)
+}
+
+/// Items with their parts of a buffer.
+struct PairsMut<'a, T, E> {
+    items: &'a mut [T],
+    data: &'a mut [E],
+    len: usize,
+}
+
+fn halve_pairs<T: Send, E: Send>(
+    p: &mut PairsMut<'_, T, E>,
+    first: usize,
+    f: &(impl Fn(usize, &mut T, &mut [E]) -> Result<()> + Sync),
+) -> Result<()> {
+    let n = p.items.len().min(p.data.len().div_ceil(p.len));
+    if n <= 1 || !in_pool() {
+        return p
+            .items
+            .iter_mut()
+            .zip(p.data.chunks_mut(p.len))
+            .enumerate()
+            .try_for_each(|(i, (t, d))| f(first + i, t, d));
     }
-    items.iter_mut().zip(data.chunks_mut(len)).enumerate().try_for_each(|(i, (t, d))| f(i, t, d))
+    let mid = n / 2;
+    let (li, ri) = p.items.split_at_mut(mid);
+    let (ld, rd) = p.data.split_at_mut(mid * p.len);
+    let (mut left, mut right) =
+        (PairsMut { items: li, data: ld, len: p.len }, PairsMut { items: ri, data: rd, len: p.len });
+    let (a, b) = join(|| halve_pairs(&mut left, first, f), || halve_pairs(&mut right, first + mid, f));
+    a.and(b)
 }
 
 /// Like [`for_each_with_parts_mut`], for data that is only read.
@@ -112,33 +150,44 @@ pub(crate) fn for_each_with_parts<T: Send, E: Sync>(
     f: impl Fn(usize, &mut T, &[E]) -> Result<()> + Sync + Send,
 ) -> Result<()> {
     let len = len.max(1);
-    #[cfg(feature = "threads")]
-    if items.len() > 1 && data.len() > len && in_pool() {
-        return items.par_iter_mut().zip(data.par_chunks(len)).enumerate().map(|(i, (t, d))| f(i, t, d)).collect();
-    }
-    items.iter_mut().zip(data.chunks(len)).enumerate().try_for_each(|(i, (t, d))| f(i, t, d))
+    let n = items.len().min(data.len().div_ceil(len));
+    halve(&mut items[..n], 0, &|i, t| f(i, t, &data[i * len..((i + 1) * len).min(data.len())]))
 }
 
 /// `f(i, chunk)` for each chunk of `len` values of `data`, in parallel when the build has
-/// threads (rayon balances the chunks between them). The first error wins.
+/// threads. The first error (by index) wins.
 pub(crate) fn for_each_chunk_mut<E: Send>(
     data: &mut [E],
     len: usize,
     f: impl Fn(usize, &mut [E]) -> Result<()> + Sync + Send,
 ) -> Result<()> {
-    let len = len.max(1);
-    #[cfg(feature = "threads")]
-    if data.len() > len && in_pool() {
-        return data.par_chunks_mut(len).enumerate().map(|(i, d)| f(i, d)).collect();
-    }
-    data.chunks_mut(len).enumerate().try_for_each(|(i, d)| f(i, d))
+    halve_chunks(data, len.max(1), 0, &f)
 }
 
-/// Runs `a` and `b`, at the same time when the build has threads.
+fn halve_chunks<E: Send>(
+    data: &mut [E],
+    len: usize,
+    first: usize,
+    f: &(impl Fn(usize, &mut [E]) -> Result<()> + Sync),
+) -> Result<()> {
+    let n = data.len().div_ceil(len);
+    if n <= 1 || !in_pool() {
+        return data.chunks_mut(len).enumerate().try_for_each(|(i, d)| f(first + i, d));
+    }
+    let mid = n / 2;
+    let (left, right) = data.split_at_mut(mid * len);
+    let (a, b) = join(|| halve_chunks(left, len, first, f), || halve_chunks(right, len, first + mid, f));
+    a.and(b)
+}
+
+/// Runs `a` and `b`, at the same time when the build has threads and an idle one is there.
 pub(crate) fn join<A: Send, B: Send>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B + Send) -> (A, B) {
     #[cfg(feature = "threads")]
-    if in_pool() {
-        return rayon::join(a, b);
+    {
+        team::join(a, b)
     }
-    (a(), b())
+    #[cfg(not(feature = "threads"))]
+    {
+        (a(), b())
+    }
 }

@@ -1,0 +1,284 @@
+//! The engine's threads: the calling thread and `threads - 1` helpers that wait for work by
+//! spinning for a while (then sleeping), so that each of a training step's two parallel parts
+//! starts within a fraction of a microsecond. A step of the notes' model takes about 50 us;
+//! rayon's idle threads yield and sleep between its parts, and waking them measured a seventh
+//! of the step (BENCHMARKS.md, issue 25).
+//!
+//! The one primitive is [`Team::join`]: it hands its second closure to an idle helper (any
+//! thread of the team may, so joins nest) or, when none is idle, runs both itself. Which
+//! thread runs what never changes a result: the engine's parts are fixed by the thread count.
+
+use std::any::Any;
+use std::cell::{Cell, UnsafeCell};
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::thread::{self, JoinHandle, Thread};
+use std::time::{Duration, Instant};
+
+/// How long an idle helper spins before it sleeps: longer than the gaps between a step's parts
+/// and between steps, short enough not to hold a core after a fit.
+const SPIN: Duration = Duration::from_micros(300);
+
+/// How long a thread waiting for its helper spins before it yields its core between checks.
+const WAIT_SPIN: Duration = Duration::from_micros(100);
+
+const IDLE: u8 = 0;
+const CLAIMED: u8 = 1;
+
+thread_local! {
+    /// The team this thread belongs to (a helper), or runs a fit on (`Team::enter`).
+    static CURRENT: Cell<*const Shared> = const { Cell::new(std::ptr::null()) };
+}
+
+/// Work handed to a helper: a closure on the stack of the thread that waits for it.
+#[derive(Clone, Copy)]
+struct Job {
+    data: *const (),
+    execute: unsafe fn(*const ()),
+}
+
+/// One helper's mailbox, on its own cache lines.
+#[repr(align(128))]
+struct Slot {
+    state: AtomicU8,
+    posted: AtomicU64,
+    done: AtomicU64,
+    sleeping: AtomicBool,
+    job: UnsafeCell<Option<Job>>,
+    thread: OnceLock<Thread>,
+}
+
+// SAFETY: `job` is written only by the thread that claimed the slot (state CLAIMED, before
+// `posted` is raised) and read only by the helper after it sees `posted` raised; the
+// acquire/release pairs on `posted` and `done` order those accesses.
+unsafe impl Sync for Slot {}
+// SAFETY: a job's pointer is only followed under the protocol above, by the one helper.
+unsafe impl Send for Slot {}
+
+struct Shared {
+    slots: Vec<Slot>,
+    stop: AtomicBool,
+}
+
+/// The helpers of a pool (the calling thread is the team's other member).
+pub(crate) struct Team {
+    shared: Arc<Shared>,
+    handles: Vec<JoinHandle<()>>,
+}
+
+impl Team {
+    /// A team of `threads` threads: `threads - 1` helpers are started.
+    pub(crate) fn new(threads: usize) -> std::io::Result<Team> {
+        let helpers = threads.saturating_sub(1);
+        let slots = (0..helpers)
+            .map(|_| Slot {
+                state: AtomicU8::new(IDLE),
+                posted: AtomicU64::new(0),
+                done: AtomicU64::new(0),
+                sleeping: AtomicBool::new(false),
+                job: UnsafeCell::new(None),
+                thread: OnceLock::new(),
+            })
+            .collect();
+        let shared = Arc::new(Shared { slots, stop: AtomicBool::new(false) });
+        let mut team = Team { shared: shared.clone(), handles: Vec::with_capacity(helpers) };
+        for h in 0..helpers {
+            let shared = shared.clone();
+            let handle = thread::Builder::new().name(format!("neurite-{}", h + 1)).spawn(move || helper(&shared, h))?;
+            // The helper's handle, for waking it, before any job can be posted to it.
+            let _ = team.shared.slots[h].thread.set(handle.thread().clone());
+            team.handles.push(handle);
+        }
+        Ok(team)
+    }
+
+    /// Runs `f` on this thread as a member of the team, so that the joins inside it may
+    /// use the helpers.
+    pub(crate) fn enter<R>(&self, f: impl FnOnce() -> R) -> R {
+        struct Restore(*const Shared);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                CURRENT.with(|c| c.set(self.0));
+            }
+        }
+        let _restore = Restore(CURRENT.with(|c| c.replace(Arc::as_ptr(&self.shared))));
+        f()
+    }
+}
+
+impl Drop for Team {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        for slot in &self.shared.slots {
+            if let Some(t) = slot.thread.get() {
+                t.unpark();
+            }
+        }
+        for handle in self.handles.drain(..) {
+            let _ = handle.join();
+        }
+    }
+}
+
+/// Whether this thread may hand work to a team's helpers.
+pub(crate) fn in_team() -> bool {
+    !CURRENT.with(Cell::get).is_null()
+}
+
+/// A helper's life: wait for a job (spinning, then sleeping), run it, say it is done.
+fn helper(shared: &Arc<Shared>, h: usize) {
+    CURRENT.with(|c| c.set(Arc::as_ptr(shared)));
+    let slot = &shared.slots[h];
+    let mut seen = 0;
+    loop {
+        let start = Instant::now();
+        let mut spins = 0u32;
+        let posted = loop {
+            let posted = slot.posted.load(Ordering::SeqCst);
+            if posted != seen {
+                break posted;
+            }
+            if shared.stop.load(Ordering::SeqCst) {
+                return;
+            }
+            spins = spins.wrapping_add(1);
+            if !spins.is_multiple_of(64) || start.elapsed() < SPIN {
+                std::hint::spin_loop();
+                continue;
+            }
+            // Sleep; a poster that raises `posted` after this flag is set wakes the thread,
+            // and one that raised it before is seen by the check below.
+            slot.sleeping.store(true, Ordering::SeqCst);
+            if slot.posted.load(Ordering::SeqCst) == seen && !shared.stop.load(Ordering::SeqCst) {
+                thread::park_timeout(Duration::from_millis(100));
+            }
+            slot.sleeping.store(false, Ordering::SeqCst);
+        };
+        seen = posted;
+        // SAFETY: the job was written before `posted` was raised (see `Slot`).
+        if let Some(job) = unsafe { *slot.job.get() } {
+            // SAFETY: `data` points at the `Pending` of the waiting thread, which does not
+            // return before `done` is raised; `execute` catches panics.
+            unsafe { (job.execute)(job.data) };
+        }
+        slot.done.store(seen, Ordering::Release);
+    }
+}
+
+/// A closure handed to a helper, and its result.
+struct Pending<F, R> {
+    f: UnsafeCell<Option<F>>,
+    result: UnsafeCell<Option<thread::Result<R>>>,
+}
+
+/// Runs the closure of the `Pending<F, R>` at `data` and keeps its result (or its panic).
+unsafe fn execute<F: FnOnce() -> R, R>(data: *const ()) {
+    let pending = &*(data as *const Pending<F, R>);
+    if let Some(f) = (*pending.f.get()).take() {
+        *pending.result.get() = Some(catch_unwind(AssertUnwindSafe(f)));
+    }
+}
+
+/// Runs `a` and `b`, `b` on an idle helper of this thread's team when there is one; a panic
+/// in either is raised here once both are finished.
+pub(crate) fn join<A, B, RA, RB>(a: A, b: B) -> (RA, RB)
+where
+    A: FnOnce() -> RA + Send,
+    B: FnOnce() -> RB + Send,
+    RA: Send,
+    RB: Send,
+{
+    let shared = CURRENT.with(Cell::get);
+    // SAFETY: a non-null CURRENT points at the `Shared` of a live team: a helper's own (kept
+    // by its `Arc`), or the one `enter` set, whose `Team` outlives the call to `enter`.
+    let Some(shared) = (unsafe { shared.as_ref() }) else {
+        return (a(), b());
+    };
+    let Some(slot) = shared
+        .slots
+        .iter()
+        .find(|s| s.state.compare_exchange(IDLE, CLAIMED, Ordering::Acquire, Ordering::Relaxed).is_ok())
+    else {
+        return (a(), b());
+    };
+    let pending = Pending { f: UnsafeCell::new(Some(b)), result: UnsafeCell::new(None) };
+    // SAFETY: this thread claimed the slot; the helper reads the job only after `posted` rises.
+    unsafe {
+        *slot.job.get() = Some(Job { data: &pending as *const Pending<B, RB> as *const (), execute: execute::<B, RB> });
+    }
+    let generation = slot.posted.load(Ordering::Relaxed) + 1;
+    slot.posted.store(generation, Ordering::SeqCst);
+    if slot.sleeping.load(Ordering::SeqCst) {
+        if let Some(t) = slot.thread.get() {
+            t.unpark();
+        }
+    }
+    let ra = catch_unwind(AssertUnwindSafe(a));
+    let start = Instant::now();
+    let mut spins = 0u32;
+    while slot.done.load(Ordering::Acquire) != generation {
+        spins = spins.wrapping_add(1);
+        if spins.is_multiple_of(64) && start.elapsed() > WAIT_SPIN {
+            thread::yield_now();
+        } else {
+            std::hint::spin_loop();
+        }
+    }
+    slot.state.store(IDLE, Ordering::Release);
+    // SAFETY: the helper finished with `pending` (`done` was raised after it wrote `result`).
+    let rb = unsafe { (*pending.result.get()).take() };
+    match (ra, rb) {
+        (Ok(ra), Some(Ok(rb))) => (ra, rb),
+        (Err(panic), _) => resume_unwind(panic),
+        (_, Some(Err(panic))) => resume_unwind(panic),
+        (_, None) => resume_unwind(Box::new("a helper thread lost its job") as Box<dyn Any + Send>),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The sum of `values` by halving with `join`, as the engine's loops split their work.
+    fn sum(values: &[u64]) -> u64 {
+        if values.len() <= 2 {
+            return values.iter().sum();
+        }
+        let (a, b) = values.split_at(values.len() / 2);
+        let (x, y) = join(|| sum(a), || sum(b));
+        x + y
+    }
+
+    #[test]
+    fn joins_nest_and_give_every_result() {
+        let values: Vec<u64> = (0..1000).collect();
+        for threads in [1, 2, 4, 7] {
+            let team = Team::new(threads).unwrap();
+            for _ in 0..50 {
+                assert_eq!(team.enter(|| sum(&values)), 499_500, "{threads} threads");
+            }
+        }
+        // Outside a team, join runs both on the calling thread.
+        assert!(!in_team());
+        assert_eq!(sum(&values), 499_500);
+    }
+
+    #[test]
+    fn a_panic_on_a_helper_reaches_the_caller_and_the_team_goes_on() {
+        let team = Team::new(2).unwrap();
+        let caught = catch_unwind(AssertUnwindSafe(|| team.enter(|| join(|| 1, || -> u32 { panic!("in b") }))));
+        let message = caught.unwrap_err();
+        assert_eq!(message.downcast_ref::<&str>(), Some(&"in b"));
+        assert!(!in_team(), "enter restores the thread's team after a panic");
+        assert_eq!(team.enter(|| join(|| 2, || 3)), (2, 3));
+    }
+
+    #[test]
+    fn a_sleeping_helper_wakes_for_work() {
+        let team = Team::new(2).unwrap();
+        thread::sleep(SPIN * 4);
+        let on_helper = team.enter(|| join(|| thread::current().id(), || thread::current().id()));
+        assert_ne!(on_helper.0, on_helper.1, "the second closure ran on the helper");
+    }
+}
