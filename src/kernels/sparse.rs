@@ -21,10 +21,12 @@ use crate::simd_kernel;
 
 /// Columns of `x` listed at once: a tile of the other operand's rows for one block of
 /// columns (128 x 64 floats) fits in the first-level cache.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 const TILE: usize = 128;
 
 /// Rows of `x` listed at once (a column's rows are the bits of a `u32`; the lists live on
 /// the stack, about 40 KB).
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 const GROUP: usize = 32;
 
 /// Whether these kernels run on this machine at the current instruction-set level.
@@ -139,8 +141,14 @@ pub fn product(
         } else {
             avx2::product(x, shape, w, out, accumulate);
         }
+        true
     }
-    true
+    // No such kernel on this target (`available` was false above).
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = accumulate;
+        false
+    }
 }
 
 /// `grad (=, or += with accumulate) x^T delta`: `x` is `rows x count` (row `i` at
@@ -182,8 +190,13 @@ pub fn transposed_product(
         } else {
             avx2::transposed_product(x, shape, delta, grad, accumulate);
         }
+        true
     }
-    true
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = accumulate;
+        false
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
