@@ -1,4 +1,5 @@
-//! The arithmetic itself, on plain slices: matrix multiplication, each activation's value and
+//! The arithmetic itself, on plain slices: matrix multiplication (through the GEMM crates, or
+//! skipping the zeros of a mostly-zero left operand in [`sparse`]), each activation's value and
 //! derivative (defined once, in [`activation`]), softmax and the cross-entropy losses fused
 //! with their gradients, column sums.
 //!
