@@ -433,23 +433,27 @@ mod avx512 {
 
     type V = __m512;
 
-    #[inline(always)]
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,bmi1,bmi2,popcnt")]
     unsafe fn zero() -> V {
         _mm512_setzero_ps()
     }
 
-    #[inline(always)]
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,bmi1,bmi2,popcnt")]
     unsafe fn splat(x: f32) -> V {
         _mm512_set1_ps(x)
     }
 
-    #[inline(always)]
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,bmi1,bmi2,popcnt")]
     unsafe fn fma(a: V, b: V, c: V) -> V {
         _mm512_fmadd_ps(a, b, c)
     }
 
     /// The first `lanes` floats at `p` (the others 0, not read).
-    #[inline(always)]
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,bmi1,bmi2,popcnt")]
     unsafe fn load(p: *const f32, lanes: usize) -> V {
         if lanes == 16 {
             _mm512_loadu_ps(p)
@@ -459,7 +463,8 @@ mod avx512 {
     }
 
     /// Writes the first `lanes` floats of `v` at `p`.
-    #[inline(always)]
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,bmi1,bmi2,popcnt")]
     unsafe fn store(p: *mut f32, v: V, lanes: usize) {
         if lanes == 16 {
             _mm512_storeu_ps(p, v)
@@ -469,7 +474,8 @@ mod avx512 {
     }
 
     /// Bit `t` set where the float `p[t]` (`t < len <= 16`) is not 0 (NaN included).
-    #[inline(always)]
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,bmi1,bmi2,popcnt")]
     unsafe fn nonzero16(p: *const f32, len: usize) -> u16 {
         _cvtmask16_u32(_mm512_cmp_ps_mask::<_CMP_NEQ_UQ>(load(p, len), _mm512_setzero_ps())) as u16
     }
