@@ -11,10 +11,12 @@
 //! Both kernels need FMA: on other machines (the baseline level, WebAssembly) they decline
 //! and the caller uses the GEMM crates.
 //!
-//! Both first list the nonzero entries of a group of rows of `x` in a tile of its columns
-//! (branch-free: a compare and a compress per 16 values), so that the multiply-adds run over
-//! lists whose lengths are known instead of testing every entry, each output chained in
-//! registers and written once.
+//! Both take two outputs at a time (two rows of `x` for the product, two of its columns for
+//! the transposed product), so that two independent chains keep the FMA units busy, and first
+//! list where either of the two is not 0 (branch-free: a compare and a BMI2 `pext` per 16
+//! values), so that the multiply-adds run over lists whose lengths are known instead of
+//! testing every entry. Pixels are 0 in the same places from image to image, so a pair's
+//! list is not much longer than one row's.
 
 use super::dispatch::{isa, Isa};
 use crate::simd_kernel;
@@ -236,8 +238,9 @@ macro_rules! for_blocks {
 
 /// The two kernels, written once over a level's vector operations (`$lanes` floats per
 /// vector, four vectors per block of columns). Both take `x` by groups of [`GROUP`] rows
-/// and tiles of [`TILE`] columns, list the nonzero columns of each row of the tile once, and
-/// keep their other operand's block in the first-level cache while they use the lists.
+/// and tiles of [`TILE`] columns, list the nonzero entries of each pair of rows (or columns)
+/// of the tile once, and keep their other operand's block in the first-level cache while
+/// they use the lists.
 #[cfg(target_arch = "x86_64")]
 macro_rules! kernels {
     ($features:literal, $lanes:expr) => {
