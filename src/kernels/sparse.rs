@@ -18,7 +18,7 @@
 //! testing every entry. Pixels are 0 in the same places from image to image, so a pair's
 //! list is not much longer than one row's.
 
-use super::dispatch::{isa, Isa};
+use super::dispatch::{isa, product_kernel, Isa, ProductKernel};
 use crate::simd_kernel;
 
 /// Columns of `x` listed at once: a tile of the other operand's rows for one block of
@@ -34,6 +34,13 @@ const GROUP: usize = 32;
 /// Whether these kernels run on this machine at the current instruction-set level.
 pub fn available() -> bool {
     cfg!(target_arch = "x86_64") && isa() >= Isa::Avx2
+}
+
+/// Whether products may come here: the kernels exist at this level, and the products are
+/// routed by default (not all sent to one GEMM crate by a test or a benchmark,
+/// [`ProductKernel`]).
+fn routed_here() -> bool {
+    available() && product_kernel() == ProductKernel::Auto
 }
 
 /// The operands of one product: `x` is `rows x count`, row `i` starting at `x[i * stride]`.
@@ -89,18 +96,18 @@ simd_kernel! {
 }
 
 /// Whether [`product`] is the faster way to multiply this `x` by a matrix of `n` columns on
-/// this machine, as measured on MNIST's pixels and on random zeros (BENCHMARKS.md, issue 25):
-/// when at least 55% of a pair of rows' columns are both 0 and `n` is at most 512 (wider
+/// this machine (with the products routed by default), as measured on MNIST's pixels and on
+/// random zeros (BENCHMARKS.md, issue 25): when at least 55% of a pair of rows' columns are both 0 and `n` is at most 512 (wider
 /// products reuse each loaded row of `x` enough for the GEMM crates to win).
 pub fn suits_product(x: &[f32], rows: usize, stride: usize, count: usize, n: usize) -> bool {
-    available() && n <= 512 && count >= 16 && paired_zero_fraction(x, rows, stride, count) >= 0.55
+    routed_here() && n <= 512 && count >= 16 && paired_zero_fraction(x, rows, stride, count) >= 0.55
 }
 
 /// Whether [`transposed_product`] is the faster way to compute this `x^T delta` (`n` columns):
 /// as for [`suits_product`] (on MNIST's pixels: 6.7 against 12.4 us for the seed model's
 /// halves, 113 against 159 us for 256 rows).
 pub fn suits_transposed_product(x: &[f32], rows: usize, stride: usize, count: usize, n: usize) -> bool {
-    available() && n <= 512 && rows >= 8 && paired_zero_fraction(x, rows, stride, count) >= 0.55
+    routed_here() && n <= 512 && rows >= 8 && paired_zero_fraction(x, rows, stride, count) >= 0.55
 }
 
 /// `out (=, or += with accumulate) x w`: `x` is `rows x count` (row `i` at `x[i * stride]`),

@@ -16,7 +16,6 @@ use super::layer::{BackwardRows, ForwardRows, Layer, Mode, ParamSpec};
 use super::{Activation, Initializer, LayerConfig, Module};
 use crate::autograd::{is_grad_enabled, ParamStore, Var};
 use crate::error::{shape_str, Error, Result};
-use crate::kernels::dispatch::{product_kernel, ProductKernel};
 use crate::kernels::{gemm, reduce, sparse, MatLayout};
 use crate::rng::Rng;
 use crate::tensor::Tensor;
@@ -76,12 +75,6 @@ pub(crate) struct InputRows<'a> {
     pub first: usize,
     /// Number of features.
     pub count: usize,
-}
-
-/// Whether products may go to the zero-skipping kernels: with the default routing, not when a
-/// test or a benchmark sends every product to one GEMM crate.
-fn sparse_products() -> bool {
-    product_kernel() == ProductKernel::Auto
 }
 
 impl<'a> InputRows<'a> {
@@ -338,8 +331,7 @@ impl Dense {
         }
         // Inputs that are mostly zeros (pixels) skip them; the kernel declines (false) where
         // this machine has none.
-        if sparse_products()
-            && sparse::suits_product(x.data, x.rows, x.stride, x.count, units)
+        if sparse::suits_product(x.data, x.rows, x.stride, x.count, units)
             && sparse::product(x.data, x.rows, x.stride, x.count, w_rows, units, out, accumulate)
         {
             return Ok(());
@@ -486,8 +478,7 @@ impl Dense {
                 delta.len()
             )));
         }
-        if sparse_products()
-            && sparse::suits_transposed_product(x.data, x.rows, x.stride, x.count, units)
+        if sparse::suits_transposed_product(x.data, x.rows, x.stride, x.count, units)
             && sparse::transposed_product(x.data, x.rows, x.stride, x.count, delta, units, grad_w, accumulate)
         {
             return Ok(());

@@ -107,38 +107,26 @@ pub(crate) fn for_each_with_parts_mut<T: Send, E: Send>(
     len: usize,
     f: impl Fn(usize, &mut T, &mut [E]) -> Result<()> + Sync + Send,
 ) -> Result<()> {
-    let len = len.max(1);
-    let mut pairs = PairsMut { items, data, len };
-    halve_pairs(&mut pairs, 0, &f)
+    halve_pairs(items, data, len.max(1), 0, &f)
 }
 
-/// Items with their parts of a buffer.
-struct PairsMut<'a, T, E> {
-    items: &'a mut [T],
-    data: &'a mut [E],
-    len: usize,
-}
-
+/// `f(first + i, item, part)` for the items and their parts of `data`, halving both between
+/// `join`s; the error of the lowest index wins.
 fn halve_pairs<T: Send, E: Send>(
-    p: &mut PairsMut<'_, T, E>,
+    items: &mut [T],
+    data: &mut [E],
+    len: usize,
     first: usize,
     f: &(impl Fn(usize, &mut T, &mut [E]) -> Result<()> + Sync),
 ) -> Result<()> {
-    let n = p.items.len().min(p.data.len().div_ceil(p.len));
+    let n = items.len().min(data.len().div_ceil(len));
     if n <= 1 || !in_pool() {
-        return p
-            .items
-            .iter_mut()
-            .zip(p.data.chunks_mut(p.len))
-            .enumerate()
-            .try_for_each(|(i, (t, d))| f(first + i, t, d));
+        return items.iter_mut().zip(data.chunks_mut(len)).enumerate().try_for_each(|(i, (t, d))| f(first + i, t, d));
     }
     let mid = n / 2;
-    let (li, ri) = p.items.split_at_mut(mid);
-    let (ld, rd) = p.data.split_at_mut(mid * p.len);
-    let (mut left, mut right) =
-        (PairsMut { items: li, data: ld, len: p.len }, PairsMut { items: ri, data: rd, len: p.len });
-    let (a, b) = join(|| halve_pairs(&mut left, first, f), || halve_pairs(&mut right, first + mid, f));
+    let (li, ri) = items.split_at_mut(mid);
+    let (ld, rd) = data.split_at_mut(mid * len);
+    let (a, b) = join(|| halve_pairs(li, ld, len, first, f), || halve_pairs(ri, rd, len, first + mid, f));
     a.and(b)
 }
 
