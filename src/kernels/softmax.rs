@@ -7,19 +7,31 @@ use crate::simd_kernel;
 
 use super::exp::exp;
 
+/// Rows that [`softmax_cross_entropy_sparse`] takes through each of its passes at once.
+const CROSS_ENTROPY_BLOCK: usize = 64;
+
 simd_kernel! {
     /// Softmax of each row of a row-major matrix with `cols` columns, in place.
     pub fn softmax_rows(x: &mut [f32], cols: usize) {
         if cols == 0 {
             return;
         }
+        // In three passes rather than row by row: the exponentials of all rows at once
+        // vectorise whatever the rows' length (ten classes alone would not), and each row's
+        // sum still adds its terms in order, so the result is the same to the bit.
+        let whole = x.len() - x.len() % cols;
+        let x = &mut x[..whole];
         for row in x.chunks_exact_mut(cols) {
             let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            let mut sum = 0.0f32;
             for v in row.iter_mut() {
-                *v = exp(*v - max);
-                sum += *v;
+                *v -= max;
             }
+        }
+        for v in x.iter_mut() {
+            *v = exp(*v);
+        }
+        for row in x.chunks_exact_mut(cols) {
+            let sum = row.iter().fold(0.0f32, |sum, &v| sum + v);
             let inv = 1.0 / sum;
             for v in row.iter_mut() {
                 *v *= inv;
@@ -99,26 +111,38 @@ simd_kernel! {
             return 0.0;
         }
         let mut total = 0.0f64;
-        for (row, &label) in logits.chunks_exact_mut(cols).zip(labels) {
-            let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            let Some(&z_label) = row.get(label as usize) else {
-                total = f64::NAN;
-                continue;
-            };
-            let mut sum = 0.0f32;
-            for v in row.iter_mut() {
-                *v = exp(*v - max);
-                sum += *v;
+        // As in `softmax_rows`, blocks of rows in three passes so that the exponentials
+        // vectorise; `z_label - max` of each row is kept on the stack meanwhile.
+        let mut shifted_label = [0.0f32; CROSS_ENTROPY_BLOCK];
+        for (block, labels) in logits.chunks_mut(CROSS_ENTROPY_BLOCK * cols).zip(labels.chunks(CROSS_ENTROPY_BLOCK)) {
+            let rows = labels.len().min(block.len() / cols);
+            let block = &mut block[..rows * cols];
+            for ((row, &label), kept) in block.chunks_exact_mut(cols).zip(labels).zip(shifted_label.iter_mut()) {
+                let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                for v in row.iter_mut() {
+                    *v -= max;
+                }
+                *kept = row.get(label as usize).copied().unwrap_or(f32::NAN);
             }
-            // -ln(softmax[label]) = ln(sum) - (z_label - max): one logarithm, and finite even
-            // where e^(z_label - max) underflows to 0.
-            let loss = sum.ln() - (z_label - max);
-            total += loss as f64;
-            let inv = scale / sum;
-            for v in row.iter_mut() {
-                *v *= inv;
+            for v in block.iter_mut() {
+                *v = exp(*v);
             }
-            row[label as usize] -= scale;
+            for ((row, &label), &z_label) in block.chunks_exact_mut(cols).zip(labels).zip(shifted_label.iter()) {
+                if label as usize >= cols {
+                    total = f64::NAN;
+                    continue;
+                }
+                let sum = row.iter().fold(0.0f32, |sum, &v| sum + v);
+                // -ln(softmax[label]) = ln(sum) - (z_label - max): one logarithm, and finite
+                // even where e^(z_label - max) underflows to 0.
+                let loss = sum.ln() - z_label;
+                total += loss as f64;
+                let inv = scale / sum;
+                for v in row.iter_mut() {
+                    *v *= inv;
+                }
+                row[label as usize] -= scale;
+            }
         }
         total
     }
@@ -171,6 +195,60 @@ simd_kernel! {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Rng;
+
+    /// Softmax one row at a time, each exponential added to the sum as it is computed: the
+    /// definition the passes of [`softmax_rows`] must reproduce to the bit.
+    fn softmax_row_by_row(x: &mut [f32], cols: usize) {
+        for row in x.chunks_exact_mut(cols) {
+            let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let mut sum = 0.0f32;
+            for v in row.iter_mut() {
+                *v = exp(*v - max);
+                sum += *v;
+            }
+            for v in row.iter_mut() {
+                *v *= 1.0 / sum;
+            }
+        }
+    }
+
+    #[test]
+    fn passes_over_many_rows_give_the_row_by_row_bits() {
+        let mut rng = Rng::new(3);
+        // Row lengths below, at and above a vector, and more rows than one cross-entropy block.
+        for cols in [1, 2, 10, 16, 17, 50, 1000] {
+            let rows = 150;
+            let z: Vec<f32> = (0..rows * cols).map(|_| 8.0 * rng.normal()).collect();
+            let labels: Vec<u32> = (0..rows).map(|i| (i * 7 % cols) as u32).collect();
+            let (mut got, mut want) = (z.clone(), z.clone());
+            softmax_rows(&mut got, cols);
+            softmax_row_by_row(&mut want, cols);
+            assert!(got.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()), "softmax, {cols} columns");
+
+            let scale = 1.0 / rows as f32;
+            let mut got = z.clone();
+            let total = softmax_cross_entropy_sparse(&mut got, cols, &labels, scale);
+            let mut want_total = 0.0f64;
+            let mut want = z.clone();
+            for (row, &label) in want.chunks_exact_mut(cols).zip(&labels) {
+                let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                let z_label = row[label as usize];
+                let mut sum = 0.0f32;
+                for v in row.iter_mut() {
+                    *v = exp(*v - max);
+                    sum += *v;
+                }
+                want_total += (sum.ln() - (z_label - max)) as f64;
+                for v in row.iter_mut() {
+                    *v *= scale / sum;
+                }
+                row[label as usize] -= scale;
+            }
+            assert_eq!(total.to_bits(), want_total.to_bits(), "cross-entropy, {cols} columns");
+            assert!(got.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()), "gradient, {cols} columns");
+        }
+    }
 
     #[test]
     fn softmax_of_huge_logits_is_finite_and_sums_to_one() {

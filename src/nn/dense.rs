@@ -20,6 +20,9 @@ use crate::kernels::{gemm, reduce, sparse, MatLayout};
 use crate::rng::Rng;
 use crate::tensor::Tensor;
 
+/// Values per run of rows that [`Dense::bias_and_activation`] finishes at once (16 KB).
+const RUN_VALUES: usize = 4096;
+
 /// A fully connected layer (Keras `Dense`). Built with a builder, then given its weights by
 /// [`Dense::build`] (or by [`crate::train::Sequential::add`], which knows the input size and
 /// keeps the weights in the model's [`ParamStore`]).
@@ -349,8 +352,8 @@ impl Dense {
         )
     }
 
-    /// `z + b`, then the activation, in place on `rows x units` pre-activations, each row
-    /// while it is still in cache.
+    /// `z + b`, then the activation, in place on `rows x units` pre-activations, a run of
+    /// rows at a time while it is still in cache.
     pub(crate) fn bias_and_activation(
         &self,
         bias: Option<&[f32]>,
@@ -371,6 +374,17 @@ impl Dense {
             )));
         }
         let act = self.config.activation;
+        // Runs of whole rows of about 16 KB: still in the first-level cache when the
+        // activation reads them, and long enough for its vectors whatever `units` is (a row
+        // of 10 or 50 alone leaves a scalar tail in every row).
+        let run_len = units.max(1) * (RUN_VALUES / units.max(1)).max(1);
+        let add_bias = |run: &mut [f32]| {
+            if let Some(b) = bias {
+                for row in run.chunks_exact_mut(units) {
+                    reduce::add_assign(row, b);
+                }
+            }
+        };
         match activate {
             Activate::KeepingDerivative(d) => {
                 if d.len() != z.len() {
@@ -381,21 +395,17 @@ impl Dense {
                         z.len()
                     )));
                 }
-                for (row, d_row) in z.chunks_exact_mut(units).zip(d.chunks_exact_mut(units)) {
-                    if let Some(b) = bias {
-                        reduce::add_assign(row, b);
-                    }
-                    act.forward_rows_keeping_derivative(row, d_row, units);
+                for (run, d_run) in z.chunks_mut(run_len).zip(d.chunks_mut(run_len)) {
+                    add_bias(run);
+                    act.forward_rows_keeping_derivative(run, d_run, units);
                 }
             }
             Activate::Yes | Activate::No => {
                 let apply = matches!(activate, Activate::Yes);
-                for row in z.chunks_exact_mut(units) {
-                    if let Some(b) = bias {
-                        reduce::add_assign(row, b);
-                    }
+                for run in z.chunks_mut(run_len) {
+                    add_bias(run);
                     if apply {
-                        act.forward_rows(row, units);
+                        act.forward_rows(run, units);
                     }
                 }
             }
