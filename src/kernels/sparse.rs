@@ -11,12 +11,13 @@
 //! Both kernels need FMA: on other machines (the baseline level, WebAssembly) they decline
 //! and the caller uses the GEMM crates.
 //!
-//! Both take two outputs at a time (two rows of `x` for the product, two of its columns for
-//! the transposed product), so that two independent chains keep the FMA units busy, and first
-//! list where either of the two is not 0 (branch-free: a compare and a BMI2 `pext` per 16
-//! values), so that the multiply-adds run over lists whose lengths are known instead of
-//! testing every entry. Pixels are 0 in the same places from image to image, so a pair's
-//! list is not much longer than one row's.
+//! Both take several outputs at a time (four rows of `x` for the product with AVX-512, two
+//! with AVX2's 16 registers; two of its columns for the transposed product), so that
+//! independent chains keep the FMA units busy and each loaded row of the other operand
+//! serves several, and first list where any of them is not 0 (a compare per 16 values and
+//! the positions of the set bits from a table), so that the multiply-adds run over lists
+//! whose lengths are known instead of testing every entry. Pixels are 0 in the same places
+//! from image to image, so a set's list is not much longer than one row's.
 
 use super::dispatch::{isa, product_kernel, Isa, ProductKernel};
 use crate::simd_kernel;
@@ -282,22 +283,28 @@ macro_rules! kernels {
             nonzero16(x.add(r * stride + c), (len - c).min(16))
         }
 
-        /// For each pair of rows `2p, 2p + 1` of the group at `x` (`rows` of them), the
-        /// columns `0..len` where either is not 0, into `lists.get(p)`.
+        /// For each set of `R` rows `R p .. R p + R` of the group at `x` (`rows` of them),
+        /// the columns `0..len` where any of them is not 0, into `lists.get(p)`.
         #[target_feature(enable = $features)]
-        unsafe fn list_row_pairs(
+        unsafe fn list_row_sets<const R: usize>(
             x: *const f32,
             stride: usize,
             rows: usize,
             len: usize,
             lists: &mut Lists<{ super::GROUP / 2 }>,
         ) {
-            for p in 0..rows.div_ceil(2) {
+            for p in 0..rows.div_ceil(R) {
                 let list = lists.lists[p].as_mut_ptr();
                 let (mut found, mut c) = (0, 0);
                 while c < len {
-                    let mask = row_mask(x, stride, rows, 2 * p, c, len) | row_mask(x, stride, rows, 2 * p + 1, c, len);
-                    found += compress16(mask, c as u32, list.add(found));
+                    let mut mask = 0;
+                    for r in 0..R {
+                        mask |= row_mask(x, stride, rows, R * p + r, c, len);
+                    }
+                    // The borders of an image are 0 in every row of a set.
+                    if mask != 0 {
+                        found += compress16(mask, c as u32, list.add(found));
+                    }
                     c += 16;
                 }
                 lists.counts[p] = found;
@@ -330,51 +337,56 @@ macro_rules! kernels {
             }
         }
 
-        /// One block of `NV` vectors of columns `j0..` (`last` lanes in the last vector) of two
-        /// output rows `o0`, `o1`: from their old values or 0, the chains over the listed
-        /// columns `k` of `x0[k] w[k, :]` and `x1[k] w[k, :]` (a listed 0 adds exactly 0),
-        /// then the stores. `x1 == x0` and `o1 == o0` for a single row.
+        /// One block of `NV` vectors of columns `j0..` (`last` lanes in the last vector) of `R`
+        /// output rows `o[r]`: from their old values or 0, the chains over the listed columns
+        /// `k` of `x[r][k] w[k, :]` (a listed 0 adds exactly 0), then the stores. A set with
+        /// fewer rows repeats its last row (the same input and output) in the places left.
         #[target_feature(enable = $features)]
         #[allow(clippy::too_many_arguments)]
-        unsafe fn pair_block<const NV: usize>(
-            x0: *const f32,
-            x1: *const f32,
+        unsafe fn row_set_block<const NV: usize, const R: usize>(
+            x: [*const f32; R],
             x_step: usize,
             list: &[u32],
             b: *const f32,
             b_step: usize,
             j0: usize,
             last: usize,
-            o0: *mut f32,
-            o1: *mut f32,
+            o: [*mut f32; R],
             from_zero: bool,
         ) {
             let lanes = |v: usize| if v + 1 == NV { last } else { LANES };
-            let (mut acc0, mut acc1) = ([zero(); NV], [zero(); NV]);
+            let mut acc = [[zero(); NV]; R];
             if !from_zero {
-                for v in 0..NV {
-                    acc0[v] = load(o0.add(j0 + v * LANES), lanes(v));
-                    acc1[v] = load(o1.add(j0 + v * LANES), lanes(v));
+                for r in 0..R {
+                    for v in 0..NV {
+                        acc[r][v] = load(o[r].add(j0 + v * LANES), lanes(v));
+                    }
                 }
             }
             for &k in list {
                 let k = k as usize;
-                let (s0, s1) = (splat(*x0.add(k * x_step)), splat(*x1.add(k * x_step)));
                 let row = b.add(k * b_step + j0);
+                let mut s = [zero(); R];
+                for r in 0..R {
+                    s[r] = splat(*x[r].add(k * x_step));
+                }
                 for v in 0..NV {
                     let bv = load(row.add(v * LANES), lanes(v));
-                    acc0[v] = fma(s0, bv, acc0[v]);
-                    acc1[v] = fma(s1, bv, acc1[v]);
+                    for r in 0..R {
+                        acc[r][v] = fma(s[r], bv, acc[r][v]);
+                    }
                 }
             }
-            // The second row first: for a single row the first's store is the one that counts.
-            for v in 0..NV {
-                store(o1.add(j0 + v * LANES), acc1[v], lanes(v));
-                store(o0.add(j0 + v * LANES), acc0[v], lanes(v));
+            // The last row first: where a set repeats a row, every store of it writes the same.
+            for r in (0..R).rev() {
+                for v in 0..NV {
+                    store(o[r].add(j0 + v * LANES), acc[r][v], lanes(v));
+                }
             }
         }
 
-        /// See [`super::product`]: pairs of rows of `x`, over the columns where either is not 0.
+        /// See [`super::product`]: sets of [`ROW_SET`] rows of `x`, over the columns where any
+        /// of them is not 0.
         #[target_feature(enable = $features)]
         pub(super) unsafe fn product(x: *const f32, s: super::Shape, w: *const f32, out: *mut f32, accumulate: bool) {
             let mut lists = Lists::<{ super::GROUP / 2 }>::new();
@@ -383,15 +395,16 @@ macro_rules! kernels {
                 for k0 in (0..s.count).step_by(super::TILE) {
                     let len = (s.count - k0).min(super::TILE);
                     let xg = x.add(g0 * s.stride + k0);
-                    list_row_pairs(xg, s.stride, group, len, &mut lists);
+                    list_row_sets::<ROW_SET>(xg, s.stride, group, len, &mut lists);
                     let from_zero = k0 == 0 && !accumulate;
                     let wt = w.add(k0 * s.n);
                     for_blocks!(s.n, |j0, last, NV| {
-                        for p in 0..group.div_ceil(2) {
-                            let r1 = (2 * p + 1).min(group - 1);
-                            let (x0, x1) = (xg.add(2 * p * s.stride), xg.add(r1 * s.stride));
-                            let (o0, o1) = (out.add((g0 + 2 * p) * s.n), out.add((g0 + r1) * s.n));
-                            pair_block::<NV>(x0, x1, 1, lists.get(p), wt, s.n, j0, last, o0, o1, from_zero);
+                        for p in 0..group.div_ceil(ROW_SET) {
+                            // A set short of rows repeats its last one.
+                            let rows: [usize; ROW_SET] = std::array::from_fn(|r| (ROW_SET * p + r).min(group - 1));
+                            let xs = rows.map(|r| xg.add(r * s.stride));
+                            let os = rows.map(|r| out.add((g0 + r) * s.n));
+                            row_set_block::<NV, ROW_SET>(xs, 1, lists.get(p), wt, s.n, j0, last, os, from_zero);
                         }
                     });
                 }
@@ -423,9 +436,9 @@ macro_rules! kernels {
                     for_blocks!(s.n, |j0, last, NV| {
                         for q in 0..len.div_ceil(2) {
                             let t1 = (2 * q + 1).min(len - 1);
-                            let (x0, x1) = (xg.add(2 * q), xg.add(t1));
-                            let (o0, o1) = (grad.add((k0 + 2 * q) * s.n), grad.add((k0 + t1) * s.n));
-                            pair_block::<NV>(x0, x1, s.stride, lists.get(q), dg, s.n, j0, last, o0, o1, from_zero);
+                            let xs = [xg.add(2 * q), xg.add(t1)];
+                            let os = [grad.add((k0 + 2 * q) * s.n), grad.add((k0 + t1) * s.n)];
+                            row_set_block::<NV, 2>(xs, s.stride, lists.get(q), dg, s.n, j0, last, os, from_zero);
                         }
                     });
                 }
@@ -492,11 +505,37 @@ mod avx512 {
 
     // The compress instruction (`vpcompressd`) makes LLVM fail to compile the kernels
     // without optimisation (as rustdoc builds release doctests: "Cannot emit physreg copy
-    // instruction"); the AVX2 level's `pext` does the same at about the same speed.
+    // instruction"); the AVX2 level's table lookup does the same (`pext` measured as fast as it).
     use super::avx2::{column_rows16, compress16};
+
+    /// Rows of `x` per chain set of the product: four rows of four vectors are 16 chains,
+    /// twice what hides the multiply-adds' latency, with registers to spare.
+    const ROW_SET: usize = 4;
 
     kernels!("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,bmi1,bmi2,popcnt", 16);
 }
+
+/// For each byte `m`, the positions of its set bits in increasing order, one per byte from
+/// the lowest (the rest 0): a table instead of computing them, as the lists are built
+/// for every set of rows.
+#[cfg(target_arch = "x86_64")]
+const SET_BIT_POSITIONS: [u64; 256] = {
+    let mut table = [0u64; 256];
+    let mut m = 0;
+    while m < 256 {
+        let (mut positions, mut found, mut bit) = (0u64, 0, 0);
+        while bit < 8 {
+            if (m >> bit) & 1 == 1 {
+                positions |= (bit as u64) << (8 * found);
+                found += 1;
+            }
+            bit += 1;
+        }
+        table[m] = positions;
+        m += 1;
+    }
+    table
+};
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
@@ -565,13 +604,12 @@ mod avx2 {
     }
 
     /// Writes `base + t` for each bit `t` of the 8-bit `mask`, in order, at `out` (8 slots
-    /// written), and returns how many bits there were: the bit positions gathered as bytes
-    /// by `pext`, then widened.
+    /// written), and returns how many bits there were: the bit positions as bytes from
+    /// [`super::SET_BIT_POSITIONS`], then widened.
     #[inline]
     #[target_feature(enable = "avx2,fma,bmi1,bmi2,popcnt")]
     unsafe fn compress8(mask: u8, base: u32, out: *mut u32) -> usize {
-        let spread = _pdep_u64(mask as u64, 0x0101_0101_0101_0101) * 0xff;
-        let positions = _pext_u64(0x0706_0504_0302_0100, spread);
+        let positions = super::SET_BIT_POSITIONS[mask as usize];
         let wide = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(positions as i64));
         _mm256_storeu_si256(out.cast(), _mm256_add_epi32(wide, _mm256_set1_epi32(base as i32)));
         mask.count_ones() as usize
@@ -607,6 +645,10 @@ mod avx2 {
         let low = compress8(mask as u8, base, out);
         low + compress8((mask >> 8) as u8, base + 8, out.add(low))
     }
+
+    /// Rows of `x` per chain set of the product: two rows of four vectors (8 chains) and their
+    /// operands fill the 16 registers.
+    const ROW_SET: usize = 2;
 
     kernels!("avx2,fma,bmi1,bmi2,popcnt", 8);
 }
