@@ -6,13 +6,48 @@
 //! Operands are described by [`MatLayout`] (rows, columns, row and column strides, offset)
 //! so that transposed operands are read in place, never copied.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 
 use super::dispatch::ProductKernel;
+use crate::simd_kernel;
 use crate::error::{Error, Result};
 
 thread_local! {
     static INSIDE_GEMM: Cell<bool> = const { Cell::new(false) };
+    /// Where [`gemm`] writes a product column by column before turning it into rows (see
+    /// [`writes_columns_first`]); it grows to the largest such product of the thread, once.
+    static COLUMNS: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Whether the `gemm` crate should write `C = A B` (m x k times k x n, C in rows, beta 0)
+/// column by column into scratch memory, to be turned into rows after: when A is read along
+/// its rows, B along its columns (a weight read transposed: a dense layer's input gradient),
+/// and C is much wider than tall, the crate is 1.5-4x slower writing rows than columns (128
+/// x 1024 x 1024: 2.7 against 1.8 ms, and 0.1 ms to turn; 32 x 1024 x 1024: 2.3 against 0.6
+/// ms), with the same sums to the bit (BENCHMARKS.md, issue 25). Short inner dimensions gain
+/// nothing (128 x 256 x 1024: 0.50 against 0.49 ms).
+fn writes_columns_first(la: &MatLayout, lb: &MatLayout, lc: &MatLayout, beta: f32) -> bool {
+    let (m, k, n) = (la.rows, la.cols, lb.cols);
+    beta == 0.0 && la.col_stride == 1 && lb.row_stride == 1 && lc.col_stride == 1 && 2 * m <= n && k >= 512
+}
+
+simd_kernel! {
+    /// `dst[i * dst_stride + j] = src[j * rows + i]` for `i < rows`, `j < cols`: a
+    /// column-major `rows x cols` matrix into rows, by tiles that stay in the first-level
+    /// cache, each written along its rows.
+    fn columns_to_rows(src: &[f32], rows: usize, cols: usize, dst: &mut [f32], dst_stride: usize) {
+        const TILE: usize = 32;
+        for i0 in (0..rows).step_by(TILE) {
+            for j0 in (0..cols).step_by(TILE) {
+                for i in i0..(i0 + TILE).min(rows) {
+                    let row = &mut dst[i * dst_stride..];
+                    for j in j0..(j0 + TILE).min(cols) {
+                        row[j] = src[j * rows + i];
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Products of at least this many multiply-adds go to the `gemm` crate.
@@ -189,7 +224,40 @@ pub fn gemm(
         ProductKernel::Matrixmultiply => false,
         ProductKernel::Gemm => true,
     };
-    if to_gemm_crate {
+    if to_gemm_crate && writes_columns_first(&la, &lb, &lc, beta) {
+        COLUMNS.with(|columns| {
+            let mut columns = columns.borrow_mut();
+            if columns.len() < m * n {
+                columns.resize(m * n, 0.0);
+            }
+            // SAFETY: as below, with the output `columns`, m x n column-major, which holds
+            // m * n values and aliases nothing.
+            unsafe {
+                gemm::gemm(
+                    m,
+                    n,
+                    k,
+                    columns.as_mut_ptr(),
+                    m as isize,
+                    1,
+                    false,
+                    a.as_ptr().add(la.offset),
+                    la.col_stride as isize,
+                    la.row_stride as isize,
+                    b.as_ptr().add(lb.offset),
+                    lb.col_stride as isize,
+                    lb.row_stride as isize,
+                    0.0,
+                    alpha,
+                    false,
+                    false,
+                    false,
+                    gemm::Parallelism::None,
+                );
+            }
+            columns_to_rows(&columns[..m * n], m, n, &mut c[lc.offset..], lc.row_stride);
+        });
+    } else if to_gemm_crate {
         // SAFETY: as above; `gemm` takes (column stride, row stride) pairs, computes
         // dst = alpha_g * dst + beta_g * A B (its alpha and beta are BLAS's swapped), and
         // reads dst only when asked to.
@@ -269,6 +337,55 @@ mod tests {
         let mut c = vec![f32::NAN; 20];
         gemm(1.0, &a, la, &b, lb, 0.0, &mut c, MatLayout::row_major(4, 5)).unwrap();
         assert_eq!(c, naive(&a, la, &b, lb));
+    }
+
+    /// A dense layer's input gradient `delta W^T` with a wide, short output is written by
+    /// columns first and turned into rows: the same bits as the crate writing rows, into an
+    /// output with its own offset and row stride, everything else untouched.
+    #[test]
+    fn products_written_by_columns_first_have_the_same_bits() {
+        let (m, k, n) = (6, 520, 20);
+        let a: Vec<f32> = (0..m * k).map(|i| ((i * 7919) % 1000) as f32 * 0.001 - 0.5).collect();
+        let b: Vec<f32> = (0..n * k).map(|i| ((i * 104_729) % 1000) as f32 * 0.001 - 0.5).collect();
+        let (la, lb) = (MatLayout::row_major(m, k), MatLayout::row_major(n, k).t());
+        let lc = MatLayout { rows: m, cols: n, row_stride: n + 3, col_stride: 1, offset: 2 };
+        assert!(writes_columns_first(&la, &lb, &lc, 0.0));
+        let mut want = vec![f32::NAN; 2 + m * (n + 3)];
+        // SAFETY: the layouts fit their buffers (as `gemm` checks); rows written directly.
+        unsafe {
+            gemm::gemm(
+                m,
+                n,
+                k,
+                want.as_mut_ptr().add(2),
+                1,
+                (n + 3) as isize,
+                false,
+                a.as_ptr(),
+                1,
+                k as isize,
+                b.as_ptr(),
+                k as isize,
+                1,
+                0.0,
+                1.0,
+                false,
+                false,
+                false,
+                gemm::Parallelism::None,
+            );
+        }
+        let mut got = vec![f32::NAN; 2 + m * (n + 3)];
+        // An inner dimension this long goes to the `gemm` crate (`LONG_INNER`).
+        gemm(1.0, &a, la, &b, lb, 0.0, &mut got, lc).unwrap();
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&got), bits(&want));
+        let close = naive(&a, la, &b, lb);
+        for i in 0..m {
+            for j in 0..n {
+                assert!((got[2 + i * (n + 3) + j] - close[i * n + j]).abs() < 1e-3);
+            }
+        }
     }
 
     #[test]
