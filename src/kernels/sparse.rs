@@ -11,8 +11,8 @@
 //! Both kernels need FMA: on other machines (the baseline level, WebAssembly) they decline
 //! and the caller uses the GEMM crates.
 //!
-//! Both take several outputs at a time (four rows of `x` for the product with AVX-512, two
-//! with AVX2's 16 registers; two of its columns for the transposed product), so that
+//! Both take several outputs at a time (four rows of `x` for the product, four of its columns
+//! for the transposed product; two of each with AVX2's 16 registers), so that
 //! independent chains keep the FMA units busy and each loaded row of the other operand
 //! serves several, and first list where any of them is not 0 (a compare per 16 values and
 //! the positions of the set bits from a table), so that the multiply-adds run over lists
@@ -64,8 +64,8 @@ impl Shape {
 
 /// The fraction of columns where both rows of a pair of rows of `x` (`rows x count`, rows
 /// `stride` apart) are exactly 0, over up to 4 pairs spread over the rows: the kernels
-/// multiply pairs of rows over the columns where either is not 0, so this is the share of
-/// the work they skip. Pixels are 0 in the same places from image to image (81% of an MNIST
+/// multiply sets of rows (pairs, or fours with AVX-512) over the columns where any is not 0,
+/// so this measures the share of the work they skip. Pixels are 0 in the same places from image to image (81% of an MNIST
 /// image, about 70% of a pair); random zeros are not (60% zeros leave 36% for a pair).
 pub fn paired_zero_fraction(x: &[f32], rows: usize, stride: usize, count: usize) -> f32 {
     if rows < 2 || count == 0 {
@@ -311,26 +311,30 @@ macro_rules! kernels {
             }
         }
 
-        /// For each pair of columns `2q, 2q + 1` of the tile at `x` (`len` of them), the rows
-        /// of the group (`rows` of them) where either is not 0, in increasing order, into
+        /// For each set of `R` columns `R q .. R q + R` of the tile at `x` (`len` of them), the
+        /// rows of the group (`rows` of them) where any is not 0, in increasing order, into
         /// `lists.get(q)`: a mask of rows per column first (bit `r` for row `r`), 16 columns
         /// at a time.
         #[target_feature(enable = $features)]
-        unsafe fn list_column_pairs(
+        unsafe fn list_column_sets<const R: usize>(
             x: *const f32,
             stride: usize,
             rows: usize,
             len: usize,
             lists: &mut Lists<{ super::TILE / 2 }>,
         ) {
+            // Columns past `len` are 0 (`column_rows16` writes 16 slots, the rest are zeroed).
             let mut column_rows = [0u32; super::TILE + 16];
             let mut c = 0;
             while c < len {
                 column_rows16(x.add(c), stride, rows, (len - c).min(16), column_rows.as_mut_ptr().add(c));
                 c += 16;
             }
-            for q in 0..len.div_ceil(2) {
-                let mask = column_rows[2 * q] | column_rows[2 * q + 1];
+            for q in 0..len.div_ceil(R) {
+                let mut mask = 0;
+                for t in 0..R {
+                    mask |= column_rows[R * q + t];
+                }
                 let list = lists.lists[q].as_mut_ptr();
                 let low = compress16(mask as u16, 0, list);
                 lists.counts[q] = low + compress16((mask >> 16) as u16, 16, list.add(low));
@@ -414,8 +418,8 @@ macro_rules! kernels {
             }
         }
 
-        /// See [`super::transposed_product`]: pairs of columns of `x` (rows of the gradient),
-        /// over the rows where either is not 0.
+        /// See [`super::transposed_product`]: sets of [`ROW_SET`] columns of `x` (rows of the
+        /// gradient), over the rows where any of them is not 0.
         #[target_feature(enable = $features)]
         pub(super) unsafe fn transposed_product(
             x: *const f32,
@@ -431,14 +435,15 @@ macro_rules! kernels {
                 for k0 in (0..s.count).step_by(super::TILE) {
                     let len = (s.count - k0).min(super::TILE);
                     let xg = x.add(g0 * s.stride + k0);
-                    list_column_pairs(xg, s.stride, group, len, &mut lists);
+                    list_column_sets::<ROW_SET>(xg, s.stride, group, len, &mut lists);
                     let dg = delta.add(g0 * s.n);
                     for_blocks!(s.n, |j0, last, NV| {
-                        for q in 0..len.div_ceil(2) {
-                            let t1 = (2 * q + 1).min(len - 1);
-                            let xs = [xg.add(2 * q), xg.add(t1)];
-                            let os = [grad.add((k0 + 2 * q) * s.n), grad.add((k0 + t1) * s.n)];
-                            row_set_block::<NV, 2>(xs, s.stride, lists.get(q), dg, s.n, j0, last, os, from_zero);
+                        for q in 0..len.div_ceil(ROW_SET) {
+                            // A set short of columns repeats its last one.
+                            let cols: [usize; ROW_SET] = std::array::from_fn(|t| (ROW_SET * q + t).min(len - 1));
+                            let xs = cols.map(|t| xg.add(t));
+                            let os = cols.map(|t| grad.add((k0 + t) * s.n));
+                            row_set_block::<NV, ROW_SET>(xs, s.stride, lists.get(q), dg, s.n, j0, last, os, from_zero);
                         }
                     });
                 }
@@ -508,8 +513,9 @@ mod avx512 {
     // instruction"); the AVX2 level's table lookup does the same (`pext` measured as fast as it).
     use super::avx2::{column_rows16, compress16};
 
-    /// Rows of `x` per chain set of the product: four rows of four vectors are 16 chains,
-    /// twice what hides the multiply-adds' latency, with registers to spare.
+    /// Rows of `x` per set of the product (columns, of the transposed product): four of four
+    /// vectors are 16 chains, twice what hides the multiply-adds' latency, with registers to
+    /// spare.
     const ROW_SET: usize = 4;
 
     kernels!("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,bmi1,bmi2,popcnt", 16);
@@ -646,8 +652,8 @@ mod avx2 {
         low + compress8((mask >> 8) as u8, base + 8, out.add(low))
     }
 
-    /// Rows of `x` per chain set of the product: two rows of four vectors (8 chains) and their
-    /// operands fill the 16 registers.
+    /// Rows of `x` per set of the product (columns, of the transposed product): two of four
+    /// vectors (8 chains) and their operands fill the 16 registers.
     const ROW_SET: usize = 2;
 
     kernels!("avx2,fma,bmi1,bmi2,popcnt", 8);
