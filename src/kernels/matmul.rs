@@ -9,8 +9,8 @@
 use std::cell::{Cell, RefCell};
 
 use super::dispatch::ProductKernel;
-use crate::simd_kernel;
 use crate::error::{Error, Result};
+use crate::simd_kernel;
 
 thread_local! {
     static INSIDE_GEMM: Cell<bool> = const { Cell::new(false) };
