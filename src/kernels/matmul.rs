@@ -224,51 +224,23 @@ pub fn gemm(
         ProductKernel::Matrixmultiply => false,
         ProductKernel::Gemm => true,
     };
-    if to_gemm_crate && writes_columns_first(&la, &lb, &lc, beta) {
-        COLUMNS.with(|columns| {
-            let mut columns = columns.borrow_mut();
-            if columns.len() < m * n {
-                columns.resize(m * n, 0.0);
-            }
-            // SAFETY: as below, with the output `columns`, m x n column-major, which holds
-            // m * n values and aliases nothing.
-            unsafe {
-                gemm::gemm(
-                    m,
-                    n,
-                    k,
-                    columns.as_mut_ptr(),
-                    m as isize,
-                    1,
-                    false,
-                    a.as_ptr().add(la.offset),
-                    la.col_stride as isize,
-                    la.row_stride as isize,
-                    b.as_ptr().add(lb.offset),
-                    lb.col_stride as isize,
-                    lb.row_stride as isize,
-                    0.0,
-                    alpha,
-                    false,
-                    false,
-                    false,
-                    gemm::Parallelism::None,
-                );
-            }
-            columns_to_rows(&columns[..m * n], m, n, &mut c[lc.offset..], lc.row_stride);
-        });
-    } else if to_gemm_crate {
-        // SAFETY: as above; `gemm` takes (column stride, row stride) pairs, computes
-        // dst = alpha_g * dst + beta_g * A B (its alpha and beta are BLAS's swapped), and
-        // reads dst only when asked to.
+    // The `gemm` crate, into `dst` with (column stride, row stride) `dst_strides`: the
+    // output `c` at its layout, or the column-major scratch below.
+    let gemm_crate = |dst: &mut [f32], dst_strides: (usize, usize), beta: f32| {
+        // SAFETY: every index the crate reads in `a` and `b` is within its slice (checked
+        // above); both callers' `dst` holds the output at `dst_strides` (`c` from its offset,
+        // checked above; the scratch has m x n values for column-major strides (m, 1)), maps
+        // distinct elements to distinct addresses and, a unique borrow, aliases neither input.
+        // `gemm` computes dst = alpha_g * dst + beta_g * A B (its alpha and beta are BLAS's
+        // swapped) and reads dst only when asked to.
         unsafe {
             gemm::gemm(
                 m,
                 n,
                 k,
-                c.as_mut_ptr().add(lc.offset),
-                lc.col_stride as isize,
-                lc.row_stride as isize,
+                dst.as_mut_ptr(),
+                dst_strides.0 as isize,
+                dst_strides.1 as isize,
                 beta != 0.0,
                 a.as_ptr().add(la.offset),
                 la.col_stride as isize,
@@ -282,8 +254,20 @@ pub fn gemm(
                 false,
                 false,
                 gemm::Parallelism::None,
-            );
+            )
         }
+    };
+    if to_gemm_crate && writes_columns_first(&la, &lb, &lc, beta) {
+        COLUMNS.with(|columns| {
+            let mut columns = columns.borrow_mut();
+            if columns.len() < m * n {
+                columns.resize(m * n, 0.0);
+            }
+            gemm_crate(&mut columns[..m * n], (m, 1), 0.0);
+            columns_to_rows(&columns[..m * n], m, n, &mut c[lc.offset..], lc.row_stride);
+        });
+    } else if to_gemm_crate {
+        gemm_crate(&mut c[lc.offset..], (lc.col_stride, lc.row_stride), beta);
     } else {
         // SAFETY: see the comment above the checks: every index is within its slice and
         // the output does not overlap itself or the inputs.
