@@ -1,6 +1,7 @@
 //! Every kernel path this machine supports gives the same answers: neurite's own loops at each
 //! instruction-set level it runs (baseline, AVX2, AVX-512; the products of inputs that are
-//! mostly zeros skip them at AVX2 and AVX-512), crossed with each way of sending the products
+//! mostly zeros skip them at AVX2 and AVX-512, and small products run there on neurite's own
+//! chains, the same bits as `matrixmultiply`), crossed with each way of sending the products
 //! to the GEMM crates (each to the crate that measured faster for its shape, all
 //! to `matrixmultiply`, all to `gemm`). Products, the element-wise kernels, and a few training
 //! steps and a prediction of a model whose products take both crates by default must agree
@@ -223,6 +224,48 @@ fn sparse_levels_agree() {
     assert!(max_difference(&out, out0) <= 1e-4 && max_difference(&grad, grad0) <= 1e-4);
 }
 
+/// Small products (a training step's output layer, its weight gradient read transposed, an
+/// accumulation) run on neurite's own chains at every level that has them, and give the
+/// same bits as `matrixmultiply`, which computes each output as the same chain (FMA being
+/// part of those levels).
+fn small_products_match_matrixmultiply() {
+    let levels: Vec<Isa> = Isa::supported().into_iter().filter(|&i| i >= Isa::Avx2).collect();
+    if levels.is_empty() {
+        eprintln!("no AVX2 here: small products are not run on neurite's own chains");
+        return;
+    }
+    let mut rng = Rng::new(4);
+    // (m, k, n, A transposed, beta)
+    for (m, k, n, a_t, beta) in
+        [(16, 50, 10, false, 0.0), (25, 16, 10, true, 1.0), (32, 50, 10, false, 0.0), (7, 33, 65, false, 1.0)]
+    {
+        let a = Tensor::uniform(&[m * k], -1.0, 1.0, &mut rng).to_vec();
+        let b = Tensor::uniform(&[k * n], -1.0, 1.0, &mut rng).to_vec();
+        let old = Tensor::uniform(&[m * n], -1.0, 1.0, &mut rng).to_vec();
+        let la = if a_t { MatLayout::row_major(k, m).t() } else { MatLayout::row_major(m, k) };
+        let (lb, lc) = (MatLayout::row_major(k, n), MatLayout::row_major(m, n));
+        let product = |products: ProductKernel| {
+            dispatch::set_product_kernel(products);
+            let mut c = old.clone();
+            gemm(1.0, &a, la, &b, lb, beta, &mut c, lc).unwrap();
+            c
+        };
+        for &level in &levels {
+            dispatch::limit_isa(Some(level));
+            dispatch::set_product_kernel(ProductKernel::Auto);
+            let mut c = old.clone();
+            let at = (la.row_stride, la.col_stride);
+            assert!(sparse::small_product(&a, at.0, at.1, m, k, &b, n, n, &mut c, n, beta == 1.0), "{level}: declined");
+            let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+            let (own, crate_) = (product(ProductKernel::Auto), product(ProductKernel::Matrixmultiply));
+            assert_eq!(bits(&own), bits(&crate_), "{level}: ({m}x{k}) x ({k}x{n}), beta {beta}");
+            assert_eq!(bits(&c), bits(&own), "{level}: small_product called directly");
+        }
+    }
+    dispatch::limit_isa(None);
+    dispatch::set_product_kernel(ProductKernel::Auto);
+}
+
 fn max_difference(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len());
     a.iter().zip(b).map(|(x, y)| if x == y { 0.0 } else { (x - y).abs() }).fold(0.0, f32::max)
@@ -240,6 +283,7 @@ fn every_kernel_path_gives_the_same_answers() {
         all.iter().map(|(i, k)| format!("{i}/{k}")).collect::<Vec<_>>().join(", ")
     );
     sparse_levels_agree();
+    small_products_match_matrixmultiply();
     select(dispatch::detected_isa(), ProductKernel::Auto);
     let reference_elementwise = elementwise();
     let reference_training: Vec<_> = [1, 2].into_iter().map(train).collect();

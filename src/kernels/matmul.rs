@@ -2,6 +2,8 @@
 //! `matrixmultiply` for small products (most of the seed model's training step, where it
 //! measured faster) and `gemm` for large ones and for long inner dimensions (inference over
 //! thousands of rows, wide layers, the first layer's forward product; see BENCHMARKS.md).
+//! The smallest (a training step's output layer) run on neurite's own chains instead
+//! ([`super::sparse::small_product`]), the same sums as `matrixmultiply`'s without its packing.
 //!
 //! Operands are described by [`MatLayout`] (rows, columns, row and column strides, offset)
 //! so that transposed operands are read in place, never copied.
@@ -268,6 +270,25 @@ pub fn gemm(
         });
     } else if to_gemm_crate {
         gemm_crate(&mut c[lc.offset..], (lc.col_stride, lc.row_stride), beta);
+    } else if alpha == 1.0
+        && (beta == 0.0 || beta == 1.0)
+        && lb.col_stride == 1
+        && lc.col_stride == 1
+        && super::sparse::small_product(
+            &a[la.offset..],
+            la.row_stride,
+            la.col_stride,
+            m,
+            k,
+            &b[lb.offset..],
+            lb.row_stride,
+            n,
+            &mut c[lc.offset..],
+            lc.row_stride,
+            beta == 1.0,
+        )
+    {
+        // A small product, on neurite's own chains (the same sums as `matrixmultiply`).
     } else {
         // SAFETY: see the comment above the checks: every index is within its slice and
         // the output does not overlap itself or the inputs.

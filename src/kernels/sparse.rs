@@ -1,7 +1,9 @@
 //! Products whose left operand is mostly exact zeros: pixels (four in five of an MNIST image
 //! are 0), one-hot features, the outputs of ReLU. Only the nonzero entries are multiplied,
 //! which the GEMM crates cannot do: on the notes' model this is a fifth of the arithmetic of
-//! the first layer's two products (see BENCHMARKS.md, issue 25).
+//! the first layer's two products (see BENCHMARKS.md, issue 25). The same kernels, listing
+//! every entry, take small dense products ([`small_product`]: a training step's output layer,
+//! 16 x 50 x 10), where the GEMM crates' packing costs more than the arithmetic.
 //!
 //! The order of the arithmetic is fixed and does not depend on where the zeros are: every
 //! output is a chain of fused multiply-adds over the inner dimension in increasing order,
@@ -209,6 +211,116 @@ pub fn transposed_product(
     }
 }
 
+/// The most multiply-adds of a product that [`small_product`] takes at this level: up to
+/// there the GEMM crates' packing of both operands, into a buffer allocated per call, costs
+/// more than the arithmetic. Measured (BENCHMARKS.md, issue 25): with AVX-512, 16 x 50 x 10
+/// (a training step's output layer) 1,650 cycles against 740 here, 256 x 50 x 10 16,700
+/// against 10,500, and faster up to 128 x 64 x 32; with AVX2's eight lanes the crates' kernel
+/// catches up sooner (32 x 64 x 32: 3,850 against 4,470 here), so a smaller limit.
+pub fn small_product_limit() -> usize {
+    if isa() == Isa::Avx512 {
+        1 << 18
+    } else {
+        1 << 15
+    }
+}
+
+/// How the chains of a block start and end: from 0, written; from the outputs' old values;
+/// or from 0, then added to the old values (as the GEMM crates accumulate).
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Start {
+    Zero,
+    Old,
+    ZeroThenAdd,
+}
+
+/// The inner indices `0..256`: a small product lists every one.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+const ALL_COLUMNS: [u32; 256] = {
+    let mut all = [0u32; 256];
+    let mut i = 0;
+    while i < 256 {
+        all[i] = i as u32;
+        i += 1;
+    }
+    all
+};
+
+/// `c (=, or += with add) a b` for a small dense product: `a` is `m x k` (entry `(i, p)` at
+/// `a[i * a_rows + p * a_step]`), `b` is `k x n` by rows (at `b[p * b_rows + j]`), `c` is
+/// `m x n` by rows (at `c[i * c_rows + j]`). Each output is the chain `acc = fma(a[i, p],
+/// b[p, j], acc)` over `p` in increasing order from 0, then written or added to the output:
+/// what `matrixmultiply` computes on a machine with FMA, to the bit, without its packing.
+/// Returns false, having done nothing, when the product is not small (more than
+/// [`small_product_limit`] multiply-adds, or an inner dimension over 256), when this machine has
+/// no such kernel (or the products are sent to one GEMM crate, [`ProductKernel`]), or when
+/// the slices do not hold the shapes. (A `b` read across its rows, a weight read transposed,
+/// stays with the GEMM crates: copying it into rows first measured slower.)
+///
+/// ```
+/// use neurite::kernels::sparse;
+/// let a = [1.0, 2.0, 3.0, 4.0]; // 2 x 2
+/// let b = [5.0, 6.0, 7.0, 8.0]; // 2 x 2
+/// let mut c = [1.0; 4];
+/// if sparse::small_product(&a, 2, 1, 2, 2, &b, 2, 2, &mut c, 2, true) {
+///     assert_eq!(c, [20.0, 23.0, 44.0, 51.0]);
+/// }
+/// ```
+#[allow(clippy::too_many_arguments)]
+pub fn small_product(
+    a: &[f32],
+    a_rows: usize,
+    a_step: usize,
+    m: usize,
+    k: usize,
+    b: &[f32],
+    b_rows: usize,
+    n: usize,
+    c: &mut [f32],
+    c_rows: usize,
+    add: bool,
+) -> bool {
+    // One past the last index of a `rows x cols` operand, when it fits in `usize`.
+    let extent = |rows: usize, cols: usize, rs: usize, cs: usize| {
+        (rows - 1).checked_mul(rs)?.checked_add((cols - 1).checked_mul(cs)?)?.checked_add(1)
+    };
+    let small = m > 0
+        && n > 0
+        && (1..=ALL_COLUMNS.len()).contains(&k)
+        && m.saturating_mul(n).saturating_mul(k) <= small_product_limit();
+    if !routed_here()
+        || !small
+        || c_rows < n
+        || extent(m, k, a_rows, a_step).is_none_or(|e| e > a.len())
+        || extent(k, n, b_rows, 1).is_none_or(|e| e > b.len())
+        || extent(m, n, c_rows, 1).is_none_or(|e| e > c.len())
+    {
+        return false;
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        let start = if add { Start::ZeroThenAdd } else { Start::Zero };
+        // SAFETY: the level's features are present (`isa()` never exceeds what was detected);
+        // the extents checked above bound every index the kernels read (rows of `a` past `m`
+        // repeat its last row) and write (`c_rows >= n`: rows do not overlap).
+        unsafe {
+            let (a, b, c) = (a.as_ptr(), b.as_ptr(), c.as_mut_ptr());
+            if isa() == Isa::Avx512 {
+                avx512::small_product(a, a_rows, a_step, m, k, b, b_rows, n, c, c_rows, start);
+            } else {
+                avx2::small_product(a, a_rows, a_step, m, k, b, b_rows, n, c, c_rows, start);
+            }
+        }
+        true
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = add;
+        false
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 /// Runs `$call` for each block of at most four vectors of `LANES` columns of a row of `$n`
 /// values, with `$j0` its first column, `$last` the lanes of its last vector, and `$nv` a
@@ -342,9 +454,10 @@ macro_rules! kernels {
         }
 
         /// One block of `NV` vectors of columns `j0..` (`last` lanes in the last vector) of `R`
-        /// output rows `o[r]`: from their old values or 0, the chains over the listed columns
-        /// `k` of `x[r][k] w[k, :]` (a listed 0 adds exactly 0), then the stores. A set with
-        /// fewer rows repeats its last row (the same input and output) in the places left.
+        /// output rows `o[r]`: the chains over the listed columns `k` of `x[r][k] w[k, :]` (a
+        /// listed 0 adds exactly 0), from the outputs' old values or from 0 (`start`), then
+        /// the stores (of the chain, or of the old value plus the chain). A set with fewer
+        /// rows repeats its last row (the same input and output) in the places left.
         #[target_feature(enable = $features)]
         #[allow(clippy::too_many_arguments)]
         unsafe fn row_set_block<const NV: usize, const R: usize>(
@@ -356,11 +469,11 @@ macro_rules! kernels {
             j0: usize,
             last: usize,
             o: [*mut f32; R],
-            from_zero: bool,
+            start: super::Start,
         ) {
             let lanes = |v: usize| if v + 1 == NV { last } else { LANES };
             let mut acc = [[zero(); NV]; R];
-            if !from_zero {
+            if start == super::Start::Old {
                 for r in 0..R {
                     for v in 0..NV {
                         acc[r][v] = load(o[r].add(j0 + v * LANES), lanes(v));
@@ -381,11 +494,75 @@ macro_rules! kernels {
                     }
                 }
             }
+            if start == super::Start::ZeroThenAdd {
+                // Every old value read before any store, as a repeated row is stored twice.
+                for r in 0..R {
+                    for v in 0..NV {
+                        acc[r][v] = add(load(o[r].add(j0 + v * LANES), lanes(v)), acc[r][v]);
+                    }
+                }
+            }
             // The last row first: where a set repeats a row, every store of it writes the same.
             for r in (0..R).rev() {
                 for v in 0..NV {
                     store(o[r].add(j0 + v * LANES), acc[r][v], lanes(v));
                 }
+            }
+        }
+
+        /// See [`super::small_product`]: every column listed, in sets of rows that give a
+        /// block at least eight chains (which hide the multiply-adds' latency), or of
+        /// [`ROW_SET`] rows where that gives more.
+        #[target_feature(enable = $features)]
+        #[allow(clippy::too_many_arguments)]
+        pub(super) unsafe fn small_product(
+            a: *const f32,
+            a_rows: usize,
+            a_step: usize,
+            m: usize,
+            k: usize,
+            b: *const f32,
+            b_rows: usize,
+            n: usize,
+            c: *mut f32,
+            c_rows: usize,
+            start: super::Start,
+        ) {
+            let list = &super::ALL_COLUMNS[..k];
+            for_blocks!(n, |j0, last, NV| {
+                if NV == 1 {
+                    small_row_sets::<NV, 8>(a, a_rows, a_step, m, list, b, b_rows, j0, last, c, c_rows, start);
+                } else if NV == 2 {
+                    small_row_sets::<NV, 4>(a, a_rows, a_step, m, list, b, b_rows, j0, last, c, c_rows, start);
+                } else {
+                    small_row_sets::<NV, ROW_SET>(a, a_rows, a_step, m, list, b, b_rows, j0, last, c, c_rows, start);
+                }
+            });
+        }
+
+        /// The rows of [`small_product`] for one block of columns, in sets of `R`.
+        #[target_feature(enable = $features)]
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn small_row_sets<const NV: usize, const R: usize>(
+            a: *const f32,
+            a_rows: usize,
+            a_step: usize,
+            m: usize,
+            list: &[u32],
+            b: *const f32,
+            b_rows: usize,
+            j0: usize,
+            last: usize,
+            c: *mut f32,
+            c_rows: usize,
+            start: super::Start,
+        ) {
+            for p in 0..m.div_ceil(R) {
+                // A set short of rows repeats its last one.
+                let rows: [usize; R] = std::array::from_fn(|r| (R * p + r).min(m - 1));
+                let xs = rows.map(|r| a.add(r * a_rows));
+                let os = rows.map(|r| c.add(r * c_rows));
+                row_set_block::<NV, R>(xs, a_step, list, b, b_rows, j0, last, os, start);
             }
         }
 
@@ -400,7 +577,7 @@ macro_rules! kernels {
                     let len = (s.count - k0).min(super::TILE);
                     let xg = x.add(g0 * s.stride + k0);
                     list_row_sets::<ROW_SET>(xg, s.stride, group, len, &mut lists);
-                    let from_zero = k0 == 0 && !accumulate;
+                    let start = if k0 == 0 && !accumulate { super::Start::Zero } else { super::Start::Old };
                     let wt = w.add(k0 * s.n);
                     for_blocks!(s.n, |j0, last, NV| {
                         for p in 0..group.div_ceil(ROW_SET) {
@@ -408,7 +585,7 @@ macro_rules! kernels {
                             let rows: [usize; ROW_SET] = std::array::from_fn(|r| (ROW_SET * p + r).min(group - 1));
                             let xs = rows.map(|r| xg.add(r * s.stride));
                             let os = rows.map(|r| out.add((g0 + r) * s.n));
-                            row_set_block::<NV, ROW_SET>(xs, 1, lists.get(p), wt, s.n, j0, last, os, from_zero);
+                            row_set_block::<NV, ROW_SET>(xs, 1, lists.get(p), wt, s.n, j0, last, os, start);
                         }
                     });
                 }
@@ -431,7 +608,7 @@ macro_rules! kernels {
             let mut lists = Lists::<{ super::TILE / 2 }>::new();
             for g0 in (0..s.rows).step_by(super::GROUP) {
                 let group = (s.rows - g0).min(super::GROUP);
-                let from_zero = g0 == 0 && !accumulate;
+                let start = if g0 == 0 && !accumulate { super::Start::Zero } else { super::Start::Old };
                 for k0 in (0..s.count).step_by(super::TILE) {
                     let len = (s.count - k0).min(super::TILE);
                     let xg = x.add(g0 * s.stride + k0);
@@ -443,7 +620,7 @@ macro_rules! kernels {
                             let cols: [usize; ROW_SET] = std::array::from_fn(|t| (ROW_SET * q + t).min(len - 1));
                             let xs = cols.map(|t| xg.add(t));
                             let os = cols.map(|t| grad.add((k0 + t) * s.n));
-                            row_set_block::<NV, ROW_SET>(xs, s.stride, lists.get(q), dg, s.n, j0, last, os, from_zero);
+                            row_set_block::<NV, ROW_SET>(xs, s.stride, lists.get(q), dg, s.n, j0, last, os, start);
                         }
                     });
                 }
@@ -477,6 +654,12 @@ mod avx512 {
     #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,bmi1,bmi2,popcnt")]
     unsafe fn fma(a: V, b: V, c: V) -> V {
         _mm512_fmadd_ps(a, b, c)
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,bmi1,bmi2,popcnt")]
+    unsafe fn add(a: V, b: V) -> V {
+        _mm512_add_ps(a, b)
     }
 
     /// The first `lanes` floats at `p` (the others 0, not read).
@@ -565,6 +748,12 @@ mod avx2 {
     #[target_feature(enable = "avx2,fma,bmi1,bmi2,popcnt")]
     unsafe fn fma(a: V, b: V, c: V) -> V {
         _mm256_fmadd_ps(a, b, c)
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx2,fma,bmi1,bmi2,popcnt")]
+    unsafe fn add(a: V, b: V) -> V {
+        _mm256_add_ps(a, b)
     }
 
     /// A mask selecting the first `lanes` of eight.
@@ -748,6 +937,54 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A small product is, for every output, the chain from 0 over the inner dimension in
+    /// order, then written or added to the old value (as `matrixmultiply` accumulates), for
+    /// row counts around the sets' sizes, widths around the vector sizes, strided rows of `a`
+    /// and `a` read transposed.
+    #[test]
+    fn small_products_are_the_chains_from_zero_bit_for_bit() {
+        if !available() {
+            eprintln!("skipped: no AVX2 with FMA here");
+            return;
+        }
+        let mut rng = Rng::new(12);
+        for &(m, k, n) in &[(1, 1, 1), (16, 50, 10), (25, 16, 10), (9, 10, 50), (3, 256, 80), (17, 7, 16), (8, 33, 65)]
+        {
+            for transposed in [false, true] {
+                // a: m x k, by rows with 3 values between rows, or read transposed.
+                let (a_rows, a_step, a_len) =
+                    if transposed { (1, m + 2, k * (m + 2)) } else { (k + 3, 1, m * (k + 3)) };
+                let a = sparse_values(a_len, 0.2, &mut rng);
+                let b_rows = n + 1;
+                let b = sparse_values(k * b_rows, 0.0, &mut rng);
+                let c_rows = n + 2;
+                let old = sparse_values(m * c_rows, 0.0, &mut rng);
+                for add in [false, true] {
+                    let mut want = old.clone();
+                    for i in 0..m {
+                        for j in 0..n {
+                            let mut acc = 0.0f32;
+                            for p in 0..k {
+                                acc = a[i * a_rows + p * a_step].mul_add(b[p * b_rows + j], acc);
+                            }
+                            let out = &mut want[i * c_rows + j];
+                            *out = if add { *out + acc } else { acc };
+                        }
+                    }
+                    let mut got = old.clone();
+                    assert!(small_product(&a, a_rows, a_step, m, k, &b, b_rows, n, &mut got, c_rows, add));
+                    let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(bits(&got), bits(&want), "m {m} k {k} n {n} transposed {transposed} add {add}");
+                }
+            }
+        }
+        // Not small: declined, nothing written.
+        let mut c = vec![0.0; 4 * 300];
+        assert!(!small_product(&[1.0; 4 * 300], 300, 1, 4, 300, &[1.0; 300 * 300], 300, 300, &mut c, 300, false));
+        assert!(!small_product(&[1.0; 4], 2, 1, 2, 2, &[1.0; 3], 2, 2, &mut c[..4], 2, false), "b too short");
+        assert!(c.iter().all(|&v| v == 0.0));
     }
 
     #[test]
