@@ -100,17 +100,19 @@ simd_kernel! {
 
 /// Whether [`product`] is the faster way to multiply this `x` by a matrix of `n` columns on
 /// this machine (with the products routed by default), as measured on MNIST's pixels and on
-/// random zeros (BENCHMARKS.md, issue 25): when at least 55% of a pair of rows' columns are both 0 and `n` is at most 512 (wider
-/// products reuse each loaded row of `x` enough for the GEMM crates to win).
+/// random zeros (BENCHMARKS.md, issue 25): when at least 55% of a pair of rows' columns are
+/// both 0 and `n` is at most 1,024 (the wide model's first layer, 256 x 392 x 1024 of MNIST's
+/// pixels per thread: 0.98-1.05 against 1.22-1.32 ms; wider products were not measured).
 pub fn suits_product(x: &[f32], rows: usize, stride: usize, count: usize, n: usize) -> bool {
-    routed_here() && n <= 512 && count >= 16 && paired_zero_fraction(x, rows, stride, count) >= 0.55
+    routed_here() && n <= 1024 && count >= 16 && paired_zero_fraction(x, rows, stride, count) >= 0.55
 }
 
 /// Whether [`transposed_product`] is the faster way to compute this `x^T delta` (`n` columns):
 /// as for [`suits_product`] (on MNIST's pixels: 6.7 against 12.4 us for the seed model's
-/// halves, 113 against 159 us for 256 rows).
+/// halves, 113 against 159 us for 256 rows; 0.96-1.04 against 1.20-1.32 ms for the wide
+/// model's 256 x 392 x 1024).
 pub fn suits_transposed_product(x: &[f32], rows: usize, stride: usize, count: usize, n: usize) -> bool {
-    routed_here() && n <= 512 && rows >= 8 && paired_zero_fraction(x, rows, stride, count) >= 0.55
+    routed_here() && n <= 1024 && rows >= 8 && paired_zero_fraction(x, rows, stride, count) >= 0.55
 }
 
 /// `out (=, or += with accumulate) x w`: `x` is `rows x count` (row `i` at `x[i * stride]`),
@@ -453,8 +455,37 @@ macro_rules! kernels {
             }
         }
 
+        /// Where the transposed product reads a block of `NV` vectors of columns `j0..` (`last`
+        /// lanes in the last) of `rows` rows of `delta` at `b` (rows `n` apart): in place when
+        /// the rows are one block wide, else copied one after another to `packed` (room for
+        /// `rows` x four vectors), since wide rows a multiple of 4 KB apart (1,024 floats)
+        /// fall in the same few sets of the first-level cache and evict each other; each
+        /// copy serves every set of columns of the tile. Returns the operand, the step between
+        /// its rows and the block's first column in it.
+        #[inline]
+        #[target_feature(enable = $features)]
+        unsafe fn block_of(
+            b: *const f32,
+            n: usize,
+            rows: usize,
+            j0: usize,
+            nv: usize,
+            last: usize,
+            packed: *mut f32,
+        ) -> (*const f32, usize, usize) {
+            if n <= 4 * LANES {
+                return (b, n, j0);
+            }
+            let cols = (nv - 1) * LANES + last;
+            for r in 0..rows {
+                std::ptr::copy_nonoverlapping(b.add(r * n + j0), packed.add(r * cols), cols);
+            }
+            (packed, cols, 0)
+        }
+
         /// One block of `NV` vectors of columns `j0..` (`last` lanes in the last vector) of `R`
-        /// output rows `o[r]`: the chains over the listed columns `k` of `x[r][k] w[k, :]` (a
+        /// output rows `o[r]`, whose operand's row `k` starts at `b + k * b_step + b_j0` (the
+        /// block itself, or a copy of it): the chains over the listed columns `k` of `x[r][k] w[k, :]` (a
         /// listed 0 adds exactly 0), from the outputs' old values or from 0 (`start`), then
         /// the stores (of the chain, or of the old value plus the chain). A set with fewer
         /// rows repeats its last row (the same input and output) in the places left.
@@ -466,6 +497,7 @@ macro_rules! kernels {
             list: &[u32],
             b: *const f32,
             b_step: usize,
+            b_j0: usize,
             j0: usize,
             last: usize,
             o: [*mut f32; R],
@@ -482,7 +514,7 @@ macro_rules! kernels {
             }
             for &k in list {
                 let k = k as usize;
-                let row = b.add(k * b_step + j0);
+                let row = b.add(k * b_step + b_j0);
                 let mut s = [zero(); R];
                 for r in 0..R {
                     s[r] = splat(*x[r].add(k * x_step));
@@ -562,7 +594,7 @@ macro_rules! kernels {
                 let rows: [usize; R] = std::array::from_fn(|r| (R * p + r).min(m - 1));
                 let xs = rows.map(|r| a.add(r * a_rows));
                 let os = rows.map(|r| c.add(r * c_rows));
-                row_set_block::<NV, R>(xs, a_step, list, b, b_rows, j0, last, os, start);
+                row_set_block::<NV, R>(xs, a_step, list, b, b_rows, j0, j0, last, os, start);
             }
         }
 
@@ -580,12 +612,14 @@ macro_rules! kernels {
                     let start = if k0 == 0 && !accumulate { super::Start::Zero } else { super::Start::Old };
                     let wt = w.add(k0 * s.n);
                     for_blocks!(s.n, |j0, last, NV| {
+                        // The weight in place: a copy of its block for each group of rows
+                        // measured slower (the copy is used by only eight sets of rows).
                         for p in 0..group.div_ceil(ROW_SET) {
                             // A set short of rows repeats its last one.
                             let rows: [usize; ROW_SET] = std::array::from_fn(|r| (ROW_SET * p + r).min(group - 1));
                             let xs = rows.map(|r| xg.add(r * s.stride));
                             let os = rows.map(|r| out.add((g0 + r) * s.n));
-                            row_set_block::<NV, ROW_SET>(xs, 1, lists.get(p), wt, s.n, j0, last, os, start);
+                            row_set_block::<NV, ROW_SET>(xs, 1, lists.get(p), wt, s.n, j0, j0, last, os, start);
                         }
                     });
                 }
@@ -606,6 +640,8 @@ macro_rules! kernels {
             accumulate: bool,
         ) {
             let mut lists = Lists::<{ super::TILE / 2 }>::new();
+            let mut copy = std::mem::MaybeUninit::<[f32; super::GROUP * 4 * LANES]>::uninit();
+            let packed = copy.as_mut_ptr().cast::<f32>();
             for g0 in (0..s.rows).step_by(super::GROUP) {
                 let group = (s.rows - g0).min(super::GROUP);
                 let start = if g0 == 0 && !accumulate { super::Start::Zero } else { super::Start::Old };
@@ -615,12 +651,24 @@ macro_rules! kernels {
                     list_column_sets::<ROW_SET>(xg, s.stride, group, len, &mut lists);
                     let dg = delta.add(g0 * s.n);
                     for_blocks!(s.n, |j0, last, NV| {
+                        let (b, b_step, b_j0) = block_of(dg, s.n, group, j0, NV, last, packed);
                         for q in 0..len.div_ceil(ROW_SET) {
                             // A set short of columns repeats its last one.
                             let cols: [usize; ROW_SET] = std::array::from_fn(|t| (ROW_SET * q + t).min(len - 1));
                             let xs = cols.map(|t| xg.add(t));
                             let os = cols.map(|t| grad.add((k0 + t) * s.n));
-                            row_set_block::<NV, ROW_SET>(xs, s.stride, lists.get(q), dg, s.n, j0, last, os, start);
+                            row_set_block::<NV, ROW_SET>(
+                                xs,
+                                s.stride,
+                                lists.get(q),
+                                b,
+                                b_step,
+                                b_j0,
+                                j0,
+                                last,
+                                os,
+                                start,
+                            );
                         }
                     });
                 }
