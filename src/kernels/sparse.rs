@@ -101,18 +101,30 @@ simd_kernel! {
 /// Whether [`product`] is the faster way to multiply this `x` by a matrix of `n` columns on
 /// this machine (with the products routed by default), as measured on MNIST's pixels and on
 /// random zeros (BENCHMARKS.md, issue 25): when at least 55% of a pair of rows' columns are
-/// both 0 and `n` is at most 1,024 (the wide model's first layer, 256 x 392 x 1024 of MNIST's
-/// pixels per thread: 0.98-1.05 against 1.22-1.32 ms; wider products were not measured).
+/// both 0 and `n` is at most 1,024 with AVX-512, 512 with AVX2 (see `widest` in the source).
 pub fn suits_product(x: &[f32], rows: usize, stride: usize, count: usize, n: usize) -> bool {
-    routed_here() && n <= 1024 && count >= 16 && paired_zero_fraction(x, rows, stride, count) >= 0.55
+    routed_here() && n <= widest() && count >= 16 && paired_zero_fraction(x, rows, stride, count) >= 0.55
+}
+
+/// The widest products the zero-skipping kernels take at this level. With AVX-512, 1,024
+/// columns (the wide model's first layer, 256 x 392 x 1024 of MNIST's pixels per thread:
+/// product 0.98-1.05 against 1.22-1.32 ms, transposed product 0.96-1.04 against 1.20-1.32
+/// ms); with AVX2, 512, as measured before (no AVX2 machine was at hand to measure wider
+/// ones against the GEMM crates' AVX2 kernels, which a ceiling on this machine does not
+/// reach).
+fn widest() -> usize {
+    if isa() == Isa::Avx512 {
+        1024
+    } else {
+        512
+    }
 }
 
 /// Whether [`transposed_product`] is the faster way to compute this `x^T delta` (`n` columns):
 /// as for [`suits_product`] (on MNIST's pixels: 6.7 against 12.4 us for the seed model's
-/// halves, 113 against 159 us for 256 rows; 0.96-1.04 against 1.20-1.32 ms for the wide
-/// model's 256 x 392 x 1024).
+/// halves, 113 against 159 us for 256 rows).
 pub fn suits_transposed_product(x: &[f32], rows: usize, stride: usize, count: usize, n: usize) -> bool {
-    routed_here() && n <= 1024 && rows >= 8 && paired_zero_fraction(x, rows, stride, count) >= 0.55
+    routed_here() && n <= widest() && rows >= 8 && paired_zero_fraction(x, rows, stride, count) >= 0.55
 }
 
 /// `out (=, or += with accumulate) x w`: `x` is `rows x count` (row `i` at `x[i * stride]`),
