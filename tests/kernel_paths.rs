@@ -167,12 +167,21 @@ fn train(threads: usize) -> (Vec<f32>, Vec<f32>) {
     (params, predictions)
 }
 
+/// The levels this machine runs that have neurite's own FMA kernels (AVX2 and up); where
+/// there are none, says so with `skipped`, what the caller then does not run.
+fn own_kernel_levels(skipped: &str) -> Vec<Isa> {
+    let levels: Vec<Isa> = Isa::supported().into_iter().filter(|&i| i >= Isa::Avx2).collect();
+    if levels.is_empty() {
+        eprintln!("no AVX2 here: {skipped}");
+    }
+    levels
+}
+
 /// The zero-skipping kernels give the same bits at every level that has them (each output is
 /// the same chain of fused multiply-adds), and agree with the GEMM crates' products.
 fn sparse_levels_agree() {
-    let levels: Vec<Isa> = Isa::supported().into_iter().filter(|&i| i >= Isa::Avx2).collect();
+    let levels = own_kernel_levels("the zero-skipping kernels are not run");
     if levels.is_empty() {
-        eprintln!("no AVX2 here: the zero-skipping kernels are not run");
         return;
     }
     let mut rng = Rng::new(3);
@@ -229,9 +238,8 @@ fn sparse_levels_agree() {
 /// same bits as `matrixmultiply`, which computes each output as the same chain (FMA being
 /// part of those levels).
 fn small_products_match_matrixmultiply() {
-    let levels: Vec<Isa> = Isa::supported().into_iter().filter(|&i| i >= Isa::Avx2).collect();
+    let levels = own_kernel_levels("small products are not run on neurite's own chains");
     if levels.is_empty() {
-        eprintln!("no AVX2 here: small products are not run on neurite's own chains");
         return;
     }
     let mut rng = Rng::new(4);

@@ -938,6 +938,11 @@ mod tests {
         }
     }
 
+    /// The values' bit patterns, for comparisons that tell 0 from -0.
+    fn bits(v: &[f32]) -> Vec<u32> {
+        v.iter().map(|f| f.to_bits()).collect()
+    }
+
     /// Random values with about `zeros` of them exactly 0 (some negative zeros too).
     fn sparse_values(len: usize, zeros: f32, rng: &mut Rng) -> Vec<f32> {
         (0..len)
@@ -990,7 +995,6 @@ mod tests {
                     assert!(product(&x, rows, stride, count, &w, n, &mut got, accumulate));
                     let mut got_g = old_grad.clone();
                     assert!(transposed_product(&x, rows, stride, count, &d, n, &mut got_g, accumulate));
-                    let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
                     let case = format!("rows {rows} count {count} n {n} zeros {zeros} accumulate {accumulate}");
                     assert_eq!(bits(&got), bits(&want), "product, {case}");
                     assert_eq!(bits(&got_g), bits(&want_g), "transposed product, {case}");
@@ -1035,7 +1039,6 @@ mod tests {
                     }
                     let mut got = old.clone();
                     assert!(small_product(&a, a_rows, a_step, m, k, &b, b_rows, n, &mut got, c_rows, add));
-                    let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
                     assert_eq!(bits(&got), bits(&want), "m {m} k {k} n {n} transposed {transposed} add {add}");
                 }
             }
