@@ -178,14 +178,21 @@ fn own_kernel_levels(skipped: &str) -> Vec<Isa> {
 }
 
 /// The zero-skipping kernels give the same bits at every level that has them (each output is
-/// the same chain of fused multiply-adds), and agree with the GEMM crates' products.
+/// the same chain of fused multiply-adds), and agree with the GEMM crates' products: for a
+/// narrow product and for one as wide as they take (1,024 columns: blocks of `delta` copied
+/// per group of rows, more rows than one group).
 fn sparse_levels_agree() {
     let levels = own_kernel_levels("the zero-skipping kernels are not run");
     if levels.is_empty() {
         return;
     }
+    for (m, k, n) in [(40, 200, 70), (40, 150, 1024)] {
+        sparse_levels_agree_for(&levels, m, k, n);
+    }
+}
+
+fn sparse_levels_agree_for(levels: &[Isa], m: usize, k: usize, n: usize) {
     let mut rng = Rng::new(3);
-    let (m, k, n) = (40, 200, 70);
     let x: Vec<f32> = Tensor::uniform(&[m * k], -1.0, 1.0, &mut rng)
         .to_vec()
         .into_iter()
@@ -194,7 +201,7 @@ fn sparse_levels_agree() {
     let w = Tensor::uniform(&[k * n], -1.0, 1.0, &mut rng).to_vec();
     let d = Tensor::uniform(&[m * n], -1.0, 1.0, &mut rng).to_vec();
     let mut results = Vec::new();
-    for &level in &levels {
+    for &level in levels {
         dispatch::limit_isa(Some(level));
         let (mut out, mut grad) = (vec![0.0; m * n], vec![0.0; k * n]);
         assert!(sparse::product(&x, m, k, k, &w, n, &mut out, false));
@@ -204,8 +211,8 @@ fn sparse_levels_agree() {
     dispatch::limit_isa(None);
     let (first, out0, grad0) = &results[0];
     for (level, out, grad) in &results {
-        assert_eq!(out, out0, "sparse product at {level} against {first}");
-        assert_eq!(grad, grad0, "sparse transposed product at {level} against {first}");
+        assert_eq!(out, out0, "sparse product {m} x {k} x {n} at {level} against {first}");
+        assert_eq!(grad, grad0, "sparse transposed product {m} x {k} x {n} at {level} against {first}");
     }
     let (mut out, mut grad) = (vec![0.0; m * n], vec![0.0; k * n]);
     gemm(

@@ -101,30 +101,24 @@ simd_kernel! {
 /// Whether [`product`] is the faster way to multiply this `x` by a matrix of `n` columns on
 /// this machine (with the products routed by default), as measured on MNIST's pixels and on
 /// random zeros (BENCHMARKS.md, issue 25): when at least 55% of a pair of rows' columns are
-/// both 0 and `n` is at most 1,024 with AVX-512, 512 with AVX2 (see `widest` in the source).
+/// both 0 and `n` is at most 1,024 (see `WIDEST` in the source).
 pub fn suits_product(x: &[f32], rows: usize, stride: usize, count: usize, n: usize) -> bool {
-    routed_here() && n <= widest() && count >= 16 && paired_zero_fraction(x, rows, stride, count) >= 0.55
+    routed_here() && n <= WIDEST && count >= 16 && paired_zero_fraction(x, rows, stride, count) >= 0.55
 }
 
-/// The widest products the zero-skipping kernels take at this level. With AVX-512, 1,024
-/// columns (the wide model's first layer, 256 x 392 x 1024 of MNIST's pixels per thread:
-/// product 0.98-1.05 against 1.22-1.32 ms, transposed product 0.96-1.04 against 1.20-1.32
-/// ms); with AVX2, 512, as measured before (no AVX2 machine was at hand to measure wider
-/// ones against the GEMM crates' AVX2 kernels, which a ceiling on this machine does not
-/// reach).
-fn widest() -> usize {
-    if isa() == Isa::Avx512 {
-        1024
-    } else {
-        512
-    }
-}
+/// The widest products the zero-skipping kernels take, with AVX-512 and with AVX2: 1,024
+/// columns. Measured on the wide model's first layer, 256 x 392 x 1024 of MNIST's pixels per
+/// thread (BENCHMARKS.md, issue 25), against the GEMM crates at the same level: with AVX-512
+/// product 0.98-1.05 against 1.22-1.32 ms, transposed product 0.96-1.04 against 1.20-1.32 ms;
+/// with AVX2 (the same machine with AVX-512 hidden from every library, `bench/avx2_view.c`)
+/// 1.33-1.49 against 2.13-2.24 ms and 1.22-1.29 against 2.11-2.23 ms.
+const WIDEST: usize = 1024;
 
 /// Whether [`transposed_product`] is the faster way to compute this `x^T delta` (`n` columns):
 /// as for [`suits_product`] (on MNIST's pixels: 6.7 against 12.4 us for the seed model's
 /// halves, 113 against 159 us for 256 rows).
 pub fn suits_transposed_product(x: &[f32], rows: usize, stride: usize, count: usize, n: usize) -> bool {
-    routed_here() && n <= widest() && rows >= 8 && paired_zero_fraction(x, rows, stride, count) >= 0.55
+    routed_here() && n <= WIDEST && rows >= 8 && paired_zero_fraction(x, rows, stride, count) >= 0.55
 }
 
 /// `out (=, or += with accumulate) x w`: `x` is `rows x count` (row `i` at `x[i * stride]`),
@@ -978,6 +972,7 @@ mod tests {
             (2, 1030, 10, 0),
             (70, 300, 33, 5),
             (7, 20, 130, 3),
+            (33, 70, 1030, 2),
         ] {
             let stride = count + stride_extra;
             for zeros in [0.0, 0.8, 1.0] {
@@ -1014,8 +1009,10 @@ mod tests {
             return;
         }
         let mut rng = Rng::new(12);
-        for &(m, k, n) in &[(1, 1, 1), (16, 50, 10), (25, 16, 10), (9, 10, 50), (3, 256, 80), (17, 7, 16), (8, 33, 65)]
+        // Every shape within the smaller limit (AVX2's, 2^15 multiply-adds).
+        for &(m, k, n) in &[(1, 1, 1), (16, 50, 10), (25, 16, 10), (9, 10, 50), (3, 256, 40), (17, 7, 16), (8, 33, 65)]
         {
+            assert!(m * k * n <= small_product_limit(), "{m} x {k} x {n} is not a small product here");
             for transposed in [false, true] {
                 // a: m x k, by rows with 3 values between rows, or read transposed.
                 let (a_rows, a_step, a_len) =
