@@ -66,7 +66,7 @@ impl Shape {
 
 /// The fraction of columns where both rows of a pair of rows of `x` (`rows x count`, rows
 /// `stride` apart) are exactly 0, over up to 4 pairs spread over the rows: the kernels
-/// multiply sets of rows (pairs, or fours with AVX-512) over the columns where any is not 0,
+/// multiply sets of rows (threes with AVX2, fours with AVX-512) over the columns where any is not 0,
 /// so this measures the share of the work they skip. Pixels are 0 in the same places from image to image (81% of an MNIST
 /// image, about 70% of a pair); random zeros are not (60% zeros leave 36% for a pair).
 pub fn paired_zero_fraction(x: &[f32], rows: usize, stride: usize, count: usize) -> f32 {
@@ -366,7 +366,7 @@ macro_rules! for_blocks {
 
 /// The two kernels, written once over a level's vector operations (`$lanes` floats per
 /// vector, four vectors per block of columns). Both take `x` by groups of [`GROUP`] rows
-/// and tiles of [`TILE`] columns, list the nonzero entries of each pair of rows (or columns)
+/// and tiles of [`TILE`] columns, list the nonzero entries of each set of rows (or columns)
 /// of the tile once, and keep their other operand's block in the first-level cache while
 /// they use the lists.
 #[cfg(target_arch = "x86_64")]
@@ -895,9 +895,13 @@ mod avx2 {
         low + compress8((mask >> 8) as u8, base + 8, out.add(low))
     }
 
-    /// Rows of `x` per set of the product (columns, of the transposed product): two of four
-    /// vectors (8 chains) and their operands fill the 16 registers.
-    const ROW_SET: usize = 2;
+    /// Rows of `x` per set of the product (columns, of the transposed product): three of four
+    /// vectors are 12 chains, with a broadcast per row and a load of the other operand the 16
+    /// registers. Measured against pairs (8 chains) with the GEMM crates on AVX2 as well
+    /// (`bench/avx2_view.c`; BENCHMARKS.md, issue 25): 256 x 392 x 1024 of MNIST's pixels
+    /// product 1.13-1.36 against 1.33-1.46 ms, transposed product 1.12-1.24 against 1.24-1.34
+    /// ms; the seed fit 0.78-0.87 against 0.81-0.89 s.
+    const ROW_SET: usize = 3;
 
     kernels!("avx2,fma,bmi1,bmi2,popcnt", 8);
 }
