@@ -55,6 +55,16 @@ simd_kernel! {
 }
 
 simd_kernel! {
+    /// `dst[i] = a[i] + b[i]` (over the shortest of the three): one pass where a copy and
+    /// [`add_assign`] would take two, with the same sums.
+    pub fn add(dst: &mut [f32], a: &[f32], b: &[f32]) {
+        for ((d, &x), &y) in dst.iter_mut().zip(a).zip(b) {
+            *d = x + y;
+        }
+    }
+}
+
+simd_kernel! {
     /// `dst[i] += src[i]`.
     pub fn add_assign(dst: &mut [f32], src: &[f32]) {
         for (d, &s) in dst.iter_mut().zip(src) {

@@ -16,6 +16,7 @@ use super::chunk::{output_of, Chunk};
 use super::layout::Layout;
 use super::pool;
 use crate::error::{Error, Result};
+use crate::kernels::reduce;
 use crate::nn::{Activate, Dense, InputRows, Layer, Loss, Noise};
 use crate::optim::Optimizer;
 use crate::train::examples::Examples;
@@ -92,14 +93,15 @@ impl Chunk {
                 let b = self.buffers.out[l].unwrap_or(0);
                 let z = &mut self.acts[b][..rows * units];
                 let span = start * units..(start + rows) * units;
-                match parts.split_first() {
-                    Some((p0, rest)) => {
-                        z.copy_from_slice(&p0.partial[span.clone()]);
+                match parts {
+                    [] => z.fill(0.0),
+                    [p0] => z.copy_from_slice(&p0.partial[span]),
+                    [p0, p1, rest @ ..] => {
+                        reduce::add(z, &p0.partial[span.clone()], &p1.partial[span.clone()]);
                         for p in rest {
-                            crate::kernels::reduce::add_assign(z, &p.partial[span.clone()]);
+                            reduce::add_assign(z, &p.partial[span.clone()]);
                         }
                     }
-                    None => z.fill(0.0),
                 }
                 let layer = layers[l].as_dense().ok_or_else(|| Error::Value("the first layer is not dense".into()))?;
                 let bias = dense.has_bias().then(|| &params[dense.bias.clone()]);
