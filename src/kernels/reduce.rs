@@ -89,6 +89,29 @@ mod tests {
         best
     }
 
+    /// One pass of `add` gives what a copy and `add_assign` give, bit for bit, on lengths
+    /// around the vector sizes, and stops at the shortest slice.
+    #[test]
+    fn add_is_a_copy_then_add_assign() {
+        let mut rng = Rng::new(5);
+        for n in [0, 1, 7, 8, 15, 16, 17, 33, 800] {
+            let a: Vec<f32> = (0..n).map(|_| rng.normal()).collect();
+            let b: Vec<f32> = (0..n).map(|_| rng.normal() * 1e-3).collect();
+            let mut want = a.clone();
+            add_assign(&mut want, &b);
+            let mut got = vec![f32::NAN; n];
+            add(&mut got, &a, &b);
+            assert_eq!(
+                got.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                want.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                "n {n}"
+            );
+        }
+        let mut short = [0.0; 3];
+        add(&mut short, &[1.0, 2.0], &[10.0, 20.0, 30.0]);
+        assert_eq!(short, [11.0, 22.0, 0.0]);
+    }
+
     #[test]
     fn argmax_takes_the_first_largest_value_or_the_first_nan() {
         let mut out = [9; 3];
