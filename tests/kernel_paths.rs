@@ -180,23 +180,26 @@ fn own_kernel_levels(skipped: &str) -> Vec<Isa> {
 /// The zero-skipping kernels give the same bits at every level that has them (each output is
 /// the same chain of fused multiply-adds), and agree with the GEMM crates' products: for a
 /// narrow product and for one as wide as they take (1,024 columns: blocks of `delta` copied
-/// per group of rows, more rows than one group).
+/// per group of rows, more rows than one group), with three in four entries 0 (taken in sets
+/// of rows) and with one in two (each row alone, as ReLU's outputs are: more rows and columns
+/// than one group of each, and a width that leaves a part block).
 fn sparse_levels_agree() {
     let levels = own_kernel_levels("the zero-skipping kernels are not run");
     if levels.is_empty() {
         return;
     }
-    for (m, k, n) in [(40, 200, 70), (40, 150, 1024)] {
-        sparse_levels_agree_for(&levels, m, k, n);
+    for (m, k, n, cut) in [(40, 200, 70, 0.5), (40, 150, 1024, 0.5), (150, 150, 1024, 0.0), (150, 100, 300, 0.0)] {
+        sparse_levels_agree_for(&levels, m, k, n, cut);
     }
 }
 
-fn sparse_levels_agree_for(levels: &[Isa], m: usize, k: usize, n: usize) {
+/// `x` is 0 where a uniform draw in [-1, 1) is below `cut`.
+fn sparse_levels_agree_for(levels: &[Isa], m: usize, k: usize, n: usize, cut: f32) {
     let mut rng = Rng::new(3);
     let x: Vec<f32> = Tensor::uniform(&[m * k], -1.0, 1.0, &mut rng)
         .to_vec()
         .into_iter()
-        .map(|v| if v < 0.5 { 0.0 } else { v })
+        .map(|v| if v < cut { 0.0 } else { v })
         .collect();
     let w = Tensor::uniform(&[k * n], -1.0, 1.0, &mut rng).to_vec();
     let d = Tensor::uniform(&[m * n], -1.0, 1.0, &mut rng).to_vec();

@@ -34,6 +34,22 @@ const TILE: usize = 128;
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 const GROUP: usize = 32;
 
+/// Rows of `x` listed at once when each row is taken alone (the lists, about 40 KB, and a
+/// copied tile of the other operand, at most 32 KB, live on the stack): the copy serves them
+/// all.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+const ROW_GROUP: usize = 128;
+
+/// Rows of `x` listed at once when each column is taken alone (the transposed product): a
+/// copy of `delta`'s block for them is at most 32 KB.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+const COLUMN_GROUP: usize = 64;
+
+/// Columns of `x` listed at once when each row is taken alone: a tile of `w` for one block
+/// of columns is 64 x 128 floats with AVX-512, 32 KB.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+const ROW_TILE: usize = 64;
+
 /// Whether these kernels run on this machine at the current instruction-set level.
 pub fn available() -> bool {
     cfg!(target_arch = "x86_64") && isa() >= Isa::Avx2
@@ -66,44 +82,103 @@ impl Shape {
 
 /// The fraction of columns where both rows of a pair of rows of `x` (`rows x count`, rows
 /// `stride` apart) are exactly 0, over up to 4 pairs spread over the rows: the kernels
-/// multiply sets of rows (threes with AVX2, fours with AVX-512) over the columns where any is not 0,
-/// so this measures the share of the work they skip. Pixels are 0 in the same places from image to image (81% of an MNIST
-/// image, about 70% of a pair); random zeros are not (60% zeros leave 36% for a pair).
+/// multiply sets of rows (threes with AVX2, fours with AVX-512) over the columns where any is
+/// not 0, so this measures the share of the work they skip. Pixels are 0 in the same places
+/// from image to image (81% of an MNIST image, about 70% of a pair); random zeros are not (60%
+/// zeros leave 36% for a pair).
 pub fn paired_zero_fraction(x: &[f32], rows: usize, stride: usize, count: usize) -> f32 {
+    zero_fractions(x, rows, stride, count).paired
+}
+
+/// The share of zeros of `x`, alone and in pairs of rows (see [`paired_zero_fraction`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct ZeroFractions {
+    /// Of the sampled rows' entries.
+    single: f32,
+    /// Of the sampled pairs' columns, both 0.
+    paired: f32,
+}
+
+/// [`ZeroFractions`] over up to 4 pairs of rows spread over `x`'s rows.
+fn zero_fractions(x: &[f32], rows: usize, stride: usize, count: usize) -> ZeroFractions {
     if rows < 2 || count == 0 {
-        return 0.0;
+        return ZeroFractions { single: 0.0, paired: 0.0 };
     }
     let step = (rows / 2).div_ceil(4) * 2;
-    let (mut both, mut seen) = (0usize, 0usize);
+    let (mut zeros, mut both, mut seen) = (0usize, 0usize, 0usize);
     for i in (0..rows - 1).step_by(step) {
         let (Some(a), Some(b)) =
             (x.get(i * stride..i * stride + count), x.get((i + 1) * stride..(i + 1) * stride + count))
         else {
             break;
         };
-        both += count_both_zero(a, b) as usize;
+        let (za, zb, zab) = count_zeros(a, b);
+        zeros += (za + zb) as usize;
+        both += zab as usize;
         seen += count;
     }
-    both as f32 / seen.max(1) as f32
+    ZeroFractions { single: zeros as f32 / (2 * seen).max(1) as f32, paired: both as f32 / seen.max(1) as f32 }
+}
+
+/// How the kernels take the rows of `x` (columns, in the transposed product).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sets {
+    /// In sets that share one list of the columns where any of them is not 0: zeros in the
+    /// same places from row to row (pixels).
+    Shared,
+    /// Each alone, over its own list: zeros anywhere (the outputs of ReLU).
+    Single,
+}
+
+/// At least this share of a pair of rows' columns both 0 sends `x` to the kernels in shared
+/// sets (measured on MNIST's pixels and on random zeros, BENCHMARKS.md, issue 25).
+const SHARED_ZEROS: f32 = 0.55;
+
+/// At least this share of `x`'s entries 0 (and fewer in pairs), with at least
+/// [`SINGLE_WIDTH`] columns in the other operand, sends `x` to the kernels a row at a time.
+/// Measured on 128 x 1024 x 1024 with random zeros (the wide model's second layer, whose
+/// inputs are ReLU's outputs, about 60% zeros; BENCHMARKS.md, issue 25): they overtake the
+/// GEMM crates at about 25% zeros (product) and 32% (transposed product), on both levels.
+const SINGLE_ZEROS: f32 = 0.4;
+
+/// The narrowest other operand for the kernels a row at a time: with fewer columns a row's
+/// block has too few chains to hide the multiply-adds' latency (measured: 1024 x 10 and
+/// 1024 x 64 slower than the GEMM crates at 60% zeros, 1024 x 256 faster).
+const SINGLE_WIDTH: usize = 256;
+
+/// How the zero-skipping kernels would take this `x` (times an operand of `n` columns), when
+/// they are the faster way.
+fn sets_for(x: &[f32], rows: usize, stride: usize, count: usize, n: usize) -> Option<Sets> {
+    let f = zero_fractions(x, rows, stride, count);
+    if f.paired >= SHARED_ZEROS {
+        Some(Sets::Shared)
+    } else if f.single >= SINGLE_ZEROS && n >= SINGLE_WIDTH {
+        Some(Sets::Single)
+    } else {
+        None
+    }
 }
 
 simd_kernel! {
-    /// How many positions are 0 in both `a` and `b`.
-    fn count_both_zero(a: &[f32], b: &[f32]) -> u32 {
-        let mut both = 0u32;
+    /// How many positions are 0 in `a`, in `b`, and in both.
+    fn count_zeros(a: &[f32], b: &[f32]) -> (u32, u32, u32) {
+        let (mut za, mut zb, mut both) = (0u32, 0u32, 0u32);
         for (&p, &q) in a.iter().zip(b) {
+            za += u32::from(p == 0.0);
+            zb += u32::from(q == 0.0);
             both += u32::from(p == 0.0 && q == 0.0);
         }
-        both
+        (za, zb, both)
     }
 }
 
 /// Whether [`product`] is the faster way to multiply this `x` by a matrix of `n` columns on
-/// this machine (with the products routed by default), as measured on MNIST's pixels and on
-/// random zeros (BENCHMARKS.md, issue 25): when at least 55% of a pair of rows' columns are
-/// both 0 and `n` is at most 1,024 (see `WIDEST` in the source).
+/// this machine (with the products routed by default), as measured on MNIST's pixels, on
+/// ReLU's outputs and on random zeros (BENCHMARKS.md, issue 25): when at least 55% of a pair
+/// of rows' columns are both 0, or 40% of the entries are and `n` is at least 256, and `n` is
+/// at most 1,024 (see `WIDEST` and `SINGLE_ZEROS` in the source).
 pub fn suits_product(x: &[f32], rows: usize, stride: usize, count: usize, n: usize) -> bool {
-    routed_here() && n <= WIDEST && count >= 16 && paired_zero_fraction(x, rows, stride, count) >= 0.55
+    routed_here() && n <= WIDEST && count >= 16 && sets_for(x, rows, stride, count, n).is_some()
 }
 
 /// The widest products the zero-skipping kernels take, with AVX-512 and with AVX2: 1,024
@@ -118,7 +193,7 @@ const WIDEST: usize = 1024;
 /// as for [`suits_product`] (on MNIST's pixels: 6.7 against 12.4 us for the seed model's
 /// halves, 113 against 159 us for 256 rows).
 pub fn suits_transposed_product(x: &[f32], rows: usize, stride: usize, count: usize, n: usize) -> bool {
-    routed_here() && n <= WIDEST && rows >= 8 && paired_zero_fraction(x, rows, stride, count) >= 0.55
+    routed_here() && n <= WIDEST && rows >= 8 && sets_for(x, rows, stride, count, n).is_some()
 }
 
 /// `out (=, or += with accumulate) x w`: `x` is `rows x count` (row `i` at `x[i * stride]`),
@@ -147,8 +222,13 @@ pub fn product(
     out: &mut [f32],
     accumulate: bool,
 ) -> bool {
-    let shape = Shape { rows, stride, count, n };
-    if !available() || !shape.fits(x.len(), w.len(), out.len(), count, rows) {
+    let sets = sets_for(x, rows, stride, count, n).unwrap_or(Sets::Shared);
+    product_in(sets, x, Shape { rows, stride, count, n }, w, out, accumulate)
+}
+
+/// [`product`] with the rows taken as `sets` says.
+fn product_in(sets: Sets, x: &[f32], shape: Shape, w: &[f32], out: &mut [f32], accumulate: bool) -> bool {
+    if !available() || !shape.fits(x.len(), w.len(), out.len(), shape.count, shape.rows) {
         return false;
     }
     #[cfg(target_arch = "x86_64")]
@@ -156,17 +236,18 @@ pub fn product(
     // and `fits` checked that every index the kernels touch is inside its slice.
     unsafe {
         let (x, w, out) = (x.as_ptr(), w.as_ptr(), out.as_mut_ptr());
-        if isa() == Isa::Avx512 {
-            avx512::product(x, shape, w, out, accumulate);
-        } else {
-            avx2::product(x, shape, w, out, accumulate);
+        match (isa() == Isa::Avx512, sets) {
+            (true, Sets::Shared) => avx512::product(x, shape, w, out, accumulate),
+            (true, Sets::Single) => avx512::product_by_rows(x, shape, w, out, accumulate),
+            (false, Sets::Shared) => avx2::product(x, shape, w, out, accumulate),
+            (false, Sets::Single) => avx2::product_by_rows(x, shape, w, out, accumulate),
         }
         true
     }
     // No such kernel on this target (`available` was false above).
     #[cfg(not(target_arch = "x86_64"))]
     {
-        let _ = accumulate;
+        let _ = (sets, accumulate);
         false
     }
 }
@@ -197,24 +278,37 @@ pub fn transposed_product(
     grad: &mut [f32],
     accumulate: bool,
 ) -> bool {
-    let shape = Shape { rows, stride, count, n };
-    if !available() || !shape.fits(x.len(), delta.len(), grad.len(), rows, count) {
+    let sets = sets_for(x, rows, stride, count, n).unwrap_or(Sets::Shared);
+    transposed_product_in(sets, x, Shape { rows, stride, count, n }, delta, grad, accumulate)
+}
+
+/// [`transposed_product`] with the columns taken as `sets` says.
+fn transposed_product_in(
+    sets: Sets,
+    x: &[f32],
+    shape: Shape,
+    delta: &[f32],
+    grad: &mut [f32],
+    accumulate: bool,
+) -> bool {
+    if !available() || !shape.fits(x.len(), delta.len(), grad.len(), shape.rows, shape.count) {
         return false;
     }
     #[cfg(target_arch = "x86_64")]
     // SAFETY: as in `product`.
     unsafe {
         let (x, delta, grad) = (x.as_ptr(), delta.as_ptr(), grad.as_mut_ptr());
-        if isa() == Isa::Avx512 {
-            avx512::transposed_product(x, shape, delta, grad, accumulate);
-        } else {
-            avx2::transposed_product(x, shape, delta, grad, accumulate);
+        match (isa() == Isa::Avx512, sets) {
+            (true, Sets::Shared) => avx512::transposed_product(x, shape, delta, grad, accumulate),
+            (true, Sets::Single) => avx512::transposed_product_by_columns(x, shape, delta, grad, accumulate),
+            (false, Sets::Shared) => avx2::transposed_product(x, shape, delta, grad, accumulate),
+            (false, Sets::Single) => avx2::transposed_product_by_columns(x, shape, delta, grad, accumulate),
         }
         true
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        let _ = accumulate;
+        let _ = (sets, accumulate);
         false
     }
 }
@@ -232,6 +326,13 @@ pub fn small_product_limit() -> usize {
         1 << 15
     }
 }
+
+/// Floats on a cache line's boundary, for the kernels' copies of an operand's block: a
+/// vector load that crosses a line costs two (with AVX-512 every load of a block at an
+/// unaligned place on the stack did).
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+#[repr(C, align(64))]
+struct Aligned<const N: usize>([f32; N]);
 
 /// How the chains of a block start and end: from 0, written; from the outputs' old values;
 /// or from 0, then added to the old values (as the GEMM crates accumulate).
@@ -364,6 +465,27 @@ macro_rules! for_blocks {
     }};
 }
 
+#[cfg(target_arch = "x86_64")]
+/// As [`for_blocks`], in blocks of `WIDE` vectors while the row has that many left, then
+/// blocks of at most four.
+macro_rules! for_wide_blocks {
+    ($n:expr, |$j0:ident, $last:ident, $nv:ident| $call:expr) => {{
+        let n = $n;
+        let wide_end = n - n % (WIDE * LANES);
+        let mut $j0 = 0;
+        while $j0 < wide_end {
+            let $last = LANES;
+            const $nv: usize = WIDE;
+            $call;
+            $j0 += WIDE * LANES;
+        }
+        for_blocks!(n - wide_end, |rest, $last, $nv| {
+            let $j0 = wide_end + rest;
+            $call
+        });
+    }};
+}
+
 /// The two kernels, written once over a level's vector operations (`$lanes` floats per
 /// vector, four vectors per block of columns). Both take `x` by groups of [`GROUP`] rows
 /// and tiles of [`TILE`] columns, list the nonzero entries of each set of rows (or columns)
@@ -378,14 +500,14 @@ macro_rules! kernels {
         /// Lists for a group of rows in one tile of columns, as offsets from the tile's
         /// first column or from the group's first row (each list with room for the 16 slots
         /// a compress writes).
-        struct Lists<const L: usize> {
-            lists: [[u32; super::TILE + 16]; L],
+        struct Lists<const L: usize, const W: usize = { super::TILE + 16 }> {
+            lists: [[u32; W]; L],
             counts: [usize; L],
         }
 
-        impl<const L: usize> Lists<L> {
-            fn new() -> Lists<L> {
-                Lists { lists: [[0; super::TILE + 16]; L], counts: [0; L] }
+        impl<const L: usize, const W: usize> Lists<L, W> {
+            fn new() -> Lists<L, W> {
+                Lists { lists: [[0; W]; L], counts: [0; L] }
             }
 
             fn get(&self, i: usize) -> &[u32] {
@@ -406,12 +528,12 @@ macro_rules! kernels {
         /// For each set of `R` rows `R p .. R p + R` of the group at `x` (`rows` of them),
         /// the columns `0..len` where any of them is not 0, into `lists.get(p)`.
         #[target_feature(enable = $features)]
-        unsafe fn list_row_sets<const R: usize>(
+        unsafe fn list_row_sets<const R: usize, const L: usize, const W: usize>(
             x: *const f32,
             stride: usize,
             rows: usize,
             len: usize,
-            lists: &mut Lists<{ super::GROUP / 2 }>,
+            lists: &mut Lists<L, W>,
         ) {
             for p in 0..rows.div_ceil(R) {
                 let list = lists.lists[p].as_mut_ptr();
@@ -436,12 +558,12 @@ macro_rules! kernels {
         /// `lists.get(q)`: a mask of rows per column first (bit `r` for row `r`), 16 columns
         /// at a time.
         #[target_feature(enable = $features)]
-        unsafe fn list_column_sets<const R: usize>(
+        unsafe fn list_column_sets<const R: usize, const L: usize>(
             x: *const f32,
             stride: usize,
             rows: usize,
             len: usize,
-            lists: &mut Lists<{ super::TILE / 2 }>,
+            lists: &mut Lists<L>,
         ) {
             // Columns past `len` are 0 (`column_rows16` writes 16 slots, the rest are zeroed).
             let mut column_rows = [0u32; super::TILE + 16];
@@ -464,7 +586,7 @@ macro_rules! kernels {
         /// Where the transposed product reads a block of `NV` vectors of columns `j0..` (`last`
         /// lanes in the last) of `rows` rows of `delta` at `b` (rows `n` apart): in place when
         /// the rows are one block wide, else copied one after another to `packed` (room for
-        /// `rows` x four vectors), since wide rows a multiple of 4 KB apart (1,024 floats)
+        /// `rows` x `NV` vectors), since wide rows a multiple of 4 KB apart (1,024 floats)
         /// fall in the same few sets of the first-level cache and evict each other; each
         /// copy serves every set of columns of the tile. Returns the operand, the step between
         /// its rows and the block's first column in it.
@@ -548,6 +670,42 @@ macro_rules! kernels {
             }
         }
 
+        /// One block of `NV` vectors of columns `j0..` (`last` lanes in the last vector) of one
+        /// output row `o`: the chain over the listed rows `k` of the operand at `b` (row `k`
+        /// at `b + k * b_step + b_j0`) times the listed values (`values[e]` is the entry of `x`
+        /// of `list[e]`), from the output's old values or from 0 (`start`), then the store.
+        #[target_feature(enable = $features)]
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn alone_block<const NV: usize>(
+            list: &[u32],
+            values: *const f32,
+            b: *const f32,
+            b_step: usize,
+            b_j0: usize,
+            j0: usize,
+            last: usize,
+            o: *mut f32,
+            start: super::Start,
+        ) {
+            let lanes = |v: usize| if v + 1 == NV { last } else { LANES };
+            let mut acc = [zero(); NV];
+            if start == super::Start::Old {
+                for v in 0..NV {
+                    acc[v] = load(o.add(j0 + v * LANES), lanes(v));
+                }
+            }
+            for (e, &k) in list.iter().enumerate() {
+                let s = splat(*values.add(e));
+                let row = b.add(k as usize * b_step + b_j0);
+                for v in 0..NV {
+                    acc[v] = fma(s, load(row.add(v * LANES), lanes(v)), acc[v]);
+                }
+            }
+            for v in 0..NV {
+                store(o.add(j0 + v * LANES), acc[v], lanes(v));
+            }
+        }
+
         /// See [`super::small_product`]: every column listed, in sets of rows that give a
         /// block at least eight chains (which hide the multiply-adds' latency), or of
         /// [`ROW_SET`] rows where that gives more.
@@ -614,7 +772,9 @@ macro_rules! kernels {
                 for k0 in (0..s.count).step_by(super::TILE) {
                     let len = (s.count - k0).min(super::TILE);
                     let xg = x.add(g0 * s.stride + k0);
-                    list_row_sets::<ROW_SET>(xg, s.stride, group, len, &mut lists);
+                    list_row_sets::<ROW_SET, { super::GROUP / 2 }, { super::TILE + 16 }>(
+                        xg, s.stride, group, len, &mut lists,
+                    );
                     let start = if k0 == 0 && !accumulate { super::Start::Zero } else { super::Start::Old };
                     let wt = w.add(k0 * s.n);
                     for_blocks!(s.n, |j0, last, NV| {
@@ -646,7 +806,7 @@ macro_rules! kernels {
             accumulate: bool,
         ) {
             let mut lists = Lists::<{ super::TILE / 2 }>::new();
-            let mut copy = std::mem::MaybeUninit::<[f32; super::GROUP * 4 * LANES]>::uninit();
+            let mut copy = std::mem::MaybeUninit::<super::Aligned<{ super::GROUP * 4 * LANES }>>::uninit();
             let packed = copy.as_mut_ptr().cast::<f32>();
             for g0 in (0..s.rows).step_by(super::GROUP) {
                 let group = (s.rows - g0).min(super::GROUP);
@@ -654,7 +814,7 @@ macro_rules! kernels {
                 for k0 in (0..s.count).step_by(super::TILE) {
                     let len = (s.count - k0).min(super::TILE);
                     let xg = x.add(g0 * s.stride + k0);
-                    list_column_sets::<ROW_SET>(xg, s.stride, group, len, &mut lists);
+                    list_column_sets::<ROW_SET, { super::TILE / 2 }>(xg, s.stride, group, len, &mut lists);
                     let dg = delta.add(g0 * s.n);
                     for_blocks!(s.n, |j0, last, NV| {
                         let (b, b_step, b_j0) = block_of(dg, s.n, group, j0, NV, last, packed);
@@ -675,6 +835,139 @@ macro_rules! kernels {
                                 os,
                                 start,
                             );
+                        }
+                    });
+                }
+            }
+            if s.rows == 0 && !accumulate {
+                std::ptr::write_bytes(grad, 0, s.count * s.n);
+            }
+        }
+
+        /// See [`super::product`], for zeros that fall anywhere (the outputs of ReLU): each
+        /// row of `x` alone, over its own nonzero columns, in blocks of [`WIDE`] vectors of
+        /// columns (enough chains to hide the multiply-adds' latency with one row). A tile of
+        /// [`super::ROW_TILE`] rows of `w` for one block is copied, one row after another,
+        /// to the first-level cache for the [`super::ROW_GROUP`] rows of `x` that use it: in
+        /// place, rows of `w` a multiple of 4 KB apart fall in the same few sets of the cache
+        /// and evict each other.
+        #[target_feature(enable = $features)]
+        pub(super) unsafe fn product_by_rows(
+            x: *const f32,
+            s: super::Shape,
+            w: *const f32,
+            out: *mut f32,
+            accumulate: bool,
+        ) {
+            let mut lists = Lists::<{ super::ROW_GROUP }, { super::ROW_TILE + 16 }>::new();
+            let mut values = [[0f32; super::ROW_TILE + 16]; super::ROW_GROUP];
+            let mut copy = std::mem::MaybeUninit::<super::Aligned<{ super::ROW_TILE * WIDE * LANES }>>::uninit();
+            let packed = copy.as_mut_ptr().cast::<f32>();
+            for g0 in (0..s.rows).step_by(super::ROW_GROUP) {
+                let group = (s.rows - g0).min(super::ROW_GROUP);
+                for k0 in (0..s.count).step_by(super::ROW_TILE) {
+                    let len = (s.count - k0).min(super::ROW_TILE);
+                    let xg = x.add(g0 * s.stride + k0);
+                    list_row_sets::<1, { super::ROW_GROUP }, { super::ROW_TILE + 16 }>(
+                        xg, s.stride, group, len, &mut lists,
+                    );
+                    // The listed entries once, for every block (rows a multiple of 4 KB apart
+                    // evict each other from the cache).
+                    for r in 0..group {
+                        for (e, &k) in lists.get(r).iter().enumerate() {
+                            values[r][e] = *xg.add(r * s.stride + k as usize);
+                        }
+                    }
+                    let start = if k0 == 0 && !accumulate { super::Start::Zero } else { super::Start::Old };
+                    let wt = w.add(k0 * s.n);
+                    for_wide_blocks!(s.n, |j0, last, NV| {
+                        let cols = (NV - 1) * LANES + last;
+                        for k in 0..len {
+                            std::ptr::copy_nonoverlapping(wt.add(k * s.n + j0), packed.add(k * cols), cols);
+                        }
+                        for r in 0..group {
+                            let or = out.add((g0 + r) * s.n);
+                            alone_block::<NV>(lists.get(r), values[r].as_ptr(), packed, cols, 0, j0, last, or, start);
+                        }
+                    });
+                }
+            }
+            if s.count == 0 && !accumulate {
+                std::ptr::write_bytes(out, 0, s.rows * s.n);
+            }
+        }
+
+        /// For each column of the tile at `x` (`len` of them), the rows of the group (`rows`
+        /// of them, at most [`super::COLUMN_GROUP`]) where it is not 0, in increasing order,
+        /// into `lists.get(q)`: masks of rows per column, 32 rows at a time.
+        #[target_feature(enable = $features)]
+        unsafe fn list_columns(
+            x: *const f32,
+            stride: usize,
+            rows: usize,
+            len: usize,
+            lists: &mut Lists<{ super::TILE }, { super::COLUMN_GROUP + 16 }>,
+        ) {
+            lists.counts[..len].fill(0);
+            for h in (0..rows).step_by(32) {
+                let half = (rows - h).min(32);
+                // Columns past `len` are 0 (`column_rows16` writes 16 slots, the rest are zeroed).
+                let mut column_rows = [0u32; super::TILE + 16];
+                let mut c = 0;
+                while c < len {
+                    column_rows16(
+                        x.add(h * stride + c),
+                        stride,
+                        half,
+                        (len - c).min(16),
+                        column_rows.as_mut_ptr().add(c),
+                    );
+                    c += 16;
+                }
+                for q in 0..len {
+                    let (mask, found) = (column_rows[q], lists.counts[q]);
+                    let list = lists.lists[q].as_mut_ptr().add(found);
+                    let low = compress16(mask as u16, h as u32, list);
+                    lists.counts[q] = found + low + compress16((mask >> 16) as u16, h as u32 + 16, list.add(low));
+                }
+            }
+        }
+
+        /// See [`super::transposed_product`], for zeros that fall anywhere: each column of
+        /// `x` (row of the gradient) alone, over its own nonzero rows of a group of
+        /// [`super::COLUMN_GROUP`], in blocks of [`WIDE`] vectors of columns of `delta`.
+        #[target_feature(enable = $features)]
+        pub(super) unsafe fn transposed_product_by_columns(
+            x: *const f32,
+            s: super::Shape,
+            delta: *const f32,
+            grad: *mut f32,
+            accumulate: bool,
+        ) {
+            let mut lists = Lists::<{ super::TILE }, { super::COLUMN_GROUP + 16 }>::new();
+            let mut values = [[0f32; super::COLUMN_GROUP + 16]; super::TILE];
+            let mut copy = std::mem::MaybeUninit::<super::Aligned<{ super::COLUMN_GROUP * WIDE * LANES }>>::uninit();
+            let packed = copy.as_mut_ptr().cast::<f32>();
+            for g0 in (0..s.rows).step_by(super::COLUMN_GROUP) {
+                let group = (s.rows - g0).min(super::COLUMN_GROUP);
+                let start = if g0 == 0 && !accumulate { super::Start::Zero } else { super::Start::Old };
+                for k0 in (0..s.count).step_by(super::TILE) {
+                    let len = (s.count - k0).min(super::TILE);
+                    let xg = x.add(g0 * s.stride + k0);
+                    list_columns(xg, s.stride, group, len, &mut lists);
+                    // The listed entries once, for every block (rows a multiple of 4 KB apart
+                    // evict each other from the cache).
+                    for q in 0..len {
+                        for (e, &i) in lists.get(q).iter().enumerate() {
+                            values[q][e] = *xg.add(i as usize * s.stride + q);
+                        }
+                    }
+                    let dg = delta.add(g0 * s.n);
+                    for_wide_blocks!(s.n, |j0, last, NV| {
+                        let (b, b_step, b_j0) = block_of(dg, s.n, group, j0, NV, last, packed);
+                        for q in 0..len {
+                            let oq = grad.add((k0 + q) * s.n);
+                            alone_block::<NV>(lists.get(q), values[q].as_ptr(), b, b_step, b_j0, j0, last, oq, start);
                         }
                     });
                 }
@@ -754,6 +1047,10 @@ mod avx512 {
     /// vectors are 16 chains, twice what hides the multiply-adds' latency, with registers to
     /// spare.
     const ROW_SET: usize = 4;
+
+    /// Vectors per block of one row (or column) alone: eight chains hide the multiply-adds'
+    /// latency on two units.
+    const WIDE: usize = 8;
 
     kernels!("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,bmi1,bmi2,popcnt", 16);
 }
@@ -903,6 +1200,10 @@ mod avx2 {
     /// ms; the seed fit 0.78-0.87 against 0.81-0.89 s.
     const ROW_SET: usize = 3;
 
+    /// Vectors per block of one row (or column) alone: eight chains hide the multiply-adds'
+    /// latency on two units, with a broadcast and a spare among the 16 registers.
+    const WIDE: usize = 8;
+
     kernels!("avx2,fma,bmi1,bmi2,popcnt", 8);
 }
 
@@ -977,9 +1278,11 @@ mod tests {
             (70, 300, 33, 5),
             (7, 20, 130, 3),
             (33, 70, 1030, 2),
+            (130, 200, 300, 0),
+            (70, 129, 1024, 1),
         ] {
             let stride = count + stride_extra;
-            for zeros in [0.0, 0.8, 1.0] {
+            for zeros in [0.0, 0.6, 0.8, 1.0] {
                 let x = sparse_values(rows * stride, zeros, &mut rng);
                 let w = sparse_values(count * n, 0.0, &mut rng);
                 let d = sparse_values(rows * n, 0.0, &mut rng);
@@ -990,13 +1293,17 @@ mod tests {
                     chain_product(&x, rows, stride, count, &w, n, &mut want);
                     let mut want_g = if accumulate { old_grad.clone() } else { vec![0.0; count * n] };
                     chain_transposed(&x, rows, stride, count, &d, n, &mut want_g);
-                    let mut got = old_out.clone();
-                    assert!(product(&x, rows, stride, count, &w, n, &mut got, accumulate));
-                    let mut got_g = old_grad.clone();
-                    assert!(transposed_product(&x, rows, stride, count, &d, n, &mut got_g, accumulate));
-                    let case = format!("rows {rows} count {count} n {n} zeros {zeros} accumulate {accumulate}");
-                    assert_eq!(bits(&got), bits(&want), "product, {case}");
-                    assert_eq!(bits(&got_g), bits(&want_g), "transposed product, {case}");
+                    let shape = Shape { rows, stride, count, n };
+                    for sets in [Sets::Shared, Sets::Single] {
+                        let mut got = old_out.clone();
+                        assert!(product_in(sets, &x, shape, &w, &mut got, accumulate));
+                        let mut got_g = old_grad.clone();
+                        assert!(transposed_product_in(sets, &x, shape, &d, &mut got_g, accumulate));
+                        let case =
+                            format!("{sets:?}, rows {rows} count {count} n {n} zeros {zeros} accumulate {accumulate}");
+                        assert_eq!(bits(&got), bits(&want), "product, {case}");
+                        assert_eq!(bits(&got_g), bits(&want_g), "transposed product, {case}");
+                    }
                 }
             }
         }
