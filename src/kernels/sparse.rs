@@ -14,12 +14,15 @@
 //! and the caller uses the GEMM crates.
 //!
 //! Both take several outputs at a time (four rows of `x` for the product, four of its columns
-//! for the transposed product; two of each with AVX2's 16 registers), so that
+//! for the transposed product; three of each with AVX2's 16 registers), so that
 //! independent chains keep the FMA units busy and each loaded row of the other operand
 //! serves several, and first list where any of them is not 0 (a compare per 16 values and
 //! the positions of the set bits from a table), so that the multiply-adds run over lists
 //! whose lengths are known instead of testing every entry. Pixels are 0 in the same places
-//! from image to image, so a set's list is not much longer than one row's.
+//! from image to image, so a set's list is not much longer than one row's. ReLU's outputs
+//! are 0 anywhere (a set of four rows of the wide model's hidden layer, 60% zeros, has few
+//! columns all 0), so for them each row (column) is taken alone over its own list, in wider
+//! blocks for enough chains, with the other operand's block copied where the cache keeps it.
 
 use super::dispatch::{isa, product_kernel, Isa, ProductKernel};
 use crate::simd_kernel;
@@ -87,37 +90,61 @@ impl Shape {
 /// from image to image (81% of an MNIST image, about 70% of a pair); random zeros are not (60%
 /// zeros leave 36% for a pair).
 pub fn paired_zero_fraction(x: &[f32], rows: usize, stride: usize, count: usize) -> f32 {
-    zero_fractions(x, rows, stride, count).paired
+    sampled_share(x, rows, stride, count, |a, b| count_both_zero(a, b) as usize, 1)
 }
 
-/// The share of zeros of `x`, alone and in pairs of rows (see [`paired_zero_fraction`]).
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct ZeroFractions {
-    /// Of the sampled rows' entries.
-    single: f32,
-    /// Of the sampled pairs' columns, both 0.
-    paired: f32,
+/// The fraction of entries that are exactly 0 in the rows [`paired_zero_fraction`] samples.
+fn zero_fraction(x: &[f32], rows: usize, stride: usize, count: usize) -> f32 {
+    sampled_share(x, rows, stride, count, |a, b| (count_zero(a) + count_zero(b)) as usize, 2)
 }
 
-/// [`ZeroFractions`] over up to 4 pairs of rows spread over `x`'s rows.
-fn zero_fractions(x: &[f32], rows: usize, stride: usize, count: usize) -> ZeroFractions {
+/// `count(a, b)` summed over up to 4 pairs of rows `(a, b)` spread over `x`'s rows, over
+/// `per_column` times their columns.
+fn sampled_share(
+    x: &[f32],
+    rows: usize,
+    stride: usize,
+    count: usize,
+    count_pair: impl Fn(&[f32], &[f32]) -> usize,
+    per_column: usize,
+) -> f32 {
     if rows < 2 || count == 0 {
-        return ZeroFractions { single: 0.0, paired: 0.0 };
+        return 0.0;
     }
     let step = (rows / 2).div_ceil(4) * 2;
-    let (mut zeros, mut both, mut seen) = (0usize, 0usize, 0usize);
+    let (mut found, mut seen) = (0usize, 0usize);
     for i in (0..rows - 1).step_by(step) {
         let (Some(a), Some(b)) =
             (x.get(i * stride..i * stride + count), x.get((i + 1) * stride..(i + 1) * stride + count))
         else {
             break;
         };
-        let (za, zb, zab) = count_zeros(a, b);
-        zeros += (za + zb) as usize;
-        both += zab as usize;
-        seen += count;
+        found += count_pair(a, b);
+        seen += count * per_column;
     }
-    ZeroFractions { single: zeros as f32 / (2 * seen).max(1) as f32, paired: both as f32 / seen.max(1) as f32 }
+    found as f32 / seen.max(1) as f32
+}
+
+simd_kernel! {
+    /// How many positions are 0 in both `a` and `b`.
+    fn count_both_zero(a: &[f32], b: &[f32]) -> u32 {
+        let mut both = 0u32;
+        for (&p, &q) in a.iter().zip(b) {
+            both += u32::from(p == 0.0 && q == 0.0);
+        }
+        both
+    }
+}
+
+simd_kernel! {
+    /// How many positions are 0 in `a`.
+    fn count_zero(a: &[f32]) -> u32 {
+        let mut zeros = 0u32;
+        for &p in a {
+            zeros += u32::from(p == 0.0);
+        }
+        zeros
+    }
 }
 
 /// How the kernels take the rows of `x` (columns, in the transposed product).
@@ -149,36 +176,39 @@ const SINGLE_WIDTH: usize = 256;
 /// How the zero-skipping kernels would take this `x` (times an operand of `n` columns), when
 /// they are the faster way.
 fn sets_for(x: &[f32], rows: usize, stride: usize, count: usize, n: usize) -> Option<Sets> {
-    let f = zero_fractions(x, rows, stride, count);
-    if f.paired >= SHARED_ZEROS {
+    if paired_zero_fraction(x, rows, stride, count) >= SHARED_ZEROS {
         Some(Sets::Shared)
-    } else if f.single >= SINGLE_ZEROS && n >= SINGLE_WIDTH {
+    } else if n >= SINGLE_WIDTH && zero_fraction(x, rows, stride, count) >= SINGLE_ZEROS {
         Some(Sets::Single)
     } else {
         None
     }
 }
 
-simd_kernel! {
-    /// How many positions are 0 in `a`, in `b`, and in both.
-    fn count_zeros(a: &[f32], b: &[f32]) -> (u32, u32, u32) {
-        let (mut za, mut zb, mut both) = (0u32, 0u32, 0u32);
-        for (&p, &q) in a.iter().zip(b) {
-            za += u32::from(p == 0.0);
-            zb += u32::from(q == 0.0);
-            both += u32::from(p == 0.0 && q == 0.0);
-        }
-        (za, zb, both)
+/// Runs [`product`] when it is the faster way to multiply this `x` by a matrix of `n` columns
+/// on this machine (with the products routed by default), and returns whether it did (else
+/// the caller runs its GEMM). Measured on MNIST's pixels, on ReLU's outputs and on random
+/// zeros (BENCHMARKS.md, issue 25): when at least 55% of a pair of rows' columns are both 0,
+/// or 40% of the entries are and `n` is at least 256, and `n` is at most 1,024 (see
+/// `SHARED_ZEROS`, `SINGLE_ZEROS` and `WIDEST` in the source).
+#[allow(clippy::too_many_arguments)]
+pub fn product_if_faster(
+    x: &[f32],
+    rows: usize,
+    stride: usize,
+    count: usize,
+    w: &[f32],
+    n: usize,
+    out: &mut [f32],
+    accumulate: bool,
+) -> bool {
+    if !routed_here() || n > WIDEST || count < 16 {
+        return false;
     }
-}
-
-/// Whether [`product`] is the faster way to multiply this `x` by a matrix of `n` columns on
-/// this machine (with the products routed by default), as measured on MNIST's pixels, on
-/// ReLU's outputs and on random zeros (BENCHMARKS.md, issue 25): when at least 55% of a pair
-/// of rows' columns are both 0, or 40% of the entries are and `n` is at least 256, and `n` is
-/// at most 1,024 (see `WIDEST` and `SINGLE_ZEROS` in the source).
-pub fn suits_product(x: &[f32], rows: usize, stride: usize, count: usize, n: usize) -> bool {
-    routed_here() && n <= WIDEST && count >= 16 && sets_for(x, rows, stride, count, n).is_some()
+    match sets_for(x, rows, stride, count, n) {
+        Some(sets) => product_in(sets, x, Shape { rows, stride, count, n }, w, out, accumulate),
+        None => false,
+    }
 }
 
 /// The widest products the zero-skipping kernels take, with AVX-512 and with AVX2: 1,024
@@ -189,11 +219,27 @@ pub fn suits_product(x: &[f32], rows: usize, stride: usize, count: usize, n: usi
 /// 1.33-1.49 against 2.13-2.24 ms and 1.22-1.29 against 2.11-2.23 ms.
 const WIDEST: usize = 1024;
 
-/// Whether [`transposed_product`] is the faster way to compute this `x^T delta` (`n` columns):
-/// as for [`suits_product`] (on MNIST's pixels: 6.7 against 12.4 us for the seed model's
-/// halves, 113 against 159 us for 256 rows).
-pub fn suits_transposed_product(x: &[f32], rows: usize, stride: usize, count: usize, n: usize) -> bool {
-    routed_here() && n <= WIDEST && rows >= 8 && sets_for(x, rows, stride, count, n).is_some()
+/// Runs [`transposed_product`] when it is the faster way to compute this `x^T delta` (`n`
+/// columns), and returns whether it did: as for [`product_if_faster`] (on MNIST's pixels:
+/// 6.7 against 12.4 us for the seed model's halves, 113 against 159 us for 256 rows).
+#[allow(clippy::too_many_arguments)]
+pub fn transposed_product_if_faster(
+    x: &[f32],
+    rows: usize,
+    stride: usize,
+    count: usize,
+    delta: &[f32],
+    n: usize,
+    grad: &mut [f32],
+    accumulate: bool,
+) -> bool {
+    if !routed_here() || n > WIDEST || rows < 8 {
+        return false;
+    }
+    match sets_for(x, rows, stride, count, n) {
+        Some(sets) => transposed_product_in(sets, x, Shape { rows, stride, count, n }, delta, grad, accumulate),
+        None => false,
+    }
 }
 
 /// `out (=, or += with accumulate) x w`: `x` is `rows x count` (row `i` at `x[i * stride]`),
@@ -1365,6 +1411,24 @@ mod tests {
         assert!(!transposed_product(&[1.0; 4], 2, 2, 2, &[1.0; 3], 2, &mut out, false));
         assert!(!product(&[1.0; 4], 2, 1, 2, &[1.0; 4], 2, &mut out, false), "a stride below the count");
         assert_eq!(out, [0.0; 4]);
+    }
+
+    /// Zeros in the same columns from row to row go to shared sets; zeros anywhere go a row
+    /// at a time when the other operand is wide enough; few zeros go nowhere.
+    #[test]
+    fn the_zeros_choose_the_kernels() {
+        let mut rng = Rng::new(13);
+        let (rows, count) = (64, 300);
+        let border: Vec<bool> = (0..count).map(|c| c % 10 < 7).collect();
+        let pixels: Vec<f32> =
+            (0..rows * count).map(|i| if border[i % count] { 0.0 } else { rng.next_f32() + 0.5 }).collect();
+        let relu = sparse_values(rows * count, 0.6, &mut rng);
+        let dense = sparse_values(rows * count, 0.1, &mut rng);
+        assert_eq!(sets_for(&pixels, rows, count, count, 50), Some(Sets::Shared));
+        assert_eq!(sets_for(&relu, rows, count, count, 1024), Some(Sets::Single));
+        assert_eq!(sets_for(&relu, rows, count, count, 10), None, "too narrow for rows alone");
+        assert_eq!(sets_for(&dense, rows, count, count, 1024), None);
+        assert!((zero_fraction(&relu, rows, count, count) - 0.6).abs() < 0.05);
     }
 
     #[test]

@@ -332,11 +332,9 @@ impl Dense {
                 out.len()
             )));
         }
-        // Inputs that are mostly zeros (pixels) skip them; the kernel declines (false) where
-        // this machine has none.
-        if sparse::suits_product(x.data, x.rows, x.stride, x.count, units)
-            && sparse::product(x.data, x.rows, x.stride, x.count, w_rows, units, out, accumulate)
-        {
+        // Inputs that are mostly zeros (pixels, ReLU's outputs) skip them where that is
+        // faster; the kernel declines (false) where it is not, or this machine has none.
+        if sparse::product_if_faster(x.data, x.rows, x.stride, x.count, w_rows, units, out, accumulate) {
             return Ok(());
         }
         let beta = if accumulate { 1.0 } else { 0.0 };
@@ -488,9 +486,7 @@ impl Dense {
                 delta.len()
             )));
         }
-        if sparse::suits_transposed_product(x.data, x.rows, x.stride, x.count, units)
-            && sparse::transposed_product(x.data, x.rows, x.stride, x.count, delta, units, grad_w, accumulate)
-        {
+        if sparse::transposed_product_if_faster(x.data, x.rows, x.stride, x.count, delta, units, grad_w, accumulate) {
             return Ok(());
         }
         let beta = if accumulate { 1.0 } else { 0.0 };
