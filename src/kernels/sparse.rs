@@ -37,9 +37,9 @@ const TILE: usize = 128;
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 const GROUP: usize = 32;
 
-/// Rows of `x` listed at once when each row is taken alone (the lists, about 40 KB, and a
-/// copied tile of the other operand, at most 32 KB, live on the stack): the copy serves them
-/// all.
+/// Rows of `x` listed at once when each row is taken alone (their lists and listed entries,
+/// about 40 KB each, and a copied tile of the other operand, at most 32 KB, live on the
+/// stack): the copy serves them all.
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 const ROW_GROUP: usize = 128;
 
