@@ -202,13 +202,18 @@ pub fn product_if_faster(
     out: &mut [f32],
     accumulate: bool,
 ) -> bool {
-    if !routed_here() || n > WIDEST || count < 16 {
-        return false;
+    faster_sets(x, rows, stride, count, n, count >= 16)
+        .is_some_and(|sets| product_in(sets, x, Shape { rows, stride, count, n }, w, out, accumulate))
+}
+
+/// How the kernels would take this `x` (times an operand of `n` columns) where they are the
+/// faster way on this machine: the products routed here, `n` at most [`WIDEST`], the
+/// caller's own condition on the shape (`worth`), and zeros enough ([`sets_for`]).
+fn faster_sets(x: &[f32], rows: usize, stride: usize, count: usize, n: usize, worth: bool) -> Option<Sets> {
+    if !routed_here() || n > WIDEST || !worth {
+        return None;
     }
-    match sets_for(x, rows, stride, count, n) {
-        Some(sets) => product_in(sets, x, Shape { rows, stride, count, n }, w, out, accumulate),
-        None => false,
-    }
+    sets_for(x, rows, stride, count, n)
 }
 
 /// The widest products the zero-skipping kernels take, with AVX-512 and with AVX2: 1,024
@@ -233,13 +238,8 @@ pub fn transposed_product_if_faster(
     grad: &mut [f32],
     accumulate: bool,
 ) -> bool {
-    if !routed_here() || n > WIDEST || rows < 8 {
-        return false;
-    }
-    match sets_for(x, rows, stride, count, n) {
-        Some(sets) => transposed_product_in(sets, x, Shape { rows, stride, count, n }, delta, grad, accumulate),
-        None => false,
-    }
+    faster_sets(x, rows, stride, count, n, rows >= 8)
+        .is_some_and(|sets| transposed_product_in(sets, x, Shape { rows, stride, count, n }, delta, grad, accumulate))
 }
 
 /// `out (=, or += with accumulate) x w`: `x` is `rows x count` (row `i` at `x[i * stride]`),
@@ -604,12 +604,12 @@ macro_rules! kernels {
         /// `lists.get(q)`: a mask of rows per column first (bit `r` for row `r`), 16 columns
         /// at a time.
         #[target_feature(enable = $features)]
-        unsafe fn list_column_sets<const R: usize, const L: usize>(
+        unsafe fn list_column_sets<const R: usize>(
             x: *const f32,
             stride: usize,
             rows: usize,
             len: usize,
-            lists: &mut Lists<L>,
+            lists: &mut Lists<{ super::TILE / 2 }>,
         ) {
             // Columns past `len` are 0 (`column_rows16` writes 16 slots, the rest are zeroed).
             let mut column_rows = [0u32; super::TILE + 16];
@@ -860,7 +860,7 @@ macro_rules! kernels {
                 for k0 in (0..s.count).step_by(super::TILE) {
                     let len = (s.count - k0).min(super::TILE);
                     let xg = x.add(g0 * s.stride + k0);
-                    list_column_sets::<ROW_SET, { super::TILE / 2 }>(xg, s.stride, group, len, &mut lists);
+                    list_column_sets::<ROW_SET>(xg, s.stride, group, len, &mut lists);
                     let dg = delta.add(g0 * s.n);
                     for_blocks!(s.n, |j0, last, NV| {
                         let (b, b_step, b_j0) = block_of(dg, s.n, group, j0, NV, last, packed);
