@@ -45,11 +45,41 @@ simd_kernel! {
     }
 }
 
+/// `dst[i] = src[i] / scale`: grey levels to 0..1, the data loader's inner loop. Where the
+/// machine has fused multiply-adds and `scale` is a whole number up to 255 (a data set's
+/// brightest grey level), the quotient is formed without the divider, with the same bits:
+/// `q = s r` with `r` the rounded `1 / scale`, then `q + (s - q scale) r`, each with one
+/// rounding, which is the correctly rounded `s / scale` (Markstein's correction; checked
+/// against the division for every byte and every such scale by a test). The divider took
+/// a tenth of the seed model's training step (a quotient per pixel); see BENCHMARKS.md.
+pub fn bytes_to_unit(src: &[u8], dst: &mut [f32], scale: f32) {
+    let whole_byte = scale.fract() == 0.0 && (1.0..=255.0).contains(&scale);
+    if whole_byte && super::dispatch::isa() >= super::dispatch::Isa::Avx2 {
+        bytes_over_whole_scale(src, dst, scale, 1.0 / scale);
+    } else {
+        bytes_over_scale(src, dst, scale);
+    }
+}
+
 simd_kernel! {
-    /// `dst[i] = src[i] / scale`: grey levels to 0..1, the data loader's inner loop.
-    pub fn bytes_to_unit(src: &[u8], dst: &mut [f32], scale: f32) {
+    /// `dst[i] = src[i] / scale` by the divider.
+    fn bytes_over_scale(src: &[u8], dst: &mut [f32], scale: f32) {
         for (d, &s) in dst.iter_mut().zip(src) {
             *d = s as f32 / scale;
+        }
+    }
+}
+
+simd_kernel! {
+    /// `dst[i] = src[i] / scale` by the reciprocal `inverse` (`1 / scale` rounded) and one
+    /// correction; exact for whole scales up to 255 (see [`bytes_to_unit`]). Only dispatched
+    /// where fused multiply-adds are instructions (else `mul_add` would call the library's).
+    fn bytes_over_whole_scale(src: &[u8], dst: &mut [f32], scale: f32, inverse: f32) {
+        for (d, &s) in dst.iter_mut().zip(src) {
+            let s = s as f32;
+            let q = s * inverse;
+            let residual = (-q).mul_add(scale, s);
+            *d = residual.mul_add(inverse, q);
         }
     }
 }
@@ -87,6 +117,28 @@ mod tests {
             }
         }
         best
+    }
+
+    /// The conversion without the divider is the division, bit for bit, for every byte and
+    /// every whole scale up to 255 (the kernel itself, and the dispatching function at this
+    /// machine's level); other scales take the division. `tests/kernel_paths.rs` trains on
+    /// converted pixels at every level.
+    #[test]
+    fn bytes_to_unit_is_the_division_for_every_byte_and_scale() {
+        let bytes: Vec<u8> = (0..=255u8).collect();
+        let mut got = vec![0.0f32; 256];
+        let mut direct = vec![0.0f32; 256];
+        for scale in (1..=255).map(|s| s as f32).chain([0.5, 3.7, 1e-3, 1e30, 256.0, 1000.0]) {
+            bytes_to_unit(&bytes, &mut got, scale);
+            bytes_over_whole_scale(&bytes, &mut direct, scale, 1.0 / scale);
+            for ((b, g), d) in bytes.iter().zip(&got).zip(&direct) {
+                let want = *b as f32 / scale;
+                assert_eq!(g.to_bits(), want.to_bits(), "{b} / {scale}: {g} against {want}");
+                if scale.fract() == 0.0 && scale <= 255.0 {
+                    assert_eq!(d.to_bits(), want.to_bits(), "{b} / {scale} by the reciprocal: {d} against {want}");
+                }
+            }
+        }
     }
 
     /// One pass of `add` gives what a copy and `add_assign` give, bit for bit, on lengths
