@@ -378,9 +378,7 @@ impl Dense {
         let run_len = units.max(1) * (RUN_VALUES / units.max(1)).max(1);
         let add_bias = |run: &mut [f32]| {
             if let Some(b) = bias {
-                for row in run.chunks_exact_mut(units.max(1)) {
-                    reduce::add_assign(row, b);
-                }
+                reduce::add_to_rows(run, b);
             }
         };
         match activate {
