@@ -9,6 +9,8 @@ use crate::error::{Error, Result};
 use crate::nn::{count_correct, Layer, Loss, Mode, Noise, Targets};
 use crate::train::examples::{Examples, TargetKind};
 
+/// Aligned to two cache lines: each chunk is written by its own thread in the same step.
+#[repr(align(128))]
 pub(crate) struct Chunk {
     pub rows: usize,
     /// The most rows the buffers hold.
@@ -44,6 +46,20 @@ pub(crate) struct Chunk {
     pub totals: Totals,
 }
 
+/// `n` copies of `value` in an allocation with two cache lines to spare at its end: the
+/// chunks' buffers (and the first layer's input parts) are written by different threads in
+/// the same step, and small ones allocated one after another shared cache lines; the second
+/// chunk's targets and backward pass measured 1,000 and 1,500 cycles a step slower than the
+/// first's on the seed model (BENCHMARKS.md, issue 25).
+pub(crate) fn padded<T: Clone>(n: usize, value: T) -> Vec<T> {
+    if n == 0 {
+        return Vec::new();
+    }
+    let mut v = Vec::with_capacity(n + 128usize.div_ceil(std::mem::size_of::<T>().max(1)));
+    v.resize(n, value);
+    v
+}
+
 impl Chunk {
     /// Buffers for `rows` rows of `layers` in `mode`; `full_input` when the chunk reads whole
     /// input rows (always at inference; in training when no first-layer parts exist).
@@ -64,7 +80,7 @@ impl Chunk {
                 } else {
                     layer.cache_per_row(mode)
                 };
-                vec![0.0; rows * per_row]
+                padded(rows * per_row, 0.0)
             })
             .collect();
         let last_buffer = buffers.widths.len().saturating_sub(1);
@@ -72,16 +88,16 @@ impl Chunk {
             rows: 0,
             capacity: rows,
             mode,
-            x: if full_input { vec![0.0; rows * features] } else { vec![] },
-            classes: vec![0; rows],
-            target_rows: vec![0.0; rows * out],
-            acts: buffers.widths.iter().map(|w| vec![0.0; rows * w]).collect(),
+            x: if full_input { padded(rows * features, 0.0) } else { vec![] },
+            classes: padded(rows, 0),
+            target_rows: padded(rows * out, 0.0),
+            acts: buffers.widths.iter().map(|w| padded(rows * w, 0.0)).collect(),
             grads: if training {
                 buffers
                     .widths
                     .iter()
                     .enumerate()
-                    .map(|(b, w)| vec![0.0; if b == last_buffer { 0 } else { rows * w }])
+                    .map(|(b, w)| padded(if b == last_buffer { 0 } else { rows * w }, 0.0))
                     .collect()
             } else {
                 vec![]
@@ -93,14 +109,18 @@ impl Chunk {
                 .zip(slots)
                 .map(|(l, s)| vec![0.0; if training && l.as_dense().is_none() { s.params.len() } else { 0 }])
                 .collect(),
-            noise: vec![Noise::default(); layers.len()],
+            noise: padded(layers.len(), Noise::default()),
             buffers,
-            scratch: Vec::with_capacity(rows * out),
-            work: vec![
-                0.0;
-                if training { rows * layers.iter().map(|l| l.workspace_per_row()).max().unwrap_or(0) } else { 0 }
-            ],
-            argmax: vec![0; rows],
+            scratch: {
+                let mut scratch = padded(rows * out, 0.0);
+                scratch.clear();
+                scratch
+            },
+            work: padded(
+                if training { rows * layers.iter().map(|l| l.workspace_per_row()).max().unwrap_or(0) } else { 0 },
+                0.0,
+            ),
+            argmax: padded(rows, 0),
             totals: Totals::default(),
         }
     }

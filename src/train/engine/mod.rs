@@ -182,11 +182,11 @@ impl Engine {
                     .map(|w| InputPart {
                         first: w[0],
                         count: w[1] - w[0],
-                        x: vec![0.0; batch * (w[1] - w[0])],
-                        partial: vec![0.0; batch * first.units],
+                        x: chunk::padded(batch * (w[1] - w[0]), 0.0),
+                        partial: chunk::padded(batch * first.units, 0.0),
                     })
                     .collect();
-                self.first_delta = vec![0.0; batch * first.units];
+                self.first_delta = chunk::padded(batch * first.units, 0.0);
             }
             None => {
                 self.first_bounds = vec![0; t + 1];
