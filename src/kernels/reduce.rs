@@ -52,8 +52,8 @@ simd_kernel! {
             let mut best = [0usize; ARGMAX_ROWS];
             let mut largest: [f32; ARGMAX_ROWS] = std::array::from_fn(|r| rows[r][0]);
             for j in 1..cols {
-                for r in 0..ARGMAX_ROWS {
-                    follow(rows[r][j], j, &mut best[r], &mut largest[r]);
+                for ((row, b), l) in rows.iter().zip(&mut best).zip(&mut largest) {
+                    follow(row[j], j, b, l);
                 }
             }
             o.copy_from_slice(&best);
