@@ -48,9 +48,9 @@ pub(crate) struct Chunk {
 
 /// `n` copies of `value` in an allocation with two cache lines to spare at its end: the
 /// chunks' buffers (and the first layer's input parts) are written by different threads in
-/// the same step, and small ones allocated one after another shared cache lines; the second
-/// chunk's targets and backward pass measured 1,000 and 1,500 cycles a step slower than the
-/// first's on the seed model (BENCHMARKS.md, issue 25).
+/// the same step, and small ones allocated one after another shared cache lines: the second
+/// chunk's backward pass on the seed model took 3,500-3,900 cycles against the first's 2,000,
+/// and 2,600-2,900 padded (BENCHMARKS.md, issue 25).
 pub(crate) fn padded<T: Clone>(n: usize, value: T) -> Vec<T> {
     if n == 0 {
         return Vec::new();
