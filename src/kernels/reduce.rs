@@ -88,8 +88,9 @@ simd_kernel! {
 /// brightest grey level), the quotient is formed without the divider, with the same bits:
 /// `q = s r` with `r` the rounded `1 / scale`, then `q + (s - q scale) r`, each with one
 /// rounding, which is the correctly rounded `s / scale` (Markstein's correction; checked
-/// against the division for every byte and every such scale by a test). The divider took
-/// a tenth of the seed model's training step (a quotient per pixel); see BENCHMARKS.md.
+/// against the division for every byte and every such scale by a test). The divider, one
+/// quotient per pixel, bounded the seed model's gather: 7,400 cycles a thread and step, 4,400
+/// to 4,600 this way (BENCHMARKS.md, issue 25).
 pub fn bytes_to_unit(src: &[u8], dst: &mut [f32], scale: f32) {
     let whole_byte = scale.fract() == 0.0 && (1.0..=255.0).contains(&scale);
     if whole_byte && super::dispatch::isa() >= super::dispatch::Isa::Avx2 {
