@@ -313,9 +313,7 @@ impl Layer for Conv2D {
             return Ok(());
         }
         if !bias.is_empty() {
-            for row in y.chunks_exact_mut(filters) {
-                reduce::add_assign(row, bias);
-            }
+            reduce::add_to_rows(y, bias);
         }
         if self.keeps_derivative() {
             act.forward_rows_keeping_derivative(y, &mut deriv[..rows * out_len], filters);
