@@ -103,11 +103,11 @@ impl Chunk {
                 vec![]
             },
             caches,
-            stats: layers.iter().map(|l| vec![0.0; l.stats_len()]).collect(),
+            stats: layers.iter().map(|l| padded(l.stats_len(), 0.0)).collect(),
             dparams: layers
                 .iter()
                 .zip(slots)
-                .map(|(l, s)| vec![0.0; if training && l.as_dense().is_none() { s.params.len() } else { 0 }])
+                .map(|(l, s)| padded(if training && l.as_dense().is_none() { s.params.len() } else { 0 }, 0.0))
                 .collect(),
             noise: padded(layers.len(), Noise::default()),
             buffers,
