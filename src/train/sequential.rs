@@ -944,3 +944,45 @@ fn thousands(n: usize) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::Dataset;
+    use crate::nn::Dense;
+
+    /// The parameters after 20 steps on the bundled digits with two threads, part B's rest
+    /// (everything after the first layer's weight) whole on the first thread, as the engine
+    /// takes a rest this small, or cut evenly between the threads.
+    fn after_twenty_steps(activation: Activation, cut: bool) -> Vec<f32> {
+        let (train, _) = Dataset::digits().unwrap();
+        let mut model = Sequential::with_seed(3);
+        model.set_threads(2).unwrap();
+        model.add(Dense::new(32).activation(activation).input_shape(64)).unwrap();
+        model.add(Dense::new(10).activation(Activation::Softmax)).unwrap();
+        model.compile(Optimizer::adam().learning_rate(0.01), Loss::SparseCategoricalCrossentropy, &[]).unwrap();
+        let batch = |step: u32| -> Vec<u32> { (step * 32..step * 32 + 32).collect() };
+        model.train_on_batch(&train, &batch(0)).unwrap();
+        let engine = model.engine.as_mut().unwrap();
+        let whole = engine.rest_bounds.clone();
+        assert_eq!(whole, [32 * 64, 32 * 64 + 32 + 330, 32 * 64 + 32 + 330], "the small rest is whole");
+        if cut {
+            engine.cut_rest_evenly().unwrap();
+            assert_ne!(engine.rest_bounds, whole, "cut evenly");
+        }
+        for step in 1..20 {
+            model.train_on_batch(&train, &batch(step)).unwrap();
+        }
+        let values = model.store.read().unwrap().values().to_vec();
+        values
+    }
+
+    #[test]
+    fn the_thread_that_computes_the_rest_does_not_change_it() {
+        for activation in [Activation::Sigmoid, Activation::Relu] {
+            let (whole, cut) = (after_twenty_steps(activation, false), after_twenty_steps(activation, true));
+            let differ = whole.iter().zip(&cut).filter(|(a, b)| a.to_bits() != b.to_bits()).count();
+            assert_eq!(differ, 0, "{activation:?}: {differ} of {} values differ", whole.len());
+        }
+    }
+}

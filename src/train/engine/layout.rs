@@ -125,8 +125,18 @@ impl Layout {
     /// Cuts everything after the first layer's weight into `threads` contiguous ranges of
     /// about equal size (flat offsets, plus the end), each cut on a dense weight row, after a
     /// bias, or around a whole layer of another kind, so that every thread's share is a set
-    /// of whole weight rows, biases and layers.
+    /// of whole weight rows, biases and layers. A rest of at most [`WHOLE_REST`] values after
+    /// a first layer shared by features is not cut: the first thread takes it all.
     pub(crate) fn rest_bounds(&self, threads: usize) -> Vec<usize> {
+        let (start, total) = (self.rest_start(), self.total);
+        if self.first.is_some() && total - start <= WHOLE_REST {
+            return std::iter::once(start).chain(std::iter::repeat_n(total, threads.max(1))).collect();
+        }
+        self.even_rest_bounds(threads)
+    }
+
+    /// [`Layout::rest_bounds`] without the whole small rest: every rest cut evenly.
+    pub(crate) fn even_rest_bounds(&self, threads: usize) -> Vec<usize> {
         let (start, total) = (self.rest_start(), self.total);
         let mut bounds = vec![start];
         for k in 1..threads {
@@ -150,6 +160,18 @@ impl Layout {
         bounds
     }
 }
+
+/// The largest rest (the parameters after a first dense layer's weight) that the first thread
+/// of part B takes whole, the calling thread, which starts B as it hands the other share off
+/// and so a fraction of a microsecond before its helper. Such a rest costs mostly per call
+/// (each part's gradient product, the bias sums, Adam's step scalars: about 3,000 cycles a
+/// thread for the seed model's 560 values, 6,400 for all of them on one), so cutting it takes
+/// less off the one thread than it adds to the other. On MNIST the second half of the pixels
+/// holds 11% more ink than the first, and the thread with it finished B 7,000 cycles later;
+/// whole on the first thread, the two finish together (BENCHMARKS.md, issue 25, seventh
+/// session). Which thread computes a value never changes it: gradients are summed over the
+/// parts in part order, and the optimiser works value by value.
+pub(crate) const WHOLE_REST: usize = 1024;
 
 /// Which buffer each layer reads and writes in one mode: a view's output is its input's
 /// buffer, every other layer's output a buffer of its own.

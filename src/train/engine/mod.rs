@@ -98,7 +98,7 @@ pub(crate) struct Engine {
     /// Where each thread's share of the first layer's weight starts (flat), plus the end.
     first_bounds: Vec<usize>,
     /// Where each thread's share of the other parameters starts (flat), plus the end.
-    rest_bounds: Vec<usize>,
+    pub(super) rest_bounds: Vec<usize>,
     parts: Vec<InputPart>,
     /// The examples whose A1 the last step already ran (with the parameters it left), and
     /// the address of their data and the store's version then; empty when nothing was run
@@ -222,6 +222,15 @@ impl Engine {
         self.batch = batch;
         self.layout = Some(layout);
         self.layout_key = key;
+        Ok(())
+    }
+
+    /// Cuts the rest of part B evenly between the threads, however small: for the tests that
+    /// check that the thread that computes a value does not change it.
+    #[cfg(test)]
+    pub(crate) fn cut_rest_evenly(&mut self) -> Result<()> {
+        let layout = self.layout.as_ref().ok_or_else(|| Error::Value("the engine was not prepared".into()))?;
+        self.rest_bounds = layout.even_rest_bounds(self.threads());
         Ok(())
     }
 
