@@ -1,6 +1,6 @@
 //! The engine's threads: the calling thread and `threads - 1` helpers that wait for work by
 //! spinning for a while (then sleeping), so that each of a training step's two parallel parts
-//! starts within a fraction of a microsecond. A step of the notes' model takes about 50 us;
+//! starts within a fraction of a microsecond. A step of the notes' model takes about 35 us;
 //! rayon's idle threads yield and sleep between its parts, and waking them measured a seventh
 //! of the step (BENCHMARKS.md, issue 25).
 //!
@@ -38,20 +38,37 @@ struct Job {
     execute: unsafe fn(*const ()),
 }
 
-/// One helper's mailbox, on its own cache lines.
+/// A value on cache lines of its own (128 bytes: the line and its prefetched neighbour).
 #[repr(align(128))]
-struct Slot {
-    state: AtomicU8,
+struct OwnLines<T>(T);
+
+/// What the thread that hands a job out writes and the helper reads.
+struct Post {
     posted: AtomicU64,
+    job: UnsafeCell<Option<Job>>,
+}
+
+/// What the helper writes and the thread waiting for it reads.
+struct Reply {
     done: AtomicU64,
     sleeping: AtomicBool,
-    job: UnsafeCell<Option<Job>>,
+}
+
+/// One helper's mailbox. Its three parts are on lines of their own, each written by one side:
+/// the claim by the threads that hand work out (one, with two threads: it stays in that core's
+/// cache), the post by the claimant, the reply by the helper. Sharing one line, the claim's
+/// compare-and-swap and the post's store each waited for the line to come back from the
+/// helper, which reads it while it waits.
+struct Slot {
+    state: OwnLines<AtomicU8>,
+    post: OwnLines<Post>,
+    reply: OwnLines<Reply>,
     thread: OnceLock<Thread>,
 }
 
 // SAFETY: `job` is written only by the thread that claimed the slot (state CLAIMED, before
 // `posted` is raised) and read only by the helper after it sees `posted` raised; the
-// acquire/release pairs on `posted` and `done` order those accesses.
+// release/acquire pairs on `posted` and `done` order those accesses.
 unsafe impl Sync for Slot {}
 // SAFETY: a job's pointer is only followed under the protocol above, by the one helper.
 unsafe impl Send for Slot {}
@@ -73,11 +90,9 @@ impl Team {
         let helpers = threads.saturating_sub(1);
         let slots = (0..helpers)
             .map(|_| Slot {
-                state: AtomicU8::new(IDLE),
-                posted: AtomicU64::new(0),
-                done: AtomicU64::new(0),
-                sleeping: AtomicBool::new(false),
-                job: UnsafeCell::new(None),
+                state: OwnLines(AtomicU8::new(IDLE)),
+                post: OwnLines(Post { posted: AtomicU64::new(0), job: UnsafeCell::new(None) }),
+                reply: OwnLines(Reply { done: AtomicU64::new(0), sleeping: AtomicBool::new(false) }),
                 thread: OnceLock::new(),
             })
             .collect();
@@ -129,40 +144,42 @@ pub(crate) fn in_team() -> bool {
 /// A helper's life: wait for a job (spinning, then sleeping), run it, say it is done.
 fn helper(shared: &Arc<Shared>, h: usize) {
     CURRENT.with(|c| c.set(Arc::as_ptr(shared)));
-    let slot = &shared.slots[h];
+    let (post, reply) = (&shared.slots[h].post.0, &shared.slots[h].reply.0);
     let mut seen = 0;
     loop {
-        let start = Instant::now();
+        // The clock is read only once the wait is long (a read costs about 20 ns).
+        let mut start = None;
         let mut spins = 0u32;
         let posted = loop {
-            let posted = slot.posted.load(Ordering::SeqCst);
+            let posted = post.posted.load(Ordering::Acquire);
             if posted != seen {
                 break posted;
             }
-            if shared.stop.load(Ordering::SeqCst) {
+            if shared.stop.load(Ordering::Relaxed) {
                 return;
             }
             spins = spins.wrapping_add(1);
-            if !spins.is_multiple_of(64) || start.elapsed() < SPIN {
+            if !spins.is_multiple_of(64) || start.get_or_insert_with(Instant::now).elapsed() < SPIN {
                 std::hint::spin_loop();
                 continue;
             }
-            // Sleep; a poster that raises `posted` after this flag is set wakes the thread,
-            // and one that raised it before is seen by the check below.
-            slot.sleeping.store(true, Ordering::SeqCst);
-            if slot.posted.load(Ordering::SeqCst) == seen && !shared.stop.load(Ordering::SeqCst) {
+            // Sleep. The poster reads this flag after a fence that follows its raising of
+            // `posted`; with the fence here (a sequentially consistent store and load), either
+            // it sees the flag and wakes the thread, or the check below sees its post.
+            reply.sleeping.store(true, Ordering::SeqCst);
+            if post.posted.load(Ordering::SeqCst) == seen && !shared.stop.load(Ordering::SeqCst) {
                 thread::park_timeout(Duration::from_millis(100));
             }
-            slot.sleeping.store(false, Ordering::SeqCst);
+            reply.sleeping.store(false, Ordering::SeqCst);
         };
         seen = posted;
         // SAFETY: the job was written before `posted` was raised (see `Slot`).
-        if let Some(job) = unsafe { *slot.job.get() } {
+        if let Some(job) = unsafe { *post.job.get() } {
             // SAFETY: `data` points at the `Pending` of the waiting thread, which does not
             // return before `done` is raised; `execute` catches panics.
             unsafe { (job.execute)(job.data) };
         }
-        slot.done.store(seen, Ordering::Release);
+        reply.done.store(seen, Ordering::Release);
     }
 }
 
@@ -198,34 +215,47 @@ where
     let Some(slot) = shared
         .slots
         .iter()
-        .find(|s| s.state.compare_exchange(IDLE, CLAIMED, Ordering::Acquire, Ordering::Relaxed).is_ok())
+        .find(|s| s.state.0.compare_exchange(IDLE, CLAIMED, Ordering::Acquire, Ordering::Relaxed).is_ok())
     else {
         return (a(), b());
     };
+    let (post, reply) = (&slot.post.0, &slot.reply.0);
     let pending = Pending { f: UnsafeCell::new(Some(b)), result: UnsafeCell::new(None) };
     // SAFETY: this thread claimed the slot; the helper reads the job only after `posted` rises.
     unsafe {
-        *slot.job.get() = Some(Job { data: &pending as *const Pending<B, RB> as *const (), execute: execute::<B, RB> });
+        *post.job.get() = Some(Job { data: &pending as *const Pending<B, RB> as *const (), execute: execute::<B, RB> });
     }
-    let generation = slot.posted.load(Ordering::Relaxed) + 1;
-    slot.posted.store(generation, Ordering::SeqCst);
-    if slot.sleeping.load(Ordering::SeqCst) {
+    let generation = post.posted.load(Ordering::Relaxed) + 1;
+    // A plain store: this thread goes on to `a` while the line travels to the helper.
+    post.posted.store(generation, Ordering::Release);
+    let wake = || {
         if let Some(t) = slot.thread.get() {
             t.unpark();
         }
+    };
+    // A helper asleep for a while is woken at once (this read may see an old value: the
+    // check after `a` settles it).
+    if reply.sleeping.load(Ordering::Relaxed) {
+        wake();
     }
     let ra = catch_unwind(AssertUnwindSafe(a));
-    let start = Instant::now();
+    // The fence pairs with the helper's before it sleeps (see `helper`): a helper that went to
+    // sleep without seeing the post is seen asleep here.
+    std::sync::atomic::fence(Ordering::SeqCst);
+    if reply.sleeping.load(Ordering::Relaxed) && reply.done.load(Ordering::Acquire) != generation {
+        wake();
+    }
+    let mut start = None;
     let mut spins = 0u32;
-    while slot.done.load(Ordering::Acquire) != generation {
+    while reply.done.load(Ordering::Acquire) != generation {
         spins = spins.wrapping_add(1);
-        if spins.is_multiple_of(64) && start.elapsed() > WAIT_SPIN {
+        if spins.is_multiple_of(64) && start.get_or_insert_with(Instant::now).elapsed() > WAIT_SPIN {
             thread::yield_now();
         } else {
             std::hint::spin_loop();
         }
     }
-    slot.state.store(IDLE, Ordering::Release);
+    slot.state.0.store(IDLE, Ordering::Release);
     // SAFETY: the helper finished with `pending` (`done` was raised after it wrote `result`).
     let rb = unsafe { (*pending.result.get()).take() };
     match (ra, rb) {
