@@ -978,6 +978,28 @@ mod tests {
     }
 
     #[test]
+    fn a_batch_shorter_than_a_chunk_trains_on_its_own_rows_only() {
+        // After a full batch, one of 10 rows: with two threads the second chunk has no rows,
+        // and what it held from the full batch must not reach the gradient. One thread (other
+        // sums, the same rows) is the reference.
+        let (train, _) = Dataset::digits().unwrap();
+        let after = |threads: usize| {
+            let mut model = Sequential::with_seed(5);
+            model.set_threads(threads).unwrap();
+            model.add(Dense::new(32).activation(Activation::Sigmoid).input_shape(64)).unwrap();
+            model.add(Dense::new(10).activation(Activation::Softmax)).unwrap();
+            model.compile(Optimizer::sgd().learning_rate(0.5), Loss::SparseCategoricalCrossentropy, &[]).unwrap();
+            model.train_on_batch(&train, &(0..32).collect::<Vec<u32>>()).unwrap();
+            model.train_on_batch(&train, &(32..42).collect::<Vec<u32>>()).unwrap();
+            let values = model.store.read().unwrap().values().to_vec();
+            values
+        };
+        let (two, one) = (after(2), after(1));
+        let worst = two.iter().zip(&one).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        assert!(worst < 1e-5, "two threads and one differ by up to {worst}");
+    }
+
+    #[test]
     fn the_thread_that_computes_the_rest_does_not_change_it() {
         for activation in [Activation::Sigmoid, Activation::Relu] {
             let (whole, cut) = (after_twenty_steps(activation, false), after_twenty_steps(activation, true));

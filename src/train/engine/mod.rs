@@ -316,7 +316,9 @@ impl Engine {
 
         // A2: the rest of the forward and backward passes, by examples.
         let per = self.rows_per_chunk;
-        for c in &mut self.chunks {
+        // Each chunk is reset by the thread that runs it (its lines stay in that core's
+        // cache); here only those past the end of a short batch, which no thread visits.
+        for c in self.chunks.iter_mut().skip(batch.div_ceil(per.max(1))) {
             c.rows = 0;
             c.totals = Totals::default();
         }
@@ -326,6 +328,8 @@ impl Engine {
             let first_layer = layout.first.unwrap_or(0);
             let run = |c: usize, chunk: &mut Chunk| -> Result<(usize, usize)> {
                 let (start, end) = (c * per, ((c + 1) * per).min(batch));
+                chunk.rows = 0;
+                chunk.totals = Totals::default();
                 if start < end {
                     chunk.train(
                         layers,
