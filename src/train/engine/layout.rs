@@ -169,8 +169,11 @@ impl Layout {
 /// less off the one thread than it adds to the other. On MNIST the second half of the pixels
 /// holds 11% more ink than the first, and the thread with it finished B 7,000 cycles later;
 /// whole on the first thread, the two finish together (BENCHMARKS.md, issue 25, seventh
-/// session). Which thread computes a value never changes it: gradients are summed over the
-/// parts in part order, and the optimiser works value by value.
+/// session). The numbers stay the same (gradients are summed over the parts in part order, the
+/// optimiser works value by value; a test compares both cuts bit for bit, with sigmoid and
+/// ReLU), unless a hidden layer's outputs are so often 0 that its halves' gradient products go
+/// to the zero-skipping kernel and the whole's to the GEMM path, or the reverse: they round
+/// the second part's sum differently, in the last bits, the same way every run.
 pub(crate) const WHOLE_REST: usize = 1024;
 
 /// Which buffer each layer reads and writes in one mode: a view's output is its input's
