@@ -951,30 +951,41 @@ mod tests {
     use crate::data::Dataset;
     use crate::nn::Dense;
 
+    /// 64-32-10 for the bundled digits (`activation` in the hidden layer, softmax out) on
+    /// `threads` threads, compiled with `optimizer`.
+    fn digits_model(seed: u64, threads: usize, activation: Activation, optimizer: Optimizer) -> Sequential {
+        let mut model = Sequential::with_seed(seed);
+        model.set_threads(threads).unwrap();
+        model.add(Dense::new(32).activation(activation).input_shape(64)).unwrap();
+        model.add(Dense::new(10).activation(Activation::Softmax)).unwrap();
+        model.compile(optimizer, Loss::SparseCategoricalCrossentropy, &[]).unwrap();
+        model
+    }
+
+    /// The model's parameters, in the store's order.
+    fn values(model: &Sequential) -> Vec<f32> {
+        model.store.read().unwrap().values().to_vec()
+    }
+
     /// The parameters after 20 steps on the bundled digits with two threads, part B's rest
     /// (everything after the first layer's weight) whole on the first thread, as the engine
     /// takes a rest this small, or cut evenly between the threads.
     fn after_twenty_steps(activation: Activation, cut: bool) -> Vec<f32> {
         let (train, _) = Dataset::digits().unwrap();
-        let mut model = Sequential::with_seed(3);
-        model.set_threads(2).unwrap();
-        model.add(Dense::new(32).activation(activation).input_shape(64)).unwrap();
-        model.add(Dense::new(10).activation(Activation::Softmax)).unwrap();
-        model.compile(Optimizer::adam().learning_rate(0.01), Loss::SparseCategoricalCrossentropy, &[]).unwrap();
+        let mut model = digits_model(3, 2, activation, Optimizer::adam().learning_rate(0.01));
         let batch = |step: u32| -> Vec<u32> { (step * 32..step * 32 + 32).collect() };
         model.train_on_batch(&train, &batch(0)).unwrap();
         let engine = model.engine.as_mut().unwrap();
-        let whole = engine.rest_bounds.clone();
+        let whole = engine.rest_bounds().to_vec();
         assert_eq!(whole, [32 * 64, 32 * 64 + 32 + 330, 32 * 64 + 32 + 330], "the small rest is whole");
         if cut {
             engine.cut_rest_evenly().unwrap();
-            assert_ne!(engine.rest_bounds, whole, "cut evenly");
+            assert_ne!(engine.rest_bounds(), whole, "cut evenly");
         }
         for step in 1..20 {
             model.train_on_batch(&train, &batch(step)).unwrap();
         }
-        let values = model.store.read().unwrap().values().to_vec();
-        values
+        values(&model)
     }
 
     #[test]
@@ -984,15 +995,10 @@ mod tests {
         // sums, the same rows) is the reference.
         let (train, _) = Dataset::digits().unwrap();
         let after = |threads: usize| {
-            let mut model = Sequential::with_seed(5);
-            model.set_threads(threads).unwrap();
-            model.add(Dense::new(32).activation(Activation::Sigmoid).input_shape(64)).unwrap();
-            model.add(Dense::new(10).activation(Activation::Softmax)).unwrap();
-            model.compile(Optimizer::sgd().learning_rate(0.5), Loss::SparseCategoricalCrossentropy, &[]).unwrap();
+            let mut model = digits_model(5, threads, Activation::Sigmoid, Optimizer::sgd().learning_rate(0.5));
             model.train_on_batch(&train, &(0..32).collect::<Vec<u32>>()).unwrap();
             model.train_on_batch(&train, &(32..42).collect::<Vec<u32>>()).unwrap();
-            let values = model.store.read().unwrap().values().to_vec();
-            values
+            values(&model)
         };
         let (two, one) = (after(2), after(1));
         let worst = two.iter().zip(&one).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);

@@ -98,7 +98,7 @@ pub(crate) struct Engine {
     /// Where each thread's share of the first layer's weight starts (flat), plus the end.
     first_bounds: Vec<usize>,
     /// Where each thread's share of the other parameters starts (flat), plus the end.
-    pub(super) rest_bounds: Vec<usize>,
+    rest_bounds: Vec<usize>,
     parts: Vec<InputPart>,
     /// The examples whose A1 the last step already ran (with the parameters it left), and
     /// the address of their data and the store's version then; empty when nothing was run
@@ -223,6 +223,12 @@ impl Engine {
         self.layout = Some(layout);
         self.layout_key = key;
         Ok(())
+    }
+
+    /// Where each thread's share of part B's rest starts (flat), plus the end: for the tests.
+    #[cfg(test)]
+    pub(crate) fn rest_bounds(&self) -> &[usize] {
+        &self.rest_bounds
     }
 
     /// Cuts the rest of part B evenly between the threads, however small: for the tests that
