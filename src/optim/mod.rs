@@ -751,10 +751,12 @@ simd_kernel! {
                 let b2t = (beta2 as f64).powf(t as f64);
                 let alpha = (lr as f64 * (1.0 - b2t).sqrt() / (1.0 - b1t)) as f32;
                 let (c1, c2) = (1.0 - beta1, 1.0 - beta2);
+                let (tiny_m, safe_p) = negligible_steps(alpha, epsilon);
                 for (((p, &g), m), v) in param.iter_mut().zip(grad).zip(s0.iter_mut()).zip(s1.iter_mut()) {
                     *m = no_subnormal(*m + (g - *m) * c1);
                     *v = no_subnormal(*v + (g * g - *v) * c2);
-                    *p -= *m * alpha / (v.sqrt() + epsilon);
+                    let m_step = if m.abs() < tiny_m && p.abs() >= safe_p { 0.0 } else { *m };
+                    *p -= m_step * alpha / (v.sqrt() + epsilon);
                     bad |= u32::from(!p.is_finite());
                 }
             }
@@ -924,6 +926,35 @@ fn torch_lerp(start: f32, end: f32, weight: f32) -> f32 {
 
 /// 0 for a value below the smallest normal float32 (a subnormal), else the value: a compare
 /// and a select that vectorise (see the PyTorch rules in `apply_update`).
+/// For Adam's `p -= m alpha / (sqrt(v) + eps)`: bounds `(tiny_m, safe_p)` such that where
+/// `|m| < tiny_m` and `|p| >= safe_p` the step is below a quarter of `p`'s unit in the last
+/// place, so that `p` comes out the same with the step taken as 0. Those are the steps whose
+/// `m alpha` falls below the smallest normal float, and multiplying into or dividing such a
+/// subnormal number takes a microcode assist: on the seed model about 55 weights a step and
+/// thread (a pixel's moment on its way down to 0), 2,000 cycles of Adam's 29,000
+/// (BENCHMARKS.md, issue 25). `(0, inf)`, never, without a positive finite `eps`.
+fn negligible_steps(alpha: f32, epsilon: f32) -> (f32, f32) {
+    let alpha = f64::from(alpha).abs();
+    if !(epsilon > 0.0 && epsilon.is_finite() && alpha.is_finite() && alpha > 0.0) {
+        return (0.0, f32::INFINITY);
+    }
+    let min = f64::from(f32::MIN_POSITIVE);
+    // |m| < tiny_m makes |m alpha| below the smallest normal float (rounded down to a float).
+    let mut tiny_m = (min / alpha) as f32;
+    if f64::from(tiny_m) * alpha > min {
+        tiny_m = tiny_m.next_down();
+    }
+    // Then the rounded |m alpha| is at most that smallest normal float, and the step, that
+    // divided by sqrt(v) + eps >= eps and rounded, at most `step` (a relative margin of
+    // 2^-20 for the rounding, and one subnormal unit for a quotient below the normal range).
+    let step = min / f64::from(epsilon) * (1.0 + 2f64.powi(-20)) + 2f64.powi(-149);
+    // |p| >= 2^e has a unit in the last place of at least 2^(e - 23) (2^-149 below the
+    // normal range); a quarter of it, 2^(e - 25), exceeds `step`.
+    let e = (step.log2().floor() as i32 + 26).max(-149);
+    let safe_p = if e > 127 { f32::INFINITY } else { 2f64.powi(e) as f32 };
+    (tiny_m, safe_p)
+}
+
 #[inline(always)]
 fn no_subnormal(x: f32) -> f32 {
     if x.abs() < f32::MIN_POSITIVE {
@@ -968,7 +999,77 @@ fn nadam_schedule(beta1: f32, t: u64) -> (f64, f64, f64) {
 
 #[cfg(test)]
 mod tests {
-    use super::nadam_schedule;
+    use super::{nadam_schedule, negligible_steps, no_subnormal, Optimizer};
+
+    /// Adam takes a step as 0 only where the weight comes out the same as with the step
+    /// computed: every weight's bits against the plain formula, for moments just below, well
+    /// below and above the bound, weights at, just below and above the safe size and tiny
+    /// ones, the largest steps (`v = 0`, so the divisor is `eps` itself), over learning rates,
+    /// epsilons and step numbers. It also checks that the skip happens, and where the plain
+    /// step is not 0.
+    #[test]
+    fn adam_takes_a_step_as_zero_only_where_the_weight_is_the_same() {
+        let mut rng = crate::Rng::new(3);
+        let (mut skipped, mut skipped_nonzero) = (0usize, 0usize);
+        for lr in [1e-6f32, 1e-3, 0.1, 10.0] {
+            for epsilon in [1e-12f32, 1e-8, 1e-7, 1e-3, 1.0, 100.0] {
+                for t in [1u64, 10, 1000] {
+                    let (beta1, beta2) = (0.9f32, 0.999f32);
+                    let optimizer = Optimizer::Adam { learning_rate: lr, beta1, beta2, epsilon };
+                    let b1t = (beta1 as f64).powf(t as f64);
+                    let b2t = (beta2 as f64).powf(t as f64);
+                    let alpha = (lr as f64 * (1.0 - b2t).sqrt() / (1.0 - b1t)) as f32;
+                    let (tiny_m, safe_p) = negligible_steps(alpha, epsilon);
+                    let (mut p, mut g, mut v) = (Vec::new(), Vec::new(), Vec::new());
+                    let scales_m = [1.0f32.next_down(), 1.0, 0.999, 0.5, 1e-3, 1e-20];
+                    let scales_p = [1.0f32, 1.0f32.next_up(), 1.0f32.next_down(), 2.0, 0.5, 3.0e10, 1e-20];
+                    for &sm in &scales_m {
+                        for &sp in &scales_p {
+                            for sign in [1.0f32, -1.0] {
+                                for _ in 0..4 {
+                                    let jitter = 1.0 + 0.5 * rng.next_f32();
+                                    let m =
+                                        (tiny_m * sm * if sm < 0.999 { jitter } else { 1.0 }).max(f32::MIN_POSITIVE);
+                                    // g = m keeps m; g * g is far below the normal range, so v stays 0.
+                                    g.push(sign * m);
+                                    p.push(-sign * (safe_p * sp * if sp > 3.0 { jitter } else { 1.0 }));
+                                    v.push(if rng.next_f32() < 0.25 { rng.next_f32() * 1e-6 } else { 0.0 });
+                                }
+                            }
+                        }
+                    }
+                    p.extend([0.0, -0.0, f32::MIN_POSITIVE, 1e-40]);
+                    g.extend([tiny_m * 0.5, -tiny_m * 0.5, tiny_m * 0.5, tiny_m * 0.5]);
+                    v.extend([0.0; 4]);
+                    let mut m = g.clone();
+                    let mut got = p.clone();
+                    let (mut s0, mut s1) = (m.clone(), v.clone());
+                    assert!(optimizer.apply(t, &mut got, &g, &mut s0, &mut s1, &mut []).unwrap());
+                    let (c1, c2) = (1.0 - beta1, 1.0 - beta2);
+                    for i in 0..p.len() {
+                        m[i] = no_subnormal(m[i] + (g[i] - m[i]) * c1);
+                        let vi = no_subnormal(v[i] + (g[i] * g[i] - v[i]) * c2);
+                        let step = m[i] * alpha / (vi.sqrt() + epsilon);
+                        let want = p[i] - step;
+                        assert_eq!(
+                            got[i].to_bits(),
+                            want.to_bits(),
+                            "lr {lr}, eps {epsilon}, step {t}: p {} m {} v {vi}: {} against {want} (bounds {tiny_m}, {safe_p})",
+                            p[i],
+                            m[i],
+                            got[i]
+                        );
+                        assert_eq!((s0[i].to_bits(), s1[i].to_bits()), (m[i].to_bits(), vi.to_bits()));
+                        if m[i].abs() < tiny_m && p[i].abs() >= safe_p {
+                            skipped += 1;
+                            skipped_nonzero += usize::from(step != 0.0);
+                        }
+                    }
+                }
+            }
+        }
+        assert!(skipped > 5_000 && skipped_nonzero > 4_000, "{skipped} steps skipped, {skipped_nonzero} not 0");
+    }
 
     /// The schedule against the running product Keras keeps, far past the 8 steps of the
     /// trajectory fixture: where it matters (`1 - P_t` and `1 - P_t u_{t+1}`), within 1e-15.
