@@ -755,6 +755,8 @@ simd_kernel! {
                 for (((p, &g), m), v) in param.iter_mut().zip(grad).zip(s0.iter_mut()).zip(s1.iter_mut()) {
                     *m = no_subnormal(*m + (g - *m) * c1);
                     *v = no_subnormal(*v + (g * g - *v) * c2);
+                    // A step from a subnormal `m alpha` is 0 where it cannot move the weight:
+                    // the same bits without the assists (see `negligible_steps`).
                     let m_step = if m.abs() < tiny_m && p.abs() >= safe_p { 0.0 } else { *m };
                     *p -= m_step * alpha / (v.sqrt() + epsilon);
                     bad |= u32::from(!p.is_finite());
@@ -924,8 +926,6 @@ fn torch_lerp(start: f32, end: f32, weight: f32) -> f32 {
     }
 }
 
-/// 0 for a value below the smallest normal float32 (a subnormal), else the value: a compare
-/// and a select that vectorise (see the PyTorch rules in `apply_update`).
 /// For Adam's `p -= m alpha / (sqrt(v) + eps)`: bounds `(tiny_m, safe_p)` such that where
 /// `|m| < tiny_m` and `|p| >= safe_p` the step is below a quarter of `p`'s unit in the last
 /// place, so that `p` comes out the same with the step taken as 0. Those are the steps whose
@@ -955,6 +955,8 @@ fn negligible_steps(alpha: f32, epsilon: f32) -> (f32, f32) {
     (tiny_m, safe_p)
 }
 
+/// 0 for a value below the smallest normal float32 (a subnormal), else the value: a compare
+/// and a select that vectorise (see the PyTorch rules in `apply_update`).
 #[inline(always)]
 fn no_subnormal(x: f32) -> f32 {
     if x.abs() < f32::MIN_POSITIVE {
