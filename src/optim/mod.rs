@@ -769,10 +769,12 @@ simd_kernel! {
                 let c_g = ((1.0 - u_t) / (1.0 - product)) as f32;
                 let v_scale = (1.0 / (1.0 - (beta2 as f64).powf(t as f64))) as f32;
                 let (c1, c2) = (1.0 - beta1, 1.0 - beta2);
+                let (tiny_m, safe_p) = negligible_steps(lr, epsilon);
                 for (((p, &g), m), v) in param.iter_mut().zip(grad).zip(s0.iter_mut()).zip(s1.iter_mut()) {
                     *m = no_subnormal(*m + (g - *m) * c1);
                     *v = no_subnormal(*v + (g * g - *v) * c2);
                     let m_hat = c_m * *m + c_g * g;
+                    let m_hat = if m_hat.abs() < tiny_m && p.abs() >= safe_p { 0.0 } else { m_hat };
                     *p -= lr * m_hat / ((*v * v_scale).sqrt() + epsilon);
                     bad |= u32::from(!p.is_finite());
                 }
@@ -809,6 +811,7 @@ simd_kernel! {
                 let root_bc2 = (1.0 - beta2.powf(step)).sqrt() as f32;
                 let (w1, b2, c2, eps) = ((1.0 - beta1) as f32, beta2 as f32, (1.0 - beta2) as f32, eps as f32);
                 let sign = if maximize { -1.0f32 } else { 1.0 };
+                let (tiny_m, safe_p) = negligible_steps(step_size, eps);
                 // L2 in the gradient, or AdamW's decay of the parameter (1 where there is none).
                 let (wd, decay) = match (decoupled_weight_decay, weight_decay != 0.0) {
                     (true, true) => (0.0, (1.0 - lr * weight_decay) as f32),
@@ -823,7 +826,8 @@ simd_kernel! {
                         *m = no_subnormal(torch_lerp(*m, g, w1));
                         *v = no_subnormal(*v * b2 + c2 * g * g);
                         *v_max = torch_maximum(*v_max, *v);
-                        *p -= step_size * *m / (v_max.sqrt() / root_bc2 + eps);
+                        let m_step = if m.abs() < tiny_m && p.abs() >= safe_p { 0.0 } else { *m };
+                        *p -= step_size * m_step / (v_max.sqrt() / root_bc2 + eps);
                         bad |= u32::from(!p.is_finite());
                     }
                 } else {
@@ -832,7 +836,8 @@ simd_kernel! {
                         let g = torch_grad(sign * g, *p, wd);
                         *m = no_subnormal(torch_lerp(*m, g, w1));
                         *v = no_subnormal(*v * b2 + c2 * g * g);
-                        *p -= step_size * *m / (v.sqrt() / root_bc2 + eps);
+                        let m_step = if m.abs() < tiny_m && p.abs() >= safe_p { 0.0 } else { *m };
+                        *p -= step_size * m_step / (v.sqrt() / root_bc2 + eps);
                         bad |= u32::from(!p.is_finite());
                     }
                 }
@@ -926,15 +931,20 @@ fn torch_lerp(start: f32, end: f32, weight: f32) -> f32 {
     }
 }
 
-/// For Adam's `p -= m alpha / (sqrt(v) + eps)`: bounds `(tiny_m, safe_p)` such that where
-/// `|m| < tiny_m` and `|p| >= safe_p` the step is below a quarter of `p`'s unit in the last
-/// place, so that `p` comes out the same with the step taken as 0. Those are the steps whose
-/// `m alpha` falls below the smallest normal float, and multiplying into or dividing such a
-/// subnormal number takes a microcode assist: on the seed model about 55 weights a step and
-/// thread (a pixel's moment on its way down to 0), 2,000 cycles of Adam's 29,000
-/// (BENCHMARKS.md, issue 25). `(0, inf)`, never, without a positive finite `eps`.
+/// For the Adam rules' `p -= alpha m / d` with `d >= eps` (Keras' Adam and Nadam, PyTorch's
+/// Adam and AdamW): bounds `(tiny_m, safe_p)` such that where `|m| < tiny_m` and `|p| >=
+/// safe_p` the step is below a quarter of `p`'s unit in the last place, so that `p` comes out
+/// the same with the step taken as 0. Those are the steps whose `alpha m` falls below the
+/// smallest normal float, and multiplying into or dividing such a subnormal number takes a
+/// microcode assist: on the seed model about 55 weights a step and thread (a pixel's moment
+/// on its way down to 0), 2,000 cycles of Adam's 29,000 (BENCHMARKS.md, issue 25). `(0,
+/// inf)`, never, without a positive finite `eps`.
 fn negligible_steps(alpha: f32, epsilon: f32) -> (f32, f32) {
     let alpha = f64::from(alpha).abs();
+    #[cfg(test)]
+    if tests::NO_SKIP.with(|c| c.get()) {
+        return (0.0, f32::INFINITY);
+    }
     if !(epsilon > 0.0 && epsilon.is_finite() && alpha.is_finite() && alpha > 0.0) {
         return (0.0, f32::INFINITY);
     }
@@ -1002,6 +1012,121 @@ fn nadam_schedule(beta1: f32, t: u64) -> (f64, f64, f64) {
 #[cfg(test)]
 mod tests {
     use super::{nadam_schedule, negligible_steps, no_subnormal, Optimizer};
+    use std::cell::Cell;
+
+    thread_local! {
+        /// Turns `negligible_steps` off on this thread, to compare with the steps computed.
+        pub(super) static NO_SKIP: Cell<bool> = const { Cell::new(false) };
+    }
+
+    /// Every Adam rule gives the same bits with its negligible steps taken as 0 as with them
+    /// computed: Keras' Adam and Nadam, PyTorch's Adam with and without AMSGrad, L2, AdamW's
+    /// decay and `maximize`, over learning rates, epsilons and step numbers, for moments from
+    /// the smallest normal float up by powers of two (with the gradient equal to the moment
+    /// or 0) against weights from 2^-100 up, 0 and a subnormal weight. Also checks that the
+    /// steps the bound covers include nonzero ones.
+    #[test]
+    fn every_adam_rule_gives_the_same_bits_with_its_negligible_steps_skipped() {
+        let mut covered = 0usize;
+        for lr in [1e-6f64, 1e-3, 0.1, 10.0] {
+            for eps in [1e-12f64, 1e-8, 1e-7, 1e-3, 1.0] {
+                let rules = [
+                    Optimizer::Adam { learning_rate: lr as f32, beta1: 0.9, beta2: 0.999, epsilon: eps as f32 },
+                    Optimizer::Nadam { learning_rate: lr as f32, beta1: 0.9, beta2: 0.999, epsilon: eps as f32 },
+                    Optimizer::TorchAdam {
+                        lr,
+                        betas: (0.9, 0.999),
+                        eps,
+                        weight_decay: 0.0,
+                        amsgrad: false,
+                        maximize: false,
+                        decoupled_weight_decay: false,
+                    },
+                    Optimizer::TorchAdam {
+                        lr,
+                        betas: (0.9, 0.999),
+                        eps,
+                        weight_decay: 0.01,
+                        amsgrad: true,
+                        maximize: true,
+                        decoupled_weight_decay: false,
+                    },
+                    Optimizer::TorchAdam {
+                        lr,
+                        betas: (0.8, 0.99),
+                        eps,
+                        weight_decay: 0.01,
+                        amsgrad: false,
+                        maximize: false,
+                        decoupled_weight_decay: true,
+                    },
+                ];
+                for rule in rules {
+                    for t in [1u64, 7, 1000] {
+                        let (mut p, mut g, mut m) = (Vec::new(), Vec::new(), Vec::new());
+                        for i in 0..100 {
+                            let moment = f32::MIN_POSITIVE * 2f32.powi(i);
+                            for j in (-100..=0).step_by(3) {
+                                for sign in [1.0f32, -1.0] {
+                                    let weight = 2f32.powi(j) * if j % 2 == 0 { 1.0 } else { 1.0f32.next_down() };
+                                    p.push(sign * weight);
+                                    m.push(-sign * moment);
+                                    g.push(if i % 3 == 0 { 0.0 } else { -sign * moment });
+                                }
+                            }
+                        }
+                        p.extend([0.0, -0.0, 1e-40, f32::MIN_POSITIVE]);
+                        m.extend([f32::MIN_POSITIVE * 4.0; 4]);
+                        g.extend([0.0; 4]);
+                        let n = p.len();
+                        let run = |skip: bool| {
+                            let (mut p, mut s0, mut s1, mut s2) =
+                                (p.clone(), m.clone(), vec![0.0f32; n], vec![0.0f32; n]);
+                            let slots = rule.slots();
+                            NO_SKIP.with(|c| c.set(!skip));
+                            let ok = rule.apply(
+                                t,
+                                &mut p,
+                                &g,
+                                &mut s0,
+                                if slots > 1 { &mut s1 } else { &mut [] },
+                                if slots > 2 { &mut s2 } else { &mut [] },
+                            );
+                            NO_SKIP.with(|c| c.set(false));
+                            assert!(ok.unwrap(), "{rule:?}");
+                            (p, s0, s1, s2)
+                        };
+                        let (with, without) = (run(true), run(false));
+                        for i in 0..n {
+                            assert_eq!(
+                                with.0[i].to_bits(),
+                                without.0[i].to_bits(),
+                                "{rule:?}, step {t}: p {} m {} g {}: {} against {}",
+                                p[i],
+                                m[i],
+                                g[i],
+                                with.0[i],
+                                without.0[i]
+                            );
+                            assert_eq!(with.1[i].to_bits(), without.1[i].to_bits());
+                            assert_eq!(with.2[i].to_bits(), without.2[i].to_bits());
+                            assert_eq!(with.3[i].to_bits(), without.3[i].to_bits());
+                        }
+                        // How many of these steps the bound covers with a nonzero step (the
+                        // moment after the update is `m` itself where `g = m`).
+                        if let Optimizer::TorchAdam { lr, betas, eps, .. } = rule {
+                            let step_size = (lr / (1.0 - betas.0.powf(t as f64))) as f32;
+                            let (tiny_m, safe_p) = negligible_steps(step_size, eps as f32);
+                            covered += (0..n)
+                                .filter(|&i| g[i] == m[i] && m[i] != 0.0 && m[i].abs() < tiny_m && p[i].abs() >= safe_p)
+                                .count();
+                        }
+                    }
+                }
+            }
+        }
+        assert!(covered > 1_000, "only {covered} steps under the bound");
+    }
 
     /// Adam takes a step as 0 only where the weight comes out the same as with the step
     /// computed: every weight's bits against the plain formula, for moments just below, well
