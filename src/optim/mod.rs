@@ -751,14 +751,13 @@ simd_kernel! {
                 let b2t = (beta2 as f64).powf(t as f64);
                 let alpha = (lr as f64 * (1.0 - b2t).sqrt() / (1.0 - b1t)) as f32;
                 let (c1, c2) = (1.0 - beta1, 1.0 - beta2);
-                let (tiny_m, safe_p) = negligible_steps(alpha, epsilon);
+                let negligible = NegligibleSteps::new(alpha, epsilon);
                 for (((p, &g), m), v) in param.iter_mut().zip(grad).zip(s0.iter_mut()).zip(s1.iter_mut()) {
                     *m = no_subnormal(*m + (g - *m) * c1);
                     *v = no_subnormal(*v + (g * g - *v) * c2);
                     // A step from a subnormal `m alpha` is 0 where it cannot move the weight:
-                    // the same bits without the assists (see `negligible_steps`).
-                    let m_step = if m.abs() < tiny_m && p.abs() >= safe_p { 0.0 } else { *m };
-                    *p -= m_step * alpha / (v.sqrt() + epsilon);
+                    // the same bits without the assists (see `NegligibleSteps`).
+                    *p -= negligible.moment(*m, *p) * alpha / (v.sqrt() + epsilon);
                     bad |= u32::from(!p.is_finite());
                 }
             }
@@ -769,13 +768,12 @@ simd_kernel! {
                 let c_g = ((1.0 - u_t) / (1.0 - product)) as f32;
                 let v_scale = (1.0 / (1.0 - (beta2 as f64).powf(t as f64))) as f32;
                 let (c1, c2) = (1.0 - beta1, 1.0 - beta2);
-                let (tiny_m, safe_p) = negligible_steps(lr, epsilon);
+                let negligible = NegligibleSteps::new(lr, epsilon);
                 for (((p, &g), m), v) in param.iter_mut().zip(grad).zip(s0.iter_mut()).zip(s1.iter_mut()) {
                     *m = no_subnormal(*m + (g - *m) * c1);
                     *v = no_subnormal(*v + (g * g - *v) * c2);
                     let m_hat = c_m * *m + c_g * g;
-                    let m_hat = if m_hat.abs() < tiny_m && p.abs() >= safe_p { 0.0 } else { m_hat };
-                    *p -= lr * m_hat / ((*v * v_scale).sqrt() + epsilon);
+                    *p -= lr * negligible.moment(m_hat, *p) / ((*v * v_scale).sqrt() + epsilon);
                     bad |= u32::from(!p.is_finite());
                 }
             }
@@ -811,7 +809,7 @@ simd_kernel! {
                 let root_bc2 = (1.0 - beta2.powf(step)).sqrt() as f32;
                 let (w1, b2, c2, eps) = ((1.0 - beta1) as f32, beta2 as f32, (1.0 - beta2) as f32, eps as f32);
                 let sign = if maximize { -1.0f32 } else { 1.0 };
-                let (tiny_m, safe_p) = negligible_steps(step_size, eps);
+                let negligible = NegligibleSteps::new(step_size, eps);
                 // L2 in the gradient, or AdamW's decay of the parameter (1 where there is none).
                 let (wd, decay) = match (decoupled_weight_decay, weight_decay != 0.0) {
                     (true, true) => (0.0, (1.0 - lr * weight_decay) as f32),
@@ -826,8 +824,7 @@ simd_kernel! {
                         *m = no_subnormal(torch_lerp(*m, g, w1));
                         *v = no_subnormal(*v * b2 + c2 * g * g);
                         *v_max = torch_maximum(*v_max, *v);
-                        let m_step = if m.abs() < tiny_m && p.abs() >= safe_p { 0.0 } else { *m };
-                        *p -= step_size * m_step / (v_max.sqrt() / root_bc2 + eps);
+                        *p -= step_size * negligible.moment(*m, *p) / (v_max.sqrt() / root_bc2 + eps);
                         bad |= u32::from(!p.is_finite());
                     }
                 } else {
@@ -836,8 +833,7 @@ simd_kernel! {
                         let g = torch_grad(sign * g, *p, wd);
                         *m = no_subnormal(torch_lerp(*m, g, w1));
                         *v = no_subnormal(*v * b2 + c2 * g * g);
-                        let m_step = if m.abs() < tiny_m && p.abs() >= safe_p { 0.0 } else { *m };
-                        *p -= step_size * m_step / (v.sqrt() / root_bc2 + eps);
+                        *p -= step_size * negligible.moment(*m, *p) / (v.sqrt() / root_bc2 + eps);
                         bad |= u32::from(!p.is_finite());
                     }
                 }
@@ -932,37 +928,59 @@ fn torch_lerp(start: f32, end: f32, weight: f32) -> f32 {
 }
 
 /// For the Adam rules' `p -= alpha m / d` with `d >= eps` (Keras' Adam and Nadam, PyTorch's
-/// Adam and AdamW): bounds `(tiny_m, safe_p)` such that where `|m| < tiny_m` and `|p| >=
-/// safe_p` the step is below a quarter of `p`'s unit in the last place, so that `p` comes out
-/// the same with the step taken as 0. Those are the steps whose `alpha m` falls below the
-/// smallest normal float, and multiplying into or dividing such a subnormal number takes a
-/// microcode assist: on the seed model about 55 weights a step and thread (a pixel's moment
-/// on its way down to 0), 2,000 cycles of Adam's 29,000 (BENCHMARKS.md, issue 25). `(0,
-/// inf)`, never, without a positive finite `eps`.
-fn negligible_steps(alpha: f32, epsilon: f32) -> (f32, f32) {
-    let alpha = f64::from(alpha).abs();
-    #[cfg(test)]
-    if tests::NO_SKIP.with(|c| c.get()) {
-        return (0.0, f32::INFINITY);
+/// Adam and AdamW): bounds such that where `|m| < tiny_m` and `|p| >= safe_p` the step is
+/// below a quarter of `p`'s unit in the last place, so that `p` comes out the same with the
+/// step taken as 0. Those are the steps whose `alpha m` falls below the smallest normal float,
+/// and multiplying into or dividing such a subnormal number takes a microcode assist: on the
+/// seed model about 55 weights a step and thread (a pixel's moment on its way down to 0),
+/// 2,000 cycles of Adam's 29,000 (BENCHMARKS.md, issue 25).
+#[derive(Clone, Copy)]
+struct NegligibleSteps {
+    tiny_m: f32,
+    safe_p: f32,
+}
+
+impl NegligibleSteps {
+    /// The bounds for one step's `alpha` and `eps`; none (`tiny_m` 0, `safe_p` infinite)
+    /// without a positive finite `eps`.
+    fn new(alpha: f32, epsilon: f32) -> NegligibleSteps {
+        let never = NegligibleSteps { tiny_m: 0.0, safe_p: f32::INFINITY };
+        #[cfg(test)]
+        if tests::NO_SKIP.with(|c| c.get()) {
+            return never;
+        }
+        let alpha = f64::from(alpha).abs();
+        if !(epsilon > 0.0 && epsilon.is_finite() && alpha.is_finite() && alpha > 0.0) {
+            return never;
+        }
+        let min = f64::from(f32::MIN_POSITIVE);
+        // |m| < tiny_m makes |m alpha| below the smallest normal float (rounded down to a
+        // float).
+        let mut tiny_m = (min / alpha) as f32;
+        if f64::from(tiny_m) * alpha > min {
+            tiny_m = tiny_m.next_down();
+        }
+        // Then the rounded |m alpha| is at most that smallest normal float, and the step, that
+        // divided by d >= eps and rounded, at most `step` (a relative margin of 2^-20 for the
+        // rounding, and one subnormal unit for a quotient below the normal range).
+        let step = min / f64::from(epsilon) * (1.0 + 2f64.powi(-20)) + 2f64.powi(-149);
+        // |p| >= 2^e has a unit in the last place of at least 2^(e - 23) (2^-149 below the
+        // normal range); a quarter of it, 2^(e - 25), exceeds `step`.
+        let e = (step.log2().floor() as i32 + 26).max(-149);
+        let safe_p = if e > 127 { f32::INFINITY } else { 2f64.powi(e) as f32 };
+        NegligibleSteps { tiny_m, safe_p }
     }
-    if !(epsilon > 0.0 && epsilon.is_finite() && alpha.is_finite() && alpha > 0.0) {
-        return (0.0, f32::INFINITY);
+
+    /// The moment to step the weight `p` with: 0 where the step from `m` is negligible, else
+    /// `m` (a compare and a select that vectorise).
+    #[inline(always)]
+    fn moment(self, m: f32, p: f32) -> f32 {
+        if m.abs() < self.tiny_m && p.abs() >= self.safe_p {
+            0.0
+        } else {
+            m
+        }
     }
-    let min = f64::from(f32::MIN_POSITIVE);
-    // |m| < tiny_m makes |m alpha| below the smallest normal float (rounded down to a float).
-    let mut tiny_m = (min / alpha) as f32;
-    if f64::from(tiny_m) * alpha > min {
-        tiny_m = tiny_m.next_down();
-    }
-    // Then the rounded |m alpha| is at most that smallest normal float, and the step, that
-    // divided by sqrt(v) + eps >= eps and rounded, at most `step` (a relative margin of
-    // 2^-20 for the rounding, and one subnormal unit for a quotient below the normal range).
-    let step = min / f64::from(epsilon) * (1.0 + 2f64.powi(-20)) + 2f64.powi(-149);
-    // |p| >= 2^e has a unit in the last place of at least 2^(e - 23) (2^-149 below the
-    // normal range); a quarter of it, 2^(e - 25), exceeds `step`.
-    let e = (step.log2().floor() as i32 + 26).max(-149);
-    let safe_p = if e > 127 { f32::INFINITY } else { 2f64.powi(e) as f32 };
-    (tiny_m, safe_p)
 }
 
 /// 0 for a value below the smallest normal float32 (a subnormal), else the value: a compare
@@ -1011,11 +1029,11 @@ fn nadam_schedule(beta1: f32, t: u64) -> (f64, f64, f64) {
 
 #[cfg(test)]
 mod tests {
-    use super::{nadam_schedule, negligible_steps, no_subnormal, Optimizer};
+    use super::{nadam_schedule, no_subnormal, NegligibleSteps, Optimizer};
     use std::cell::Cell;
 
     thread_local! {
-        /// Turns `negligible_steps` off on this thread, to compare with the steps computed.
+        /// Turns `NegligibleSteps` off on this thread, to compare with the steps computed.
         pub(super) static NO_SKIP: Cell<bool> = const { Cell::new(false) };
     }
 
@@ -1112,13 +1130,19 @@ mod tests {
                             assert_eq!(with.2[i].to_bits(), without.2[i].to_bits());
                             assert_eq!(with.3[i].to_bits(), without.3[i].to_bits());
                         }
-                        // How many of these steps the bound covers with a nonzero step (the
-                        // moment after the update is `m` itself where `g = m`).
-                        if let Optimizer::TorchAdam { lr, betas, eps, .. } = rule {
+                        // How many steps of plain PyTorch Adam (the gradient as given, no
+                        // decay) the bound covers where the step computed is not 0: where
+                        // `g = m` the moment stays `m` and `v` stays 0, so the step is
+                        // `step_size m / eps`.
+                        if let Optimizer::TorchAdam { lr, betas, eps, weight_decay: 0.0, maximize: false, .. } = rule {
                             let step_size = (lr / (1.0 - betas.0.powf(t as f64))) as f32;
-                            let (tiny_m, safe_p) = negligible_steps(step_size, eps as f32);
+                            let bounds = NegligibleSteps::new(step_size, eps as f32);
                             covered += (0..n)
-                                .filter(|&i| g[i] == m[i] && m[i] != 0.0 && m[i].abs() < tiny_m && p[i].abs() >= safe_p)
+                                .filter(|&i| {
+                                    g[i] == m[i]
+                                        && bounds.moment(m[i], p[i]) == 0.0
+                                        && step_size * m[i] / eps as f32 != 0.0
+                                })
                                 .count();
                         }
                     }
@@ -1146,7 +1170,7 @@ mod tests {
                     let b1t = (beta1 as f64).powf(t as f64);
                     let b2t = (beta2 as f64).powf(t as f64);
                     let alpha = (lr as f64 * (1.0 - b2t).sqrt() / (1.0 - b1t)) as f32;
-                    let (tiny_m, safe_p) = negligible_steps(alpha, epsilon);
+                    let NegligibleSteps { tiny_m, safe_p } = NegligibleSteps::new(alpha, epsilon);
                     let (mut p, mut g, mut v) = (Vec::new(), Vec::new(), Vec::new());
                     let scales_m = [1.0f32.next_down(), 1.0, 0.999, 0.5, 1e-3, 1e-20];
                     let scales_p = [1.0f32, 1.0f32.next_up(), 1.0f32.next_down(), 2.0, 0.5, 3.0e10, 1e-20];
