@@ -243,6 +243,35 @@ fn sparse_levels_agree_for(levels: &[Isa], m: usize, k: usize, n: usize, cut: f3
     assert!(max_difference(&out, out0) <= 1e-4 && max_difference(&grad, grad0) <= 1e-4);
 }
 
+/// Pixels kept as bytes (a data set's, issue 25) give, at every level that has the kernels,
+/// the same bits as the floats they stand for, in the seed model's shapes (a thread's half of
+/// the first layer, its weight gradient) and one past a tile.
+fn byte_inputs_agree() {
+    let levels = own_kernel_levels("the products of bytes are not run");
+    let table = sparse::ByteTable::new(std::array::from_fn(|b| b as f32 / 255.0)).unwrap();
+    let mut rng = Rng::new(9);
+    for (m, k, n) in [(32, 392, 50), (40, 150, 70)] {
+        let x: Vec<u8> = (0..m * k).map(|_| if rng.next_f32() < 0.85 { 0 } else { rng.below(255) as u8 + 1 }).collect();
+        let mut floats = vec![0.0; m * k];
+        table.convert(&x, &mut floats);
+        let w = Tensor::uniform(&[k * n], -1.0, 1.0, &mut rng).to_vec();
+        let d = Tensor::uniform(&[m * n], -1.0, 1.0, &mut rng).to_vec();
+        for &level in &levels {
+            dispatch::limit_isa(Some(level));
+            let (mut out, mut grad) = (vec![0.0; m * n], vec![0.0; k * n]);
+            assert!(sparse::product_of_bytes(&x, &table, m, k, k, &w, n, &mut out, false));
+            assert!(sparse::transposed_product_of_bytes(&x, &table, m, k, k, &d, n, &mut grad, false));
+            let (mut want, mut want_g) = (vec![0.0; m * n], vec![0.0; k * n]);
+            assert!(sparse::product(&floats, m, k, k, &w, n, &mut want, false));
+            assert!(sparse::transposed_product(&floats, m, k, k, &d, n, &mut want_g, false));
+            let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&out), bits(&want), "product of bytes {m} x {k} x {n} at {level}");
+            assert_eq!(bits(&grad), bits(&want_g), "transposed product of bytes {m} x {k} x {n} at {level}");
+        }
+    }
+    dispatch::limit_isa(None);
+}
+
 /// Small products (a training step's output layer, its weight gradient read transposed, an
 /// accumulation) run on neurite's own chains at every level that has them, and give the
 /// same bits as `matrixmultiply`, which computes each output as the same chain (FMA being
@@ -301,6 +330,7 @@ fn every_kernel_path_gives_the_same_answers() {
         all.iter().map(|(i, k)| format!("{i}/{k}")).collect::<Vec<_>>().join(", ")
     );
     sparse_levels_agree();
+    byte_inputs_agree();
     small_products_match_matrixmultiply();
     select(dispatch::detected_isa(), ProductKernel::Auto);
     let reference_elementwise = elementwise();

@@ -100,12 +100,12 @@ fn zero_fraction(x: &[f32], rows: usize, stride: usize, count: usize) -> f32 {
 
 /// `count(a, b)` summed over up to 4 pairs of rows `(a, b)` spread over `x`'s rows, over
 /// `per_column` times their columns.
-fn sampled_share(
-    x: &[f32],
+fn sampled_share<T>(
+    x: &[T],
     rows: usize,
     stride: usize,
     count: usize,
-    count_pair: impl Fn(&[f32], &[f32]) -> usize,
+    count_pair: impl Fn(&[T], &[T]) -> usize,
     per_column: usize,
 ) -> f32 {
     if rows < 2 || count == 0 {
@@ -131,6 +131,17 @@ simd_kernel! {
         let mut both = 0u32;
         for (&p, &q) in a.iter().zip(b) {
             both += u32::from(p == 0.0 && q == 0.0);
+        }
+        both
+    }
+}
+
+simd_kernel! {
+    /// How many positions are 0 in both `a` and `b`.
+    fn count_both_zero_bytes(a: &[u8], b: &[u8]) -> u32 {
+        let mut both = 0u32;
+        for (&p, &q) in a.iter().zip(b) {
+            both += u32::from((p | q) == 0);
         }
         both
     }
@@ -242,6 +253,120 @@ pub fn transposed_product_if_faster(
         .is_some_and(|sets| transposed_product_in(sets, x, Shape { rows, stride, count, n }, delta, grad, accumulate))
 }
 
+/// The floats that bytes stand for (`values[b]` for byte `b`): a byte 0 for a 0 (`+0.0`), every
+/// other byte for a value that is not 0, so that a kernel can tell the zeros of the floats
+/// from the bytes. A data set's pixels, scaled, are such bytes: kept as bytes, a batch's
+/// inputs take a quarter of the memory, and nobody writes their floats.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ByteTable {
+    values: [f32; 256],
+}
+
+impl ByteTable {
+    /// The table, where `values[0]` is `+0.0` and no other value is 0 (else `None`).
+    pub fn new(values: [f32; 256]) -> Option<ByteTable> {
+        let zero_only_at_0 = values[0].to_bits() == 0 && values[1..].iter().all(|&v| v != 0.0);
+        zero_only_at_0.then_some(ByteTable { values })
+    }
+
+    /// The float that byte `b` stands for.
+    pub fn value(&self, b: u8) -> f32 {
+        self.values[usize::from(b)]
+    }
+
+    /// `dst[i]` = the float of `src[i]`.
+    pub fn convert(&self, src: &[u8], dst: &mut [f32]) {
+        for (d, &b) in dst.iter_mut().zip(src) {
+            *d = self.values[usize::from(b)];
+        }
+    }
+}
+
+/// [`product_if_faster`] of the floats that the bytes `x` stand for, read from the bytes:
+/// where that function would take those floats in shared sets (pixels), the same sums
+/// (every output the same chain of multiply-adds), and true; else false, having done
+/// nothing (the caller then converts the bytes and calls it).
+#[allow(clippy::too_many_arguments)]
+pub fn product_of_bytes(
+    x: &[u8],
+    table: &ByteTable,
+    rows: usize,
+    stride: usize,
+    count: usize,
+    w: &[f32],
+    n: usize,
+    out: &mut [f32],
+    accumulate: bool,
+) -> bool {
+    let shape = Shape { rows, stride, count, n };
+    if !shared_bytes(x, shape, count >= 16) || !shape.fits(x.len(), w.len(), out.len(), count, rows) {
+        return false;
+    }
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: as in `product` (`shared_bytes` checked that the kernels exist at this level).
+    unsafe {
+        let (x, t, w, out) = (x.as_ptr(), table.values.as_ptr(), w.as_ptr(), out.as_mut_ptr());
+        if isa() == Isa::Avx512 {
+            avx512::product(x, t, shape, w, out, accumulate)
+        } else {
+            avx2::product(x, t, shape, w, out, accumulate)
+        }
+        true
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (table, accumulate);
+        false
+    }
+}
+
+/// [`transposed_product_if_faster`] of the floats that the bytes `x` stand for, read from the
+/// bytes, as [`product_of_bytes`] is for [`product_if_faster`].
+#[allow(clippy::too_many_arguments)]
+pub fn transposed_product_of_bytes(
+    x: &[u8],
+    table: &ByteTable,
+    rows: usize,
+    stride: usize,
+    count: usize,
+    delta: &[f32],
+    n: usize,
+    grad: &mut [f32],
+    accumulate: bool,
+) -> bool {
+    let shape = Shape { rows, stride, count, n };
+    if !shared_bytes(x, shape, rows >= 8) || !shape.fits(x.len(), delta.len(), grad.len(), rows, count) {
+        return false;
+    }
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: as in `transposed_product`.
+    unsafe {
+        let (x, t, delta, grad) = (x.as_ptr(), table.values.as_ptr(), delta.as_ptr(), grad.as_mut_ptr());
+        if isa() == Isa::Avx512 {
+            avx512::transposed_product(x, t, shape, delta, grad, accumulate)
+        } else {
+            avx2::transposed_product(x, t, shape, delta, grad, accumulate)
+        }
+        true
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (table, accumulate);
+        false
+    }
+}
+
+/// Whether [`faster_sets`] would send the floats of the bytes `x` to the kernels in shared
+/// sets (a byte is 0 exactly where its float is, so the sampled shares are the same), on a
+/// machine that has the kernels.
+fn shared_bytes(x: &[u8], s: Shape, worth: bool) -> bool {
+    available()
+        && routed_here()
+        && s.n <= WIDEST
+        && worth
+        && sampled_share(x, s.rows, s.stride, s.count, |a, b| count_both_zero_bytes(a, b) as usize, 1) >= SHARED_ZEROS
+}
+
 /// `out (=, or += with accumulate) x w`: `x` is `rows x count` (row `i` at `x[i * stride]`),
 /// `w` is `count x n` and `out` is `rows x n`, both row-major. Each output is the chain
 /// `acc = fma(x[i, k], w[k, j], acc)` over `k` in increasing order. Returns false, having
@@ -283,9 +408,9 @@ fn product_in(sets: Sets, x: &[f32], shape: Shape, w: &[f32], out: &mut [f32], a
     unsafe {
         let (x, w, out) = (x.as_ptr(), w.as_ptr(), out.as_mut_ptr());
         match (isa() == Isa::Avx512, sets) {
-            (true, Sets::Shared) => avx512::product(x, shape, w, out, accumulate),
+            (true, Sets::Shared) => avx512::product(x, std::ptr::null(), shape, w, out, accumulate),
             (true, Sets::Single) => avx512::product_by_rows(x, shape, w, out, accumulate),
-            (false, Sets::Shared) => avx2::product(x, shape, w, out, accumulate),
+            (false, Sets::Shared) => avx2::product(x, std::ptr::null(), shape, w, out, accumulate),
             (false, Sets::Single) => avx2::product_by_rows(x, shape, w, out, accumulate),
         }
         true
@@ -345,9 +470,9 @@ fn transposed_product_in(
     unsafe {
         let (x, delta, grad) = (x.as_ptr(), delta.as_ptr(), grad.as_mut_ptr());
         match (isa() == Isa::Avx512, sets) {
-            (true, Sets::Shared) => avx512::transposed_product(x, shape, delta, grad, accumulate),
+            (true, Sets::Shared) => avx512::transposed_product(x, std::ptr::null(), shape, delta, grad, accumulate),
             (true, Sets::Single) => avx512::transposed_product_by_columns(x, shape, delta, grad, accumulate),
-            (false, Sets::Shared) => avx2::transposed_product(x, shape, delta, grad, accumulate),
+            (false, Sets::Shared) => avx2::transposed_product(x, std::ptr::null(), shape, delta, grad, accumulate),
             (false, Sets::Single) => avx2::transposed_product_by_columns(x, shape, delta, grad, accumulate),
         }
         true
@@ -571,21 +696,62 @@ macro_rules! kernels {
             }
         }
 
+        /// What the shared-set kernels read `x` as: floats, or bytes that stand for the
+        /// floats of a table (`table[b]` for byte `b`; a byte 0 stands for 0).
+        pub(super) trait Elem: Copy {
+            /// Bit `t` set where entry `t` at `p` (`t < len <= 16`) is not 0.
+            unsafe fn nonzero16(p: *const Self, len: usize) -> u16;
+            /// As the float `column_rows16`.
+            unsafe fn column_rows16(x: *const Self, stride: usize, rows: usize, len: usize, out: *mut u32);
+            /// The value at `p`, in every lane.
+            unsafe fn splat_at(p: *const Self, table: *const f32) -> V;
+        }
+
+        impl Elem for f32 {
+            #[inline(always)]
+            unsafe fn nonzero16(p: *const f32, len: usize) -> u16 {
+                nonzero16(p, len)
+            }
+            #[inline(always)]
+            unsafe fn column_rows16(x: *const f32, stride: usize, rows: usize, len: usize, out: *mut u32) {
+                column_rows16(x, stride, rows, len, out)
+            }
+            #[inline(always)]
+            unsafe fn splat_at(p: *const f32, _table: *const f32) -> V {
+                splat(*p)
+            }
+        }
+
+        impl Elem for u8 {
+            #[inline(always)]
+            unsafe fn nonzero16(p: *const u8, len: usize) -> u16 {
+                nonzero16_bytes(p, len)
+            }
+            #[inline(always)]
+            unsafe fn column_rows16(x: *const u8, stride: usize, rows: usize, len: usize, out: *mut u32) {
+                column_rows16_bytes(x, stride, rows, len, out)
+            }
+            #[inline(always)]
+            unsafe fn splat_at(p: *const u8, table: *const f32) -> V {
+                splat(*table.add(usize::from(*p)))
+            }
+        }
+
         /// The mask of the nonzero columns `c..c + 16` (below `len`) of row `r` of the group
         /// at `x` (0 for a row past `rows`).
         #[target_feature(enable = $features)]
-        unsafe fn row_mask(x: *const f32, stride: usize, rows: usize, r: usize, c: usize, len: usize) -> u16 {
+        unsafe fn row_mask<E: Elem>(x: *const E, stride: usize, rows: usize, r: usize, c: usize, len: usize) -> u16 {
             if r >= rows {
                 return 0;
             }
-            nonzero16(x.add(r * stride + c), (len - c).min(16))
+            E::nonzero16(x.add(r * stride + c), (len - c).min(16))
         }
 
         /// For each set of `R` rows `R p .. R p + R` of the group at `x` (`rows` of them),
         /// the columns `0..len` where any of them is not 0, into `lists.get(p)`.
         #[target_feature(enable = $features)]
-        unsafe fn list_row_sets<const R: usize, const L: usize, const W: usize>(
-            x: *const f32,
+        unsafe fn list_row_sets<E: Elem, const R: usize, const L: usize, const W: usize>(
+            x: *const E,
             stride: usize,
             rows: usize,
             len: usize,
@@ -614,8 +780,8 @@ macro_rules! kernels {
         /// `lists.get(q)`: a mask of rows per column first (bit `r` for row `r`), 16 columns
         /// at a time.
         #[target_feature(enable = $features)]
-        unsafe fn list_column_sets<const R: usize>(
-            x: *const f32,
+        unsafe fn list_column_sets<E: Elem, const R: usize>(
+            x: *const E,
             stride: usize,
             rows: usize,
             len: usize,
@@ -625,7 +791,7 @@ macro_rules! kernels {
             let mut column_rows = [0u32; super::TILE + 16];
             let mut c = 0;
             while c < len {
-                column_rows16(x.add(c), stride, rows, (len - c).min(16), column_rows.as_mut_ptr().add(c));
+                E::column_rows16(x.add(c), stride, rows, (len - c).min(16), column_rows.as_mut_ptr().add(c));
                 c += 16;
             }
             for q in 0..len.div_ceil(R) {
@@ -675,8 +841,9 @@ macro_rules! kernels {
         /// rows repeats its last row (the same input and output) in the places left.
         #[target_feature(enable = $features)]
         #[allow(clippy::too_many_arguments)]
-        unsafe fn row_set_block<const NV: usize, const R: usize>(
-            x: [*const f32; R],
+        unsafe fn row_set_block<E: Elem, const NV: usize, const R: usize>(
+            x: [*const E; R],
+            table: *const f32,
             x_step: usize,
             list: &[u32],
             b: *const f32,
@@ -701,7 +868,7 @@ macro_rules! kernels {
                 let row = b.add(k * b_step + b_j0);
                 let mut s = [zero(); R];
                 for r in 0..R {
-                    s[r] = splat(*x[r].add(k * x_step));
+                    s[r] = E::splat_at(x[r].add(k * x_step), table);
                 }
                 for v in 0..NV {
                     let bv = load(row.add(v * LANES), lanes(v));
@@ -814,21 +981,28 @@ macro_rules! kernels {
                 let rows: [usize; R] = std::array::from_fn(|r| (R * p + r).min(m - 1));
                 let xs = rows.map(|r| a.add(r * a_rows));
                 let os = rows.map(|r| c.add(r * c_rows));
-                row_set_block::<NV, R>(xs, a_step, list, b, b_rows, j0, j0, last, os, start);
+                row_set_block::<f32, NV, R>(xs, std::ptr::null(), a_step, list, b, b_rows, j0, j0, last, os, start);
             }
         }
 
         /// See [`super::product`]: sets of [`ROW_SET`] rows of `x`, over the columns where any
         /// of them is not 0.
         #[target_feature(enable = $features)]
-        pub(super) unsafe fn product(x: *const f32, s: super::Shape, w: *const f32, out: *mut f32, accumulate: bool) {
+        pub(super) unsafe fn product<E: Elem>(
+            x: *const E,
+            table: *const f32,
+            s: super::Shape,
+            w: *const f32,
+            out: *mut f32,
+            accumulate: bool,
+        ) {
             let mut lists = Lists::<{ super::GROUP / 2 }>::new();
             for g0 in (0..s.rows).step_by(super::GROUP) {
                 let group = (s.rows - g0).min(super::GROUP);
                 for k0 in (0..s.count).step_by(super::TILE) {
                     let len = (s.count - k0).min(super::TILE);
                     let xg = x.add(g0 * s.stride + k0);
-                    list_row_sets::<ROW_SET, { super::GROUP / 2 }, { super::TILE + 16 }>(
+                    list_row_sets::<E, ROW_SET, { super::GROUP / 2 }, { super::TILE + 16 }>(
                         xg, s.stride, group, len, &mut lists,
                     );
                     let start = if k0 == 0 && !accumulate { super::Start::Zero } else { super::Start::Old };
@@ -841,7 +1015,19 @@ macro_rules! kernels {
                             let rows: [usize; ROW_SET] = std::array::from_fn(|r| (ROW_SET * p + r).min(group - 1));
                             let xs = rows.map(|r| xg.add(r * s.stride));
                             let os = rows.map(|r| out.add((g0 + r) * s.n));
-                            row_set_block::<NV, ROW_SET>(xs, 1, lists.get(p), wt, s.n, j0, j0, last, os, start);
+                            row_set_block::<E, NV, ROW_SET>(
+                                xs,
+                                table,
+                                1,
+                                lists.get(p),
+                                wt,
+                                s.n,
+                                j0,
+                                j0,
+                                last,
+                                os,
+                                start,
+                            );
                         }
                     });
                 }
@@ -854,8 +1040,9 @@ macro_rules! kernels {
         /// See [`super::transposed_product`]: sets of [`ROW_SET`] columns of `x` (rows of the
         /// gradient), over the rows where any of them is not 0.
         #[target_feature(enable = $features)]
-        pub(super) unsafe fn transposed_product(
-            x: *const f32,
+        pub(super) unsafe fn transposed_product<E: Elem>(
+            x: *const E,
+            table: *const f32,
             s: super::Shape,
             delta: *const f32,
             grad: *mut f32,
@@ -870,7 +1057,7 @@ macro_rules! kernels {
                 for k0 in (0..s.count).step_by(super::TILE) {
                     let len = (s.count - k0).min(super::TILE);
                     let xg = x.add(g0 * s.stride + k0);
-                    list_column_sets::<ROW_SET>(xg, s.stride, group, len, &mut lists);
+                    list_column_sets::<E, ROW_SET>(xg, s.stride, group, len, &mut lists);
                     let dg = delta.add(g0 * s.n);
                     for_blocks!(s.n, |j0, last, NV| {
                         let (b, b_step, b_j0) = block_of(dg, s.n, group, j0, NV, last, packed);
@@ -879,8 +1066,9 @@ macro_rules! kernels {
                             let cols: [usize; ROW_SET] = std::array::from_fn(|t| (ROW_SET * q + t).min(len - 1));
                             let xs = cols.map(|t| xg.add(t));
                             let os = cols.map(|t| grad.add((k0 + t) * s.n));
-                            row_set_block::<NV, ROW_SET>(
+                            row_set_block::<E, NV, ROW_SET>(
                                 xs,
+                                table,
                                 s.stride,
                                 lists.get(q),
                                 b,
@@ -924,7 +1112,7 @@ macro_rules! kernels {
                 for k0 in (0..s.count).step_by(super::ROW_TILE) {
                     let len = (s.count - k0).min(super::ROW_TILE);
                     let xg = x.add(g0 * s.stride + k0);
-                    list_row_sets::<1, { super::ROW_GROUP }, { super::ROW_TILE + 16 }>(
+                    list_row_sets::<f32, 1, { super::ROW_GROUP }, { super::ROW_TILE + 16 }>(
                         xg, s.stride, group, len, &mut lists,
                     );
                     // The listed entries once, for every block (rows a multiple of 4 KB apart
@@ -1094,10 +1282,34 @@ mod avx512 {
         _cvtmask16_u32(_mm512_cmp_ps_mask::<_CMP_NEQ_UQ>(load(p, len), _mm512_setzero_ps())) as u16
     }
 
+    /// Bit `t` set where the byte `p[t]` (`t < len <= 16`) is not 0.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,bmi1,bmi2,popcnt")]
+    unsafe fn nonzero16_bytes(p: *const u8, len: usize) -> u16 {
+        let k = _cvtu32_mask16((1u32 << len) - 1);
+        _cvtmask16_u32(_mm_mask_cmpneq_epi8_mask(k, _mm_maskz_loadu_epi8(k, p.cast()), _mm_setzero_si128())) as u16
+    }
+
     // The compress instruction (`vpcompressd`) makes LLVM fail to compile the kernels
     // without optimisation (as rustdoc builds release doctests: "Cannot emit physreg copy
     // instruction"); the AVX2 level's table lookup does the same (`pext` measured as fast as it).
     use super::avx2::{column_rows16, compress16};
+
+    /// The AVX2 level's `column_rows16` for bytes: a test per row gives the mask of its
+    /// nonzero columns, which ors the row's bit into those columns' lanes (a third of the
+    /// instructions of the compare, widen and select per eight columns).
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,bmi1,bmi2,popcnt")]
+    unsafe fn column_rows16_bytes(x: *const u8, stride: usize, rows: usize, len: usize, out: *mut u32) {
+        let k = _cvtu32_mask16((1u32 << len) - 1);
+        let (mut masks, mut bit) = (_mm512_setzero_si512(), _mm512_set1_epi32(1));
+        for r in 0..rows {
+            let row = _mm_maskz_loadu_epi8(k, x.add(r * stride).cast());
+            masks = _mm512_mask_or_epi32(masks, _mm_test_epi8_mask(row, row), masks, bit);
+            bit = _mm512_slli_epi32::<1>(bit);
+        }
+        _mm512_storeu_si512(out.cast(), masks);
+    }
 
     /// Rows of `x` per set of the product (columns, of the transposed product): four of four
     /// vectors are 16 chains, twice what hides the multiply-adds' latency, with registers to
@@ -1240,6 +1452,45 @@ mod avx2 {
         _mm256_storeu_si256(out.add(8).cast(), high);
     }
 
+    /// The bytes `p[..len]` (`len <= 16`) in the low lanes, the others 0 (none read past `len`).
+    #[inline]
+    #[target_feature(enable = "avx2,fma,bmi1,bmi2,popcnt")]
+    unsafe fn load_bytes16(p: *const u8, len: usize) -> __m128i {
+        if len == 16 {
+            _mm_loadu_si128(p.cast())
+        } else {
+            let mut buf = [0u8; 16];
+            std::ptr::copy_nonoverlapping(p, buf.as_mut_ptr(), len);
+            _mm_loadu_si128(buf.as_ptr().cast())
+        }
+    }
+
+    /// Bit `t` set where the byte `p[t]` (`t < len <= 16`) is not 0.
+    #[inline]
+    #[target_feature(enable = "avx2,fma,bmi1,bmi2,popcnt")]
+    unsafe fn nonzero16_bytes(p: *const u8, len: usize) -> u16 {
+        let zeros = _mm_movemask_epi8(_mm_cmpeq_epi8(load_bytes16(p, len), _mm_setzero_si128())) as u32;
+        (!zeros & ((1u32 << len) - 1)) as u16
+    }
+
+    /// [`column_rows16`] for bytes: a compare per row and sixteen columns, whose all-ones
+    /// bytes, widened to lanes, select the row's bit.
+    #[inline]
+    #[target_feature(enable = "avx2,fma,bmi1,bmi2,popcnt")]
+    pub(super) unsafe fn column_rows16_bytes(x: *const u8, stride: usize, rows: usize, len: usize, out: *mut u32) {
+        let (mut low, mut high) = (_mm256_setzero_si256(), _mm256_setzero_si256());
+        let ones = _mm_set1_epi8(-1);
+        for r in 0..rows {
+            let zero = _mm_cmpeq_epi8(load_bytes16(x.add(r * stride), len), _mm_setzero_si128());
+            let nonzero = _mm_xor_si128(zero, ones);
+            let bit = _mm256_set1_epi32((1u32 << r) as i32);
+            low = _mm256_or_si256(low, _mm256_and_si256(_mm256_cvtepi8_epi32(nonzero), bit));
+            high = _mm256_or_si256(high, _mm256_and_si256(_mm256_cvtepi8_epi32(_mm_srli_si128::<8>(nonzero)), bit));
+        }
+        _mm256_storeu_si256(out.cast(), low);
+        _mm256_storeu_si256(out.add(8).cast(), high);
+    }
+
     /// As [`compress8`] for 16 bits (16 slots written).
     #[inline]
     #[target_feature(enable = "avx2,fma,bmi1,bmi2,popcnt")]
@@ -1363,6 +1614,84 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Bytes that stand for a table's floats give the chains of those floats, bit for bit,
+    /// where the floats would be taken in shared sets (and decline, doing nothing, where they
+    /// would not): shapes around the tiles and vectors, strided rows, both starts.
+    #[test]
+    fn bytes_give_the_chains_of_their_floats_bit_for_bit() {
+        if !available() {
+            eprintln!("skipped: no AVX2 with FMA here");
+            return;
+        }
+        let mut rng = Rng::new(17);
+        let mut values = [0f32; 256];
+        for v in &mut values[1..] {
+            *v = loop {
+                let v = rng.uniform(-2.0, 2.0);
+                if v != 0.0 {
+                    break v;
+                }
+            };
+        }
+        let table = ByteTable::new(values).unwrap();
+        for &(rows, count, n, stride_extra) in
+            &[(32, 392, 50, 0), (3, 17, 7, 2), (40, 200, 70, 5), (33, 129, 16, 1), (8, 300, 130, 0)]
+        {
+            let stride = count + stride_extra;
+            for zeros in [0.0, 0.85, 1.0] {
+                let x: Vec<u8> = (0..rows * stride)
+                    .map(|_| if rng.next_f32() < zeros { 0 } else { rng.below(255) as u8 + 1 })
+                    .collect();
+                let mut floats = vec![0f32; x.len()];
+                table.convert(&x, &mut floats);
+                let w = sparse_values(count * n, 0.0, &mut rng);
+                let d = sparse_values(rows * n, 0.0, &mut rng);
+                let old_out = sparse_values(rows * n, 0.0, &mut rng);
+                let old_grad = sparse_values(count * n, 0.0, &mut rng);
+                let shared = faster_sets(&floats, rows, stride, count, n, true) == Some(Sets::Shared);
+                for accumulate in [false, true] {
+                    let case = format!("rows {rows} count {count} n {n} zeros {zeros} accumulate {accumulate}");
+                    let mut want = if accumulate { old_out.clone() } else { vec![0.0; rows * n] };
+                    chain_product(&floats, rows, stride, count, &w, n, &mut want);
+                    let mut want_g = if accumulate { old_grad.clone() } else { vec![0.0; count * n] };
+                    chain_transposed(&floats, rows, stride, count, &d, n, &mut want_g);
+                    let mut got = old_out.clone();
+                    let ran = product_of_bytes(&x, &table, rows, stride, count, &w, n, &mut got, accumulate);
+                    assert_eq!(ran, shared && count >= 16, "product taken, {case}");
+                    let mut got_g = old_grad.clone();
+                    let ran_g =
+                        transposed_product_of_bytes(&x, &table, rows, stride, count, &d, n, &mut got_g, accumulate);
+                    assert_eq!(ran_g, shared && rows >= 8, "transposed product taken, {case}");
+                    if ran {
+                        assert_eq!(bits(&got), bits(&want), "product, {case}");
+                    } else {
+                        assert_eq!(bits(&got), bits(&old_out), "a declined product wrote, {case}");
+                    }
+                    if ran_g {
+                        assert_eq!(bits(&got_g), bits(&want_g), "transposed product, {case}");
+                    } else {
+                        assert_eq!(bits(&got_g), bits(&old_grad), "a declined transposed product wrote, {case}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// A table must say 0 for the byte 0, and only for it: the kernels tell the zeros from the
+    /// bytes.
+    #[test]
+    fn a_byte_table_has_its_only_zero_at_0() {
+        let mut values: [f32; 256] = std::array::from_fn(|b| b as f32 / 255.0);
+        assert!(ByteTable::new(values).is_some_and(|t| t.value(255) == 1.0 && t.value(0) == 0.0));
+        values[0] = -0.0;
+        assert!(ByteTable::new(values).is_none());
+        values[0] = 0.5;
+        assert!(ByteTable::new(values).is_none());
+        values[0] = 0.0;
+        values[7] = 0.0;
+        assert!(ByteTable::new(values).is_none());
     }
 
     /// A small product is, for every output, the chain from 0 over the inner dimension in
