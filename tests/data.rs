@@ -168,3 +168,49 @@ fn mnist_loads_with_the_published_checksums() {
     assert_eq!(&train.labels()[..5], &[5, 0, 4, 1, 9]);
     assert_eq!(mnist::find_dir(DatasetName::Mnist, Some(&dir)).as_deref(), Some(dir.as_path()));
 }
+
+/// A data set's pixels train from their bytes (the first layer's products read the bytes
+/// where they skip the zeros, issue 25) to the same numbers, bit for bit, as the same floats
+/// held as a tensor: on one thread, and on two, where each thread takes its half of the
+/// pixels.
+#[test]
+fn pixels_train_from_their_bytes_as_from_their_floats() {
+    use neurite::nn::{Activation, Dense, Loss};
+    use neurite::optim::Optimizer;
+    use neurite::train::{Examples, FitOptions, Sequential, TensorExamples, Verbosity};
+    use neurite::Tensor;
+    // 28 x 28 images inked in the middle, as MNIST's are, so that the products skip zeros.
+    let mut rng = Rng::new(21);
+    let (n, side) = (256, 28);
+    let mut images = vec![0u8; n * side * side];
+    for image in images.chunks_exact_mut(side * side) {
+        for r in 6..22 {
+            for c in 6..22 {
+                if rng.next_f32() < 0.35 {
+                    image[r * side + c] = rng.below(255) as u8 + 1;
+                }
+            }
+        }
+    }
+    let labels: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
+    let set = Dataset::new("inked", images, labels, side, side, 10, 255).unwrap();
+    let all: Vec<u32> = (0..n as u32).collect();
+    let (mut x, mut y) = (vec![0f32; n * side * side], vec![0u32; n]);
+    set.gather(&all, &mut x, &mut y).unwrap();
+    let x = Tensor::from_vec(x, &[n, side * side]).unwrap();
+    let y = Tensor::from_vec(y.iter().map(|&c| c as f32).collect(), &[n]).unwrap();
+    let floats = TensorExamples::new(&x, &y, Some(10)).unwrap();
+    let options = FitOptions::default().epochs(2).batch_size(32).seed(1).verbose(Verbosity::Silent);
+    for threads in [1, 2] {
+        let train = |data: &dyn Examples| {
+            let mut m = Sequential::with_seed(1);
+            m.set_threads(threads).unwrap();
+            m.add(Dense::new(50).activation(Activation::Sigmoid).input_shape(side * side)).unwrap();
+            m.add(Dense::new(10).activation(Activation::Softmax)).unwrap();
+            m.compile(Optimizer::adam(), Loss::SparseCategoricalCrossentropy, &[]).unwrap();
+            m.fit_with(data, None, &options, &mut []).unwrap();
+            m.params().snapshot().unwrap().iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+        };
+        assert_eq!(train(&set), train(&floats), "{threads} threads: bytes and floats trained differently");
+    }
+}

@@ -4,6 +4,7 @@
 use super::batches::{BatchSource, Batches};
 use super::digits;
 use crate::error::{Error, Result};
+use crate::kernels::sparse::ByteTable;
 use crate::rng::Rng;
 use crate::tensor::Tensor;
 
@@ -17,6 +18,8 @@ pub struct Dataset {
     width: usize,
     classes: usize,
     max_value: u8,
+    /// The float each grey level stands for (`byte / max_value`), as the gathers compute it.
+    pixel_table: ByteTable,
 }
 
 impl Dataset {
@@ -52,7 +55,12 @@ impl Dataset {
         if let Some(&v) = images.iter().find(|&&v| v > max_value) {
             return Err(Error::Format(format!("{name}: grey level {v} is above the stated maximum {max_value}")));
         }
-        Ok(Dataset { name: name.to_string(), images, labels, height, width, classes, max_value })
+        let mut levels = [0f32; 256];
+        let bytes: [u8; 256] = std::array::from_fn(|b| b as u8);
+        crate::kernels::reduce::bytes_to_unit(&bytes, &mut levels, max_value as f32);
+        let pixel_table = ByteTable::new(levels)
+            .ok_or_else(|| Error::Value(format!("{name}: a grey level over {max_value} is 0 as a float")))?;
+        Ok(Dataset { name: name.to_string(), images, labels, height, width, classes, max_value, pixel_table })
     }
 
     /// The data set's name (`mnist-train`, ...).
@@ -157,6 +165,33 @@ impl Dataset {
         Ok(())
     }
 
+    /// The float each grey level stands for, as [`Dataset::gather_pixel_range`] converts it.
+    pub(crate) fn pixel_table(&self) -> &ByteTable {
+        &self.pixel_table
+    }
+
+    /// Pixels `first..first + count` of the images `indices`, as bytes, into `x` (a row of
+    /// `count` per image).
+    pub(crate) fn gather_pixel_bytes(&self, indices: &[u32], first: usize, count: usize, x: &mut [u8]) -> Result<()> {
+        let f = self.features();
+        if first.checked_add(count).is_none_or(|end| end > f) || indices.len().checked_mul(count) != Some(x.len()) {
+            return Err(Error::Shape(format!(
+                "{}: pixels {first}..{first}+{count} of {f} for {} images into {} bytes",
+                self.name,
+                indices.len(),
+                x.len()
+            )));
+        }
+        if count == 0 {
+            return Ok(());
+        }
+        for (dst, &i) in x.chunks_exact_mut(count).zip(indices) {
+            let src = self.image(i as usize).ok_or_else(|| self.out_of_range(i))?;
+            dst.copy_from_slice(&src[first..first + count]);
+        }
+        Ok(())
+    }
+
     /// Asks the CPU to bring pixels `first..first + count` of the images `indices` into the
     /// cache (a hint; out-of-range indices are skipped). Training calls it for the next
     /// batch, whose images are scattered over tens of megabytes.
@@ -217,7 +252,9 @@ impl Dataset {
     /// The examples at `indices`, in that order.
     pub fn subset(&self, indices: &[usize]) -> Result<Dataset> {
         let f = self.features();
-        let mut images = Vec::with_capacity(indices.len() * f);
+        let len = indices.len() * f;
+        let mut images = super::pages::reserved(len)
+            .ok_or_else(|| Error::Value(format!("{}: {len} bytes of images cannot be allocated", self.name)))?;
         let mut labels = Vec::with_capacity(indices.len());
         for &i in indices {
             images.extend_from_slice(self.image(i).ok_or_else(|| self.out_of_range(i as u32))?);
@@ -233,9 +270,14 @@ impl Dataset {
         }
         let f = self.features();
         let part = |range: std::ops::Range<usize>, suffix: &str| {
+            let src = &self.images[range.start * f..range.end * f];
+            let mut images = super::pages::reserved(src.len()).ok_or_else(|| {
+                Error::Value(format!("{}: {} bytes of images cannot be allocated", self.name, src.len()))
+            })?;
+            images.extend_from_slice(src);
             Dataset::new(
                 &format!("{}{suffix}", self.name),
-                self.images[range.start * f..range.end * f].to_vec(),
+                images,
                 self.labels[range].to_vec(),
                 self.height,
                 self.width,

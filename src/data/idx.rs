@@ -18,7 +18,15 @@ pub struct IdxArray {
 /// Reads an IDX file, gzip'd (detected by its magic bytes, not its name) or raw. Errors name
 /// the file and what is wrong with it.
 pub fn read_idx(path: &Path) -> Result<IdxArray> {
-    let raw = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    // An uncompressed file is kept as it is read (the header cut off in place): on huge
+    // pages where Linux gives them, as training reads images from all over it.
+    let mut raw = usize::try_from(len)
+        .ok()
+        .and_then(super::pages::reserved)
+        .ok_or_else(|| Error::Value(format!("{}: {len} bytes cannot be allocated", path.display())))?;
+    file.read_to_end(&mut raw).map_err(|e| Error::io(path, e))?;
     read_idx_bytes(raw, &path.display().to_string())
 }
 
@@ -71,9 +79,9 @@ pub(crate) fn read_gzip_idx(raw: &[u8], name: &str) -> Result<IdxArray> {
         }
         None => return Err(Error::Format(format!("{name}: dimensions {dims_text} are too large"))),
     };
-    let mut data = Vec::new();
-    data.try_reserve_exact(declared)
-        .map_err(|_| Error::Value(format!("{name}: {declared} bytes of data cannot be allocated")))?;
+    // Training reads images from all over the data: huge pages where Linux gives them.
+    let mut data = super::pages::reserved(declared)
+        .ok_or_else(|| Error::Value(format!("{name}: {declared} bytes of data cannot be allocated")))?;
     let got = (&mut inflated).take(declared as u64).read_to_end(&mut data).map_err(corrupt)?;
     if got < declared {
         return Err(Error::Format(format!(

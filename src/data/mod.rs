@@ -33,6 +33,7 @@ pub mod folder;
 pub mod idx;
 pub mod image;
 pub mod mnist;
+mod pages;
 mod schema;
 mod standardise;
 pub mod table;

@@ -16,6 +16,7 @@ use super::layer::{BackwardRows, ForwardRows, Layer, Mode, ParamSpec};
 use super::{Activation, Initializer, LayerConfig, Module};
 use crate::autograd::{is_grad_enabled, ParamStore, Var};
 use crate::error::{shape_str, Error, Result};
+use crate::kernels::sparse::ByteTable;
 use crate::kernels::{gemm, reduce, sparse, MatLayout};
 use crate::rng::Rng;
 use crate::tensor::Tensor;
@@ -94,6 +95,42 @@ impl<'a> InputRows<'a> {
     /// The view as a GEMM operand (rows x count), checked against the slice.
     fn layout(&self) -> MatLayout {
         MatLayout { rows: self.rows, cols: self.count, row_stride: self.stride, col_stride: 1, offset: 0 }
+    }
+}
+
+/// [`InputRows`] held as bytes that stand for floats (a data set's pixels, [`ByteTable`]).
+#[derive(Clone, Copy)]
+pub(crate) struct ByteRows<'a> {
+    /// The bytes; `data[0]` is feature `first` of row 0.
+    pub data: &'a [u8],
+    /// What they stand for.
+    pub table: &'a ByteTable,
+    /// Number of rows.
+    pub rows: usize,
+    /// Distance between two rows in `data`.
+    pub stride: usize,
+    /// The first feature.
+    pub first: usize,
+    /// Number of features.
+    pub count: usize,
+}
+
+impl ByteRows<'_> {
+    /// The floats, written to `floats` (the same positions), as [`InputRows`].
+    fn converted<'f>(&self, floats: &'f mut [f32]) -> Result<InputRows<'f>> {
+        let len = if self.rows == 0 { 0 } else { (self.rows - 1) * self.stride + self.count };
+        let room = floats.len();
+        let (Some(src), Some(dst)) = (self.data.get(..len), floats.get_mut(..len)) else {
+            return Err(Error::Shape(format!(
+                "{} rows of {} features {} apart need {len} values, got {} bytes and room for {room} floats",
+                self.rows,
+                self.count,
+                self.stride,
+                self.data.len(),
+            )));
+        };
+        self.table.convert(src, dst);
+        Ok(InputRows { data: dst, rows: self.rows, stride: self.stride, first: self.first, count: self.count })
     }
 }
 
@@ -348,6 +385,49 @@ impl Dense {
             out,
             MatLayout::row_major(x.rows, units),
         )
+    }
+
+    /// [`Dense::product`] of the floats that the bytes `x` stand for: read from the bytes where
+    /// the zero-skipping kernels take them (the same sums), else converted into `floats`
+    /// first (room for `x`'s rows).
+    pub(crate) fn product_of_bytes(
+        &self,
+        x: ByteRows<'_>,
+        w_rows: &[f32],
+        out: &mut [f32],
+        accumulate: bool,
+        floats: &mut [f32],
+    ) -> Result<()> {
+        let units = self.config.units;
+        if w_rows.len() == x.count * units
+            && out.len() == x.rows * units
+            && sparse::product_of_bytes(x.data, x.table, x.rows, x.stride, x.count, w_rows, units, out, accumulate)
+        {
+            return Ok(());
+        }
+        self.product(x.converted(floats)?, w_rows, out, accumulate)
+    }
+
+    /// [`Dense::weight_gradient`] from the floats that the bytes `x` stand for, as
+    /// [`Dense::product_of_bytes`] computes the product.
+    pub(crate) fn weight_gradient_of_bytes(
+        &self,
+        x: ByteRows<'_>,
+        delta: &[f32],
+        grad_w: &mut [f32],
+        accumulate: bool,
+        floats: &mut [f32],
+    ) -> Result<()> {
+        let units = self.config.units;
+        if delta.len() == x.rows * units
+            && grad_w.len() == x.count * units
+            && sparse::transposed_product_of_bytes(
+                x.data, x.table, x.rows, x.stride, x.count, delta, units, grad_w, accumulate,
+            )
+        {
+            return Ok(());
+        }
+        self.weight_gradient(x.converted(floats)?, delta, grad_w, accumulate)
     }
 
     /// `z + b`, then the activation, in place on `rows x units` pre-activations, a run of

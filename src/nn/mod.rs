@@ -37,7 +37,7 @@ pub use activation::Activation;
 pub use average_pooling::AveragePooling2D;
 pub use batch_norm::{BatchNormalization, BatchNormalizationConfig};
 pub use conv2d::{Conv2D, Conv2DConfig};
-pub(crate) use dense::{Activate, InputRows};
+pub(crate) use dense::{Activate, ByteRows, InputRows};
 pub use dense::{Dense, DenseConfig, Linear};
 pub use dropout::{Dropout, DropoutConfig};
 pub use flatten::{Flatten, FlattenConfig};

@@ -75,6 +75,20 @@ pub trait Examples: Sync + sealed::Sealed {
     fn input_rows(&self, _start: usize, _count: usize) -> Option<&[f32]> {
         None
     }
+    /// The floats that the inputs stand for, where the source holds them as bytes (a data
+    /// set's pixels): the first layer's products then read the bytes
+    /// ([`Examples::gather_feature_bytes`]), a quarter of the memory, and nobody writes the
+    /// floats.
+    #[doc(hidden)]
+    fn byte_table(&self) -> Option<&crate::kernels::sparse::ByteTable> {
+        None
+    }
+    /// As [`Examples::gather_feature_range`], the bytes themselves (`indices.len() * count`),
+    /// where [`Examples::byte_table`] says what they stand for.
+    #[doc(hidden)]
+    fn gather_feature_bytes(&self, _indices: &[u32], _first: usize, _count: usize, _x: &mut [u8]) -> Result<()> {
+        Err(Error::Value("these examples do not hold their inputs as bytes".into()))
+    }
     /// A hint that the features `first..first + count` of `indices` will be gathered soon
     /// (the next batch): sources in memory can ask the CPU to fetch them meanwhile.
     #[doc(hidden)]
@@ -394,6 +408,14 @@ impl Examples for crate::data::Dataset {
 
     fn prefetch_feature_range(&self, indices: &[u32], first: usize, count: usize) {
         self.prefetch_pixel_range(indices, first, count)
+    }
+
+    fn byte_table(&self) -> Option<&crate::kernels::sparse::ByteTable> {
+        Some(self.pixel_table())
+    }
+
+    fn gather_feature_bytes(&self, indices: &[u32], first: usize, count: usize, x: &mut [u8]) -> Result<()> {
+        self.gather_pixel_bytes(indices, first, count, x)
     }
 
     fn gather_classes(&self, indices: &[u32], y: &mut [u32]) -> Result<()> {

@@ -183,6 +183,8 @@ impl Engine {
                         first: w[0],
                         count: w[1] - w[0],
                         x: chunk::padded(batch * (w[1] - w[0]), 0.0),
+                        bytes: chunk::padded(batch * (w[1] - w[0]), 0u8),
+                        from_bytes: false,
                         partial: chunk::padded(batch * first.units, 0.0),
                     })
                     .collect();

@@ -17,7 +17,7 @@ use super::layout::Layout;
 use super::pool;
 use crate::error::{Error, Result};
 use crate::kernels::reduce;
-use crate::nn::{Activate, Dense, InputRows, Layer, Loss, Noise};
+use crate::nn::{Activate, ByteRows, Dense, InputRows, Layer, Loss, Noise};
 use crate::optim::Optimizer;
 use crate::train::examples::Examples;
 
@@ -31,6 +31,11 @@ pub(crate) struct InputPart {
     pub x: Vec<f32>,
     /// `x W1[first..first + count, :]` (batch x units of the first layer).
     pub partial: Vec<f32>,
+    /// The same features as bytes, where the examples hold them so (pixels): the products
+    /// read these, and `x` holds floats only where a product has to have them.
+    pub bytes: Vec<u8>,
+    /// Whether the last gather went to `bytes`.
+    pub from_bytes: bool,
 }
 
 impl InputPart {
@@ -49,11 +54,20 @@ impl InputPart {
         w_rows: &[f32],
     ) -> Result<()> {
         let rows = indices.len();
-        data.gather_feature_range(indices, self.first, self.count, &mut self.x[..rows * self.count])?;
         let units = layer.units();
-        let InputPart { x, partial, first, count } = self;
+        let InputPart { x, partial, first, count, bytes, from_bytes } = self;
+        let partial = &mut partial[..rows * units];
+        *from_bytes = false;
+        if let Some(table) = data.byte_table().filter(|_| bytes.len() >= rows * *count) {
+            data.gather_feature_bytes(indices, *first, *count, &mut bytes[..rows * *count])?;
+            *from_bytes = true;
+            let inputs =
+                ByteRows { data: &bytes[..rows * *count], table, rows, stride: *count, first: *first, count: *count };
+            return layer.product_of_bytes(inputs, w_rows, partial, false, x);
+        }
+        data.gather_feature_range(indices, *first, *count, &mut x[..rows * *count])?;
         let inputs = InputRows { data: &x[..rows * *count], rows, stride: *count, first: *first, count: *count };
-        layer.product(inputs, w_rows, &mut partial[..rows * units], false)
+        layer.product(inputs, w_rows, partial, false)
     }
 }
 
@@ -180,7 +194,21 @@ impl PartB<'_> {
         // The next batch's pixels of this part arrive while the gradient is computed.
         self.data.prefetch_feature_range(self.next, part.first, part.count);
         let delta = &self.first_delta[..self.batch * layer.units()];
-        layer.weight_gradient(part.inputs(self.batch), delta, first.grads, false)?;
+        match self.data.byte_table().filter(|_| part.from_bytes) {
+            Some(table) => {
+                let (rows, count) = (self.batch, part.count);
+                let inputs = ByteRows {
+                    data: &part.bytes[..rows * count],
+                    table,
+                    rows,
+                    stride: count,
+                    first: part.first,
+                    count,
+                };
+                layer.weight_gradient_of_bytes(inputs, delta, first.grads, false, &mut part.x)?;
+            }
+            None => layer.weight_gradient(part.inputs(self.batch), delta, first.grads, false)?,
+        }
         if !self.optimizer.apply(self.step, first.params, first.grads, first.s0, first.s1, first.s2)? {
             return Err(self.diverged(first.start, first.params));
         }
