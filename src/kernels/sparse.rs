@@ -356,13 +356,22 @@ pub fn transposed_product_of_bytes(
     }
 }
 
+/// Whether the products of bytes take an other operand of `n` columns: at most two blocks of
+/// four vectors (the seed model's 50 at both levels). Each block splats every listed entry
+/// again, two loads from bytes (the byte, its float) where a float is one: on the wide
+/// model's first layer (1,024 columns, 16 blocks) the epoch took 2.07-2.34 s from bytes
+/// against 1.93-2.18 s from floats (BENCHMARKS.md, issue 25).
+fn narrow_for_bytes(n: usize) -> bool {
+    n <= if isa() == Isa::Avx512 { 128 } else { 64 }
+}
+
 /// Whether [`faster_sets`] would send the floats of the bytes `x` to the kernels in shared
 /// sets (a byte is 0 exactly where its float is, so the sampled shares are the same), on a
-/// machine that has the kernels.
+/// machine that has the kernels, for an other operand narrow enough ([`narrow_for_bytes`]).
 fn shared_bytes(x: &[u8], s: Shape, worth: bool) -> bool {
     available()
         && routed_here()
-        && s.n <= WIDEST
+        && narrow_for_bytes(s.n)
         && worth
         && sampled_share(x, s.rows, s.stride, s.count, |a, b| count_both_zero_bytes(a, b) as usize, 1) >= SHARED_ZEROS
 }
@@ -1637,7 +1646,7 @@ mod tests {
         }
         let table = ByteTable::new(values).unwrap();
         for &(rows, count, n, stride_extra) in
-            &[(32, 392, 50, 0), (3, 17, 7, 2), (40, 200, 70, 5), (33, 129, 16, 1), (8, 300, 130, 0)]
+            &[(32, 392, 50, 0), (3, 17, 7, 2), (40, 200, 70, 5), (33, 129, 16, 1), (8, 300, 130, 0), (9, 40, 1024, 0)]
         {
             let stride = count + stride_extra;
             for zeros in [0.0, 0.85, 1.0] {
@@ -1650,7 +1659,8 @@ mod tests {
                 let d = sparse_values(rows * n, 0.0, &mut rng);
                 let old_out = sparse_values(rows * n, 0.0, &mut rng);
                 let old_grad = sparse_values(count * n, 0.0, &mut rng);
-                let shared = faster_sets(&floats, rows, stride, count, n, true) == Some(Sets::Shared);
+                let shared =
+                    faster_sets(&floats, rows, stride, count, n, true) == Some(Sets::Shared) && narrow_for_bytes(n);
                 for accumulate in [false, true] {
                     let case = format!("rows {rows} count {count} n {n} zeros {zeros} accumulate {accumulate}");
                     let mut want = if accumulate { old_out.clone() } else { vec![0.0; rows * n] };
