@@ -257,6 +257,17 @@ pub fn transposed_product_if_faster(
 /// other byte for a value that is not 0, so that a kernel can tell the zeros of the floats
 /// from the bytes. A data set's pixels, scaled, are such bytes: kept as bytes, a batch's
 /// inputs take a quarter of the memory, and nobody writes their floats.
+///
+/// ```
+/// use neurite::kernels::sparse::ByteTable;
+/// let grey = ByteTable::new(std::array::from_fn(|b| b as f32 / 255.0)).unwrap();
+/// assert_eq!(grey.value(255), 1.0);
+/// let mut x = [0.0; 3];
+/// grey.convert(&[0, 51, 255], &mut x);
+/// assert_eq!(x, [0.0, 0.2, 1.0]);
+/// // Another 0 than the byte 0's could not be told from the bytes.
+/// assert!(ByteTable::new([0.0; 256]).is_none());
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct ByteTable {
     values: [f32; 256],
@@ -286,6 +297,21 @@ impl ByteTable {
 /// where that function would take those floats in shared sets (pixels), the same sums
 /// (every output the same chain of multiply-adds), and true; else false, having done
 /// nothing (the caller then converts the bytes and calls it).
+///
+/// ```
+/// use neurite::kernels::sparse::{self, ByteTable};
+/// let grey = ByteTable::new(std::array::from_fn(|b| b as f32 / 255.0)).unwrap();
+/// // 8 images of 32 pixels, inked in one place: mostly zeros in the same places.
+/// let mut x = vec![0u8; 8 * 32];
+/// for i in 0..8 {
+///     x[i * 32 + 5] = 255;
+/// }
+/// let w: Vec<f32> = (0..32 * 4).map(|v| v as f32).collect(); // 32 x 4
+/// let mut out = vec![0.0; 8 * 4];
+/// if sparse::product_of_bytes(&x, &grey, 8, 32, 32, &w, 4, &mut out, false) {
+///     assert_eq!(&out[..4], &w[5 * 4..6 * 4]); // row 5 of w, times 1.0
+/// }
+/// ```
 #[allow(clippy::too_many_arguments)]
 pub fn product_of_bytes(
     x: &[u8],
