@@ -214,7 +214,7 @@ pub fn product_if_faster(
     accumulate: bool,
 ) -> bool {
     faster_sets(x, rows, stride, count, n, count >= 16)
-        .is_some_and(|sets| product_in(sets, x, Shape { rows, stride, count, n }, w, out, accumulate))
+        .is_some_and(|sets| product_in(sets, Input::Floats(x), Shape { rows, stride, count, n }, w, out, accumulate))
 }
 
 /// How the kernels would take this `x` (times an operand of `n` columns) where they are the
@@ -249,8 +249,9 @@ pub fn transposed_product_if_faster(
     grad: &mut [f32],
     accumulate: bool,
 ) -> bool {
-    faster_sets(x, rows, stride, count, n, rows >= 8)
-        .is_some_and(|sets| transposed_product_in(sets, x, Shape { rows, stride, count, n }, delta, grad, accumulate))
+    faster_sets(x, rows, stride, count, n, rows >= 8).is_some_and(|sets| {
+        transposed_product_in(sets, Input::Floats(x), Shape { rows, stride, count, n }, delta, grad, accumulate)
+    })
 }
 
 /// The floats that bytes stand for (`values[b]` for byte `b`): a byte 0 for a 0 (`+0.0`), every
@@ -325,25 +326,7 @@ pub fn product_of_bytes(
     accumulate: bool,
 ) -> bool {
     let shape = Shape { rows, stride, count, n };
-    if !shared_bytes(x, shape, count >= 16) || !shape.fits(x.len(), w.len(), out.len(), count, rows) {
-        return false;
-    }
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: as in `product` (`shared_bytes` checked that the kernels exist at this level).
-    unsafe {
-        let (x, t, w, out) = (x.as_ptr(), table.values.as_ptr(), w.as_ptr(), out.as_mut_ptr());
-        if isa() == Isa::Avx512 {
-            avx512::product(x, t, shape, w, out, accumulate)
-        } else {
-            avx2::product(x, t, shape, w, out, accumulate)
-        }
-        true
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        let _ = (table, accumulate);
-        false
-    }
+    shared_bytes(x, shape, count >= 16) && product_in(Sets::Shared, Input::Bytes(x, table), shape, w, out, accumulate)
 }
 
 /// [`transposed_product_if_faster`] of the floats that the bytes `x` stand for, read from the
@@ -361,25 +344,8 @@ pub fn transposed_product_of_bytes(
     accumulate: bool,
 ) -> bool {
     let shape = Shape { rows, stride, count, n };
-    if !shared_bytes(x, shape, rows >= 8) || !shape.fits(x.len(), delta.len(), grad.len(), rows, count) {
-        return false;
-    }
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: as in `transposed_product`.
-    unsafe {
-        let (x, t, delta, grad) = (x.as_ptr(), table.values.as_ptr(), delta.as_ptr(), grad.as_mut_ptr());
-        if isa() == Isa::Avx512 {
-            avx512::transposed_product(x, t, shape, delta, grad, accumulate)
-        } else {
-            avx2::transposed_product(x, t, shape, delta, grad, accumulate)
-        }
-        true
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        let _ = (table, accumulate);
-        false
-    }
+    shared_bytes(x, shape, rows >= 8)
+        && transposed_product_in(Sets::Shared, Input::Bytes(x, table), shape, delta, grad, accumulate)
 }
 
 /// Whether the products of bytes take an other operand of `n` columns: at most two blocks of
@@ -393,10 +359,10 @@ fn narrow_for_bytes(n: usize) -> bool {
 
 /// Whether [`faster_sets`] would send the floats of the bytes `x` to the kernels in shared
 /// sets (a byte is 0 exactly where its float is, so the sampled shares are the same), on a
-/// machine that has the kernels, for an other operand narrow enough ([`narrow_for_bytes`]).
+/// machine where products are routed here, for an other operand narrow enough
+/// ([`narrow_for_bytes`]).
 fn shared_bytes(x: &[u8], s: Shape, worth: bool) -> bool {
-    available()
-        && routed_here()
+    routed_here()
         && narrow_for_bytes(s.n)
         && worth
         && sampled_share(x, s.rows, s.stride, s.count, |a, b| count_both_zero_bytes(a, b) as usize, 1) >= SHARED_ZEROS
@@ -429,11 +395,29 @@ pub fn product(
     accumulate: bool,
 ) -> bool {
     let sets = sets_for(x, rows, stride, count, n).unwrap_or(Sets::Shared);
-    product_in(sets, x, Shape { rows, stride, count, n }, w, out, accumulate)
+    product_in(sets, Input::Floats(x), Shape { rows, stride, count, n }, w, out, accumulate)
+}
+
+/// What the kernels read `x` as: floats, or bytes that stand for a table's floats (taken in
+/// shared sets only).
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+#[derive(Clone, Copy)]
+enum Input<'a> {
+    Floats(&'a [f32]),
+    Bytes(&'a [u8], &'a ByteTable),
+}
+
+impl Input<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Input::Floats(x) => x.len(),
+            Input::Bytes(x, _) => x.len(),
+        }
+    }
 }
 
 /// [`product`] with the rows taken as `sets` says.
-fn product_in(sets: Sets, x: &[f32], shape: Shape, w: &[f32], out: &mut [f32], accumulate: bool) -> bool {
+fn product_in(sets: Sets, x: Input<'_>, shape: Shape, w: &[f32], out: &mut [f32], accumulate: bool) -> bool {
     if !available() || !shape.fits(x.len(), w.len(), out.len(), shape.count, shape.rows) {
         return false;
     }
@@ -441,12 +425,18 @@ fn product_in(sets: Sets, x: &[f32], shape: Shape, w: &[f32], out: &mut [f32], a
     // SAFETY: the level's features are present (`isa()` never exceeds what was detected),
     // and `fits` checked that every index the kernels touch is inside its slice.
     unsafe {
-        let (x, w, out) = (x.as_ptr(), w.as_ptr(), out.as_mut_ptr());
-        match (isa() == Isa::Avx512, sets) {
-            (true, Sets::Shared) => avx512::product(x, std::ptr::null(), shape, w, out, accumulate),
-            (true, Sets::Single) => avx512::product_by_rows(x, shape, w, out, accumulate),
-            (false, Sets::Shared) => avx2::product(x, std::ptr::null(), shape, w, out, accumulate),
-            (false, Sets::Single) => avx2::product_by_rows(x, shape, w, out, accumulate),
+        let (w, out, wide) = (w.as_ptr(), out.as_mut_ptr(), isa() == Isa::Avx512);
+        match (x, sets) {
+            (Input::Floats(x), Sets::Shared) if wide => {
+                avx512::product(x.as_ptr(), std::ptr::null(), shape, w, out, accumulate)
+            }
+            (Input::Floats(x), Sets::Shared) => avx2::product(x.as_ptr(), std::ptr::null(), shape, w, out, accumulate),
+            (Input::Floats(x), Sets::Single) if wide => avx512::product_by_rows(x.as_ptr(), shape, w, out, accumulate),
+            (Input::Floats(x), Sets::Single) => avx2::product_by_rows(x.as_ptr(), shape, w, out, accumulate),
+            (Input::Bytes(x, t), _) if wide => {
+                avx512::product(x.as_ptr(), t.values.as_ptr(), shape, w, out, accumulate)
+            }
+            (Input::Bytes(x, t), _) => avx2::product(x.as_ptr(), t.values.as_ptr(), shape, w, out, accumulate),
         }
         true
     }
@@ -485,13 +475,13 @@ pub fn transposed_product(
     accumulate: bool,
 ) -> bool {
     let sets = sets_for(x, rows, stride, count, n).unwrap_or(Sets::Shared);
-    transposed_product_in(sets, x, Shape { rows, stride, count, n }, delta, grad, accumulate)
+    transposed_product_in(sets, Input::Floats(x), Shape { rows, stride, count, n }, delta, grad, accumulate)
 }
 
 /// [`transposed_product`] with the columns taken as `sets` says.
 fn transposed_product_in(
     sets: Sets,
-    x: &[f32],
+    x: Input<'_>,
     shape: Shape,
     delta: &[f32],
     grad: &mut [f32],
@@ -503,12 +493,23 @@ fn transposed_product_in(
     #[cfg(target_arch = "x86_64")]
     // SAFETY: as in `product`.
     unsafe {
-        let (x, delta, grad) = (x.as_ptr(), delta.as_ptr(), grad.as_mut_ptr());
-        match (isa() == Isa::Avx512, sets) {
-            (true, Sets::Shared) => avx512::transposed_product(x, std::ptr::null(), shape, delta, grad, accumulate),
-            (true, Sets::Single) => avx512::transposed_product_by_columns(x, shape, delta, grad, accumulate),
-            (false, Sets::Shared) => avx2::transposed_product(x, std::ptr::null(), shape, delta, grad, accumulate),
-            (false, Sets::Single) => avx2::transposed_product_by_columns(x, shape, delta, grad, accumulate),
+        let (d, g, wide) = (delta.as_ptr(), grad.as_mut_ptr(), isa() == Isa::Avx512);
+        let none = std::ptr::null();
+        match (x, sets) {
+            (Input::Floats(x), Sets::Shared) if wide => {
+                avx512::transposed_product(x.as_ptr(), none, shape, d, g, accumulate)
+            }
+            (Input::Floats(x), Sets::Shared) => avx2::transposed_product(x.as_ptr(), none, shape, d, g, accumulate),
+            (Input::Floats(x), Sets::Single) if wide => {
+                avx512::transposed_product_by_columns(x.as_ptr(), shape, d, g, accumulate)
+            }
+            (Input::Floats(x), Sets::Single) => {
+                avx2::transposed_product_by_columns(x.as_ptr(), shape, d, g, accumulate)
+            }
+            (Input::Bytes(x, t), _) if wide => {
+                avx512::transposed_product(x.as_ptr(), t.values.as_ptr(), shape, d, g, accumulate)
+            }
+            (Input::Bytes(x, t), _) => avx2::transposed_product(x.as_ptr(), t.values.as_ptr(), shape, d, g, accumulate),
         }
         true
     }
@@ -1638,9 +1639,9 @@ mod tests {
                     let shape = Shape { rows, stride, count, n };
                     for sets in [Sets::Shared, Sets::Single] {
                         let mut got = old_out.clone();
-                        assert!(product_in(sets, &x, shape, &w, &mut got, accumulate));
+                        assert!(product_in(sets, Input::Floats(&x), shape, &w, &mut got, accumulate));
                         let mut got_g = old_grad.clone();
-                        assert!(transposed_product_in(sets, &x, shape, &d, &mut got_g, accumulate));
+                        assert!(transposed_product_in(sets, Input::Floats(&x), shape, &d, &mut got_g, accumulate));
                         let case =
                             format!("{sets:?}, rows {rows} count {count} n {n} zeros {zeros} accumulate {accumulate}");
                         assert_eq!(bits(&got), bits(&want), "product, {case}");
