@@ -145,24 +145,10 @@ impl Dataset {
     /// Pixels `first..first + count` of each image `indices`, normalised, into `x`
     /// (`indices.len() * count` values): one thread's share of a batch. Does not allocate.
     pub(crate) fn gather_pixel_range(&self, indices: &[u32], first: usize, count: usize, x: &mut [f32]) -> Result<()> {
-        let f = self.features();
-        if first.checked_add(count).is_none_or(|end| end > f) || indices.len().checked_mul(count) != Some(x.len()) {
-            return Err(Error::Shape(format!(
-                "{}: pixels {first}..{first}+{count} of {f} for {} images into {} values",
-                self.name,
-                indices.len(),
-                x.len()
-            )));
-        }
-        if count == 0 {
-            return Ok(());
-        }
         let scale = self.max_value as f32;
-        for (dst, &i) in x.chunks_exact_mut(count).zip(indices) {
-            let src = self.image(i as usize).ok_or_else(|| self.out_of_range(i))?;
-            crate::kernels::reduce::bytes_to_unit(&src[first..first + count], dst, scale);
-        }
-        Ok(())
+        self.gather_pixels(indices, first, count, x, "values", |src, dst| {
+            crate::kernels::reduce::bytes_to_unit(src, dst, scale)
+        })
     }
 
     /// The float each grey level stands for, as [`Dataset::gather_pixel_range`] converts it.
@@ -173,10 +159,24 @@ impl Dataset {
     /// Pixels `first..first + count` of the images `indices`, as bytes, into `x` (a row of
     /// `count` per image).
     pub(crate) fn gather_pixel_bytes(&self, indices: &[u32], first: usize, count: usize, x: &mut [u8]) -> Result<()> {
+        self.gather_pixels(indices, first, count, x, "bytes", |src, dst| dst.copy_from_slice(src))
+    }
+
+    /// For each image of `indices`, `row(its pixels first..first + count, its row of x)`, after
+    /// checking the range and `x`'s length (`indices.len() * count` entries, named `unit`).
+    fn gather_pixels<T>(
+        &self,
+        indices: &[u32],
+        first: usize,
+        count: usize,
+        x: &mut [T],
+        unit: &str,
+        row: impl Fn(&[u8], &mut [T]),
+    ) -> Result<()> {
         let f = self.features();
         if first.checked_add(count).is_none_or(|end| end > f) || indices.len().checked_mul(count) != Some(x.len()) {
             return Err(Error::Shape(format!(
-                "{}: pixels {first}..{first}+{count} of {f} for {} images into {} bytes",
+                "{}: pixels {first}..{first}+{count} of {f} for {} images into {} {unit}",
                 self.name,
                 indices.len(),
                 x.len()
@@ -187,7 +187,7 @@ impl Dataset {
         }
         for (dst, &i) in x.chunks_exact_mut(count).zip(indices) {
             let src = self.image(i as usize).ok_or_else(|| self.out_of_range(i))?;
-            dst.copy_from_slice(&src[first..first + count]);
+            row(&src[first..first + count], dst);
         }
         Ok(())
     }
