@@ -890,15 +890,64 @@ macro_rules! kernels {
             o: [*mut f32; R],
             start: super::Start,
         ) {
-            let lanes = |v: usize| if v + 1 == NV { last } else { LANES };
+            // The last vector's two floats (50 columns at either level) are read and written
+            // by plain 8-byte loads and stores: a masked load takes a second micro-operation
+            // on the ports the multiply-adds use (BENCHMARKS.md, issue 25).
+            let pair = NV > 1 && last == 2;
+            let load_v = |p: *const f32, v: usize| match v + 1 == NV {
+                false => load(p, LANES),
+                true if pair => load_pair(p),
+                true => load(p, last),
+            };
             let mut acc = [[zero(); NV]; R];
             if start == super::Start::Old {
                 for r in 0..R {
                     for v in 0..NV {
-                        acc[r][v] = load(o[r].add(j0 + v * LANES), lanes(v));
+                        acc[r][v] = load_v(o[r].add(j0 + v * LANES), v);
                     }
                 }
             }
+            if pair {
+                row_set_chains::<E, NV, R, true>(&mut acc, x, table, x_step, list, b, b_step, b_j0, last);
+            } else {
+                row_set_chains::<E, NV, R, false>(&mut acc, x, table, x_step, list, b, b_step, b_j0, last);
+            }
+            if start == super::Start::ZeroThenAdd {
+                // Every old value read before any store, as a repeated row is stored twice.
+                for r in 0..R {
+                    for v in 0..NV {
+                        acc[r][v] = add(load_v(o[r].add(j0 + v * LANES), v), acc[r][v]);
+                    }
+                }
+            }
+            // The last row first: where a set repeats a row, every store of it writes the same.
+            for r in (0..R).rev() {
+                for v in 0..NV {
+                    let at = o[r].add(j0 + v * LANES);
+                    match v + 1 == NV {
+                        false => store(at, acc[r][v], LANES),
+                        true if pair => store_pair(at, acc[r][v]),
+                        true => store(at, acc[r][v], last),
+                    }
+                }
+            }
+        }
+
+        /// The chains of [`row_set_block`] over `list`, into `acc`; with `PAIR`, the last
+        /// vector has two lanes.
+        #[inline(always)]
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn row_set_chains<E: Elem, const NV: usize, const R: usize, const PAIR: bool>(
+            acc: &mut [[V; NV]; R],
+            x: [*const E; R],
+            table: *const f32,
+            x_step: usize,
+            list: &[u32],
+            b: *const f32,
+            b_step: usize,
+            b_j0: usize,
+            last: usize,
+        ) {
             for &k in list {
                 let k = k as usize;
                 let row = b.add(k * b_step + b_j0);
@@ -907,24 +956,16 @@ macro_rules! kernels {
                     s[r] = E::splat_at(x[r].add(k * x_step), table);
                 }
                 for v in 0..NV {
-                    let bv = load(row.add(v * LANES), lanes(v));
+                    let bv = if v + 1 < NV {
+                        load(row.add(v * LANES), LANES)
+                    } else if PAIR {
+                        load_pair(row.add(v * LANES))
+                    } else {
+                        load(row.add(v * LANES), last)
+                    };
                     for r in 0..R {
                         acc[r][v] = fma(s[r], bv, acc[r][v]);
                     }
-                }
-            }
-            if start == super::Start::ZeroThenAdd {
-                // Every old value read before any store, as a repeated row is stored twice.
-                for r in 0..R {
-                    for v in 0..NV {
-                        acc[r][v] = add(load(o[r].add(j0 + v * LANES), lanes(v)), acc[r][v]);
-                    }
-                }
-            }
-            // The last row first: where a set repeats a row, every store of it writes the same.
-            for r in (0..R).rev() {
-                for v in 0..NV {
-                    store(o[r].add(j0 + v * LANES), acc[r][v], lanes(v));
                 }
             }
         }
@@ -1300,6 +1341,14 @@ mod avx512 {
         }
     }
 
+    /// The two floats at `p` (the other lanes 0): one plain load, where a masked one takes a
+    /// second micro-operation.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,bmi1,bmi2,popcnt")]
+    unsafe fn load_pair(p: *const f32) -> V {
+        _mm512_zextps128_ps512(_mm_castpd_ps(_mm_load_sd(p.cast())))
+    }
+
     /// Writes the first `lanes` floats of `v` at `p`.
     #[inline]
     #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,bmi1,bmi2,popcnt")]
@@ -1309,6 +1358,13 @@ mod avx512 {
         } else {
             _mm512_mask_storeu_ps(p, _cvtu32_mask16((1u32 << lanes) - 1), v)
         }
+    }
+
+    /// Writes the first two floats of `v` at `p` (a plain store, see [`load_pair`]).
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,bmi1,bmi2,popcnt")]
+    unsafe fn store_pair(p: *mut f32, v: V) {
+        _mm_store_sd(p.cast(), _mm_castps_pd(_mm512_castps512_ps128(v)))
     }
 
     /// Bit `t` set where the float `p[t]` (`t < len <= 16`) is not 0 (NaN included).
@@ -1429,6 +1485,14 @@ mod avx2 {
         }
     }
 
+    /// The two floats at `p` (the other lanes 0): one plain load, where a masked one takes
+    /// further micro-operations.
+    #[inline]
+    #[target_feature(enable = "avx2,fma,bmi1,bmi2,popcnt")]
+    unsafe fn load_pair(p: *const f32) -> V {
+        _mm256_zextps128_ps256(_mm_castpd_ps(_mm_load_sd(p.cast())))
+    }
+
     /// Writes the first `lanes` floats of `v` at `p`.
     #[inline]
     #[target_feature(enable = "avx2,fma,bmi1,bmi2,popcnt")]
@@ -1438,6 +1502,13 @@ mod avx2 {
         } else {
             _mm256_maskstore_ps(p, lane_mask(lanes), v)
         }
+    }
+
+    /// Writes the first two floats of `v` at `p` (a plain store, see [`load_pair`]).
+    #[inline]
+    #[target_feature(enable = "avx2,fma,bmi1,bmi2,popcnt")]
+    unsafe fn store_pair(p: *mut f32, v: V) {
+        _mm_store_sd(p.cast(), _mm_castps_pd(_mm256_castps256_ps128(v)))
     }
 
     /// Bit `t` set where the float `p[t]` (`t < len <= 16`) is not 0 (NaN included).
