@@ -869,12 +869,40 @@ macro_rules! kernels {
             (packed, cols, 0)
         }
 
+        /// Vector `v` of a block of `NV` at `p`: whole, or the last one's `last` lanes, read
+        /// with `PAIR` (two lanes) by a plain 8-byte load: a masked load takes a second
+        /// micro-operation on the ports the multiply-adds use (BENCHMARKS.md, issue 25).
+        #[inline(always)]
+        unsafe fn load_lanes<const NV: usize, const PAIR: bool>(p: *const f32, v: usize, last: usize) -> V {
+            if v + 1 < NV {
+                load(p, LANES)
+            } else if PAIR {
+                load_pair(p)
+            } else {
+                load(p, last)
+            }
+        }
+
+        /// Writes vector `v` of a block of `NV` at `p`, as [`load_lanes`] reads it.
+        #[inline(always)]
+        unsafe fn store_lanes<const NV: usize, const PAIR: bool>(p: *mut f32, v: usize, x: V, last: usize) {
+            if v + 1 < NV {
+                store(p, x, LANES)
+            } else if PAIR {
+                store_pair(p, x)
+            } else {
+                store(p, x, last)
+            }
+        }
+
         /// One block of `NV` vectors of columns `j0..` (`last` lanes in the last vector) of `R`
         /// output rows `o[r]`, whose operand's row `k` starts at `b + k * b_step + b_j0` (the
         /// block itself, or a copy of it): the chains over the listed columns `k` of `x[r][k] w[k, :]` (a
         /// listed 0 adds exactly 0), from the outputs' old values or from 0 (`start`), then
         /// the stores (of the chain, or of the old value plus the chain). A set with fewer
-        /// rows repeats its last row (the same input and output) in the places left.
+        /// rows repeats its last row (the same input and output) in the places left. A last
+        /// vector of two lanes (50 columns at either level) is read and written without masks
+        /// ([`load_lanes`]), decided here once per block.
         #[target_feature(enable = $features)]
         #[allow(clippy::too_many_arguments)]
         unsafe fn row_set_block<E: Elem, const NV: usize, const R: usize>(
@@ -890,55 +918,17 @@ macro_rules! kernels {
             o: [*mut f32; R],
             start: super::Start,
         ) {
-            // The last vector's two floats (50 columns at either level) are read and written
-            // by plain 8-byte loads and stores: a masked load takes a second micro-operation
-            // on the ports the multiply-adds use (BENCHMARKS.md, issue 25).
-            let pair = NV > 1 && last == 2;
-            let load_v = |p: *const f32, v: usize| match v + 1 == NV {
-                false => load(p, LANES),
-                true if pair => load_pair(p),
-                true => load(p, last),
-            };
-            let mut acc = [[zero(); NV]; R];
-            if start == super::Start::Old {
-                for r in 0..R {
-                    for v in 0..NV {
-                        acc[r][v] = load_v(o[r].add(j0 + v * LANES), v);
-                    }
-                }
-            }
-            if pair {
-                row_set_chains::<E, NV, R, true>(&mut acc, x, table, x_step, list, b, b_step, b_j0, last);
+            if last == 2 {
+                row_set_lanes::<E, NV, R, true>(x, table, x_step, list, b, b_step, b_j0, j0, last, o, start);
             } else {
-                row_set_chains::<E, NV, R, false>(&mut acc, x, table, x_step, list, b, b_step, b_j0, last);
-            }
-            if start == super::Start::ZeroThenAdd {
-                // Every old value read before any store, as a repeated row is stored twice.
-                for r in 0..R {
-                    for v in 0..NV {
-                        acc[r][v] = add(load_v(o[r].add(j0 + v * LANES), v), acc[r][v]);
-                    }
-                }
-            }
-            // The last row first: where a set repeats a row, every store of it writes the same.
-            for r in (0..R).rev() {
-                for v in 0..NV {
-                    let at = o[r].add(j0 + v * LANES);
-                    match v + 1 == NV {
-                        false => store(at, acc[r][v], LANES),
-                        true if pair => store_pair(at, acc[r][v]),
-                        true => store(at, acc[r][v], last),
-                    }
-                }
+                row_set_lanes::<E, NV, R, false>(x, table, x_step, list, b, b_step, b_j0, j0, last, o, start);
             }
         }
 
-        /// The chains of [`row_set_block`] over `list`, into `acc`; with `PAIR`, the last
-        /// vector has two lanes.
+        /// [`row_set_block`] with its last vector read and written as `PAIR` says.
         #[inline(always)]
         #[allow(clippy::too_many_arguments)]
-        unsafe fn row_set_chains<E: Elem, const NV: usize, const R: usize, const PAIR: bool>(
-            acc: &mut [[V; NV]; R],
+        unsafe fn row_set_lanes<E: Elem, const NV: usize, const R: usize, const PAIR: bool>(
             x: [*const E; R],
             table: *const f32,
             x_step: usize,
@@ -946,8 +936,19 @@ macro_rules! kernels {
             b: *const f32,
             b_step: usize,
             b_j0: usize,
+            j0: usize,
             last: usize,
+            o: [*mut f32; R],
+            start: super::Start,
         ) {
+            let mut acc = [[zero(); NV]; R];
+            if start == super::Start::Old {
+                for r in 0..R {
+                    for v in 0..NV {
+                        acc[r][v] = load_lanes::<NV, PAIR>(o[r].add(j0 + v * LANES), v, last);
+                    }
+                }
+            }
             for &k in list {
                 let k = k as usize;
                 let row = b.add(k * b_step + b_j0);
@@ -956,16 +957,24 @@ macro_rules! kernels {
                     s[r] = E::splat_at(x[r].add(k * x_step), table);
                 }
                 for v in 0..NV {
-                    let bv = if v + 1 < NV {
-                        load(row.add(v * LANES), LANES)
-                    } else if PAIR {
-                        load_pair(row.add(v * LANES))
-                    } else {
-                        load(row.add(v * LANES), last)
-                    };
+                    let bv = load_lanes::<NV, PAIR>(row.add(v * LANES), v, last);
                     for r in 0..R {
                         acc[r][v] = fma(s[r], bv, acc[r][v]);
                     }
+                }
+            }
+            if start == super::Start::ZeroThenAdd {
+                // Every old value read before any store, as a repeated row is stored twice.
+                for r in 0..R {
+                    for v in 0..NV {
+                        acc[r][v] = add(load_lanes::<NV, PAIR>(o[r].add(j0 + v * LANES), v, last), acc[r][v]);
+                    }
+                }
+            }
+            // The last row first: where a set repeats a row, every store of it writes the same.
+            for r in (0..R).rev() {
+                for v in 0..NV {
+                    store_lanes::<NV, PAIR>(o[r].add(j0 + v * LANES), v, acc[r][v], last);
                 }
             }
         }
