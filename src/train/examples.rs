@@ -62,6 +62,12 @@ pub trait Examples: Sync + sealed::Sealed {
     fn stage(&self, _indices: &[u32]) -> Result<()> {
         Ok(())
     }
+    /// Whether [`Examples::stage`] does work (a source on disk): the engine then stages the
+    /// next batch between a step's two parallel parts.
+    #[doc(hidden)]
+    fn stages(&self) -> bool {
+        false
+    }
     /// Copies the inputs of `indices` into `x` (`indices.len() * features()` values).
     #[doc(hidden)]
     fn gather_inputs(&self, indices: &[u32], x: &mut [f32]) -> Result<()>;
@@ -490,6 +496,10 @@ impl Examples for crate::data::ImageFolder {
 
     fn target_kind(&self) -> TargetKind {
         TargetKind::Classes { classes: self.classes() }
+    }
+
+    fn stages(&self) -> bool {
+        true
     }
 
     fn stage(&self, indices: &[u32]) -> Result<()> {

@@ -971,10 +971,17 @@ mod tests {
     /// (everything after the first layer's weight) whole on the first thread, as the engine
     /// takes a rest this small, or cut evenly between the threads.
     fn after_twenty_steps(activation: Activation, cut: bool) -> Vec<f32> {
+        after_steps(activation, cut, Optimizer::adam().learning_rate(0.01), false).unwrap()
+    }
+
+    /// [`after_twenty_steps`] with `optimizer`, every fourth batch 12 examples if `short`
+    /// (a second chunk without rows), or the first error.
+    fn after_steps(activation: Activation, cut: bool, optimizer: Optimizer, short: bool) -> Result<Vec<f32>> {
         let (train, _) = Dataset::digits().unwrap();
-        let mut model = digits_model(3, 2, activation, Optimizer::adam().learning_rate(0.01));
-        let batch = |step: u32| -> Vec<u32> { (step * 32..step * 32 + 32).collect() };
-        model.train_on_batch(&train, &batch(0)).unwrap();
+        let mut model = digits_model(3, 2, activation, optimizer);
+        let batch =
+            |step: u32| -> Vec<u32> { (step * 32..step * 32 + if short && step % 4 == 3 { 12 } else { 32 }).collect() };
+        model.train_on_batch(&train, &batch(0))?;
         let engine = model.engine.as_mut().unwrap();
         let whole = engine.rest_bounds().to_vec();
         assert_eq!(whole, [32 * 64, 32 * 64 + 32 + 330, 32 * 64 + 32 + 330], "the small rest is whole");
@@ -983,9 +990,43 @@ mod tests {
             assert_ne!(engine.rest_bounds(), whole, "cut evenly");
         }
         for step in 1..20 {
-            model.train_on_batch(&train, &batch(step)).unwrap();
+            model.train_on_batch(&train, &batch(step)).map_err(|e| match e {
+                Error::Stopped(why) => Error::Stopped(format!(
+                    "{why} (step {step}, {:?} done)",
+                    model.optimizer_state().map(|s| s.iterations())
+                )),
+                e => e,
+            })?;
         }
-        values(&model)
+        Ok(values(&model))
+    }
+
+    #[test]
+    fn one_job_per_thread_gives_the_numbers_of_two_joins() {
+        use crate::train::engine::tests::{TOGETHER, TWO_JOINS};
+        for activation in [Activation::Sigmoid, Activation::Relu] {
+            for cut in [false, true] {
+                // The short batches (their second chunk has no rows) run as two joins.
+                let adam = || Optimizer::adam().learning_rate(0.01);
+                TOGETHER.set(0);
+                let together = after_steps(activation, cut, adam(), true).unwrap();
+                assert_eq!(TOGETHER.get(), 15, "the full batches ran together");
+                TWO_JOINS.set(true);
+                let joins = after_steps(activation, cut, adam(), true).unwrap();
+                TWO_JOINS.set(false);
+                assert_eq!(TOGETHER.get(), 15, "none ran together");
+                let differ = together.iter().zip(&joins).filter(|(a, b)| a.to_bits() != b.to_bits()).count();
+                assert_eq!(differ, 0, "{activation:?}, cut {cut}: {differ} of {} values differ", joins.len());
+            }
+        }
+        // A step that diverges stops with the same error, after as many steps.
+        let diverging = || after_steps(Activation::Relu, false, Optimizer::sgd().learning_rate(1e30), false);
+        let together = diverging().unwrap_err().to_string();
+        TWO_JOINS.set(true);
+        let joins = diverging().unwrap_err().to_string();
+        TWO_JOINS.set(false);
+        assert!(together.contains("became"), "{together}");
+        assert_eq!(together, joins);
     }
 
     #[test]

@@ -5,6 +5,8 @@
 use crate::error::{Error, Result};
 
 #[cfg(feature = "threads")]
+pub(crate) use super::team::Meeting;
+#[cfg(feature = "threads")]
 use super::team::{self, Team};
 
 /// The threads a model trains and predicts on (a cheap handle: clones share the threads).
@@ -166,6 +168,16 @@ fn halve_chunks<E: Send>(
     let (left, right) = data.split_at_mut(mid * len);
     let (a, b) = join(|| halve_chunks(left, len, first, f), || halve_chunks(right, len, first + mid, f));
     a.and(b)
+}
+
+/// `a` here and `b` on another thread at the same time (`Some`), or neither (`None`) when
+/// no thread of the pool is free: see [`team::join_at_once`].
+#[cfg(feature = "threads")]
+pub(crate) fn join_at_once<A: Send, B: Send>(
+    a: impl FnOnce() -> A + Send,
+    b: impl FnOnce() -> B + Send,
+) -> Option<(A, B)> {
+    team::join_at_once(a, b)
 }
 
 /// Runs `a` and `b`, at the same time when the build has threads and an idle one is there.

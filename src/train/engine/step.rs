@@ -186,9 +186,17 @@ impl<'a> Ranges<'a> {
 impl PartB<'_> {
     /// Thread `t`'s share: the first layer's weight rows of input part `t` (in `first`),
     /// a range of the other parameters (in `rest`), then A1 of the next step for part `t`.
-    fn run(&self, part: Option<&mut InputPart>, first: Ranges<'_>, rest: Ranges<'_>) -> Result<()> {
+    /// The first `summed` chunks' shares of the rest's gradients are already in its
+    /// gradient buffer (see [`rest_gradients`]).
+    pub(crate) fn run(
+        &self,
+        part: Option<&mut InputPart>,
+        first: Ranges<'_>,
+        rest: Ranges<'_>,
+        summed: usize,
+    ) -> Result<()> {
         let (Some(part), Some(l)) = (part.filter(|p| p.count > 0), self.layout.first) else {
-            return self.run_rest(rest);
+            return self.run_rest(rest, summed);
         };
         let layer = self.layers[l].as_dense().ok_or_else(|| Error::Value("the first layer is not dense".into()))?;
         // The next batch's pixels of this part arrive while the gradient is computed.
@@ -212,7 +220,7 @@ impl PartB<'_> {
         if !self.optimizer.apply(self.step, first.params, first.grads, first.s0, first.s1, first.s2)? {
             return Err(self.diverged(first.start, first.params));
         }
-        self.run_rest(rest)?;
+        self.run_rest(rest, summed)?;
         if !self.next.is_empty() {
             part.forward(layer, self.data, self.next, first.params)?;
         }
@@ -220,58 +228,19 @@ impl PartB<'_> {
     }
 
     /// Gradients of a range of the parameters after the first layer's weight, from every
-    /// part of the batch, then the optimiser's update of the trained ones and the layers'
-    /// own update of the others (moving statistics, from the one part a batch-coupled layer
-    /// has).
-    fn run_rest(&self, r: Ranges<'_>) -> Result<()> {
+    /// part of the batch (but the first `summed`, already added), then the optimiser's update
+    /// of the trained ones and the layers' own update of the others (moving statistics, from
+    /// the one part a batch-coupled layer has).
+    fn run_rest(&self, r: Ranges<'_>, summed: usize) -> Result<()> {
         if r.params.is_empty() {
             return Ok(());
         }
+        // The parts that ran: a prefix (a short batch leaves the last ones empty).
+        let ran = self.chunks.iter().take_while(|c| c.rows > 0).count();
+        let from = summed.min(ran);
+        rest_gradients(self.layers, self.layout, r.start, r.grads, &self.chunks[from..ran], from)?;
         let (start, end) = (r.start, r.start + r.params.len());
         let chunks = || self.chunks.iter().filter(|c| c.rows > 0);
-        let first = self.layout.first;
-        for (l, (layer, slot)) in self.layers.iter().zip(&self.layout.slots).enumerate() {
-            let (lo, hi) = (slot.params.start.max(start), slot.params.end.min(end));
-            if lo >= hi {
-                continue;
-            }
-            let Some(d) = &slot.dense else {
-                // Another kind: the sum of the parts' gradients, in part order.
-                let dst = &mut r.grads[lo - start..hi - start];
-                for (k, c) in chunks().enumerate() {
-                    let src = &c.dparams[l][lo - slot.params.start..hi - slot.params.start];
-                    if k == 0 {
-                        dst.copy_from_slice(src);
-                    } else {
-                        crate::kernels::reduce::add_assign(dst, src);
-                    }
-                }
-                continue;
-            };
-            let w = &d.weight;
-            let (lo, hi) = (w.start.max(start), w.end.min(end));
-            if Some(l) != first && lo < hi {
-                // The cuts fall on weight rows (see `Layout::rest_bounds`).
-                let (first_input, count) = ((lo - w.start) / d.units, (hi - lo) / d.units);
-                let dst = &mut r.grads[lo - start..hi - start];
-                for (k, c) in chunks().enumerate() {
-                    let x = InputRows::columns(c.input_of(l, d.inputs), c.rows, d.inputs, first_input, count);
-                    let dense =
-                        layer.as_dense().ok_or_else(|| Error::Value("a dense slot without its layer".into()))?;
-                    dense.weight_gradient(x, c.delta(l, d.units), dst, k > 0)?;
-                }
-            }
-            let b = &d.bias;
-            let (lo, hi) = (b.start.max(start), b.end.min(end));
-            if lo < hi {
-                let dense = layer.as_dense().ok_or_else(|| Error::Value("a dense slot without its layer".into()))?;
-                let dst = &mut r.grads[lo - start..hi - start];
-                dst.fill(0.0);
-                for c in chunks() {
-                    dense.bias_gradient(c.delta(l, d.units), lo - b.start..hi - b.start, dst, true)?;
-                }
-            }
-        }
         // The optimiser, on the trained parameters of the range (one run for a stack of
         // dense layers).
         let Ranges { params, grads, s0, s1, s2, .. } = r;
@@ -344,7 +313,7 @@ impl PartB<'_> {
     ) -> Result<()> {
         let threads = rest_bounds.len().saturating_sub(1);
         if threads <= 1 {
-            return self.run(parts.first_mut(), first, rest);
+            return self.run(parts.first_mut(), first, rest, 0);
         }
         let mid = threads / 2;
         let (fa, fb) = first.split(first_bounds[mid] - first_bounds[0]);
@@ -356,4 +325,63 @@ impl PartB<'_> {
         );
         left.and(right)
     }
+}
+
+/// The parts' shares of the gradients of the rest's values `start..start + grads.len()`
+/// (everything after the first layer's weight), added in part order: `chunks` are the parts
+/// `first..first + chunks.len()` of the batch, all with rows, and part 0 writes where the
+/// others add (so the parts can be summed in two calls with the same bits as in one).
+pub(crate) fn rest_gradients(
+    layers: &[Box<dyn Layer>],
+    layout: &Layout,
+    start: usize,
+    grads: &mut [f32],
+    chunks: &[Chunk],
+    first: usize,
+) -> Result<()> {
+    let end = start + grads.len();
+    let first_layer = layout.first;
+    for (l, (layer, slot)) in layers.iter().zip(&layout.slots).enumerate() {
+        let (lo, hi) = (slot.params.start.max(start), slot.params.end.min(end));
+        if lo >= hi {
+            continue;
+        }
+        let Some(d) = &slot.dense else {
+            // Another kind: the sum of the parts' gradients, in part order.
+            let dst = &mut grads[lo - start..hi - start];
+            for (k, c) in chunks.iter().enumerate() {
+                let src = &c.dparams[l][lo - slot.params.start..hi - slot.params.start];
+                if first + k == 0 {
+                    dst.copy_from_slice(src);
+                } else {
+                    crate::kernels::reduce::add_assign(dst, src);
+                }
+            }
+            continue;
+        };
+        let dense = || layer.as_dense().ok_or_else(|| Error::Value("a dense slot without its layer".into()));
+        let w = &d.weight;
+        let (lo, hi) = (w.start.max(start), w.end.min(end));
+        if Some(l) != first_layer && lo < hi {
+            // The cuts fall on weight rows (see `Layout::rest_bounds`).
+            let (first_input, count) = ((lo - w.start) / d.units, (hi - lo) / d.units);
+            let dst = &mut grads[lo - start..hi - start];
+            for (k, c) in chunks.iter().enumerate() {
+                let x = InputRows::columns(c.input_of(l, d.inputs), c.rows, d.inputs, first_input, count);
+                dense()?.weight_gradient(x, c.delta(l, d.units), dst, first + k > 0)?;
+            }
+        }
+        let b = &d.bias;
+        let (lo, hi) = (b.start.max(start), b.end.min(end));
+        if lo < hi {
+            let dst = &mut grads[lo - start..hi - start];
+            if first == 0 {
+                dst.fill(0.0);
+            }
+            for c in chunks {
+                dense()?.bias_gradient(c.delta(l, d.units), lo - b.start..hi - b.start, dst, true)?;
+            }
+        }
+    }
+    Ok(())
 }

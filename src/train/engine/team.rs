@@ -212,13 +212,43 @@ where
     let Some(shared) = (unsafe { shared.as_ref() }) else {
         return (a(), b());
     };
-    let Some(slot) = shared
+    match claim(shared) {
+        Some(slot) => run_with(slot, a, b),
+        None => (a(), b()),
+    }
+}
+
+/// Runs `a` here and `b` on an idle helper of this thread's team at the same time, or
+/// neither (`None`) when this thread has no idle helper: for closures that wait for each
+/// other (see [`Meeting`]), which one thread running both in turn would never finish.
+pub(crate) fn join_at_once<A, B, RA, RB>(a: A, b: B) -> Option<(RA, RB)>
+where
+    A: FnOnce() -> RA + Send,
+    B: FnOnce() -> RB + Send,
+    RA: Send,
+    RB: Send,
+{
+    // SAFETY: as in `join`.
+    let shared = unsafe { CURRENT.with(Cell::get).as_ref() }?;
+    claim(shared).map(|slot| run_with(slot, a, b))
+}
+
+/// An idle helper's slot, claimed for one job.
+fn claim(shared: &Shared) -> Option<&Slot> {
+    shared
         .slots
         .iter()
         .find(|s| s.state.0.compare_exchange(IDLE, CLAIMED, Ordering::Acquire, Ordering::Relaxed).is_ok())
-    else {
-        return (a(), b());
-    };
+}
+
+/// Posts `b` to the helper of the claimed `slot`, runs `a`, waits for `b` and frees the slot.
+fn run_with<A, B, RA, RB>(slot: &Slot, a: A, b: B) -> (RA, RB)
+where
+    A: FnOnce() -> RA + Send,
+    B: FnOnce() -> RB + Send,
+    RA: Send,
+    RB: Send,
+{
     let (post, reply) = (&slot.post.0, &slot.reply.0);
     let pending = Pending { f: UnsafeCell::new(Some(b)), result: UnsafeCell::new(None) };
     // SAFETY: this thread claimed the slot; the helper reads the job only after `posted` rises.
@@ -266,6 +296,70 @@ where
     }
 }
 
+/// Where the two closures of a [`join_at_once`] wait for each other once: each side
+/// [`Meeting::arrive`]s when its first phase is done, and goes on only once the other has
+/// arrived too. A side that returns or panics before arriving counts as failed (its
+/// [`Arrival`] says so when dropped), so that the other stops instead of waiting for ever.
+pub(crate) struct Meeting {
+    sides: [OwnLines<AtomicU8>; 2],
+}
+
+const ON_THE_WAY: u8 = 0;
+const ARRIVED: u8 = 1;
+const FAILED: u8 = 2;
+
+/// One side's promise to arrive at a [`Meeting`] (see there).
+pub(crate) struct Arrival<'a> {
+    meeting: &'a Meeting,
+    side: usize,
+    arrived: bool,
+}
+
+impl Meeting {
+    pub(crate) fn new() -> Meeting {
+        Meeting { sides: [OwnLines(AtomicU8::new(ON_THE_WAY)), OwnLines(AtomicU8::new(ON_THE_WAY))] }
+    }
+
+    /// Side `side` (0 or 1) sets out.
+    pub(crate) fn set_out(&self, side: usize) -> Arrival<'_> {
+        Arrival { meeting: self, side: side.min(1), arrived: false }
+    }
+}
+
+impl Arrival<'_> {
+    /// This side's first phase is done (its writes are seen by the other side once it goes
+    /// on); waits for the other side. Returns whether the other side arrived too (false: it
+    /// failed, and this side should stop).
+    pub(crate) fn arrive(&mut self) -> bool {
+        self.arrived = true;
+        self.meeting.sides[self.side].0.store(ARRIVED, Ordering::Release);
+        let other = &self.meeting.sides[1 - self.side].0;
+        let mut start = None;
+        let mut spins = 0u32;
+        loop {
+            match other.load(Ordering::Acquire) {
+                ARRIVED => return true,
+                FAILED => return false,
+                _ => {}
+            }
+            spins = spins.wrapping_add(1);
+            if spins.is_multiple_of(64) && start.get_or_insert_with(Instant::now).elapsed() > WAIT_SPIN {
+                thread::yield_now();
+            } else {
+                std::hint::spin_loop();
+            }
+        }
+    }
+}
+
+impl Drop for Arrival<'_> {
+    fn drop(&mut self) {
+        if !self.arrived {
+            self.meeting.sides[self.side].0.store(FAILED, Ordering::Release);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -302,6 +396,48 @@ mod tests {
         assert_eq!(message.downcast_ref::<&str>(), Some(&"in b"));
         assert!(!in_team(), "enter restores the thread's team after a panic");
         assert_eq!(team.enter(|| join(|| 2, || 3)), (2, 3));
+    }
+
+    #[test]
+    fn closures_at_once_meet_or_stop_when_the_other_fails() {
+        let team = Team::new(2).unwrap();
+        for _ in 0..100 {
+            let meeting = Meeting::new();
+            let both = team.enter(|| join_at_once(|| meeting.set_out(0).arrive(), || meeting.set_out(1).arrive()));
+            assert_eq!(both, Some((true, true)));
+            // A side that gives up before arriving stops the other instead of holding it.
+            let meeting = Meeting::new();
+            let one = team.enter(|| {
+                join_at_once(
+                    || meeting.set_out(0).arrive(),
+                    || -> Option<bool> {
+                        let _arrival = meeting.set_out(1);
+                        None
+                    },
+                )
+            });
+            assert_eq!(one, Some((false, None)));
+        }
+        // A panic before arriving: the other side stops, the panic reaches the caller.
+        let meeting = Meeting::new();
+        let caught = catch_unwind(AssertUnwindSafe(|| {
+            team.enter(|| {
+                join_at_once(
+                    || meeting.set_out(0).arrive(),
+                    || -> bool {
+                        let _arrival = meeting.set_out(1);
+                        panic!("before arriving")
+                    },
+                )
+            })
+        }));
+        assert!(caught.is_err());
+        // Without an idle helper nothing runs.
+        let ran = std::sync::atomic::AtomicBool::new(false);
+        assert!(join_at_once(|| ran.store(true, Ordering::SeqCst), || ()).is_none(), "outside a team");
+        let nested = team.enter(|| join(|| join_at_once(|| ran.store(true, Ordering::SeqCst), || ()).is_none(), || ()));
+        assert!(nested.0, "the only helper is busy");
+        assert!(!ran.load(Ordering::SeqCst));
     }
 
     #[test]
