@@ -470,9 +470,9 @@ impl Engine {
     }
 
     /// A2 and part B of a two-thread step as one job per thread, which meet once in between
-    /// instead of joining twice: each thread runs its chunk (A2), and the calling thread its
-    /// chunk's share of the rest's gradients, then both wait for the other's `dL/dz` rows
-    /// and go on with part B. That saves a hand-off (the helper went idle between the two,
+    /// instead of joining twice: each thread runs its chunk (A2), and the calling thread, where
+    /// the rest is its alone, its chunk's share of the rest's gradients; then both wait for
+    /// the other's `dL/dz` rows and go on with part B. That saves a hand-off (the helper went idle between the two,
     /// about 2,600 cycles a step of the notes' model) and fills the calling thread's wait
     /// for the helper's slower chunk with work of part B. The same calls run on the same
     /// values in the same order as in two joins, so the numbers are the same.
@@ -524,6 +524,11 @@ impl Engine {
             return None;
         }
         let (first_bounds, rest_bounds, noise) = (&self.first_bounds, &self.rest_bounds, &self.noise);
+        // A rest small enough to be the calling thread's alone (the helper's share of part B
+        // is longer by about as much): its first chunk's share fills the calling thread's
+        // wait for the helper's chunk. A rest cut between the threads is not started early,
+        // or the calling thread would arrive late (the wide model: 9% slower).
+        let early_rest = rest_bounds[1] == rest_bounds[2];
         let meeting = pool::Meeting::new();
         let met = std::sync::atomic::AtomicBool::new(false);
         let side = |t: usize| -> Result<()> {
@@ -544,7 +549,7 @@ impl Engine {
                     std::slice::from_raw_parts_mut(views.first_delta.add(start * units), (end - start) * units)
                 };
                 rows.copy_from_slice(&chunk.delta(first_layer, units)[..rows.len()]);
-                if t == 0 {
+                if early_rest && t == 0 {
                     let rest = rest_bounds[0]..rest_bounds[1];
                     let grads = unsafe { std::slice::from_raw_parts_mut(views.grads.add(rest.start), rest.len()) };
                     step::rest_gradients(layers, layout, rest.start, grads, std::slice::from_ref(&*chunk), 0)?;
@@ -567,7 +572,7 @@ impl Engine {
             let part_b = PartB { layers, layout, chunks, first_delta, batch, optimizer, step, data, next };
             let first_w = unsafe { views.ranges(first_bounds[t]..first_bounds[t + 1]) };
             let rest = unsafe { views.ranges(rest_bounds[t]..rest_bounds[t + 1]) };
-            part_b.run(Some(part), first_w, rest, usize::from(t == 0))
+            part_b.run(Some(part), first_w, rest, usize::from(early_rest && t == 0))
         };
         let (a, b) = pool::join_at_once(|| side(0), || side(1))?;
         #[cfg(test)]
