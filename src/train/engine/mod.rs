@@ -9,7 +9,8 @@
 //! * [`layout`]: where each layer's parameters sit in the store, and how a step's work is cut
 //!   between threads;
 //! * [`step`]: the three phases of a step (the first layer by input features, the rest by
-//!   examples, the gradients and the optimiser by parameters);
+//!   examples, the gradients and the optimiser by parameters); with two threads the last two
+//!   run as one job per thread that meet once between them (`Engine::step_together`);
 //! * [`infer`]: evaluation and prediction by blocks of rows;
 //! * [`pool`]: the threads (or the calling thread alone, without the `threads` feature), and
 //!   `team`, the threads themselves.

@@ -11,6 +11,9 @@
 //!   its own A1 inputs, and its share of the other parameters' gradients from every part of
 //!   the batch, then applies the optimiser to those ranges while they are in cache, then A1
 //!   of the next step (whose inputs it already knows) for part `t`.
+//!
+//! A2 and B are two joins, or with two threads one job per thread that meet between them
+//! (`Engine::step_together`): the same calls on the same values, in the same order.
 
 use super::chunk::{output_of, Chunk};
 use super::layout::Layout;
