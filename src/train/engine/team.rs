@@ -275,16 +275,7 @@ where
     if reply.sleeping.load(Ordering::Relaxed) && reply.done.load(Ordering::Acquire) != generation {
         wake();
     }
-    let mut start = None;
-    let mut spins = 0u32;
-    while reply.done.load(Ordering::Acquire) != generation {
-        spins = spins.wrapping_add(1);
-        if spins.is_multiple_of(64) && start.get_or_insert_with(Instant::now).elapsed() > WAIT_SPIN {
-            thread::yield_now();
-        } else {
-            std::hint::spin_loop();
-        }
-    }
+    wait_for(|| (reply.done.load(Ordering::Acquire) == generation).then_some(()));
     slot.state.0.store(IDLE, Ordering::Release);
     // SAFETY: the helper finished with `pending` (`done` was raised after it wrote `result`).
     let rb = unsafe { (*pending.result.get()).take() };
@@ -293,6 +284,24 @@ where
         (Err(panic), _) => resume_unwind(panic),
         (_, Some(Err(panic))) => resume_unwind(panic),
         (_, None) => resume_unwind(Box::new("a helper thread lost its job") as Box<dyn Any + Send>),
+    }
+}
+
+/// Spins until `ready` gives a value, yielding the core between checks once the wait is
+/// longer than [`WAIT_SPIN`] (the clock read only every 64 checks).
+fn wait_for<T>(mut ready: impl FnMut() -> Option<T>) -> T {
+    let mut start = None;
+    let mut spins = 0u32;
+    loop {
+        if let Some(value) = ready() {
+            return value;
+        }
+        spins = spins.wrapping_add(1);
+        if spins.is_multiple_of(64) && start.get_or_insert_with(Instant::now).elapsed() > WAIT_SPIN {
+            thread::yield_now();
+        } else {
+            std::hint::spin_loop();
+        }
     }
 }
 
@@ -334,21 +343,11 @@ impl Arrival<'_> {
         self.arrived = true;
         self.meeting.sides[self.side].0.store(ARRIVED, Ordering::Release);
         let other = &self.meeting.sides[1 - self.side].0;
-        let mut start = None;
-        let mut spins = 0u32;
-        loop {
-            match other.load(Ordering::Acquire) {
-                ARRIVED => return true,
-                FAILED => return false,
-                _ => {}
-            }
-            spins = spins.wrapping_add(1);
-            if spins.is_multiple_of(64) && start.get_or_insert_with(Instant::now).elapsed() > WAIT_SPIN {
-                thread::yield_now();
-            } else {
-                std::hint::spin_loop();
-            }
-        }
+        wait_for(|| match other.load(Ordering::Acquire) {
+            ARRIVED => Some(true),
+            FAILED => Some(false),
+            _ => None,
+        })
     }
 }
 
