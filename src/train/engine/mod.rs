@@ -35,7 +35,7 @@ mod team;
 use chunk::Chunk;
 use layout::Layout;
 pub(crate) use pool::Pool;
-use step::{InputPart, PartB, Ranges};
+use step::{ChunkRun, InputPart, PartB, Ranges};
 
 use super::examples::Examples;
 use crate::autograd::ParamStore;
@@ -113,6 +113,17 @@ pub(crate) struct Engine {
     eval_chunks: Vec<Chunk>,
     /// The random numbers' key of each layer for the step in progress.
     noise: Vec<Noise>,
+}
+
+/// A diverged update's error with the loss of the batch it followed; any other error as it is.
+fn after_batch(e: Error, totals: &Totals) -> Error {
+    match e {
+        Error::Stopped(why) => Error::Stopped(format!(
+            "{why} after a batch whose loss was {:.4e} (the gradient was not finite, or the step too large)",
+            totals.loss()
+        )),
+        e => e,
+    }
 }
 
 /// Raw pointers to one step's buffers, for the two threads of [`Engine::step_together`],
@@ -396,35 +407,16 @@ impl Engine {
             let (params, parts, noise) = (&*params, &self.parts, &self.noise);
             let units = first.map_or(0, |f| f.units);
             let first_layer = layout.first.unwrap_or(0);
-            let run = |c: usize, chunk: &mut Chunk| -> Result<(usize, usize)> {
-                let (start, end) = (c * per, ((c + 1) * per).min(batch));
-                chunk.rows = 0;
-                chunk.totals = Totals::default();
-                if start < end {
-                    chunk.train(
-                        layers,
-                        layout,
-                        params,
-                        loss,
-                        data,
-                        &indices[start..end],
-                        start,
-                        parts,
-                        batch,
-                        noise,
-                    )?;
-                }
-                Ok((start, end))
-            };
+            let a2 = ChunkRun { layers, layout, params, loss, data, indices, per, parts, noise };
             if units > 0 {
                 let deltas = &mut self.first_delta[..batch * units];
                 pool::for_each_with_parts_mut(&mut self.chunks, deltas, per * units, |c, chunk, dst| {
-                    run(c, chunk)?;
+                    a2.run(c, chunk)?;
                     dst.copy_from_slice(&chunk.delta(first_layer, units)[..dst.len()]);
                     Ok(())
                 })?;
             } else {
-                pool::for_each(&mut self.chunks, |c, chunk| run(c, chunk).map(|_| ()))?;
+                pool::for_each(&mut self.chunks, |c, chunk| a2.run(c, chunk).map(|_| ()))?;
             }
         }
         let mut totals = Totals::default();
@@ -454,16 +446,9 @@ impl Engine {
         let all = Ranges { start: 0, params, grads: &mut self.grads, s0, s1, s2 };
         // The flat buffer is [first layer's weight | everything after it].
         let (first_w, rest) = all.split(layout.rest_start());
-        part_b.split_run(&mut self.parts, &self.first_bounds, &self.rest_bounds, first_w, rest).map_err(
-            |e| match e {
-                // A diverged update: with the loss of the batch it followed.
-                Error::Stopped(why) => Error::Stopped(format!(
-                    "{why} after a batch whose loss was {:.4e} (the gradient was not finite, or the step too large)",
-                    totals.loss()
-                )),
-                e => e,
-            },
-        )?;
+        part_b
+            .split_run(&mut self.parts, &self.first_bounds, &self.rest_bounds, first_w, rest)
+            .map_err(|e| after_batch(e, &totals))?;
         // Within the capacity reserved by `prepare`: no allocation.
         self.ahead.extend_from_slice(part_b.next);
         self.ahead_data = data_address;
@@ -539,7 +524,6 @@ impl Engine {
         let met = std::sync::atomic::AtomicBool::new(false);
         let side = |t: usize| -> Result<()> {
             let mut arrival = meeting.set_out(t);
-            let (start, end) = (t * per, ((t + 1) * per).min(batch));
             {
                 // SAFETY (this block): until this thread arrives, chunk `t` and the rows
                 // `start..end` of `first_delta` are its alone, the parameters and the input
@@ -548,9 +532,11 @@ impl Engine {
                 let chunk = unsafe { &mut *views.chunks.add(t) };
                 let parts = unsafe { std::slice::from_raw_parts(views.parts, 2) };
                 let params = unsafe { std::slice::from_raw_parts(views.params, views.total) };
-                chunk.rows = 0;
-                chunk.totals = Totals::default();
-                chunk.train(layers, layout, params, loss, data, &indices[start..end], start, parts, batch, noise)?;
+                let (start, end) = {
+                    let a2 = ChunkRun { layers, layout, params, loss, data, indices, per, parts, noise };
+                    let rows = a2.run(t, chunk)?;
+                    (rows.start, rows.end)
+                };
                 let rows = unsafe {
                     std::slice::from_raw_parts_mut(views.first_delta.add(start * units), (end - start) * units)
                 };
@@ -588,13 +574,7 @@ impl Engine {
         }
         let mut totals = Totals::default();
         self.chunks.iter().for_each(|c| totals.add(&c.totals));
-        Some(a.and(b).map(|()| totals).map_err(|e| match e {
-            Error::Stopped(why) => Error::Stopped(format!(
-                "{why} after a batch whose loss was {:.4e} (the gradient was not finite, or the step too large)",
-                totals.loss()
-            )),
-            e => e,
-        }))
+        Some(a.and(b).map(|()| totals).map_err(|e| after_batch(e, &totals)))
     }
 
     /// Forgets the first-layer products computed ahead (the parameters changed).

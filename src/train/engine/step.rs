@@ -74,6 +74,36 @@ impl InputPart {
     }
 }
 
+/// What every chunk's A2 reads: the model, the batch (cut into chunks of `per` rows), the
+/// first layer's input parts, the step's random numbers.
+pub(crate) struct ChunkRun<'a> {
+    pub layers: &'a [Box<dyn Layer>],
+    pub layout: &'a Layout,
+    pub params: &'a [f32],
+    pub loss: Loss,
+    pub data: &'a dyn Examples,
+    pub indices: &'a [u32],
+    pub per: usize,
+    pub parts: &'a [InputPart],
+    pub noise: &'a [Noise],
+}
+
+impl ChunkRun<'_> {
+    /// A2 for chunk `c`: resets it and trains it on its rows of the batch (none past the
+    /// batch's end); returns those rows.
+    pub(crate) fn run(&self, c: usize, chunk: &mut Chunk) -> Result<std::ops::Range<usize>> {
+        let batch = self.indices.len();
+        let (start, end) = ((c * self.per).min(batch), ((c + 1) * self.per).min(batch));
+        chunk.rows = 0;
+        chunk.totals = super::Totals::default();
+        if start < end {
+            let Self { layers, layout, params, loss, data, indices, parts, noise, .. } = *self;
+            chunk.train(layers, layout, params, loss, data, &indices[start..end], start, parts, batch, noise)?;
+        }
+        Ok(start..end)
+    }
+}
+
 impl Chunk {
     /// A2 for the rows `start..start + indices.len()` of the batch: the forward pass (from
     /// the sum of the first layer's input parts when the threads share its weight by
@@ -243,7 +273,6 @@ impl PartB<'_> {
         let from = summed.min(ran);
         rest_gradients(self.layers, self.layout, r.start, r.grads, &self.chunks[from..ran], from)?;
         let (start, end) = (r.start, r.start + r.params.len());
-        let chunks = || self.chunks.iter().filter(|c| c.rows > 0);
         // The optimiser, on the trained parameters of the range (one run for a stack of
         // dense layers).
         let Ranges { params, grads, s0, s1, s2, .. } = r;
@@ -280,7 +309,7 @@ impl PartB<'_> {
         // The layers' own parameters (whole layers: `rest_bounds` does not cut them).
         for (l, (layer, slot)) in self.layers.iter().zip(&self.layout.slots).enumerate() {
             if slot.has_state && slot.params.start >= start && slot.params.end <= end {
-                if let Some(c) = chunks().next() {
+                if let Some(c) = self.chunks[..ran].first() {
                     layer.update_state(&mut params[slot.params.start - start..slot.params.end - start], &c.stats[l]);
                 }
             }
